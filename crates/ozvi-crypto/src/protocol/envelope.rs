@@ -1,0 +1,298 @@
+//! Sealing and opening envelopes (PROTOCOL.md §4).
+//!
+//! Sealing: sign the frame with the sender's Ed25519 key (§4.5), pad it
+//! (§5), encrypt it under a fresh content key with XChaCha20-Poly1305 whose
+//! associated data binds the version, kind, mailbox id and every stanza
+//! (§4.3), and wrap the content key to each recipient with an ephemeral-static
+//! X25519 exchange and HKDF (§4.2).
+//!
+//! Opening reverses this and then decides whether the signer may speak in
+//! this thread: a person's keys must hash to the thread's mailbox id, a staff
+//! key must be listed in the directory.
+
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use crate::PROTOCOL_VERSION;
+use crate::error::{OpenError, ParseError, SealError};
+use crate::format::envelope::{Envelope, Kind, MAX_RECIPIENTS, Stanza};
+use crate::format::frame::{Frame, FrameSigner, MSG_ID_LEN};
+use crate::format::padding;
+use crate::primitives::aead::{self, XNONCE_LEN};
+use crate::primitives::kdf::hkdf_sha256;
+use crate::primitives::sig::{Ed25519Public, Ed25519Secret};
+use crate::primitives::x25519::{X25519Public, X25519Secret};
+use crate::protocol::directory::Directory;
+use crate::protocol::keys::{MailboxId, PersonKeys, PersonPublic, StaffKeys};
+use crate::protocol::labels;
+
+/// Who seals a message.
+#[derive(Debug, Clone, Copy)]
+pub enum Signer<'a> {
+    /// The person holding the code.
+    Person(&'a PersonKeys),
+    /// A staff member.
+    Staff(&'a StaffKeys),
+}
+
+/// What to seal.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// The kind; it must fit the signer (§4.4).
+    pub kind: Kind,
+    /// The thread it belongs to.
+    pub mailbox: &'a MailboxId,
+    /// The content (§4.6).
+    pub body: &'a [u8],
+    /// Unix seconds on the sender's clock.
+    pub sent_at: u64,
+}
+
+/// The verified sender of an opened message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Sender {
+    /// The holder of the thread's code.
+    Person(PersonPublic),
+    /// A staff member listed in the directory.
+    Staff {
+        /// The centre she belongs to.
+        centre: String,
+        /// Her staff id.
+        staff: String,
+    },
+}
+
+/// An opened, verified message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its verified sender.
+    pub sender: Sender,
+    /// Its id: a second message with the same id in a thread is a replay.
+    pub msg_id: [u8; MSG_ID_LEN],
+    /// When the sender wrote it (the sender's clock).
+    pub sent_at: u64,
+    /// The content.
+    pub body: Vec<u8>,
+}
+
+/// Seals `message` from `signer` to `recipients`.
+pub fn seal(
+    rng: &mut impl CryptoRng,
+    signer: Signer<'_>,
+    message: Message<'_>,
+    recipients: &[X25519Public],
+) -> Result<Vec<u8>, SealError> {
+    let (frame_signer, key): (FrameSigner, &Ed25519Secret) = match (signer, message.kind) {
+        (Signer::Person(keys), Kind::PersonMessage) => (
+            FrameSigner::Person {
+                ed25519: keys.public().ed25519,
+                x25519: keys.public().x25519,
+            },
+            keys.ed25519(),
+        ),
+        (Signer::Staff(keys), Kind::StaffReply | Kind::StaffNote) => (
+            FrameSigner::Staff {
+                ed25519: keys.public().ed25519,
+            },
+            keys.ed25519(),
+        ),
+        _ => return Err(SealError::WrongSender),
+    };
+    let mut msg_id = [0u8; MSG_ID_LEN];
+    rng.fill_bytes(&mut msg_id);
+    let unsigned = Frame::unsigned_bytes(&frame_signer, &msg_id, message.sent_at, message.body);
+    let signature = key.sign(&signing_input(message.kind, message.mailbox, &unsigned));
+    let mut frame = Zeroizing::new(unsigned);
+    frame.extend_from_slice(&signature);
+    let padded = Zeroizing::new(padding::pad(&frame).ok_or(SealError::TooLong)?);
+    seal_padded(rng, message.kind, message.mailbox, recipients, &padded)
+}
+
+/// The bytes a frame signature covers (§4.5):
+/// `"ozvi/v1/message-signature" ‖ version ‖ kind ‖ mailbox id ‖ frame without signature`.
+pub(crate) fn signing_input(kind: Kind, mailbox: &MailboxId, unsigned_frame: &[u8]) -> Vec<u8> {
+    [
+        labels::MESSAGE_SIGNATURE,
+        &[PROTOCOL_VERSION, kind.to_byte()],
+        &mailbox.0,
+        unsigned_frame,
+    ]
+    .concat()
+}
+
+/// Encrypts already padded bytes to the recipients (§4.2, §4.3).
+pub(crate) fn seal_padded(
+    rng: &mut impl CryptoRng,
+    kind: Kind,
+    mailbox: &MailboxId,
+    recipients: &[X25519Public],
+    padded: &[u8],
+) -> Result<Vec<u8>, SealError> {
+    if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
+        return Err(SealError::RecipientCount);
+    }
+    let mut content_key = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(content_key.as_mut());
+    let mut stanzas: Vec<Stanza> = Vec::with_capacity(recipients.len());
+    for recipient in recipients {
+        let key_id = recipient.key_id();
+        if stanzas.iter().any(|s| s.key_id == key_id) {
+            return Err(SealError::DuplicateRecipient);
+        }
+        let ephemeral = X25519Secret::generate(rng);
+        let ephemeral_public = ephemeral.public();
+        let shared = ephemeral
+            .diffie_hellman(recipient)
+            .ok_or(SealError::InvalidRecipient)?;
+        let wrap = wrap_key(&shared, &ephemeral_public, recipient);
+        stanzas.push(Stanza {
+            key_id,
+            ephemeral: ephemeral_public,
+            wrapped_key: aead::wrap_key(&wrap, &content_key),
+        });
+    }
+    let mut nonce = [0u8; XNONCE_LEN];
+    rng.fill_bytes(&mut nonce);
+    let mut envelope = Envelope {
+        kind,
+        stanzas,
+        nonce,
+        payload: Vec::new(),
+    };
+    let aad = payload_aad(mailbox, &envelope.header_bytes());
+    envelope.payload = aead::xchacha_seal(&content_key, &nonce, &aad, padded);
+    Ok(envelope.to_bytes())
+}
+
+/// wrap key = HKDF-SHA256(salt = ephemeral ‖ recipient, ikm = X25519 shared
+/// secret, info = "ozvi/v1/wrap"), 32 bytes (§4.2).
+fn wrap_key(
+    shared: &[u8; 32],
+    ephemeral: &X25519Public,
+    recipient: &X25519Public,
+) -> Zeroizing<[u8; 32]> {
+    let salt = [ephemeral.as_bytes().as_slice(), recipient.as_bytes()].concat();
+    let mut key = Zeroizing::new([0u8; 32]);
+    hkdf_sha256(&salt, shared, labels::WRAP, key.as_mut());
+    key
+}
+
+/// The payload's associated data: `"ozvi/v1/payload" ‖ mailbox id ‖ header` (§4.3).
+fn payload_aad(mailbox: &MailboxId, header: &[u8]) -> Vec<u8> {
+    [labels::PAYLOAD, &mailbox.0, header].concat()
+}
+
+/// Opens an envelope of the thread `mailbox` with the recipient's secret key,
+/// verifies the signature and checks the signer against the thread and the
+/// directory (§4.7).
+pub fn open(
+    bytes: &[u8],
+    mailbox: &MailboxId,
+    recipient: &X25519Secret,
+    directory: &Directory,
+) -> Result<Opened, OpenError> {
+    let envelope = Envelope::parse(bytes).map_err(|e| match e {
+        ParseError::UnsupportedVersion => OpenError::UnsupportedVersion,
+        _ => OpenError::Malformed,
+    })?;
+    let padded = decrypt(&envelope, mailbox, recipient)?;
+    let data = padding::unpad(&padded).map_err(|_| OpenError::InvalidMessage)?;
+    let frame = Frame::parse(data).map_err(|_| OpenError::InvalidMessage)?;
+    let signer_key: Ed25519Public = match (envelope.kind, &frame.signer) {
+        (Kind::PersonMessage, FrameSigner::Person { ed25519, .. }) => *ed25519,
+        (Kind::StaffReply | Kind::StaffNote, FrameSigner::Staff { ed25519 }) => *ed25519,
+        _ => return Err(OpenError::InvalidMessage),
+    };
+    let signed = signing_input(envelope.kind, mailbox, &frame.signed_part());
+    if !signer_key.verify(&signed, &frame.signature) {
+        return Err(OpenError::InvalidMessage);
+    }
+    let sender = match frame.signer {
+        FrameSigner::Person { ed25519, x25519 } => {
+            let person = PersonPublic { x25519, ed25519 };
+            if person.mailbox_id() != *mailbox {
+                return Err(OpenError::UnauthorizedSender);
+            }
+            Sender::Person(person)
+        }
+        FrameSigner::Staff { ed25519 } => {
+            let (centre, staff) = directory
+                .staff_by_ed25519(&ed25519)
+                .ok_or(OpenError::UnauthorizedSender)?;
+            Sender::Staff {
+                centre: centre.id.clone(),
+                staff: staff.id.clone(),
+            }
+        }
+    };
+    Ok(Opened {
+        kind: envelope.kind,
+        sender,
+        msg_id: frame.msg_id,
+        sent_at: frame.sent_at,
+        body: frame.body,
+    })
+}
+
+/// Like [`open`], and the message must be of `kind`.
+pub fn open_expecting(
+    kind: Kind,
+    bytes: &[u8],
+    mailbox: &MailboxId,
+    recipient: &X25519Secret,
+    directory: &Directory,
+) -> Result<Opened, OpenError> {
+    let opened = open(bytes, mailbox, recipient, directory)?;
+    if opened.kind != kind {
+        return Err(OpenError::UnexpectedKind);
+    }
+    Ok(opened)
+}
+
+/// Finds the recipient's stanza, unwraps the content key and decrypts the
+/// payload: the padded plaintext.
+pub(crate) fn decrypt(
+    envelope: &Envelope,
+    mailbox: &MailboxId,
+    recipient: &X25519Secret,
+) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+    let public = recipient.public();
+    let key_id = public.key_id();
+    let stanza = envelope
+        .stanzas
+        .iter()
+        .find(|s| s.key_id == key_id)
+        .ok_or(OpenError::NoMatchingKey)?;
+    let shared = recipient
+        .diffie_hellman(&stanza.ephemeral)
+        .ok_or(OpenError::DecryptionFailed)?;
+    let wrap = wrap_key(&shared, &stanza.ephemeral, &public);
+    let content_key =
+        aead::unwrap_key(&wrap, &stanza.wrapped_key).ok_or(OpenError::DecryptionFailed)?;
+    let aad = payload_aad(mailbox, &envelope.header_bytes());
+    aead::xchacha_open(&content_key, &envelope.nonce, &aad, &envelope.payload)
+        .ok_or(OpenError::DecryptionFailed)
+}
+
+/// Re-seals an opened envelope's exact plaintext — the original signed
+/// frame — to new recipients, as a transfer to another centre needs (§4.8).
+/// The signature still verifies, because it covers the mailbox id and kind
+/// but not the recipients.
+pub fn reseal(
+    rng: &mut impl CryptoRng,
+    bytes: &[u8],
+    mailbox: &MailboxId,
+    recipient: &X25519Secret,
+    new_recipients: &[X25519Public],
+) -> Result<Vec<u8>, OpenError> {
+    let envelope = Envelope::parse(bytes).map_err(|e| match e {
+        ParseError::UnsupportedVersion => OpenError::UnsupportedVersion,
+        _ => OpenError::Malformed,
+    })?;
+    let padded = decrypt(&envelope, mailbox, recipient)?;
+    seal_padded(rng, envelope.kind, mailbox, new_recipients, &padded)
+        .map_err(|_| OpenError::InvalidMessage)
+}
