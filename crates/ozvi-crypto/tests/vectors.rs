@@ -1,0 +1,262 @@
+//! Runs every file in `vectors/` (PROTOCOL.md §8) against this crate —
+//! natively under `cargo test`, and inside WebAssembly under
+//! `wasm-bindgen-test-runner` (Node), from the same embedded files.
+
+use include_dir::{Dir, include_dir};
+use ozvi_crypto::format::b64;
+use ozvi_crypto::format::padding;
+use ozvi_crypto::primitives::sig::Ed25519Public;
+use ozvi_crypto::primitives::x25519::X25519Secret;
+use ozvi_crypto::protocol::envelope::{Sender, open, open_expecting};
+use ozvi_crypto::protocol::request::RequestAuth;
+use ozvi_crypto::{
+    Code, CodeError, DeploymentSalt, DirectoryError, Kind, MailboxId, OpenError, PersonKeys,
+    RequestError, SignedDirectory,
+};
+use serde_json::Value;
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+static VECTORS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/vectors");
+
+/// The outcome of one scenario: "success" or an error class name.
+type Outcome = Result<Option<Value>, &'static str>;
+
+#[test]
+fn every_vector_file_holds() {
+    let mut failures = Vec::new();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for file in VECTORS.files() {
+        if file.path().extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let name = file.path().display().to_string();
+        let v: Value = serde_json::from_slice(file.contents()).expect("vector files are JSON");
+        let kind = v["type"]
+            .as_str()
+            .expect("every vector has a type")
+            .to_string();
+        let expect = v["expect"]
+            .as_str()
+            .expect("every vector has an expect field");
+        let outcome = match kind.as_str() {
+            "code" => run_code(&v),
+            "derive" => run_derive(&v),
+            "envelope" => run_envelope(&v),
+            "directory" => run_directory(&v),
+            "padding" => run_padding(&v),
+            "staff_request" => run_request(&v),
+            other => panic!("{name}: unknown vector type {other}"),
+        };
+        let ok = match (&outcome, expect) {
+            (Ok(None), "success") => true,
+            (Ok(Some(got)), "success") => check_fields(&v, got, &mut failures, &name),
+            (Err(class), expected) => *class == expected,
+            (Ok(_), _) => false,
+        };
+        if !ok {
+            failures.push(format!("{name}: expected {expect}, got {outcome:?}"));
+        }
+        *counts
+            .entry(format!(
+                "{kind}/{}",
+                if expect == "success" {
+                    "valid"
+                } else {
+                    "invalid"
+                }
+            ))
+            .or_default() += 1;
+    }
+    assert!(
+        failures.is_empty(),
+        "vector failures:\n{}",
+        failures.join("\n")
+    );
+    let total: usize = counts.values().sum();
+    assert!(
+        total >= 40,
+        "expected at least 40 vectors, found {total}: {counts:?}"
+    );
+    for kind in [
+        "code",
+        "derive",
+        "envelope",
+        "directory",
+        "padding",
+        "staff_request",
+    ] {
+        assert!(
+            counts.keys().any(|k| k.starts_with(kind)),
+            "no {kind} vectors: {counts:?}"
+        );
+    }
+}
+
+/// Every field of `got` must equal the same field of the vector.
+fn check_fields(v: &Value, got: &Value, failures: &mut Vec<String>, name: &str) -> bool {
+    let mut ok = true;
+    for (key, value) in got.as_object().expect("an object") {
+        if v[key] != *value {
+            failures.push(format!(
+                "{name}: field {key}: expected {}, got {value}",
+                v[key]
+            ));
+            ok = false;
+        }
+    }
+    ok
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("vector field {key} is a string"))
+}
+
+fn bytes(v: &Value, key: &str) -> Vec<u8> {
+    b64::decode(text(v, key)).unwrap_or_else(|_| panic!("vector field {key} is base64url"))
+}
+
+fn run_code(v: &Value) -> Outcome {
+    match Code::parse(text(v, "input")) {
+        Ok(code) => Ok(Some(serde_json::json!({
+            "canonical": code.canonical().as_str(),
+            "grouped": code.grouped().as_str(),
+        }))),
+        Err(CodeError::WrongLength { .. }) => Err("wrong_length"),
+        Err(CodeError::InvalidCharacter { .. }) => Err("invalid_character"),
+        Err(CodeError::CheckFailed) => Err("check_failed"),
+        Err(_) => Err("other"),
+    }
+}
+
+fn run_derive(v: &Value) -> Outcome {
+    let code = Code::parse(text(v, "code")).map_err(|_| "bad_code")?;
+    let salt = DeploymentSalt(bytes(v, "salt").try_into().expect("16-byte salt"));
+    let keys = PersonKeys::derive(&code, &salt);
+    Ok(Some(serde_json::json!({
+        "mailbox_id": keys.mailbox_id().to_b64(),
+        "auth_verifier": b64::encode(&keys.auth_secret().verifier().0),
+        "person_x25519": b64::encode(keys.public().x25519.as_bytes()),
+        "person_ed25519": b64::encode(&keys.public().ed25519.to_bytes()),
+    })))
+}
+
+fn kind_from_name(name: &str) -> Kind {
+    match name {
+        "person_message" => Kind::PersonMessage,
+        "staff_reply" => Kind::StaffReply,
+        "staff_note" => Kind::StaffNote,
+        other => panic!("unknown kind {other}"),
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::PersonMessage => "person_message",
+        Kind::StaffReply => "staff_reply",
+        Kind::StaffNote => "staff_note",
+        _ => "unknown",
+    }
+}
+
+fn run_envelope(v: &Value) -> Outcome {
+    let root = Ed25519Public::from_bytes(&bytes(v, "root_key")).expect("valid root key");
+    let directory = SignedDirectory::verify(text(v, "directory").as_bytes(), &root, None)
+        .expect("the vector's directory is valid");
+    let mailbox = MailboxId::from_b64(text(v, "mailbox_id")).expect("valid mailbox id");
+    let secret = X25519Secret::from_bytes(
+        bytes(v, "recipient_x25519_secret")
+            .try_into()
+            .expect("32-byte secret"),
+    );
+    let envelope = b64::decode(text(v, "envelope")).map_err(|_| "malformed")?;
+    let opened = match v["expect_kind"].as_str() {
+        Some(kind) => open_expecting(
+            kind_from_name(kind),
+            &envelope,
+            &mailbox,
+            &secret,
+            &directory,
+        ),
+        None => open(&envelope, &mailbox, &secret, &directory),
+    }
+    .map_err(|e| match e {
+        OpenError::Malformed => "malformed",
+        OpenError::UnsupportedVersion => "unsupported_version",
+        OpenError::NoMatchingKey => "no_matching_key",
+        OpenError::DecryptionFailed => "decryption_failed",
+        OpenError::InvalidMessage => "invalid_message",
+        OpenError::UnauthorizedSender => "unauthorized_sender",
+        OpenError::UnexpectedKind => "unexpected_kind",
+        _ => "other",
+    })?;
+    let sender = match &opened.sender {
+        Sender::Person(p) => serde_json::json!({"person": {
+            "x25519": b64::encode(p.x25519.as_bytes()),
+            "ed25519": b64::encode(&p.ed25519.to_bytes()),
+        }}),
+        Sender::Staff { centre, staff } => {
+            serde_json::json!({"staff": {"centre": centre, "staff": staff}})
+        }
+        _ => Value::Null,
+    };
+    Ok(Some(serde_json::json!({
+        "kind": kind_name(opened.kind),
+        "sender": sender,
+        "sent_at": opened.sent_at,
+        "body": String::from_utf8(opened.body).expect("vector bodies are UTF-8"),
+    })))
+}
+
+fn run_directory(v: &Value) -> Outcome {
+    let root = Ed25519Public::from_bytes(&bytes(v, "root_key")).expect("valid root key");
+    let pinned = v["pinned"].as_str().map(|p| {
+        SignedDirectory::verify(p.as_bytes(), &root, None).expect("the pinned directory is valid")
+    });
+    let directory = SignedDirectory::verify(text(v, "signed").as_bytes(), &root, pinned.as_ref())
+        .map_err(|e| match e {
+        DirectoryError::Malformed => "malformed",
+        DirectoryError::UnsupportedVersion => "unsupported_version",
+        DirectoryError::BadSignature => "bad_signature",
+        DirectoryError::Rollback => "rollback",
+        DirectoryError::WrongDeployment => "wrong_deployment",
+        _ => "other",
+    })?;
+    Ok(Some(serde_json::json!({
+        "version": directory.version,
+        "centres": directory.centres.len(),
+    })))
+}
+
+fn run_padding(v: &Value) -> Outcome {
+    let padded = bytes(v, "padded");
+    let data = padding::unpad(&padded).map_err(|_| "malformed")?;
+    Ok(Some(serde_json::json!({"data": b64::encode(data)})))
+}
+
+fn run_request(v: &Value) -> Outcome {
+    let h = &v["headers"];
+    let auth = RequestAuth::from_headers(
+        text(h, "key"),
+        text(h, "timestamp"),
+        text(h, "nonce"),
+        text(h, "signature"),
+    )
+    .map_err(request_error)?;
+    let now = v["now"].as_u64().expect("now is a number");
+    auth.verify(text(v, "method"), text(v, "target"), &bytes(v, "body"), now)
+        .map_err(request_error)?;
+    Ok(None)
+}
+
+fn request_error(e: RequestError) -> &'static str {
+    match e {
+        RequestError::Malformed => "malformed",
+        RequestError::Stale => "stale",
+        RequestError::BadSignature => "bad_signature",
+        _ => "other",
+    }
+}
