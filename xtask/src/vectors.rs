@@ -1255,6 +1255,27 @@ fn directory_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
         ),
     )?;
     out.write(
+        "directory-bidi-override-in-name",
+        vector(
+            "a right-to-left override in a name",
+            &edit(&|d| d["centres"][0]["names"]["en"] = json!("Centre \u{202E}nilZ")),
+            None,
+            "malformed",
+        ),
+    )?;
+    out.write(
+        "directory-format-2-new-fields",
+        vector(
+            "a future format with fields this one does not know",
+            &edit(&|d| {
+                d["format"] = json!(2);
+                d["revocations"] = json!([]);
+            }),
+            None,
+            "unsupported_version",
+        ),
+    )?;
+    out.write(
         "directory-blank-name",
         vector(
             "an empty Ukrainian name",
@@ -1310,7 +1331,15 @@ fn padding_vectors(out: &mut Writer) -> anyhow::Result<()> {
 fn request_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
     let body = br#"{"text":"..."}"#;
     let target = "/api/v1/staff/threads?since=0";
-    let auth = RequestAuth::sign(&mut rng(500), &w.zlin1, "POST", target, body, NOW)?;
+    let auth = RequestAuth::sign(
+        &mut rng(500),
+        &w.zlin1,
+        &w.directory.salt,
+        "POST",
+        target,
+        body,
+        NOW,
+    )?;
     let headers = auth.to_headers();
     let header_map = |h: &[(&str, String); 4]| json!({"key": h[0].1, "timestamp": h[1].1, "nonce": h[2].1, "signature": h[3].1});
     let vector = |description: &str,
@@ -1320,7 +1349,7 @@ fn request_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
                   h: Value,
                   now: u64,
                   expect: &str| {
-        json!({"type": "staff_request", "description": description, "method": method, "target": target,
+        json!({"type": "staff_request", "description": description, "salt": b64::encode(&w.directory.salt.0), "method": method, "target": target,
                "body": b64::encode(body), "headers": h, "now": now, "expect": expect})
     };
     out.write(
@@ -1395,6 +1424,17 @@ fn request_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
             "bad_signature",
         ),
     )?;
+    let mut other_deployment = vector(
+        "signed for another deployment",
+        "POST",
+        target,
+        body,
+        header_map(&headers),
+        NOW,
+        "bad_signature",
+    );
+    other_deployment["salt"] = json!(b64::encode(&[0x44; 16]));
+    out.write("request-other-deployment", other_deployment)?;
     out.write(
         "request-other-method",
         vector(

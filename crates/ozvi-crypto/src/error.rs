@@ -132,3 +132,15 @@ pub enum RequestError {
     #[error("bad request signature")]
     BadSignature,
 }
+
+/// Why a message could not be re-sealed for a transfer (PROTOCOL.md §4.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// The original does not open and verify: it is not re-sealed.
+    #[error("the original message is not valid: {0}")]
+    Open(#[from] OpenError),
+    /// The new recipients are not valid.
+    #[error("cannot seal to the new recipients: {0}")]
+    Seal(#[from] SealError),
+}

@@ -33,7 +33,9 @@ pub mod protocol;
 #[cfg(feature = "hazmat")]
 pub mod hazmat;
 
-pub use error::{CodeError, DirectoryError, OpenError, ParseError, RequestError, SealError};
+pub use error::{
+    CodeError, DirectoryError, OpenError, ParseError, RequestError, SealError, TransferError,
+};
 pub use format::envelope::Kind;
 pub use protocol::code::Code;
 pub use protocol::directory::{Centre, Directory, SignedDirectory, StaffMember};

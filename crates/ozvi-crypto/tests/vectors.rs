@@ -247,8 +247,15 @@ fn run_request(v: &Value) -> Outcome {
     )
     .map_err(request_error)?;
     let now = v["now"].as_u64().expect("now is a number");
-    auth.verify(text(v, "method"), text(v, "target"), &bytes(v, "body"), now)
-        .map_err(request_error)?;
+    let salt = DeploymentSalt(bytes(v, "salt").try_into().expect("16-byte salt"));
+    auth.verify(
+        &salt,
+        text(v, "method"),
+        text(v, "target"),
+        &bytes(v, "body"),
+        now,
+    )
+    .map_err(request_error)?;
     Ok(None)
 }
 

@@ -62,7 +62,10 @@ impl Ed25519Public {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ParseError> {
         let bytes: [u8; KEY_LEN] = bytes.try_into().map_err(|_| ParseError::Length)?;
         let key = VerifyingKey::from_bytes(&bytes).map_err(|_| ParseError::Invalid)?;
-        if key.is_weak() || key.to_bytes() != bytes {
+        // `from_bytes` keeps the input bytes, so re-compress the decoded point
+        // to catch non-canonical encodings (y ≥ p).
+        let canonical = key.to_edwards().compress().to_bytes();
+        if key.is_weak() || canonical != bytes {
             return Err(ParseError::Invalid);
         }
         Ok(Self(key))
@@ -79,6 +82,50 @@ impl Ed25519Public {
         self.0
             .verify_strict(msg, &Signature::from_bytes(sig))
             .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_non_canonical_and_weak_keys() {
+        // y = p + 3: the point with y = 3 encoded without reduction mod p.
+        // (y = 3 is a valid point of large order.)
+        let mut y3 = [0u8; 32];
+        y3[0] = 3;
+        assert!(
+            Ed25519Public::from_bytes(&y3).is_ok(),
+            "y = 3 is a valid key"
+        );
+        let mut non_canonical = [0xffu8; 32];
+        non_canonical[0] = 0xed + 3;
+        non_canonical[31] = 0x7f;
+        assert_eq!(
+            Ed25519Public::from_bytes(&non_canonical),
+            Err(ParseError::Invalid)
+        );
+        // The identity (y = 1) is a small-order point.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(
+            Ed25519Public::from_bytes(&identity),
+            Err(ParseError::Invalid)
+        );
+        assert_eq!(
+            Ed25519Public::from_bytes(&[0u8; 31]),
+            Err(ParseError::Length)
+        );
+    }
+
+    #[test]
+    fn signatures_verify_only_for_their_message() {
+        let key = Ed25519Secret::from_seed(&[5u8; 32]);
+        let sig = key.sign(b"message");
+        assert!(key.public().verify(b"message", &sig));
+        assert!(!key.public().verify(b"massage", &sig));
+        assert_eq!(format!("{key:?}"), "Ed25519Secret(..)");
     }
 }
 

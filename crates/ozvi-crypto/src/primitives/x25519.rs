@@ -9,14 +9,12 @@ use zeroize::Zeroizing;
 
 use crate::error::ParseError;
 use crate::primitives::hash::sha256;
+use crate::protocol::labels::KEY_ID as KEY_ID_LABEL;
 
 /// Length of an X25519 key or shared secret.
 pub const KEY_LEN: usize = 32;
 /// Length of a recipient key id.
 pub const KEY_ID_LEN: usize = 8;
-
-/// Label for [`X25519Public::key_id`] (PROTOCOL.md §4.2).
-const KEY_ID_LABEL: &[u8] = b"ozvi/v1/key-id";
 
 /// An X25519 secret key. Zeroized on drop; `Debug` prints no bytes.
 #[derive(Clone)]

@@ -53,11 +53,14 @@ impl Code {
         let mut symbols = [0u8; SYMBOLS];
         let mut found = 0usize;
         for ch in input.chars() {
-            if ch.is_whitespace() || is_dash(ch) {
+            if ch.is_whitespace() || is_dash(ch) || is_invisible(ch) {
                 continue;
             }
             found += 1;
-            let value = symbol_value(ch).ok_or(CodeError::InvalidCharacter { position: found })?;
+            let Some(value) = symbol_value(ch) else {
+                symbols.zeroize();
+                return Err(CodeError::InvalidCharacter { position: found });
+            };
             if let Some(slot) = symbols.get_mut(found - 1) {
                 *slot = value;
             }
@@ -106,6 +109,12 @@ impl fmt::Debug for Code {
 /// Dashes a phone keyboard may produce: ASCII hyphen-minus and U+2010–U+2015.
 fn is_dash(ch: char) -> bool {
     ch == '-' || ('\u{2010}'..='\u{2015}').contains(&ch)
+}
+
+/// Invisible characters that copying and pasting can bring along: zero-width
+/// space, non-joiner and joiner, word joiner and the byte-order mark.
+fn is_invisible(ch: char) -> bool {
+    matches!(ch, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
 /// The value of a typed character, with Crockford's readings of look-alikes.
@@ -186,6 +195,8 @@ mod tests {
             Code::parse(&grouped.replace('-', "\u{2013}")).expect("en dash"),
             code
         );
+        let pasted = format!("\u{FEFF}{}\u{200B}", grouped.as_str());
+        assert_eq!(Code::parse(&pasted).expect("invisible characters"), code);
     }
 
     #[test]

@@ -110,6 +110,7 @@ impl Directory {
         let mut staff_ids = BTreeSet::new();
         let mut x_keys = BTreeSet::new();
         let mut ed_keys = BTreeSet::new();
+        let mut key_ids = BTreeSet::new();
         let mut centres = Vec::with_capacity(doc.centres.len());
         for c in doc.centres {
             if !valid_id(&c.id) || !centre_ids.insert(c.id.clone()) {
@@ -141,6 +142,7 @@ impl Directory {
                     || !staff_ids.insert(s.id.clone())
                     || !x_keys.insert(*keys.x25519.as_bytes())
                     || !ed_keys.insert(keys.ed25519.to_bytes())
+                    || !key_ids.insert(keys.x25519.key_id())
                 {
                     return Err(Malformed);
                 }
@@ -275,7 +277,15 @@ impl SignedDirectory {
         if !root.verify(&signing_input(&payload), &signature) {
             return Err(DirectoryError::BadSignature);
         }
-        let doc: DirectoryDoc = serde_json::from_slice(&payload).map_err(|_| Malformed)?;
+        // Read the format first, so a future format with new fields is
+        // reported as unsupported rather than malformed.
+        let value: serde_json::Value = serde_json::from_slice(&payload).map_err(|_| Malformed)?;
+        match value.get("format").and_then(serde_json::Value::as_u64) {
+            Some(f) if f == u64::from(FORMAT) => {}
+            Some(_) => return Err(DirectoryError::UnsupportedVersion),
+            None => return Err(Malformed),
+        }
+        let doc: DirectoryDoc = serde_json::from_value(value).map_err(|_| Malformed)?;
         let directory = Directory::from_doc(doc)?;
         if let Some(pinned) = pinned {
             if directory.salt != pinned.salt {
@@ -296,6 +306,12 @@ fn signing_input(payload: &[u8]) -> Vec<u8> {
     [labels::DIRECTORY_SIGNATURE, payload].concat()
 }
 
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// Ids are `[a-z0-9-]{1,32}`.
 fn valid_id(id: &str) -> bool {
     (1..=32).contains(&id.len())
@@ -304,14 +320,18 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// Names and labels: 1..=200 characters, no control characters, no
-/// surrounding white space.
+/// Names and labels: 1..=200 characters, no surrounding white space, no
+/// control characters and no invisible formatting characters (bidirectional
+/// overrides and isolates, zero-width characters) that could make a name
+/// display as something else.
 fn valid_text(text: String) -> Result<String, DirectoryError> {
     let chars = text.chars().count();
     if chars == 0
         || chars > MAX_TEXT_CHARS
         || text.trim() != text
-        || text.chars().any(char::is_control)
+        || text
+            .chars()
+            .any(|c| c.is_control() || is_invisible_format(c))
     {
         return Err(DirectoryError::Malformed);
     }

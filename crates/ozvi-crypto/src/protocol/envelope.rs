@@ -14,7 +14,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::PROTOCOL_VERSION;
-use crate::error::{OpenError, ParseError, SealError};
+use crate::error::{OpenError, ParseError, SealError, TransferError};
 use crate::format::envelope::{Envelope, Kind, MAX_RECIPIENTS, Stanza};
 use crate::format::frame::{Frame, FrameSigner, MSG_ID_LEN};
 use crate::format::padding;
@@ -194,6 +194,16 @@ pub fn open(
     recipient: &X25519Secret,
     directory: &Directory,
 ) -> Result<Opened, OpenError> {
+    open_with_plaintext(bytes, mailbox, recipient, directory).map(|(opened, _)| opened)
+}
+
+/// [`open`], also returning the envelope's kind and padded plaintext.
+fn open_with_plaintext(
+    bytes: &[u8],
+    mailbox: &MailboxId,
+    recipient: &X25519Secret,
+    directory: &Directory,
+) -> Result<(Opened, Zeroizing<Vec<u8>>), OpenError> {
     let envelope = Envelope::parse(bytes).map_err(|e| match e {
         ParseError::UnsupportedVersion => OpenError::UnsupportedVersion,
         _ => OpenError::Malformed,
@@ -228,13 +238,14 @@ pub fn open(
             }
         }
     };
-    Ok(Opened {
+    let opened = Opened {
         kind: envelope.kind,
         sender,
         msg_id: frame.msg_id,
         sent_at: frame.sent_at,
         body: frame.body,
-    })
+    };
+    Ok((opened, padded))
 }
 
 /// Like [`open`], and the message must be of `kind`.
@@ -277,22 +288,146 @@ pub(crate) fn decrypt(
         .ok_or(OpenError::DecryptionFailed)
 }
 
-/// Re-seals an opened envelope's exact plaintext — the original signed
-/// frame — to new recipients, as a transfer to another centre needs (§4.8).
-/// The signature still verifies, because it covers the mailbox id and kind
-/// but not the recipients.
+/// Re-seals a message's exact plaintext — the original signed frame — to new
+/// recipients, as a transfer to another centre needs (§4.8). The original
+/// must open and verify first, so nothing invalid is laundered; the
+/// signature still verifies afterwards, because it covers the mailbox id and
+/// kind but not the recipients.
 pub fn reseal(
     rng: &mut impl CryptoRng,
     bytes: &[u8],
     mailbox: &MailboxId,
     recipient: &X25519Secret,
+    directory: &Directory,
     new_recipients: &[X25519Public],
-) -> Result<Vec<u8>, OpenError> {
-    let envelope = Envelope::parse(bytes).map_err(|e| match e {
-        ParseError::UnsupportedVersion => OpenError::UnsupportedVersion,
-        _ => OpenError::Malformed,
-    })?;
-    let padded = decrypt(&envelope, mailbox, recipient)?;
-    seal_padded(rng, envelope.kind, mailbox, new_recipients, &padded)
-        .map_err(|_| OpenError::InvalidMessage)
+) -> Result<Vec<u8>, TransferError> {
+    let (opened, padded) = open_with_plaintext(bytes, mailbox, recipient, directory)?;
+    Ok(seal_padded(
+        rng,
+        opened.kind,
+        mailbox,
+        new_recipients,
+        &padded,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::directory::{Centre, Names, StaffMember};
+    use crate::protocol::keys::DeploymentSalt;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    fn centre(id: &str, staff: &StaffKeys) -> Centre {
+        Centre {
+            id: id.into(),
+            names: Names {
+                cs: id.into(),
+                en: id.into(),
+                uk: id.into(),
+            },
+            regions: vec![],
+            staff: vec![StaffMember {
+                id: format!("{id}-1"),
+                label: "Staff".into(),
+                keys: staff.public(),
+            }],
+        }
+    }
+
+    #[test]
+    fn transfer_reseals_the_signed_original_for_the_new_centre() {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let (old, new) = (StaffKeys::generate(&mut rng), StaffKeys::generate(&mut rng));
+        let directory = Directory {
+            version: 1,
+            issued_at: 0,
+            salt: DeploymentSalt([0; 16]),
+            default_centre: "old".into(),
+            centres: vec![centre("old", &old), centre("new", &new)],
+        };
+        let person = PersonKeys::from_root(&[1; 32]);
+        let mailbox = person.mailbox_id();
+        let message = Message {
+            kind: Kind::PersonMessage,
+            mailbox: &mailbox,
+            body: b"{\"text\":\"help\"}",
+            sent_at: 60,
+        };
+        let to_old = [old.public().x25519, person.public().x25519];
+        let sealed = seal(&mut rng, Signer::Person(&person), message, &to_old).expect("seals");
+        assert_eq!(
+            open(&sealed, &mailbox, new.x25519(), &directory),
+            Err(OpenError::NoMatchingKey)
+        );
+
+        let to_new = [new.public().x25519, person.public().x25519];
+        let moved = reseal(
+            &mut rng,
+            &sealed,
+            &mailbox,
+            old.x25519(),
+            &directory,
+            &to_new,
+        )
+        .expect("the old centre re-seals");
+        let original = open(&sealed, &mailbox, old.x25519(), &directory).expect("opens");
+        let read_by_new = open(&moved, &mailbox, new.x25519(), &directory).expect("opens");
+        assert_eq!(
+            read_by_new, original,
+            "same frame, same msg_id, same signer"
+        );
+        assert_eq!(
+            open(&moved, &mailbox, old.x25519(), &directory),
+            Err(OpenError::NoMatchingKey)
+        );
+
+        let mut tampered = sealed.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert_eq!(
+            reseal(
+                &mut rng,
+                &tampered,
+                &mailbox,
+                old.x25519(),
+                &directory,
+                &to_new
+            ),
+            Err(TransferError::Open(OpenError::DecryptionFailed))
+        );
+        assert_eq!(
+            reseal(&mut rng, &sealed, &mailbox, old.x25519(), &directory, &[]),
+            Err(TransferError::Seal(SealError::RecipientCount))
+        );
+    }
+
+    #[test]
+    fn a_person_cannot_seal_a_staff_reply() {
+        let mut rng = ChaCha20Rng::seed_from_u64(10);
+        let person = PersonKeys::from_root(&[2; 32]);
+        let mailbox = person.mailbox_id();
+        let reply = Message {
+            kind: Kind::StaffReply,
+            mailbox: &mailbox,
+            body: b"{}",
+            sent_at: 0,
+        };
+        let to = [person.public().x25519];
+        assert_eq!(
+            seal(&mut rng, Signer::Person(&person), reply, &to),
+            Err(SealError::WrongSender)
+        );
+        let long = vec![b'a'; crate::format::padding::MAX_DATA_LEN];
+        let too_long = Message {
+            kind: Kind::PersonMessage,
+            body: &long,
+            ..reply
+        };
+        assert_eq!(
+            seal(&mut rng, Signer::Person(&person), too_long, &to),
+            Err(SealError::TooLong)
+        );
+    }
 }

@@ -20,6 +20,8 @@ pub mod labels {
     pub const MAILBOX_ID: &[u8] = b"ozvi/v1/mailbox-id";
     /// SHA-256 prefix: the auth verifier the relay stores.
     pub const AUTH_VERIFIER: &[u8] = b"ozvi/v1/auth-verifier";
+    /// SHA-256 prefix: a recipient key id.
+    pub const KEY_ID: &[u8] = b"ozvi/v1/key-id";
     /// HKDF info: a stanza's wrap key.
     pub const WRAP: &[u8] = b"ozvi/v1/wrap";
     /// Associated-data prefix of the payload.

@@ -4,13 +4,14 @@
 //! `Ozvi-Nonce`, `Ozvi-Signature` — where the signature is Ed25519 over
 //!
 //! ```text
-//! "ozvi/v1/staff-request" ‖ u8 len(method) ‖ method ‖ u16 len(target) ‖ target
-//!   ‖ SHA-256(body) ‖ timestamp (u64) ‖ nonce [16]
+//! "ozvi/v1/staff-request" ‖ deployment salt [16] ‖ u8 len(method) ‖ method
+//!   ‖ u16 len(target) ‖ target ‖ SHA-256(body) ‖ timestamp (u64) ‖ nonce [16]
 //! ```
 //!
 //! The relay accepts a timestamp within [`REPLAY_WINDOW_SECS`] of its clock
 //! and remembers each (key, nonce) for twice that long, so a captured request
-//! cannot be replayed.
+//! cannot be replayed. The deployment salt names the deployment, so a request
+//! for one relay is worthless at another that lists the same key.
 
 use rand_core::CryptoRng;
 
@@ -18,7 +19,7 @@ use crate::error::RequestError;
 use crate::format::b64;
 use crate::primitives::hash::sha256;
 use crate::primitives::sig::{Ed25519Public, SIGNATURE_LEN};
-use crate::protocol::keys::StaffKeys;
+use crate::protocol::keys::{DeploymentSalt, StaffKeys};
 use crate::protocol::labels;
 
 /// How far a request's timestamp may be from the relay's clock, in seconds.
@@ -58,6 +59,7 @@ impl RequestAuth {
     pub fn sign(
         rng: &mut impl CryptoRng,
         keys: &StaffKeys,
+        deployment: &DeploymentSalt,
         method: &str,
         target: &str,
         body: &[u8],
@@ -65,7 +67,7 @@ impl RequestAuth {
     ) -> Result<Self, RequestError> {
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
-        let input = signing_input(method, target, body, timestamp, &nonce)?;
+        let input = signing_input(deployment, method, target, body, timestamp, &nonce)?;
         Ok(Self {
             key: keys.public().ed25519,
             timestamp,
@@ -115,6 +117,7 @@ impl RequestAuth {
     /// nonce is fresh, are for the relay to decide.
     pub fn verify(
         &self,
+        deployment: &DeploymentSalt,
         method: &str,
         target: &str,
         body: &[u8],
@@ -123,7 +126,14 @@ impl RequestAuth {
         if self.timestamp.abs_diff(now) > REPLAY_WINDOW_SECS {
             return Err(RequestError::Stale);
         }
-        let input = signing_input(method, target, body, self.timestamp, &self.nonce)?;
+        let input = signing_input(
+            deployment,
+            method,
+            target,
+            body,
+            self.timestamp,
+            &self.nonce,
+        )?;
         if !self.key.verify(&input, &self.signature) {
             return Err(RequestError::BadSignature);
         }
@@ -134,6 +144,7 @@ impl RequestAuth {
 /// The signing input of §7.1. Methods are 1..=16 upper-case ASCII letters;
 /// targets start with `/`, are printable ASCII and at most 2048 bytes.
 fn signing_input(
+    deployment: &DeploymentSalt,
     method: &str,
     target: &str,
     body: &[u8],
@@ -152,6 +163,7 @@ fn signing_input(
     let target_len = u16::try_from(target.len()).map_err(|_| RequestError::Malformed)?;
     Ok([
         labels::STAFF_REQUEST,
+        &deployment.0,
         &[method_len],
         method.as_bytes(),
         &target_len.to_be_bytes(),
