@@ -465,7 +465,7 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
     out.write(
         "envelope-long-message-second-bucket",
         case(
-            "a 4 KiB message, padded to the 16 KiB bucket",
+            "a 4 KiB message, padded to the 4608-byte bucket",
             &long_msg,
             zlin1_secret,
         )
@@ -1301,20 +1301,20 @@ fn padding_vectors(out: &mut Writer) -> anyhow::Result<()> {
     };
     out.write(
         "padding-valid",
-        vector("four bytes in the 1 KiB bucket", &padded, "success"),
+        vector("four bytes in the smallest bucket", &padded, "success"),
     )?;
     out.write(
         "padding-not-a-bucket",
-        vector("1023 bytes is not a bucket", &padded[..1023], "malformed"),
+        vector("1024 bytes is not a bucket", &padded[..1024], "malformed"),
     )?;
     let mut nonzero = padded.clone();
-    nonzero[1023] = 0x80;
+    nonzero[1151] = 0x80;
     out.write(
         "padding-nonzero-byte",
         vector("the last padding byte is not zero", &nonzero, "malformed"),
     )?;
     let mut long = padded.clone();
-    long[..4].copy_from_slice(&1021u32.to_be_bytes());
+    long[..4].copy_from_slice(&1149u32.to_be_bytes());
     out.write(
         "padding-length-beyond-bucket",
         vector(

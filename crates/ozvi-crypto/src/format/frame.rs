@@ -86,7 +86,9 @@ impl Frame {
         let signer = match reader.u8()? {
             1 => FrameSigner::Person {
                 ed25519: Ed25519Public::from_bytes(reader.take(32)?)?,
-                x25519: X25519Public::from_bytes(reader.take(32)?)?,
+                // Canonical only: a low-order reply key is refused by the
+                // all-zero check when someone seals to it (PROTOCOL.md §4.4).
+                x25519: X25519Public::from_canonical_bytes(reader.take(32)?)?,
             },
             2 => FrameSigner::Staff {
                 ed25519: Ed25519Public::from_bytes(reader.take(32)?)?,

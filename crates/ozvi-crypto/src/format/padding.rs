@@ -2,11 +2,15 @@
 //!
 //! `padded = len (u32, big-endian) ‖ data ‖ zeros`, where the total is the
 //! smallest bucket that fits. The relay learns only the bucket.
+//!
+//! The buckets are powers of four plus an eighth, so that a message body of
+//! 1, 4, 16 or 64 KiB together with its frame (about 170 bytes) fits the
+//! bucket of its own size instead of spilling into the next one.
 
 use crate::error::ParseError;
 
 /// The padded plaintext sizes, in bytes.
-pub const BUCKETS: [usize; 4] = [1024, 4096, 16384, 65536];
+pub const BUCKETS: [usize; 4] = [1152, 4608, 18432, 73728];
 
 /// The largest `data` that fits the largest bucket.
 pub const MAX_DATA_LEN: usize = BUCKETS[BUCKETS.len() - 1] - 4;
@@ -51,10 +55,11 @@ mod tests {
 
     #[test]
     fn pads_to_the_smallest_bucket() {
-        assert_eq!(pad(b"").expect("fits").len(), 1024);
-        assert_eq!(pad(&[1; 1020]).expect("fits").len(), 1024);
-        assert_eq!(pad(&[1; 1021]).expect("fits").len(), 4096);
-        assert_eq!(pad(&[1; MAX_DATA_LEN]).expect("fits").len(), 65536);
+        assert_eq!(pad(b"").expect("fits").len(), 1152);
+        assert_eq!(pad(&[1; 1148]).expect("fits").len(), 1152);
+        assert_eq!(pad(&[1; 1149]).expect("fits").len(), 4608);
+        assert_eq!(pad(&[1; 16384 + 200]).expect("fits").len(), 18432);
+        assert_eq!(pad(&[1; MAX_DATA_LEN]).expect("fits").len(), 73728);
         assert!(pad(&[1; MAX_DATA_LEN + 1]).is_none());
     }
 
@@ -65,7 +70,7 @@ mod tests {
         padded[100] = 1;
         assert_eq!(unpad(&padded), Err(ParseError::Invalid));
         let padded = pad(b"hello").expect("fits");
-        assert_eq!(unpad(&padded[..1000]), Err(ParseError::Length));
+        assert_eq!(unpad(&padded[..1024]), Err(ParseError::Length));
         let mut long = padded.clone();
         long[..4].copy_from_slice(&2000u32.to_be_bytes());
         assert_eq!(unpad(&long), Err(ParseError::Length));

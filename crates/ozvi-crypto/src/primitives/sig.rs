@@ -85,6 +85,22 @@ impl Ed25519Public {
     }
 }
 
+impl core::hash::Hash for Ed25519Public {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bytes().hash(state);
+    }
+}
+
+impl fmt::Debug for Ed25519Public {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Ed25519Public({})",
+            crate::format::b64::encode(&self.0.to_bytes())
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,21 +142,5 @@ mod tests {
         assert!(key.public().verify(b"message", &sig));
         assert!(!key.public().verify(b"massage", &sig));
         assert_eq!(format!("{key:?}"), "Ed25519Secret(..)");
-    }
-}
-
-impl core::hash::Hash for Ed25519Public {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.0.to_bytes().hash(state);
-    }
-}
-
-impl fmt::Debug for Ed25519Public {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Ed25519Public({})",
-            crate::format::b64::encode(&self.0.to_bytes())
-        )
     }
 }

@@ -16,9 +16,13 @@ pub const KEY_LEN: usize = 32;
 /// Length of a recipient key id.
 pub const KEY_ID_LEN: usize = 8;
 
-/// An X25519 secret key. Zeroized on drop; `Debug` prints no bytes.
+/// An X25519 secret key. Zeroized on drop; `Debug` prints no bytes. Keeps
+/// its public key, which opening needs for every envelope.
 #[derive(Clone)]
-pub struct X25519Secret(StaticSecret);
+pub struct X25519Secret {
+    secret: StaticSecret,
+    public: X25519Public,
+}
 
 impl X25519Secret {
     /// A fresh random secret key.
@@ -30,23 +34,25 @@ impl X25519Secret {
 
     /// A secret key from 32 bytes (clamped by X25519 itself, as RFC 7748 says).
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        Self(StaticSecret::from(bytes))
+        let secret = StaticSecret::from(bytes);
+        let public = X25519Public(PublicKey::from(&secret).to_bytes());
+        Self { secret, public }
     }
 
     /// The secret key's bytes, for a keystore.
     pub fn to_bytes(&self) -> Zeroizing<[u8; KEY_LEN]> {
-        Zeroizing::new(self.0.to_bytes())
+        Zeroizing::new(self.secret.to_bytes())
     }
 
     /// The public key.
     pub fn public(&self) -> X25519Public {
-        X25519Public(PublicKey::from(&self.0).to_bytes())
+        self.public
     }
 
     /// X25519(self, their). `None` when the shared secret is all zeros
     /// (their key is a low-order point); the check runs in constant time.
     pub fn diffie_hellman(&self, their: &X25519Public) -> Option<Zeroizing<[u8; KEY_LEN]>> {
-        let shared = self.0.diffie_hellman(&PublicKey::from(their.0));
+        let shared = self.secret.diffie_hellman(&PublicKey::from(their.0));
         if shared.was_contributory() {
             Some(Zeroizing::new(shared.to_bytes()))
         } else {
