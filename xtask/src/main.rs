@@ -1,8 +1,159 @@
+//! `cargo xtask`: Ozvi's project commands. Run `cargo xtask --help`.
+
+mod demo;
+mod fuzz;
+mod process;
+mod seeds;
+mod test;
+mod tools;
 mod vectors;
 
-fn main() -> anyhow::Result<()> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let n = vectors::generate(&root.join("crates/ozvi-crypto/vectors"))?;
-    println!("{n}");
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, bail};
+
+const HELP: &str = "\
+Ozvi's project commands.
+
+Usage: cargo xtask <COMMAND> [ARGS]
+
+Commands:
+  demo                            Show what is built (later: start the relay, desk and
+                                  web client)
+  test                            Run every test: installs the wasm32 target and
+                                  wasm-bindgen-cli if needed, then fmt, clippy, native
+                                  tests, wasm build and the crypto tests in WebAssembly
+  vectors                         Regenerate crates/ozvi-crypto/vectors/*.json
+  fuzz [--seconds N] [TARGET...]  Fuzz every target (or the ones named) for N seconds
+                                  each (default 20) with cargo-fuzz on nightly
+  bench [ARGS...]                 cargo bench -p ozvi-crypto --bench crypto [ARGS...]
+  help                            Print this help (also -h, --help)
+";
+
+/// What the user asked for.
+#[derive(Debug, PartialEq)]
+enum Task {
+    Help,
+    Demo,
+    Test,
+    Vectors,
+    Fuzz(fuzz::Options),
+    Bench(Vec<String>),
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The chain of causes, without a backtrace even if RUST_BACKTRACE
+            // is set: the failing command's own output is above.
+            eprintln!("\nerror: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let root = workspace_root();
+    match parse(std::env::args().skip(1).collect())? {
+        Task::Help => print!("{HELP}"),
+        Task::Demo => demo::run(&root)?,
+        Task::Test => test::run(&root)?,
+        Task::Vectors => {
+            let n = vectors::generate(&root.join("crates/ozvi-crypto/vectors"))?;
+            println!("wrote {n} vector files to crates/ozvi-crypto/vectors/");
+        }
+        Task::Fuzz(options) => fuzz::run(&root, &options)?,
+        Task::Bench(args) => bench(&root, &args)?,
+    }
     Ok(())
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+fn parse(args: Vec<String>) -> anyhow::Result<Task> {
+    let Some((command, rest)) = args.split_first() else {
+        return Ok(Task::Help);
+    };
+    let wants_help = rest.iter().any(|a| a == "-h" || a == "--help");
+    let task = match command.as_str() {
+        "help" | "-h" | "--help" => Task::Help,
+        // Everything after `bench` belongs to `cargo bench`, `--help` included.
+        "bench" => Task::Bench(rest.to_vec()),
+        _ if wants_help => Task::Help,
+        "demo" => no_args(Task::Demo, rest)?,
+        "test" => no_args(Task::Test, rest)?,
+        "vectors" => no_args(Task::Vectors, rest)?,
+        "fuzz" => Task::Fuzz(fuzz::Options::parse(rest)?),
+        other => bail!("unknown command `{other}`; run `cargo xtask --help` for the list"),
+    };
+    Ok(task)
+}
+
+fn no_args(task: Task, rest: &[String]) -> anyhow::Result<Task> {
+    if let Some(extra) = rest.first() {
+        bail!("unexpected argument `{extra}`; run `cargo xtask --help` for usage");
+    }
+    Ok(task)
+}
+
+/// `cargo bench -p ozvi-crypto --bench crypto`, with the user's extra arguments.
+fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root)
+        .args(["bench", "-p", "ozvi-crypto", "--bench", "crypto"])
+        .args(args);
+    process::run(&mut cmd).context("the benchmark failed; see the output above")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_commands() {
+        assert_eq!(parse(args(&[])).unwrap(), Task::Help);
+        assert_eq!(parse(args(&["--help"])).unwrap(), Task::Help);
+        assert_eq!(parse(args(&["test", "-h"])).unwrap(), Task::Help);
+        assert_eq!(parse(args(&["test"])).unwrap(), Task::Test);
+        assert_eq!(parse(args(&["demo"])).unwrap(), Task::Demo);
+        assert_eq!(parse(args(&["vectors"])).unwrap(), Task::Vectors);
+        assert_eq!(
+            parse(args(&["bench", "--", "--save-baseline", "main"])).unwrap(),
+            Task::Bench(args(&["--", "--save-baseline", "main"]))
+        );
+        assert!(parse(args(&["tset"])).is_err());
+        assert!(parse(args(&["test", "--release"])).is_err());
+    }
+
+    #[test]
+    fn parses_fuzz_options() {
+        let Task::Fuzz(options) = parse(args(&["fuzz", "--seconds", "5", "code"])).unwrap() else {
+            panic!("not fuzz");
+        };
+        assert_eq!(options.seconds, 5);
+        assert_eq!(options.targets, args(&["code"]));
+        let Task::Fuzz(options) = parse(args(&["fuzz", "--seconds=7"])).unwrap() else {
+            panic!("not fuzz");
+        };
+        assert_eq!(options.seconds, 7);
+        assert!(options.targets.is_empty());
+        assert!(parse(args(&["fuzz", "--seconds"])).is_err());
+        assert!(parse(args(&["fuzz", "--seconds", "0"])).is_err());
+        assert!(parse(args(&["fuzz", "--minutes", "1"])).is_err());
+    }
 }

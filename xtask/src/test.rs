@@ -1,0 +1,121 @@
+//! `cargo xtask test`: every test of the project, in order, stopping at the
+//! first failure. CI runs exactly this (`.ci/run`).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Context;
+
+use crate::process::{self, heading, stdout_of};
+use crate::tools::{self, WASM_TARGET};
+
+/// One step: a heading, what to do, and what to tell the user if it fails.
+struct Step {
+    title: &'static str,
+    action: fn(&Path) -> anyhow::Result<()>,
+    on_failure: &'static str,
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        title: "WebAssembly target",
+        action: |_| tools::ensure_wasm_target(),
+        on_failure: "the WebAssembly build and tests need this target",
+    },
+    Step {
+        title: "wasm-bindgen-cli at the version in Cargo.lock",
+        action: tools::ensure_wasm_bindgen_cli,
+        on_failure: "the WebAssembly tests need the runner of Cargo.lock's wasm-bindgen",
+    },
+    Step {
+        title: "Formatting",
+        action: |root| process::run(cargo(root).args(["fmt", "--all", "--", "--check"])),
+        on_failure: "run `cargo fmt --all` to fix the formatting",
+    },
+    Step {
+        title: "Clippy",
+        action: |root| {
+            process::run(cargo(root).args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        },
+        on_failure: "fix the warnings printed above",
+    },
+    Step {
+        title: "Native tests",
+        action: |root| process::run(cargo(root).args(["test", "--workspace"])),
+        on_failure: "see the failing tests above",
+    },
+    Step {
+        title: "Build ozvi-crypto for wasm32-unknown-unknown",
+        action: wasm_build,
+        on_failure: "the crypto library must build for the browser; see the errors above",
+    },
+    Step {
+        title: "ozvi-crypto tests in WebAssembly under Node",
+        action: wasm_tests,
+        on_failure: "see the output above",
+    },
+];
+
+/// Runs every step; the error names the step that failed.
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    let total = STEPS.len();
+    for (i, step) in STEPS.iter().enumerate() {
+        let index = i + 1;
+        heading(index, total, step.title);
+        (step.action)(root).with_context(|| {
+            format!(
+                "`cargo xtask test` failed at step {index}/{total} ({}): {}",
+                step.title, step.on_failure
+            )
+        })?;
+    }
+    println!("\nAll {total} steps of `cargo xtask test` passed.");
+    Ok(())
+}
+
+/// Builds the crypto library for the browser. Only the final wasm artefact
+/// chooses getrandom's backend (the crate stays free of wasm-bindgen), so
+/// this build chooses it as the web client will: `crypto.getRandomValues`.
+fn wasm_build(root: &Path) -> anyhow::Result<()> {
+    process::run(cargo(root).args([
+        "build",
+        "-p",
+        "ozvi-crypto",
+        "--target",
+        WASM_TARGET,
+        "--features",
+        "getrandom/wasm_js",
+    ]))
+}
+
+/// The crypto crate's test vectors, run by `wasm-bindgen-test-runner` in Node.
+fn wasm_tests(root: &Path) -> anyhow::Result<()> {
+    let node = stdout_of(Command::new("node").arg("--version")).context(
+        "Node.js runs the WebAssembly tests: install it (e.g. `apt-get install nodejs`) \
+         so that `node` is on PATH",
+    )?;
+    println!("node {}", node.trim());
+    process::run(
+        cargo(root)
+            .args(["test", "-p", "ozvi-crypto", "--target", WASM_TARGET])
+            .args(["--test", "vectors"])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            ),
+    )
+}
+
+/// `cargo`, run in the workspace root.
+fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root);
+    cmd
+}

@@ -1,0 +1,143 @@
+//! Installing the tools the tests and fuzzing need, with the project's own
+//! commands, so a fresh machine needs nothing but rustup (and Node for the
+//! WebAssembly tests).
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::process::{run, stdout_of};
+
+/// The WebAssembly target the browser client is built for.
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Adds the wasm32 target to the active toolchain unless it is there.
+pub fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = stdout_of(Command::new("rustup").args(["target", "list", "--installed"]))
+        .context("`rustup target list --installed` failed: is rustup installed and on PATH?")?;
+    if installed.lines().any(|l| l.trim() == WASM_TARGET) {
+        println!("{WASM_TARGET} is installed");
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+        .with_context(|| format!("could not install the {WASM_TARGET} target with rustup"))
+}
+
+/// Installs `wasm-bindgen-cli` (which provides `wasm-bindgen-test-runner`)
+/// at exactly the version of `wasm-bindgen` in `Cargo.lock`: the CLI refuses
+/// test binaries built by any other version.
+pub fn ensure_wasm_bindgen_cli(root: &Path) -> anyhow::Result<()> {
+    let wanted = locked_version(&root.join("Cargo.lock"), "wasm-bindgen")?;
+    let have = [
+        tool_version("wasm-bindgen"),
+        tool_version("wasm-bindgen-test-runner"),
+    ];
+    if have.iter().all(|v| v.as_deref() == Some(wanted.as_str())) {
+        println!("wasm-bindgen-cli {wanted} is installed (matches Cargo.lock)");
+        return Ok(());
+    }
+    let found = have[0].as_deref().unwrap_or("none");
+    println!("Cargo.lock needs wasm-bindgen-cli {wanted}, found {found}; installing it");
+    // Not `--locked`: a dependency in wasm-bindgen-cli's own lock file was
+    // yanked, so the locked build fails. `--force` replaces binaries that
+    // cargo did not install itself.
+    let mut install = Command::new("cargo");
+    install.args([
+        "install",
+        "wasm-bindgen-cli",
+        "--force",
+        "--version",
+        &wanted,
+    ]);
+    run(&mut install).with_context(|| {
+        format!("could not install wasm-bindgen-cli {wanted}; see cargo's message above")
+    })?;
+    let now = tool_version("wasm-bindgen-test-runner");
+    if now.as_deref() != Some(wanted.as_str()) {
+        bail!(
+            "installed wasm-bindgen-cli {wanted}, but the wasm-bindgen-test-runner on PATH \
+             reports {}; put cargo's bin directory (usually ~/.cargo/bin) first on PATH",
+            now.as_deref().unwrap_or("nothing")
+        );
+    }
+    Ok(())
+}
+
+/// Installs `cargo-fuzz` unless `cargo fuzz` already works.
+pub fn ensure_cargo_fuzz() -> anyhow::Result<()> {
+    if let Some(version) = stdout_of(Command::new("cargo").args(["fuzz", "--version"])) {
+        println!("{} is installed", version.trim());
+        return Ok(());
+    }
+    run(Command::new("cargo").args(["install", "cargo-fuzz"]))
+        .context("could not install cargo-fuzz; try `cargo install cargo-fuzz` by hand to see why")
+}
+
+/// The version a tool reports with `--version` (`name 1.2.3` → `1.2.3`), or
+/// `None` if it is not installed.
+fn tool_version(tool: &str) -> Option<String> {
+    let output = stdout_of(Command::new(tool).arg("--version"))?;
+    parse_tool_version(&output)
+}
+
+fn parse_tool_version(output: &str) -> Option<String> {
+    output.split_whitespace().nth(1).map(str::to_owned)
+}
+
+#[derive(Deserialize)]
+struct LockFile {
+    #[serde(default)]
+    package: Vec<LockedPackage>,
+}
+
+#[derive(Deserialize)]
+struct LockedPackage {
+    name: String,
+    version: String,
+}
+
+/// The single version of `package` recorded in the lock file at `path`.
+fn locked_version(path: &Path, package: &str) -> anyhow::Result<String> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("reading {}; run `cargo generate-lockfile`", path.display()))?;
+    let lock: LockFile =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let mut versions = lock
+        .package
+        .into_iter()
+        .filter(|p| p.name == package)
+        .map(|p| p.version);
+    match (versions.next(), versions.next()) {
+        (Some(version), None) => Ok(version),
+        (None, _) => bail!("{} does not list `{package}`", path.display()),
+        (Some(a), Some(b)) => bail!(
+            "{} lists `{package}` at several versions ({a}, {b}, …); \
+             unify them so one wasm-bindgen-cli fits all",
+            path.display()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_tool_versions() {
+        assert_eq!(
+            parse_tool_version("wasm-bindgen 0.2.130\n").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(parse_tool_version(""), None);
+    }
+
+    #[test]
+    fn the_workspace_lock_file_pins_one_wasm_bindgen() {
+        let root = crate::workspace_root();
+        let version = locked_version(&root.join("Cargo.lock"), "wasm-bindgen").unwrap();
+        assert!(version.starts_with("0.2."), "{version}");
+    }
+}
