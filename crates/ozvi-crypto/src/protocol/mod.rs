@@ -4,6 +4,7 @@ pub mod code;
 pub mod directory;
 pub mod envelope;
 pub mod keys;
+pub mod pow;
 pub mod request;
 
 /// Every label the protocol uses as a KDF `info`, a hash prefix or a
@@ -30,6 +31,8 @@ pub mod labels {
     pub const MESSAGE_SIGNATURE: &[u8] = b"ozvi/v1/message-signature";
     /// Signature context of the directory.
     pub const DIRECTORY_SIGNATURE: &[u8] = b"ozvi/v1/directory-signature";
+    /// SHA-256 prefix: the proof-of-work puzzle.
+    pub const POW: &[u8] = b"ozvi/v1/pow";
     /// Signature context of a staff request.
     pub const STAFF_REQUEST: &[u8] = b"ozvi/v1/staff-request";
 }

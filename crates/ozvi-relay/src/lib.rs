@@ -1,0 +1,28 @@
+//! The Ozvi relay: holds every conversation as ciphertext, keyed by mailbox
+//! ids derived from anonymous codes, and never learns what was written or
+//! who wrote it.
+//!
+//! # Layout
+//!
+//! - [`config`]: defaults, TOML file, environment and flags.
+//! - [`startup`]: builds the state, the app and its middleware (security
+//!   headers, the access log without addresses, rate limits); the sweeper.
+//! - [`routes`]: the HTTP API (docs/API.md) — public, person, staff, events.
+//! - [`checks`]: the relay's rules about whom an envelope must be sealed to.
+//! - [`store`]: sled trees of fixed-shape records and ciphertext.
+//! - [`flusher`]: group commit, so a write is acknowledged only when durable.
+//! - [`limits`]: in-memory rate limits and proof-of-work challenges.
+//! - [`state`], [`error`], [`metrics`]: what handlers share, the API's
+//!   error codes, aggregate counters.
+#![forbid(unsafe_code)]
+
+pub mod checks;
+pub mod config;
+pub mod error;
+pub mod flusher;
+pub mod limits;
+pub mod metrics;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod store;

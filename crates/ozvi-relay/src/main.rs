@@ -1,0 +1,132 @@
+//! `ozvi-relay`: see `ozvi-relay --help`.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ozvi_relay::config::Config;
+use ozvi_relay::startup;
+use ozvi_relay::state::SystemClock;
+use ozvi_relay::store::SledStore;
+
+/// The Ozvi relay: stores only ciphertext and serves the web client.
+///
+/// Settings come from the defaults, then the TOML file given with --config,
+/// then environment variables, then flags.
+#[derive(Parser)]
+#[command(name = "ozvi-relay", version)]
+struct Cli {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "OZVI_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Data directory (sled) [default: ozvi-data]
+    #[arg(long, env = "OZVI_DATA")]
+    data: Option<PathBuf>,
+    /// TOML configuration file
+    #[arg(long, env = "OZVI_CONFIG")]
+    config: Option<PathBuf>,
+    /// The operator's Ed25519 root key, base64url
+    #[arg(long, env = "OZVI_ROOT_KEY")]
+    root_key: Option<String>,
+    /// A signed directory file to install if it is newer than the stored one
+    #[arg(long, env = "OZVI_DIRECTORY")]
+    directory: Option<PathBuf>,
+    /// Directory of the built web client, served at /
+    #[arg(long, env = "OZVI_WEB_ROOT")]
+    web_root: Option<PathBuf>,
+    /// Proof-of-work difficulty in bits
+    #[arg(long, env = "OZVI_POW_DIFFICULTY")]
+    pow_difficulty: Option<u8>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve (the default).
+    Serve,
+    /// Copy a stopped relay's data directory (--data) to OUT as a consistent
+    /// snapshot for `ozvi-audit store`.
+    Export {
+        /// Where to write the snapshot (must not exist).
+        out: PathBuf,
+    },
+}
+
+impl Cli {
+    fn config(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(v) = self.listen {
+            config.listen = v;
+        }
+        if let Some(v) = &self.data {
+            config.data = v.clone();
+        }
+        if let Some(v) = &self.root_key {
+            config.root_key = v.clone();
+        }
+        if let Some(v) = &self.directory {
+            config.directory = Some(v.clone());
+        }
+        if let Some(v) = &self.web_root {
+            config.web_root = Some(v.clone());
+        }
+        if let Some(v) = self.pow_difficulty {
+            config.pow_difficulty = v;
+        }
+        Ok(config)
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OZVI_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = cli.config()?;
+    match cli.command {
+        Some(Command::Export { out }) => {
+            anyhow::ensure!(!out.exists(), "{} already exists", out.display());
+            let store = SledStore::open(&config.data)
+                .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", config.data.display()))?;
+            store
+                .export_to(&out)
+                .map_err(|e| anyhow::anyhow!("export failed: {e}"))?;
+            println!("exported to {}", out.display());
+            Ok(())
+        }
+        None | Some(Command::Serve) => serve(config),
+    }
+}
+
+#[actix_web::main]
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = Arc::new(SledStore::open(&config.data).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the data directory {}: {e}",
+            config.data.display()
+        )
+    })?);
+    let listener = TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let state = startup::build(config, store.clone(), Arc::new(SystemClock)).await?;
+    startup::start_sweeper(state.clone());
+    tracing::info!(%address, "listening");
+    startup::run(listener, state)?.await?;
+    use ozvi_relay::store::Store;
+    store
+        .flush()
+        .map_err(|e| anyhow::anyhow!("final flush failed: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}

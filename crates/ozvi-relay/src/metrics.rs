@@ -1,0 +1,87 @@
+//! Aggregate counters for Prometheus: no ids, no addresses, no labels that
+//! could name anyone.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The counters.
+#[derive(Default)]
+pub struct Metrics {
+    /// Threads created.
+    pub threads_created: AtomicU64,
+    /// Threads deleted by their person.
+    pub threads_deleted: AtomicU64,
+    /// Threads deleted by the retention sweeper.
+    pub threads_expired: AtomicU64,
+    /// Messages posted by persons.
+    pub person_messages: AtomicU64,
+    /// Replies posted by staff.
+    pub staff_replies: AtomicU64,
+    /// Requests refused with a 4xx.
+    pub client_errors: AtomicU64,
+    /// Requests that failed with a 5xx.
+    pub server_errors: AtomicU64,
+    /// Requests refused by a rate limit.
+    pub rate_limited: AtomicU64,
+}
+
+impl Metrics {
+    /// Adds one to a counter.
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (name, help, value) in [
+            (
+                "ozvi_threads_created_total",
+                "Threads created.",
+                &self.threads_created,
+            ),
+            (
+                "ozvi_threads_deleted_total",
+                "Threads deleted by their person.",
+                &self.threads_deleted,
+            ),
+            (
+                "ozvi_threads_expired_total",
+                "Threads deleted for inactivity.",
+                &self.threads_expired,
+            ),
+            (
+                "ozvi_person_messages_total",
+                "Messages posted by persons.",
+                &self.person_messages,
+            ),
+            (
+                "ozvi_staff_replies_total",
+                "Replies posted by staff.",
+                &self.staff_replies,
+            ),
+            (
+                "ozvi_client_errors_total",
+                "Requests refused with a 4xx status.",
+                &self.client_errors,
+            ),
+            (
+                "ozvi_server_errors_total",
+                "Requests that failed with a 5xx status.",
+                &self.server_errors,
+            ),
+            (
+                "ozvi_rate_limited_total",
+                "Requests refused by a rate limit.",
+                &self.rate_limited,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,234 @@
+//! Building and running the server. `main` is thin; tests call [`build`]
+//! and [`run`] directly with a listener on port 0 and their own clock.
+
+use std::net::TcpListener;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{DefaultHeaders, Next, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use ozvi_crypto::primitives::sig::Ed25519Public;
+use tokio::sync::broadcast;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::flusher::Flusher;
+use crate::limits::Limits;
+use crate::metrics::Metrics;
+use crate::routes;
+use crate::state::{AppState, Clock, CurrentDirectory, NonceCache};
+use crate::store::Store;
+
+/// Builds the shared state: pins the root key, loads the stored directory and
+/// installs the configured one if it is newer.
+pub async fn build(
+    config: Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<web::Data<AppState>> {
+    let root_bytes = ozvi_crypto::format::b64::decode(&config.root_key)
+        .ok()
+        .context("root_key must be the operator's Ed25519 public key in base64url")?;
+    let root_key = Ed25519Public::from_bytes(&root_bytes)
+        .ok()
+        .context("root_key is not a valid Ed25519 public key")?;
+    let stored = store.directory().context("reading the stored directory")?;
+    let directory = match stored {
+        Some(json) => {
+            let directory = ozvi_crypto::SignedDirectory::verify(&json, &root_key, None)
+                .ok()
+                .context("the stored directory does not verify under root_key")?;
+            Some(Arc::new(CurrentDirectory { json, directory }))
+        }
+        None => None,
+    };
+    let now = clock.now();
+    let flusher = Flusher::start(Arc::clone(&store));
+    let state = web::Data::new(AppState {
+        store,
+        flusher,
+        root_key,
+        directory: RwLock::new(directory),
+        limits: Limits::new(now),
+        nonces: NonceCache::default(),
+        clock,
+        events: broadcast::channel(1024).0,
+        metrics: Metrics::default(),
+        config,
+    });
+    if let Some(path) = state.config.directory.clone() {
+        let json = std::fs::read(&path)
+            .with_context(|| format!("cannot read the directory file {}", path.display()))?;
+        match state.install_directory(&json).await {
+            Ok(()) | Err(ApiError::DirectoryRollback) => {}
+            Err(e) => anyhow::bail!(
+                "the directory file {} was refused: {}",
+                path.display(),
+                e.message()
+            ),
+        }
+    }
+    Ok(state)
+}
+
+/// Starts serving on `listener`. The returned server stops gracefully on
+/// SIGTERM or SIGINT, or through its handle.
+pub fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let behind_tls = state.config.behind_tls;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(access_log))
+            .wrap(from_fn(rate_limit))
+            .wrap(security_headers(behind_tls))
+            .configure(routes::configure)
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Headers on every response (docs/API.md, "Security headers").
+fn security_headers(behind_tls: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+             img-src 'self'; connect-src 'self'; font-src 'self'; manifest-src 'self'; \
+             base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("Cache-Control", "no-store"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add(("Cross-Origin-Resource-Policy", "same-origin"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), \
+             interest-cohort=(), browsing-topics=()",
+        ));
+    if behind_tls {
+        headers.add((
+            "Strict-Transport-Security",
+            "max-age=63072000; includeSubDomains",
+        ))
+    } else {
+        headers
+    }
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::from_error(ApiError::NotFound)
+}
+
+/// Counts requests per client address (a keyed hash, in memory only).
+async fn rate_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    if let Some(state) = state {
+        let forwarded = state
+            .config
+            .trust_forwarded_for
+            .then(|| {
+                req.headers()
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.rsplit(',').next())
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .flatten();
+        let address = forwarded.or_else(|| req.peer_addr().map(|a| a.ip()));
+        if let Some(address) = address
+            && !state.limits.allow_address(
+                address,
+                state.clock.now(),
+                state.config.requests_per_address_per_minute,
+            )
+        {
+            Metrics::inc(&state.metrics.rate_limited);
+            let response = HttpResponse::from_error(ApiError::RateLimited);
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// One log line per request: method, route pattern, status and duration —
+/// never the client address, the user agent, the URL's query, or any id.
+async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let response = next.call(req).await?;
+    let status = response.status();
+    if let Some(state) = state {
+        if status.is_client_error() {
+            Metrics::inc(&state.metrics.client_errors);
+        } else if status.is_server_error() {
+            Metrics::inc(&state.metrics.server_errors);
+        }
+    }
+    tracing::info!(
+        %method,
+        route = %route,
+        status = status.as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    Ok(response)
+}
+
+/// Deletes threads that have been inactive longer than their centre's
+/// retention, every `sweep_interval_secs`. Runs until the runtime stops.
+pub fn start_sweeper(state: web::Data<AppState>) {
+    let interval = Duration::from_secs(state.config.sweep_interval_secs.max(1));
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = sweep(&state).await {
+                tracing::error!(error = ?e, "retention sweep failed");
+            }
+            tokio::time::sleep(interval).await;
+        }
+    });
+}
+
+/// One retention sweep; returns how many threads it deleted.
+pub async fn sweep(state: &AppState) -> Result<usize, crate::store::StoreError> {
+    let now = state.clock.now();
+    let shortest = state
+        .config
+        .retention_days_by_centre
+        .values()
+        .copied()
+        .chain([state.config.retention_days])
+        .min()
+        .unwrap_or(state.config.retention_days);
+    let cutoff = now.saturating_sub(u64::from(shortest) * 86_400);
+    let mut deleted = 0;
+    for (mailbox, record) in state.store.inactive_since(cutoff)? {
+        let days = state.config.retention_days_for(record.centre.as_str());
+        if record.last_activity + u64::from(days) * 86_400 <= now
+            && state.store.delete_thread(&mailbox)?
+        {
+            deleted += 1;
+            Metrics::inc(&state.metrics.threads_expired);
+        }
+    }
+    if deleted > 0 {
+        state.flusher.flush().await?;
+        tracing::info!(deleted, "retention sweep");
+    }
+    Ok(deleted)
+}

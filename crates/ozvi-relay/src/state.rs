@@ -1,0 +1,158 @@
+//! The state every handler shares.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ozvi_crypto::primitives::sig::Ed25519Public;
+use ozvi_crypto::protocol::request::{NONCE_LEN, REPLAY_WINDOW_SECS};
+use ozvi_crypto::{Directory, SignedDirectory};
+use tokio::sync::broadcast;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::flusher::Flusher;
+use crate::limits::Limits;
+use crate::metrics::Metrics;
+use crate::store::{CentreId, Store};
+
+/// The relay's notion of now. Tests replace it to make expiry deterministic.
+pub trait Clock: Send + Sync + 'static {
+    /// Unix seconds.
+    fn now(&self) -> u64;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}
+
+/// The current directory with its served bytes.
+pub struct CurrentDirectory {
+    /// The signed JSON, served as is.
+    pub json: Vec<u8>,
+    /// The verified content.
+    pub directory: Directory,
+}
+
+/// A change a live client may want to hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The thread that changed.
+    pub mailbox: [u8; 16],
+    /// Its centre (after the change).
+    pub centre: String,
+    /// The newest sequence number in the thread.
+    pub seq: u64,
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Group commit for durable acknowledgements.
+    pub flusher: Flusher,
+    /// The pinned operator root key.
+    pub root_key: Ed25519Public,
+    /// The current directory, if one was installed.
+    pub directory: RwLock<Option<Arc<CurrentDirectory>>>,
+    /// The configuration.
+    pub config: Config,
+    /// Rate limits and proof-of-work challenges.
+    pub limits: Limits,
+    /// Staff request nonces seen within the replay window.
+    pub nonces: NonceCache,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// New-message notifications for live clients.
+    pub events: broadcast::Sender<Event>,
+    /// Aggregate counters.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// The current directory, or [`ApiError::NoDirectory`].
+    pub fn directory(&self) -> Result<Arc<CurrentDirectory>, ApiError> {
+        self.directory
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or(ApiError::NoDirectory)
+    }
+
+    /// Verifies and installs a signed directory that is newer than the
+    /// current one (PROTOCOL.md §6.3), storing it durably first.
+    pub async fn install_directory(&self, json: &[u8]) -> Result<(), ApiError> {
+        let pinned = self.directory().ok();
+        let directory =
+            SignedDirectory::verify(json, &self.root_key, pinned.as_ref().map(|c| &c.directory))
+                .map_err(|e| match e {
+                    ozvi_crypto::DirectoryError::Rollback => ApiError::DirectoryRollback,
+                    _ => ApiError::InvalidDirectory,
+                })?;
+        if pinned.as_ref().is_some_and(|p| p.directory == directory) {
+            return Ok(());
+        }
+        self.store.set_directory(json)?;
+        self.flusher.flush().await?;
+        *self
+            .directory
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(Arc::new(CurrentDirectory {
+                json: json.to_vec(),
+                directory,
+            }));
+        Ok(())
+    }
+
+    /// The centre id as the store keeps it.
+    pub fn centre_id(&self, id: &str) -> Result<CentreId, ApiError> {
+        CentreId::parse(id).ok_or(ApiError::UnknownCentre)
+    }
+
+    /// Tells live clients that a thread changed.
+    pub fn notify(&self, mailbox: [u8; 16], centre: &str, seq: u64) {
+        // No receiver is not an error: nobody is listening right now.
+        let _ = self.events.send(Event {
+            mailbox,
+            centre: centre.to_string(),
+            seq,
+        });
+    }
+}
+
+/// Nonces of accepted staff requests, remembered for twice the replay window
+/// (PROTOCOL.md §7.2).
+#[derive(Default)]
+pub struct NonceCache(Mutex<HashMap<SeenNonce, u64>>);
+
+/// A staff key and a nonce it used.
+type SeenNonce = ([u8; 32], [u8; NONCE_LEN]);
+
+impl NonceCache {
+    /// Records a nonce; false if it was already seen.
+    pub fn insert(&self, key: [u8; 32], nonce: [u8; NONCE_LEN], now: u64) -> bool {
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() > 10_000 {
+            seen.retain(|_, at| *at + 2 * REPLAY_WINDOW_SECS >= now);
+        }
+        match seen.get(&(key, nonce)) {
+            Some(at) if *at + 2 * REPLAY_WINDOW_SECS >= now => false,
+            _ => {
+                seen.insert((key, nonce), now);
+                true
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Persistence: what the relay keeps, and nothing more.
+//!
+//! Every record is ciphertext or fixed-shape metadata that `ozvi-audit` can
+//! check (PROTOCOL.md §10, docs/API.md "What is stored"). Keys are
+//! big-endian so that byte order is numeric order. One sled tree per
+//! keyspace:
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | `threads` | mailbox id (16) | [`ThreadRecord`], 118 bytes |
+//! | `messages` | mailbox id (16) ‖ seq (u64) | [`StoredMessage`]: version, stored-at minute, envelope |
+//! | `notes` | mailbox id (16) | staff-only envelope (kind 3) with version and minute |
+//! | `activity` | centre (33) ‖ change (u64) ‖ mailbox id (16) | empty: the staff inbox index |
+//! | `system` | `directory` | the signed directory JSON |
+//!
+//! [`SledStore`] is the store the relay, the integration tests and the
+//! benchmarks use. [`MemoryStore`] exists only for unit tests and as the
+//! model in the model test.
+
+mod memory;
+mod records;
+mod sled_store;
+
+pub use memory::MemoryStore;
+pub use records::{CentreId, StoredMessage, ThreadRecord};
+pub use sled_store::SledStore;
+
+use ozvi_crypto::MailboxId;
+
+/// Why a store operation failed. Carries no user data.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A thread with this mailbox id already exists.
+    #[error("thread exists")]
+    Exists,
+    /// No thread with this mailbox id.
+    #[error("no such thread")]
+    NotFound,
+    /// The thread changed while a transfer was prepared.
+    #[error("thread changed")]
+    Changed,
+    /// A per-thread quota would be exceeded.
+    #[error("quota exceeded")]
+    Quota,
+    /// The database failed; the cause goes to the server log only.
+    #[error("storage failure")]
+    Backend(String),
+    /// A stored record does not have the documented shape.
+    #[error("corrupt record")]
+    Corrupt,
+}
+
+/// Who wrote an appended message, for the thread's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    /// The person (kind 1).
+    Person,
+    /// A staff member (kind 2).
+    Staff,
+}
+
+/// Per-thread limits, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Most messages one thread may hold.
+    pub max_messages: u32,
+    /// Most envelope bytes one thread may hold.
+    pub max_bytes: u64,
+}
+
+/// The relay's storage. Every method is synchronous and short; a write is
+/// durable only after [`Store::flush`] returns.
+pub trait Store: Send + Sync + 'static {
+    /// Creates a thread with its first envelope (seq 1).
+    fn create_thread(
+        &self,
+        mailbox: &MailboxId,
+        verifier: [u8; 32],
+        centre: &CentreId,
+        envelope: &[u8],
+        now: u64,
+    ) -> Result<ThreadRecord, StoreError>;
+
+    /// The thread's record.
+    fn thread(&self, mailbox: &MailboxId) -> Result<Option<ThreadRecord>, StoreError>;
+
+    /// Appends an envelope; returns its sequence number.
+    fn append(
+        &self,
+        mailbox: &MailboxId,
+        author: Author,
+        envelope: &[u8],
+        now: u64,
+        quota: Quota,
+    ) -> Result<u64, StoreError>;
+
+    /// Up to `limit` messages with a sequence number above `after`, in order.
+    fn messages(
+        &self,
+        mailbox: &MailboxId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError>;
+
+    /// Deletes a thread and every message and note of it. False if it did
+    /// not exist.
+    fn delete_thread(&self, mailbox: &MailboxId) -> Result<bool, StoreError>;
+
+    /// A centre's threads changed after `since` (a change number), newest
+    /// change first, at most `limit`.
+    fn changed_threads(
+        &self,
+        centre: &CentreId,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError>;
+
+    /// Records that the centre's staff have read up to `seq`.
+    fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), StoreError>;
+
+    /// Replaces the thread's staff-only note envelope.
+    fn put_note(&self, mailbox: &MailboxId, envelope: &[u8], now: u64) -> Result<(), StoreError>;
+
+    /// The thread's staff-only note envelope, if any.
+    fn note(&self, mailbox: &MailboxId) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Moves a thread to another centre, replacing every message's envelope
+    /// with its re-sealed form (same sequence numbers) and the note.
+    fn transfer(
+        &self,
+        mailbox: &MailboxId,
+        to: &CentreId,
+        resealed: &[(u64, Vec<u8>)],
+        note: Option<&[u8]>,
+        now: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Threads whose last activity is before `cutoff` (Unix seconds).
+    fn inactive_since(&self, cutoff: u64) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError>;
+
+    /// Stores the signed directory.
+    fn set_directory(&self, json: &[u8]) -> Result<(), StoreError>;
+
+    /// The stored signed directory.
+    fn directory(&self) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Makes every completed write durable.
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// Timestamps are kept to the minute: the inbox needs no finer (PROTOCOL.md
+/// §10.2), and coarser times say less about when someone wrote.
+pub fn to_minute(unix_seconds: u64) -> u64 {
+    unix_seconds - unix_seconds % 60
+}

@@ -1,0 +1,216 @@
+//! The fixed-shape binary records (docs/API.md, "What is stored").
+
+use super::StoreError;
+
+/// A centre id from the directory: `[a-z0-9-]{1,32}`, stored in a fixed 33
+/// bytes (length, then the id padded with zeros).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CentreId(String);
+
+impl CentreId {
+    /// Stored width.
+    pub const LEN: usize = 33;
+
+    /// Parses an id; `None` unless it is `[a-z0-9-]{1,32}`.
+    pub fn parse(id: &str) -> Option<Self> {
+        let valid = (1..=32).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        valid.then(|| Self(id.to_string()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The fixed 33-byte form.
+    pub fn to_fixed(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[0] = u8::try_from(self.0.len()).expect("at most 32 bytes");
+        out[1..=self.0.len()].copy_from_slice(self.0.as_bytes());
+        out
+    }
+
+    /// Parses the fixed form, checking the padding is zero.
+    pub fn from_fixed(bytes: &[u8]) -> Result<Self, StoreError> {
+        let len = usize::from(*bytes.first().ok_or(StoreError::Corrupt)?);
+        if bytes.len() != Self::LEN || len == 0 || len > 32 {
+            return Err(StoreError::Corrupt);
+        }
+        if bytes[1 + len..].iter().any(|&b| b != 0) {
+            return Err(StoreError::Corrupt);
+        }
+        let id = std::str::from_utf8(&bytes[1..=len]).map_err(|_| StoreError::Corrupt)?;
+        Self::parse(id).ok_or(StoreError::Corrupt)
+    }
+}
+
+/// A thread's metadata. Every time is Unix seconds rounded down to the minute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadRecord {
+    /// SHA-256 verifier of the person's auth secret (PROTOCOL.md §3.4).
+    pub verifier: [u8; 32],
+    /// The centre the thread belongs to.
+    pub centre: CentreId,
+    /// When the thread was created.
+    pub created_at: u64,
+    /// When anything last happened in it (a message, a note, a transfer).
+    pub last_activity: u64,
+    /// When the oldest person message not yet answered by staff arrived; 0 if none.
+    pub unanswered_since: u64,
+    /// The relay-wide change number of the last change (the inbox cursor).
+    pub change: u64,
+    /// Sequence number of the last message appended.
+    pub last_seq: u64,
+    /// Messages held.
+    pub message_count: u32,
+    /// Envelope bytes held.
+    pub total_bytes: u64,
+    /// Staff have read messages up to this sequence number.
+    pub staff_read_seq: u64,
+    /// Person messages after `staff_read_seq`.
+    pub unread: u32,
+}
+
+impl ThreadRecord {
+    /// Record format version.
+    pub const VERSION: u8 = 1;
+    /// Encoded length.
+    pub const LEN: usize = 1 + 32 + CentreId::LEN + 7 * 8 + 2 * 4;
+
+    /// The stored bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::LEN);
+        out.push(Self::VERSION);
+        out.extend_from_slice(&self.verifier);
+        out.extend_from_slice(&self.centre.to_fixed());
+        for v in [
+            self.created_at,
+            self.last_activity,
+            self.unanswered_since,
+            self.change,
+            self.last_seq,
+        ] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        out.extend_from_slice(&self.message_count.to_be_bytes());
+        out.extend_from_slice(&self.total_bytes.to_be_bytes());
+        out.extend_from_slice(&self.staff_read_seq.to_be_bytes());
+        out.extend_from_slice(&self.unread.to_be_bytes());
+        out
+    }
+
+    /// Parses stored bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        if bytes.len() != Self::LEN || bytes[0] != Self::VERSION {
+            return Err(StoreError::Corrupt);
+        }
+        let u64_at = |at: usize| {
+            u64::from_be_bytes(bytes[at..at + 8].try_into().expect("length checked above"))
+        };
+        let u32_at = |at: usize| {
+            u32::from_be_bytes(bytes[at..at + 4].try_into().expect("length checked above"))
+        };
+        let verifier = bytes[1..33].try_into().expect("length checked above");
+        let centre = CentreId::from_fixed(&bytes[33..66])?;
+        Ok(Self {
+            verifier,
+            centre,
+            created_at: u64_at(66),
+            last_activity: u64_at(74),
+            unanswered_since: u64_at(82),
+            change: u64_at(90),
+            last_seq: u64_at(98),
+            message_count: u32_at(106),
+            total_bytes: u64_at(110),
+            staff_read_seq: u64_at(118),
+            unread: u32_at(126),
+        })
+    }
+}
+
+/// One stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Its position in the thread, from 1.
+    pub seq: u64,
+    /// When the relay stored it (minute).
+    pub stored_at: u64,
+    /// The envelope (PROTOCOL.md §4.1), exactly as posted.
+    pub envelope: Vec<u8>,
+}
+
+impl StoredMessage {
+    /// Record format version.
+    pub const VERSION: u8 = 1;
+
+    /// The stored value: version ‖ stored-at ‖ envelope.
+    pub fn encode_value(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(9 + self.envelope.len());
+        out.push(Self::VERSION);
+        out.extend_from_slice(&self.stored_at.to_be_bytes());
+        out.extend_from_slice(&self.envelope);
+        out
+    }
+
+    /// Parses a stored value for sequence number `seq`.
+    pub fn decode_value(seq: u64, bytes: &[u8]) -> Result<Self, StoreError> {
+        if bytes.len() < 9 || bytes[0] != Self::VERSION {
+            return Err(StoreError::Corrupt);
+        }
+        Ok(Self {
+            seq,
+            stored_at: u64::from_be_bytes(bytes[1..9].try_into().expect("length checked above")),
+            envelope: bytes[9..].to_vec(),
+        })
+    }
+
+    /// The envelope's kind byte (PROTOCOL.md §4.1), if it has one.
+    pub fn kind_byte(&self) -> Option<u8> {
+        self.envelope.get(1).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_record_round_trips_at_its_fixed_length() {
+        let record = ThreadRecord {
+            verifier: [7; 32],
+            centre: CentreId::parse("ic-zlin").expect("valid"),
+            created_at: 60,
+            last_activity: 120,
+            unanswered_since: 60,
+            change: 9,
+            last_seq: 3,
+            message_count: 3,
+            total_bytes: 4000,
+            staff_read_seq: 1,
+            unread: 2,
+        };
+        let bytes = record.encode();
+        assert_eq!(bytes.len(), ThreadRecord::LEN);
+        assert_eq!(ThreadRecord::LEN, 130);
+        assert_eq!(ThreadRecord::decode(&bytes).expect("valid"), record);
+        let mut corrupt = bytes.clone();
+        corrupt[40] = b'!';
+        assert!(ThreadRecord::decode(&corrupt).is_err());
+        assert!(ThreadRecord::decode(&bytes[..129]).is_err());
+    }
+
+    #[test]
+    fn centre_ids_are_validated() {
+        assert!(CentreId::parse("").is_none());
+        assert!(CentreId::parse("IC").is_none());
+        assert!(CentreId::parse(&"a".repeat(33)).is_none());
+        let id = CentreId::parse(&"a".repeat(32)).expect("32 is the limit");
+        assert_eq!(
+            CentreId::from_fixed(&id.to_fixed()).expect("round trip"),
+            id
+        );
+    }
+}

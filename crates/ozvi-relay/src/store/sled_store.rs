@@ -1,0 +1,472 @@
+//! The sled 0.34 store.
+//!
+//! Writes that touch several trees run in one sled transaction, so a crash
+//! never leaves a thread half-written. Durability comes from [`Store::flush`],
+//! which the server calls (through its group-commit flusher) before it
+//! acknowledges a write.
+
+use std::path::Path;
+
+use ozvi_crypto::MailboxId;
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::{Db, Tree};
+
+use super::{Author, CentreId, Quota, Store, StoreError, StoredMessage, ThreadRecord, to_minute};
+
+/// Key of the signed directory in the `system` tree.
+const DIRECTORY_KEY: &[u8] = b"directory";
+
+/// The relay's sled database.
+#[derive(Clone)]
+pub struct SledStore {
+    db: Db,
+    threads: Tree,
+    messages: Tree,
+    notes: Tree,
+    activity: Tree,
+    system: Tree,
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(backend)?;
+        Self::from_db(db)
+    }
+
+    /// A store in a temporary directory that is removed on drop (tests).
+    pub fn temporary() -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .map_err(backend)?;
+        Self::from_db(db)
+    }
+
+    fn from_db(db: Db) -> Result<Self, StoreError> {
+        let tree = |name: &str| db.open_tree(name).map_err(backend);
+        Ok(Self {
+            threads: tree("threads")?,
+            messages: tree("messages")?,
+            notes: tree("notes")?,
+            activity: tree("activity")?,
+            system: tree("system")?,
+            db,
+        })
+    }
+
+    /// The names of the trees that hold data, for the export and the auditor.
+    pub const TREES: [&'static str; 5] = ["threads", "messages", "notes", "activity", "system"];
+
+    /// Writes a consistent copy of every tree to a new database in `dir`,
+    /// while the relay keeps running (sled's export/import of a snapshot).
+    pub fn export_to(&self, dir: &Path) -> Result<(), StoreError> {
+        let target = sled::Config::new().path(dir).open().map_err(backend)?;
+        target.import(self.db.export());
+        target.flush().map_err(backend)?;
+        Ok(())
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(backend)
+    }
+
+    fn next_change(&self) -> Result<u64, StoreError> {
+        // Change numbers start at 1 so that 0 can mean "from the start".
+        self.db.generate_id().map(|id| id + 1).map_err(backend)
+    }
+}
+
+fn backend(e: sled::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn tx_error(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => backend(e),
+    }
+}
+
+fn abort<T>(e: StoreError) -> Result<T, ConflictableTransactionError<StoreError>> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn message_key(mailbox: &MailboxId, seq: u64) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..16].copy_from_slice(&mailbox.0);
+    key[16..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn activity_key(centre: &CentreId, change: u64, mailbox: &MailboxId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(CentreId::LEN + 8 + 16);
+    key.extend_from_slice(&centre.to_fixed());
+    key.extend_from_slice(&change.to_be_bytes());
+    key.extend_from_slice(&mailbox.0);
+    key
+}
+
+/// Person messages with a sequence number above `seq` (kind byte 1).
+fn count_person_messages_after(
+    messages: &Tree,
+    mailbox: &MailboxId,
+    seq: u64,
+) -> Result<u32, StoreError> {
+    let mut count = 0u32;
+    for item in
+        messages.range(message_key(mailbox, seq.saturating_add(1))..=message_key(mailbox, u64::MAX))
+    {
+        let (_, value) = item.map_err(backend)?;
+        // value = version ‖ stored_at (8) ‖ envelope; the kind is envelope[1].
+        if value.get(10) == Some(&1) {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+impl Store for SledStore {
+    fn create_thread(
+        &self,
+        mailbox: &MailboxId,
+        verifier: [u8; 32],
+        centre: &CentreId,
+        envelope: &[u8],
+        now: u64,
+    ) -> Result<ThreadRecord, StoreError> {
+        let now = to_minute(now);
+        let change = self.next_change()?;
+        let record = ThreadRecord {
+            verifier,
+            centre: centre.clone(),
+            created_at: now,
+            last_activity: now,
+            unanswered_since: now,
+            change,
+            last_seq: 1,
+            message_count: 1,
+            total_bytes: envelope.len() as u64,
+            staff_read_seq: 0,
+            unread: 1,
+        };
+        let message = StoredMessage {
+            seq: 1,
+            stored_at: now,
+            envelope: envelope.to_vec(),
+        };
+        (&self.threads, &self.messages, &self.activity)
+            .transaction(|(threads, messages, activity)| {
+                if threads.get(mailbox.0)?.is_some() {
+                    return abort(StoreError::Exists);
+                }
+                threads.insert(&mailbox.0, record.encode())?;
+                messages.insert(&message_key(mailbox, 1), message.encode_value())?;
+                activity.insert(activity_key(centre, change, mailbox), &[])?;
+                Ok(())
+            })
+            .map_err(tx_error)?;
+        Ok(record)
+    }
+
+    fn thread(&self, mailbox: &MailboxId) -> Result<Option<ThreadRecord>, StoreError> {
+        self.threads
+            .get(mailbox.0)
+            .map_err(backend)?
+            .map(|v| ThreadRecord::decode(&v))
+            .transpose()
+    }
+
+    fn append(
+        &self,
+        mailbox: &MailboxId,
+        author: Author,
+        envelope: &[u8],
+        now: u64,
+        quota: Quota,
+    ) -> Result<u64, StoreError> {
+        let now = to_minute(now);
+        let change = self.next_change()?;
+        (&self.threads, &self.messages, &self.activity)
+            .transaction(|(threads, messages, activity)| {
+                let Some(bytes) = threads.get(mailbox.0)? else {
+                    return abort(StoreError::NotFound);
+                };
+                let mut record = match ThreadRecord::decode(&bytes) {
+                    Ok(r) => r,
+                    Err(e) => return abort(e),
+                };
+                let total = record.total_bytes + envelope.len() as u64;
+                if record.message_count >= quota.max_messages || total > quota.max_bytes {
+                    return abort(StoreError::Quota);
+                }
+                activity.remove(activity_key(&record.centre, record.change, mailbox))?;
+                record.last_seq += 1;
+                record.message_count += 1;
+                record.total_bytes = total;
+                record.last_activity = now;
+                record.change = change;
+                match author {
+                    Author::Person => {
+                        record.unread += 1;
+                        if record.unanswered_since == 0 {
+                            record.unanswered_since = now;
+                        }
+                    }
+                    Author::Staff => record.unanswered_since = 0,
+                }
+                let message = StoredMessage {
+                    seq: record.last_seq,
+                    stored_at: now,
+                    envelope: envelope.to_vec(),
+                };
+                messages.insert(
+                    &message_key(mailbox, record.last_seq),
+                    message.encode_value(),
+                )?;
+                threads.insert(&mailbox.0, record.encode())?;
+                activity.insert(activity_key(&record.centre, change, mailbox), &[])?;
+                Ok(record.last_seq)
+            })
+            .map_err(tx_error)
+    }
+
+    fn messages(
+        &self,
+        mailbox: &MailboxId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let Some(start) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        self.messages
+            .range(message_key(mailbox, start)..=message_key(mailbox, u64::MAX))
+            .take(limit)
+            .map(|item| {
+                let (key, value) = item.map_err(backend)?;
+                let seq =
+                    u64::from_be_bytes(key[16..24].try_into().map_err(|_| StoreError::Corrupt)?);
+                StoredMessage::decode_value(seq, &value)
+            })
+            .collect()
+    }
+
+    fn delete_thread(&self, mailbox: &MailboxId) -> Result<bool, StoreError> {
+        let keys: Vec<sled::IVec> = self
+            .messages
+            .scan_prefix(mailbox.0)
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        (&self.threads, &self.messages, &self.notes, &self.activity)
+            .transaction(|(threads, messages, notes, activity)| {
+                let Some(bytes) = threads.remove(&mailbox.0)? else {
+                    return Ok(false);
+                };
+                let record = match ThreadRecord::decode(&bytes) {
+                    Ok(r) => r,
+                    Err(e) => return abort(e),
+                };
+                activity.remove(activity_key(&record.centre, record.change, mailbox))?;
+                notes.remove(&mailbox.0)?;
+                for key in &keys {
+                    messages.remove(key)?;
+                }
+                Ok(true)
+            })
+            .map_err(tx_error)
+    }
+
+    fn changed_threads(
+        &self,
+        centre: &CentreId,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError> {
+        let Some(from) = since.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let start = activity_key(centre, from, &MailboxId([0; 16]));
+        let end = activity_key(centre, u64::MAX, &MailboxId([0xff; 16]));
+        let mut out = Vec::new();
+        for item in self.activity.range(start..=end).rev().take(limit) {
+            let (key, _) = item.map_err(backend)?;
+            let id: [u8; 16] = key[CentreId::LEN + 8..]
+                .try_into()
+                .map_err(|_| StoreError::Corrupt)?;
+            let mailbox = MailboxId(id);
+            if let Some(record) = self.thread(&mailbox)? {
+                out.push((mailbox, record));
+            }
+        }
+        Ok(out)
+    }
+
+    fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), StoreError> {
+        // sled cannot iterate inside a transaction (it would wait on its own
+        // lock), so count first and commit with compare-and-swap, retrying if
+        // the thread changed in between.
+        loop {
+            let Some(bytes) = self.threads.get(mailbox.0).map_err(backend)? else {
+                return Err(StoreError::NotFound);
+            };
+            let mut record = ThreadRecord::decode(&bytes)?;
+            let seq = seq.min(record.last_seq);
+            if seq <= record.staff_read_seq {
+                return Ok(());
+            }
+            record.staff_read_seq = seq;
+            record.unread = count_person_messages_after(&self.messages, mailbox, seq)?;
+            let swapped = self
+                .threads
+                .compare_and_swap(mailbox.0, Some(bytes), Some(record.encode()))
+                .map_err(backend)?;
+            if swapped.is_ok() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn put_note(&self, mailbox: &MailboxId, envelope: &[u8], now: u64) -> Result<(), StoreError> {
+        let now = to_minute(now);
+        let change = self.next_change()?;
+        (&self.threads, &self.notes, &self.activity)
+            .transaction(|(threads, notes, activity)| {
+                let Some(bytes) = threads.get(mailbox.0)? else {
+                    return abort(StoreError::NotFound);
+                };
+                let mut record = match ThreadRecord::decode(&bytes) {
+                    Ok(r) => r,
+                    Err(e) => return abort(e),
+                };
+                activity.remove(activity_key(&record.centre, record.change, mailbox))?;
+                record.change = change;
+                record.last_activity = now;
+                let note = StoredMessage {
+                    seq: 0,
+                    stored_at: now,
+                    envelope: envelope.to_vec(),
+                };
+                notes.insert(&mailbox.0, note.encode_value())?;
+                threads.insert(&mailbox.0, record.encode())?;
+                activity.insert(activity_key(&record.centre, change, mailbox), &[])?;
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
+    fn note(&self, mailbox: &MailboxId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.notes
+            .get(mailbox.0)
+            .map_err(backend)?
+            .map(|v| StoredMessage::decode_value(0, &v).map(|m| m.envelope))
+            .transpose()
+    }
+
+    fn transfer(
+        &self,
+        mailbox: &MailboxId,
+        to: &CentreId,
+        resealed: &[(u64, Vec<u8>)],
+        note: Option<&[u8]>,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let now = to_minute(now);
+        let change = self.next_change()?;
+        // Counted before the transaction (sled cannot iterate inside one); a
+        // transfer keeps every message's kind, so the count stays right as
+        // long as no message was added, which the transaction checks.
+        let unread = count_person_messages_after(&self.messages, mailbox, 0)?;
+        (&self.threads, &self.messages, &self.notes, &self.activity)
+            .transaction(|(threads, messages, notes, activity)| {
+                let Some(bytes) = threads.get(mailbox.0)? else {
+                    return abort(StoreError::NotFound);
+                };
+                let mut record = match ThreadRecord::decode(&bytes) {
+                    Ok(r) => r,
+                    Err(e) => return abort(e),
+                };
+                if resealed.len() != record.message_count as usize {
+                    return abort(StoreError::Changed);
+                }
+                let mut total = record.total_bytes;
+                for (seq, envelope) in resealed {
+                    let key = message_key(mailbox, *seq);
+                    let Some(old) = messages.get(key)? else {
+                        return abort(StoreError::NotFound);
+                    };
+                    let old = match StoredMessage::decode_value(*seq, &old) {
+                        Ok(m) => m,
+                        Err(e) => return abort(e),
+                    };
+                    total = total - old.envelope.len() as u64 + envelope.len() as u64;
+                    let new = StoredMessage {
+                        envelope: envelope.clone(),
+                        ..old
+                    };
+                    messages.insert(&key, new.encode_value())?;
+                }
+                activity.remove(activity_key(&record.centre, record.change, mailbox))?;
+                match note {
+                    Some(envelope) => {
+                        let note = StoredMessage {
+                            seq: 0,
+                            stored_at: now,
+                            envelope: envelope.to_vec(),
+                        };
+                        notes.insert(&mailbox.0, note.encode_value())?;
+                    }
+                    None => {
+                        notes.remove(&mailbox.0)?;
+                    }
+                }
+                record.centre = to.clone();
+                record.change = change;
+                record.last_activity = now;
+                record.total_bytes = total;
+                record.staff_read_seq = 0;
+                record.unread = unread;
+                threads.insert(&mailbox.0, record.encode())?;
+                activity.insert(activity_key(to, change, mailbox), &[])?;
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
+    fn inactive_since(&self, cutoff: u64) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.threads.iter() {
+            let (key, value) = item.map_err(backend)?;
+            let record = ThreadRecord::decode(&value)?;
+            if record.last_activity < cutoff {
+                let id: [u8; 16] = key.as_ref().try_into().map_err(|_| StoreError::Corrupt)?;
+                out.push((MailboxId(id), record));
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_directory(&self, json: &[u8]) -> Result<(), StoreError> {
+        self.system.insert(DIRECTORY_KEY, json).map_err(backend)?;
+        Ok(())
+    }
+
+    fn directory(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .system
+            .get(DIRECTORY_KEY)
+            .map_err(backend)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(backend)?;
+        Ok(())
+    }
+}

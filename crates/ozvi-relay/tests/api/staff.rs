@@ -1,0 +1,426 @@
+//! The staff side: inbox, reading, replying, notes, transfer, isolation and
+//! request authentication.
+
+use ozvi_crypto::format::b64;
+use ozvi_crypto::format::envelope::Kind;
+use ozvi_crypto::protocol::envelope::{Sender, open, reseal};
+use ozvi_crypto::protocol::request::RequestAuth;
+use serde_json::{Value, json};
+
+use ozvi_relay::state::Clock;
+
+use crate::helpers::{assert_error, person, spawn_app};
+
+#[tokio::test]
+async fn staff_see_the_inbox_read_reply_and_the_person_verifies_the_reply() {
+    let app = spawn_app().await;
+    let (anna, boris) = (person(10), person(11));
+    assert_eq!(
+        app.create_thread(&anna, "ic-zlin", "první").await.status(),
+        201
+    );
+    assert_eq!(
+        app.create_thread(&boris, "ic-zlin", "druhý").await.status(),
+        201
+    );
+    assert_eq!(
+        app.create_thread(&person(12), "ic-praha", "Praha")
+            .await
+            .status(),
+        201
+    );
+
+    let inbox: Value = app
+        .staff_request(&app.zlin[0], "GET", "/api/v1/staff/threads?since=0", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let threads = inbox["threads"].as_array().expect("array");
+    assert_eq!(threads.len(), 2, "only Zlín's threads: {inbox}");
+    assert_eq!(
+        threads[0]["mailbox_id"],
+        boris.mailbox_id().to_b64(),
+        "newest first"
+    );
+    assert_eq!(threads[0]["unread"], 1);
+    assert!(threads[0]["unanswered_since"].as_u64().expect("number") > 0);
+    let cursor = inbox["cursor"].as_u64().expect("number");
+
+    let query = json!({"mailbox_id": anna.mailbox_id().to_b64(), "after": 0});
+    let view: Value = app
+        .staff_request(&app.zlin[1], "POST", "/api/v1/staff/thread", Some(&query))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let first =
+        b64::decode(view["messages"][0]["envelope"].as_str().expect("string")).expect("b64");
+    let opened = open(
+        &first,
+        &anna.mailbox_id(),
+        app.zlin[1].x25519(),
+        &app.directory,
+    )
+    .expect("staff read it");
+    assert_eq!(opened.sender, Sender::Person(*anna.public()));
+
+    let reply = app.staff_envelope(
+        &app.zlin[0],
+        "ic-zlin",
+        &anna,
+        Kind::StaffReply,
+        "Jsme tu pro vás",
+    );
+    let body = json!({"mailbox_id": anna.mailbox_id().to_b64(), "envelope": b64::encode(&reply)});
+    let posted = app
+        .staff_request(&app.zlin[0], "POST", "/api/v1/staff/reply", Some(&body))
+        .await;
+    assert_eq!(posted.status(), 201);
+
+    let read = json!({"mailbox_id": anna.mailbox_id().to_b64(), "seq": 2});
+    assert_eq!(
+        app.staff_request(&app.zlin[0], "POST", "/api/v1/staff/read", Some(&read))
+            .await
+            .status(),
+        204
+    );
+
+    let changed: Value = app
+        .staff_request(
+            &app.zlin[0],
+            "GET",
+            &format!("/api/v1/staff/threads?since={cursor}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let changed = changed["threads"].as_array().expect("array");
+    assert_eq!(
+        changed.len(),
+        1,
+        "only Anna's thread changed since the cursor"
+    );
+    assert_eq!(changed[0]["unread"], 0);
+    assert_eq!(changed[0]["unanswered_since"], 0, "answered");
+
+    let listing: Value = app
+        .as_person(
+            app.http.get(app.url("/api/v1/mailbox/messages?after=1")),
+            &anna,
+        )
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let stored =
+        b64::decode(listing["messages"][0]["envelope"].as_str().expect("string")).expect("b64");
+    let verified = open(&stored, &anna.mailbox_id(), anna.x25519(), &app.directory)
+        .expect("she opens the reply");
+    assert_eq!(
+        verified.sender,
+        Sender::Staff {
+            centre: "ic-zlin".into(),
+            staff: "zlin-1".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_staff_key_touches_only_its_own_centre() {
+    let app = spawn_app().await;
+    let anna = person(13);
+    assert_eq!(app.create_thread(&anna, "ic-zlin", "a").await.status(), 201);
+    let query = json!({"mailbox_id": anna.mailbox_id().to_b64()});
+    assert_error(
+        app.staff_request(&app.praha, "POST", "/api/v1/staff/thread", Some(&query))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let reply = app.staff_envelope(&app.praha, "ic-praha", &anna, Kind::StaffReply, "x");
+    let body = json!({"mailbox_id": anna.mailbox_id().to_b64(), "envelope": b64::encode(&reply)});
+    assert_error(
+        app.staff_request(&app.praha, "POST", "/api/v1/staff/reply", Some(&body))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let inbox: Value = app
+        .staff_request(&app.praha, "GET", "/api/v1/staff/threads", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(inbox["threads"].as_array().expect("array").len(), 0);
+}
+
+#[tokio::test]
+async fn signed_requests_cannot_be_replayed_altered_or_forged() {
+    let app = spawn_app().await;
+    let target = "/api/v1/staff/threads?since=0";
+    let auth = RequestAuth::sign(
+        &mut *app.rng.lock().expect("rng"),
+        &app.zlin[0],
+        &app.directory.salt,
+        "GET",
+        target,
+        b"",
+        app.clock.now(),
+    )
+    .expect("signs");
+    assert_eq!(
+        app.send_signed("GET", target, vec![], &auth).await.status(),
+        200
+    );
+    assert_error(
+        app.send_signed("GET", target, vec![], &auth).await,
+        401,
+        "replayed_request",
+    )
+    .await;
+
+    let fresh = RequestAuth::sign(
+        &mut *app.rng.lock().expect("rng"),
+        &app.zlin[0],
+        &app.directory.salt,
+        "GET",
+        target,
+        b"",
+        app.clock.now(),
+    )
+    .expect("signs");
+    assert_error(
+        app.send_signed("GET", "/api/v1/staff/threads?since=5", vec![], &fresh)
+            .await,
+        401,
+        "bad_signature",
+    )
+    .await;
+
+    let old = RequestAuth::sign(
+        &mut *app.rng.lock().expect("rng"),
+        &app.zlin[0],
+        &app.directory.salt,
+        "GET",
+        target,
+        b"",
+        app.clock.now() - 120,
+    )
+    .expect("signs");
+    assert_error(
+        app.send_signed("GET", target, vec![], &old).await,
+        401,
+        "stale_request",
+    )
+    .await;
+
+    let stranger = ozvi_crypto::StaffKeys::generate(&mut *app.rng.lock().expect("rng"));
+    assert_error(
+        app.staff_request(&stranger, "GET", target, None).await,
+        403,
+        "unknown_staff_key",
+    )
+    .await;
+
+    let unsigned = app.http.get(app.url(target)).send().await.expect("request");
+    assert_error(unsigned, 401, "missing_signature").await;
+}
+
+#[tokio::test]
+async fn notes_stay_with_staff_and_a_transfer_moves_the_whole_history() {
+    let app = spawn_app().await;
+    let anna = person(14);
+    assert_eq!(
+        app.create_thread(&anna, "ic-zlin", "pomoc").await.status(),
+        201
+    );
+    let reply = app.staff_envelope(&app.zlin[0], "ic-zlin", &anna, Kind::StaffReply, "odpověď");
+    let body = json!({"mailbox_id": anna.mailbox_id().to_b64(), "envelope": b64::encode(&reply)});
+    assert_eq!(
+        app.staff_request(&app.zlin[0], "POST", "/api/v1/staff/reply", Some(&body))
+            .await
+            .status(),
+        201
+    );
+
+    // A note sealed to the person as well is refused: notes are staff-only.
+    let leaky = app.staff_envelope(&app.zlin[0], "ic-zlin", &anna, Kind::StaffReply, "note?");
+    let body = json!({"mailbox_id": anna.mailbox_id().to_b64(), "envelope": b64::encode(&leaky)});
+    assert_error(
+        app.staff_request(&app.zlin[0], "POST", "/api/v1/staff/note", Some(&body))
+            .await,
+        400,
+        "invalid_envelope",
+    )
+    .await;
+    let note = app.staff_envelope(
+        &app.zlin[0],
+        "ic-zlin",
+        &anna,
+        Kind::StaffNote,
+        "status: in progress",
+    );
+    let body = json!({"mailbox_id": anna.mailbox_id().to_b64(), "envelope": b64::encode(&note)});
+    assert_eq!(
+        app.staff_request(&app.zlin[0], "POST", "/api/v1/staff/note", Some(&body))
+            .await
+            .status(),
+        204
+    );
+    let listing: Value = app
+        .as_person(app.http.get(app.url("/api/v1/mailbox/messages")), &anna)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        listing["messages"].as_array().expect("array").len(),
+        2,
+        "the person sees no note"
+    );
+    assert!(!listing.to_string().contains(&b64::encode(&note)));
+
+    // Transfer to Praha: Zlín re-seals everything to Praha's staff and the person.
+    let query = json!({"mailbox_id": anna.mailbox_id().to_b64()});
+    let view: Value = app
+        .staff_request(&app.zlin[1], "POST", "/api/v1/staff/thread", Some(&query))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let mut praha_recipients = app.centre("ic-praha").staff_x25519();
+    let staff_only = praha_recipients.clone();
+    praha_recipients.push(anna.public().x25519);
+    let mut rng = app.rng.lock().expect("rng").clone();
+    let messages: Vec<Value> = view["messages"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|m| {
+            let old = b64::decode(m["envelope"].as_str().expect("string")).expect("b64");
+            let new = reseal(
+                &mut rng,
+                &old,
+                &anna.mailbox_id(),
+                app.zlin[1].x25519(),
+                &app.directory,
+                &praha_recipients,
+            )
+            .expect("re-seals");
+            json!({"seq": m["seq"], "envelope": b64::encode(&new)})
+        })
+        .collect();
+    let old_note = b64::decode(view["note"].as_str().expect("a note")).expect("b64");
+    let new_note = reseal(
+        &mut rng,
+        &old_note,
+        &anna.mailbox_id(),
+        app.zlin[1].x25519(),
+        &app.directory,
+        &staff_only,
+    )
+    .expect("re-seals");
+    let transfer = json!({
+        "mailbox_id": anna.mailbox_id().to_b64(),
+        "to_centre": "ic-praha",
+        "messages": messages,
+        "note": b64::encode(&new_note),
+    });
+    let mut incomplete = transfer.clone();
+    incomplete["messages"].as_array_mut().expect("array").pop();
+    assert_error(
+        app.staff_request(
+            &app.zlin[1],
+            "POST",
+            "/api/v1/staff/transfer",
+            Some(&incomplete),
+        )
+        .await,
+        400,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(
+        app.staff_request(
+            &app.zlin[1],
+            "POST",
+            "/api/v1/staff/transfer",
+            Some(&transfer)
+        )
+        .await
+        .status(),
+        204
+    );
+
+    let zlin_inbox: Value = app
+        .staff_request(&app.zlin[0], "GET", "/api/v1/staff/threads", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        zlin_inbox["threads"].as_array().expect("array").len(),
+        0,
+        "Zlín no longer lists it"
+    );
+    assert_error(
+        app.staff_request(&app.zlin[0], "POST", "/api/v1/staff/thread", Some(&query))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let view: Value = app
+        .staff_request(&app.praha, "POST", "/api/v1/staff/thread", Some(&query))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let history: Vec<_> = view["messages"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|m| {
+            let bytes = b64::decode(m["envelope"].as_str().expect("string")).expect("b64");
+            open(
+                &bytes,
+                &anna.mailbox_id(),
+                app.praha.x25519(),
+                &app.directory,
+            )
+            .expect("Praha reads the history")
+        })
+        .collect();
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        history[1].sender,
+        Sender::Staff {
+            centre: "ic-zlin".into(),
+            staff: "zlin-1".into()
+        }
+    );
+    let note = b64::decode(view["note"].as_str().expect("note moved")).expect("b64");
+    open(
+        &note,
+        &anna.mailbox_id(),
+        app.praha.x25519(),
+        &app.directory,
+    )
+    .expect("Praha reads the note");
+    let listing = app
+        .as_person(app.http.get(app.url("/api/v1/mailbox/messages")), &anna)
+        .send()
+        .await
+        .expect("request");
+    let listing: Value = listing.json().await.expect("json");
+    assert_eq!(listing["centre"], "ic-praha", "same code, new centre");
+}
