@@ -1,0 +1,216 @@
+//! Model test: the sled store behaves exactly like the in-memory model for
+//! random sequences of operations, including after reopening the database.
+
+use ozvi_crypto::MailboxId;
+use ozvi_relay::store::{Author, CentreId, MemoryStore, Quota, SledStore, Store, StoreError};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        mailbox: u8,
+        centre: u8,
+        len: usize,
+    },
+    Append {
+        mailbox: u8,
+        staff: bool,
+        len: usize,
+    },
+    MarkRead {
+        mailbox: u8,
+        seq: u64,
+    },
+    Note {
+        mailbox: u8,
+        len: usize,
+    },
+    Delete {
+        mailbox: u8,
+    },
+    Transfer {
+        mailbox: u8,
+        centre: u8,
+    },
+    Tick {
+        minutes: u64,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let mailbox = 0u8..4;
+    let centre = 0u8..2;
+    prop_oneof![
+        (mailbox.clone(), centre.clone(), 10usize..200).prop_map(|(mailbox, centre, len)| {
+            Op::Create {
+                mailbox,
+                centre,
+                len,
+            }
+        }),
+        (mailbox.clone(), any::<bool>(), 10usize..200).prop_map(|(mailbox, staff, len)| {
+            Op::Append {
+                mailbox,
+                staff,
+                len,
+            }
+        }),
+        (mailbox.clone(), 0u64..8).prop_map(|(mailbox, seq)| Op::MarkRead { mailbox, seq }),
+        (mailbox.clone(), 10usize..100).prop_map(|(mailbox, len)| Op::Note { mailbox, len }),
+        mailbox.clone().prop_map(|mailbox| Op::Delete { mailbox }),
+        (mailbox, centre).prop_map(|(mailbox, centre)| Op::Transfer { mailbox, centre }),
+        (1u64..5000).prop_map(|minutes| Op::Tick { minutes }),
+    ]
+}
+
+fn id(m: u8) -> MailboxId {
+    MailboxId([m; 16])
+}
+
+fn centre(c: u8) -> CentreId {
+    CentreId::parse(if c == 0 { "ic-zlin" } else { "ic-praha" }).expect("valid")
+}
+
+/// A fake envelope whose kind byte is right (the store reads only that).
+fn envelope(kind: u8, len: usize, fill: u8) -> Vec<u8> {
+    let mut e = vec![fill; len];
+    e[0] = 1;
+    e[1] = kind;
+    e
+}
+
+const QUOTA: Quota = Quota {
+    max_messages: 6,
+    max_bytes: 900,
+};
+
+/// Applies an op to a store; errors are compared by their class.
+fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, String> {
+    let class = |e: StoreError| format!("{e}");
+    match op {
+        Op::Create {
+            mailbox,
+            centre: c,
+            len,
+        } => store
+            .create_thread(
+                &id(*mailbox),
+                [*mailbox; 32],
+                &centre(*c),
+                &envelope(1, *len, step),
+                now,
+            )
+            .map(|r| format!("{}", r.last_seq))
+            .map_err(class),
+        Op::Append {
+            mailbox,
+            staff,
+            len,
+        } => {
+            let (author, kind) = if *staff {
+                (Author::Staff, 2)
+            } else {
+                (Author::Person, 1)
+            };
+            store
+                .append(
+                    &id(*mailbox),
+                    author,
+                    &envelope(kind, *len, step),
+                    now,
+                    QUOTA,
+                )
+                .map(|s| s.to_string())
+                .map_err(class)
+        }
+        Op::MarkRead { mailbox, seq } => store
+            .mark_read(&id(*mailbox), *seq)
+            .map(|()| String::new())
+            .map_err(class),
+        Op::Note { mailbox, len } => store
+            .put_note(&id(*mailbox), &envelope(3, *len, step), now)
+            .map(|()| String::new())
+            .map_err(class),
+        Op::Delete { mailbox } => store
+            .delete_thread(&id(*mailbox))
+            .map(|b| b.to_string())
+            .map_err(class),
+        Op::Transfer { mailbox, centre: c } => {
+            let messages = store
+                .messages(&id(*mailbox), 0, usize::MAX)
+                .map_err(class)?;
+            let resealed: Vec<(u64, Vec<u8>)> = messages
+                .iter()
+                .map(|m| (m.seq, envelope(m.envelope[1], m.envelope.len() + 8, step)))
+                .collect();
+            store
+                .transfer(&id(*mailbox), &centre(*c), &resealed, None, now)
+                .map(|()| String::new())
+                .map_err(class)
+        }
+        Op::Tick { .. } => Ok(String::new()),
+    }
+}
+
+/// Everything observable, with change numbers reduced to their order (the
+/// two stores number changes differently, but must order them the same).
+fn observe(store: &dyn Store) -> String {
+    let mut out = String::new();
+    for m in 0..4u8 {
+        let thread = store.thread(&id(m)).expect("reads");
+        let messages = store.messages(&id(m), 0, usize::MAX).expect("reads");
+        let note = store.note(&id(m)).expect("reads");
+        if let Some(mut t) = thread {
+            t.change = 0;
+            out += &format!("{m}: {t:?} {messages:?} {note:?}\n");
+        } else {
+            assert!(
+                messages.is_empty() && note.is_none(),
+                "no orphans of a deleted thread"
+            );
+        }
+    }
+    for c in 0..2u8 {
+        let order: Vec<[u8; 16]> = store
+            .changed_threads(&centre(c), 0, 100)
+            .expect("reads")
+            .iter()
+            .map(|(m, _)| m.0)
+            .collect();
+        out += &format!("inbox {c}: {order:?}\n");
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    #[test]
+    fn sled_matches_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let model = MemoryStore::new();
+        let mut now = 1_795_435_200u64;
+        {
+            let sled = SledStore::open(dir.path()).expect("opens");
+            for (step, op) in ops.iter().enumerate() {
+                if let Op::Tick { minutes } = op {
+                    now += minutes * 60 + 7;
+                }
+                let step = u8::try_from(step).expect("few ops");
+                let expected = apply(&model, op, now, step);
+                let got = apply(&sled, op, now, step);
+                prop_assert_eq!(&got, &expected, "op {:?}", op);
+                prop_assert_eq!(observe(&sled), observe(&model));
+            }
+            sled.flush().expect("flushes");
+        }
+        let reopened = SledStore::open(dir.path()).expect("reopens");
+        prop_assert_eq!(observe(&reopened), observe(&model), "durable across reopening");
+        let cutoff = now - 86_400;
+        let mut old: Vec<[u8; 16]> = reopened.inactive_since(cutoff).expect("reads").iter().map(|(m, _)| m.0).collect();
+        let mut old_model: Vec<[u8; 16]> = model.inactive_since(cutoff).expect("reads").iter().map(|(m, _)| m.0).collect();
+        old.sort();
+        old_model.sort();
+        prop_assert_eq!(old, old_model);
+    }
+}
