@@ -1,6 +1,6 @@
 //! `cargo xtask demo`: runs the product on its embedded default
-//! configuration. For now only the crypto crate exists, so it reports what
-//! is built and what is not.
+//! configuration. Until the desk's administration (issue 4) can make the demo
+//! directory and its root key, it reports what is built and what is not.
 
 use std::path::Path;
 
@@ -14,6 +14,8 @@ struct Component {
 enum Status {
     /// Built; a library, so there is nothing to start.
     Library { path: &'static str },
+    /// Being built in this issue; usable on its own, not yet started here.
+    InProgress { issue: u32, try_it: &'static str },
     /// Not built yet; planned in this issue.
     Planned { issue: u32 },
 }
@@ -29,7 +31,10 @@ const COMPONENTS: &[Component] = &[
     Component {
         name: "relay",
         what: "stores and forwards ciphertext only",
-        status: Status::Planned { issue: 3 },
+        status: Status::InProgress {
+            issue: 3,
+            try_it: "cargo run -p ozvi-relay -- --help",
+        },
     },
     Component {
         name: "desk",
@@ -53,6 +58,10 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
                 component.what,
                 root.join(path).display()
             ),
+            Status::InProgress { issue, try_it } => println!(
+                "  partial  {:<11} {} (issue {issue}; try `{try_it}`)",
+                component.name, component.what
+            ),
             Status::Planned { issue } => println!(
                 "  not yet  {:<11} {} (issue {issue})",
                 component.name, component.what
@@ -60,9 +69,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         }
     }
     println!(
-        "\nThe relay, the desk and the web client are not built yet, so there is \
-         nothing to start.\nWhat exists is the crypto crate: `cargo xtask test` runs \
-         its tests natively and in WebAssembly."
+        "\nThe demo starts the relay with a sample directory once the desk can \
+         create and sign one (issue 4).\n`cargo xtask test` runs the crypto crate's \
+         tests natively and in WebAssembly and the relay's integration tests."
     );
     Ok(())
 }

@@ -1,13 +1,13 @@
 //! Persistence: what the relay keeps, and nothing more.
 //!
 //! Every record is ciphertext or fixed-shape metadata that `ozvi-audit` can
-//! check (PROTOCOL.md §10, docs/API.md "What is stored"). Keys are
+//! check (docs/API.md, "What is stored"). Keys are
 //! big-endian so that byte order is numeric order. One sled tree per
 //! keyspace:
 //!
 //! | tree | key | value |
 //! |---|---|---|
-//! | `threads` | mailbox id (16) | [`ThreadRecord`], 118 bytes |
+//! | `threads` | mailbox id (16) | [`ThreadRecord`], 130 bytes |
 //! | `messages` | mailbox id (16) ‖ seq (u64) | [`StoredMessage`]: version, stored-at minute, envelope |
 //! | `notes` | mailbox id (16) | staff-only envelope (kind 3) with version and minute |
 //! | `activity` | centre (33) ‖ change (u64) ‖ mailbox id (16) | empty: the staff inbox index |
@@ -149,8 +149,8 @@ pub trait Store: Send + Sync + 'static {
     fn flush(&self) -> Result<(), StoreError>;
 }
 
-/// Timestamps are kept to the minute: the inbox needs no finer (PROTOCOL.md
-/// §10.2), and coarser times say less about when someone wrote.
+/// Timestamps are kept to the minute: the inbox needs no finer, and coarser
+/// times say less about when someone wrote.
 pub fn to_minute(unix_seconds: u64) -> u64 {
     unix_seconds - unix_seconds % 60
 }
