@@ -4,8 +4,8 @@
 //! smallest bucket that fits. The relay learns only the bucket.
 //!
 //! The buckets are powers of four plus an eighth, so that a message body of
-//! 1, 4, 16 or 64 KiB together with its frame (about 170 bytes) fits the
-//! bucket of its own size instead of spilling into the next one.
+//! 4, 16 or 64 KiB together with its frame (up to 161 bytes with the length)
+//! fits the bucket of its own size instead of spilling into the next one.
 
 use crate::error::ParseError;
 
