@@ -1,0 +1,385 @@
+//! Tests of the real `ozvi-relay` binary: killed with SIGKILL under
+//! concurrent posting it loses no acknowledged message, and after a scripted
+//! session neither its log nor its data directory holds plaintext, codes,
+//! mailbox ids or client addresses.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ozvi_crypto::format::b64;
+use ozvi_crypto::format::envelope::Kind;
+use ozvi_crypto::primitives::sig::Ed25519Secret;
+use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
+use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
+use ozvi_crypto::{DeploymentSalt, Directory, PersonKeys, StaffKeys};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde_json::{Value, json};
+
+const CANARY: &str = "CANARY-7f3a-Kateřina-plaintext";
+
+struct Setup {
+    dir: tempfile::TempDir,
+    root: Ed25519Secret,
+    directory: Directory,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let root = Ed25519Secret::generate(&mut rng);
+        let staff = StaffKeys::generate(&mut rng);
+        let directory = Directory {
+            version: 1,
+            issued_at: 0,
+            salt: DeploymentSalt([5; 16]),
+            default_centre: "ic-zlin".into(),
+            centres: vec![Centre {
+                id: "ic-zlin".into(),
+                names: Names {
+                    cs: "Zlín".into(),
+                    en: "Zlín".into(),
+                    uk: "Злін".into(),
+                },
+                regions: vec!["CZ-72".into()],
+                staff: vec![StaffMember {
+                    id: "zlin-1".into(),
+                    label: "Pracovnice".into(),
+                    keys: staff.public(),
+                }],
+            }],
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("directory.json"),
+            directory.sign(&root).expect("valid").to_json(),
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("relay.toml"),
+            "pow_difficulty = 0\nrequests_per_address_per_minute = 1000000\nposts_per_thread_per_minute = 1000000\nthreads_per_centre_per_hour = 1000000\n",
+        )
+        .expect("write");
+        Self {
+            dir,
+            root,
+            directory,
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts the relay on a free port; returns it with its base URL.
+    fn start(&self, log: &Path) -> (Child, String) {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data")
+            .arg(self.data())
+            .arg("--config")
+            .arg(self.dir.path().join("relay.toml"))
+            .arg("--root-key")
+            .arg(b64::encode(&self.root.public().to_bytes()))
+            .arg("--directory")
+            .arg(self.dir.path().join("directory.json"))
+            .env("OZVI_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the relay starts");
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut log_file = log_file;
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                use std::io::Write;
+                let _ = writeln!(log_file, "{line}");
+                if !sent && line.contains("listening") {
+                    let address = line
+                        .rsplit("address=")
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string();
+                    let _ = tx.send(address);
+                    sent = true;
+                }
+            }
+        });
+        let address = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the relay says where it listens");
+        (child, format!("http://{address}"))
+    }
+}
+
+fn person(i: u32) -> PersonKeys {
+    let mut root = [0u8; 32];
+    root[..4].copy_from_slice(&i.to_be_bytes());
+    PersonKeys::from_root(&root)
+}
+
+fn envelope(setup: &Setup, p: &PersonKeys, text: &str, rng: &mut ChaCha20Rng) -> Vec<u8> {
+    let mut recipients = setup.directory.centres[0].staff_x25519();
+    recipients.push(p.public().x25519);
+    let body = json!({"text": text}).to_string();
+    let mailbox = p.mailbox_id();
+    seal(
+        rng,
+        Signer::Person(p),
+        Message {
+            kind: Kind::PersonMessage,
+            mailbox: &mailbox,
+            body: body.as_bytes(),
+            sent_at: 0,
+        },
+        &recipients,
+    )
+    .expect("seals")
+}
+
+async fn pow(http: &reqwest::Client, base: &str, purpose: &str) -> Option<Value> {
+    let c: Value = http
+        .post(format!("{base}/api/v1/pow"))
+        .json(&json!({"purpose": purpose}))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    Some(json!({"challenge": c["challenge"], "nonce": 0}))
+}
+
+async fn create(http: &reqwest::Client, base: &str, p: &PersonKeys, env: &[u8]) -> bool {
+    let Some(pow) = pow(http, base, "create").await else {
+        return false;
+    };
+    let body = json!({
+        "mailbox_id": p.mailbox_id().to_b64(),
+        "verifier": b64::encode(&p.auth_secret().verifier().0),
+        "centre": "ic-zlin",
+        "envelope": b64::encode(env),
+        "pow": pow,
+    });
+    matches!(http.post(format!("{base}/api/v1/threads")).json(&body).send().await, Ok(r) if r.status() == 201)
+}
+
+async fn post(http: &reqwest::Client, base: &str, p: &PersonKeys, env: &[u8]) -> Option<u64> {
+    let pow = pow(http, base, "post").await?;
+    let r = http
+        .post(format!("{base}/api/v1/mailbox/messages"))
+        .header("Ozvi-Mailbox", p.mailbox_id().to_b64())
+        .header("Ozvi-Auth", b64::encode(p.auth_secret().expose()))
+        .json(&json!({"envelope": b64::encode(env), "pow": pow}))
+        .send()
+        .await
+        .ok()?;
+    if r.status() != 201 {
+        return None;
+    }
+    r.json::<Value>().await.ok()?["seq"].as_u64()
+}
+
+async fn list(http: &reqwest::Client, base: &str, p: &PersonKeys) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    loop {
+        let after = out.last().map_or(0, |(s, _)| *s);
+        let page: Value = http
+            .get(format!("{base}/api/v1/mailbox/messages?after={after}"))
+            .header("Ozvi-Mailbox", p.mailbox_id().to_b64())
+            .header("Ozvi-Auth", b64::encode(p.auth_secret().expose()))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        let messages = page["messages"].as_array().expect("array");
+        if messages.is_empty() {
+            return out;
+        }
+        for m in messages {
+            out.push((
+                m["seq"].as_u64().expect("seq"),
+                b64::decode(m["envelope"].as_str().expect("string")).expect("b64"),
+            ));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_message_survives_sigkill() {
+    let setup = Setup::new();
+    let log = setup.dir.path().join("relay.log");
+    let http = reqwest::Client::new();
+    let acknowledged: Arc<Mutex<Vec<(u32, u64, Vec<u8>)>>> = Arc::new(Mutex::new(Vec::new()));
+    let writers = 8u32;
+    for round in 0..3u32 {
+        let (mut child, base) = setup.start(&log);
+        let deadline = Instant::now() + Duration::from_millis(700);
+        let mut tasks = Vec::new();
+        for w in 0..writers {
+            let (http, base, acknowledged) = (http.clone(), base.clone(), acknowledged.clone());
+            let p = person(w);
+            let mut rng = ChaCha20Rng::seed_from_u64(u64::from(round * 100 + w));
+            let envelopes: Vec<Vec<u8>> = (0..200)
+                .map(|i| envelope(&setup, &p, &format!("round {round} message {i}"), &mut rng))
+                .collect();
+            tasks.push(tokio::spawn(async move {
+                if round == 0 {
+                    if !create(&http, &base, &p, &envelopes[0]).await {
+                        return;
+                    }
+                    acknowledged
+                        .lock()
+                        .expect("lock")
+                        .push((w, 1, envelopes[0].clone()));
+                }
+                for env in envelopes.iter().skip(1) {
+                    if Instant::now() > deadline + Duration::from_secs(5) {
+                        return;
+                    }
+                    match post(&http, &base, &p, env).await {
+                        Some(seq) => acknowledged
+                            .lock()
+                            .expect("lock")
+                            .push((w, seq, env.clone())),
+                        None => return, // the relay died under us
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep_until(deadline.into()).await;
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        for t in tasks {
+            t.await.expect("writer task");
+        }
+    }
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    assert!(
+        acknowledged.len() > 3 * writers as usize,
+        "the rounds acknowledged messages: {}",
+        acknowledged.len()
+    );
+    let (mut child, base) = setup.start(&log);
+    let with_thread: std::collections::BTreeSet<u32> =
+        acknowledged.iter().map(|(w, _, _)| *w).collect();
+    assert!(
+        with_thread.len() > 1,
+        "several writers got their thread created"
+    );
+    for w in with_thread {
+        let stored: std::collections::BTreeMap<u64, Vec<u8>> =
+            list(&http, &base, &person(w)).await.into_iter().collect();
+        for (_, seq, env) in acknowledged.iter().filter(|(who, _, _)| *who == w) {
+            assert!(
+                stored.get(seq) == Some(env),
+                "writer {w}: acknowledged message {seq} is missing or not byte-identical"
+            );
+        }
+    }
+    child.kill().expect("stop");
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn logs_and_data_hold_no_plaintext_ids_or_addresses() {
+    let setup = Setup::new();
+    let log = setup.dir.path().join("relay.log");
+    let http = reqwest::Client::builder()
+        .user_agent("CanaryBrowser/9.9")
+        .build()
+        .expect("client");
+    let (mut child, base) = setup.start(&log);
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let anna = person(1000);
+    assert!(
+        create(
+            &http,
+            &base,
+            &anna,
+            &envelope(&setup, &anna, CANARY, &mut rng)
+        )
+        .await
+    );
+    assert!(
+        post(
+            &http,
+            &base,
+            &anna,
+            &envelope(&setup, &anna, CANARY, &mut rng)
+        )
+        .await
+        .is_some()
+    );
+    assert_eq!(list(&http, &base, &anna).await.len(), 2);
+    let wrong = http
+        .get(format!("{base}/api/v1/mailbox/messages"))
+        .header("Ozvi-Mailbox", anna.mailbox_id().to_b64())
+        .header("Ozvi-Auth", b64::encode(&[0u8; 32]))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong.status(), 401);
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
+
+    let log_text = std::fs::read_to_string(&log).expect("log");
+    assert!(log_text.contains("request"), "the relay did log requests");
+    let mailbox_b64 = anna.mailbox_id().to_b64();
+    let auth_b64 = b64::encode(anna.auth_secret().expose());
+    for line in log_text.lines().filter(|l| !l.contains("listening")) {
+        for secret in [
+            CANARY,
+            mailbox_b64.as_str(),
+            auth_b64.as_str(),
+            "127.0.0.1",
+            "CanaryBrowser",
+            "::1",
+        ] {
+            assert!(
+                !line.contains(secret),
+                "a log line reveals {secret:?}: {line}"
+            );
+        }
+    }
+    let mut files = vec![setup.data()];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(
+                std::fs::read_dir(&path)
+                    .expect("dir")
+                    .map(|e| e.expect("entry").path()),
+            );
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("file");
+        for needle in [
+            CANARY.as_bytes(),
+            "Kateřina".as_bytes(),
+            "127.0.0.1".as_bytes(),
+            "CanaryBrowser".as_bytes(),
+            auth_b64.as_bytes(),
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} holds {:?}",
+                path.display(),
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+}
