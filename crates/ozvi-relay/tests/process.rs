@@ -219,12 +219,15 @@ async fn list(http: &reqwest::Client, base: &str, p: &PersonKeys) -> Vec<(u64, V
     }
 }
 
+/// (writer, sequence number, envelope) of a message the relay acknowledged.
+type Acknowledged = (u32, u64, Vec<u8>);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_message_survives_sigkill() {
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
     let http = reqwest::Client::new();
-    let acknowledged: Arc<Mutex<Vec<(u32, u64, Vec<u8>)>>> = Arc::new(Mutex::new(Vec::new()));
+    let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::new(Mutex::new(Vec::new()));
     let writers = 8u32;
     for round in 0..3u32 {
         let (mut child, base) = setup.start(&log);
