@@ -212,33 +212,61 @@ struct Posted {
     seq: u64,
 }
 
+/// A signed request carrying an envelope of `kind` for a thread of the
+/// signer's own centre, checked against the centre's staff keys.
+struct EnvelopeFor {
+    staff: Staff,
+    mailbox: MailboxId,
+    record: ThreadRecord,
+    envelope: Vec<u8>,
+}
+
+async fn envelope_request(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    kind: Kind,
+) -> Result<EnvelopeFor, ApiError> {
+    let body = read_body(req, payload, BODY_LIMIT).await?;
+    let (staff, current) = authenticate(state, req, &body)?;
+    let request: EnvelopeRequest = parse_json(&body)?;
+    let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
+    let envelope = decode(&request.envelope)?;
+    let record = own_thread(state, &staff, &mailbox)?;
+    let centre = current
+        .directory
+        .centre(&staff.centre)
+        .ok_or(ApiError::UnknownCentre)?;
+    check_envelope(&envelope, kind, centre)?;
+    Ok(EnvelopeFor {
+        staff,
+        mailbox,
+        record,
+        envelope,
+    })
+}
+
 /// `POST /api/v1/staff/reply`: a staff reply (kind 2).
 pub async fn reply(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, BODY_LIMIT).await?;
-    let (staff, current) = authenticate(&state, &req, &body)?;
-    let request: EnvelopeRequest = parse_json(&body)?;
-    let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
-    let envelope = decode(&request.envelope)?;
-    own_thread(&state, &staff, &mailbox)?;
-    let centre = current
-        .directory
-        .centre(&staff.centre)
-        .ok_or(ApiError::UnknownCentre)?;
-    check_envelope(&envelope, Kind::StaffReply, centre)?;
+    let r = envelope_request(&state, &req, payload, Kind::StaffReply).await?;
     let quota = Quota {
         max_messages: state.config.max_messages_per_thread,
         max_bytes: state.config.max_bytes_per_thread,
     };
-    let seq = state
-        .store
-        .append(&mailbox, Author::Staff, &envelope, state.clock.now(), quota)?;
+    let seq = state.store.append(
+        &r.mailbox,
+        Author::Staff,
+        &r.envelope,
+        state.clock.now(),
+        quota,
+    )?;
     state.flusher.flush().await?;
     Metrics::inc(&state.metrics.staff_replies);
-    state.notify(mailbox.0, &staff.centre, seq);
+    state.notify(r.mailbox.0, &r.staff.centre, seq);
     Ok(HttpResponse::Created().json(Posted { seq }))
 }
 
@@ -271,22 +299,12 @@ pub async fn put_note(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, BODY_LIMIT).await?;
-    let (staff, current) = authenticate(&state, &req, &body)?;
-    let request: EnvelopeRequest = parse_json(&body)?;
-    let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
-    let envelope = decode(&request.envelope)?;
-    let record = own_thread(&state, &staff, &mailbox)?;
-    let centre = current
-        .directory
-        .centre(&staff.centre)
-        .ok_or(ApiError::UnknownCentre)?;
-    check_envelope(&envelope, Kind::StaffNote, centre)?;
+    let r = envelope_request(&state, &req, payload, Kind::StaffNote).await?;
     state
         .store
-        .put_note(&mailbox, &envelope, state.clock.now())?;
+        .put_note(&r.mailbox, &r.envelope, state.clock.now())?;
     state.flusher.flush().await?;
-    state.notify(mailbox.0, &staff.centre, record.last_seq);
+    state.notify(r.mailbox.0, &r.staff.centre, r.record.last_seq);
     Ok(HttpResponse::NoContent().finish())
 }
 

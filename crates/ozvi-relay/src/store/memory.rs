@@ -112,25 +112,10 @@ impl Store for MemoryStore {
             .threads
             .get_mut(&mailbox.0)
             .ok_or(StoreError::NotFound)?;
-        let total = record.total_bytes + envelope.len() as u64;
-        if record.message_count >= quota.max_messages || total > quota.max_bytes {
+        if !record.fits(envelope.len(), quota) {
             return Err(StoreError::Quota);
         }
-        record.last_seq += 1;
-        record.message_count += 1;
-        record.total_bytes = total;
-        record.last_activity = now;
-        record.change = change;
-        match author {
-            Author::Person => {
-                record.unread += 1;
-                if record.unanswered_since == 0 {
-                    record.unanswered_since = now;
-                }
-            }
-            Author::Staff => record.unanswered_since = 0,
-        }
-        let seq = record.last_seq;
+        let seq = record.record_append(author, envelope.len(), now, change);
         inner.messages.insert(
             (mailbox.0, seq),
             StoredMessage {

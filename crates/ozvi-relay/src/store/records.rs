@@ -80,6 +80,38 @@ impl ThreadRecord {
     /// Encoded length.
     pub const LEN: usize = 1 + 32 + CentreId::LEN + 7 * 8 + 2 * 4;
 
+    /// Updates the counters for a message appended at `now` (a minute) with
+    /// change number `change`; returns its sequence number. Both stores use
+    /// this, so they cannot disagree on what an append means.
+    pub fn record_append(
+        &mut self,
+        author: super::Author,
+        len: usize,
+        now: u64,
+        change: u64,
+    ) -> u64 {
+        self.last_seq += 1;
+        self.message_count += 1;
+        self.total_bytes += len as u64;
+        self.last_activity = now;
+        self.change = change;
+        match author {
+            super::Author::Person => {
+                self.unread += 1;
+                if self.unanswered_since == 0 {
+                    self.unanswered_since = now;
+                }
+            }
+            super::Author::Staff => self.unanswered_since = 0,
+        }
+        self.last_seq
+    }
+
+    /// Whether appending `len` more bytes stays within `quota`.
+    pub fn fits(&self, len: usize, quota: super::Quota) -> bool {
+        self.message_count < quota.max_messages && self.total_bytes + len as u64 <= quota.max_bytes
+    }
+
     /// The stored bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(Self::LEN);

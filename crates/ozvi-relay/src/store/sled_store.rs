@@ -201,25 +201,11 @@ impl Store for SledStore {
                     Ok(r) => r,
                     Err(e) => return abort(e),
                 };
-                let total = record.total_bytes + envelope.len() as u64;
-                if record.message_count >= quota.max_messages || total > quota.max_bytes {
+                if !record.fits(envelope.len(), quota) {
                     return abort(StoreError::Quota);
                 }
                 activity.remove(activity_key(&record.centre, record.change, mailbox))?;
-                record.last_seq += 1;
-                record.message_count += 1;
-                record.total_bytes = total;
-                record.last_activity = now;
-                record.change = change;
-                match author {
-                    Author::Person => {
-                        record.unread += 1;
-                        if record.unanswered_since == 0 {
-                            record.unanswered_since = now;
-                        }
-                    }
-                    Author::Staff => record.unanswered_since = 0,
-                }
+                record.record_append(author, envelope.len(), now, change);
                 let message = StoredMessage {
                     seq: record.last_seq,
                     stored_at: now,
