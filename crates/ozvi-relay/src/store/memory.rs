@@ -68,19 +68,7 @@ impl Store for MemoryStore {
             return Err(StoreError::Exists);
         }
         let change = inner.next_change();
-        let record = ThreadRecord {
-            verifier,
-            centre: centre.clone(),
-            created_at: now,
-            last_activity: now,
-            unanswered_since: now,
-            change,
-            last_seq: 1,
-            message_count: 1,
-            total_bytes: envelope.len() as u64,
-            staff_read_seq: 0,
-            unread: 1,
-        };
+        let record = ThreadRecord::new(verifier, centre.clone(), envelope.len(), now, change);
         inner.threads.insert(mailbox.0, record.clone());
         inner.messages.insert(
             (mailbox.0, 1),

@@ -80,6 +80,30 @@ impl ThreadRecord {
     /// Encoded length.
     pub const LEN: usize = 1 + 32 + CentreId::LEN + 7 * 8 + 2 * 4;
 
+    /// A new thread holding its first message (a person's, seq 1), created at
+    /// `now` (a minute) with change number `change`.
+    pub fn new(
+        verifier: [u8; 32],
+        centre: CentreId,
+        first_len: usize,
+        now: u64,
+        change: u64,
+    ) -> Self {
+        Self {
+            verifier,
+            centre,
+            created_at: now,
+            last_activity: now,
+            unanswered_since: now,
+            change,
+            last_seq: 1,
+            message_count: 1,
+            total_bytes: first_len as u64,
+            staff_read_seq: 0,
+            unread: 1,
+        }
+    }
+
     /// Updates the counters for a message appended at `now` (a minute) with
     /// change number `change`; returns its sequence number. Both stores use
     /// this, so they cannot disagree on what an append means.

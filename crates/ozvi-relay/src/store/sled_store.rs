@@ -142,19 +142,7 @@ impl Store for SledStore {
     ) -> Result<ThreadRecord, StoreError> {
         let now = to_minute(now);
         let change = self.next_change()?;
-        let record = ThreadRecord {
-            verifier,
-            centre: centre.clone(),
-            created_at: now,
-            last_activity: now,
-            unanswered_since: now,
-            change,
-            last_seq: 1,
-            message_count: 1,
-            total_bytes: envelope.len() as u64,
-            staff_read_seq: 0,
-            unread: 1,
-        };
+        let record = ThreadRecord::new(verifier, centre.clone(), envelope.len(), now, change);
         let message = StoredMessage {
             seq: 1,
             stored_at: now,
