@@ -16,6 +16,10 @@ use super::{Author, CentreId, Quota, Store, StoreError, StoredMessage, ThreadRec
 /// Key of the signed directory in the `system` tree.
 const DIRECTORY_KEY: &[u8] = b"directory";
 
+/// sled's page cache. Its default (1 GiB) would let the relay's memory grow
+/// with the data; recent threads are what gets read, so a small cache serves.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The relay's sled database.
 #[derive(Clone)]
 pub struct SledStore {
@@ -33,6 +37,7 @@ impl SledStore {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
+            .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(backend)?;
         Self::from_db(db)
