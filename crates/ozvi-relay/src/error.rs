@@ -162,9 +162,13 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody {
+/// Every error response's body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable and machine-readable, e.g. `wrong_auth` (docs/API.md lists them all).
+    #[schema(example = "wrong_auth")]
     code: &'static str,
+    /// A fixed explanation for people; never echoes input.
     message: &'static str,
 }
 

@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //!
+//! - [`admin`]: the local control socket (`ozvi-relay export` while running).
 //! - [`config`]: defaults, TOML file, environment and flags.
 //! - [`startup`]: builds the state, the app and its middleware (security
 //!   headers, the access log without addresses, rate limits); the sweeper.
@@ -16,6 +17,7 @@
 //!   error codes, aggregate counters.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod checks;
 pub mod config;
 pub mod error;

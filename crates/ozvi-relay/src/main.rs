@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use ozvi_relay::admin;
 use ozvi_relay::config::Config;
 use ozvi_relay::startup;
 use ozvi_relay::state::SystemClock;
@@ -47,10 +48,11 @@ struct Cli {
 enum Command {
     /// Serve (the default).
     Serve,
-    /// Copy a stopped relay's data directory (--data) to OUT as a consistent
-    /// snapshot for `ozvi-audit store`.
+    /// Write a consistent snapshot of the data directory (--data) to OUT,
+    /// for backups and for `ozvi-audit store`. Works while the relay runs
+    /// (it asks the relay over DATA/admin.sock) and when it is stopped.
     Export {
-        /// Where to write the snapshot (must not exist).
+        /// Where to write the snapshot (must not exist yet).
         out: PathBuf,
     },
 }
@@ -95,18 +97,30 @@ fn main() -> anyhow::Result<()> {
         .init();
     let config = cli.config()?;
     match cli.command {
-        Some(Command::Export { out }) => {
-            anyhow::ensure!(!out.exists(), "{} already exists", out.display());
-            let store = SledStore::open(&config.data)
-                .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", config.data.display()))?;
-            store
-                .export_to(&out)
-                .map_err(|e| anyhow::anyhow!("export failed: {e}"))?;
-            println!("exported to {}", out.display());
-            Ok(())
-        }
+        Some(Command::Export { out }) => export(&config, &out),
         None | Some(Command::Serve) => serve(config),
     }
+}
+
+/// `ozvi-relay export OUT`: through the running relay if there is one,
+/// otherwise straight from the data directory.
+fn export(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(!out.exists(), "{} already exists", out.display());
+    let bytes = match admin::request_export(&admin::socket_path(&config.data), out)? {
+        Some(bytes) => bytes,
+        None => {
+            let store = SledStore::open(&config.data).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open {} (if a relay is running on it, its control socket did not \
+                     answer): {e}",
+                    config.data.display()
+                )
+            })?;
+            admin::export(&store, &std::path::absolute(out)?)?
+        }
+    };
+    println!("exported to {} ({bytes} bytes)", out.display());
+    Ok(())
 }
 
 #[actix_web::main]
@@ -117,13 +131,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.data.display()
         )
     })?);
+    let config_data = config.data.clone();
     let listener = TcpListener::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
     let state = startup::build(config, store.clone(), Arc::new(SystemClock)).await?;
     startup::start_sweeper(state.clone());
+    admin::start(&config_data, Arc::clone(&store))?;
     tracing::info!(%address, "listening");
     startup::run(listener, state)?.await?;
+    let _ = std::fs::remove_file(admin::socket_path(&config_data));
     use ozvi_relay::store::Store;
     store
         .flush()

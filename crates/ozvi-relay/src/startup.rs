@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{DefaultHeaders, Next, from_fn};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use ozvi_crypto::primitives::sig::Ed25519Public;
@@ -78,14 +78,27 @@ pub async fn build(
 /// SIGTERM or SIGINT, or through its handle.
 pub fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let behind_tls = state.config.behind_tls;
+    let web_root = state.config.web_root.clone();
+    if let Some(dir) = &web_root {
+        anyhow::ensure!(
+            dir.join("index.html").is_file(),
+            "the web root {} has no index.html; build the web client first",
+            dir.display()
+        );
+    }
     let server = HttpServer::new(move || {
-        App::new()
+        let app = App::new()
             .app_data(state.clone())
+            .wrap(ErrorHandlers::new().default_handler(uniform_error))
             .wrap(from_fn(access_log))
             .wrap(from_fn(rate_limit))
             .wrap(security_headers(behind_tls))
-            .configure(routes::configure)
-            .default_service(web::to(not_found))
+            .configure(routes::configure);
+        let app = match &web_root {
+            Some(dir) => app.service(web_client(dir)),
+            None => app,
+        };
+        app.default_service(web::to(not_found))
     })
     .shutdown_timeout(5)
     .listen(listener)?
@@ -123,8 +136,59 @@ fn security_headers(behind_tls: bool) -> DefaultHeaders {
     }
 }
 
-async fn not_found() -> HttpResponse {
-    HttpResponse::from_error(ApiError::NotFound)
+/// The built web client at `/` (GET and HEAD only): plain files, no
+/// directory listings, no hidden files, nothing outside `dir`. No `ETag` or `Last-Modified`: the
+/// pages are `no-store`, so that a shared phone's browser cache keeps no
+/// trace of a visit.
+fn web_client(dir: &std::path::Path) -> actix_files::Files {
+    actix_files::Files::new("/", dir)
+        .index_file("index.html")
+        .use_etag(false)
+        .use_last_modified(false)
+        .prefer_utf8(true)
+        .disable_content_disposition()
+        .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+        .default_handler(web::to(not_found))
+}
+
+/// Gives every error response the API's `{code, message}` body. The API's
+/// own errors already have it; this catches what actix and the file service
+/// answer by themselves (a hidden file, a path that tries to leave the web
+/// root), so that no error body carries anything else.
+fn uniform_error<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = match status.as_u16() {
+        400 | 404 => ApiError::NotFound,
+        405 => ApiError::MethodNotAllowed,
+        413 => ApiError::PayloadTooLarge,
+        429 => ApiError::RateLimited,
+        _ if status.is_client_error() => ApiError::MalformedRequest,
+        _ => ApiError::Internal,
+    };
+    let (req, _) = res.into_parts();
+    let response = HttpResponse::from_error(error).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(
+        req, response,
+    )))
+}
+
+/// Unknown routes: `method_not_allowed` when the path is an API route that
+/// takes another method, `not_found` otherwise.
+async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    let path = req.path();
+    let error = if routes::ROUTES.iter().any(|(_, p)| *p == path) {
+        ApiError::MethodNotAllowed
+    } else {
+        ApiError::NotFound
+    };
+    HttpResponse::from_error(error)
 }
 
 /// Counts requests per client address (a keyed hash, in memory only).

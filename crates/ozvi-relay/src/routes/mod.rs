@@ -2,6 +2,7 @@
 //! rules live in `ozvi-crypto`, the relay's own rules in `crate::checks`.
 
 pub mod events;
+pub mod openapi;
 pub mod person;
 pub mod public;
 pub mod staff;
@@ -20,28 +21,39 @@ pub const TRANSFER_BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// Body limit for a directory.
 pub const DIRECTORY_BODY_LIMIT: usize = 1024 * 1024;
 
-/// Registers every API route. The integration tests use the same function.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(public::healthz))
-        .route("/metrics", web::get().to(public::metrics))
-        .service(
-            web::scope("/api/v1")
-                .route("/directory", web::get().to(public::get_directory))
-                .route("/directory", web::put().to(public::put_directory))
-                .route("/pow", web::post().to(public::pow_challenge))
-                .route("/threads", web::post().to(person::create_thread))
-                .route("/mailbox/messages", web::get().to(person::list_messages))
-                .route("/mailbox/messages", web::post().to(person::post_message))
-                .route("/mailbox", web::delete().to(person::delete_thread))
-                .route("/mailbox/events", web::get().to(events::person_events))
-                .route("/staff/threads", web::get().to(staff::list_threads))
-                .route("/staff/thread", web::post().to(staff::read_thread))
-                .route("/staff/reply", web::post().to(staff::reply))
-                .route("/staff/read", web::post().to(staff::mark_read))
-                .route("/staff/note", web::post().to(staff::put_note))
-                .route("/staff/transfer", web::post().to(staff::transfer))
-                .route("/staff/events", web::get().to(events::staff_events)),
-        );
+/// Declares the routes once: [`configure`] registers them and [`ROUTES`]
+/// lists them, so a test can hold the list against the OpenAPI document.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path,)*) => {
+        /// Every route as `(method, path)`, in registration order.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)*];
+
+        /// Registers every API route. The integration tests use the same function.
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+    };
+}
+
+routes! {
+    get "/healthz" => public::healthz,
+    get "/metrics" => public::metrics,
+    get "/api/v1/openapi.json" => openapi::serve,
+    get "/api/v1/directory" => public::get_directory,
+    put "/api/v1/directory" => public::put_directory,
+    post "/api/v1/pow" => public::pow_challenge,
+    post "/api/v1/threads" => person::create_thread,
+    get "/api/v1/mailbox/messages" => person::list_messages,
+    post "/api/v1/mailbox/messages" => person::post_message,
+    delete "/api/v1/mailbox" => person::delete_thread,
+    get "/api/v1/mailbox/events" => events::person_events,
+    get "/api/v1/staff/threads" => staff::list_threads,
+    post "/api/v1/staff/thread" => staff::read_thread,
+    post "/api/v1/staff/reply" => staff::reply,
+    post "/api/v1/staff/read" => staff::mark_read,
+    post "/api/v1/staff/note" => staff::put_note,
+    post "/api/v1/staff/transfer" => staff::transfer,
+    get "/api/v1/staff/events" => events::staff_events,
 }
 
 /// Reads a request body of at most `limit` bytes. A declared length over the

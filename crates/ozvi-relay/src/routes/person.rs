@@ -6,10 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use ozvi_crypto::format::envelope::Kind;
 use ozvi_crypto::{AuthSecret, AuthVerifier, MailboxId};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{BODY_LIMIT, decode, decode_array, parse_json, read_body};
 use crate::checks::check_envelope;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::limits::Purpose;
 use crate::metrics::Metrics;
 use crate::state::AppState;
@@ -23,7 +24,7 @@ pub const AUTH_HEADER: &str = "ozvi-auth";
 pub const PAGE: usize = 100;
 
 /// A solved proof-of-work challenge.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PowSolution {
     /// The challenge as issued.
@@ -32,25 +33,33 @@ pub struct PowSolution {
     pub nonce: u64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateThread {
+    /// The mailbox id, base64url (16 bytes).
     mailbox_id: String,
+    /// The auth verifier, base64url (32 bytes): SHA-256 of the auth secret.
     verifier: String,
+    /// The centre's id in the directory.
+    #[schema(example = "ic-zlin")]
     centre: String,
+    /// The first message, a padded envelope of kind 1, base64url.
     envelope: String,
+    /// A solved challenge of purpose `create`.
     pow: PowSolution,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PostMessage {
+    /// A padded envelope of kind 1, base64url.
     envelope: String,
+    /// A solved challenge of purpose `post`.
     pow: PowSolution,
 }
 
 /// One stored message as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MessageDto {
     /// Position in the thread.
     pub seq: u64,
@@ -70,21 +79,28 @@ impl From<StoredMessage> for MessageDto {
     }
 }
 
-#[derive(Serialize)]
-struct Posted {
-    seq: u64,
+/// The sequence number a new message got.
+#[derive(Serialize, ToSchema)]
+pub struct Posted {
+    /// Position of the new message in the thread.
+    pub seq: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Listing {
+    /// The centre that holds the thread now.
     centre: String,
+    /// The newest sequence number in the thread.
     last_seq: u64,
+    /// At most 100 messages after `after`, oldest first.
     messages: Vec<MessageDto>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct After {
+    /// Only messages with a higher sequence number (default 0: from the start).
     #[serde(default)]
     after: u64,
 }
@@ -131,6 +147,16 @@ pub fn authenticate(
 }
 
 /// `POST /api/v1/threads`: a new thread with its first message.
+#[utoipa::path(post, path = "/api/v1/threads", tag = "person",
+    request_body = CreateThread,
+    responses((status = 201, description = "Created and durable.", body = Posted),
+        (status = 400, description = "`malformed_request`, `invalid_encoding`, `invalid_field` \
+            or `invalid_envelope`", body = ErrorBody),
+        (status = 403, description = "`invalid_proof_of_work`", body = ErrorBody),
+        (status = 404, description = "`unknown_centre` or `no_directory`", body = ErrorBody),
+        (status = 409, description = "`thread_exists`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 pub async fn create_thread(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -167,6 +193,20 @@ pub async fn create_thread(
 }
 
 /// `POST /api/v1/mailbox/messages`: the person writes again.
+#[utoipa::path(post, path = "/api/v1/mailbox/messages", tag = "person",
+    params(("Ozvi-Mailbox" = String, Header, description = "The mailbox id, base64url (16 bytes)."),
+        ("Ozvi-Auth" = String, Header, description = "The auth secret, base64url (32 bytes).")),
+    security(("mailbox" = [])),
+    request_body = PostMessage,
+    responses((status = 201, description = "Stored and durable.", body = Posted),
+        (status = 400, description = "`malformed_request`, `invalid_encoding` or \
+            `invalid_envelope`", body = ErrorBody),
+        (status = 401, description = "`wrong_auth`", body = ErrorBody),
+        (status = 404, description = "`unknown_mailbox`", body = ErrorBody),
+        (status = 403, description = "`invalid_proof_of_work`", body = ErrorBody),
+        (status = 409, description = "`quota_exceeded`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 pub async fn post_message(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -201,6 +241,14 @@ pub async fn post_message(
 }
 
 /// `GET /api/v1/mailbox/messages?after=N`: the thread's messages after N.
+#[utoipa::path(get, path = "/api/v1/mailbox/messages", tag = "person",
+    params(("Ozvi-Mailbox" = String, Header, description = "The mailbox id, base64url (16 bytes)."),
+        ("Ozvi-Auth" = String, Header, description = "The auth secret, base64url (32 bytes)."), After),
+    security(("mailbox" = [])),
+    responses((status = 200, description = "The messages after `after`.", body = Listing),
+        (status = 400, description = "`invalid_field`", body = ErrorBody),
+        (status = 401, description = "`wrong_auth`", body = ErrorBody),
+        (status = 404, description = "`unknown_mailbox`", body = ErrorBody)))]
 pub async fn list_messages(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -217,6 +265,13 @@ pub async fn list_messages(
 }
 
 /// `DELETE /api/v1/mailbox`: the person deletes her thread for good.
+#[utoipa::path(delete, path = "/api/v1/mailbox", tag = "person",
+    params(("Ozvi-Mailbox" = String, Header, description = "The mailbox id, base64url (16 bytes)."),
+        ("Ozvi-Auth" = String, Header, description = "The auth secret, base64url (32 bytes).")),
+    security(("mailbox" = [])),
+    responses((status = 204, description = "Every message and note is deleted, durably."),
+        (status = 401, description = "`wrong_auth`", body = ErrorBody),
+        (status = 404, description = "`unknown_mailbox`", body = ErrorBody)))]
 pub async fn delete_thread(
     state: web::Data<AppState>,
     req: HttpRequest,

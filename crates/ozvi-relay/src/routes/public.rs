@@ -3,13 +3,17 @@
 use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{DIRECTORY_BODY_LIMIT, parse_json, read_body};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::limits::Purpose;
 use crate::state::AppState;
 
 /// `GET /healthz`: the relay is up and its store answers.
+#[utoipa::path(get, path = "/healthz", tag = "public",
+    responses((status = 200, description = "`ok`", content_type = "text/plain", body = String),
+        (status = 500, description = "The store does not answer.", body = ErrorBody)))]
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.store.directory()?;
     Ok(HttpResponse::Ok()
@@ -18,6 +22,9 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
 }
 
 /// `GET /metrics`: aggregate counters in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "public",
+    responses((status = 200, description = "Aggregate counters only; no label names anyone.",
+        content_type = "text/plain; version=0.0.4", body = String)))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
@@ -25,6 +32,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `GET /api/v1/directory`: the signed directory, exactly as the operator signed it.
+#[utoipa::path(get, path = "/api/v1/directory", tag = "public",
+    responses((status = 200, description = "The signed directory (PROTOCOL.md §6); verify it \
+        under the pinned root key before use.", content_type = "application/json", body = Object),
+        (status = 404, description = "`no_directory`", body = ErrorBody)))]
 pub async fn get_directory(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let current = state.directory()?;
     Ok(HttpResponse::Ok()
@@ -34,6 +45,14 @@ pub async fn get_directory(state: web::Data<AppState>) -> Result<HttpResponse, A
 
 /// `PUT /api/v1/directory`: replaces the directory with a newer one signed by
 /// the pinned root key. The signature is the authorization.
+#[utoipa::path(put, path = "/api/v1/directory", tag = "public",
+    request_body(description = "A signed directory (PROTOCOL.md §6), at most 1 MiB.",
+        content_type = "application/json", content = Object),
+    responses((status = 204, description = "Installed."),
+        (status = 400, description = "`invalid_directory`", body = ErrorBody),
+        (status = 409, description = "`directory_rollback`: not newer than the current one.",
+            body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody)))]
 pub async fn put_directory(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -44,19 +63,28 @@ pub async fn put_directory(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChallengeRequest {
+    /// What the challenge will be spent on.
+    #[schema(pattern = "^(create|post)$", example = "post")]
     purpose: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ChallengeResponse {
+    /// The server-signed challenge, base64url (PROTOCOL.md §10).
     challenge: String,
+    /// Leading zero bits the solution's digest must have.
     difficulty: u8,
 }
 
 /// `POST /api/v1/pow`: a single-use proof-of-work challenge.
+#[utoipa::path(post, path = "/api/v1/pow", tag = "public",
+    request_body = ChallengeRequest,
+    responses((status = 200, description = "A challenge usable once within 10 minutes.",
+        body = ChallengeResponse),
+        (status = 400, description = "`malformed_request` or `invalid_field`", body = ErrorBody)))]
 pub async fn pow_challenge(
     state: web::Data<AppState>,
     req: HttpRequest,

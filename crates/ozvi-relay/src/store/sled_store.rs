@@ -6,6 +6,7 @@
 //! acknowledges a write.
 
 use std::path::Path;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use ozvi_crypto::MailboxId;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
@@ -29,6 +30,9 @@ pub struct SledStore {
     notes: Tree,
     activity: Tree,
     system: Tree,
+    /// Writes hold it shared; an export holds it exclusively, so that the
+    /// snapshot is consistent across trees (sled has no snapshot reads).
+    gate: Arc<RwLock<()>>,
 }
 
 impl SledStore {
@@ -60,6 +64,7 @@ impl SledStore {
             notes: tree("notes")?,
             activity: tree("activity")?,
             system: tree("system")?,
+            gate: Arc::default(),
             db,
         })
     }
@@ -67,13 +72,24 @@ impl SledStore {
     /// The names of the trees that hold data, for the export and the auditor.
     pub const TREES: [&'static str; 5] = ["threads", "messages", "notes", "activity", "system"];
 
-    /// Writes a consistent copy of every tree to a new database in `dir`,
-    /// while the relay keeps running (sled's export/import of a snapshot).
+    /// Writes a consistent copy of every tree to a new database in `dir`
+    /// while the relay keeps running. Reads go on meanwhile; writes wait
+    /// until the copy is done.
     pub fn export_to(&self, dir: &Path) -> Result<(), StoreError> {
-        let target = sled::Config::new().path(dir).open().map_err(backend)?;
+        let target = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(backend)?;
+        let _exclusive = self.gate.write().unwrap_or_else(|e| e.into_inner());
         target.import(self.db.export());
         target.flush().map_err(backend)?;
         Ok(())
+    }
+
+    /// Held by every write, so that an export sees none half-done.
+    fn writing(&self) -> RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Bytes the database occupies on disk.
@@ -145,6 +161,7 @@ impl Store for SledStore {
         envelope: &[u8],
         now: u64,
     ) -> Result<ThreadRecord, StoreError> {
+        let _writing = self.writing();
         let now = to_minute(now);
         let change = self.next_change()?;
         let record = ThreadRecord::new(verifier, centre.clone(), envelope.len(), now, change);
@@ -183,6 +200,7 @@ impl Store for SledStore {
         now: u64,
         quota: Quota,
     ) -> Result<u64, StoreError> {
+        let _writing = self.writing();
         let now = to_minute(now);
         let change = self.next_change()?;
         (&self.threads, &self.messages, &self.activity)
@@ -237,6 +255,7 @@ impl Store for SledStore {
     }
 
     fn delete_thread(&self, mailbox: &MailboxId) -> Result<bool, StoreError> {
+        let _writing = self.writing();
         let keys: Vec<sled::IVec> = self
             .messages
             .scan_prefix(mailbox.0)
@@ -288,6 +307,7 @@ impl Store for SledStore {
     }
 
     fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), StoreError> {
+        let _writing = self.writing();
         // sled cannot iterate inside a transaction (it would wait on its own
         // lock), so count first and commit with compare-and-swap, retrying if
         // the thread changed in between.
@@ -313,6 +333,7 @@ impl Store for SledStore {
     }
 
     fn put_note(&self, mailbox: &MailboxId, envelope: &[u8], now: u64) -> Result<(), StoreError> {
+        let _writing = self.writing();
         let now = to_minute(now);
         let change = self.next_change()?;
         (&self.threads, &self.notes, &self.activity)
@@ -356,6 +377,7 @@ impl Store for SledStore {
         note: Option<&[u8]>,
         now: u64,
     ) -> Result<(), StoreError> {
+        let _writing = self.writing();
         let now = to_minute(now);
         let change = self.next_change()?;
         // Counted before the transaction (sled cannot iterate inside one); a
@@ -432,6 +454,7 @@ impl Store for SledStore {
     }
 
     fn set_directory(&self, json: &[u8]) -> Result<(), StoreError> {
+        let _writing = self.writing();
         self.system.insert(DIRECTORY_KEY, json).map_err(backend)?;
         Ok(())
     }

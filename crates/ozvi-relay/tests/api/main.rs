@@ -3,5 +3,6 @@
 
 mod helpers;
 mod person;
+mod serving;
 mod staff;
 mod system;
