@@ -369,6 +369,11 @@ async fn logs_and_data_hold_no_plaintext_ids_or_addresses() {
             );
             continue;
         }
+        if std::os::unix::fs::FileTypeExt::is_socket(
+            &std::fs::symlink_metadata(&path).expect("stat").file_type(),
+        ) {
+            continue; // the control socket a killed relay left behind
+        }
         let bytes = std::fs::read(&path).expect("file");
         for needle in [
             CANARY.as_bytes(),
@@ -385,4 +390,265 @@ async fn logs_and_data_hold_no_plaintext_ids_or_addresses() {
             );
         }
     }
+}
+
+/// Sends SIGTERM and waits up to `limit` for the exit status.
+fn terminate(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "SIGTERM delivered");
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not stop within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Writers that post until the relay stops answering; returns what was
+/// acknowledged.
+fn start_writers(
+    setup: &Setup,
+    base: &str,
+    writers: u32,
+    seed: u64,
+) -> (
+    Arc<Mutex<Vec<Acknowledged>>>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
+    let http = reqwest::Client::new();
+    let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (http, base, acknowledged) = (http.clone(), base.to_string(), acknowledged.clone());
+        let p = person(500 + w);
+        let mut rng = ChaCha20Rng::seed_from_u64(seed + u64::from(w));
+        let envelopes: Vec<Vec<u8>> = (0..300)
+            .map(|i| envelope(setup, &p, &format!("message {i}"), &mut rng))
+            .collect();
+        tasks.push(tokio::spawn(async move {
+            if !create(&http, &base, &p, &envelopes[0]).await {
+                return;
+            }
+            acknowledged
+                .lock()
+                .expect("lock")
+                .push((500 + w, 1, envelopes[0].clone()));
+            for env in envelopes.iter().skip(1) {
+                match post(&http, &base, &p, env).await {
+                    Some(seq) => {
+                        acknowledged
+                            .lock()
+                            .expect("lock")
+                            .push((500 + w, seq, env.clone()))
+                    }
+                    None => return,
+                }
+            }
+        }));
+    }
+    (acknowledged, tasks)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_flushes_and_exits_zero() {
+    let setup = Setup::new();
+    let log = setup.dir.path().join("relay.log");
+    let (mut child, base) = setup.start(&log);
+    let http = reqwest::Client::new();
+    // A live-update stream stays open across the shutdown.
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let listener = person(999);
+    assert!(
+        create(
+            &http,
+            &base,
+            &listener,
+            &envelope(&setup, &listener, "hi", &mut rng)
+        )
+        .await
+    );
+    let stream = http
+        .get(format!("{base}/api/v1/mailbox/events"))
+        .header("Ozvi-Mailbox", listener.mailbox_id().to_b64())
+        .header("Ozvi-Auth", b64::encode(listener.auth_secret().expose()))
+        .send()
+        .await
+        .expect("stream opens");
+    assert_eq!(stream.status(), 200);
+
+    let (acknowledged, tasks) = start_writers(&setup, &base, 6, 40);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let status = tokio::task::spawn_blocking(move || {
+        let status = terminate(&mut child, Duration::from_secs(15));
+        (child, status)
+    })
+    .await
+    .expect("join")
+    .1;
+    assert_eq!(status.code(), Some(0), "a clean exit on SIGTERM");
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    drop(stream);
+    let log_text = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        log_text.contains("stopped"),
+        "the final flush ran: {log_text}"
+    );
+    assert!(
+        !setup.data().join("admin.sock").exists(),
+        "the control socket is removed"
+    );
+
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    assert!(
+        acknowledged.len() > 6,
+        "messages were acknowledged: {}",
+        acknowledged.len()
+    );
+    let store = ozvi_relay::store::SledStore::open(&setup.data()).expect("reopens");
+    use ozvi_relay::store::Store;
+    for (w, seq, env) in &acknowledged {
+        let stored = store
+            .messages(&person(*w).mailbox_id(), seq - 1, 1)
+            .expect("reads");
+        assert!(
+            stored
+                .first()
+                .is_some_and(|m| m.seq == *seq && &m.envelope == env),
+            "writer {w}: acknowledged message {seq} is on disk, byte-identical"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_while_running_gives_a_consistent_snapshot() {
+    use ozvi_relay::store::{SledStore, Store};
+    let setup = Setup::new();
+    let log = setup.dir.path().join("relay.log");
+    let (mut child, base) = setup.start(&log);
+    let socket = setup.data().join("admin.sock");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&socket)
+            .expect("socket")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "only the relay's user may use the socket"
+        );
+    }
+    let (acknowledged, tasks) = start_writers(&setup, &base, 4, 80);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let export = |out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
+            .arg("--data")
+            .arg(setup.data())
+            .arg("export")
+            .arg(out)
+            .output()
+            .expect("runs")
+    };
+    let out = setup.dir.path().join("snapshot");
+    let result = export(&out);
+    assert!(
+        result.status.success(),
+        "export while running: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(String::from_utf8_lossy(&result.stdout).contains("exported to"));
+    let again = export(&out);
+    assert!(
+        !again.status.success(),
+        "an existing target is never overwritten"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let status =
+        tokio::task::spawn_blocking(move || terminate(&mut child, Duration::from_secs(15)))
+            .await
+            .expect("join");
+    assert!(status.success());
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    assert!(!acknowledged.lock().expect("lock").is_empty());
+
+    // Every thread in the snapshot is whole: its record and its messages agree.
+    let snapshot = SledStore::open(&out).expect("the snapshot opens");
+    let threads = snapshot.inactive_since(u64::MAX).expect("threads");
+    assert!(
+        !threads.is_empty(),
+        "the snapshot holds the threads written so far"
+    );
+    for (mailbox, record) in &threads {
+        let messages = snapshot.messages(mailbox, 0, usize::MAX).expect("messages");
+        assert_eq!(
+            messages.len() as u32,
+            record.message_count,
+            "a whole thread"
+        );
+        assert_eq!(messages.last().map(|m| m.seq), Some(record.last_seq));
+    }
+    assert!(
+        snapshot.directory().expect("reads").is_some(),
+        "the directory too"
+    );
+    drop(snapshot);
+
+    // With the relay stopped, the same command reads the data directory itself.
+    let offline = setup.dir.path().join("snapshot-offline");
+    let result = export(&offline);
+    assert!(
+        result.status.success(),
+        "export of a stopped relay: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let copy = SledStore::open(&offline).expect("opens");
+    assert!(copy.inactive_since(u64::MAX).expect("threads").len() >= threads.len());
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let output = Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
+        .arg("--help")
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "--listen",
+        "--data",
+        "--config",
+        "--root-key",
+        "--directory",
+        "--web-root",
+        "--pow-difficulty",
+        "OZVI_LISTEN",
+        "OZVI_DATA",
+        "OZVI_CONFIG",
+        "export",
+        "serve",
+    ] {
+        assert!(help.contains(needle), "--help mentions {needle}:\n{help}");
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
+        .arg("--listen")
+        .arg("not-an-address")
+        .output()
+        .expect("runs");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--listen"));
 }
