@@ -114,11 +114,15 @@ struct ThreadDto {
     message_count: u32,
     /// Person messages after the centre's read mark.
     unread: u32,
+    /// The staff-only note (status, assignee, internal notes), an envelope
+    /// of kind 3, base64url; none until staff write one.
+    note: Option<String>,
 }
 
 impl ThreadDto {
-    fn new(mailbox: &MailboxId, r: &ThreadRecord) -> Self {
+    fn new(mailbox: &MailboxId, r: &ThreadRecord, note: Option<Vec<u8>>) -> Self {
         Self {
+            note: note.map(|n| ozvi_crypto::format::b64::encode(&n)),
             mailbox_id: mailbox.to_b64(),
             created_at: r.created_at,
             last_activity: r.last_activity,
@@ -183,7 +187,10 @@ pub async fn list_threads(
     Ok(HttpResponse::Ok().json(Inbox {
         centre: staff.centre,
         cursor,
-        threads: threads.iter().map(|(m, r)| ThreadDto::new(m, r)).collect(),
+        threads: threads
+            .iter()
+            .map(|(m, r)| Ok(ThreadDto::new(m, r, state.store.note(m)?)))
+            .collect::<Result<_, ApiError>>()?,
     }))
 }
 
@@ -202,8 +209,6 @@ struct ThreadView {
     thread: ThreadDto,
     /// At most 200 messages after `after`, oldest first.
     messages: Vec<MessageDto>,
-    /// The staff-only note, an envelope of kind 3, base64url.
-    note: Option<String>,
 }
 
 /// `POST /api/v1/staff/thread`: a thread's messages after `after`, and its note.
@@ -235,9 +240,8 @@ pub async fn read_thread(
     let messages = state.store.messages(&mailbox, query.after, MESSAGE_PAGE)?;
     let note = state.store.note(&mailbox)?;
     Ok(HttpResponse::Ok().json(ThreadView {
-        thread: ThreadDto::new(&mailbox, &record),
+        thread: ThreadDto::new(&mailbox, &record, note),
         messages: messages.into_iter().map(MessageDto::from).collect(),
-        note: note.map(|n| ozvi_crypto::format::b64::encode(&n)),
     }))
 }
 

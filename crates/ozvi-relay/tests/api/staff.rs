@@ -288,6 +288,17 @@ async fn notes_stay_with_staff_and_a_transfer_moves_the_whole_history() {
         "the person sees no note"
     );
     assert!(!listing.to_string().contains(&b64::encode(&note)));
+    let inbox: Value = app
+        .staff_request(&app.zlin[1], "GET", "/api/v1/staff/threads", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        inbox["threads"][0]["note"].as_str(),
+        Some(b64::encode(&note).as_str()),
+        "the inbox carries each thread's note"
+    );
 
     // Transfer to Praha: Zlín re-seals everything to Praha's staff and the person.
     let query = json!({"mailbox_id": anna.mailbox_id().to_b64()});
@@ -319,7 +330,7 @@ async fn notes_stay_with_staff_and_a_transfer_moves_the_whole_history() {
             json!({"seq": m["seq"], "envelope": b64::encode(&new)})
         })
         .collect();
-    let old_note = b64::decode(view["note"].as_str().expect("a note")).expect("b64");
+    let old_note = b64::decode(view["thread"]["note"].as_str().expect("a note")).expect("b64");
     let new_note = reseal(
         &mut rng,
         &old_note,
@@ -408,7 +419,7 @@ async fn notes_stay_with_staff_and_a_transfer_moves_the_whole_history() {
             staff: "zlin-1".into()
         }
     );
-    let note = b64::decode(view["note"].as_str().expect("note moved")).expect("b64");
+    let note = b64::decode(view["thread"]["note"].as_str().expect("note moved")).expect("b64");
     open(
         &note,
         &anna.mailbox_id(),
