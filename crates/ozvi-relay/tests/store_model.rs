@@ -172,7 +172,7 @@ fn observe(store: &dyn Store) -> String {
     }
     for c in 0..2u8 {
         let order: Vec<[u8; 16]> = store
-            .changed_threads(&centre(c), 0, 100)
+            .changed_threads(&centre(c), 0, u64::MAX, 100)
             .expect("reads")
             .iter()
             .map(|(m, _)| m.0)

@@ -152,10 +152,14 @@ struct Since {
     /// Only threads changed after this cursor (default 0: all).
     #[serde(default)]
     since: u64,
+    /// Only threads changed before this change number: the next page of a
+    /// long listing passes the oldest `change` of the previous one.
+    before: Option<u64>,
 }
 
-/// `GET /api/v1/staff/threads?since=C`: the centre's threads changed after
-/// cursor C, newest change first. `cursor` is the newest change listed.
+/// `GET /api/v1/staff/threads?since=C[&before=B]`: the centre's threads
+/// changed after cursor C (and before B), newest change first, at most 500.
+/// `cursor` is the newest change listed.
 #[utoipa::path(get, path = "/api/v1/staff/threads", tag = "staff",
     params(("Ozvi-Key" = String, Header, description = "The staff Ed25519 public key, base64url."),
         ("Ozvi-Timestamp" = u64, Header, description = "Unix seconds; within 60 s of the relay's clock."),
@@ -176,9 +180,12 @@ pub async fn list_threads(
     let query =
         web::Query::<Since>::from_query(req.query_string()).map_err(|_| ApiError::InvalidField)?;
     let centre = state.centre_id(&staff.centre)?;
-    let threads = state
-        .store
-        .changed_threads(&centre, query.since, INBOX_PAGE)?;
+    let threads = state.store.changed_threads(
+        &centre,
+        query.since,
+        query.before.unwrap_or(u64::MAX),
+        INBOX_PAGE,
+    )?;
     let cursor = threads
         .iter()
         .map(|(_, r)| r.change)

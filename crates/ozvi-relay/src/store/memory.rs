@@ -147,13 +147,14 @@ impl Store for MemoryStore {
         &self,
         centre: &CentreId,
         since: u64,
+        before: u64,
         limit: usize,
     ) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError> {
         let inner = self.lock();
         let mut changed: Vec<(MailboxId, ThreadRecord)> = inner
             .threads
             .iter()
-            .filter(|(_, r)| r.centre == *centre && r.change > since)
+            .filter(|(_, r)| r.centre == *centre && r.change > since && r.change < before)
             .map(|(id, r)| (MailboxId(*id), r.clone()))
             .collect();
         changed.sort_by_key(|(_, r)| std::cmp::Reverse(r.change));

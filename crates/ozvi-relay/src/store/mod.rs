@@ -107,12 +107,13 @@ pub trait Store: Send + Sync + 'static {
     /// not exist.
     fn delete_thread(&self, mailbox: &MailboxId) -> Result<bool, StoreError>;
 
-    /// A centre's threads changed after `since` (a change number), newest
-    /// change first, at most `limit`.
+    /// A centre's threads whose change number is after `since` and before
+    /// `before`, newest change first, at most `limit`.
     fn changed_threads(
         &self,
         centre: &CentreId,
         since: u64,
+        before: u64,
         limit: usize,
     ) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError>;
 

@@ -285,13 +285,17 @@ impl Store for SledStore {
         &self,
         centre: &CentreId,
         since: u64,
+        before: u64,
         limit: usize,
     ) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError> {
-        let Some(from) = since.checked_add(1) else {
+        let (Some(from), Some(to)) = (since.checked_add(1), before.checked_sub(1)) else {
             return Ok(Vec::new());
         };
+        if from > to {
+            return Ok(Vec::new());
+        }
         let start = activity_key(centre, from, &MailboxId([0; 16]));
-        let end = activity_key(centre, u64::MAX, &MailboxId([0xff; 16]));
+        let end = activity_key(centre, to, &MailboxId([0xff; 16]));
         let mut out = Vec::new();
         for item in self.activity.range(start..=end).rev().take(limit) {
             let (key, _) = item.map_err(backend)?;

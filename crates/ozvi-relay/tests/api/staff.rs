@@ -46,6 +46,22 @@ async fn staff_see_the_inbox_read_reply_and_the_person_verifies_the_reply() {
     assert_eq!(threads[0]["unread"], 1);
     assert!(threads[0]["unanswered_since"].as_u64().expect("number") > 0);
     let cursor = inbox["cursor"].as_u64().expect("number");
+    // The next page of a long inbox: what changed before the oldest listed.
+    let newest = threads[0]["change"].as_u64().expect("number");
+    let older: Value = app
+        .staff_request(
+            &app.zlin[0],
+            "GET",
+            &format!("/api/v1/staff/threads?since=0&before={newest}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let older = older["threads"].as_array().expect("array");
+    assert_eq!(older.len(), 1);
+    assert_eq!(older[0]["mailbox_id"], anna.mailbox_id().to_b64());
 
     let query = json!({"mailbox_id": anna.mailbox_id().to_b64(), "after": 0});
     let view: Value = app
