@@ -1,0 +1,27 @@
+//! Ozvi's staff client. It decrypts and answers on the staff member's own
+//! machine; the relay only ever sees ciphertext.
+//!
+//! # Layout
+//!
+//! - [`keystore`]: passphrase-encrypted key files.
+//! - [`home`]: the desk's folder — settings, keystore, verified directories.
+//! - [`relay`]: the relay's API, with signed staff requests.
+//! - [`session`]: an unlocked desk — inbox, threads, replies, notes,
+//!   transfers, exports — shared by the CLI and the local web UI.
+//! - [`body`]: the JSON inside envelopes.
+//! - [`export`]: a thread as text for the case record.
+//! - [`admin`]: the operator's root key and directory.
+//! - [`web`]: the local web UI (`ozvi-desk serve`).
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod body;
+pub mod error;
+pub mod export;
+pub mod home;
+pub mod keystore;
+pub mod relay;
+pub mod session;
+pub mod web;
+
+pub use error::DeskError;

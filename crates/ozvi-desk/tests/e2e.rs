@@ -1,0 +1,415 @@
+//! The desk end to end against a real relay: enrolment, inbox, reading,
+//! replying, notes, status, assignment, transfer, export, forged messages,
+//! removed staff and bad input — through the `ozvi-desk` binary.
+
+mod common;
+
+use common::*;
+use ozvi_crypto::StaffKeys;
+use ozvi_crypto::format::b64;
+use ozvi_crypto::format::envelope::Kind;
+use ozvi_crypto::primitives::rng::os_rng;
+use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
+use ozvi_relay::store::{Author, Quota};
+use serde_json::Value;
+
+const CANARY: &str = "Manžel mi vyhrožuje — KANÁREK-4411";
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).expect("JSON output")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_from_enrolment_to_transfer() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let operator = Operator::new(&tmp.path().join("operator")).await;
+    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
+    let base = relay.base.clone();
+
+    // Three staff members create their keys; the operator enrols them.
+    let zlin_a = staff_home(&tmp.path().join("zlin-a"), &base, &operator.root_key).await;
+    let zlin_b = staff_home(&tmp.path().join("zlin-b"), &base, &operator.root_key).await;
+    let praha_a = staff_home(&tmp.path().join("praha-a"), &base, &operator.root_key).await;
+    operator.sample().await;
+    operator.enrol(&zlin_a, "ic-zlin", "zlin-a", "Jana").await;
+    operator.enrol(&zlin_b, "ic-zlin", "zlin-b", "Petra").await;
+    operator.enrol(&praha_a, "ic-praha", "praha-a", "Eva").await;
+    operator.publish(&base).await;
+    let keystore = std::fs::read(zlin_a.join("staff.ozvi-keys")).expect("keystore");
+    assert!(keystore.starts_with(b"OZVIKS"), "encrypted keystore");
+
+    // A person writes to Zlín.
+    let anna = Person::new(1, &base, &operator.root_key);
+    anna.write_first("ic-zlin", CANARY).await;
+
+    // Jana sees the thread in her inbox, unread, new, waiting.
+    let inbox = json(&desk_ok(Some(&zlin_a), &["inbox", "--json"]).await);
+    let threads = inbox.as_array().expect("array");
+    assert_eq!(threads.len(), 1);
+    assert_eq!(threads[0]["id"], anna.mailbox().to_b64());
+    assert_eq!(threads[0]["unread"], 1);
+    assert_eq!(threads[0]["status"], "new");
+    assert!(threads[0]["waiting_since"].as_u64().expect("number") > 0);
+    let short = threads[0]["short"].as_str().expect("short").to_string();
+    let people = desk_ok(Some(&zlin_a), &["inbox"]).await;
+    assert!(
+        people.contains(&short) && people.contains("nový"),
+        "{people}"
+    );
+
+    // She reads it: the text and the form answers as fields; it is then read.
+    let view = json(&desk_ok(Some(&zlin_a), &["read", &short, "--json"]).await);
+    let first = &view["messages"][0];
+    assert_eq!(first["author"]["type"], "person");
+    assert_eq!(first["text"], CANARY);
+    assert_eq!(first["intake"]["region"], "CZ-72");
+    assert_eq!(first["intake"]["violence"][1], "physical");
+    assert!(first["problem"].is_null());
+    let text = desk_ok(Some(&zlin_a), &["read", &short]).await;
+    assert!(
+        text.contains("Kraj: CZ-72") && text.contains("Kontakt: po 17. hodině"),
+        "{text}"
+    );
+    let inbox = json(&desk_ok(Some(&zlin_a), &["inbox", "--json"]).await);
+    assert_eq!(inbox[0]["unread"], 0, "reading marks it read");
+
+    // She replies; the person opens and verifies the reply.
+    desk_ok(
+        Some(&zlin_a),
+        &["reply", &short, "--text", "Dobrý den, jsme tu pro vás."],
+    )
+    .await;
+    let seen = anna.read_all().await;
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].1, Kind::StaffReply);
+    assert_eq!(seen[1].2, "zlin-a", "verified as Jana's");
+    assert_eq!(seen[1].3, "Dobrý den, jsme tu pro vás.");
+    let inbox = json(&desk_ok(Some(&zlin_a), &["inbox", "--json"]).await);
+    assert_eq!(inbox[0]["waiting_since"], 0, "answered");
+
+    // Internal note, status and assignee: staff see them, the person never.
+    desk_ok(
+        Some(&zlin_a),
+        &["note", &short, "--text", "Volala i policie. POZNÁMKA-77"],
+    )
+    .await;
+    desk_ok(Some(&zlin_a), &["status", &short, "in_progress"]).await;
+    desk_ok(Some(&zlin_a), &["assign", &short, "zlin-b"]).await;
+    let petra_view = json(&desk_ok(Some(&zlin_b), &["read", &short, "--json"]).await);
+    assert_eq!(petra_view["note"]["status"], "in_progress");
+    assert_eq!(petra_view["note"]["assignee"], "zlin-b");
+    assert_eq!(
+        petra_view["note"]["notes"][0]["text"],
+        "Volala i policie. POZNÁMKA-77"
+    );
+    assert_eq!(petra_view["note"]["notes"][0]["by"], "zlin-a");
+    let inbox = json(&desk_ok(Some(&zlin_b), &["inbox", "--json"]).await);
+    assert_eq!(inbox[0]["status"], "in_progress");
+    assert_eq!(inbox[0]["assignee_label"], "Petra");
+    assert_eq!(anna.read_all().await.len(), 2, "the person sees no note");
+    assert!(!anna.listing().await.contains("note"));
+
+    // Export for the case record: decrypted text, written only for her.
+    let out = tmp.path().join("case.txt");
+    desk_ok(
+        Some(&zlin_a),
+        &["export", &short, "--out", out.to_str().expect("utf-8")],
+    )
+    .await;
+    let exported = std::fs::read_to_string(&out).expect("export");
+    assert!(exported.contains(CANARY) && exported.contains("POZNÁMKA-77"));
+    desk_fails(
+        Some(&zlin_a),
+        &["export", &short, "--out", out.to_str().expect("utf-8")],
+        "already exists",
+    )
+    .await;
+
+    // Transfer to Praha: Eva reads the whole history; Zlín loses it.
+    desk_ok(Some(&zlin_a), &["transfer", &short, "--to", "ic-praha"]).await;
+    let eva_view = json(
+        &desk_ok(
+            Some(&praha_a),
+            &["read", &anna.mailbox().to_b64(), "--json"],
+        )
+        .await,
+    );
+    let messages = eva_view["messages"].as_array().expect("array");
+    assert_eq!(messages.len(), 2);
+    assert!(
+        messages.iter().all(|m| m["problem"].is_null()),
+        "{eva_view}"
+    );
+    assert_eq!(messages[0]["text"], CANARY);
+    assert_eq!(messages[1]["author"]["staff"], "zlin-a");
+    assert_eq!(messages[1]["author"]["centre"], "ic-zlin");
+    assert_eq!(
+        eva_view["note"]["notes"][0]["text"],
+        "Volala i policie. POZNÁMKA-77"
+    );
+    let zlin_inbox = json(&desk_ok(Some(&zlin_a), &["inbox", "--json"]).await);
+    assert_eq!(
+        zlin_inbox.as_array().expect("array").len(),
+        0,
+        "Zlín no longer lists it"
+    );
+    desk_fails(
+        Some(&zlin_a),
+        &["read", &anna.mailbox().to_b64()],
+        "no conversation",
+    )
+    .await;
+    // The person keeps her code and reads everything, now also from Praha.
+    desk_ok(
+        Some(&praha_a),
+        &["reply", &anna.mailbox().to_b64(), "--text", "Tady Praha."],
+    )
+    .await;
+    let seen = anna.read_all().await;
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[2].2, "praha-a");
+
+    // A forged reply injected straight into the store is flagged.
+    let boris = Person::new(2, &base, &operator.root_key);
+    boris.write_first("ic-zlin", "Soused křičí.").await;
+    let directory = boris.directory().await;
+    let mut recipients = directory.centre("ic-zlin").expect("centre").staff_x25519();
+    recipients.push(boris.keys.public().x25519);
+    let impostor = StaffKeys::generate(&mut os_rng());
+    let forged = seal(
+        &mut os_rng(),
+        Signer::Staff(&impostor),
+        Message {
+            kind: Kind::StaffReply,
+            mailbox: &boris.mailbox(),
+            body: r#"{"text":"Přijďte sama v noci."}"#.as_bytes(),
+            sent_at: 0,
+        },
+        &recipients,
+    )
+    .expect("seals");
+    relay
+        .state
+        .store
+        .append(
+            &boris.mailbox(),
+            Author::Staff,
+            &forged,
+            ozvi_desk::relay::now(),
+            Quota {
+                max_messages: 100,
+                max_bytes: 1 << 20,
+            },
+        )
+        .expect("injected");
+    let view = json(
+        &desk_ok(
+            Some(&zlin_a),
+            &["read", &boris.mailbox().to_b64(), "--json"],
+        )
+        .await,
+    );
+    let forged_view = &view["messages"][1];
+    assert_eq!(forged_view["author"]["type"], "unverified");
+    assert_eq!(forged_view["text"], "", "the forged text is not shown");
+    assert!(
+        forged_view["problem"]
+            .as_str()
+            .expect("problem")
+            .contains("SUSPICIOUS")
+    );
+    let text = desk_ok(Some(&zlin_a), &["read", &boris.mailbox().to_b64()]).await;
+    assert!(
+        !text.contains("Přijďte sama") && text.contains("PODEZŘELÁ"),
+        "{text}"
+    );
+    desk_fails(
+        Some(&zlin_a),
+        &["transfer", &boris.mailbox().to_b64(), "--to", "ic-praha"],
+        "does not verify",
+    )
+    .await;
+
+    // Petra leaves: once the new directory is out, she cannot sign in, new
+    // messages are not sealed to her, and her old note still verifies.
+    desk_ok(
+        Some(&zlin_b),
+        &[
+            "note",
+            &boris.mailbox().to_b64(),
+            "--text",
+            "Petřina poznámka",
+        ],
+    )
+    .await;
+    desk_ok(
+        None,
+        &[
+            "admin",
+            "staff-remove",
+            "--draft",
+            &operator.draft(),
+            "--id",
+            "zlin-b",
+        ],
+    )
+    .await;
+    operator.publish(&base).await;
+    desk_fails(Some(&zlin_b), &["inbox"], "not in the current directory").await;
+    let inbox = json(&desk_ok(Some(&zlin_a), &["inbox", "--json"]).await);
+    assert!(
+        inbox[0]["note_problem"].is_null(),
+        "a former colleague's note verifies: {inbox}"
+    );
+    let view = json(
+        &desk_ok(
+            Some(&zlin_a),
+            &["read", &boris.mailbox().to_b64(), "--json"],
+        )
+        .await,
+    );
+    assert_eq!(view["note"]["notes"][0]["text"], "Petřina poznámka");
+    desk_ok(
+        Some(&zlin_a),
+        &["reply", &boris.mailbox().to_b64(), "--text", "Jsme tu."],
+    )
+    .await;
+    let directory = boris.directory().await;
+    assert!(
+        directory
+            .centre("ic-zlin")
+            .expect("centre")
+            .staff
+            .iter()
+            .all(|s| s.id != "zlin-b")
+    );
+    relay.handle.stop(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_clear_errors_and_changes_nothing() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let operator = Operator::new(&tmp.path().join("operator")).await;
+    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
+    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
+    operator.sample().await;
+    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
+    operator.publish(&relay.base).await;
+
+    // Wrong passphrase.
+    let out = desk_with(Some(&home), &["inbox"], "not my passphrase").await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+    // Unknown thread, by id and by prefix.
+    desk_fails(
+        Some(&home),
+        &["read", &b64::encode(&[9u8; 16])],
+        "no conversation",
+    )
+    .await;
+    desk_fails(Some(&home), &["read", "zzzzzz"], "no conversation").await;
+    desk_fails(Some(&home), &["status", "zzzzzz", "lost"], "unknown status").await;
+    // A second init would overwrite the keys: refused.
+    desk_fails(
+        Some(&home),
+        &[
+            "init",
+            "--relay",
+            &relay.base,
+            "--root-key",
+            &operator.root_key,
+        ],
+        "already exists",
+    )
+    .await;
+    // A bad root key or relay address at init.
+    let other = tmp.path().join("other");
+    desk_fails(
+        Some(&other),
+        &["init", "--relay", &relay.base, "--root-key", "abc"],
+        "root_key",
+    )
+    .await;
+    desk_fails(
+        Some(&other),
+        &[
+            "init",
+            "--relay",
+            "ftp://x",
+            "--root-key",
+            &operator.root_key,
+        ],
+        "https://",
+    )
+    .await;
+    assert!(
+        !other.join("staff.ozvi-keys").exists(),
+        "nothing was created"
+    );
+    // A short passphrase for new keys.
+    let out = desk_with(
+        Some(&other),
+        &[
+            "init",
+            "--relay",
+            &relay.base,
+            "--root-key",
+            &operator.root_key,
+        ],
+        "short",
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10"));
+    // Enrolling a request with a bad key.
+    let bad = tmp.path().join("bad-request.json");
+    std::fs::write(&bad, r#"{"ozvi_enrolment":1,"x25519":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","ed25519":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#).expect("write");
+    let before = std::fs::read(operator.draft()).expect("draft");
+    desk_fails(
+        None,
+        &[
+            "admin",
+            "staff-add",
+            "--draft",
+            &operator.draft(),
+            "--centre",
+            "ic-zlin",
+            "--id",
+            "x-1",
+            "--label",
+            "X",
+            "--request",
+            bad.to_str().expect("utf-8"),
+        ],
+        "invalid key",
+    )
+    .await;
+    assert_eq!(
+        std::fs::read(operator.draft()).expect("draft"),
+        before,
+        "the draft is unchanged"
+    );
+
+    // A corrupt keystore.
+    let keystore = home.join("staff.ozvi-keys");
+    let original = std::fs::read(&keystore).expect("keystore");
+    let mut corrupt = original.clone();
+    corrupt[3] ^= 0xff;
+    std::fs::write(&keystore, &corrupt).expect("write");
+    desk_fails(Some(&home), &["inbox"], "not an Ozvi keystore").await;
+    let mut flipped = original.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    std::fs::write(&keystore, &flipped).expect("write");
+    desk_fails(
+        Some(&home),
+        &["inbox"],
+        "wrong passphrase, or the keystore file was altered",
+    )
+    .await;
+    std::fs::write(&keystore, &original).expect("restore");
+    desk_ok(Some(&home), &["inbox"]).await;
+
+    // The relay is down.
+    relay.handle.stop(true).await;
+    desk_fails(Some(&home), &["inbox"], "cannot be reached").await;
+}
