@@ -28,6 +28,16 @@ const STEPS: &[Step] = &[
         on_failure: "the WebAssembly tests need the runner of Cargo.lock's wasm-bindgen",
     },
     Step {
+        title: "Chromium (Debian's package) for the browser tests",
+        action: |_| tools::ensure_chromium(),
+        on_failure: "the browser tests drive Debian's chromium with playwright-core",
+    },
+    Step {
+        title: "playwright-core for the browser tests (npm ci)",
+        action: tools::ensure_browser_packages,
+        on_failure: "the browser tests need tests/browser/node_modules",
+    },
+    Step {
         title: "Formatting",
         action: |root| process::run(cargo(root).args(["fmt", "--all", "--", "--check"])),
         on_failure: "run `cargo fmt --all` to fix the formatting",

@@ -141,3 +141,63 @@ mod tests {
         assert!(version.starts_with("0.2."), "{version}");
     }
 }
+
+/// Where the browser tests' Node project lives.
+pub const BROWSER_TESTS: &str = "tests/browser";
+
+/// Debian's Chromium, which the browser tests drive (never a downloaded one).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Installs Debian's `chromium` package unless it is there.
+pub fn ensure_chromium() -> anyhow::Result<()> {
+    if Path::new(CHROMIUM).exists() {
+        println!("{CHROMIUM} is installed");
+        return Ok(());
+    }
+    let root = stdout_of(Command::new("id").arg("-u")).is_some_and(|id| id.trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    if run(&mut apt(&["install", "-y", "--no-install-recommends", "chromium"])).is_err() {
+        run(&mut apt(&["update"])).context("`apt-get update` failed")?;
+        run(&mut apt(&["install", "-y", "--no-install-recommends", "chromium"]))
+            .context("could not install Debian's chromium package")?;
+    }
+    Ok(())
+}
+
+/// Installs the browser tests' npm packages (playwright-core) exactly as
+/// `package-lock.json` pins them.
+pub fn ensure_browser_packages(root: &Path) -> anyhow::Result<()> {
+    let dir = root.join(BROWSER_TESTS);
+    let installed = fs::read_to_string(dir.join("node_modules/.package-lock.json")).ok();
+    let wanted = fs::read_to_string(dir.join("package-lock.json"))
+        .context("tests/browser/package-lock.json is missing")?;
+    let same = installed.is_some_and(|i| {
+        // npm's record of what it installed lists the same packages.
+        let names = |text: &str| {
+            text.lines()
+                .filter(|l| l.contains("\"node_modules/") || l.contains("\"version\""))
+                .map(str::trim)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        names(&i) == names(&wanted)
+    });
+    if same {
+        println!("{BROWSER_TESTS}: npm packages are installed");
+        return Ok(());
+    }
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir))
+    .context("`npm ci` in tests/browser failed; is npm installed?")
+}

@@ -144,9 +144,9 @@ pub async fn serve(home: Home, port: u16, lock_after_minutes: u64) -> Result<(),
 }
 
 fn start_auto_lock(state: web::Data<WebState>) {
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         loop {
-            actix_web::rt::time::sleep(Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
             if state.idle() >= state.lock_after {
                 let mut session = state.session.write().await;
                 if session.is_some() {

@@ -282,6 +282,23 @@ impl Person {
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     }
 
+    /// Writes again in her thread.
+    pub async fn write_more(&self, text: &str) {
+        let listing: Value = serde_json::from_str(&self.listing().await).expect("json");
+        let centre = listing["centre"].as_str().expect("centre").to_string();
+        let envelope = self.seal(&centre, &json!({"text": text})).await;
+        let r = self
+            .http
+            .post(format!("{}/api/v1/mailbox/messages", self.base))
+            .header("Ozvi-Mailbox", self.mailbox().to_b64())
+            .header("Ozvi-Auth", b64::encode(self.keys.auth_secret().expose()))
+            .json(&json!({"envelope": b64::encode(&envelope), "pow": self.pow("post").await}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 201);
+    }
+
     /// Every message she can read: (seq, kind, verified sender's staff id or
     /// "person", text).
     pub async fn read_all(&self) -> Vec<(u64, Kind, String, String)> {

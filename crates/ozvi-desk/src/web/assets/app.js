@@ -1,0 +1,297 @@
+// Ozvi desk: the local UI. It talks only to the desk on 127.0.0.1, which
+// holds the keys; this page never sees a key. The secret from the opening
+// URL's fragment authorises every call.
+
+const T = {
+  cs: {
+    desk: 'pracoviště', language: 'Jazyk', lock: 'Zamknout', unlockTitle: 'Odemknout pracoviště',
+    passphrase: 'Heslo ke klíčům', unlock: 'Odemknout', inbox: 'Konverzace', sort: 'Řadit',
+    sortActivity: 'podle poslední aktivity', sortWaiting: 'kdo čeká nejdéle', colId: 'Kód vlákna',
+    colActivity: 'Poslední aktivita', colUnread: 'Nepřečteno', colWaiting: 'Čeká', colStatus: 'Stav',
+    colAssignee: 'Přiděleno', empty: 'Žádné konverzace.', back: '← Zpět na konverzace',
+    thread: 'Konverzace', replyLabel: 'Odpověď (uvidí ji klientka)', send: 'Odeslat odpověď',
+    caseTitle: 'Případ (jen pro centrum)', status: 'Stav', assignee: 'Přiděleno',
+    notesTitle: 'Interní poznámky', noteLabel: 'Nová poznámka', addNote: 'Přidat poznámku',
+    moreTitle: 'Další kroky', export: 'Export pro spis', transferTo: 'Předat jinému centru',
+    transfer: 'Předat', st_new: 'nový', st_in_progress: 'řeší se', st_waiting: 'čeká na klientku',
+    st_closed: 'uzavřeno', nobody: '— nikdo —', person: 'Klientka / klient', former: 'bývalá pracovnice',
+    intakeRole: 'Kdo píše', intakeRegion: 'Kraj', intakeViolence: 'Druh násilí', intakeDanger: 'V ohrožení teď',
+    intakeContact: 'Kontakt', yes: 'ANO', no: 'ne', unknown: 'neví', role_self: 'oběť', role_witness: 'svědek',
+    role_professional: 'odborník', v_psychological: 'psychické', v_physical: 'fyzické', v_sexual: 'sexuální',
+    v_economic: 'ekonomické', confirmTransfer: 'Opravdu předat konverzaci centru {c}? Vaše centrum ji pak neuvidí.',
+    sent: 'Odesláno.', saved: 'Uloženo.', transferred: 'Předáno.', noToken: 'Otevřete pracoviště z adresy, kterou vypsal příkaz ozvi-desk serve.',
+    lockedNotice: 'Pracoviště se zamklo. Odemkněte je heslem.', waitingNone: '—',
+  },
+  en: {
+    desk: 'desk', language: 'Language', lock: 'Lock', unlockTitle: 'Unlock the desk',
+    passphrase: 'Key passphrase', unlock: 'Unlock', inbox: 'Conversations', sort: 'Sort',
+    sortActivity: 'by latest activity', sortWaiting: 'who has waited longest', colId: 'Thread',
+    colActivity: 'Latest activity', colUnread: 'Unread', colWaiting: 'Waiting', colStatus: 'Status',
+    colAssignee: 'Assignee', empty: 'No conversations.', back: '← Back to conversations',
+    thread: 'Conversation', replyLabel: 'Reply (the person will see it)', send: 'Send reply',
+    caseTitle: 'Case (centre only)', status: 'Status', assignee: 'Assignee',
+    notesTitle: 'Internal notes', noteLabel: 'New note', addNote: 'Add note',
+    moreTitle: 'More', export: 'Export for the case record', transferTo: 'Transfer to another centre',
+    transfer: 'Transfer', st_new: 'new', st_in_progress: 'in progress', st_waiting: 'waiting for the person',
+    st_closed: 'closed', nobody: '— nobody —', person: 'The person', former: 'former staff',
+    intakeRole: 'Who writes', intakeRegion: 'Region', intakeViolence: 'Kind of violence', intakeDanger: 'In danger now',
+    intakeContact: 'Contact', yes: 'YES', no: 'no', unknown: "doesn't know", role_self: 'victim', role_witness: 'witness',
+    role_professional: 'professional', v_psychological: 'psychological', v_physical: 'physical', v_sexual: 'sexual',
+    v_economic: 'economic', confirmTransfer: 'Transfer this conversation to {c}? Your centre will no longer see it.',
+    sent: 'Sent.', saved: 'Saved.', transferred: 'Transferred.', noToken: 'Open the desk from the address ozvi-desk serve printed.',
+    lockedNotice: 'The desk locked itself. Unlock it with your passphrase.', waitingNone: '—',
+  },
+};
+
+let lang = 'cs';
+const t = (key) => (T[lang] && T[lang][key]) || T.cs[key] || key;
+const $ = (sel) => document.querySelector(sel);
+
+// The secret: from the fragment on first load, then kept for this tab only.
+const fragment = new URLSearchParams(location.hash.slice(1));
+if (fragment.get('k')) {
+  sessionStorage.setItem('ozvi-desk-k', fragment.get('k'));
+  history.replaceState(null, '', '/');
+}
+const token = sessionStorage.getItem('ozvi-desk-k');
+
+const state = { me: null, staff: [], centres: [], inbox: [], open: null };
+
+class Locked extends Error {}
+
+async function api(path, body) {
+  const init = { method: body === undefined ? 'GET' : 'POST', headers: { Authorization: `Bearer ${token}` } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const type = response.headers.get('content-type') || '';
+  const data = type.startsWith('application/json') ? await response.json() : await response.text();
+  if (!response.ok) {
+    if (data && data.locked) throw new Locked(data.error);
+    throw new Error((data && data.error) || response.statusText);
+  }
+  return data;
+}
+
+function translate() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+}
+
+function when(unix) {
+  return unix ? new Date(unix * 1000).toLocaleString(lang === 'cs' ? 'cs-CZ' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' }) : '';
+}
+
+function waited(since) {
+  if (!since) return t('waitingNone');
+  const hours = Math.floor((Date.now() / 1000 - since) / 3600);
+  return hours >= 48 ? `${Math.floor(hours / 24)} d` : `${hours} h`;
+}
+
+function notice(text, error = false) {
+  const el = $('#notice');
+  el.textContent = text;
+  el.className = error ? 'error' : '';
+  el.hidden = !text;
+}
+
+function show(view) {
+  for (const id of ['locked', 'inbox-view', 'thread-view']) $(`#${id}`).hidden = id !== view;
+  $('#lock').hidden = view === 'locked';
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  Object.assign(node, props);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function setSession(data) {
+  state.me = data.me;
+  state.staff = data.staff || [];
+  state.centres = data.centres || [];
+  $('#me').textContent = `${data.me.centre_name} — ${data.me.label}`;
+  $('#assignee').replaceChildren(el('option', { value: '', textContent: t('nobody') }),
+    ...state.staff.map((s) => el('option', { value: s.id, textContent: s.name })));
+  $('#transfer-to').replaceChildren(...state.centres.map((c) => el('option', { value: c.id, textContent: c.name })));
+}
+
+function locked(message) {
+  state.me = null;
+  state.open = null;
+  show('locked');
+  $('#unlock-error').textContent = message || '';
+  $('#passphrase').focus();
+}
+
+async function guarded(action) {
+  try {
+    await action();
+  } catch (e) {
+    if (e instanceof Locked) locked(t('lockedNotice'));
+    else notice(e.message, true);
+  }
+}
+
+function renderInbox() {
+  const rows = [...state.inbox];
+  if ($('#sort').value === 'waiting') {
+    rows.sort((a, b) => (a.waiting_since || Infinity) - (b.waiting_since || Infinity));
+  }
+  $('#inbox-empty').hidden = rows.length > 0;
+  $('#inbox tbody').replaceChildren(...rows.map((e) => {
+    const late = e.waiting_since && Date.now() / 1000 - e.waiting_since > 48 * 3600;
+    const row = el('tr', { tabIndex: 0, className: e.unread ? 'unread' : '' },
+      el('td', {}, el('code', { textContent: e.short })),
+      el('td', { textContent: when(e.last_activity) }),
+      el('td', { textContent: String(e.unread) }),
+      el('td', { textContent: waited(e.waiting_since), className: late ? 'late' : '' }),
+      el('td', { textContent: e.note_problem ? '⚠' : t(`st_${e.status}`) }),
+      el('td', { textContent: e.assignee_label || e.assignee || '—' }));
+    row.dataset.id = e.id;
+    row.addEventListener('click', () => guarded(() => openThread(e.id)));
+    row.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') guarded(() => openThread(e.id)); });
+    return row;
+  }));
+}
+
+async function loadInbox() {
+  state.inbox = await api('/api/inbox');
+  renderInbox();
+}
+
+function renderIntake(intake) {
+  const dl = $('#intake');
+  dl.hidden = !intake;
+  if (!intake) return;
+  const pairs = [
+    [t('intakeRole'), t(`role_${intake.role}`)],
+    [t('intakeRegion'), intake.region || t('unknown')],
+    [t('intakeViolence'), intake.violence.map((v) => t(`v_${v}`)).join(', ') || '—'],
+    [t('intakeDanger'), intake.danger_now ? t('yes') : t('no'), intake.danger_now ? 'danger' : ''],
+  ];
+  if (intake.contact) pairs.push([t('intakeContact'), intake.contact]);
+  dl.replaceChildren(...pairs.flatMap(([k, v, cls]) => [el('dt', { textContent: k }), el('dd', { textContent: v, className: cls || '' })]));
+}
+
+function author(a) {
+  if (a.type === 'person') return t('person');
+  if (a.type === 'staff') return `${a.label || a.staff} (${a.centre}${a.former ? `, ${t('former')}` : ''})`;
+  return '⚠';
+}
+
+function renderThread(view) {
+  state.open = view.entry.id;
+  $('#thread-id').textContent = view.entry.short;
+  renderIntake(view.messages.find((m) => m.intake)?.intake);
+  $('#messages').replaceChildren(...view.messages.map((m) => {
+    const kind = m.problem ? 'problem' : m.author.type;
+    const item = el('li', { className: `message ${kind}` },
+      el('div', { className: 'meta', textContent: `#${m.seq} · ${when(m.stored_at)} · ${author(m.author)}` }),
+      el('div', { className: 'text', textContent: m.problem || m.text }));
+    item.dataset.seq = m.seq;
+    return item;
+  }));
+  $('#status').value = view.note.status;
+  $('#assignee').value = view.note.assignee || '';
+  $('#notes').replaceChildren(...view.note.notes.map((n) => el('li', {},
+    el('span', { className: 'meta', textContent: `${when(n.at)} · ${n.by}: ` }), el('span', { textContent: n.text }))));
+  show('thread-view');
+}
+
+async function openThread(id) {
+  renderThread(await api('/api/thread', { id }));
+}
+
+async function refresh() {
+  if (state.open) await openThread(state.open);
+  else await loadInbox();
+}
+
+// Live updates: the desk holds a long poll to the relay's event stream.
+async function watch() {
+  for (;;) {
+    if (!state.me) { await new Promise((r) => setTimeout(r, 1000)); continue; }
+    try {
+      const { changed } = await api('/api/wait');
+      if (changed && state.me) await refresh();
+    } catch (e) {
+      if (e instanceof Locked) locked(t('lockedNotice'));
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+}
+
+function wire() {
+  $('#lang').addEventListener('change', () => { lang = $('#lang').value; translate(); if (state.me) guarded(refresh); });
+  $('#unlock').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    $('#unlock-error').textContent = '';
+    const passphrase = $('#passphrase').value;
+    $('#passphrase').value = '';
+    api('/api/unlock', { passphrase })
+      .then(async (data) => { setSession(data); show('inbox-view'); await loadInbox(); })
+      .catch((e) => { $('#unlock-error').textContent = e.message; });
+  });
+  $('#lock').addEventListener('click', () => guarded(async () => { await api('/api/lock', {}); locked(''); }));
+  $('#sort').addEventListener('change', renderInbox);
+  $('#back').addEventListener('click', () => guarded(async () => { state.open = null; show('inbox-view'); await loadInbox(); }));
+  $('#reply-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(async () => {
+      await api('/api/reply', { id: state.open, text: $('#reply-text').value });
+      $('#reply-text').value = '';
+      notice(t('sent'));
+      await openThread(state.open);
+    });
+  });
+  $('#note-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(async () => {
+      await api('/api/note', { id: state.open, text: $('#note-text').value });
+      $('#note-text').value = '';
+      await openThread(state.open);
+    });
+  });
+  $('#status').addEventListener('change', () => guarded(async () => {
+    await api('/api/status', { id: state.open, status: $('#status').value });
+    notice(t('saved'));
+  }));
+  $('#assignee').addEventListener('change', () => guarded(async () => {
+    await api('/api/assign', { id: state.open, staff: $('#assignee').value || null });
+    notice(t('saved'));
+  }));
+  $('#export-btn').addEventListener('click', () => guarded(async () => {
+    const text = await api('/api/export', { id: state.open });
+    const link = el('a', { href: URL.createObjectURL(new Blob([text], { type: 'text/plain' })), download: `ozvi-${state.open.slice(0, 8)}.txt` });
+    link.click();
+    URL.revokeObjectURL(link.href);
+  }));
+  $('#transfer-btn').addEventListener('click', () => guarded(async () => {
+    const to = $('#transfer-to');
+    if (!to.value || !confirm(t('confirmTransfer').replace('{c}', to.selectedOptions[0].textContent))) return;
+    await api('/api/transfer', { id: state.open, to: to.value });
+    state.open = null;
+    notice(t('transferred'));
+    show('inbox-view');
+    await loadInbox();
+  }));
+}
+
+async function start() {
+  translate();
+  wire();
+  if (!token) { notice(t('noToken'), true); return; }
+  try {
+    const data = await api('/api/state');
+    if (data.unlocked) { setSession(data); show('inbox-view'); await loadInbox(); } else locked('');
+  } catch (e) {
+    notice(e.message, true);
+  }
+  watch();
+}
+
+start();

@@ -1,0 +1,244 @@
+//! The desk's local web UI in headless Chromium (tests/browser/desk.mjs,
+//! playwright-core with Debian's chromium; `cargo xtask test` installs both),
+//! against a real relay; and the UI's guards against other sites, other
+//! hosts and callers without the secret.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use ozvi_crypto::format::envelope::Kind;
+use ozvi_desk::home::Home;
+use serde_json::json;
+
+const CANARY: &str = "Bojím se jít domů. PROHLÍŽEČ-5150";
+const REPLY: &str = "Dobrý den, ozveme se dnes. ODPOVĚĎ-88";
+const LIVE: &str = "Ještě jedna věc. ŽIVĚ-21";
+
+fn browser_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
+}
+
+struct Desk {
+    url: String,
+    base: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+fn start_desk(home: &std::path::Path) -> Desk {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let running = ozvi_desk::web::start(Home::new(home), listener, Duration::from_secs(600))
+        .expect("desk starts");
+    let handle = running.server.handle();
+    tokio::spawn(running.server);
+    Desk {
+        url: running.url,
+        base,
+        handle,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_work_in_the_browser() {
+    let node_modules = browser_dir().join("node_modules/playwright-core");
+    assert!(
+        node_modules.exists() && std::path::Path::new("/usr/bin/chromium").exists(),
+        "run `cargo xtask test`: it installs Debian's chromium and playwright-core"
+    );
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let operator = Operator::new(&tmp.path().join("operator")).await;
+    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
+    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
+    operator.sample().await;
+    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
+    operator.publish(&relay.base).await;
+    let anna = Person::new(3, &relay.base, &operator.root_key);
+    anna.write_first("ic-zlin", CANARY).await;
+
+    let desk = start_desk(&home);
+    let mut child = Command::new("node")
+        .arg(browser_dir().join("desk.mjs"))
+        .arg(&desk.url)
+        .env("OZVI_PASSPHRASE", STAFF_PASS)
+        .env("OZVI_CANARY", CANARY)
+        .env("OZVI_REPLY", REPLY)
+        .env("OZVI_LIVE", LIVE)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(90), rx.recv())
+        .await
+        .expect("the browser script makes progress")
+    {
+        if line == "READY_FOR_LIVE" {
+            anna.write_more(LIVE).await;
+        }
+        log.push(line);
+    }
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("node exits");
+    assert!(
+        output.status.success(),
+        "the browser story failed:\n{}\n{}",
+        log.join("\n"),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // What the browser did reached the relay: the person verifies the reply;
+    // the status and note are there for staff and not for her.
+    let seen = anna.read_all().await;
+    assert!(
+        seen.iter()
+            .any(|(_, kind, who, text)| *kind == Kind::StaffReply
+                && who == "zlin-a"
+                && text == REPLY),
+        "{seen:?}"
+    );
+    assert!(!anna.listing().await.contains("note"));
+    let view: serde_json::Value = serde_json::from_str(
+        &desk_ok(Some(&home), &["read", &anna.mailbox().to_b64(), "--json"]).await,
+    )
+    .expect("json");
+    assert_eq!(view["note"]["status"], "in_progress");
+    assert_eq!(view["note"]["notes"][0]["text"], "Interní: volat po 17.");
+    desk.handle.stop(true).await;
+    relay.handle.stop(true).await;
+}
+
+#[tokio::test]
+async fn the_ui_refuses_other_hosts_other_origins_and_callers_without_the_secret() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let home = tmp.path().join("home");
+    Home::new(&home)
+        .save_settings(&ozvi_desk::home::Settings {
+            relay: "http://127.0.0.1:9".into(),
+            root_key: "unused".into(),
+        })
+        .expect("settings");
+    let desk = start_desk(&home);
+    let token = desk
+        .url
+        .split("#k=")
+        .nth(1)
+        .expect("secret in the URL")
+        .to_string();
+    assert!(token.len() >= 43, "a 256-bit secret");
+    ozvi_desk::relay::install_tls_provider();
+    let http = reqwest::Client::new();
+    let state = format!("{}/api/state", desk.base);
+
+    let ok = http
+        .get(&state)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.json::<serde_json::Value>().await.expect("json")["unlocked"],
+        false
+    );
+
+    let r = http.get(&state).send().await.expect("request");
+    assert_eq!(r.status(), 401, "no secret");
+    let r = http
+        .get(&state)
+        .bearer_auth("x".repeat(43))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401, "a wrong secret");
+    let r = http
+        .get(&state)
+        .bearer_auth(&token)
+        .header("Host", "evil.example:80")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 403, "a foreign Host (DNS rebinding)");
+    let r = http
+        .get(format!("{}/", desk.base))
+        .header("Host", "evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 403, "even the page needs the right Host");
+    let r = http
+        .post(format!("{}/api/unlock", desk.base))
+        .bearer_auth(&token)
+        .header("Origin", "https://evil.example")
+        .json(&json!({"passphrase": "x"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 403, "a foreign Origin");
+    let r = http
+        .post(format!("{}/api/unlock", desk.base))
+        .bearer_auth(&token)
+        .header("Content-Type", "text/plain")
+        .body(r#"{"passphrase":"x"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 415, "only JSON (a form post cannot carry it)");
+    let r = http
+        .post(format!("{}/api/unlock", desk.base))
+        .bearer_auth(&token)
+        .json(&json!({"passphrase": 5}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 400, "malformed JSON is refused");
+    let r = http
+        .post(format!("{}/api/reply", desk.base))
+        .bearer_auth(&token)
+        .json(&json!({"id": "abcdef", "text": "x"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401, "locked");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.expect("json")["locked"],
+        true
+    );
+
+    let page = http
+        .get(format!("{}/", desk.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(page.headers().get("access-control-allow-origin").is_none());
+    assert!(page.headers().get("set-cookie").is_none());
+    desk.handle.stop(true).await;
+}
+
+#[test]
+fn the_ui_listens_only_on_loopback() {
+    let listener = TcpListener::bind("0.0.0.0:0").expect("bind");
+    let home = tempfile::tempdir().expect("dir");
+    let refused = ozvi_desk::web::start(Home::new(home.path()), listener, Duration::from_secs(60));
+    assert!(refused.is_err());
+}

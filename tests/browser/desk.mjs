@@ -1,0 +1,105 @@
+// Drives the desk's local UI in headless Chromium (Debian's, never a
+// downloaded one). Called by crates/ozvi-desk/tests/browser.rs, which runs
+// the relay and the desk and checks the effects afterwards.
+//
+//   node desk.mjs URL
+//   env: OZVI_PASSPHRASE, OZVI_CANARY (the person's first message),
+//        OZVI_REPLY (text to send), OZVI_LIVE (text the test will post
+//        after this script prints READY_FOR_LIVE)
+//
+// Prints one line per step; exits non-zero on the first failure.
+
+import { chromium } from 'playwright-core';
+
+const [url] = process.argv.slice(2);
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.OZVI_CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+const step = (text) => console.log(`step: ${text}`);
+let failed = false;
+try {
+  const page = await browser.newPage();
+  page.on('dialog', (dialog) => dialog.accept());
+  const external = [];
+  page.on('request', (r) => { if (!r.url().startsWith(new URL(url).origin)) external.push(r.url()); });
+
+  await page.goto(url);
+  await page.locator('#locked').waitFor({ state: 'visible' });
+  if (page.url().includes('#k=')) throw new Error('the secret stays in the address bar');
+  step('lock screen shown, secret removed from the address bar');
+
+  await page.fill('#passphrase', 'not the passphrase');
+  await page.click('#unlock-btn');
+  await page.locator('#unlock-error').filter({ hasText: /passphrase|heslo/i }).waitFor();
+  step('a wrong passphrase is refused');
+
+  await page.fill('#passphrase', env('OZVI_PASSPHRASE'));
+  await page.click('#unlock-btn');
+  const row = page.locator('#inbox tbody tr').first();
+  await row.waitFor();
+  const cells = await row.locator('td').allTextContents();
+  if (cells[2] !== '1') throw new Error(`unread count: ${cells}`);
+  if (cells[4] !== 'nový') throw new Error(`status: ${cells}`);
+  step(`inbox shows the thread: ${cells.join(' | ')}`);
+
+  await row.click();
+  await page.locator('.message.person', { hasText: env('OZVI_CANARY') }).waitFor();
+  const intake = await page.locator('#intake').textContent();
+  if (!intake.includes('CZ-72') || !intake.includes('fyzické')) throw new Error(`intake: ${intake}`);
+  step('thread decrypted; form answers shown as fields');
+
+  await page.fill('#reply-text', env('OZVI_REPLY'));
+  await page.click('#reply-send');
+  await page.locator('.message.staff', { hasText: env('OZVI_REPLY') }).waitFor();
+  step('reply sent and shown');
+
+  await page.selectOption('#status', 'in_progress');
+  await page.locator('#notice', { hasText: 'Uloženo' }).waitFor();
+  await page.fill('#note-text', 'Interní: volat po 17.');
+  await page.click('#note-form button');
+  await page.locator('#notes li', { hasText: 'Interní: volat po 17.' }).waitFor();
+  step('status and internal note saved');
+
+  console.log('READY_FOR_LIVE');
+  await page.locator('.message.person', { hasText: env('OZVI_LIVE') }).waitFor({ timeout: 10000 });
+  step('a new message appeared without reloading');
+
+  await page.click('#back');
+  await page.locator('#inbox tbody tr').first().waitFor();
+  const status = await page.locator('#inbox tbody tr td').nth(4).textContent();
+  if (status !== 'řeší se') throw new Error(`status in inbox: ${status}`);
+  await page.selectOption('#lang', 'en');
+  await page.locator('th', { hasText: 'Latest activity' }).waitFor();
+  step('inbox shows the status; English works');
+
+  await page.click('#lock');
+  await page.locator('#locked').waitFor({ state: 'visible' });
+  const after = await page.evaluate(async () => {
+    const k = sessionStorage.getItem('ozvi-desk-k');
+    const r = await fetch('/api/inbox', { headers: { Authorization: `Bearer ${k}` } });
+    return r.status;
+  });
+  if (after !== 401) throw new Error(`inbox after locking: ${after}`);
+  const noSecret = await page.evaluate(async () => (await fetch('/api/state')).status);
+  if (noSecret !== 401) throw new Error(`API without the secret: ${noSecret}`);
+  step('locking drops access; the API needs the secret');
+
+  const storage = await page.evaluate(() => ({ cookies: document.cookie, local: localStorage.length }));
+  if (storage.cookies !== '' || storage.local !== 0) throw new Error(`stored: ${JSON.stringify(storage)}`);
+  if (external.length) throw new Error(`requests to other origins: ${external}`);
+  step('no cookies, no localStorage, no other origin');
+} catch (e) {
+  failed = true;
+  console.error(`FAILED: ${e.stack || e}`);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
