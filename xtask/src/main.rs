@@ -2,6 +2,7 @@
 
 mod demo;
 mod fuzz;
+mod load;
 mod process;
 mod seeds;
 mod test;
@@ -19,8 +20,8 @@ Ozvi's project commands.
 Usage: cargo xtask <COMMAND> [ARGS]
 
 Commands:
-  demo                            Show what is built (later: start the relay, desk and
-                                  web client)
+  demo [--smoke]                  Run the relay (with the sample directory) and the
+                                  desk of IC Zlín until Ctrl-C; --smoke: start, check, stop
   test                            Run every test: installs the wasm32 target and
                                   wasm-bindgen-cli if needed, then fmt, clippy, native
                                   tests, wasm build and the crypto tests in WebAssembly
@@ -28,6 +29,9 @@ Commands:
   fuzz [--seconds N] [TARGET...]  Fuzz every target (or the ones named) for N seconds
                                   each (default 20) with cargo-fuzz on nightly
   bench [ARGS...]                 cargo bench -p ozvi-crypto --bench crypto [ARGS...]
+  load [--quick]                  Load-test the release relay: 64 clients posting,
+                                  listing and reading the staff inbox; disk and memory
+                                  at 1M messages (~10 min; --quick: ~1 min, 100k)
   help                            Print this help (also -h, --help)
 ";
 
@@ -35,11 +39,12 @@ Commands:
 #[derive(Debug, PartialEq)]
 enum Task {
     Help,
-    Demo,
+    Demo(demo::Options),
     Test,
     Vectors,
     Fuzz(fuzz::Options),
     Bench(Vec<String>),
+    Load(load::Options),
 }
 
 fn main() -> ExitCode {
@@ -61,7 +66,7 @@ fn run() -> anyhow::Result<()> {
     let root = workspace_root();
     match parse(std::env::args().skip(1).collect())? {
         Task::Help => print!("{HELP}"),
-        Task::Demo => demo::run(&root)?,
+        Task::Demo(options) => demo::run(&root, &options)?,
         Task::Test => test::run(&root)?,
         Task::Vectors => {
             let n = vectors::generate(&root.join("crates/ozvi-crypto/vectors"))?;
@@ -69,6 +74,7 @@ fn run() -> anyhow::Result<()> {
         }
         Task::Fuzz(options) => fuzz::run(&root, &options)?,
         Task::Bench(args) => bench(&root, &args)?,
+        Task::Load(options) => load::run(&root, &options)?,
     }
     Ok(())
 }
@@ -91,10 +97,11 @@ fn parse(args: Vec<String>) -> anyhow::Result<Task> {
         // Everything after `bench` belongs to `cargo bench`, `--help` included.
         "bench" => Task::Bench(rest.to_vec()),
         _ if wants_help => Task::Help,
-        "demo" => no_args(Task::Demo, rest)?,
+        "demo" => Task::Demo(demo::Options::parse(rest)?),
         "test" => no_args(Task::Test, rest)?,
         "vectors" => no_args(Task::Vectors, rest)?,
         "fuzz" => Task::Fuzz(fuzz::Options::parse(rest)?),
+        "load" => Task::Load(load::Options::parse(rest)?),
         other => bail!("unknown command `{other}`; run `cargo xtask --help` for the list"),
     };
     Ok(task)
@@ -130,12 +137,21 @@ mod tests {
         assert_eq!(parse(args(&["--help"])).unwrap(), Task::Help);
         assert_eq!(parse(args(&["test", "-h"])).unwrap(), Task::Help);
         assert_eq!(parse(args(&["test"])).unwrap(), Task::Test);
-        assert_eq!(parse(args(&["demo"])).unwrap(), Task::Demo);
+        assert_eq!(
+            parse(args(&["demo"])).unwrap(),
+            Task::Demo(demo::Options::default())
+        );
         assert_eq!(parse(args(&["vectors"])).unwrap(), Task::Vectors);
         assert_eq!(
             parse(args(&["bench", "--", "--save-baseline", "main"])).unwrap(),
             Task::Bench(args(&["--", "--save-baseline", "main"]))
         );
+        assert_eq!(
+            parse(args(&["load", "--quick"])).unwrap(),
+            Task::Load(load::Options { quick: true })
+        );
+        assert_eq!(parse(args(&["load", "--help"])).unwrap(), Task::Help);
+        assert!(parse(args(&["load", "--slow"])).is_err());
         assert!(parse(args(&["tset"])).is_err());
         assert!(parse(args(&["test", "--release"])).is_err());
     }

@@ -62,6 +62,11 @@ const STEPS: &[Step] = &[
         on_failure: "see the failing tests above",
     },
     Step {
+        title: "The demo starts, answers and stops (cargo xtask demo --smoke)",
+        action: |root| crate::demo::run(root, &crate::demo::Options { smoke: true }),
+        on_failure: "README's first command must work; see the relay.log and desk.log paths above",
+    },
+    Step {
         title: "Build ozvi-crypto for wasm32-unknown-unknown",
         action: wasm_build,
         on_failure: "the crypto library must build for the browser; see the errors above",

@@ -121,27 +121,6 @@ fn locked_version(path: &Path, package: &str) -> anyhow::Result<String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_tool_versions() {
-        assert_eq!(
-            parse_tool_version("wasm-bindgen 0.2.130\n").as_deref(),
-            Some("0.2.130")
-        );
-        assert_eq!(parse_tool_version(""), None);
-    }
-
-    #[test]
-    fn the_workspace_lock_file_pins_one_wasm_bindgen() {
-        let root = crate::workspace_root();
-        let version = locked_version(&root.join("Cargo.lock"), "wasm-bindgen").unwrap();
-        assert!(version.starts_with("0.2."), "{version}");
-    }
-}
-
 /// Where the browser tests' Node project lives.
 pub const BROWSER_TESTS: &str = "tests/browser";
 
@@ -166,10 +145,22 @@ pub fn ensure_chromium() -> anyhow::Result<()> {
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         cmd
     };
-    if run(&mut apt(&["install", "-y", "--no-install-recommends", "chromium"])).is_err() {
+    if run(&mut apt(&[
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "chromium",
+    ]))
+    .is_err()
+    {
         run(&mut apt(&["update"])).context("`apt-get update` failed")?;
-        run(&mut apt(&["install", "-y", "--no-install-recommends", "chromium"]))
-            .context("could not install Debian's chromium package")?;
+        run(&mut apt(&[
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+        ]))
+        .context("could not install Debian's chromium package")?;
     }
     Ok(())
 }
@@ -200,4 +191,25 @@ pub fn ensure_browser_packages(root: &Path) -> anyhow::Result<()> {
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir(&dir))
     .context("`npm ci` in tests/browser failed; is npm installed?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_tool_versions() {
+        assert_eq!(
+            parse_tool_version("wasm-bindgen 0.2.130\n").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(parse_tool_version(""), None);
+    }
+
+    #[test]
+    fn the_workspace_lock_file_pins_one_wasm_bindgen() {
+        let root = crate::workspace_root();
+        let version = locked_version(&root.join("Cargo.lock"), "wasm-bindgen").unwrap();
+        assert!(version.starts_with("0.2."), "{version}");
+    }
 }
