@@ -31,10 +31,14 @@ struct Desk {
 }
 
 fn start_desk(home: &std::path::Path) -> Desk {
+    start_desk_locking_after(home, Duration::from_secs(600))
+}
+
+fn start_desk_locking_after(home: &std::path::Path, lock_after: Duration) -> Desk {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let running = ozvi_desk::web::start(Home::new(home), listener, Duration::from_secs(600))
-        .expect("desk starts");
+    let running =
+        ozvi_desk::web::start(Home::new(home), listener, lock_after).expect("desk starts");
     let handle = running.server.handle();
     tokio::spawn(running.server);
     Desk {
@@ -233,6 +237,56 @@ async fn the_ui_refuses_other_hosts_other_origins_and_callers_without_the_secret
     assert!(page.headers().get("access-control-allow-origin").is_none());
     assert!(page.headers().get("set-cookie").is_none());
     desk.handle.stop(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_locks_itself_after_inactivity() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let operator = Operator::new(&tmp.path().join("operator")).await;
+    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
+    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
+    operator.sample().await;
+    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
+    operator.publish(&relay.base).await;
+    let desk = start_desk_locking_after(&home, Duration::from_secs(2));
+    let token = desk.url.split("#k=").nth(1).expect("secret").to_string();
+    ozvi_desk::relay::install_tls_provider();
+    let http = reqwest::Client::new();
+    let unlock = http
+        .post(format!("{}/api/unlock", desk.base))
+        .bearer_auth(&token)
+        .json(&json!({"passphrase": STAFF_PASS}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unlock.status(), 200);
+    let inbox = http
+        .get(format!("{}/api/inbox", desk.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(inbox.status(), 200, "unlocked");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let inbox = http
+        .get(format!("{}/api/inbox", desk.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(inbox.status(), 401, "locked after inactivity");
+    let state: serde_json::Value = http
+        .get(format!("{}/api/state", desk.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(state["unlocked"], false);
+    desk.handle.stop(true).await;
+    relay.handle.stop(true).await;
 }
 
 #[test]
