@@ -12,9 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ozvi_crypto::RequestError;
-use ozvi_crypto::format::b64;
 use ozvi_crypto::primitives::rng::os_rng;
-use ozvi_crypto::protocol::pow;
 use ozvi_crypto::protocol::request::RequestAuth;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng as _, SeedableRng};
@@ -27,9 +25,9 @@ use super::fixture::{Fixture, Reader, unix_now};
 pub enum Op {
     /// `GET /healthz`: the baseline.
     Healthz,
-    /// `POST /api/v1/pow` for a `post` challenge, solve it (difficulty 0),
-    /// then `POST /api/v1/mailbox/messages`: what a person's client does to
-    /// send a message, timed as one operation.
+    /// `POST /api/v1/mailbox/messages` with a sealed envelope, acknowledged
+    /// once durable. Proof of work is off (difficulty 0), so the client
+    /// fetches no challenge.
     Post,
     /// `GET /api/v1/mailbox/messages` of a random seeded thread.
     List,
@@ -42,7 +40,7 @@ impl Op {
     pub fn label(self) -> &'static str {
         match self {
             Op::Healthz => "GET /healthz",
-            Op::Post => "post (challenge + post)",
+            Op::Post => "POST mailbox/messages",
             Op::List => "GET mailbox/messages",
             Op::Inbox => "GET staff/threads",
         }
@@ -74,8 +72,6 @@ pub struct Stats {
     pub window: Duration,
     /// Latency of every measured successful operation, microseconds, sorted.
     pub latencies_us: Vec<u64>,
-    /// For [`Op::Post`], the latency of the post request alone, sorted.
-    pub inner_us: Vec<u64>,
     /// Failed operations (transport errors and non-2xx answers), warm-up included.
     pub errors: u64,
     /// How many of each kind of failure, e.g. `"409 quota_exceeded"`.
@@ -98,14 +94,8 @@ impl Stats {
         percentile(&self.latencies_us, q).map_or(f64::NAN, |us| us as f64 / 1000.0)
     }
 
-    /// The `q`-th percentile of the post request alone, milliseconds.
-    pub fn inner_ms(&self, q: f64) -> f64 {
-        percentile(&self.inner_us, q).map_or(f64::NAN, |us| us as f64 / 1000.0)
-    }
-
     fn merge(&mut self, other: Stats) {
         self.latencies_us.extend(other.latencies_us);
-        self.inner_us.extend(other.inner_us);
         self.errors += other.errors;
         for (kind, n) in other.error_kinds {
             *self.error_kinds.entry(kind).or_default() += n;
@@ -149,11 +139,8 @@ pub async fn run(target: &Arc<Target>, op: Op, clients: usize, budget: Budget) -
                 let ended = Instant::now();
                 n += 1;
                 match outcome {
-                    Ok(inner) if ended >= measure_from && ended <= deadline => {
+                    Ok(()) if ended >= measure_from && ended <= deadline => {
                         stats.latencies_us.push(micros(ended - began));
-                        if let Some(inner) = inner {
-                            stats.inner_us.push(micros(inner));
-                        }
                     }
                     Ok(_) => {}
                     Err(kind) => {
@@ -183,7 +170,6 @@ pub async fn run(target: &Arc<Target>, op: Op, clients: usize, budget: Budget) -
         Budget::Count(_) => start.elapsed(),
     };
     total.latencies_us.sort_unstable();
-    total.inner_us.sort_unstable();
     total
 }
 
@@ -191,21 +177,20 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// One operation. `Ok(Some(d))`: for a post, `d` is the post request alone.
-/// `Err` describes the failure (status and code, or the transport error).
+/// One operation. `Err` describes the failure (status and code, or the transport error).
 async fn once(
     target: &Target,
     op: Op,
     client: usize,
     n: u64,
     rng: &mut ChaCha20Rng,
-) -> Result<Option<Duration>, String> {
+) -> Result<(), String> {
     let http = &target.http;
     let url = |path: &str| format!("{}{path}", target.base);
     match op {
         Op::Healthz => {
             body_of(http.get(url("/healthz")).send().await).await?;
-            Ok(None)
+            Ok(())
         }
         Op::List => {
             let index = rng.next_u64() % target.readers.len() as u64;
@@ -215,36 +200,14 @@ async fn once(
                 .header("Ozvi-Mailbox", &reader.mailbox)
                 .header("Ozvi-Auth", &reader.auth);
             body_of(request.send().await).await?;
-            Ok(None)
+            Ok(())
         }
         Op::Post => {
             let posters = &target.fixture.posters;
             let poster = &posters[client % posters.len()];
             let envelope = &poster.envelopes[n as usize % poster.envelopes.len()];
-            let challenge = body_of(
-                http.post(url("/api/v1/pow"))
-                    .header("content-type", "application/json")
-                    .body(r#"{"purpose":"post"}"#)
-                    .send()
-                    .await,
-            )
-            .await?;
-            let challenge: Value =
-                serde_json::from_slice(&challenge).map_err(|_| "challenge: not JSON")?;
-            let text = challenge["challenge"]
-                .as_str()
-                .ok_or("challenge: no challenge")?;
-            let difficulty = challenge["difficulty"]
-                .as_u64()
-                .and_then(|d| u8::try_from(d).ok())
-                .ok_or("challenge: no difficulty")?;
-            let raw = b64::decode(text).map_err(|_| "challenge: not base64url")?;
-            let nonce = pow::solve(&raw, difficulty).ok_or("challenge: unsolvable")?;
-            let body = json!({
-                "envelope": envelope,
-                "pow": {"challenge": text, "nonce": nonce},
-            });
-            let started = Instant::now();
+            // Difficulty 0: proof of work is off, so no challenge is fetched.
+            let body = json!({ "envelope": envelope });
             let request = http
                 .post(url("/api/v1/mailbox/messages"))
                 .header("Ozvi-Mailbox", &poster.mailbox)
@@ -252,12 +215,12 @@ async fn once(
                 .header("content-type", "application/json")
                 .body(body.to_string());
             body_of(request.send().await).await?;
-            Ok(Some(started.elapsed()))
+            Ok(())
         }
         Op::Inbox => {
             let request = signed_inbox(target, client).map_err(|e| format!("{e:?}"))?;
             body_of(request.send().await).await?;
-            Ok(None)
+            Ok(())
         }
     }
 }

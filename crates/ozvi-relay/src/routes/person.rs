@@ -45,8 +45,9 @@ struct CreateThread {
     centre: String,
     /// The first message, a padded envelope of kind 1, base64url.
     envelope: String,
-    /// A solved challenge of purpose `create`.
-    pow: PowSolution,
+    /// A solved challenge of purpose `create`; may be left out only when
+    /// the relay's difficulty is 0.
+    pow: Option<PowSolution>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -54,8 +55,9 @@ struct CreateThread {
 struct PostMessage {
     /// A padded envelope of kind 1, base64url.
     envelope: String,
-    /// A solved challenge of purpose `post`.
-    pow: PowSolution,
+    /// A solved challenge of purpose `post`; may be left out only when the
+    /// relay's difficulty is 0.
+    pow: Option<PowSolution>,
 }
 
 /// One stored message as the API returns it.
@@ -105,7 +107,14 @@ struct After {
     after: u64,
 }
 
-fn spend(state: &AppState, pow: &PowSolution, purpose: Purpose) -> Result<(), ApiError> {
+/// Spends a proof-of-work solution. With difficulty 0 (proof of work turned
+/// off) a request may carry none; one it carries must still be valid.
+fn spend(state: &AppState, pow: Option<&PowSolution>, purpose: Purpose) -> Result<(), ApiError> {
+    let Some(pow) = pow else {
+        return (state.config.pow_difficulty == 0)
+            .then_some(())
+            .ok_or(ApiError::InvalidProofOfWork);
+    };
     let ok = state.limits.spend_challenge(
         &pow.challenge,
         pow.nonce,
@@ -173,7 +182,7 @@ pub async fn create_thread(
         .centre(&request.centre)
         .ok_or(ApiError::UnknownCentre)?;
     check_envelope(&envelope, Kind::PersonMessage, centre)?;
-    spend(&state, &request.pow, Purpose::Create)?;
+    spend(&state, request.pow.as_ref(), Purpose::Create)?;
     let now = state.clock.now();
     if !state
         .limits
@@ -222,7 +231,7 @@ pub async fn post_message(
         .centre(record.centre.as_str())
         .ok_or(ApiError::UnknownCentre)?;
     check_envelope(&envelope, Kind::PersonMessage, centre)?;
-    spend(&state, &request.pow, Purpose::Post)?;
+    spend(&state, request.pow.as_ref(), Purpose::Post)?;
     let now = state.clock.now();
     if !state
         .limits

@@ -279,4 +279,52 @@ async fn a_challenge_is_good_for_one_request_only() {
         .await
         .expect("request");
     assert_error(response, 403, "invalid_proof_of_work").await;
+    // With a difficulty above 0, leaving the proof out is refused.
+    let mut without = body(&bob);
+    without.as_object_mut().expect("object").remove("pow");
+    let response = app
+        .http
+        .post(app.url("/api/v1/threads"))
+        .json(&without)
+        .send()
+        .await
+        .expect("request");
+    assert_error(response, 403, "invalid_proof_of_work").await;
+}
+
+#[tokio::test]
+async fn with_proof_of_work_turned_off_no_challenge_is_needed() {
+    let app = crate::helpers::spawn_app().await; // difficulty 0
+    let anna = person(8);
+    let created = app
+        .http
+        .post(app.url("/api/v1/threads"))
+        .json(&json!({
+            "mailbox_id": anna.mailbox_id().to_b64(),
+            "verifier": b64::encode(&anna.auth_secret().verifier().0),
+            "centre": "ic-zlin",
+            "envelope": b64::encode(&app.person_message(&anna, "ic-zlin", "a")),
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(created.status(), 201);
+    let posted = app
+        .as_person(app.http.post(app.url("/api/v1/mailbox/messages")), &anna)
+        .json(&json!({"envelope": b64::encode(&app.person_message(&anna, "ic-zlin", "b"))}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(posted.status(), 201);
+    // A challenge that is sent must still be valid, even at difficulty 0.
+    let bad = app
+        .as_person(app.http.post(app.url("/api/v1/mailbox/messages")), &anna)
+        .json(&json!({
+            "envelope": b64::encode(&app.person_message(&anna, "ic-zlin", "c")),
+            "pow": {"challenge": "AAAA", "nonce": 0},
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_error(bad, 403, "invalid_proof_of_work").await;
 }
