@@ -175,6 +175,9 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
     let config = fixture.write_config(work)?;
     let small_dir = work.join("small");
     fixture.seed(&small_dir, SMALL_THREADS)?;
+    // In a workspace build reqwest carries the desk's rustls without a
+    // built-in crypto provider; choose ring before building the client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(2 * CLIENTS)

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::StreamExt;
 use ozvi_crypto::format::b64;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::protocol::request::RequestAuth;
@@ -350,26 +349,35 @@ impl Relay {
         Ok(())
     }
 
-    /// Waits until the relay reports a change in the centre, or `limit`
-    /// passes. Returns whether something changed.
-    pub async fn wait_for_change(
-        &self,
-        staff: &Signing<'_>,
-        limit: Duration,
-    ) -> Result<bool, DeskError> {
-        let response = self
-            .signed(staff, reqwest::Method::GET, "/api/v1/staff/events", None)
-            .await?;
-        let mut stream = response.bytes_stream();
-        let wait = async {
-            while let Some(Ok(chunk)) = stream.next().await {
-                if chunk.windows(13).any(|w| w == b"event: change") {
-                    return true;
-                }
-            }
-            false
-        };
-        Ok(tokio::time::timeout(limit, wait).await.unwrap_or(false))
+    /// Opens the centre's event stream (server-sent events). Each
+    /// `event: change` in it means some thread of the centre changed.
+    pub async fn events(&self, staff: &Signing<'_>) -> Result<reqwest::Response, DeskError> {
+        let request = self.http.get(self.url("/api/v1/staff/events"));
+        let bytes: Vec<u8> = Vec::new();
+        let auth = RequestAuth::sign(
+            &mut os_rng(),
+            staff.keys,
+            staff.salt,
+            "GET",
+            "/api/v1/staff/events",
+            &bytes,
+            now(),
+        )
+        .map_err(|_| DeskError::Invalid("the request could not be signed".into()))?;
+        let mut request = request;
+        for (name, value) in auth.to_headers() {
+            request = request.header(name, value);
+        }
+        // No overall timeout: the stream stays open; the relay sends a
+        // comment every 15 s.
+        let response = request
+            .send()
+            .await
+            .map_err(|_| DeskError::Unreachable(self.base.clone()))?;
+        if !response.status().is_success() {
+            return Err(DeskError::BadResponse);
+        }
+        Ok(response)
     }
 }
 

@@ -613,9 +613,9 @@ impl Session {
         Ok(crate::export::text(&view, &self.me))
     }
 
-    /// Waits until something changes in the centre, or `limit` passes.
-    pub async fn wait_for_change(&self, limit: std::time::Duration) -> Result<bool, DeskError> {
-        self.relay.wait_for_change(&self.signing(), limit).await
+    /// Opens the centre's live event stream on the relay.
+    pub async fn events(&self) -> Result<reqwest::Response, DeskError> {
+        self.relay.events(&self.signing()).await
     }
 }
 

@@ -19,6 +19,13 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
 
+/// An HTTP client. In a workspace build reqwest carries the desk's rustls
+/// without a built-in crypto provider, so one is chosen first.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 const CANARY: &str = "CANARY-7f3a-Kateřina-plaintext";
 
 struct Setup {
@@ -226,7 +233,7 @@ type Acknowledged = (u32, u64, Vec<u8>);
 async fn every_acknowledged_message_survives_sigkill() {
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
-    let http = reqwest::Client::new();
+    let http = http_client();
     let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::new(Mutex::new(Vec::new()));
     let writers = 8u32;
     for round in 0..3u32 {
@@ -302,6 +309,7 @@ async fn every_acknowledged_message_survives_sigkill() {
 async fn logs_and_data_hold_no_plaintext_ids_or_addresses() {
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .user_agent("CanaryBrowser/9.9")
         .build()
@@ -424,7 +432,7 @@ fn start_writers(
     Arc<Mutex<Vec<Acknowledged>>>,
     Vec<tokio::task::JoinHandle<()>>,
 ) {
-    let http = reqwest::Client::new();
+    let http = http_client();
     let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
     for w in 0..writers {
@@ -463,7 +471,7 @@ async fn sigterm_finishes_in_flight_requests_flushes_and_exits_zero() {
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
     let (mut child, base) = setup.start(&log);
-    let http = reqwest::Client::new();
+    let http = http_client();
     // A live-update stream stays open across the shutdown.
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let listener = person(999);

@@ -85,7 +85,8 @@ async fn state(state: web::Data<WebState>) -> Answer {
     Ok(
         HttpResponse::Ok().json(match state.current().await.as_deref() {
             Some(s) => {
-                json!({"unlocked": true, "me": s.me(), "centres": centres(s), "staff": staff(s)})
+                json!({"unlocked": true, "me": s.me(), "centres": centres(s), "staff": staff(s),
+                       "generation": *state.generation.borrow()})
             }
             None => json!({"unlocked": false}),
         }),
@@ -134,9 +135,11 @@ struct Unlock {
 }
 
 async fn unlock(state: web::Data<WebState>, body: web::Json<Unlock>) -> Answer {
-    let session = Session::open(&state.home, &body.passphrase).await?;
-    let answer = json!({"unlocked": true, "me": session.me(), "centres": centres(&session), "staff": staff(&session)});
-    *state.session.write().await = Some(Arc::new(session));
+    let session = Arc::new(Session::open(&state.home, &body.passphrase).await?);
+    let answer = json!({"unlocked": true, "me": session.me(), "centres": centres(&session),
+                        "staff": staff(&session), "generation": *state.generation.borrow()});
+    super::follow(state.clone(), Arc::downgrade(&session));
+    *state.session.write().await = Some(session);
     state.touch();
     Ok(HttpResponse::Ok().json(answer))
 }
@@ -241,10 +244,25 @@ async fn export(state: web::Data<WebState>, body: web::Json<ThreadRequest>) -> A
         .body(text))
 }
 
-/// Long poll: answers when the centre's threads change, or after 25 s.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Since {
+    #[serde(default)]
+    since: u64,
+}
+
+/// Long poll: answers as soon as the relay has reported a change that the
+/// page has not seen (`since` is the generation it last got), or after 25 s.
 /// Waiting does not count as activity, so an idle desk still locks.
-async fn wait(state: web::Data<WebState>) -> Answer {
-    let session = state.current().await.ok_or(Failure(DeskError::Locked))?;
-    let changed = session.wait_for_change(Duration::from_secs(25)).await?;
-    Ok(HttpResponse::Ok().json(json!({"changed": changed})))
+async fn wait(state: web::Data<WebState>, query: web::Query<Since>) -> Answer {
+    if state.current().await.is_none() {
+        return Err(Failure(DeskError::Locked));
+    }
+    let mut rx = state.generation.subscribe();
+    let changed = *rx.borrow_and_update() != query.since
+        || tokio::time::timeout(Duration::from_secs(25), rx.changed())
+            .await
+            .is_ok_and(|r| r.is_ok());
+    let generation = *rx.borrow();
+    Ok(HttpResponse::Ok().json(json!({"changed": changed, "generation": generation})))
 }

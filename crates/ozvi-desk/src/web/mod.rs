@@ -44,6 +44,10 @@ pub struct WebState {
     hosts: [String; 2],
     origins: [String; 2],
     session: RwLock<Option<Arc<Session>>>,
+    /// Counts changes the relay reported for the centre; the page long-polls
+    /// until it moves past the value it last saw, so no change is missed
+    /// between two polls.
+    generation: tokio::sync::watch::Sender<u64>,
     last_activity: Mutex<Instant>,
     lock_after: Duration,
 }
@@ -95,6 +99,7 @@ pub fn start(home: Home, listener: TcpListener, lock_after: Duration) -> anyhow:
         ],
         token: token.clone(),
         session: RwLock::new(None),
+        generation: tokio::sync::watch::Sender::new(0),
         last_activity: Mutex::new(Instant::now()),
         lock_after,
     });
@@ -141,6 +146,45 @@ pub async fn serve(home: Home, port: u16, lock_after_minutes: u64) -> Result<(),
         .server
         .await
         .map_err(|e| DeskError::Io(e.to_string()))
+}
+
+/// Follows the relay's event stream for as long as `session` is unlocked,
+/// counting changes in `state.generation`. A dropped stream is reopened
+/// after a pause, and counted as a change, since something may have been
+/// missed meanwhile (every connection counts as a change).
+fn follow(state: web::Data<WebState>, session: std::sync::Weak<Session>) {
+    tokio::spawn(async move {
+        loop {
+            let Some(strong) = session.upgrade() else {
+                return;
+            };
+            let opened = strong.events().await;
+            drop(strong);
+            if let Ok(mut response) = opened {
+                // Connected: whatever happened before is now covered by a
+                // refresh of the page.
+                state.generation.send_modify(|g| *g += 1);
+                loop {
+                    match tokio::time::timeout(Duration::from_secs(30), response.chunk()).await {
+                        Ok(Ok(Some(chunk))) => {
+                            if chunk.windows(13).any(|w| w == b"event: change") {
+                                state.generation.send_modify(|g| *g += 1);
+                            }
+                        }
+                        Ok(_) => break,
+                        Err(_) => {}
+                    }
+                    if session.strong_count() == 0 {
+                        return;
+                    }
+                }
+            }
+            if session.strong_count() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
 }
 
 fn start_auto_lock(state: web::Data<WebState>) {

@@ -19,6 +19,13 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
 
+/// An HTTP client. In a workspace build reqwest carries the desk's rustls
+/// without a built-in crypto provider, so one is chosen first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// A clock the test moves by hand.
 pub struct TestClock(pub AtomicU64);
 
@@ -113,7 +120,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(server);
     TestApp {
         base,
-        http: reqwest::Client::new(),
+        http: http_client(),
         clock,
         state,
         root,

@@ -55,7 +55,7 @@ if (fragment.get('k')) {
 }
 const token = sessionStorage.getItem('ozvi-desk-k');
 
-const state = { me: null, staff: [], centres: [], inbox: [], open: null };
+const state = { me: null, staff: [], centres: [], inbox: [], open: null, generation: null };
 
 class Locked extends Error {}
 
@@ -113,6 +113,7 @@ function setSession(data) {
   state.me = data.me;
   state.staff = data.staff || [];
   state.centres = data.centres || [];
+  state.generation = data.generation ?? state.generation;
   $('#me').textContent = `${data.me.centre_name} — ${data.me.label}`;
   $('#assignee').replaceChildren(el('option', { value: '', textContent: t('nobody') }),
     ...state.staff.map((s) => el('option', { value: s.id, textContent: s.name })));
@@ -216,7 +217,8 @@ async function watch() {
   for (;;) {
     if (!state.me) { await new Promise((r) => setTimeout(r, 1000)); continue; }
     try {
-      const { changed } = await api('/api/wait');
+      const { changed, generation } = await api(`/api/wait?since=${state.generation ?? 0}`);
+      state.generation = generation;
       if (changed && state.me) await refresh();
     } catch (e) {
       if (e instanceof Locked) locked(t('lockedNotice'));
