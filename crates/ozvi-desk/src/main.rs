@@ -46,7 +46,8 @@ enum Command {
         #[arg(long)]
         relay: String,
         /// The operator's root key (base64url), as the operator gave it to you.
-        #[arg(long)]
+        /// It may begin with '-'.
+        #[arg(long, allow_hyphen_values = true)]
         root_key: String,
     },
     /// Print your enrolment request again.
@@ -56,28 +57,36 @@ enum Command {
     /// Read a conversation (marks it read). THREAD is its id or the first
     /// characters of it, as the inbox shows.
     Read {
+        #[arg(allow_hyphen_values = true)]
         thread: String,
         #[command(flatten)]
         json: Json,
     },
     /// Reply to the person.
     Reply {
+        #[arg(allow_hyphen_values = true)]
         thread: String,
         /// The reply.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         text: String,
     },
     /// Add an internal note (only your centre's staff see it).
     Note {
+        #[arg(allow_hyphen_values = true)]
         thread: String,
         /// The note.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         text: String,
     },
     /// Set the case's status: new, in_progress, waiting or closed.
-    Status { thread: String, status: String },
+    Status {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        status: String,
+    },
     /// Assign the case to a colleague (her staff id), or to nobody with --nobody.
     Assign {
+        #[arg(allow_hyphen_values = true)]
         thread: String,
         staff: Option<String>,
         #[arg(long, conflicts_with = "staff")]
@@ -85,6 +94,7 @@ enum Command {
     },
     /// Move the conversation to another centre; the person keeps her code.
     Transfer {
+        #[arg(allow_hyphen_values = true)]
         thread: String,
         /// The receiving centre's id.
         #[arg(long)]
@@ -92,6 +102,7 @@ enum Command {
     },
     /// Write the decrypted conversation to a file for the case record.
     Export {
+        #[arg(allow_hyphen_values = true)]
         thread: String,
         /// The file to write (must not exist).
         #[arg(long)]
@@ -179,8 +190,8 @@ enum AdminCommand {
     /// Verify a signed directory and summarize it.
     Show {
         signed: PathBuf,
-        /// The root key (base64url).
-        #[arg(long)]
+        /// The root key (base64url). It may begin with '-'.
+        #[arg(long, allow_hyphen_values = true)]
         root_key: String,
     },
 }
@@ -530,5 +541,60 @@ async fn admin(command: AdminCommand) -> Result<(), DeskError> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A base64url key begins with '-' one time in 64; clap must take it as
+    /// the value, not as an unknown flag.
+    #[test]
+    fn a_root_key_beginning_with_a_hyphen_is_a_value() {
+        let key = "-e1C8J97AFPcDzP8z_kNYmEekmDCXDuUq9-gmnkG-Ko";
+        let cli = Cli::try_parse_from([
+            "ozvi-desk",
+            "init",
+            "--relay",
+            "http://x",
+            "--root-key",
+            key,
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Init { root_key, .. } => assert_eq!(root_key, key),
+            _ => panic!("not init"),
+        }
+        let cli = Cli::try_parse_from(["ozvi-desk", "admin", "show", "d.json", "--root-key", key])
+            .expect("parses");
+        match cli.command {
+            Command::Admin(AdminCommand::Show { root_key, .. }) => assert_eq!(root_key, key),
+            _ => panic!("not admin show"),
+        }
+    }
+
+    /// Thread ids are base64url too, and a reply may begin with a dash.
+    #[test]
+    fn thread_ids_and_texts_beginning_with_a_hyphen_are_values() {
+        let cli = Cli::try_parse_from(["ozvi-desk", "read", "-e1C8", "--json"]).expect("parses");
+        match cli.command {
+            Command::Read { thread, json } => {
+                assert_eq!(thread, "-e1C8");
+                assert!(json.json);
+            }
+            _ => panic!("not read"),
+        }
+        let cli = Cli::try_parse_from(["ozvi-desk", "read", "--json", "-e1C8"]).expect("parses");
+        assert!(matches!(cli.command, Command::Read { thread, .. } if thread == "-e1C8"));
+        let cli = Cli::try_parse_from(["ozvi-desk", "reply", "-x_y", "--text", "- ano, zítra"])
+            .expect("parses");
+        assert!(
+            matches!(cli.command, Command::Reply { thread, text } if thread == "-x_y" && text == "- ano, zítra")
+        );
+        let cli = Cli::try_parse_from(["ozvi-desk", "status", "-x_y", "closed"]).expect("parses");
+        assert!(
+            matches!(cli.command, Command::Status { thread, status } if thread == "-x_y" && status == "closed")
+        );
     }
 }

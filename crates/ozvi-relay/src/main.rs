@@ -29,7 +29,7 @@ struct Cli {
     #[arg(long, env = "OZVI_CONFIG")]
     config: Option<PathBuf>,
     /// The operator's Ed25519 root key, base64url
-    #[arg(long, env = "OZVI_ROOT_KEY")]
+    #[arg(long, env = "OZVI_ROOT_KEY", allow_hyphen_values = true)]
     root_key: Option<String>,
     /// A signed directory file to install if it is newer than the stored one
     #[arg(long, env = "OZVI_DIRECTORY")]
@@ -147,4 +147,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("final flush failed: {e}"))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A base64url key begins with '-' one time in 64; clap must take it as
+    /// the value, not as an unknown flag.
+    #[test]
+    fn a_root_key_beginning_with_a_hyphen_is_a_value() {
+        let key = "-e1C8J97AFPcDzP8z_kNYmEekmDCXDuUq9-gmnkG-Ko";
+        let cli = Cli::try_parse_from(["ozvi-relay", "--root-key", key]).expect("parses");
+        assert_eq!(cli.root_key.as_deref(), Some(key));
+    }
 }
