@@ -38,25 +38,54 @@ const SMALL_THREADS: u64 = 1_000;
 /// Steps printed as headings.
 const STEPS: usize = 5;
 
-/// `cargo xtask load [--quick]`.
+/// `cargo xtask load [--quick | --only OP [--seconds N]]`.
 #[derive(Debug, PartialEq)]
 pub struct Options {
     /// Shorter runs and a store of 100,000 messages instead of 1,000,000.
     pub quick: bool,
+    /// Only `/healthz` and this scenario on the 10k-message store, for
+    /// profiling (the relay's PID is printed for `perf record -p`).
+    pub only: Option<Op>,
+    /// Measured seconds per scenario with `--only`.
+    pub seconds: u64,
 }
 
 impl Options {
     pub fn parse(args: &[String]) -> anyhow::Result<Self> {
-        let mut quick = false;
-        for arg in args {
+        let mut options = Self {
+            quick: false,
+            only: None,
+            seconds: 10,
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
             match arg.as_str() {
-                "--quick" => quick = true,
+                "--quick" => options.quick = true,
+                "--only" => {
+                    options.only = Some(match args.next().map(String::as_str) {
+                        Some("healthz") => Op::Healthz,
+                        Some("post") => Op::Post,
+                        Some("list") => Op::List,
+                        Some("inbox") => Op::Inbox,
+                        _ => bail!("--only takes healthz, post, list or inbox"),
+                    })
+                }
+                "--seconds" => {
+                    options.seconds = args
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .filter(|n| *n > 0)
+                        .context("--seconds takes a positive whole number")?
+                }
                 other => {
                     bail!("unexpected argument `{other}`; run `cargo xtask --help` for usage")
                 }
             }
         }
-        Ok(Self { quick })
+        if options.quick && options.only.is_some() {
+            bail!("--quick and --only do not go together");
+        }
+        Ok(options)
     }
 }
 
@@ -118,6 +147,9 @@ struct Disk {
 }
 
 pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
+    if let Some(op) = options.only {
+        return run_only(root, op, Duration::from_secs(options.seconds));
+    }
     let plan = Plan::new(options.quick);
     let started = Instant::now();
     heading(1, STEPS, "Building the release relay");
@@ -126,11 +158,7 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
         .prefix("ozvi-load-")
         .tempdir()
         .context("cannot create a temporary directory")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the Tokio runtime")?;
+    let runtime = load_runtime()?;
     match runtime.block_on(measure(&binary, work.path(), &plan)) {
         Ok(report) => {
             print_report(&report, &plan);
@@ -165,6 +193,70 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
     }
 }
 
+/// `--only OP`: `/healthz`, then OP, on the 10k-message store.
+fn run_only(root: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
+    let binary = relay::build(root)?;
+    let work = tempfile::Builder::new()
+        .prefix("ozvi-load-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let runtime = load_runtime()?;
+    runtime.block_on(async {
+        let fixture = Arc::new(Fixture::new(CLIENTS)?);
+        let config = fixture.write_config(work.path())?;
+        let dir = work.path().join("small");
+        fixture.seed(&dir, SMALL_THREADS)?;
+        let http = http_client()?;
+        let log = work.path().join("relay.log");
+        let relay = Relay::start(&binary, &config, &dir, &log, &http).await?;
+        println!("relay PID {}", relay.pid());
+        let target = Arc::new(Target {
+            base: relay.base.clone(),
+            http,
+            fixture: Arc::clone(&fixture),
+            readers: Arc::new((0..SMALL_THREADS).map(fixture::reader).collect()),
+        });
+        check_setup(&target).await?;
+        let budget = Budget::Window {
+            warmup: Duration::from_secs(1),
+            window,
+        };
+        let healthz = scenario::run(&target, Op::Healthz, CLIENTS, budget).await;
+        print_progress(Op::Healthz, &healthz);
+        if op != Op::Healthz {
+            let stats = scenario::run(&target, op, CLIENTS, budget).await;
+            print_progress(op, &stats);
+            println!(
+                "  {} / healthz: {:.0} %",
+                op.label(),
+                100.0 * stats.rate() / healthz.rate()
+            );
+        }
+        relay.stop()
+    })
+}
+
+fn load_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the Tokio runtime")
+}
+
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    // In a workspace build reqwest carries the desk's rustls without a
+    // built-in crypto provider; choose ring before building the client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(2 * CLIENTS)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("cannot build the HTTP client")
+}
+
 async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Report> {
     heading(
         2,
@@ -175,16 +267,7 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
     let config = fixture.write_config(work)?;
     let small_dir = work.join("small");
     fixture.seed(&small_dir, SMALL_THREADS)?;
-    // In a workspace build reqwest carries the desk's rustls without a
-    // built-in crypto provider; choose ring before building the client.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(2 * CLIENTS)
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .context("cannot build the HTTP client")?;
+    let http = http_client()?;
     let log = work.join("relay.log");
 
     heading(
@@ -521,11 +604,30 @@ mod tests {
 
     #[test]
     fn parses_options() {
-        assert_eq!(Options::parse(&[]).unwrap(), Options { quick: false });
+        let default = Options {
+            quick: false,
+            only: None,
+            seconds: 10,
+        };
+        assert_eq!(Options::parse(&[]).unwrap(), default);
         assert_eq!(
             Options::parse(&args(&["--quick"])).unwrap(),
-            Options { quick: true }
+            Options {
+                quick: true,
+                ..default
+            }
         );
+        assert_eq!(
+            Options::parse(&args(&["--only", "post", "--seconds", "20"])).unwrap(),
+            Options {
+                only: Some(Op::Post),
+                seconds: 20,
+                ..default
+            }
+        );
+        assert!(Options::parse(&args(&["--only", "everything"])).is_err());
+        assert!(Options::parse(&args(&["--only", "post", "--seconds", "0"])).is_err());
+        assert!(Options::parse(&args(&["--quick", "--only", "post"])).is_err());
         assert!(Options::parse(&args(&["--fast"])).is_err());
         assert!(Options::parse(&args(&["10"])).is_err());
     }

@@ -32,6 +32,9 @@ Commands:
   load [--quick]                  Load-test the release relay: 64 clients posting,
                                   listing and reading the staff inbox; disk and memory
                                   at 1M messages (~10 min; --quick: ~1 min, 100k)
+  load --only OP [--seconds N]    Only /healthz and OP (healthz, post, list, inbox)
+                                  for N seconds each (default 10), printing the
+                                  relay's PID for a profiler
   help                            Print this help (also -h, --help)
 ";
 
@@ -148,7 +151,11 @@ mod tests {
         );
         assert_eq!(
             parse(args(&["load", "--quick"])).unwrap(),
-            Task::Load(load::Options { quick: true })
+            Task::Load(load::Options {
+                quick: true,
+                only: None,
+                seconds: 10
+            })
         );
         assert_eq!(parse(args(&["load", "--help"])).unwrap(), Task::Help);
         assert!(parse(args(&["load", "--slow"])).is_err());

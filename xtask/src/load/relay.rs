@@ -135,6 +135,11 @@ impl Relay {
     }
 
     /// `VmRSS` and `VmHWM` of the relay process.
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn memory(&self) -> anyhow::Result<Memory> {
         let path = format!("/proc/{}/status", self.child.id());
         let status =
