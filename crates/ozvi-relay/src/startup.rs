@@ -46,7 +46,7 @@ pub async fn build(
         None => None,
     };
     let now = clock.now();
-    let flusher = Flusher::start(Arc::clone(&store));
+    let flusher = Flusher::start(Arc::clone(&store)).context("cannot start the flusher thread")?;
     let state = web::Data::new(AppState {
         store,
         flusher,

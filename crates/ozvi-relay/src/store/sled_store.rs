@@ -42,6 +42,9 @@ impl SledStore {
             .path(dir)
             .mode(sled::Mode::HighThroughput)
             .cache_capacity(CACHE_BYTES)
+            // Every acknowledged write is flushed by the relay's group
+            // commit; sled's own timer would only add flushes nobody waits for.
+            .flush_every_ms(None)
             .open()
             .map_err(backend)?;
         Self::from_db(db)
