@@ -232,6 +232,12 @@ fn run_only(root: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
                 100.0 * stats.rate() / healthz.rate()
             );
         }
+        let memory = relay.memory()?;
+        println!(
+            "  relay memory: VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+            memory.rss_kib as f64 / 1024.0,
+            memory.hwm_kib as f64 / 1024.0
+        );
         relay.stop()
     })
 }

@@ -12,11 +12,6 @@ use ozvi_relay::startup;
 use ozvi_relay::state::SystemClock;
 use ozvi_relay::store::SledStore;
 
-/// mimalloc rather than glibc's malloc: a request allocates and frees many
-/// small buffers from two worker threads (docs/PERFORMANCE.md, "Relay").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The Ozvi relay: stores only ciphertext and serves the web client.
 ///
 /// Settings come from the defaults, then the TOML file given with --config,

@@ -266,11 +266,54 @@ pub async fn list_messages(
     let query =
         web::Query::<After>::from_query(req.query_string()).map_err(|_| ApiError::InvalidField)?;
     let messages = state.store.messages(&mailbox, query.after, PAGE)?;
-    Ok(HttpResponse::Ok().json(Listing {
-        centre: record.centre.as_str().to_string(),
-        last_seq: record.last_seq,
-        messages: messages.into_iter().map(MessageDto::from).collect(),
-    }))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(listing_json(
+            record.centre.as_str(),
+            record.last_seq,
+            &messages,
+        )))
+}
+
+/// [`Listing`] as JSON, written directly. serde_json would scan each
+/// envelope's base64 for characters to escape, a fifth of the relay's time
+/// when listings are all it does (docs/PERFORMANCE.md, "Relay"); base64url,
+/// numbers and centre ids (`[a-z0-9-]`) never need escaping. A test checks
+/// that the bytes equal serde_json's for the same listing.
+fn listing_json(centre: &str, last_seq: u64, messages: &[StoredMessage]) -> String {
+    use base64::Engine as _;
+    use std::fmt::Write as _;
+
+    let envelopes: usize = messages.iter().map(|m| m.envelope.len() / 3 * 4 + 72).sum();
+    let mut out = String::with_capacity(64 + centre.len() + envelopes);
+    out.push_str("{\"centre\":");
+    if centre
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        out.push('"');
+        out.push_str(centre);
+        out.push('"');
+    } else {
+        // Not a valid centre id: let serde_json escape it rather than trust it.
+        out.push_str(&serde_json::Value::from(centre).to_string());
+    }
+    // Writing into a String cannot fail.
+    let _ = write!(out, ",\"last_seq\":{last_seq},\"messages\":[");
+    for (i, m) in messages.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            "{{\"seq\":{},\"stored_at\":{},\"envelope\":\"",
+            m.seq, m.stored_at
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(&m.envelope, &mut out);
+        out.push_str("\"}");
+    }
+    out.push_str("]}");
+    out
 }
 
 /// `DELETE /api/v1/mailbox`: the person deletes her thread for good.
@@ -291,4 +334,55 @@ pub async fn delete_thread(
     Metrics::inc(&state.metrics.threads_deleted);
     state.notify(mailbox.0, record.centre.as_str(), 0);
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serde_listing(centre: &str, last_seq: u64, messages: &[StoredMessage]) -> String {
+        serde_json::to_string(&Listing {
+            centre: centre.to_string(),
+            last_seq,
+            messages: messages
+                .iter()
+                .map(|m| {
+                    MessageDto::from(StoredMessage {
+                        seq: m.seq,
+                        stored_at: m.stored_at,
+                        envelope: m.envelope.clone(),
+                    })
+                })
+                .collect(),
+        })
+        .expect("serializes")
+    }
+
+    #[test]
+    fn the_direct_listing_json_equals_serde_json() {
+        let message = |seq: u64, len: usize| StoredMessage {
+            seq,
+            stored_at: 1_800_000_000u64.wrapping_add(seq.wrapping_mul(60)),
+            envelope: (0..len).map(|i| (i as u64 * 7).wrapping_add(seq) as u8).collect(),
+        };
+        let cases: Vec<(&str, u64, Vec<StoredMessage>)> = vec![
+            ("ic-zlin", 0, vec![]),
+            (
+                "ic-praha-2",
+                3,
+                vec![message(1, 1459), message(2, 1), message(3, 2)],
+            ),
+            ("weird \"id\"\n", u64::MAX, vec![message(u64::MAX, 3)]),
+            ("", 1, vec![message(1, 0)]),
+        ];
+        for (centre, last_seq, messages) in cases {
+            let direct = listing_json(centre, last_seq, &messages);
+            assert_eq!(direct, serde_listing(centre, last_seq, &messages));
+            let parsed: serde_json::Value = serde_json::from_str(&direct).expect("valid JSON");
+            assert_eq!(
+                parsed["messages"].as_array().map(Vec::len),
+                Some(messages.len())
+            );
+        }
+    }
 }
