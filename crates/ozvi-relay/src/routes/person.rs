@@ -363,7 +363,9 @@ mod tests {
         let message = |seq: u64, len: usize| StoredMessage {
             seq,
             stored_at: 1_800_000_000u64.wrapping_add(seq.wrapping_mul(60)),
-            envelope: (0..len).map(|i| (i as u64 * 7).wrapping_add(seq) as u8).collect(),
+            envelope: (0..len)
+                .map(|i| (i as u64 * 7).wrapping_add(seq) as u8)
+                .collect(),
         };
         let cases: Vec<(&str, u64, Vec<StoredMessage>)> = vec![
             ("ic-zlin", 0, vec![]),
