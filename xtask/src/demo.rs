@@ -91,6 +91,7 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
         "ozvi-desk",
     ]))
     .context("building the relay and the desk failed")?;
+    crate::web::build(root).context("building the web client failed")?;
     let bin = target_dir(root).join("debug");
     let temporary = options.smoke.then(|| tempfile_dir(root)).transpose()?;
     let data = temporary.clone().unwrap_or_else(|| root.join(".demo-data"));
@@ -116,10 +117,7 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
         .arg("12")
         .stdout(Stdio::null())
         .stderr(log_file(&data.join("relay.log"))?);
-    let has_web = web_root.join("index.html").is_file();
-    if has_web {
-        relay.arg("--web-root").arg(&web_root);
-    }
+    relay.arg("--web-root").arg(&web_root);
     let mut relay = Running {
         name: "relay",
         child: relay.spawn().context("cannot start ozvi-relay")?,
@@ -147,11 +145,7 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
     wait_http(desk_port, "/", &mut desk)?;
 
     println!("\nOzvi demo is running.\n");
-    if has_web {
-        println!("  A person writes at:        http://127.0.0.1:{relay_port}/");
-    } else {
-        println!("  A person writes at:        (the web client is not built yet: issue 5)");
-    }
+    println!("  A person writes at:        http://127.0.0.1:{relay_port}/");
     println!("  The relay's API:           http://127.0.0.1:{relay_port}/api/v1/openapi.json");
     println!("  Staff of IC Zlín work at:  {desk_url}");
     println!("  Demo passphrase (desk and root key): {PASSPHRASE}");
@@ -162,6 +156,10 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
 
     if options.smoke {
         http_get(relay_port, "/api/v1/directory").context("the relay serves no directory")?;
+        let page = http_get(relay_port, "/").context("the relay serves no web client")?;
+        if !page.contains("quick-exit") {
+            bail!("the relay's / is not the person's page");
+        }
         let secret = desk_url
             .split("#k=")
             .nth(1)
@@ -317,7 +315,8 @@ fn read_desk_url(child: &mut Child) -> anyhow::Result<String> {
 }
 
 /// A plain HTTP/1.1 GET on 127.0.0.1; the status line must say 200.
-fn http_get(port: u16, path: &str) -> anyhow::Result<()> {
+/// Returns the whole response.
+fn http_get(port: u16, path: &str) -> anyhow::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
@@ -332,7 +331,7 @@ fn http_get(port: u16, path: &str) -> anyhow::Result<()> {
             response.lines().next().unwrap_or("nothing")
         );
     }
-    Ok(())
+    Ok(response)
 }
 
 /// A JSON POST to the desk with its secret; returns the body of a 200.

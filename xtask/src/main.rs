@@ -8,6 +8,7 @@ mod seeds;
 mod test;
 mod tools;
 mod vectors;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,6 +26,8 @@ Commands:
   test                            Run every test: installs the wasm32 target and
                                   wasm-bindgen-cli if needed, then fmt, clippy, native
                                   tests, wasm build and the crypto tests in WebAssembly
+  web                             Build the person's page into web-client/dist/
+                                  (reproducible; prints SHA256SUMS)
   vectors                         Regenerate crates/ozvi-crypto/vectors/*.json
   fuzz [--seconds N] [TARGET...]  Fuzz every target (or the ones named) for N seconds
                                   each (default 20) with cargo-fuzz on nightly
@@ -45,6 +48,7 @@ enum Task {
     Demo(demo::Options),
     Test,
     Vectors,
+    Web,
     Fuzz(fuzz::Options),
     Bench(Vec<String>),
     Load(load::Options),
@@ -71,6 +75,7 @@ fn run() -> anyhow::Result<()> {
         Task::Help => print!("{HELP}"),
         Task::Demo(options) => demo::run(&root, &options)?,
         Task::Test => test::run(&root)?,
+        Task::Web => web::build(&root)?,
         Task::Vectors => {
             let n = vectors::generate(&root.join("crates/ozvi-crypto/vectors"))?;
             println!("wrote {n} vector files to crates/ozvi-crypto/vectors/");
@@ -103,6 +108,7 @@ fn parse(args: Vec<String>) -> anyhow::Result<Task> {
         "demo" => Task::Demo(demo::Options::parse(rest)?),
         "test" => no_args(Task::Test, rest)?,
         "vectors" => no_args(Task::Vectors, rest)?,
+        "web" => no_args(Task::Web, rest)?,
         "fuzz" => Task::Fuzz(fuzz::Options::parse(rest)?),
         "load" => Task::Load(load::Options::parse(rest)?),
         other => bail!("unknown command `{other}`; run `cargo xtask --help` for the list"),
@@ -145,6 +151,7 @@ mod tests {
             Task::Demo(demo::Options::default())
         );
         assert_eq!(parse(args(&["vectors"])).unwrap(), Task::Vectors);
+        assert_eq!(parse(args(&["web"])).unwrap(), Task::Web);
         assert_eq!(
             parse(args(&["bench", "--", "--save-baseline", "main"])).unwrap(),
             Task::Bench(args(&["--", "--save-baseline", "main"]))

@@ -57,6 +57,11 @@ const STEPS: &[Step] = &[
         on_failure: "fix the warnings printed above",
     },
     Step {
+        title: "The web client, built twice from scratch: byte-identical (cargo xtask web)",
+        action: crate::web::build_reproducibly,
+        on_failure: "the page must build reproducibly; the browser tests below need web-client/dist",
+    },
+    Step {
         title: "Native tests",
         action: |root| process::run(cargo(root).args(["test", "--workspace"])),
         on_failure: "see the failing tests above",

@@ -29,9 +29,15 @@ pub struct RelayApp {
 }
 
 pub async fn start_relay(data: &Path, root_key: &str) -> RelayApp {
+    start_relay_serving(data, root_key, None).await
+}
+
+/// A relay in this process that also serves the web client from `web_root`.
+pub async fn start_relay_serving(data: &Path, root_key: &str, web_root: Option<&Path>) -> RelayApp {
     let config = Config {
         data: data.to_path_buf(),
         root_key: root_key.to_string(),
+        web_root: web_root.map(Path::to_path_buf),
         pow_difficulty: 0,
         requests_per_address_per_minute: 1_000_000,
         posts_per_thread_per_minute: 1_000_000,

@@ -39,6 +39,7 @@ routes! {
     get "/healthz" => public::healthz,
     get "/metrics" => public::metrics,
     get "/api/v1/openapi.json" => openapi::serve,
+    get "/api/v1/config" => public::client_config,
     get "/api/v1/directory" => public::get_directory,
     put "/api/v1/directory" => public::put_directory,
     post "/api/v1/pow" => public::pow_challenge,

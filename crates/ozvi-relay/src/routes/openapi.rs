@@ -26,6 +26,7 @@ use crate::error::ErrorBody;
         public::healthz,
         public::metrics,
         serve,
+        public::client_config,
         public::get_directory,
         public::put_directory,
         public::pow_challenge,

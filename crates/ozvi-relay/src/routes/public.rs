@@ -43,6 +43,24 @@ pub async fn get_directory(state: web::Data<AppState>) -> Result<HttpResponse, A
         .body(current.json.clone()))
 }
 
+/// What the person's page needs to know before it trusts anything.
+#[derive(Serialize, ToSchema)]
+pub struct ClientConfig {
+    /// The root key the relay pins (Ed25519, base64url): the page verifies
+    /// the directory under it. An auditor compares it with the operator's
+    /// published root key (`ozvi-audit directory`).
+    root_key: String,
+}
+
+/// `GET /api/v1/config`: the pinned root key, for the person's page.
+#[utoipa::path(get, path = "/api/v1/config", tag = "public",
+    responses((status = 200, description = "The relay's pinned root key.", body = ClientConfig)))]
+pub async fn client_config(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(ClientConfig {
+        root_key: ozvi_crypto::format::b64::encode(&state.root_key.to_bytes()),
+    })
+}
+
 /// `PUT /api/v1/directory`: replaces the directory with a newer one signed by
 /// the pinned root key. The signature is the authorization.
 #[utoipa::path(put, path = "/api/v1/directory", tag = "public",

@@ -87,6 +87,25 @@ async fn health_metrics_and_security_headers() {
 }
 
 #[tokio::test]
+async fn the_page_learns_the_pinned_root_key() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .get(app.url("/api/v1/config"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    let config: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(
+        config,
+        serde_json::json!({
+            "root_key": ozvi_crypto::format::b64::encode(&app.root.public().to_bytes())
+        })
+    );
+}
+
+#[tokio::test]
 async fn only_a_newer_directory_signed_by_the_root_is_installed() {
     let app = spawn_app().await;
     let served = app
