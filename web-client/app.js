@@ -140,6 +140,7 @@ async function sendFirst(event) {
   setError('form-error', null);
   $('send').disabled = true;
   performance.clearMeasures();
+  performance.mark('ozvi:send-clicked');
   try {
     progress('progress', 'progress.directory');
     const deploy = await step('directory', deployment);
@@ -179,8 +180,16 @@ async function sendFirst(event) {
   }
 }
 
+/** The code in two halves of three groups, so a line can break only between them. */
 function showCode(code) {
-  $('code').textContent = code;
+  const groups = code.split('-');
+  const half = (part, last) => {
+    const span = document.createElement('span');
+    span.className = 'half';
+    span.textContent = part.join('-') + (last ? '' : '-');
+    return span;
+  };
+  $('code').replaceChildren(half(groups.slice(0, 3), false), half(groups.slice(3), true));
   $('code-noted').checked = false;
   $('code-continue').disabled = true;
   $('copy-status').textContent = '';

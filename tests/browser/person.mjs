@@ -106,8 +106,19 @@ try {
   await fitsNarrowScreen(page, 'home');
   step('start screen: neutral title, quick exit, safety notice; axe clean in cs/en/uk; fits 320 px');
 
-  await page.click('#start-new');
+  // Keyboard only: Tab to "write for the first time", Enter.
+  let guard = 0;
+  while (await page.evaluate(() => document.activeElement?.id) !== 'start-new') {
+    await page.keyboard.press('Tab');
+    check((guard += 1) < 20, 'Tab never reaches "write for the first time"');
+  }
+  await page.keyboard.press('Enter');
   await visible(page, 'screen-form');
+  check(await page.evaluate(() => document.activeElement?.id) === 'form-title', 'focus moves to the new screen');
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  const exitBox = await page.locator('#quick-exit').boundingBox();
+  check(exitBox && exitBox.y >= 0 && exitBox.y + exitBox.height <= 700, `quick exit off screen when scrolled: ${JSON.stringify(exitBox)}`);
+  step('keyboard only: Tab and Enter open the form, focus follows; the quick exit stays on screen when scrolled');
   await page.check('input[name=danger][value=yes]');
   await visible(page, 'danger-alert');
   const alert = await page.locator('#danger-alert').textContent();

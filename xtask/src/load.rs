@@ -13,8 +13,8 @@
 //! - [`relay`]: the relay as a child process (start, memory, stop).
 //! - [`scenario`]: concurrent clients, latencies, percentiles.
 
-mod fixture;
-mod relay;
+pub(crate) mod fixture;
+pub(crate) mod relay;
 mod scenario;
 
 use std::path::Path;
@@ -242,7 +242,7 @@ fn run_only(root: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
     })
 }
 
-fn load_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn load_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -250,7 +250,7 @@ fn load_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the Tokio runtime")
 }
 
-fn http_client() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn http_client() -> anyhow::Result<reqwest::Client> {
     // In a workspace build reqwest carries the desk's rustls without a
     // built-in crypto provider; choose ring before building the client.
     let _ = rustls::crypto::ring::default_provider().install_default();

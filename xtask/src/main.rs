@@ -35,6 +35,9 @@ Commands:
   load [--quick]                  Load-test the release relay: 64 clients posting,
                                   listing and reading the staff inbox; disk and memory
                                   at 1M messages (~10 min; --quick: ~1 min, 100k)
+  web-bench [RUNS]                The person's page in headless Chromium: download
+                                  size, time to interactive, Send → code, sealing
+                                  against libsodium and OpenPGP.js (RUNS default 5)
   load --only OP [--seconds N]    Only /healthz and OP (healthz, post, list, inbox)
                                   for N seconds each (default 10), printing the
                                   relay's PID for a profiler
@@ -52,6 +55,7 @@ enum Task {
     Fuzz(fuzz::Options),
     Bench(Vec<String>),
     Load(load::Options),
+    WebBench(u32),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +87,7 @@ fn run() -> anyhow::Result<()> {
         Task::Fuzz(options) => fuzz::run(&root, &options)?,
         Task::Bench(args) => bench(&root, &args)?,
         Task::Load(options) => load::run(&root, &options)?,
+        Task::WebBench(runs) => web::bench(&root, runs)?,
     }
     Ok(())
 }
@@ -111,6 +116,16 @@ fn parse(args: Vec<String>) -> anyhow::Result<Task> {
         "web" => no_args(Task::Web, rest)?,
         "fuzz" => Task::Fuzz(fuzz::Options::parse(rest)?),
         "load" => Task::Load(load::Options::parse(rest)?),
+        "web-bench" => match rest {
+            [] => Task::WebBench(5),
+            [runs] => Task::WebBench(
+                runs.parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .context("web-bench takes a number of runs, e.g. `cargo xtask web-bench 5`")?,
+            ),
+            _ => bail!("web-bench takes at most one argument, the number of runs"),
+        },
         other => bail!("unknown command `{other}`; run `cargo xtask --help` for the list"),
     };
     Ok(task)

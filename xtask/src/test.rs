@@ -77,7 +77,7 @@ const STEPS: &[Step] = &[
         on_failure: "the crypto library must build for the browser; see the errors above",
     },
     Step {
-        title: "ozvi-crypto tests in WebAssembly under Node",
+        title: "ozvi-crypto's vectors and ozvi-web's bindings in WebAssembly under Node",
         action: wasm_tests,
         on_failure: "see the output above",
     },
@@ -124,8 +124,9 @@ fn wasm_tests(root: &Path) -> anyhow::Result<()> {
     println!("node {}", node.trim());
     process::run(
         cargo(root)
-            .args(["test", "-p", "ozvi-crypto", "--target", WASM_TARGET])
-            .args(["--test", "vectors"])
+            .args(["test", "--target", WASM_TARGET])
+            .args(["-p", "ozvi-crypto", "--test", "vectors"])
+            .args(["-p", "ozvi-web", "--test", "bindings"])
             .env(
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
                 "wasm-bindgen-test-runner",

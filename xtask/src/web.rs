@@ -15,7 +15,10 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
-use crate::process;
+use crate::load::fixture::Fixture;
+use crate::load::relay::{self, Relay};
+use crate::load::{http_client, load_runtime};
+use crate::process::{self, heading};
 use crate::tools::{self, WASM_TARGET};
 
 /// The page's source files, copied as they are.
@@ -120,6 +123,54 @@ pub fn build_reproducibly(root: &Path) -> anyhow::Result<()> {
     fs::remove_dir_all(&again_target).ok();
     fs::remove_dir_all(&again_out).ok();
     Ok(())
+}
+
+/// `cargo xtask web-bench [RUNS]`: the person's page in headless Chromium
+/// (tests/browser/person-bench.mjs) against the release relay serving the
+/// freshly built web client, with proof of work at the relay's default
+/// difficulty. Prints sizes, time to interactive, Send → code and the
+/// sealing comparison.
+pub fn bench(root: &Path, runs: u32) -> anyhow::Result<()> {
+    heading(1, 3, "Building the release relay and the web client");
+    let binary = relay::build(root)?;
+    build(root)?;
+    crate::tools::ensure_chromium()?;
+    crate::tools::ensure_browser_packages(root)?;
+    let work = tempfile::Builder::new()
+        .prefix("ozvi-web-bench-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let runtime = load_runtime()?;
+    let default_difficulty = ozvi_relay::config::Config::default().pow_difficulty;
+    runtime.block_on(async {
+        let fixture = Fixture::new(0)?;
+        let config = fixture.write_config_with(
+            work.path(),
+            default_difficulty,
+            Some(&root.join("web-client/dist")),
+        )?;
+        let http = http_client()?;
+        let relay = Relay::start(
+            &binary,
+            &config,
+            &work.path().join("data"),
+            &work.path().join("relay.log"),
+            &http,
+        )
+        .await?;
+        heading(2, 3, "The page in headless Chromium");
+        println!("proof of work at difficulty {default_difficulty} (the relay's default)");
+        let status = std::process::Command::new("node")
+            .arg(root.join("tests/browser/person-bench.mjs"))
+            .arg(&relay.base)
+            .arg(runs.to_string())
+            .status()
+            .context("cannot run node")?;
+        heading(3, 3, "Stopping the relay");
+        relay.stop()?;
+        anyhow::ensure!(status.success(), "the page benchmark failed ({status})");
+        Ok(())
+    })
 }
 
 fn print_manifest(out: &Path, manifest: &Manifest) {

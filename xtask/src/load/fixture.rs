@@ -131,6 +131,17 @@ impl Fixture {
     /// every limit is far above what the load test reaches, so that no
     /// request is refused for anything but a bug.
     pub fn write_config(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        self.write_config_with(dir, 0, None)
+    }
+
+    /// [`Self::write_config`] with a proof-of-work difficulty and the web
+    /// client's folder to serve.
+    pub fn write_config_with(
+        &self,
+        dir: &Path,
+        pow_difficulty: u8,
+        web_root: Option<&Path>,
+    ) -> anyhow::Result<PathBuf> {
         let directory_file = dir.join("directory.json");
         let signed = self
             .directory
@@ -140,10 +151,10 @@ impl Fixture {
             .with_context(|| format!("cannot write {}", directory_file.display()))?;
         // JSON strings are valid TOML basic strings.
         let quote = |s: &str| serde_json::Value::from(s).to_string();
-        let config = format!(
+        let mut config = format!(
             "root_key = {root}\n\
              directory = {directory}\n\
-             pow_difficulty = 0\n\
+             pow_difficulty = {pow_difficulty}\n\
              requests_per_address_per_minute = 4000000000\n\
              posts_per_thread_per_minute = 4000000000\n\
              threads_per_centre_per_hour = 4000000000\n\
@@ -153,6 +164,12 @@ impl Fixture {
             root = quote(&b64::encode(&self.root.public().to_bytes())),
             directory = quote(&directory_file.to_string_lossy()),
         );
+        if let Some(web_root) = web_root {
+            config.push_str(&format!(
+                "web_root = {}\n",
+                quote(&web_root.to_string_lossy())
+            ));
+        }
         let path = dir.join("relay.toml");
         std::fs::write(&path, config)
             .with_context(|| format!("cannot write {}", path.display()))?;

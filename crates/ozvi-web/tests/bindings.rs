@@ -1,0 +1,219 @@
+//! The bindings as JavaScript sees them, run inside WebAssembly under Node
+//! (`cargo xtask test`): each converts faithfully, and every failure is one
+//! of the stable codes the page translates.
+#![cfg(target_arch = "wasm32")]
+
+use ozvi_crypto::format::b64;
+use ozvi_crypto::format::envelope::Kind;
+use ozvi_crypto::primitives::rng::os_rng;
+use ozvi_crypto::primitives::sig::Ed25519Secret;
+use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
+use ozvi_crypto::protocol::envelope::{Message, Signer, open, seal};
+use ozvi_crypto::protocol::pow;
+use ozvi_crypto::{DeploymentSalt, Directory, MailboxId, StaffKeys};
+use ozvi_web::{Deployment, Person, check_code, codes, new_code, solve_pow};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// The message of what a binding threw.
+fn thrown<T>(result: Result<T, wasm_bindgen::JsError>) -> String {
+    let Err(error) = result else {
+        panic!("expected an error");
+    };
+    js_sys::Error::from(JsValue::from(error))
+        .message()
+        .as_string()
+        .expect("a string")
+}
+
+struct World {
+    root: Ed25519Secret,
+    directory: Directory,
+    staff: StaffKeys,
+    signed: String,
+}
+
+fn world() -> World {
+    let mut rng = os_rng();
+    let root = Ed25519Secret::generate(&mut rng);
+    let staff = StaffKeys::generate(&mut rng);
+    let centre = |id: &str, regions: &[&str], keys: &StaffKeys, n: &str| Centre {
+        id: id.into(),
+        names: Names {
+            cs: format!("Centrum {n}"),
+            en: format!("Centre {n}"),
+            uk: format!("Центр {n}"),
+        },
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        staff: vec![StaffMember {
+            id: format!("{id}-1"),
+            label: "Jana".into(),
+            keys: keys.public(),
+        }],
+    };
+    let directory = Directory {
+        version: 3,
+        issued_at: 1_700_000_000,
+        salt: DeploymentSalt::generate(&mut rng),
+        default_centre: "ic-praha".into(),
+        centres: vec![
+            centre(
+                "ic-praha",
+                &["CZ-10"],
+                &StaffKeys::generate(&mut rng),
+                "Praha",
+            ),
+            centre("ic-zlin", &["CZ-72"], &staff, "Zlín"),
+        ],
+    };
+    let signed = directory.sign(&root).expect("signs").to_json();
+    World {
+        root,
+        directory,
+        staff,
+        signed,
+    }
+}
+
+fn root_key(world: &World) -> String {
+    b64::encode(&world.root.public().to_bytes())
+}
+
+#[wasm_bindgen_test]
+fn a_new_code_checks_and_typos_get_their_own_codes() {
+    let code = new_code();
+    assert_eq!(code.len(), 23, "{code}");
+    assert_eq!(
+        check_code(&code.to_lowercase().replace('-', " ")).expect("valid"),
+        code
+    );
+    assert_eq!(thrown(check_code(&code[..20])), codes::CODE_LENGTH);
+    assert_eq!(
+        thrown(check_code(&code.replacen(&code[..1], "U", 1))),
+        codes::CODE_CHARACTER
+    );
+    let swapped: String = {
+        let c: Vec<char> = code.chars().collect();
+        let mut c2 = c.clone();
+        c2.swap(0, 1);
+        if c[0] == c[1] {
+            c2.swap(0, 2);
+        }
+        c2.into_iter().collect()
+    };
+    assert_eq!(thrown(check_code(&swapped)), codes::CODE_TYPO);
+}
+
+#[wasm_bindgen_test]
+fn the_directory_verifies_only_under_its_root_and_routes_regions() {
+    let w = world();
+    let deployment = Deployment::new(&w.signed, &root_key(&w)).expect("verifies");
+    assert_eq!(deployment.version(), 3.0);
+    let centres: serde_json::Value =
+        serde_json::from_str(&deployment.centres_json()).expect("json");
+    assert_eq!(centres[1]["id"], "ic-zlin");
+    assert_eq!(centres[1]["names"]["uk"], "Центр Zlín");
+    assert_eq!(deployment.centre_for(Some("CZ-72".into())), "ic-zlin");
+    assert_eq!(
+        deployment.centre_for(None),
+        "ic-praha",
+        "I don't know → default"
+    );
+
+    let other = b64::encode(&Ed25519Secret::generate(&mut os_rng()).public().to_bytes());
+    assert_eq!(
+        thrown(Deployment::new(&w.signed, &other)),
+        codes::DIRECTORY_SIGNATURE
+    );
+    assert_eq!(
+        thrown(Deployment::new("{}", &root_key(&w))),
+        codes::DIRECTORY_INVALID
+    );
+    assert_eq!(
+        thrown(Deployment::new(&w.signed, "not a key")),
+        codes::DIRECTORY_INVALID
+    );
+}
+
+#[wasm_bindgen_test]
+fn her_message_opens_for_staff_and_her_and_a_reply_opens_verified() {
+    let w = world();
+    let deployment = Deployment::new(&w.signed, &root_key(&w)).expect("verifies");
+    let code = new_code();
+    let person = Person::derive(&code, &deployment).expect("derives");
+    let mailbox = MailboxId::from_b64(&person.mailbox_id()).expect("mailbox id");
+    assert_eq!(
+        b64::decode(&person.auth_secret()).expect("b64").len(),
+        32,
+        "auth secret"
+    );
+    // The same code gives the same keys.
+    let again = Person::derive(&code.to_lowercase(), &deployment).expect("derives");
+    assert_eq!(again.mailbox_id(), person.mailbox_id());
+    assert_eq!(again.verifier(), person.verifier());
+
+    let body = r#"{"text":"Pomoc","lang":"cs"}"#;
+    let envelope = person
+        .seal(&deployment, "ic-zlin", body, 1_700_000_123.9)
+        .expect("seals");
+    let bytes = b64::decode(&envelope).expect("b64");
+    let opened = open(&bytes, &mailbox, w.staff.x25519(), &w.directory).expect("staff opens");
+    assert_eq!(opened.body, body.as_bytes());
+    assert_eq!(opened.sent_at, 1_700_000_123);
+    // Staff learn her reply key from her message's frame.
+    let ozvi_crypto::Sender::Person(her) = opened.sender else {
+        panic!("a person message");
+    };
+    let mine: serde_json::Value =
+        serde_json::from_str(&person.open(&deployment, &envelope).expect("she opens"))
+            .expect("json");
+    assert_eq!(mine["from"], "person");
+    assert_eq!(mine["body"], body);
+    assert_eq!(
+        thrown(person.seal(&deployment, "ic-nowhere", body, 0.0)),
+        codes::UNKNOWN_CENTRE
+    );
+
+    let reply = seal(
+        &mut os_rng(),
+        Signer::Staff(&w.staff),
+        Message {
+            kind: Kind::StaffReply,
+            mailbox: &mailbox,
+            body: br#"{"text":"Jsme tu."}"#,
+            sent_at: 5,
+        },
+        &[w.staff.public().x25519, her.x25519],
+    )
+    .expect("seals");
+    let view: serde_json::Value = serde_json::from_str(
+        &person
+            .open(&deployment, &b64::encode(&reply))
+            .expect("opens"),
+    )
+    .expect("json");
+    assert_eq!(view["from"], "staff");
+    assert_eq!(view["staff"], "Jana");
+    assert_eq!(view["centre"], "ic-zlin");
+
+    let mut tampered = reply.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert_eq!(
+        thrown(person.open(&deployment, &b64::encode(&tampered))),
+        codes::UNVERIFIED
+    );
+    assert_eq!(thrown(person.open(&deployment, "%%%")), codes::UNVERIFIED);
+}
+
+#[wasm_bindgen_test]
+fn proof_of_work_solutions_verify() {
+    let challenge = [7u8; 43];
+    let nonce = solve_pow(&b64::encode(&challenge), 10).expect("solves");
+    assert!(pow::verify(&challenge, 10, nonce as u64));
+    assert_eq!(thrown(solve_pow("***", 4)), codes::POW_INVALID);
+    assert_eq!(
+        thrown(solve_pow(&b64::encode(&challenge), 40)),
+        codes::POW_INVALID
+    );
+}
