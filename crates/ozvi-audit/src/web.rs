@@ -1,0 +1,158 @@
+//! `ozvi-audit web URL --manifest SHA256SUMS`: the page a relay serves must
+//! be, byte for byte, the published build (`cargo xtask web` writes
+//! `SHA256SUMS`; anyone can rebuild it from the source), must load nothing
+//! that the build does not list and nothing from another origin, and every
+//! response must carry the security headers of docs/API.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use anyhow::{Context, bail};
+use regex::Regex;
+use reqwest::header::HeaderMap;
+use sha2::{Digest, Sha256};
+
+use crate::report::Report;
+
+/// References to other files in HTML and JavaScript modules.
+static REFERENCES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r#"(?:src|href)\s*=\s*"([^"]+)""#,
+        r#"\bfrom\s*['"]([^'"]+)['"]"#,
+        r#"\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)"#,
+        r#"^\s*import\s*['"]([^'"]+)['"]"#,
+        r#"new\s+URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url"#,
+    ]
+    .iter()
+    .map(|r| Regex::new(&format!("(?m){r}")).expect("valid"))
+    .collect()
+});
+
+/// Parses a `SHA256SUMS` file: `HEX  PATH` per line.
+pub fn parse_manifest(text: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut files = BTreeMap::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let (hash, path) = line
+            .split_once("  ")
+            .with_context(|| format!("line {} of the manifest is not `HASH  PATH`", n + 1))?;
+        let valid = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid || path.is_empty() || path.starts_with('/') || path.contains("..") {
+            bail!("line {} of the manifest is not `HASH  PATH`", n + 1);
+        }
+        files.insert(path.to_string(), hash.to_ascii_lowercase());
+    }
+    anyhow::ensure!(files.contains_key("index.html"), "the manifest lists no index.html");
+    Ok(files)
+}
+
+/// Audits the page served at `base` against `manifest`.
+pub async fn audit(base: &str, manifest: &BTreeMap<String, String>) -> anyhow::Result<Report> {
+    let base = reqwest::Url::parse(base).context("not a URL")?;
+    let base = base.join("./").expect("a directory URL");
+    let http = crate::directory::client()?;
+    let mut report = Report::new("web");
+    let mut referenced: BTreeSet<String> = BTreeSet::new();
+    for (path, hash) in manifest {
+        let url = base.join(path).expect("a relative path");
+        let response = http
+            .get(url.clone())
+            .send()
+            .await
+            .with_context(|| format!("cannot fetch {url}"))?;
+        report.count("files fetched");
+        let at = format!("/{path}");
+        if !response.status().is_success() {
+            report.fail(&at, format!("answered {}", response.status()));
+            continue;
+        }
+        check_headers(&at, response.headers(), &mut report);
+        let body = response.bytes().await?;
+        let served: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+        if served == *hash {
+            report.count("files identical to the build");
+        } else {
+            report.fail(&at, format!("SHA-256 {served} differs from the build's {hash}"));
+        }
+        if path.ends_with(".html") || path.ends_with(".js") || path.ends_with(".mjs") {
+            let text = String::from_utf8_lossy(&body);
+            for regex in REFERENCES.iter() {
+                for m in regex.captures_iter(&text) {
+                    let target = &m[1];
+                    if target.starts_with('#') || target.starts_with("tel:") {
+                        continue;
+                    }
+                    match url.join(target) {
+                        Ok(resolved) if resolved.origin() == base.origin() => {
+                            let relative = resolved.path().trim_start_matches(
+                                base.path().trim_end_matches('/'),
+                            );
+                            referenced.insert(relative.trim_start_matches('/').to_string());
+                        }
+                        _ => report.fail(&at, format!("loads {target} from another origin")),
+                    }
+                }
+            }
+        }
+    }
+    for path in &referenced {
+        report.count("references followed");
+        if !manifest.contains_key(path) {
+            report.fail(format!("/{path}"), "loaded by the page but not part of the build");
+        }
+    }
+    // The page as a browser opens it: the directory URL itself.
+    let response = http.get(base.clone()).send().await?;
+    check_headers("/", response.headers(), &mut report);
+    let body = response.bytes().await?;
+    let served: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    if Some(&served) != manifest.get("index.html") {
+        report.fail("/", "the page opened at the address is not the build's index.html");
+    }
+    Ok(report)
+}
+
+/// The headers docs/API.md promises on every response.
+fn check_headers(at: &str, headers: &HeaderMap, report: &mut Report) {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let csp = get("content-security-policy");
+    let directive = |name: &str| {
+        csp.split(';')
+            .map(str::trim)
+            .find_map(|d| d.strip_prefix(name).map(str::trim))
+    };
+    if directive("default-src") != Some("'none'") {
+        report.fail(at, "the CSP lacks default-src 'none'");
+    }
+    match directive("script-src") {
+        Some(sources)
+            if sources
+                .split_whitespace()
+                .all(|s| s == "'self'" || s == "'wasm-unsafe-eval'") => {}
+        _ => report.fail(at, "the CSP's script-src allows more than 'self' (and WebAssembly)"),
+    }
+    if csp.contains("http:") || csp.contains("https:") || csp.contains('*') || csp.contains("data:")
+    {
+        report.fail(at, "the CSP allows another origin");
+    }
+    if directive("frame-ancestors") != Some("'none'") && get("x-frame-options") != "DENY" {
+        report.fail(at, "the page may be framed");
+    }
+    for (name, wanted) in [
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+    ] {
+        if get(name) != wanted {
+            report.fail(at, format!("{name} is not {wanted}"));
+        }
+    }
+    if !get("cache-control").contains("no-store") {
+        report.fail(at, "cache-control lacks no-store");
+    }
+    if get("permissions-policy").is_empty() {
+        report.fail(at, "no permissions-policy");
+    }
+    if headers.contains_key("set-cookie") {
+        report.fail(at, "sets a cookie");
+    }
+    report.count("responses with their headers checked");
+}
