@@ -26,7 +26,10 @@ impl Canary {
         let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
         forms.push(("UTF-16LE", le));
         forms.push(("UTF-16BE", be));
-        for (name, engine) in [("base64", &STANDARD_NO_PAD), ("base64url", &URL_SAFE_NO_PAD)] {
+        for (name, engine) in [
+            ("base64", &STANDARD_NO_PAD),
+            ("base64url", &URL_SAFE_NO_PAD),
+        ] {
             for form in base64_forms(utf8, engine) {
                 forms.push((name, form));
             }
@@ -81,12 +84,18 @@ mod tests {
         let canary = Canary::new("Bojím se. KANÁRek-77").expect("long enough");
         let text = canary.text.clone();
         assert_eq!(canary.found_in(format!("x{text}y").as_bytes()), ["UTF-8"]);
-        let utf16: Vec<u8> = format!("ab{text}").encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let utf16: Vec<u8> = format!("ab{text}")
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
         // Byte-shifted, UTF-16LE of ASCII also reads as UTF-16BE.
         assert!(canary.found_in(&utf16).contains(&"UTF-16LE"));
         for prefix in ["", "a", "ab", "abc"] {
             let encoded = STANDARD_NO_PAD.encode(format!("{prefix}{text} and more"));
-            assert!(canary.found_in(encoded.as_bytes()).contains(&"base64"), "{prefix:?}");
+            assert!(
+                canary.found_in(encoded.as_bytes()).contains(&"base64"),
+                "{prefix:?}"
+            );
             let url = URL_SAFE_NO_PAD.encode(format!("{prefix}{text}"));
             assert!(!canary.found_in(url.as_bytes()).is_empty(), "{prefix:?}");
         }

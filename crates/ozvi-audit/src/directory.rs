@@ -42,8 +42,12 @@ pub async fn audit(base: &str, root: &Ed25519Public, min_version: u64) -> anyhow
         Ok(directory) => {
             report.count("directories verified");
             let staff: usize = directory.centres.iter().map(|c| c.staff.len()).sum();
-            report.checked.insert("centres".into(), directory.centres.len() as u64);
-            report.checked.insert("staff keys well formed".into(), staff as u64);
+            report
+                .checked
+                .insert("centres".into(), directory.centres.len() as u64);
+            report
+                .checked
+                .insert("staff keys well formed".into(), staff as u64);
             report.notes.push(format!(
                 "version {}, issued at {} (Unix time), default centre {}",
                 directory.version, directory.issued_at, directory.default_centre
@@ -51,7 +55,10 @@ pub async fn audit(base: &str, root: &Ed25519Public, min_version: u64) -> anyhow
             if directory.version < min_version {
                 report.fail(
                     url.as_str(),
-                    format!("version {} is older than {min_version}: a rollback", directory.version),
+                    format!(
+                        "version {} is older than {min_version}: a rollback",
+                        directory.version
+                    ),
                 );
             }
         }
@@ -66,7 +73,10 @@ pub async fn audit(base: &str, root: &Ed25519Public, min_version: u64) -> anyhow
         serde_json::from_slice(&pinned.bytes().await?).unwrap_or_default();
     report.count("root key handed to the page");
     if served["root_key"].as_str() != Some(b64::encode(&root.to_bytes()).as_str()) {
-        report.fail(config.as_str(), "the page is told another root key than the operator's");
+        report.fail(
+            config.as_str(),
+            "the page is told another root key than the operator's",
+        );
     }
     Ok(report)
 }

@@ -19,8 +19,9 @@ use regex::Regex;
 use crate::canary::Canary;
 use crate::report::Report;
 
-static IPV4: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[^0-9.])(\d{1,3}(?:\.\d{1,3}){3})(?:$|[^0-9.])").expect("valid"));
+static IPV4: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^0-9.])(\d{1,3}(?:\.\d{1,3}){3})(?:$|[^0-9.])").expect("valid")
+});
 /// Starts where a word cannot continue, so `relay::db` is not `::db`.
 static IPV6: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?:^|[\s=(,"'\[])([0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)"#).expect("valid")
@@ -31,17 +32,16 @@ static USER_AGENT: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid")
 });
-static TOKEN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9_-]+").expect("valid"));
-static CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b[0-9A-Z]{3}(?:[- ]?[0-9A-Z]{3}){5}\b").expect("valid")
-});
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9_-]+").expect("valid"));
+static CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b[0-9A-Z]{3}(?:[- ]?[0-9A-Z]{3}){5}\b").expect("valid"));
 
 /// Audits the log files `paths`.
 pub fn audit(paths: &[&Path], canaries: &[Canary]) -> anyhow::Result<Report> {
     let mut report = Report::new("logs");
     for path in paths {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         report.count("files");
         let text = String::from_utf8_lossy(&bytes);
         for (n, line) in text.lines().enumerate() {
@@ -106,8 +106,14 @@ mod tests {
     #[test]
     fn a_clean_relay_line_passes() {
         let line = "2026-12-01T09:10:11.123456Z  INFO ozvi_relay::startup: request method=POST route=/api/v1/mailbox/messages status=201 micros=812";
-        assert!(line_problems(line, &[]).is_empty(), "{:?}", line_problems(line, &[]));
-        assert!(line_problems("listening on the configured address; version 0.1.0", &[]).is_empty());
+        assert!(
+            line_problems(line, &[]).is_empty(),
+            "{:?}",
+            line_problems(line, &[])
+        );
+        assert!(
+            line_problems("listening on the configured address; version 0.1.0", &[]).is_empty()
+        );
     }
 
     #[test]

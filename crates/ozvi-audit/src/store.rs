@@ -126,7 +126,10 @@ pub fn audit(path: &Path, canaries: &[Canary]) -> anyhow::Result<Report> {
         if found != thread.message_count {
             report.fail(
                 format!("threads {}", short_hex(mailbox)),
-                format!("counts {} messages but {found} are stored", thread.message_count),
+                format!(
+                    "counts {} messages but {found} are stored",
+                    thread.message_count
+                ),
             );
         }
     }
@@ -153,7 +156,10 @@ pub fn audit(path: &Path, canaries: &[Canary]) -> anyhow::Result<Report> {
         search(canaries, "activity", &key, &value, &mut report);
         let at = format!("activity {}", short_hex(&key));
         if key.len() != CENTRE_LEN + 8 + MAILBOX_LEN || !value.is_empty() {
-            report.fail(at, "not centre (33) ‖ change (8) ‖ mailbox (16) with an empty value");
+            report.fail(
+                at,
+                "not centre (33) ‖ change (8) ‖ mailbox (16) with an empty value",
+            );
             continue;
         }
         let centre = &key[..CENTRE_LEN];
@@ -210,7 +216,10 @@ fn check_thread(key: &[u8], value: &[u8]) -> Result<Thread, String> {
         return Err(format!("key of {} bytes, not 16", key.len()));
     }
     if value.len() != THREAD_LEN || value[0] != 1 {
-        return Err(format!("not a version-1 record of 130 bytes ({} bytes)", value.len()));
+        return Err(format!(
+            "not a version-1 record of 130 bytes ({} bytes)",
+            value.len()
+        ));
     }
     let centre = &value[33..66];
     check_centre(centre)?;
@@ -250,7 +259,8 @@ fn check_centre(field: &[u8]) -> Result<(), String> {
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         && field[len + 1..].iter().all(|&b| b == 0);
-    ok.then_some(()).ok_or_else(|| "a malformed centre id".into())
+    ok.then_some(())
+        .ok_or_else(|| "a malformed centre id".into())
 }
 
 /// version 1 ‖ stored at (u64, whole minutes) ‖ envelope of one of `kinds`.
@@ -316,7 +326,12 @@ fn search(canaries: &[Canary], tree: &str, key: &[u8], value: &[u8], report: &mu
     }
 }
 
-fn scan_files(base: &Path, dir: &Path, canaries: &[Canary], report: &mut Report) -> anyhow::Result<()> {
+fn scan_files(
+    base: &Path,
+    dir: &Path,
+    canaries: &[Canary],
+    report: &mut Report,
+) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
@@ -325,7 +340,11 @@ fn scan_files(base: &Path, dir: &Path, canaries: &[Canary], report: &mut Report)
         }
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         report.count("files scanned for canaries");
-        let name = path.strip_prefix(base).unwrap_or(&path).display().to_string();
+        let name = path
+            .strip_prefix(base)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
         for canary in canaries {
             for encoding in canary.found_in(&bytes) {
                 report.fail(
@@ -341,5 +360,9 @@ fn scan_files(base: &Path, dir: &Path, canaries: &[Canary], report: &mut Report)
 /// The first 6 bytes of a key in hex: enough to find the record.
 fn short_hex(bytes: &[u8]) -> String {
     let hex: String = bytes.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    if bytes.len() > 6 { format!("{hex}…") } else { hex }
+    if bytes.len() > 6 {
+        format!("{hex}…")
+    } else {
+        hex
+    }
 }

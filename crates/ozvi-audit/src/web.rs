@@ -31,7 +31,11 @@ static REFERENCES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 /// Parses a `SHA256SUMS` file: `HEX  PATH` per line.
 pub fn parse_manifest(text: &str) -> anyhow::Result<BTreeMap<String, String>> {
     let mut files = BTreeMap::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let (hash, path) = line
             .split_once("  ")
             .with_context(|| format!("line {} of the manifest is not `HASH  PATH`", n + 1))?;
@@ -41,7 +45,10 @@ pub fn parse_manifest(text: &str) -> anyhow::Result<BTreeMap<String, String>> {
         }
         files.insert(path.to_string(), hash.to_ascii_lowercase());
     }
-    anyhow::ensure!(files.contains_key("index.html"), "the manifest lists no index.html");
+    anyhow::ensure!(
+        files.contains_key("index.html"),
+        "the manifest lists no index.html"
+    );
     Ok(files)
 }
 
@@ -67,11 +74,17 @@ pub async fn audit(base: &str, manifest: &BTreeMap<String, String>) -> anyhow::R
         }
         check_headers(&at, response.headers(), &mut report);
         let body = response.bytes().await?;
-        let served: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+        let served: String = Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         if served == *hash {
             report.count("files identical to the build");
         } else {
-            report.fail(&at, format!("SHA-256 {served} differs from the build's {hash}"));
+            report.fail(
+                &at,
+                format!("SHA-256 {served} differs from the build's {hash}"),
+            );
         }
         if path.ends_with(".html") || path.ends_with(".js") || path.ends_with(".mjs") {
             let text = String::from_utf8_lossy(&body);
@@ -83,9 +96,9 @@ pub async fn audit(base: &str, manifest: &BTreeMap<String, String>) -> anyhow::R
                     }
                     match url.join(target) {
                         Ok(resolved) if resolved.origin() == base.origin() => {
-                            let relative = resolved.path().trim_start_matches(
-                                base.path().trim_end_matches('/'),
-                            );
+                            let relative = resolved
+                                .path()
+                                .trim_start_matches(base.path().trim_end_matches('/'));
                             referenced.insert(relative.trim_start_matches('/').to_string());
                         }
                         _ => report.fail(&at, format!("loads {target} from another origin")),
@@ -97,23 +110,37 @@ pub async fn audit(base: &str, manifest: &BTreeMap<String, String>) -> anyhow::R
     for path in &referenced {
         report.count("references followed");
         if !manifest.contains_key(path) {
-            report.fail(format!("/{path}"), "loaded by the page but not part of the build");
+            report.fail(
+                format!("/{path}"),
+                "loaded by the page but not part of the build",
+            );
         }
     }
     // The page as a browser opens it: the directory URL itself.
     let response = http.get(base.clone()).send().await?;
     check_headers("/", response.headers(), &mut report);
     let body = response.bytes().await?;
-    let served: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    let served: String = Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     if Some(&served) != manifest.get("index.html") {
-        report.fail("/", "the page opened at the address is not the build's index.html");
+        report.fail(
+            "/",
+            "the page opened at the address is not the build's index.html",
+        );
     }
     Ok(report)
 }
 
 /// The headers docs/API.md promises on every response.
 fn check_headers(at: &str, headers: &HeaderMap, report: &mut Report) {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
     let csp = get("content-security-policy");
     let directive = |name: &str| {
         csp.split(';')
@@ -128,7 +155,10 @@ fn check_headers(at: &str, headers: &HeaderMap, report: &mut Report) {
             if sources
                 .split_whitespace()
                 .all(|s| s == "'self'" || s == "'wasm-unsafe-eval'") => {}
-        _ => report.fail(at, "the CSP's script-src allows more than 'self' (and WebAssembly)"),
+        _ => report.fail(
+            at,
+            "the CSP's script-src allows more than 'self' (and WebAssembly)",
+        ),
     }
     if csp.contains("http:") || csp.contains("https:") || csp.contains('*') || csp.contains("data:")
     {

@@ -45,8 +45,17 @@ fn passes(args: &[&str]) -> String {
 
 fn fails(args: &[&str], needle: &str) {
     let out = audit(args);
-    assert_eq!(out.status.code(), Some(1), "should find something: {}", text(&out));
-    assert!(text(&out).contains(needle), "expected {needle:?} in {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "should find something: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(needle),
+        "expected {needle:?} in {}",
+        text(&out)
+    );
 }
 
 struct World {
@@ -130,10 +139,18 @@ fn seeded(w: &World, dir: &Path) {
             .append(&mailbox, Author::Staff, &reply, 1_700_000_100, quota)
             .expect("appends");
         let note = envelope(w, &person, Kind::StaffNote, "interní");
-        store.put_note(&mailbox, &note, 1_700_000_160).expect("note");
+        store
+            .put_note(&mailbox, &note, 1_700_000_160)
+            .expect("note");
     }
     store
-        .set_directory(w.directory.sign(&w.root).expect("signs").to_json().as_bytes())
+        .set_directory(
+            w.directory
+                .sign(&w.root)
+                .expect("signs")
+                .to_json()
+                .as_bytes(),
+        )
         .expect("directory");
     store.flush().expect("flush");
 }
@@ -148,13 +165,18 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let data = tmp.path().join("data");
     seeded(&w, &data);
-    let report = passes(&["store", path(&data), "--canary", CANARY, "--canary", "interní"]);
+    let report = passes(&[
+        "store",
+        path(&data),
+        "--canary",
+        CANARY,
+        "--canary",
+        "interní",
+    ]);
     assert!(report.contains("messages records"), "{report}");
     assert!(report.contains("PASS"), "{report}");
-    let json: serde_json::Value = serde_json::from_slice(
-        &audit(&["store", path(&data), "--json"]).stdout,
-    )
-    .expect("JSON");
+    let json: serde_json::Value =
+        serde_json::from_slice(&audit(&["store", path(&data), "--json"]).stdout).expect("JSON");
     assert_eq!(json["passed"], true);
     assert_eq!(json["checked"]["messages records"], 4);
     assert_eq!(json["checked"]["threads records"], 2);
@@ -188,7 +210,10 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
         record.extend_from_slice(&envelope.to_bytes());
         messages.insert(key, record).expect("insert");
     });
-    fails(&["store", path(&plaintext)], "does not look like ciphertext");
+    fails(
+        &["store", path(&plaintext)],
+        "does not look like ciphertext",
+    );
     fails(&["store", path(&plaintext), "--canary", CANARY], "as UTF-8");
 
     // The canary hidden as base64 in a note, and as UTF-16 in a new tree.
@@ -200,7 +225,10 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
         value.extend_from_slice(encoded.as_bytes());
         notes.insert(key, value).expect("insert");
     });
-    fails(&["store", path(&hidden), "--canary", CANARY], "as base64url");
+    fails(
+        &["store", path(&hidden), "--canary", CANARY],
+        "as base64url",
+    );
 
     // A record of unknown shape, and a tree nobody documents.
     let shapes = plant("shapes", &|db| {
@@ -211,8 +239,14 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
             .insert(b"ip", b"10.0.0.7".to_vec())
             .expect("insert");
     });
-    fails(&["store", path(&shapes)], "not a version-1 record of 130 bytes");
-    fails(&["store", path(&shapes)], "a tree the relay does not document");
+    fails(
+        &["store", path(&shapes)],
+        "not a version-1 record of 130 bytes",
+    );
+    fails(
+        &["store", path(&shapes)],
+        "a tree the relay does not document",
+    );
 
     // A message whose stored time is to the second, not the minute.
     let seconds = plant("seconds", &|db| {
@@ -324,10 +358,26 @@ async fn the_served_page_must_be_the_build_and_the_directory_the_operators() {
     let relay = serve(&w, &tmp.path().join("data"), &site).await;
     let root_key = b64::encode(&w.root.public().to_bytes());
 
-    let out = audit_async(vec!["web".into(), relay.base.clone(), "--manifest".into(), manifest.clone()]).await;
+    let out = audit_async(vec![
+        "web".into(),
+        relay.base.clone(),
+        "--manifest".into(),
+        manifest.clone(),
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("files identical to the build"), "{}", text(&out));
-    let out = audit_async(vec!["directory".into(), relay.base.clone(), "--root-key".into(), root_key.clone()]).await;
+    assert!(
+        text(&out).contains("files identical to the build"),
+        "{}",
+        text(&out)
+    );
+    let out = audit_async(vec![
+        "directory".into(),
+        relay.base.clone(),
+        "--root-key".into(),
+        root_key.clone(),
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = audit_async(vec![
         "directory".into(),
@@ -338,7 +388,12 @@ async fn the_served_page_must_be_the_build_and_the_directory_the_operators() {
         "3".into(),
     ])
     .await;
-    assert_eq!(out.status.code(), Some(1), "an older directory than seen: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an older directory than seen: {}",
+        text(&out)
+    );
     assert!(text(&out).contains("rollback"), "{}", text(&out));
 
     // One byte of one JavaScript file changed on the server.
@@ -346,7 +401,13 @@ async fn the_served_page_must_be_the_build_and_the_directory_the_operators() {
     let mut bytes = std::fs::read(&app).expect("read");
     bytes[100] ^= 0x20;
     std::fs::write(&app, &bytes).expect("write");
-    let out = audit_async(vec!["web".into(), relay.base.clone(), "--manifest".into(), manifest.clone()]).await;
+    let out = audit_async(vec![
+        "web".into(),
+        relay.base.clone(),
+        "--manifest".into(),
+        manifest.clone(),
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("/app.js: SHA-256"), "{}", text(&out));
     // The operator's published root key is another one than this relay's:
@@ -354,9 +415,19 @@ async fn the_served_page_must_be_the_build_and_the_directory_the_operators() {
     // auditor does not hold.
     let other = Ed25519Secret::generate(&mut os_rng());
     let other_key = b64::encode(&other.public().to_bytes());
-    let out = audit_async(vec!["directory".into(), relay.base.clone(), "--root-key".into(), other_key]).await;
+    let out = audit_async(vec![
+        "directory".into(),
+        relay.base.clone(),
+        "--root-key".into(),
+        other_key,
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("not signed by this root key"), "{}", text(&out));
+    assert!(
+        text(&out).contains("not signed by this root key"),
+        "{}",
+        text(&out)
+    );
     assert!(text(&out).contains("another root key"), "{}", text(&out));
     relay.handle.stop(true).await;
 }

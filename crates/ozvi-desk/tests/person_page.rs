@@ -6,12 +6,22 @@
 //! request to another origin, history not grown, the quick exit, axe-core
 //! on every screen in every language, and the relay going down.
 //! The browser side is tests/browser/person.mjs.
+//!
+//! It is also the auditor's end-to-end run (issue 6): the relay is the real
+//! `ozvi-relay` binary with its log captured; while it runs, the conversation
+//! is exported and `ozvi-audit store` finds every record well shaped and no
+//! canary (the person's texts, the reply, the internal note) in any encoding;
+//! `ozvi-audit web` finds the served page identical to the build, and not
+//! after one byte of a served file changes; at the end `ozvi-audit logs`
+//! finds no address, user agent, id, code or canary in the relay's log.
 
 mod common;
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -19,6 +29,99 @@ use common::*;
 const CANARY: &str = "Manžel mi bere peníze a zamyká mě. STRÁNKA-7310";
 const REPLY: &str = "Dobrý den, jsme tu pro vás. Můžete psát kdykoli. ODPOVĚĎ-4412";
 const MORE: &str = "Děkuji. Napíšu zítra. DALŠÍ-2290";
+const NOTE: &str = "Interní: volala sousedka. POZNÁMKA-6120";
+
+/// A binary of the workspace beside this crate's own (`cargo test
+/// --workspace` builds them all).
+fn sibling(name: &str) -> PathBuf {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_ozvi-desk")).with_file_name(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo test --workspace` (or `cargo build -p {name}`)",
+        path.display()
+    );
+    path
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The relay binary on a free port, its log in `log`; returns once it answers.
+fn start_relay_process(
+    data: &Path,
+    root_key: &str,
+    web_root: &Path,
+    log: &Path,
+) -> (Child, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = Command::new(sibling("ozvi-relay"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--root-key",
+            root_key,
+        ])
+        .arg("--data")
+        .arg(data)
+        .arg("--web-root")
+        .arg(web_root)
+        .args(["--pow-difficulty", "10"])
+        .env_remove("OZVI_LOG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("ozvi-relay starts");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (child, base);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "the relay did not start; its log: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// `ozvi-audit ARGS`: its exit code and report.
+fn audit(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let out = Command::new(sibling("ozvi-audit"))
+        .args(args)
+        .output()
+        .expect("runs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), report)
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -34,20 +137,20 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
     );
     let tmp = tempfile::tempdir().expect("temp dir");
     let operator = Operator::new(&tmp.path().join("operator")).await;
-    let relay = start_relay_serving(
-        &tmp.path().join("relay-data"),
-        &operator.root_key,
-        Some(&dist),
-    )
-    .await;
-    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
+    // The relay serves a copy of the build, so one byte of it can change.
+    let site = tmp.path().join("site");
+    copy_dir(&dist, &site);
+    let data = tmp.path().join("relay-data");
+    let relay_log = tmp.path().join("relay.log");
+    let (mut relay, base) = start_relay_process(&data, &operator.root_key, &site, &relay_log);
+    let home = staff_home(&tmp.path().join("zlin-a"), &base, &operator.root_key).await;
     operator.sample().await;
     operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
-    operator.publish(&relay.base).await;
+    operator.publish(&base).await;
 
     let mut child = Command::new("node")
         .arg(repo().join("tests/browser/person.mjs"))
-        .arg(&relay.base)
+        .arg(&base)
         .env("OZVI_CANARY", CANARY)
         .env("OZVI_REPLY", REPLY)
         .env("OZVI_MORE", MORE)
@@ -65,7 +168,7 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
         }
     });
     let mut log = Vec::new();
-    let mut relay_handle = Some(relay.handle.clone());
+    let mut audited = false;
     while let Some(line) = tokio::time::timeout(Duration::from_secs(180), rx.recv())
         .await
         .expect("the browser script makes progress")
@@ -94,12 +197,16 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
                     "{view}"
                 );
                 desk_ok(Some(&home), &["reply", &id, "--text", REPLY]).await;
+                desk_ok(Some(&home), &["note", &id, "--text", NOTE]).await;
+                desk_ok(Some(&home), &["status", &id, "in_progress"]).await;
                 writeln!(to_script, "REPLIED").expect("write");
+                audit_while_running(&data, &tmp.path().join("export"), &base, &dist, &site);
+                audited = true;
             }
             "STOP_RELAY" => {
-                if let Some(handle) = relay_handle.take() {
-                    handle.stop(true).await;
-                }
+                run_ok(Command::new("kill").args(["-TERM", &relay.id().to_string()]));
+                let status = relay.wait().expect("the relay exits");
+                assert!(status.success(), "SIGTERM: a clean exit ({status})");
                 writeln!(to_script, "STOPPED").expect("write");
             }
             _ => {}
@@ -123,4 +230,61 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
         "the script ran to its end:\n{}",
         log.join("\n")
     );
+    assert!(audited, "the store and the page were audited");
+
+    // The relay's whole log, from start to SIGTERM: nobody in it.
+    let canaries = [CANARY, REPLY, MORE, NOTE];
+    let mut args: Vec<&OsStr> = vec![OsStr::new("logs"), relay_log.as_os_str()];
+    for c in &canaries {
+        args.extend([OsStr::new("--canary"), OsStr::new(c)]);
+    }
+    let (code, report) = audit(&args);
+    assert_eq!(code, Some(0), "ozvi-audit logs: {report}");
+    assert!(report.contains("lines"), "{report}");
+    let _ = relay.kill();
+}
+
+/// While the relay runs with her conversation, the reply and the note:
+/// export, audit the export, audit the served page, change one byte of it,
+/// audit again, put it back.
+fn audit_while_running(data: &Path, export: &Path, base: &str, dist: &Path, site: &Path) {
+    run_ok(
+        Command::new(sibling("ozvi-relay"))
+            .arg("--data")
+            .arg(data)
+            .arg("export")
+            .arg(export),
+    );
+    let mut args: Vec<&OsStr> = vec![OsStr::new("store"), export.as_os_str()];
+    for c in [CANARY, REPLY, MORE, NOTE] {
+        args.extend([OsStr::new("--canary"), OsStr::new(c)]);
+    }
+    let (code, report) = audit(&args);
+    assert_eq!(code, Some(0), "ozvi-audit store: {report}");
+    for counted in [
+        "messages records",
+        "notes records",
+        "payloads that look random",
+    ] {
+        assert!(report.contains(counted), "{report}");
+    }
+
+    let manifest = dist.join("SHA256SUMS");
+    let web = [
+        OsStr::new("web"),
+        OsStr::new(base),
+        OsStr::new("--manifest"),
+        manifest.as_os_str(),
+    ];
+    let (code, report) = audit(&web);
+    assert_eq!(code, Some(0), "ozvi-audit web: {report}");
+    let exit = site.join("exit.js");
+    let original = std::fs::read(&exit).expect("read");
+    let mut changed = original.clone();
+    changed[200] ^= 0x01;
+    std::fs::write(&exit, &changed).expect("write");
+    let (code, report) = audit(&web);
+    assert_eq!(code, Some(1), "one changed byte must be caught: {report}");
+    assert!(report.contains("/exit.js: SHA-256"), "{report}");
+    std::fs::write(&exit, &original).expect("restore");
 }

@@ -85,12 +85,16 @@ impl Cli {
     }
 }
 
+/// What is logged unless `OZVI_LOG` says otherwise. actix-server's own
+/// start-up lines name the listening address, so only its warnings pass.
+const DEFAULT_LOG: &str = "info,actix_server=warn";
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("OZVI_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -132,13 +136,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         )
     })?);
     let config_data = config.data.clone();
-    let listener = TcpListener::bind(config.listen)
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen).with_context(|| {
+        format!(
+            "cannot listen on the configured port {}",
+            config.listen.port()
+        )
+    })?;
     let address = listener.local_addr()?;
     let state = startup::build(config, store.clone(), Arc::new(SystemClock)).await?;
     startup::start_sweeper(state.clone());
     admin::start(&config_data, Arc::clone(&store))?;
-    tracing::info!(%address, "listening");
+    // The port only: no IP address ever appears in the log, not even ours.
+    tracing::info!(port = address.port(), "listening");
     startup::run(listener, state)?.await?;
     let _ = std::fs::remove_file(admin::socket_path(&config_data));
     use ozvi_relay::store::Store;
