@@ -67,7 +67,7 @@ fn start_relay_process(
         .expect("address")
         .port();
     let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(sibling("ozvi-relay"))
+    let mut child = Command::new(sibling("ozvi-relay"))
         .args([
             "--listen",
             &format!("127.0.0.1:{port}"),
@@ -90,6 +90,8 @@ fn start_relay_process(
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!(
         "the relay did not start; its log: {}",
         std::fs::read_to_string(log).unwrap_or_default()
@@ -147,6 +149,16 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
     operator.sample().await;
     operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
     operator.publish(&base).await;
+    let signed = operator.dir.join("signed.json").display().to_string();
+    let shown = desk_ok(
+        None,
+        &["admin", "show", &signed, "--root-key", &operator.root_key],
+    )
+    .await;
+    assert!(
+        shown.contains("ic-zlin"),
+        "admin show summarizes the directory: {shown}"
+    );
 
     let mut child = Command::new("node")
         .arg(repo().join("tests/browser/person.mjs"))
@@ -241,7 +253,27 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
     let (code, report) = audit(&args);
     assert_eq!(code, Some(0), "ozvi-audit logs: {report}");
     assert!(report.contains("lines"), "{report}");
-    let _ = relay.kill();
+
+    // Restore: a relay started on a copy of the export serves the directory.
+    let restored = tmp.path().join("restored");
+    copy_dir(&tmp.path().join("export"), &restored);
+    let (mut again, again_base) = start_relay_process(
+        &restored,
+        &operator.root_key,
+        &site,
+        &tmp.path().join("again.log"),
+    );
+    ozvi_desk::relay::install_tls_provider();
+    let directory = reqwest::get(format!("{again_base}/api/v1/directory"))
+        .await
+        .expect("request");
+    assert_eq!(
+        directory.status(),
+        200,
+        "the restored relay serves the directory"
+    );
+    let _ = again.kill();
+    let _ = again.wait();
 }
 
 /// While the relay runs with her conversation, the reply and the note:
