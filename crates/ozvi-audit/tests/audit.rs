@@ -343,6 +343,18 @@ async fn audit_async(args: Vec<String>) -> Output {
     .expect("join")
 }
 
+/// Runs `ozvi-audit ARGS` off the runtime (the relay under audit runs on
+/// it); expects exit `code` and `needle` in the report.
+async fn expect_audit(args: &[&str], code: i32, needle: &str) {
+    let out = audit_async(args.iter().map(|a| a.to_string()).collect()).await;
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {}", text(&out));
+    assert!(
+        text(&out).contains(needle),
+        "expected {needle:?}: {}",
+        text(&out)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_page_must_be_the_build_and_the_directory_the_operators() {
     let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web-client/dist");
@@ -358,76 +370,34 @@ async fn the_served_page_must_be_the_build_and_the_directory_the_operators() {
     let relay = serve(&w, &tmp.path().join("data"), &site).await;
     let root_key = b64::encode(&w.root.public().to_bytes());
 
-    let out = audit_async(vec![
-        "web".into(),
-        relay.base.clone(),
-        "--manifest".into(),
-        manifest.clone(),
-    ])
-    .await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        text(&out).contains("files identical to the build"),
-        "{}",
-        text(&out)
-    );
-    let out = audit_async(vec![
-        "directory".into(),
-        relay.base.clone(),
-        "--root-key".into(),
-        root_key.clone(),
-    ])
-    .await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = audit_async(vec![
-        "directory".into(),
-        relay.base.clone(),
-        "--root-key".into(),
-        root_key.clone(),
-        "--min-version".into(),
-        "3".into(),
-    ])
-    .await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "an older directory than seen: {}",
-        text(&out)
-    );
-    assert!(text(&out).contains("rollback"), "{}", text(&out));
+    let base = relay.base.as_str();
+    let web = ["web", base, "--manifest", &manifest];
+    expect_audit(&web, 0, "files identical to the build").await;
+    expect_audit(&["directory", base, "--root-key", &root_key], 0, "PASS").await;
+    let seen_newer = [
+        "directory",
+        base,
+        "--root-key",
+        &root_key,
+        "--min-version",
+        "3",
+    ];
+    expect_audit(&seen_newer, 1, "rollback").await;
 
     // One byte of one JavaScript file changed on the server.
     let app = site.join("app.js");
     let mut bytes = std::fs::read(&app).expect("read");
     bytes[100] ^= 0x20;
     std::fs::write(&app, &bytes).expect("write");
-    let out = audit_async(vec![
-        "web".into(),
-        relay.base.clone(),
-        "--manifest".into(),
-        manifest.clone(),
-    ])
-    .await;
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("/app.js: SHA-256"), "{}", text(&out));
+    expect_audit(&web, 1, "/app.js: SHA-256").await;
+
     // The operator's published root key is another one than this relay's:
     // its directory is not the operator's, and it hands the page a key the
     // auditor does not hold.
     let other = Ed25519Secret::generate(&mut os_rng());
     let other_key = b64::encode(&other.public().to_bytes());
-    let out = audit_async(vec![
-        "directory".into(),
-        relay.base.clone(),
-        "--root-key".into(),
-        other_key,
-    ])
-    .await;
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("not signed by this root key"),
-        "{}",
-        text(&out)
-    );
-    assert!(text(&out).contains("another root key"), "{}", text(&out));
+    let foreign = ["directory", base, "--root-key", &other_key];
+    expect_audit(&foreign, 1, "not signed by this root key").await;
+    expect_audit(&foreign, 1, "another root key").await;
     relay.handle.stop(true).await;
 }

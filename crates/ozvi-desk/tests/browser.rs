@@ -94,16 +94,7 @@ async fn staff_work_in_the_browser() {
         }
         log.push(line);
     }
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .expect("join")
-        .expect("node exits");
-    assert!(
-        output.status.success(),
-        "the browser story failed:\n{}\n{}",
-        log.join("\n"),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    node_succeeded(child, &log, "the browser story").await;
 
     // What the browser did reached the relay: the person verifies the reply;
     // the status and note are there for staff and not for her.

@@ -227,16 +227,7 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
         log.push(line);
     }
     drop(to_script);
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .expect("join")
-        .expect("node exits");
-    assert!(
-        output.status.success(),
-        "the person's story failed:\n{}\n{}",
-        log.join("\n"),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    node_succeeded(child, &log, "the person's story").await;
     assert!(
         log.iter().any(|l| l.starts_with("step: relay down")),
         "the script ran to its end:\n{}",

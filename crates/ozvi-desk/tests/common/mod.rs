@@ -357,3 +357,18 @@ impl Person {
             .expect("text")
     }
 }
+
+/// Waits for a browser script (node) to exit and fails the test, with
+/// everything it printed, unless it succeeded.
+pub async fn node_succeeded(child: std::process::Child, log: &[String], story: &str) {
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("node exits");
+    assert!(
+        output.status.success(),
+        "{story} failed:\n{}\n{}",
+        log.join("\n"),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
