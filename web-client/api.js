@@ -71,19 +71,32 @@ export async function postMessage(person, envelope, pow) {
   })).json();
 }
 
+/** Most pages one listing follows (100 messages each). */
+const MAX_PAGES = 200;
+
 /** Every message after `after`, following the relay's pages. */
 export async function listMessages(person, after = 0) {
-  let listing;
   const messages = [];
   let cursor = after;
-  do {
+  let listing;
+  for (let page = 0; page < MAX_PAGES; page += 1) {
     listing = await (await request(`/api/v1/mailbox/messages?after=${cursor}`, {
       headers: mailboxHeaders(person),
     })).json();
-    messages.push(...listing.messages);
-    if (listing.messages.length) cursor = listing.messages[listing.messages.length - 1].seq;
-  } while (listing.messages.length && cursor < listing.last_seq);
-  return { centre: listing.centre, lastSeq: listing.last_seq, messages };
+    if (!listing || !Array.isArray(listing.messages) || !Number.isInteger(listing.last_seq)) {
+      throw new RelayError('err.relay_down');
+    }
+    // Keep only well-formed entries in strictly increasing order.
+    const fresh = listing.messages.filter((m) => m && Number.isInteger(m.seq) && m.seq > cursor
+      && typeof m.envelope === 'string');
+    for (const m of fresh) {
+      if (m.seq <= cursor) break;
+      messages.push(m);
+      cursor = m.seq;
+    }
+    if (!fresh.length || cursor >= listing.last_seq) break;
+  }
+  return { centre: String(listing.centre ?? ''), lastSeq: listing.last_seq, messages };
 }
 
 export async function deleteThread(person) {

@@ -17,15 +17,25 @@ const state = {
   centres: [],
   person: null,
   centre: null,
-  code: null,
+  code: null, // only while the code screen shows it
+  pending: null, // a first message sent without a confirmation: {code, person, centre, envelope, text}
   seen: new Map(), // seq → rendered
   msgIds: new Set(),
   stopFollowing: null,
 };
 
+function clearInputs() {
+  $('contact-form').reset();
+  $('danger-alert').hidden = true;
+  $('write-text').value = '';
+  $('code-input').value = '';
+}
+
 function forget() {
   state.stopFollowing?.();
   state.stopFollowing = null;
+  if (state.pending && state.pending.person !== state.person) state.pending.person.free();
+  state.pending = null;
   state.person?.free();
   state.person = null;
   state.code = null;
@@ -34,6 +44,8 @@ function forget() {
   state.msgIds.clear();
   $('code').textContent = '';
   $('messages').replaceChildren();
+  $('delete-confirm').hidden = true;
+  clearInputs();
 }
 onExit(forget);
 
@@ -58,8 +70,26 @@ function progress(id, key) {
   $(id).textContent = key ? t(key) : '';
 }
 
-/** Lets the browser paint (a progress line) before a blocking step. */
-const paint = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+/**
+ * Lets the browser paint (a progress line) before a blocking step. A hidden
+ * tab gets no animation frames, so a timer finishes the wait there.
+ */
+const paint = () => new Promise((resolve) => {
+  const done = () => setTimeout(resolve, 0);
+  requestAnimationFrame(done);
+  setTimeout(resolve, 50);
+});
+
+/** Proof of work above this many bits would freeze a phone for too long. */
+const MAX_POW_BITS = 20;
+
+async function solveChallenge(purpose) {
+  const c = await api.challenge(purpose);
+  if (!(Number.isInteger(c.difficulty) && c.difficulty <= MAX_POW_BITS)) {
+    throw new api.RelayError('err.pow_too_hard');
+  }
+  return { challenge: c.challenge, nonce: solvePow(c.challenge, c.difficulty) };
+}
 
 /** The error key for anything thrown: the relay's, the module's, or generic. */
 function errorKey(error) {
@@ -133,54 +163,81 @@ async function sendFirst(event) {
   $('message-error').hidden = Boolean(text);
   if (!text) {
     $('message').setAttribute('aria-invalid', 'true');
+    $('message').setAttribute('aria-describedby', 'message-error');
     $('message').focus();
     return;
   }
   $('message').removeAttribute('aria-invalid');
+  $('message').removeAttribute('aria-describedby');
   setError('form-error', null);
   $('send').disabled = true;
   performance.clearMeasures();
   performance.mark('ozvi:send-clicked');
+  // Set once the thread may exist on the relay without her knowing.
+  let uncertain = false;
   try {
     progress('progress', 'progress.directory');
     const deploy = await step('directory', deployment);
-    const answers = intake();
-    const centre = deploy.centreFor(answers.region ?? undefined);
-    const body = JSON.stringify({ text, lang: language(), intake: answers });
+    // A first message whose sending was not confirmed goes again with the
+    // same code, so a lost answer never leaves a second, orphaned thread.
+    if (state.pending && state.pending.text !== text) {
+      state.pending.person.free();
+      state.pending = null;
+    }
+    if (!state.pending) {
+      const answers = intake();
+      const centre = deploy.centreFor(answers.region ?? undefined);
+      const body = JSON.stringify({ text, lang: language(), intake: answers });
 
-    progress('progress', 'progress.derive');
-    await paint();
-    const code = newCode();
-    const person = await step('derive', () => Person.derive(code, deploy));
+      progress('progress', 'progress.derive');
+      await paint();
+      const code = newCode();
+      const person = await step('derive', () => Person.derive(code, deploy));
+
+      progress('progress', 'progress.seal');
+      await paint();
+      const envelope = await step('seal', () => person.seal(deploy, centre, body, Date.now() / 1000));
+      state.pending = { code, person, centre, envelope, text };
+    }
+    const { code, person, centre, envelope } = state.pending;
 
     progress('progress', 'progress.pow');
     await paint();
-    const pow = await step('pow', async () => {
-      const c = await api.challenge('create');
-      return { challenge: c.challenge, nonce: solvePow(c.challenge, c.difficulty) };
-    });
-
-    progress('progress', 'progress.seal');
-    await paint();
-    const envelope = await step('seal', () => person.seal(deploy, centre, body, Date.now() / 1000));
+    const pow = await step('pow', () => solveChallenge('create'));
 
     progress('progress', 'progress.send');
-    await step('send', () => api.createThread(person, centre, envelope, pow));
+    await step('send', async () => {
+      uncertain = true;
+      try {
+        await api.createThread(person, centre, envelope, pow);
+      } catch (error) {
+        // The earlier attempt did arrive: her thread is there.
+        if (!(error instanceof api.RelayError && error.code === 'thread_exists')) throw error;
+      }
+    });
 
+    state.pending = null;
     state.person?.free();
     Object.assign(state, { person, centre, code });
-    $('contact-form').reset();
-    $('danger-alert').hidden = true;
+    clearInputs();
     showCode(code);
   } catch (error) {
-    setError('form-error', errorKey(error));
+    const key = errorKey(error);
+    const unconfirmed = uncertain && state.pending && (key === 'err.relay_down' || key === 'err.offline');
+    // Keep the sealed message for a retry with the same code while the
+    // relay is unreachable; anything else starts afresh.
+    const unreachable = key === 'err.relay_down' || key === 'err.offline';
+    if (state.pending && !unreachable) {
+      state.pending.person.free();
+      state.pending = null;
+    }
+    setError('form-error', unconfirmed ? 'err.retry_same' : key);
   } finally {
     progress('progress', null);
     $('send').disabled = false;
   }
 }
 
-/** The code in two halves of three groups, so a line can break only between them. */
 function showCode(code) {
   const groups = code.split('-');
   const half = (part, last) => {
@@ -192,6 +249,7 @@ function showCode(code) {
   $('code').replaceChildren(half(groups.slice(0, 3), false), half(groups.slice(3), true));
   $('code-noted').checked = false;
   $('code-continue').disabled = true;
+  setError('code-error', null);
   $('copy-status').textContent = '';
   show('code');
   performance.mark('ozvi:code-shown');
@@ -231,7 +289,7 @@ async function openWithCode(event) {
     person = Person.derive(code, deploy);
     const listing = await api.listMessages(person);
     state.person?.free();
-    Object.assign(state, { person, centre: listing.centre, code });
+    Object.assign(state, { person, centre: listing.centre, code: null });
     person = null;
     input.value = '';
     openThread(listing);
@@ -247,6 +305,7 @@ async function openWithCode(event) {
 // --- The conversation --------------------------------------------------------
 
 function openThread(listing) {
+  $('delete-confirm').hidden = true;
   state.seen.clear();
   state.msgIds.clear();
   $('messages').replaceChildren();
@@ -257,11 +316,15 @@ function openThread(listing) {
 }
 
 async function refresh() {
-  if (!state.person) return;
+  const { person } = state;
+  if (!person) return;
   const after = Math.max(0, ...state.seen.keys());
   try {
-    render(await api.listMessages(state.person, after));
+    const listing = await api.listMessages(person, after);
+    // She may have left, or opened another conversation, meanwhile.
+    if (state.person === person) render(listing);
   } catch (error) {
+    if (state.person !== person) return;
     if (error instanceof api.RelayError && error.key === 'err.not_found') {
       forget();
       show('deleted');
@@ -276,7 +339,12 @@ function render(listing) {
   for (const message of listing.messages) {
     if (state.seen.has(message.seq)) continue;
     state.seen.set(message.seq, true);
-    list.append(messageItem(message));
+    try {
+      list.append(messageItem(message));
+    } catch {
+      // A malformed entry is shown as unverifiable; the rest still render.
+      list.append(messageItem({ seq: message.seq, stored_at: 0, envelope: '' }));
+    }
   }
 }
 
@@ -301,6 +369,7 @@ function messageItem(message) {
     state.msgIds.add(opened.msg_id);
     let body = {};
     try { body = JSON.parse(opened.body); } catch { body = {}; }
+    if (!body || typeof body !== 'object') body = {};
     if (opened.from === 'staff') {
       item.className = 'message staff';
       who.textContent = `${opened.staff} · ${centreName(opened.centre)}`;
@@ -317,7 +386,9 @@ function messageItem(message) {
     item.className = 'message unverified';
     text.textContent = t('msg.unverified');
   }
-  when.textContent = new Date(message.stored_at * 1000).toLocaleString(language());
+  // A verified message shows the time its sender signed, not the relay's.
+  const at = opened && !item.classList.contains('unverified') ? opened.sent_at : message.stored_at;
+  when.textContent = at ? new Date(at * 1000).toLocaleString(language()) : '';
   item.append(who, text, when);
   return item;
 }
@@ -331,8 +402,7 @@ async function writeMore(event) {
   try {
     progress('write-progress', 'progress.pow');
     await paint();
-    const c = await api.challenge('post');
-    const pow = { challenge: c.challenge, nonce: solvePow(c.challenge, c.difficulty) };
+    const pow = await solveChallenge('post');
     progress('write-progress', 'progress.seal');
     const envelope = state.person.seal(
       state.deployment, state.centre, JSON.stringify({ text, lang: language() }), Date.now() / 1000,
@@ -372,7 +442,10 @@ function wire() {
   $('start-new').addEventListener('click', () => show('form'));
   $('start-return').addEventListener('click', () => show('return'));
   for (const button of document.querySelectorAll('button.back, button.home')) {
-    button.addEventListener('click', () => show('home'));
+    button.addEventListener('click', () => {
+      $('code-input').value = '';
+      show('home');
+    });
   }
   $('show-a11y').addEventListener('click', () => show('a11y'));
   for (const radio of document.querySelectorAll('input[name=danger]')) {
@@ -389,10 +462,18 @@ function wire() {
     $('code-continue').disabled = !$('code-noted').checked;
   });
   $('code-continue').addEventListener('click', async () => {
+    $('code-continue').disabled = true;
+    setError('code-error', null);
     try {
-      openThread(await api.listMessages(state.person));
+      const listing = await api.listMessages(state.person);
+      // The code has been shown and noted: it leaves the page's memory.
+      state.code = null;
+      $('code').textContent = '';
+      openThread(listing);
     } catch (error) {
-      setError('write-error', errorKey(error));
+      setError('code-error', errorKey(error));
+    } finally {
+      $('code-continue').disabled = !$('code-noted').checked;
     }
   });
   $('return-form').addEventListener('submit', openWithCode);
@@ -403,7 +484,8 @@ function wire() {
   });
   $('delete-btn').addEventListener('click', () => {
     $('delete-confirm').hidden = false;
-    $('delete-yes').focus();
+    // The safe choice first: a double Enter must not delete.
+    $('delete-no').focus();
   });
   $('delete-no').addEventListener('click', () => {
     $('delete-confirm').hidden = true;

@@ -28,6 +28,7 @@ const SHIFT_WINDOW_MS = 1000;
 let shiftTimes = [];
 
 window.addEventListener('keydown', (event) => {
+  if (event.isComposing) return;
   if (event.key === 'Escape') {
     event.preventDefault();
     quickExit();
@@ -44,7 +45,10 @@ window.addEventListener('keydown', (event) => {
 }, true);
 
 const bind = () => {
-  document.getElementById('quick-exit')?.addEventListener('click', quickExit);
+  document.getElementById('quick-exit')?.addEventListener('click', (event) => {
+    event.preventDefault();
+    quickExit();
+  });
 };
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', bind);
 else bind();

@@ -45,8 +45,8 @@ const cs = {
   'nav.home': 'Na začátek',
   'progress.directory': 'Ověřuje se seznam center…',
   'progress.derive': 'Vytváří se klíč z kódu… (1/4)',
-  'progress.pow': 'Ochrana proti zneužití… (2/4)',
-  'progress.seal': 'Zpráva se šifruje… (3/4)',
+  'progress.pow': 'Ochrana proti zneužití… (3/4)',
+  'progress.seal': 'Zpráva se šifruje… (2/4)',
   'progress.send': 'Odesílá se… (4/4)',
   'progress.open': 'Otevírá se konverzace…',
   'code.title': 'Zpráva je odeslaná. Toto je váš kód:',
@@ -82,7 +82,7 @@ const cs = {
   'a11y.title': 'Prohlášení o přístupnosti',
   'a11y.p1': 'Provozovatel se zavazuje zpřístupnit tuto stránku v souladu se zákonem č. 99/2019 Sb. Stránka je navržena podle WCAG 2.1 na úrovni AA (EN 301 549).',
   'a11y.p2': 'Stránku lze ovládat jen klávesnicí, funguje se čtečkou obrazovky a na displejích od šířky 320 pixelů. Soulad se ověřuje automatickými testy (axe-core) ve všech jazycích.',
-  'a11y.p3': 'Narazíte-li na překážku, napište nám přes tento formulář; odpovíme do 30 dnů.',
+  'a11y.p3': 'Známá omezení: kód se zobrazuje jen písmem, bez možnosti poslechu. Narazíte-li na překážku, napište nám přes tento formulář; odpovíme do 30 dnů.',
   'err.code_length': 'Kód má 18 znaků. Zkontrolujte, jestli nějaký nechybí nebo nepřebývá.',
   'err.code_character': 'V kódu je znak, který se v kódech nepoužívá. Kódy obsahují jen číslice a písmena bez I, L, O a U.',
   'err.code_typo': 'V kódu je překlep. Zkontrolujte prosím každý znak.',
@@ -94,6 +94,8 @@ const cs = {
   'err.directory': 'Seznam center se nepodařilo ověřit. Z bezpečnostních důvodů nepokračujte a zkuste to později.',
   'err.browser': 'Tento prohlížeč neumí šifrování, které stránka potřebuje. Zkuste prosím jiný, aktuální prohlížeč.',
   'err.generic': 'Něco se nepovedlo. Zkuste to prosím znovu.',
+  'err.pow_too_hard': 'Služba je teď přetížená. Zkuste to prosím za chvíli – nic se neztratilo.',
+  'err.retry_same': 'Odeslání se nepotvrdilo. Stiskněte Odeslat znovu: zpráva se pošle se stejným kódem, nic se nezdvojí.',
 };
 
 const en = {
@@ -138,8 +140,8 @@ const en = {
   'nav.home': 'To the start',
   'progress.directory': 'Checking the list of centres…',
   'progress.derive': 'Making a key from the code… (1/4)',
-  'progress.pow': 'Protection against abuse… (2/4)',
-  'progress.seal': 'Encrypting the message… (3/4)',
+  'progress.pow': 'Protection against abuse… (3/4)',
+  'progress.seal': 'Encrypting the message… (2/4)',
   'progress.send': 'Sending… (4/4)',
   'progress.open': 'Opening the conversation…',
   'code.title': 'Your message was sent. This is your code:',
@@ -175,7 +177,7 @@ const en = {
   'a11y.title': 'Accessibility statement',
   'a11y.p1': 'The operator is committed to making this page accessible under Czech Act No. 99/2019 Coll. It is designed to WCAG 2.1 level AA (EN 301 549).',
   'a11y.p2': 'The page works with the keyboard alone, with screen readers and on screens from 320 pixels wide. Conformance is checked by automated tests (axe-core) in every language.',
-  'a11y.p3': 'If something stands in your way, write to us through this form; we answer within 30 days.',
+  'a11y.p3': 'Known limitations: the code is shown as text only and cannot be listened to. If something stands in your way, write to us through this form; we answer within 30 days.',
   'err.code_length': 'A code has 18 characters. Check that none is missing or extra.',
   'err.code_character': 'The code contains a character that codes never use. Codes have only digits and letters other than I, L, O and U.',
   'err.code_typo': 'The code has a typo. Please check each character.',
@@ -187,6 +189,8 @@ const en = {
   'err.directory': 'The list of centres could not be verified. For your safety, do not continue; try again later.',
   'err.browser': 'This browser cannot do the encryption this page needs. Please try another, up-to-date browser.',
   'err.generic': 'Something went wrong. Please try again.',
+  'err.pow_too_hard': 'The service is overloaded right now. Please try again in a moment – nothing was lost.',
+  'err.retry_same': 'Sending was not confirmed. Press Send again: the message goes with the same code and will not be doubled.',
 };
 
 const uk = {
@@ -231,8 +235,8 @@ const uk = {
   'nav.home': 'На початок',
   'progress.directory': 'Перевіряється список центрів…',
   'progress.derive': 'Створюється ключ із коду… (1/4)',
-  'progress.pow': 'Захист від зловживань… (2/4)',
-  'progress.seal': 'Повідомлення шифрується… (3/4)',
+  'progress.pow': 'Захист від зловживань… (3/4)',
+  'progress.seal': 'Повідомлення шифрується… (2/4)',
   'progress.send': 'Надсилається… (4/4)',
   'progress.open': 'Відкривається розмова…',
   'code.title': 'Повідомлення надіслано. Ось ваш код:',
@@ -268,7 +272,7 @@ const uk = {
   'a11y.title': 'Заява про доступність',
   'a11y.p1': 'Оператор зобов’язується зробити цю сторінку доступною відповідно до чеського закону № 99/2019 Зб. Сторінку створено за WCAG 2.1 рівня AA (EN 301 549).',
   'a11y.p2': 'Сторінкою можна керувати лише клавіатурою, вона працює зі зчитувачами екрана та на екранах від 320 пікселів завширшки. Відповідність перевіряють автоматичні тести (axe-core) усіма мовами.',
-  'a11y.p3': 'Якщо натрапите на перешкоду, напишіть нам через цю форму; ми відповімо протягом 30 днів.',
+  'a11y.p3': 'Відомі обмеження: код показується лише текстом, без можливості прослухати. Якщо натрапите на перешкоду, напишіть нам через цю форму; ми відповімо протягом 30 днів.',
   'err.code_length': 'Код має 18 символів. Перевірте, чи жоден не пропущено і чи немає зайвого.',
   'err.code_character': 'У коді є символ, який у кодах не використовується. Коди містять лише цифри й латинські літери, крім I, L, O та U.',
   'err.code_typo': 'У коді помилка. Будь ласка, перевірте кожен символ.',
@@ -280,6 +284,8 @@ const uk = {
   'err.directory': 'Не вдалося перевірити список центрів. З міркувань безпеки не продовжуйте; спробуйте пізніше.',
   'err.browser': 'Цей браузер не підтримує шифрування, потрібне сторінці. Спробуйте інший, сучасний браузер.',
   'err.generic': 'Щось пішло не так. Спробуйте ще раз.',
+  'err.pow_too_hard': 'Служба зараз перевантажена. Спробуйте, будь ласка, трохи пізніше — нічого не втрачено.',
+  'err.retry_same': 'Надсилання не підтвердилося. Натисніть «Надіслати» ще раз: повідомлення піде з тим самим кодом і не подвоїться.',
 };
 
 export const REGIONS = {

@@ -15,6 +15,9 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     Ok(reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
+        // A redirect is never expected; following one could hide where the
+        // page really comes from.
+        .redirect(reqwest::redirect::Policy::none())
         .build()?)
 }
 

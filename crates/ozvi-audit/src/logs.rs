@@ -3,10 +3,13 @@
 //! the lengths of mailbox ids (16 bytes) and secrets or keys (32 bytes),
 //! codes (18 symbols whose check symbol holds), and canaries.
 //!
-//! The token test is a heuristic: a base64url string of exactly 22 or 43
-//! characters that decodes canonically and mixes upper and lower case
-//! (random ids almost always do; words and identifiers almost never are
-//! that long without a separator).
+//! The token tests are heuristics: a base64url string of 22 characters or
+//! more (a mailbox id is 22, a secret or key 43, an envelope thousands) that
+//! mixes upper and lower case and decodes canonically, or a run of 32 hex
+//! digits or more (an id or key in hex). Random ids almost always mix case;
+//! words and identifiers are almost never that long without a separator.
+//! ANSI colour codes are removed first. Compressed or binary files are
+//! refused rather than passed: decompress them first.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -20,11 +23,11 @@ use crate::canary::Canary;
 use crate::report::Report;
 
 static IPV4: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^0-9.])(\d{1,3}(?:\.\d{1,3}){3})(?:$|[^0-9.])").expect("valid")
+    Regex::new(r"(?:^|[^0-9.])(\d{1,3}(?:\.\d{1,3}){3})(?:$|[^0-9])").expect("valid")
 });
 /// Starts where a word cannot continue, so `relay::db` is not `::db`.
 static IPV6: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s=(,"'\[])([0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)"#).expect("valid")
+    Regex::new(r"(?:^|[^0-9A-Za-z_:.])([0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)").expect("valid")
 });
 static USER_AGENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -32,7 +35,12 @@ static USER_AGENT: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid")
 });
-static TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9_-]+").expect("valid"));
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9_-]{22,}").expect("valid"));
+static HEX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^0-9A-Za-z])([0-9A-Fa-f]{32,})(?:$|[^0-9A-Za-z])").expect("valid")
+});
+static ANSI: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\x1b\[[0-9;]*[A-Za-z]").expect("valid"));
 static CODE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b[0-9A-Z]{3}(?:[- ]?[0-9A-Z]{3}){5}\b").expect("valid"));
 
@@ -42,6 +50,20 @@ pub fn audit(paths: &[&Path], canaries: &[Canary]) -> anyhow::Result<Report> {
     for path in paths {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let magic: [&[u8]; 4] = [
+            &[0x1f, 0x8b],
+            &[0x28, 0xb5, 0x2f, 0xfd],
+            b"\xfd7zXZ",
+            b"LPKSHHRH",
+        ];
+        let compressed = magic.iter().any(|m| bytes.starts_with(m));
+        if compressed || bytes.contains(&0) || std::str::from_utf8(&bytes).is_err() {
+            anyhow::bail!(
+                "{} is compressed, binary or not UTF-8 text: decompress or export it as text \
+                 first (a log that cannot be read must not pass)",
+                path.display()
+            );
+        }
         report.count("files");
         let text = String::from_utf8_lossy(&bytes);
         for (n, line) in text.lines().enumerate() {
@@ -57,6 +79,7 @@ pub fn audit(paths: &[&Path], canaries: &[Canary]) -> anyhow::Result<Report> {
 
 /// Everything wrong with one log line.
 pub fn line_problems(line: &str, canaries: &[Canary]) -> Vec<String> {
+    let line = &*ANSI.replace_all(line, "");
     let mut problems = Vec::new();
     for m in IPV4.captures_iter(line) {
         if m[1].parse::<Ipv4Addr>().is_ok() {
@@ -64,7 +87,7 @@ pub fn line_problems(line: &str, canaries: &[Canary]) -> Vec<String> {
         }
     }
     for m in IPV6.captures_iter(line) {
-        let candidate = &m[1];
+        let candidate = m[1].trim_end_matches(['.', ':']);
         let hex = candidate.bytes().any(|b| b.is_ascii_hexdigit());
         if hex && candidate.parse::<Ipv6Addr>().is_ok() {
             problems.push(format!("an IPv6 address ({candidate})"));
@@ -78,13 +101,24 @@ pub fn line_problems(line: &str, canaries: &[Canary]) -> Vec<String> {
         let kind = match token.len() {
             22 => "a mailbox id",
             43 => "a secret, key or verifier",
-            _ => continue,
+            _ => "base64url data (an envelope, id or key)",
         };
         let mixed = token.bytes().any(|b| b.is_ascii_uppercase())
             && token.bytes().any(|b| b.is_ascii_lowercase());
-        if mixed && ozvi_crypto::format::b64::decode(token).is_ok() {
+        // Canonical base64url, whole or after a prefix such as `mbx_`.
+        let decodes = |t: &str| ozvi_crypto::format::b64::decode(t).is_ok();
+        let suffix_decodes = token
+            .match_indices(['_', '-'])
+            .any(|(i, _)| token.len() - i - 1 >= 22 && decodes(&token[i + 1..]));
+        if mixed && (decodes(token) || suffix_decodes) {
             problems.push(format!("what looks like {kind} ({}…)", &token[..6]));
         }
+    }
+    for m in HEX.captures_iter(line) {
+        problems.push(format!(
+            "a long hex string, like an id or key ({}…)",
+            &m[1][..6]
+        ));
     }
     for m in CODE.find_iter(line) {
         if Code::parse(m.as_str()).is_ok() {
@@ -131,5 +165,15 @@ mod tests {
         let canary = Canary::new("KANÁREK-9").expect("canary");
         assert_eq!(line_problems("text KANÁREK-9 here", &[canary]).len(), 1);
         assert!(line_problems("version 1.2.3 build 2026.11.30", &[]).is_empty());
+        assert_eq!(line_problems("rate limited 203.0.113.7.", &[]).len(), 1);
+        assert_eq!(line_problems("peer 2001:db8::1: reset", &[]).len(), 1);
+        assert_eq!(line_problems("\x1b[0m2001:db8::1 closed", &[]).len(), 1);
+        let hex = "ab12".repeat(8);
+        assert_eq!(line_problems(&format!("id={hex}"), &[]).len(), 1);
+        assert_eq!(
+            line_problems(&format!("thread mbx_{mailbox}"), &[]).len(),
+            1
+        );
+        assert!(line_problems("ozvi_relay::routes::person: request", &[]).is_empty());
     }
 }

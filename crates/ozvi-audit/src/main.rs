@@ -35,6 +35,10 @@ enum Command {
         /// Known plaintext to search for in every byte (repeatable).
         #[arg(long = "canary", value_name = "TEXT", allow_hyphen_values = true)]
         canaries: Vec<String>,
+        /// The operator's root public key: the stored directory must verify
+        /// under it (without it, only its shape is checked).
+        #[arg(long, allow_hyphen_values = true)]
+        root_key: Option<String>,
     },
     /// IP addresses, user agents, mailbox ids, secrets, codes and canaries
     /// in relay logs.
@@ -100,7 +104,17 @@ fn run(command: Command) -> anyhow::Result<Report> {
             .build()
     };
     match command {
-        Command::Store { path, canaries: c } => store::audit(&path, &canaries(&c)?),
+        Command::Store {
+            path,
+            canaries: c,
+            root_key,
+        } => {
+            let root = root_key
+                .as_deref()
+                .map(directory::parse_root_key)
+                .transpose()?;
+            store::audit(&path, &canaries(&c)?, root.as_ref())
+        }
         Command::Logs { files, canaries: c } => {
             let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
             logs::audit(&paths, &canaries(&c)?)

@@ -37,13 +37,28 @@ const MINUTE: u64 = 60;
 /// A thread record's fields the cross-checks need.
 struct Thread {
     centre: Vec<u8>,
+    created_at: u64,
     change: u64,
     last_seq: u64,
     message_count: u32,
+    total_bytes: u64,
+}
+
+/// What a thread's stored messages add up to.
+#[derive(Default)]
+struct Tally {
+    count: u32,
+    bytes: u64,
+    max_seq: u64,
+    first_stored_at: Option<u64>,
 }
 
 /// Audits the sled database at `path`.
-pub fn audit(path: &Path, canaries: &[Canary]) -> anyhow::Result<Report> {
+pub fn audit(
+    path: &Path,
+    canaries: &[Canary],
+    root: Option<&ozvi_crypto::primitives::sig::Ed25519Public>,
+) -> anyhow::Result<Report> {
     if !path.join("conf").is_file() || !path.join("db").is_file() {
         bail!(
             "{} is not a sled database (no conf and db files): pass a relay export or a \
@@ -93,7 +108,7 @@ pub fn audit(path: &Path, canaries: &[Canary]) -> anyhow::Result<Report> {
     }
 
     let mut histogram = [0u64; 256];
-    let mut per_thread: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+    let mut per_thread: BTreeMap<Vec<u8>, Tally> = BTreeMap::new();
     for entry in tree("messages")?.iter() {
         let (key, value) = entry?;
         report.count("messages records");
@@ -110,7 +125,16 @@ pub fn audit(path: &Path, canaries: &[Canary]) -> anyhow::Result<Report> {
             Some(t) if seq == 0 || seq > t.last_seq => {
                 report.fail(&at, "a sequence number outside its thread's")
             }
-            Some(_) => *per_thread.entry(mailbox.to_vec()).or_default() += 1,
+            Some(_) => {
+                let tally = per_thread.entry(mailbox.to_vec()).or_default();
+                tally.count += 1;
+                tally.bytes += value.len().saturating_sub(9) as u64;
+                tally.max_seq = tally.max_seq.max(seq);
+                if seq == 1 && value.len() >= 9 {
+                    tally.first_stored_at =
+                        Some(u64::from_be_bytes(value[1..9].try_into().expect("8 bytes")));
+                }
+            }
         }
         if let Err(problem) = check_stored_envelope(
             &value,
@@ -121,16 +145,33 @@ pub fn audit(path: &Path, canaries: &[Canary]) -> anyhow::Result<Report> {
             report.fail(at, problem);
         }
     }
+    // Messages are never deleted one by one: a thread's counters are
+    // exactly what its messages add up to, so no field is free to carry
+    // anything else.
+    let empty = Tally::default();
     for (mailbox, thread) in &threads {
-        let found = per_thread.get(mailbox).copied().unwrap_or(0);
-        if found != thread.message_count {
+        let tally = per_thread.get(mailbox).unwrap_or(&empty);
+        let at = format!("threads {}", short_hex(mailbox));
+        if tally.count != thread.message_count
+            || u64::from(tally.count) != thread.last_seq
+            || tally.max_seq != thread.last_seq
+        {
             report.fail(
-                format!("threads {}", short_hex(mailbox)),
+                &at,
                 format!(
-                    "counts {} messages but {found} are stored",
-                    thread.message_count
+                    "counts {} messages up to {} but {} are stored up to {}",
+                    thread.message_count, thread.last_seq, tally.count, tally.max_seq
                 ),
             );
+        }
+        if tally.bytes != thread.total_bytes {
+            report.fail(&at, "its byte count is not the sum of its envelopes");
+        }
+        if tally
+            .first_stored_at
+            .is_some_and(|t| t != thread.created_at)
+        {
+            report.fail(&at, "created at another minute than its first message");
         }
     }
 
@@ -193,6 +234,11 @@ pub fn audit(path: &Path, canaries: &[Canary]) -> anyhow::Result<Report> {
             );
         } else if !is_signed_directory(&value) {
             report.fail("system directory", "not a signed directory document");
+        } else if let Some(root) = root {
+            match ozvi_crypto::SignedDirectory::verify(&value, root, None) {
+                Ok(_) => report.count("directories verified under the root key"),
+                Err(_) => report.fail("system directory", "not signed by the root key"),
+            }
         }
     }
 
@@ -243,11 +289,19 @@ fn check_thread(key: &[u8], value: &[u8]) -> Result<Thread, String> {
     if u64::from(message_count) > last_seq || staff_read > last_seq || unread > message_count {
         return Err("counters that contradict each other".into());
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(u64::MAX, |d| d.as_secs());
+    if last_activity > now.saturating_add(86_400) {
+        return Err("times in the future".into());
+    }
     Ok(Thread {
         centre: centre.to_vec(),
+        created_at: created,
         change,
         last_seq,
         message_count,
+        total_bytes: u64_at(110),
     })
 }
 

@@ -14,13 +14,17 @@ use sha2::{Digest, Sha256};
 
 use crate::report::Report;
 
-/// References to other files in HTML and JavaScript modules.
+/// What HTML and JavaScript modules load: `src` attributes, `<link href>`
+/// (stylesheets, icons, preloads), module imports and `new URL(…,
+/// import.meta.url)`. Links people follow (`<a href>`) load nothing.
 static REFERENCES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
-        r#"(?:src|href)\s*=\s*"([^"]+)""#,
+        r#"\bsrc\s*=\s*["']([^"']+)["']"#,
+        r#"<link\b[^>]*\bhref\s*=\s*["']([^"']+)["']"#,
         r#"\bfrom\s*['"]([^'"]+)['"]"#,
         r#"\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)"#,
-        r#"^\s*import\s*['"]([^'"]+)['"]"#,
+        r#"(?:^|[;}\s])import\s*['"]([^'"]+)['"]"#,
+        r#"\bnew\s+Worker\(\s*['"]([^'"]+)['"]"#,
         r#"new\s+URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url"#,
     ]
     .iter()
@@ -69,7 +73,10 @@ pub async fn audit(base: &str, manifest: &BTreeMap<String, String>) -> anyhow::R
         report.count("files fetched");
         let at = format!("/{path}");
         if !response.status().is_success() {
-            report.fail(&at, format!("answered {}", response.status()));
+            report.fail(
+                &at,
+                format!("answered {} (no redirect is expected)", response.status()),
+            );
             continue;
         }
         check_headers(&at, response.headers(), &mut report);
@@ -118,6 +125,12 @@ pub async fn audit(base: &str, manifest: &BTreeMap<String, String>) -> anyhow::R
     }
     // The page as a browser opens it: the directory URL itself.
     let response = http.get(base.clone()).send().await?;
+    if !response.status().is_success() {
+        report.fail(
+            "/",
+            format!("answered {} (no redirect is expected)", response.status()),
+        );
+    }
     check_headers("/", response.headers(), &mut report);
     let body = response.bytes().await?;
     let served: String = Sha256::digest(&body)
@@ -141,7 +154,27 @@ fn check_headers(at: &str, headers: &HeaderMap, report: &mut Report) {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
+    // Headers that make the browser report visits elsewhere or go elsewhere.
+    for name in [
+        "content-security-policy-report-only",
+        "report-to",
+        "reporting-endpoints",
+        "nel",
+        "refresh",
+        "link",
+        "location",
+    ] {
+        if headers.contains_key(name) {
+            report.fail(at, format!("sends a {name} header"));
+        }
+    }
+    if headers.get_all("content-security-policy").iter().count() != 1 {
+        report.fail(at, "not exactly one Content-Security-Policy header");
+    }
     let csp = get("content-security-policy");
+    if csp.contains("report-uri") || csp.contains("report-to") {
+        report.fail(at, "the CSP reports to somewhere");
+    }
     let directive = |name: &str| {
         csp.split(';')
             .map(str::trim)

@@ -248,6 +248,25 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
         "a tree the relay does not document",
     );
 
+    // Eight bytes of something else hidden in a thread's byte counter.
+    let counter = plant("counter", &|db| {
+        let threads = db.open_tree("threads").expect("tree");
+        let (key, value) = threads.iter().next().expect("a thread").expect("reads");
+        let mut value = value.to_vec();
+        value[110..118].copy_from_slice(&0x0a00_0007_0000_0000u64.to_be_bytes());
+        threads.insert(key, value).expect("insert");
+    });
+    fails(&["store", path(&counter)], "not the sum of its envelopes");
+
+    // The stored directory under the operator's key, and under another.
+    let root_key = b64::encode(&w.root.public().to_bytes());
+    passes(&["store", path(&data), "--root-key", &root_key]);
+    let other = b64::encode(&Ed25519Secret::generate(&mut os_rng()).public().to_bytes());
+    fails(
+        &["store", path(&data), "--root-key", &other],
+        "not signed by the root key",
+    );
+
     // A message whose stored time is to the second, not the minute.
     let seconds = plant("seconds", &|db| {
         let (messages, key, value) = first_message(db);

@@ -212,7 +212,14 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
                 desk_ok(Some(&home), &["note", &id, "--text", NOTE]).await;
                 desk_ok(Some(&home), &["status", &id, "in_progress"]).await;
                 writeln!(to_script, "REPLIED").expect("write");
-                audit_while_running(&data, &tmp.path().join("export"), &base, &dist, &site);
+                audit_while_running(
+                    &data,
+                    &tmp.path().join("export"),
+                    &base,
+                    &dist,
+                    &site,
+                    &operator.root_key,
+                );
                 audited = true;
             }
             "STOP_RELAY" => {
@@ -270,7 +277,14 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
 /// While the relay runs with her conversation, the reply and the note:
 /// export, audit the export, audit the served page, change one byte of it,
 /// audit again, put it back.
-fn audit_while_running(data: &Path, export: &Path, base: &str, dist: &Path, site: &Path) {
+fn audit_while_running(
+    data: &Path,
+    export: &Path,
+    base: &str,
+    dist: &Path,
+    site: &Path,
+    root_key: &str,
+) {
     run_ok(
         Command::new(sibling("ozvi-relay"))
             .arg("--data")
@@ -278,7 +292,12 @@ fn audit_while_running(data: &Path, export: &Path, base: &str, dist: &Path, site
             .arg("export")
             .arg(export),
     );
-    let mut args: Vec<&OsStr> = vec![OsStr::new("store"), export.as_os_str()];
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("store"),
+        export.as_os_str(),
+        OsStr::new("--root-key"),
+        OsStr::new(root_key),
+    ];
     for c in [CANARY, REPLY, MORE, NOTE] {
         args.extend([OsStr::new("--canary"), OsStr::new(c)]);
     }
