@@ -109,7 +109,7 @@ pub fn line_problems(line: &str, canaries: &[Canary]) -> Vec<String> {
         let decodes = |t: &str| ozvi_crypto::format::b64::decode(t).is_ok();
         let suffix_decodes = token
             .match_indices(['_', '-'])
-            .any(|(i, _)| token.len() - i - 1 >= 22 && decodes(&token[i + 1..]));
+            .any(|(i, _)| token.len() - i > 22 && decodes(&token[i + 1..]));
         if mixed && (decodes(token) || suffix_decodes) {
             problems.push(format!("what looks like {kind} ({}…)", &token[..6]));
         }

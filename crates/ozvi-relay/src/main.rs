@@ -85,17 +85,25 @@ impl Cli {
     }
 }
 
-/// What is logged unless `OZVI_LOG` says otherwise. actix-server's own
-/// start-up lines name the listening address, so only its warnings pass.
-const DEFAULT_LOG: &str = "info,actix_server=warn";
+/// What is logged unless `OZVI_LOG` says otherwise.
+const DEFAULT_LOG: &str = "info";
+
+/// The log filter: `OZVI_LOG` or [`DEFAULT_LOG`]. actix-server's own
+/// start-up lines name the listening address, so only its warnings pass
+/// unless the filter names `actix_server` itself.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let mut filter = std::env::var("OZVI_LOG").unwrap_or_else(|_| DEFAULT_LOG.to_string());
+    if !filter.contains("actix_server") {
+        filter.push_str(",actix_server=warn");
+    }
+    tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"))
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OZVI_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

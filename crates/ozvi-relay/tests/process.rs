@@ -113,13 +113,14 @@ impl Setup {
                 use std::io::Write;
                 let _ = writeln!(log_file, "{line}");
                 if !sent && line.contains("listening") {
-                    let address = line
-                        .rsplit("address=")
+                    // The relay logs its port only, never an address.
+                    let port = line
+                        .rsplit("port=")
                         .next()
                         .unwrap_or_default()
                         .trim()
                         .to_string();
-                    let _ = tx.send(address);
+                    let _ = tx.send(format!("127.0.0.1:{port}"));
                     sent = true;
                 }
             }

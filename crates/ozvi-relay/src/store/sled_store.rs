@@ -259,12 +259,6 @@ impl Store for SledStore {
 
     fn delete_thread(&self, mailbox: &MailboxId) -> Result<bool, StoreError> {
         let _writing = self.writing();
-        let keys: Vec<sled::IVec> = self
-            .messages
-            .scan_prefix(mailbox.0)
-            .keys()
-            .collect::<Result<_, _>>()
-            .map_err(backend)?;
         (&self.threads, &self.messages, &self.notes, &self.activity)
             .transaction(|(threads, messages, notes, activity)| {
                 let Some(bytes) = threads.remove(&mailbox.0)? else {
@@ -276,8 +270,13 @@ impl Store for SledStore {
                 };
                 activity.remove(activity_key(&record.centre, record.change, mailbox))?;
                 notes.remove(&mailbox.0)?;
-                for key in &keys {
-                    messages.remove(key)?;
+                // Messages are numbered 1..=last_seq and never removed one
+                // by one, so the keys are known without iterating (which a
+                // transaction cannot do); an append racing this delete
+                // either committed before it (and is covered by last_seq) or
+                // conflicts with it and finds no thread when it retries.
+                for seq in 1..=record.last_seq {
+                    messages.remove(&message_key(mailbox, seq))?;
                 }
                 Ok(true)
             })
