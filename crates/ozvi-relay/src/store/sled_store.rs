@@ -6,7 +6,7 @@
 //! acknowledges a write.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use ozvi_crypto::MailboxId;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
@@ -33,6 +33,10 @@ pub struct SledStore {
     /// Writes hold it shared; an export holds it exclusively, so that the
     /// snapshot is consistent across trees (sled has no snapshot reads).
     gate: Arc<RwLock<()>>,
+    /// Held from taking a change number to committing it, so change numbers
+    /// are committed in increasing order: a desk that has seen change N
+    /// never later finds a thread committed with a change below N.
+    order: Arc<Mutex<()>>,
 }
 
 impl SledStore {
@@ -68,6 +72,7 @@ impl SledStore {
             activity: tree("activity")?,
             system: tree("system")?,
             gate: Arc::default(),
+            order: Arc::default(),
             db,
         })
     }
@@ -98,6 +103,11 @@ impl SledStore {
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         self.db.size_on_disk().map_err(backend)
+    }
+
+    /// Serializes a write that takes a change number; hold it until commit.
+    fn in_order(&self) -> MutexGuard<'_, ()> {
+        self.order.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn next_change(&self) -> Result<u64, StoreError> {
@@ -166,6 +176,7 @@ impl Store for SledStore {
     ) -> Result<ThreadRecord, StoreError> {
         let _writing = self.writing();
         let now = to_minute(now);
+        let _in_order = self.in_order();
         let change = self.next_change()?;
         let record = ThreadRecord::new(verifier, centre.clone(), envelope.len(), now, change);
         let message = StoredMessage {
@@ -205,6 +216,7 @@ impl Store for SledStore {
     ) -> Result<u64, StoreError> {
         let _writing = self.writing();
         let now = to_minute(now);
+        let _in_order = self.in_order();
         let change = self.next_change()?;
         (&self.threads, &self.messages, &self.activity)
             .transaction(|(threads, messages, activity)| {
@@ -341,6 +353,7 @@ impl Store for SledStore {
     fn put_note(&self, mailbox: &MailboxId, envelope: &[u8], now: u64) -> Result<(), StoreError> {
         let _writing = self.writing();
         let now = to_minute(now);
+        let _in_order = self.in_order();
         let change = self.next_change()?;
         (&self.threads, &self.notes, &self.activity)
             .transaction(|(threads, notes, activity)| {
@@ -385,6 +398,7 @@ impl Store for SledStore {
     ) -> Result<(), StoreError> {
         let _writing = self.writing();
         let now = to_minute(now);
+        let _in_order = self.in_order();
         let change = self.next_change()?;
         // Counted before the transaction (sled cannot iterate inside one); a
         // transfer keeps every message's kind, so the count stays right as
