@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -77,13 +76,7 @@ async fn staff_work_in_the_browser() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("node runs");
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let mut rx = script_lines(&mut child);
     let mut log = Vec::new();
     while let Some(line) = tokio::time::timeout(Duration::from_secs(90), rx.recv())
         .await

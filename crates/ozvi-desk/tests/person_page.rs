@@ -18,7 +18,7 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -172,13 +172,7 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
         .spawn()
         .expect("node runs");
     let mut to_script = child.stdin.take().expect("piped");
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let mut rx = script_lines(&mut child);
     let mut log = Vec::new();
     let mut audited = false;
     while let Some(line) = tokio::time::timeout(Duration::from_secs(180), rx.recv())

@@ -372,3 +372,18 @@ pub async fn node_succeeded(child: std::process::Child, log: &[String], story: &
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The lines a browser script prints, as they come.
+pub fn script_lines(
+    child: &mut std::process::Child,
+) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
