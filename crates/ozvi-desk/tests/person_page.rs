@@ -54,13 +54,23 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A relay process, killed when the test ends however it ends.
+struct Relay(Child);
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The relay binary on a free port, its log in `log`; returns once it answers.
 fn start_relay_process(
     data: &Path,
     root_key: &str,
     web_root: &Path,
     log: &Path,
-) -> (Child, String) {
+) -> (Relay, String) {
     let port = TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -86,7 +96,7 @@ fn start_relay_process(
         .expect("ozvi-relay starts");
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (child, base);
+            return (Relay(child), base);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -217,8 +227,8 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
                 audited = true;
             }
             "STOP_RELAY" => {
-                run_ok(Command::new("kill").args(["-TERM", &relay.id().to_string()]));
-                let status = relay.wait().expect("the relay exits");
+                run_ok(Command::new("kill").args(["-TERM", &relay.0.id().to_string()]));
+                let status = relay.0.wait().expect("the relay exits");
                 assert!(status.success(), "SIGTERM: a clean exit ({status})");
                 writeln!(to_script, "STOPPED").expect("write");
             }
@@ -249,7 +259,7 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
     // Restore: a relay started on a copy of the export serves the directory.
     let restored = tmp.path().join("restored");
     copy_dir(&tmp.path().join("export"), &restored);
-    let (mut again, again_base) = start_relay_process(
+    let (_again, again_base) = start_relay_process(
         &restored,
         &operator.root_key,
         &site,
@@ -264,8 +274,6 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
         200,
         "the restored relay serves the directory"
     );
-    let _ = again.kill();
-    let _ = again.wait();
 }
 
 /// While the relay runs with her conversation, the reply and the note:
