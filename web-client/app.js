@@ -19,7 +19,7 @@ const state = {
   centre: null,
   code: null, // only while the code screen shows it
   pending: null, // a first message sent without a confirmation: {code, person, centre, envelope, text}
-  seen: new Map(), // seq → rendered
+  seen: new Set(), // sequence numbers rendered
   msgIds: new Set(),
   stopFollowing: null,
 };
@@ -318,7 +318,7 @@ function openThread(listing) {
 async function refresh() {
   const { person } = state;
   if (!person) return;
-  const after = Math.max(0, ...state.seen.keys());
+  const after = Math.max(0, ...state.seen);
   try {
     const listing = await api.listMessages(person, after);
     // She may have left, or opened another conversation, meanwhile.
@@ -338,7 +338,7 @@ function render(listing) {
   const list = $('messages');
   for (const message of listing.messages) {
     if (state.seen.has(message.seq)) continue;
-    state.seen.set(message.seq, true);
+    state.seen.add(message.seq);
     try {
       list.append(messageItem(message));
     } catch {

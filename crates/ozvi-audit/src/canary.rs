@@ -34,7 +34,7 @@ impl Canary {
                 forms.push((name, form));
             }
         }
-        let hex: String = utf8.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::report::hex(utf8);
         forms.push(("hex", hex.clone().into_bytes()));
         forms.push(("HEX", hex.to_uppercase().into_bytes()));
         Ok(Self {

@@ -4,6 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+/// Lower-case hex, as `sha256sum` and the reports print bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// One thing that does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {

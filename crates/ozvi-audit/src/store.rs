@@ -413,7 +413,7 @@ fn scan_files(
 
 /// The first 6 bytes of a key in hex: enough to find the record.
 fn short_hex(bytes: &[u8]) -> String {
-    let hex: String = bytes.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let hex = crate::report::hex(&bytes[..bytes.len().min(6)]);
     if bytes.len() > 6 {
         format!("{hex}…")
     } else {

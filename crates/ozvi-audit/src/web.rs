@@ -12,7 +12,7 @@ use regex::Regex;
 use reqwest::header::HeaderMap;
 use sha2::{Digest, Sha256};
 
-use crate::report::Report;
+use crate::report::{Report, hex};
 
 /// What HTML and JavaScript modules load: `src` attributes, `<link href>`
 /// (stylesheets, icons, preloads), module imports and `new URL(…,
@@ -81,10 +81,7 @@ pub async fn audit(base: &str, manifest: &BTreeMap<String, String>) -> anyhow::R
         }
         check_headers(&at, response.headers(), &mut report);
         let body = response.bytes().await?;
-        let served: String = Sha256::digest(&body)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let served = hex(&Sha256::digest(&body));
         if served == *hash {
             report.count("files identical to the build");
         } else {
@@ -133,10 +130,7 @@ pub async fn audit(base: &str, manifest: &BTreeMap<String, String>) -> anyhow::R
     }
     check_headers("/", response.headers(), &mut report);
     let body = response.bytes().await?;
-    let served: String = Sha256::digest(&body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let served = hex(&Sha256::digest(&body));
     if Some(&served) != manifest.get("index.html") {
         report.fail(
             "/",
