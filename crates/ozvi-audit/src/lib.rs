@@ -12,8 +12,11 @@
 //!
 //! - [`report`]: what was checked and what failed, as text or JSON.
 //! - [`store`]: every tree and record of a relay export or stopped data dir.
-//! - [`random`]: whether ciphertext bytes look uniformly random.
-//! - [`canary`]: known plaintext in its common encodings.
+//! - [`random`]: whether ciphertext, hashes and nonces look uniformly random.
+//! - [`text`]: whether any stretch of bytes reads as text in a common
+//!   encoding, with a proven false-alarm bound.
+//! - [`canary`]: known plaintext in its common encodings, normal forms and
+//!   cases.
 //! - [`logs`]: addresses, user agents, ids, codes and canaries in logs.
 //! - [`web`]: the served page against the published `SHA256SUMS`, and the
 //!   security headers.
@@ -27,4 +30,5 @@ pub mod logs;
 pub mod random;
 pub mod report;
 pub mod store;
+pub mod text;
 pub mod web;

@@ -126,8 +126,13 @@ pub fn line_problems(line: &str, canaries: &[Canary]) -> Vec<String> {
         }
     }
     for canary in canaries {
-        for encoding in canary.found_in(line.as_bytes()) {
-            problems.push(format!("the canary {:?} as {encoding}", canary.text));
+        let forms = canary.found_in(line.as_bytes());
+        if !forms.is_empty() {
+            problems.push(format!(
+                "the canary {:?} as {}",
+                canary.text,
+                forms.join(", ")
+            ));
         }
     }
     problems

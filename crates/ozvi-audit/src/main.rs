@@ -39,6 +39,12 @@ enum Command {
         /// under it (without it, only its shape is checked).
         #[arg(long, allow_hyphen_values = true)]
         root_key: Option<String>,
+        /// Earlier signed directories of this relay (a JSON file, or a folder
+        /// of them such as a desk's `directories/`; repeatable): stanzas for
+        /// staff removed since are then recognised. Verified under
+        /// `--root-key` when given.
+        #[arg(long = "directories", value_name = "PATH")]
+        directories: Vec<PathBuf>,
     },
     /// IP addresses, user agents, mailbox ids, secrets, codes and canaries
     /// in relay logs.
@@ -108,12 +114,17 @@ fn run(command: Command) -> anyhow::Result<Report> {
             path,
             canaries: c,
             root_key,
+            directories,
         } => {
             let root = root_key
                 .as_deref()
                 .map(directory::parse_root_key)
                 .transpose()?;
-            store::audit(&path, &canaries(&c)?, root.as_ref())
+            let mut earlier = Vec::new();
+            for dir in &directories {
+                earlier.extend(store::read_directories(dir, root.as_ref())?);
+            }
+            store::audit(&path, &canaries(&c)?, root.as_ref(), &earlier)
         }
         Command::Logs { files, canaries: c } => {
             let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();

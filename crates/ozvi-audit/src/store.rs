@@ -4,22 +4,43 @@
 //! else may be there.
 //!
 //! Per record: fixed lengths and versions; times in whole minutes; centre
-//! ids of the allowed characters; envelopes that parse (PROTOCOL.md §4.1:
-//! version, kind, stanzas, a payload on a padding bucket) of the kind the
-//! tree holds, whose payload passes the randomness test. Across records:
-//! every message and note belongs to a thread, a thread's message count
-//! matches its messages, and each thread has exactly one inbox entry, of
-//! its centre and change number. With canaries, every key and value and
-//! every byte of the files on disk (which may still hold overwritten data)
-//! is searched for them.
+//! ids of the allowed characters and listed in a directory; envelopes that
+//! parse (PROTOCOL.md §4.1: version, kind, stanzas, a payload on a padding
+//! bucket) of the kind the tree holds. Every field that should be random
+//! (mailbox ids, verifiers, and in every envelope each ephemeral key,
+//! wrapped key, the nonce and the payload) passes every test of
+//! [`random::problems`]: no stretch that reads as text in a common
+//! encoding, no run of one byte, uniform bytes and byte pairs, nothing
+//! deflate can shrink; and each kind of field, pooled over the store, has
+//! uniform bytes and pairs.
+//!
+//! Key ids are hashes of public keys, so they are checked, not tested:
+//! every stanza of a message or reply is for a staff key of the thread's
+//! centre (in the stored directory or an earlier one the auditor passes,
+//! so removed staff count) except exactly one, the person's, which is the
+//! same in every message and reply of the thread, in no other thread, and
+//! in no directory; a note's stanzas are all for the centre's staff. The
+//! store holds nothing else about the person's key: her key id cannot be
+//! tied to the mailbox id (derived from her X25519 *and* Ed25519 keys, the
+//! second only inside the ciphertext).
+//!
+//! Across records: every message and note belongs to a thread, a thread's
+//! message count matches its messages, and each thread has exactly one
+//! inbox entry, of its centre and change number. With canaries, every key
+//! and value and every byte of the files on disk (which may still hold
+//! overwritten data) is searched for them.
 //!
 //! sled has no read-only mode: audit an export or a copy, not live data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use ozvi_crypto::Directory;
+use ozvi_crypto::format::directory::{DirectoryDoc, SignedDirectoryDoc};
 use ozvi_crypto::format::envelope::{Envelope, Kind};
+use ozvi_crypto::primitives::sig::Ed25519Public;
+use ozvi_crypto::primitives::x25519::KEY_ID_LEN;
 
 use crate::canary::Canary;
 use crate::random;
@@ -37,6 +58,7 @@ const MINUTE: u64 = 60;
 /// A thread record's fields the cross-checks need.
 struct Thread {
     centre: Vec<u8>,
+    centre_id: String,
     created_at: u64,
     change: u64,
     last_seq: u64,
@@ -53,11 +75,172 @@ struct Tally {
     first_stored_at: Option<u64>,
 }
 
-/// Audits the sled database at `path`.
+type KeyId = [u8; KEY_ID_LEN];
+
+/// What the directories say about key ids: which centres list each staff
+/// key, in any version known.
+#[derive(Default)]
+struct Known {
+    versions: BTreeSet<u64>,
+    centres: BTreeSet<String>,
+    staff: BTreeMap<KeyId, BTreeSet<String>>,
+}
+
+impl Known {
+    fn add(&mut self, directory: &Directory) {
+        self.versions.insert(directory.version);
+        for centre in &directory.centres {
+            self.centres.insert(centre.id.clone());
+            for member in &centre.staff {
+                self.staff
+                    .entry(member.keys.x25519.key_id())
+                    .or_default()
+                    .insert(centre.id.clone());
+            }
+        }
+    }
+
+    fn is_staff_of(&self, id: &KeyId, centre: &str) -> bool {
+        self.staff.get(id).is_some_and(|c| c.contains(centre))
+    }
+}
+
+/// The stanzas of one stored envelope, for the key-id checks.
+struct Sealed {
+    at: String,
+    kind: Kind,
+    key_ids: Vec<KeyId>,
+}
+
+/// One kind of field pooled over the store: its byte and pair histograms.
+struct Pool {
+    name: &'static str,
+    bytes: [u64; 256],
+    pairs: [u64; 256],
+}
+
+impl Pool {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            bytes: [0; 256],
+            pairs: [0; 256],
+        }
+    }
+
+    fn add(&mut self, field: &[u8]) {
+        for &b in field {
+            self.bytes[usize::from(b)] += 1;
+        }
+        for pair in field.chunks_exact(2) {
+            self.pairs[usize::from((pair[0] & 0xf0) | (pair[1] >> 4))] += 1;
+        }
+    }
+
+    fn judge(&self, report: &mut Report) {
+        let n: u64 = self.bytes.iter().sum();
+        let chi = random::chi_square_of(&self.bytes);
+        report.notes.push(format!(
+            "all {n} bytes of {} together: χ² = {chi:.1} (random: ≤ {:.1})",
+            self.name,
+            random::THRESHOLD
+        ));
+        if n >= random::MIN_LEN as u64 && chi > random::THRESHOLD {
+            report.fail(
+                format!("all {}", self.name),
+                format!("together they do not look random (χ² = {chi:.1})"),
+            );
+        }
+        if n >= random::MIN_PAIRS_LEN as u64 && chi < random::TOO_FLAT {
+            report.fail(
+                format!("all {}", self.name),
+                format!("together they are too even to be random (χ² = {chi:.1})"),
+            );
+        }
+        let pairs: u64 = self.pairs.iter().sum();
+        let chi = random::chi_square_of(&self.pairs);
+        if pairs >= (random::MIN_PAIRS_LEN / 2) as u64 && chi > random::THRESHOLD {
+            report.fail(
+                format!("all {}", self.name),
+                format!("together their byte pairs do not look random (χ² = {chi:.1})"),
+            );
+        }
+    }
+}
+
+/// The pools, one per kind of random field.
+struct Pools {
+    payloads: Pool,
+    nonces: Pool,
+    ephemerals: Pool,
+    wrapped: Pool,
+    mailboxes: Pool,
+    verifiers: Pool,
+    person_key_ids: Pool,
+}
+
+/// Reports every problem [`random::problems`] finds in `field`.
+fn judge_field(report: &mut Report, at: &str, what: &str, field: &[u8]) -> bool {
+    let problems = random::problems(field);
+    for problem in &problems {
+        report.fail(at, format!("{what}: {problem}"));
+    }
+    problems.is_empty()
+}
+
+/// A signed directory's content without its signature (when the auditor
+/// gives no root key).
+fn parse_unverified(json: &[u8]) -> Option<Directory> {
+    let signed: SignedDirectoryDoc = serde_json::from_slice(json).ok()?;
+    let payload = ozvi_crypto::format::b64::decode(&signed.directory).ok()?;
+    let doc: DirectoryDoc = serde_json::from_slice(&payload).ok()?;
+    Directory::from_doc(doc).ok()
+}
+
+/// Reads earlier signed directories the auditor holds (an operator's
+/// archive, or a desk's `directories/` folder): `path` is one JSON file or
+/// a folder of them. Under `root`, each must verify.
+pub fn read_directories(
+    path: &Path,
+    root: Option<&Ed25519Public>,
+) -> anyhow::Result<Vec<Directory>> {
+    let files: Vec<std::path::PathBuf> = if path.is_dir() {
+        let mut files: Vec<_> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files
+        .iter()
+        .map(|file| {
+            let json =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let directory = match root {
+                Some(root) => ozvi_crypto::SignedDirectory::verify(&json, root, None)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+                None => parse_unverified(&json).ok_or_else(|| {
+                    anyhow::anyhow!("{} is not a signed directory", file.display())
+                })?,
+            };
+            Ok(directory)
+        })
+        .collect()
+}
+
+/// Audits the sled database at `path`. `earlier` are directories the
+/// relay published before the one it stores ([`read_directories`]): the
+/// key ids of staff since removed are found there.
 pub fn audit(
     path: &Path,
     canaries: &[Canary],
-    root: Option<&ozvi_crypto::primitives::sig::Ed25519Public>,
+    root: Option<&Ed25519Public>,
+    earlier: &[Directory],
 ) -> anyhow::Result<Report> {
     if !path.join("conf").is_file() || !path.join("db").is_file() {
         bail!(
@@ -94,20 +277,96 @@ pub fn audit(
         );
     }
 
+    // The directories first: the records are checked against them.
+    let mut known = Known::default();
+    let mut stored_directory: Option<Directory> = None;
+    for entry in tree("system")?.iter() {
+        let (key, value) = entry?;
+        report.count("system records");
+        search(canaries, "system", &key, &value, &mut report);
+        if key.as_ref() != b"directory" {
+            report.fail(
+                format!("system {}", short_hex(&key)),
+                "a system record other than the directory",
+            );
+        } else if !is_signed_directory(&value) {
+            report.fail("system directory", "not a signed directory document");
+        } else if let Some(root) = root {
+            match ozvi_crypto::SignedDirectory::verify(&value, root, None) {
+                Ok(d) => {
+                    report.count("directories verified under the root key");
+                    stored_directory = Some(d);
+                }
+                Err(_) => report.fail("system directory", "not signed by the root key"),
+            }
+        } else {
+            stored_directory = parse_unverified(&value);
+            if stored_directory.is_none() {
+                report.fail(
+                    "system directory",
+                    "not a valid directory (PROTOCOL.md §6.1)",
+                );
+            }
+        }
+    }
+    if let Some(d) = &stored_directory {
+        known.add(d);
+    }
+    for d in earlier {
+        if stored_directory.as_ref().is_some_and(|s| s.salt != d.salt) {
+            bail!(
+                "an earlier directory given (version {}) is of another deployment",
+                d.version
+            );
+        }
+        known.add(d);
+    }
+    let have_directory = !known.versions.is_empty();
+    report.notes.push(if have_directory {
+        format!(
+            "key ids checked against directory versions {:?}{}",
+            known.versions,
+            if root.is_some() {
+                " (verified under the root key)"
+            } else {
+                " (not verified: no --root-key)"
+            }
+        )
+    } else {
+        "no directory: centres and key ids not checked".to_string()
+    });
+    let mut pools = Pools {
+        payloads: Pool::new("payloads"),
+        nonces: Pool::new("nonces"),
+        ephemerals: Pool::new("ephemeral keys (bytes 0-30)"),
+        wrapped: Pool::new("wrapped keys"),
+        mailboxes: Pool::new("mailbox ids"),
+        verifiers: Pool::new("verifiers"),
+        person_key_ids: Pool::new("person key ids"),
+    };
+
     let mut threads = BTreeMap::new();
     for entry in tree("threads")?.iter() {
         let (key, value) = entry?;
         report.count("threads records");
         search(canaries, "threads", &key, &value, &mut report);
+        let at = format!("threads {}", short_hex(&key));
         match check_thread(&key, &value) {
             Ok(thread) => {
+                if have_directory && !known.centres.contains(&thread.centre_id) {
+                    report.fail(&at, "of a centre no directory lists");
+                }
+                judge_field(&mut report, &at, "its mailbox id", &key);
+                judge_field(&mut report, &at, "its verifier", &value[1..33]);
+                pools.mailboxes.add(&key);
+                pools.verifiers.add(&value[1..33]);
                 threads.insert(key.to_vec(), thread);
             }
-            Err(problem) => report.fail(format!("threads {}", short_hex(&key)), problem),
+            Err(problem) => report.fail(at, problem),
         }
     }
+    let mut sealed: BTreeMap<Vec<u8>, Vec<Sealed>> = BTreeMap::new();
 
-    let mut histogram = [0u64; 256];
     let mut per_thread: BTreeMap<Vec<u8>, Tally> = BTreeMap::new();
     for entry in tree("messages")?.iter() {
         let (key, value) = entry?;
@@ -136,13 +395,22 @@ pub fn audit(
                 }
             }
         }
-        if let Err(problem) = check_stored_envelope(
+        match check_stored_envelope(
             &value,
             &[Kind::PersonMessage, Kind::StaffReply],
-            &mut histogram,
+            &at,
+            &mut pools,
             &mut report,
         ) {
-            report.fail(at, problem);
+            Ok(envelope) => sealed
+                .entry(key[..MAILBOX_LEN].to_vec())
+                .or_default()
+                .push(Sealed {
+                    at,
+                    kind: envelope.kind,
+                    key_ids: envelope.stanzas.iter().map(|s| s.key_id).collect(),
+                }),
+            Err(problem) => report.fail(at, problem),
         }
     }
     // Messages are never deleted one by one: a thread's counters are
@@ -183,10 +451,13 @@ pub fn audit(
         if key.len() != MAILBOX_LEN || !threads.contains_key(key.as_ref()) {
             report.fail(&at, "a note of no thread");
         }
-        if let Err(problem) =
-            check_stored_envelope(&value, &[Kind::StaffNote], &mut histogram, &mut report)
-        {
-            report.fail(at, problem);
+        match check_stored_envelope(&value, &[Kind::StaffNote], &at, &mut pools, &mut report) {
+            Ok(envelope) => sealed.entry(key.to_vec()).or_default().push(Sealed {
+                at,
+                kind: envelope.kind,
+                key_ids: envelope.stanzas.iter().map(|s| s.key_id).collect(),
+            }),
+            Err(problem) => report.fail(at, problem),
         }
     }
 
@@ -223,36 +494,19 @@ pub fn audit(
         }
     }
 
-    for entry in tree("system")?.iter() {
-        let (key, value) = entry?;
-        report.count("system records");
-        search(canaries, "system", &key, &value, &mut report);
-        if key.as_ref() != b"directory" {
-            report.fail(
-                format!("system {}", short_hex(&key)),
-                "a system record other than the directory",
-            );
-        } else if !is_signed_directory(&value) {
-            report.fail("system directory", "not a signed directory document");
-        } else if let Some(root) = root {
-            match ozvi_crypto::SignedDirectory::verify(&value, root, None) {
-                Ok(_) => report.count("directories verified under the root key"),
-                Err(_) => report.fail("system directory", "not signed by the root key"),
-            }
-        }
+    if have_directory {
+        check_key_ids(&threads, &sealed, &known, &mut pools, &mut report);
     }
-
-    let chi = random::chi_square_of(&histogram);
-    let bytes: u64 = histogram.iter().sum();
-    report.notes.push(format!(
-        "all {bytes} payload bytes together: χ² = {chi:.1} (random: ≤ {:.1})",
-        random::THRESHOLD
-    ));
-    if bytes >= random::MIN_LEN as u64 && chi > random::THRESHOLD {
-        report.fail(
-            "all payloads",
-            format!("together they do not look random (χ² = {chi:.1})"),
-        );
+    for pool in [
+        &pools.payloads,
+        &pools.nonces,
+        &pools.ephemerals,
+        &pools.wrapped,
+        &pools.mailboxes,
+        &pools.verifiers,
+        &pools.person_key_ids,
+    ] {
+        pool.judge(&mut report);
     }
     Ok(report)
 }
@@ -295,8 +549,10 @@ fn check_thread(key: &[u8], value: &[u8]) -> Result<Thread, String> {
     if last_activity > now.saturating_add(86_400) {
         return Err("times in the future".into());
     }
+    let centre_id = String::from_utf8_lossy(&centre[1..=usize::from(centre[0])]).into_owned();
     Ok(Thread {
         centre: centre.to_vec(),
+        centre_id,
         created_at: created,
         change,
         last_seq,
@@ -317,13 +573,16 @@ fn check_centre(field: &[u8]) -> Result<(), String> {
         .ok_or_else(|| "a malformed centre id".into())
 }
 
-/// version 1 ‖ stored at (u64, whole minutes) ‖ envelope of one of `kinds`.
+/// version 1 ‖ stored at (u64, whole minutes) ‖ envelope of one of `kinds`,
+/// every random field of which passes [`random::problems`] (findings at
+/// `at`). The envelope, for the key-id checks, when it parses.
 fn check_stored_envelope(
     value: &[u8],
     kinds: &[Kind],
-    histogram: &mut [u64; 256],
+    at: &str,
+    pools: &mut Pools,
     report: &mut Report,
-) -> Result<(), String> {
+) -> Result<Envelope, String> {
     if value.len() < 9 || value[0] != 1 {
         return Err("not a version-1 record".into());
     }
@@ -331,23 +590,124 @@ fn check_stored_envelope(
     if stored_at == 0 || stored_at % MINUTE != 0 {
         return Err("stored at is not a whole minute".into());
     }
+    // The format layer of ozvi-crypto parses every envelope version it
+    // supports; the fields tested here are the same bytes in each.
     let envelope = Envelope::parse(&value[9..])
         .map_err(|_| "not an envelope of PROTOCOL.md §4.1 (or not on a padding bucket)")?;
     if !kinds.contains(&envelope.kind) {
         return Err(format!("an envelope of kind {}", envelope.kind.to_byte()));
     }
     report.count("envelopes parsed");
-    for &b in &envelope.payload {
-        histogram[usize::from(b)] += 1;
+    for (i, stanza) in envelope.stanzas.iter().enumerate() {
+        let ephemeral = stanza.ephemeral.as_bytes();
+        judge_field(
+            report,
+            at,
+            &format!("stanza {}'s ephemeral key", i + 1),
+            ephemeral,
+        );
+        judge_field(
+            report,
+            at,
+            &format!("stanza {}'s wrapped key", i + 1),
+            &stanza.wrapped_key,
+        );
+        // The last byte of a canonical X25519 key has its high bit clear.
+        pools.ephemerals.add(&ephemeral[..31]);
+        pools.wrapped.add(&stanza.wrapped_key);
+        report.count("stanzas tested");
     }
-    if !random::looks_random(&envelope.payload) {
+    judge_field(report, at, "its nonce", &envelope.nonce);
+    pools.nonces.add(&envelope.nonce);
+    pools.payloads.add(&envelope.payload);
+    let problems = random::problems(&envelope.payload);
+    if !problems.is_empty() {
         return Err(format!(
-            "a payload that does not look like ciphertext (χ² = {:.1})",
-            random::chi_square(&envelope.payload)
+            "a payload that does not look like ciphertext: {}",
+            problems.join("; ")
         ));
     }
     report.count("payloads that look random");
-    Ok(())
+    Ok(envelope)
+}
+
+/// Every stanza of a thread's envelopes is for a staff key of its centre
+/// (in any directory known), except, in messages and replies, exactly one:
+/// the person's, the same in all of them and in no other thread.
+fn check_key_ids(
+    threads: &BTreeMap<Vec<u8>, Thread>,
+    sealed: &BTreeMap<Vec<u8>, Vec<Sealed>>,
+    known: &Known,
+    pools: &mut Pools,
+    report: &mut Report,
+) {
+    let describe = |id: &KeyId| match known.staff.get(id) {
+        Some(centres) => format!(
+            "a staff key of {}",
+            centres.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        None => "a key no directory lists".to_string(),
+    };
+    let mut person_of: BTreeMap<KeyId, Vec<u8>> = BTreeMap::new();
+    for (mailbox, envelopes) in sealed {
+        let Some(thread) = threads.get(mailbox) else {
+            continue;
+        };
+        let mut person: Option<KeyId> = None;
+        for envelope in envelopes {
+            let others: Vec<&KeyId> = envelope
+                .key_ids
+                .iter()
+                .filter(|id| !known.is_staff_of(id, &thread.centre_id))
+                .collect();
+            report.count("stanza key ids checked");
+            let for_person = matches!(envelope.kind, Kind::PersonMessage | Kind::StaffReply);
+            match (for_person, others.as_slice()) {
+                (false, []) => {}
+                (true, [id]) if known.staff.contains_key(*id) => report.fail(
+                    &envelope.at,
+                    format!("no stanza for the person: its one stanza outside the centre's staff is for {}", describe(id)),
+                ),
+                (true, [id]) => match person {
+                    None => person = Some(**id),
+                    Some(p) if p == **id => {}
+                    Some(_) => report.fail(
+                        &envelope.at,
+                        "sealed to another person key than the thread's other messages",
+                    ),
+                },
+                (true, []) => report.fail(
+                    &envelope.at,
+                    "no stanza for the person: she cannot read it",
+                ),
+                (_, extra) => {
+                    let extra = if for_person { extra.len() - 1 } else { extra.len() };
+                    let what: Vec<String> = others.iter().map(|id| describe(id)).collect();
+                    report.fail(
+                        &envelope.at,
+                        format!(
+                            "{extra} stanza(s) for keys that are not the staff of centre {} in any                              directory known, nor one person key ({}); a former staff member? pass                              the earlier directories with --directories",
+                            thread.centre_id,
+                            what.join("; ")
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(id) = person {
+            pools.person_key_ids.add(&id);
+            report.count("person key ids, one per thread");
+            if let Some(other) = person_of.insert(id, mailbox.clone()) {
+                report.fail(
+                    format!("threads {}", short_hex(mailbox)),
+                    format!(
+                        "sealed to the same person key as thread {}",
+                        short_hex(&other)
+                    ),
+                );
+            }
+        }
+    }
 }
 
 fn is_signed_directory(value: &[u8]) -> bool {
@@ -370,10 +730,11 @@ fn is_signed_directory(value: &[u8]) -> bool {
 fn search(canaries: &[Canary], tree: &str, key: &[u8], value: &[u8], report: &mut Report) {
     for canary in canaries {
         for part in [key, value] {
-            for encoding in canary.found_in(part) {
+            let forms = canary.found_in(part);
+            if !forms.is_empty() {
                 report.fail(
                     format!("{tree} {}", short_hex(key)),
-                    format!("holds the canary {:?} as {encoding}", canary.text),
+                    format!("holds the canary {:?} as {}", canary.text, forms.join(", ")),
                 );
             }
         }
@@ -400,10 +761,11 @@ fn scan_files(
             .display()
             .to_string();
         for canary in canaries {
-            for encoding in canary.found_in(&bytes) {
+            let forms = canary.found_in(&bytes);
+            if !forms.is_empty() {
                 report.fail(
                     format!("file {name}"),
-                    format!("holds the canary {:?} as {encoding}", canary.text),
+                    format!("holds the canary {:?} as {}", canary.text, forms.join(", ")),
                 );
             }
         }

@@ -11,8 +11,10 @@ use std::sync::Arc;
 
 use ozvi_crypto::format::b64;
 use ozvi_crypto::format::envelope::{Envelope, Kind};
+use ozvi_crypto::primitives::hash::sha256;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
+use ozvi_crypto::primitives::x25519::X25519Public;
 use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
 use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
 use ozvi_crypto::{DeploymentSalt, Directory, PersonKeys, StaffKeys};
@@ -280,6 +282,655 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
     let out = audit(&["store", path(tmp.path())]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("not a sled database"), "{}", text(&out));
+}
+
+/// Each plant goes into a fresh copy of the store at `data`.
+fn plant(data: &Path, copy: &Path, f: &dyn Fn(&sled::Db)) {
+    let store = SledStore::open(data).expect("opens");
+    store.export_to(copy).expect("copies");
+    drop(store);
+    let db = sled::open(copy).expect("opens");
+    f(&db);
+    db.flush().expect("flush");
+}
+
+/// A store seeded as [`seeded`], in a temporary folder.
+struct Seeded {
+    w: World,
+    tmp: tempfile::TempDir,
+    data: PathBuf,
+}
+
+fn seeded_store() -> Seeded {
+    let w = world();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    seeded(&w, &data);
+    Seeded { w, tmp, data }
+}
+
+impl Seeded {
+    /// A copy of the store changed by `f`.
+    fn plant(&self, name: &str, f: &dyn Fn(&sled::Db)) -> PathBuf {
+        let copy = self.tmp.path().join(name);
+        plant(&self.data, &copy, f);
+        copy
+    }
+}
+
+/// `len` pseudo-random bytes (SHA-256 in counter mode).
+fn prng(len: usize, seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut i = 0u64;
+    while out.len() < len {
+        out.extend_from_slice(&sha256(&[&seed.to_be_bytes(), &i.to_be_bytes()]));
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// `n` bytes of Czech prose (UTF-8), cut at a character boundary and
+/// padded with spaces; the last byte is always ASCII.
+fn czech(n: usize) -> Vec<u8> {
+    let text = "Manžel mě bije a vyhrožuje mi, prosím pomozte mi, bojím se o děti a o sebe. ";
+    let mut out = String::new();
+    for c in text.chars().cycle() {
+        if out.len() + c.len_utf8() >= n {
+            break;
+        }
+        out.push(c);
+    }
+    while out.len() < n {
+        out.push(' ');
+    }
+    out.into_bytes()
+}
+
+/// Rewrites the first message's envelope with `f`.
+fn edit_first_message(db: &sled::Db, f: &dyn Fn(&mut Envelope)) {
+    let messages = db.open_tree("messages").expect("tree");
+    let (key, value) = messages.iter().next().expect("a message").expect("reads");
+    let mut envelope = Envelope::parse(&value[9..]).expect("parses");
+    f(&mut envelope);
+    let mut record = value[..9].to_vec();
+    record.extend_from_slice(&envelope.to_bytes());
+    messages.insert(key, record).expect("insert");
+}
+
+#[test]
+fn czech_text_in_a_stanza_key_id_is_caught() {
+    let s = seeded_store();
+    let copy = s.plant("key-id", &|db| {
+        edit_first_message(db, &|e| {
+            e.stanzas[0].key_id.copy_from_slice(&czech(8));
+        })
+    });
+    fails(
+        &["store", path(&copy)],
+        "not the staff of centre ic-zlin in any directory known",
+    );
+}
+
+#[test]
+fn czech_text_in_an_ephemeral_key_is_caught() {
+    let s = seeded_store();
+    let copy = s.plant("ephemeral", &|db| {
+        edit_first_message(db, &|e| {
+            let key = X25519Public::from_canonical_bytes(&czech(32)).expect("canonical");
+            e.stanzas[1].ephemeral = key;
+        })
+    });
+    fails(
+        &["store", path(&copy)],
+        "stanza 2's ephemeral key: reads as Czech text in UTF-8",
+    );
+}
+
+#[test]
+fn czech_text_in_a_wrapped_key_is_caught() {
+    let s = seeded_store();
+    let copy = s.plant("wrapped", &|db| {
+        edit_first_message(db, &|e| {
+            e.stanzas[0].wrapped_key.copy_from_slice(&czech(48));
+        })
+    });
+    fails(
+        &["store", path(&copy)],
+        "stanza 1's wrapped key: reads as Czech text",
+    );
+    // In a single-byte encoding too.
+    let latin2 = s.plant("wrapped-latin2", &|db| {
+        edit_first_message(db, &|e| {
+            let text = String::from_utf8(czech(60)).expect("UTF-8");
+            let (bytes, _, _) = encoding_rs::WINDOWS_1250.encode(&text);
+            e.stanzas[0].wrapped_key.copy_from_slice(&bytes[..48]);
+        })
+    });
+    fails(
+        &["store", path(&latin2)],
+        "stanza 1's wrapped key: reads as",
+    );
+}
+
+#[test]
+fn czech_text_in_a_nonce_is_caught() {
+    let s = seeded_store();
+    let copy = s.plant("nonce", &|db| {
+        edit_first_message(db, &|e| e.nonce.copy_from_slice(&czech(24)))
+    });
+    fails(&["store", path(&copy)], "its nonce: reads as Czech text");
+    let utf16 = s.plant("nonce-utf16", &|db| {
+        edit_first_message(db, &|e| {
+            let units: Vec<u8> = "Допоможіть мені"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect();
+            e.nonce.copy_from_slice(&units[..24]);
+        })
+    });
+    fails(
+        &["store", path(&utf16)],
+        "its nonce: reads as Ukrainian text in UTF-16LE",
+    );
+}
+
+/// Renames a thread everywhere its mailbox id is stored (threads, messages,
+/// notes and activity keys), so every cross-check still holds.
+fn rename_first_thread(db: &sled::Db, to: &[u8; 16]) {
+    let threads = db.open_tree("threads").expect("tree");
+    let (old, value) = threads.iter().next().expect("a thread").expect("reads");
+    threads.remove(&old).expect("remove");
+    threads.insert(to, value).expect("insert");
+    for name in ["messages", "notes", "activity"] {
+        let tree = db.open_tree(name).expect("tree");
+        let keys: Vec<sled::IVec> = tree.iter().keys().map(|k| k.expect("key")).collect();
+        for key in keys {
+            let at = if name == "activity" { 41 } else { 0 };
+            if key.len() >= at + 16 && key[at..at + 16] == old[..] {
+                let value = tree.remove(&key).expect("remove").expect("value");
+                let mut new = key.to_vec();
+                new[at..at + 16].copy_from_slice(to);
+                tree.insert(new, value).expect("insert");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_textual_mailbox_id_is_caught() {
+    let s = seeded_store();
+    for (name, text) in [
+        ("mailbox-cs", "Manžel mě bije".as_bytes()),
+        ("mailbox-ascii", b"pomoc, bije me!!".as_slice()),
+    ] {
+        let id: [u8; 16] = text.try_into().expect("16 bytes");
+        let copy = s.plant(name, &|db| rename_first_thread(db, &id));
+        fails(&["store", path(&copy)], "its mailbox id: reads as");
+    }
+}
+
+#[test]
+fn a_textual_verifier_is_caught() {
+    let s = seeded_store();
+    let copy = s.plant("verifier", &|db| {
+        let threads = db.open_tree("threads").expect("tree");
+        let (key, value) = threads.iter().next().expect("a thread").expect("reads");
+        let mut value = value.to_vec();
+        value[1..33].copy_from_slice(&czech(32));
+        threads.insert(key, value).expect("insert");
+    });
+    fails(&["store", path(&copy)], "its verifier: reads as Czech text");
+}
+
+#[test]
+fn a_canary_in_each_single_byte_encoding_and_in_nfd_is_found() {
+    let s = seeded_store();
+    // š, ť and ž differ between ISO-8859-2 and Windows-1250.
+    let czech_canary = "Šťastná žena KANÁR-8820";
+    let ukrainian_canary = "Допоможіть, КАНАРКА-4242";
+    let nfd = "Tajna\u{301} zpra\u{301}va KANA\u{301}R-5511";
+    let forms: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            czech_canary,
+            encoding_rs::ISO_8859_2.encode(czech_canary).0.into_owned(),
+            "as ISO-8859-2",
+        ),
+        (
+            czech_canary,
+            encoding_rs::WINDOWS_1250
+                .encode(czech_canary)
+                .0
+                .into_owned(),
+            "as windows-1250",
+        ),
+        (
+            czech_canary,
+            encoding_rs::WINDOWS_1250
+                .encode(&czech_canary.to_lowercase())
+                .0
+                .into_owned(),
+            "as lower-case windows-1250",
+        ),
+        (
+            ukrainian_canary,
+            encoding_rs::WINDOWS_1251
+                .encode(ukrainian_canary)
+                .0
+                .into_owned(),
+            "windows-1251",
+        ),
+        (
+            ukrainian_canary,
+            encoding_rs::KOI8_U.encode(ukrainian_canary).0.into_owned(),
+            "KOI8-U",
+        ),
+        (CANARY, nfd.as_bytes().to_vec(), "as NFD UTF-8"),
+        (
+            CANARY,
+            CANARY.to_uppercase().into_bytes(),
+            "as upper-case UTF-8",
+        ),
+    ];
+    for (i, (canary, bytes, needle)) in forms.iter().enumerate() {
+        let copy = s.plant(&format!("canary-{i}"), &|db| {
+            edit_first_message(db, &|e| {
+                e.payload[300..300 + bytes.len()].copy_from_slice(bytes);
+            })
+        });
+        fails(&["store", path(&copy), "--canary", canary], needle);
+    }
+}
+
+/// 768 bytes of text in a payload of the largest bucket, with filler that
+/// gives the payload exactly the byte histogram of random bytes: the
+/// histogram test alone passes it.
+#[test]
+fn text_in_a_payload_with_histogram_flattening_filler_is_caught() {
+    let s = seeded_store();
+    let copy = s.plant("flattened", &|db| {
+        let person = PersonKeys::from_root(&[1; 32]);
+        let long = "a".repeat(20_000);
+        let big = envelope(&s.w, &person, Kind::PersonMessage, &long);
+        let mut envelope = Envelope::parse(&big).expect("parses");
+        let len = envelope.payload.len();
+        assert_eq!(len, 73_728 + 16);
+        let text = czech(768);
+        // A random histogram for the whole payload, from a random string.
+        let mut target = [0usize; 256];
+        for &b in &prng(len, 1) {
+            target[usize::from(b)] += 1;
+        }
+        for &b in &text {
+            target[usize::from(b)] -= 1;
+        }
+        let mut filler: Vec<u8> = (0..=255u8)
+            .flat_map(|b| std::iter::repeat_n(b, target[usize::from(b)]))
+            .collect();
+        // Shuffle (Fisher-Yates) so the filler itself has no runs.
+        let picks = prng(8 * filler.len(), 2);
+        for i in (1..filler.len()).rev() {
+            let r = u64::from_be_bytes(picks[8 * i..8 * i + 8].try_into().expect("8"));
+            filler.swap(i, (r % (i as u64 + 1)) as usize);
+        }
+        let at = 20_000;
+        let mut payload = filler[..at].to_vec();
+        payload.extend_from_slice(&text);
+        payload.extend_from_slice(&filler[at..]);
+        assert_eq!(payload.len(), len);
+        assert!(
+            ozvi_audit::random::looks_random(&payload),
+            "the filler defeats the histogram test"
+        );
+        envelope.payload = payload;
+        replace_first_message(db, &envelope.to_bytes());
+    });
+    fails(
+        &["store", path(&copy)],
+        "a payload that does not look like ciphertext: reads as Czech text",
+    );
+    fails(&["store", path(&copy)], "it compresses");
+}
+
+/// Replaces the first message's envelope with `bytes`, keeping its thread's
+/// byte count true, so only the envelope itself can give it away.
+fn replace_first_message(db: &sled::Db, bytes: &[u8]) {
+    let messages = db.open_tree("messages").expect("tree");
+    let (key, value) = messages.iter().next().expect("a message").expect("reads");
+    let mut record = value[..9].to_vec();
+    record.extend_from_slice(bytes);
+    let grown = record.len() as u64 - value.len() as u64;
+    messages.insert(&key, record).expect("insert");
+    let threads = db.open_tree("threads").expect("tree");
+    let mut thread = threads
+        .get(&key[..16])
+        .expect("reads")
+        .expect("its thread")
+        .to_vec();
+    let total = u64::from_be_bytes(thread[110..118].try_into().expect("8")) + grown;
+    thread[110..118].copy_from_slice(&total.to_be_bytes());
+    threads.insert(&key[..16], thread).expect("insert");
+}
+
+/// Seals a kind-1 message of `person` to exactly `recipients`.
+fn sealed_to(person: &PersonKeys, recipients: &[X25519Public]) -> Vec<u8> {
+    seal(
+        &mut os_rng(),
+        Signer::Person(person),
+        Message {
+            kind: Kind::PersonMessage,
+            mailbox: &person.mailbox_id(),
+            body: br#"{"text":"Dobry den"}"#,
+            sent_at: 1,
+        },
+        recipients,
+    )
+    .expect("seals")
+}
+
+#[test]
+fn an_extra_recipient_a_missing_person_or_another_person_key_is_caught() {
+    let s = seeded_store();
+    let person = PersonKeys::from_root(&[1; 32]);
+    let staff = s.w.staff.public().x25519;
+    let me = person.public().x25519;
+    // A modified page that also seals every message to the abuser's key.
+    let abuser = StaffKeys::generate(&mut os_rng()).public().x25519;
+    let cases: Vec<(&str, Vec<X25519Public>, &str)> = vec![
+        (
+            "extra",
+            vec![staff, me, abuser],
+            "1 stanza(s) for keys that are not the staff of centre ic-zlin",
+        ),
+        (
+            "no-person",
+            vec![staff],
+            "no stanza for the person: she cannot read it",
+        ),
+        (
+            "other-person",
+            vec![staff, abuser],
+            "sealed to another person key than the thread's other messages",
+        ),
+    ];
+    for (name, recipients, needle) in cases {
+        let bytes = sealed_to(&person, &recipients);
+        let copy = s.plant(name, &|db| replace_first_message(db, &bytes));
+        fails(&["store", path(&copy)], needle);
+    }
+    // A note sealed to someone besides the centre's staff.
+    let copy = s.plant("note-extra", &|db| {
+        let notes = db.open_tree("notes").expect("tree");
+        let (key, value) = notes.iter().next().expect("a note").expect("reads");
+        let mut record = value[..9].to_vec();
+        record.extend_from_slice(
+            &seal(
+                &mut os_rng(),
+                Signer::Staff(&s.w.staff),
+                Message {
+                    kind: Kind::StaffNote,
+                    mailbox: &person.mailbox_id(),
+                    body: br#"{"status":"new","assignee":null,"notes":[]}"#,
+                    sent_at: 1,
+                },
+                &[staff, abuser],
+            )
+            .expect("seals"),
+        );
+        notes.insert(key, record).expect("insert");
+    });
+    fails(
+        &["store", path(&copy)],
+        "1 stanza(s) for keys that are not the staff of centre ic-zlin",
+    );
+}
+
+#[test]
+fn a_thread_of_a_centre_no_directory_lists_is_caught() {
+    let s = seeded_store();
+    let copy = s.plant("centre", &|db| {
+        let fake = CentreId::parse("ic-tajne").expect("id").to_fixed();
+        let threads = db.open_tree("threads").expect("tree");
+        let (key, value) = threads.iter().next().expect("a thread").expect("reads");
+        let mut value = value.to_vec();
+        value[33..66].copy_from_slice(&fake);
+        threads.insert(&key, value).expect("insert");
+        let activity = db.open_tree("activity").expect("tree");
+        for entry in activity.iter() {
+            let (k, _) = entry.expect("reads");
+            if k[41..] == key[..] {
+                activity.remove(&k).expect("remove");
+                let mut new = fake.to_vec();
+                new.extend_from_slice(&k[33..]);
+                activity.insert(new, b"").expect("insert");
+            }
+        }
+    });
+    fails(&["store", path(&copy)], "of a centre no directory lists");
+}
+
+/// Staff of two centres, one removed after the first threads.
+struct Deployment {
+    root: Ed25519Secret,
+    zlin: Vec<StaffKeys>,
+    brno: Vec<StaffKeys>,
+    removed: StaffKeys,
+    salt: DeploymentSalt,
+}
+
+impl Deployment {
+    fn directory(&self, version: u64, with_removed: bool) -> Directory {
+        let member = |prefix: &str, i: usize, k: &StaffKeys| StaffMember {
+            id: format!("{prefix}-{i}"),
+            label: format!("{prefix} {i}"),
+            keys: k.public(),
+        };
+        let mut zlin: Vec<StaffMember> = self
+            .zlin
+            .iter()
+            .enumerate()
+            .map(|(i, k)| member("zlin", i, k))
+            .collect();
+        if with_removed {
+            zlin.push(member("zlin", 99, &self.removed));
+        }
+        let names = |n: &str| Names {
+            cs: n.into(),
+            en: n.into(),
+            uk: n.into(),
+        };
+        Directory {
+            version,
+            issued_at: 1_700_000_000 + version,
+            salt: self.salt.clone(),
+            default_centre: "ic-zlin".into(),
+            centres: vec![
+                Centre {
+                    id: "ic-zlin".into(),
+                    names: names("IC Zlín"),
+                    regions: vec!["CZ-72".into()],
+                    staff: zlin,
+                },
+                Centre {
+                    id: "ic-brno".into(),
+                    names: names("IC Brno"),
+                    regions: vec!["CZ-64".into()],
+                    staff: self
+                        .brno
+                        .iter()
+                        .enumerate()
+                        .map(|(i, k)| member("brno", i, k))
+                        .collect(),
+                },
+            ],
+        }
+    }
+}
+
+/// What the relay stores after real use: 2 centres, 120 threads of 1 to 8
+/// messages and replies (some long enough for the larger buckets), notes,
+/// a staff member removed half way (directory 1 → 2) and a transfer.
+#[test]
+fn a_realistic_relay_store_raises_no_false_alarm() {
+    let mut rng = os_rng();
+    let d = Deployment {
+        root: Ed25519Secret::generate(&mut rng),
+        zlin: (0..3).map(|_| StaffKeys::generate(&mut rng)).collect(),
+        brno: (0..2).map(|_| StaffKeys::generate(&mut rng)).collect(),
+        removed: StaffKeys::generate(&mut rng),
+        salt: DeploymentSalt::generate(&mut rng),
+    };
+    let v1 = d.directory(1, true);
+    let v2 = d.directory(2, false);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let store = SledStore::open(&data).expect("opens");
+    let quota = Quota {
+        max_messages: 100,
+        max_bytes: 1 << 22,
+    };
+    let texts = [
+        "Dobrý den, potřebuji poradit. Manžel mi bere peníze a zamyká mě doma.",
+        "Добрий день, мені потрібна допомога.",
+        "Děkujeme, že jste napsala. Můžeme si zavolat zítra v 10 hodin?",
+    ];
+    let mut envelopes = 0;
+    for t in 0..120u32 {
+        let directory = if t < 60 { &v1 } else { &v2 };
+        let centre_id = if t % 3 == 0 { "ic-brno" } else { "ic-zlin" };
+        let centre = directory.centre(centre_id).expect("centre");
+        let staff_keys: &[StaffKeys] = if centre_id == "ic-brno" {
+            &d.brno
+        } else {
+            &d.zlin
+        };
+        let person = PersonKeys::from_root(&sha256(&[b"person", &t.to_be_bytes()]));
+        let mailbox = person.mailbox_id();
+        let mut recipients = centre.staff_x25519();
+        recipients.push(person.public().x25519);
+        let body = |i: u32| {
+            let text = if (t + i) % 17 == 0 {
+                texts[0].repeat(80 * (1 + (i as usize % 3)))
+            } else {
+                texts[((t + i) % 3) as usize].to_string()
+            };
+            serde_json::json!({ "text": text }).to_string()
+        };
+        // Message i of the thread: the person's at even i, a reply at odd.
+        let message = |i: u32, to: &[X25519Public]| {
+            let staff = &staff_keys[(i as usize) % staff_keys.len()];
+            let (kind, signer) = if i % 2 == 1 {
+                (Kind::StaffReply, Signer::Staff(staff))
+            } else {
+                (Kind::PersonMessage, Signer::Person(&person))
+            };
+            seal(
+                &mut os_rng(),
+                signer,
+                Message {
+                    kind,
+                    mailbox: &mailbox,
+                    body: body(i).as_bytes(),
+                    sent_at: 1_700_000_000 + u64::from(i),
+                },
+                to,
+            )
+            .expect("seals")
+        };
+        let minute = 1_700_000_040 + 60 * u64::from(t);
+        store
+            .create_thread(
+                &mailbox,
+                [t as u8; 32],
+                &CentreId::parse(centre_id).expect("id"),
+                &message(0, &recipients),
+                minute,
+            )
+            .expect("creates");
+        envelopes += 1;
+        for i in 1..=(t % 8) {
+            let author = if i % 2 == 1 {
+                Author::Staff
+            } else {
+                Author::Person
+            };
+            store
+                .append(
+                    &mailbox,
+                    author,
+                    &message(i, &recipients),
+                    minute + 60,
+                    quota,
+                )
+                .expect("appends");
+            envelopes += 1;
+        }
+        if t % 4 == 0 {
+            let note = seal(
+                &mut os_rng(),
+                Signer::Staff(&staff_keys[0]),
+                Message {
+                    kind: Kind::StaffNote,
+                    mailbox: &mailbox,
+                    body: br#"{"status":"in_progress","assignee":null,"notes":[]}"#,
+                    sent_at: 1_700_000_100,
+                },
+                &centre.staff_x25519(),
+            )
+            .expect("seals");
+            store.put_note(&mailbox, &note, minute + 120).expect("note");
+        }
+        // Thread 7 moves from Zlín to Brno: every envelope sealed anew to
+        // Brno's staff and the person.
+        if t == 7 {
+            let brno = v1.centre("ic-brno").expect("brno");
+            let mut to = brno.staff_x25519();
+            to.push(person.public().x25519);
+            let resealed: Vec<(u64, Vec<u8>)> = (0..=t % 8)
+                .map(|i| (u64::from(i) + 1, message(i, &to)))
+                .collect();
+            store
+                .transfer(
+                    &mailbox,
+                    &CentreId::parse("ic-brno").expect("id"),
+                    &resealed,
+                    None,
+                    minute + 180,
+                )
+                .expect("transfers");
+        }
+    }
+    store
+        .set_directory(v2.sign(&d.root).expect("signs").to_json().as_bytes())
+        .expect("directory");
+    store.flush().expect("flush");
+    drop(store);
+    let earlier = tmp.path().join("v1.json");
+    std::fs::write(&earlier, v1.sign(&d.root).expect("signs").to_json()).expect("write");
+    let root_key = b64::encode(&d.root.public().to_bytes());
+    let args = [
+        "store",
+        path(&data),
+        "--root-key",
+        &root_key,
+        "--directories",
+        path(&earlier),
+        "--canary",
+        "KANÁREK-nikde-9931",
+        "--json",
+    ];
+    let out = audit(&args);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["findings"], serde_json::json!([]), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(envelopes > 400, "{envelopes}");
+    assert_eq!(json["checked"]["person key ids, one per thread"], 120);
+    // Without the earlier directory, the removed member's stanzas have no
+    // owner the audit can name: it says so, and what to pass.
+    fails(
+        &["store", path(&data), "--root-key", &root_key],
+        "pass the earlier directories with --directories",
+    );
 }
 
 #[test]
