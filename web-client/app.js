@@ -4,7 +4,7 @@
 // the relay. Nothing is stored on the device and screens change without
 // touching the browser's history.
 
-import init, { Deployment, Person, checkCode, newCode, solvePow } from './pkg/ozvi_web.js';
+import init, { Conversation, Deployment, Person, checkCode, newCode, solvePow } from './pkg/ozvi_web.js';
 import * as api from './api.js';
 import { onExit } from './exit.js';
 import { REGIONS, language, setLanguage, t } from './i18n.js';
@@ -20,7 +20,7 @@ const state = {
   code: null, // only while the code screen shows it
   pending: null, // a first message sent without a confirmation: {code, person, centre, envelope, text}
   seen: new Set(), // sequence numbers rendered
-  msgIds: new Set(),
+  conversation: null, // ozvi-crypto's checks across the thread (replays, order)
   stopFollowing: null,
 };
 
@@ -41,7 +41,8 @@ function forget() {
   state.code = null;
   state.centre = null;
   state.seen.clear();
-  state.msgIds.clear();
+  state.conversation?.free();
+  state.conversation = null;
   $('code').textContent = '';
   $('messages').replaceChildren();
   $('delete-confirm').hidden = true;
@@ -307,7 +308,8 @@ async function openWithCode(event) {
 function openThread(listing) {
   $('delete-confirm').hidden = true;
   state.seen.clear();
-  state.msgIds.clear();
+  state.conversation?.free();
+  state.conversation = new Conversation();
   $('messages').replaceChildren();
   render(listing);
   show('thread');
@@ -339,12 +341,14 @@ function render(listing) {
   for (const message of listing.messages) {
     if (state.seen.has(message.seq)) continue;
     state.seen.add(message.seq);
+    let item = null;
     try {
-      list.append(messageItem(message));
+      item = messageItem(message);
     } catch {
       // A malformed entry is shown as unverifiable; the rest still render.
-      list.append(messageItem({ seq: message.seq, stored_at: 0, envelope: '' }));
+      item = messageItem({ seq: message.seq, stored_at: 0, envelope: '' });
     }
+    if (item) list.append(item);
   }
 }
 
@@ -356,17 +360,16 @@ function messageItem(message) {
   text.className = 'text';
   const when = document.createElement('p');
   when.className = 'when';
-  let opened = null;
-  try {
-    opened = JSON.parse(state.person.open(state.deployment, message.envelope));
-  } catch {
-    opened = null;
-  }
-  if (opened && state.msgIds.has(opened.msg_id)) {
+  // ozvi-crypto opens it and checks it against the thread so far.
+  const result = JSON.parse(state.person.openInThread(
+    state.deployment, state.conversation, message.seq, message.envelope,
+  ));
+  if (result.check === 'out_of_order') return null;
+  const opened = result.check === 'show' ? result : null;
+  if (result.check === 'replay') {
     item.className = 'message unverified';
     text.textContent = t('msg.replay');
   } else if (opened) {
-    state.msgIds.add(opened.msg_id);
     let body = {};
     try { body = JSON.parse(opened.body); } catch { body = {}; }
     if (!body || typeof body !== 'object') body = {};

@@ -18,7 +18,7 @@ use ozvi_crypto::hazmat;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
 use ozvi_crypto::primitives::x25519::X25519Public;
 use ozvi_crypto::protocol::directory::{Centre, Directory, Names, StaffMember};
-use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
+use ozvi_crypto::protocol::envelope::{Message, Signer, rewrap, seal};
 use ozvi_crypto::protocol::labels;
 use ozvi_crypto::protocol::request::RequestAuth;
 use ozvi_crypto::{Code, DeploymentSalt, MailboxId, PersonKeys, StaffKeys};
@@ -46,6 +46,8 @@ pub fn generate(out_dir: &Path) -> anyhow::Result<usize> {
     code_vectors(&mut out)?;
     derive_vectors(&mut out)?;
     envelope_vectors(&world, &mut out)?;
+    envelope_v2_vectors(&world, &mut out)?;
+    transfer_vectors(&world, &mut out)?;
     directory_vectors(&world, &mut out)?;
     padding_vectors(&mut out)?;
     request_vectors(&world, &mut out)?;
@@ -328,7 +330,7 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
     let reply_body = r#"{"text":"Dobrý den, jsme tu pro vás. Můžete nám napsat, kdy je pro vás bezpečné mluvit?","lang":"cs"}"#;
     let note_body = r#"{"status":"in_progress","assignee":"zlin-1","notes":[{"at":1795435200,"by":"zlin-1","text":"Domluvit schůzku."}]}"#;
 
-    let person_msg = seal(
+    let person_msg = hazmat::seal_v1(
         &mut rng(300),
         Signer::Person(&w.person),
         Message {
@@ -339,7 +341,7 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
         },
         &w.thread_recipients(),
     )?;
-    let reply = seal(
+    let reply = hazmat::seal_v1(
         &mut rng(301),
         Signer::Staff(&w.zlin1),
         Message {
@@ -350,7 +352,7 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
         },
         &w.thread_recipients(),
     )?;
-    let note = seal(
+    let note = hazmat::seal_v1(
         &mut rng(302),
         Signer::Staff(&w.zlin1),
         Message {
@@ -363,7 +365,7 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
     )?;
     let long_text = "Ozvi. ".repeat(700);
     let long_body = json!({"text": long_text}).to_string();
-    let long_msg = seal(
+    let long_msg = hazmat::seal_v1(
         &mut rng(303),
         Signer::Person(&w.person),
         Message {
@@ -619,8 +621,19 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
     let mut v2 = person_msg.clone();
     v2[0] = 2;
     out.write(
-        "envelope-version-2",
-        case("version 2 is not spoken", &v2, zlin1_secret).json(fail("unsupported_version")),
+        "envelope-v1-relabelled-v2",
+        case(
+            "a version 1 envelope relabelled as version 2: the payload's associated data differs",
+            &v2,
+            zlin1_secret,
+        )
+        .json(fail("decryption_failed")),
+    )?;
+    let mut v3 = person_msg.clone();
+    v3[0] = 3;
+    out.write(
+        "envelope-version-3",
+        case("version 3 is not spoken", &v3, zlin1_secret).json(fail("unsupported_version")),
     )?;
     let mut v0 = person_msg.clone();
     v0[0] = 0;
@@ -765,7 +778,7 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
     };
     let recipients = w.thread_recipients();
     let seal_raw = |seed: u64, kind: Kind, padded: &[u8]| {
-        hazmat::seal_padded(&mut rng(seed), kind, &mailbox, &recipients, padded)
+        hazmat::seal_padded(&mut rng(seed), 1, kind, &mailbox, &recipients, padded)
             .expect("valid recipients")
     };
     let frame = signed_frame(
@@ -947,6 +960,549 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
             zlin1_secret,
         )
         .json(fail("unauthorized_sender")),
+    )?;
+    Ok(())
+}
+
+/// The thread the format-2 and transfer vectors use: a person message, a
+/// reply by zlin-1 and a second person message, all in envelope format 2.
+struct Thread2 {
+    person_body: &'static str,
+    messages: Vec<Vec<u8>>,
+}
+
+fn thread2(w: &World) -> anyhow::Result<Thread2> {
+    let person_body = r#"{"text":"Potřebuji pomoc. Manžel mi vyhrožuje.","lang":"cs"}"#;
+    fn seal_as(
+        w: &World,
+        seed: u64,
+        signer: Signer<'_>,
+        kind: Kind,
+        body: &str,
+        at: u64,
+    ) -> Result<Vec<u8>, ozvi_crypto::SealError> {
+        seal(
+            &mut rng(seed),
+            signer,
+            Message {
+                kind,
+                mailbox: &w.mailbox(),
+                body: body.as_bytes(),
+                sent_at: at,
+            },
+            &w.thread_recipients(),
+        )
+    }
+    let messages = vec![
+        seal_as(
+            w,
+            500,
+            Signer::Person(&w.person),
+            Kind::PersonMessage,
+            person_body,
+            NOW,
+        )?,
+        seal_as(
+            w,
+            501,
+            Signer::Staff(&w.zlin1),
+            Kind::StaffReply,
+            r#"{"text":"Jsme tu pro vás.","lang":"cs"}"#,
+            NOW + 600,
+        )?,
+        seal_as(
+            w,
+            502,
+            Signer::Person(&w.person),
+            Kind::PersonMessage,
+            r#"{"text":"Děkuji, ozvu se večer."}"#,
+            NOW + 1200,
+        )?,
+    ];
+    Ok(Thread2 {
+        person_body,
+        messages,
+    })
+}
+
+/// zlin-1 re-wraps a message of the thread for Prague, as a transfer does.
+fn rewrap_for_praha(w: &World, seed: u64, bytes: &[u8]) -> Vec<u8> {
+    let praha = w
+        .directory
+        .centre("ic-praha")
+        .expect("listed")
+        .staff_x25519();
+    rewrap(
+        &mut rng(seed),
+        bytes,
+        &w.mailbox(),
+        w.zlin1.x25519(),
+        &w.directory,
+        Some(&w.person.public().x25519),
+        &praha,
+    )
+    .expect("a genuine message re-wraps")
+}
+
+fn envelope_v2_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
+    let mailbox = w.mailbox();
+    let t = thread2(w)?;
+    let (person_msg, reply) = (&t.messages[0], &t.messages[1]);
+    let person_secret = *w.person.x25519().to_bytes();
+    let zlin1_secret = *w.zlin1.x25519().to_bytes();
+    let praha_secret = *w.praha1.x25519().to_bytes();
+    let case = |description: &'static str, bytes: &[u8], recipient: [u8; 32]| Case {
+        world: w,
+        description,
+        envelope: b64::encode(bytes),
+        mailbox,
+        recipient,
+        expect_kind: None,
+    };
+    let person_sender = json!({"person": {
+        "x25519": b64::encode(w.person.public().x25519.as_bytes()),
+        "ed25519": b64::encode(&w.person.public().ed25519.to_bytes()),
+    }});
+    let zlin1_sender = json!({"staff": {"centre": "ic-zlin", "staff": "zlin-1"}});
+    let person_ok = json!({"expect": "success", "kind": "person_message", "sender": person_sender, "body": t.person_body, "sent_at": NOW});
+    let reply_ok = json!({"expect": "success", "kind": "staff_reply", "sender": zlin1_sender, "body": r#"{"text":"Jsme tu pro vás.","lang":"cs"}"#, "sent_at": NOW + 600});
+    let fail = |expect: &str| json!({"expect": expect});
+    let flip = |bytes: &[u8], at: usize| {
+        let mut b = bytes.to_vec();
+        b[at] ^= 0x01;
+        b
+    };
+    let stanza = |i: usize| 3 + i * 88;
+    let nonce_at = stanza(3);
+
+    out.write(
+        "envelope-v2-person-message-read-by-staff",
+        case(
+            "format 2: a person message, opened by staff",
+            person_msg,
+            zlin1_secret,
+        )
+        .json(person_ok.clone()),
+    )?;
+    out.write(
+        "envelope-v2-person-message-read-by-person",
+        case(
+            "format 2: a person message, opened by herself",
+            person_msg,
+            person_secret,
+        )
+        .json(person_ok.clone()),
+    )?;
+    out.write(
+        "envelope-v2-staff-reply-read-by-person",
+        case(
+            "format 2: a staff reply, opened by the person",
+            reply,
+            person_secret,
+        )
+        .json(reply_ok.clone()),
+    )?;
+    let moved = rewrap_for_praha(w, 520, person_msg);
+    out.write(
+        "envelope-v2-rewrapped-read-by-new-centre",
+        case(
+            "format 2, re-wrapped for a transfer: the new centre opens the same message",
+            &moved,
+            praha_secret,
+        )
+        .json(person_ok.clone()),
+    )?;
+    out.write(
+        "envelope-v2-rewrapped-read-by-person",
+        case(
+            "format 2, re-wrapped for a transfer: the person still opens it with her kept stanza",
+            &moved,
+            person_secret,
+        )
+        .json(person_ok.clone()),
+    )?;
+    out.write(
+        "envelope-v2-rewrapped-not-for-old-centre",
+        case(
+            "format 2, re-wrapped for a transfer: the old centre's stanzas are gone",
+            &moved,
+            zlin1_secret,
+        )
+        .json(fail("no_matching_key")),
+    )?;
+    out.write(
+        "envelope-v2-other-stanza-changed",
+        case(
+            "format 2: another recipient's stanza changed; stanzas are not associated data, so this recipient still opens it",
+            &flip(person_msg, stanza(1) + 8 + 32 + 3),
+            zlin1_secret,
+        )
+        .json(person_ok.clone()),
+    )?;
+    out.write(
+        "envelope-v2-own-stanza-changed",
+        case(
+            "format 2: the recipient's own wrapped key changed",
+            &flip(person_msg, stanza(0) + 8 + 32 + 3),
+            zlin1_secret,
+        )
+        .json(fail("decryption_failed")),
+    )?;
+    out.write(
+        "envelope-v2-tampered-payload",
+        case(
+            "format 2: one payload byte flipped",
+            &flip(person_msg, nonce_at + 24 + 100),
+            zlin1_secret,
+        )
+        .json(fail("decryption_failed")),
+    )?;
+    out.write(
+        "envelope-v2-tampered-nonce",
+        case(
+            "format 2: one nonce byte flipped",
+            &flip(person_msg, nonce_at + 5),
+            zlin1_secret,
+        )
+        .json(fail("decryption_failed")),
+    )?;
+    let mut kind2 = person_msg.clone();
+    kind2[1] = Kind::StaffReply.to_byte();
+    out.write(
+        "envelope-v2-kind-changed",
+        case(
+            "format 2: the kind byte changed; the kind is associated data",
+            &kind2,
+            zlin1_secret,
+        )
+        .json(fail("decryption_failed")),
+    )?;
+    let mut v1 = person_msg.clone();
+    v1[0] = 1;
+    out.write(
+        "envelope-v2-relabelled-v1",
+        case(
+            "a format 2 envelope relabelled as format 1: the associated data differs",
+            &v1,
+            zlin1_secret,
+        )
+        .json(fail("decryption_failed")),
+    )?;
+    let mut other_box = case(
+        "format 2: moved to another mailbox id",
+        person_msg,
+        zlin1_secret,
+    );
+    other_box.mailbox = MailboxId([0x5a; 16]);
+    out.write(
+        "envelope-v2-moved-to-another-mailbox",
+        other_box.json(fail("decryption_failed")),
+    )?;
+    Ok(())
+}
+
+/// `transfer` vectors (PROTOCOL.md §4.8): the relay's check of a transfer,
+/// `protocol::transfer::check_thread`. The generator also runs the check, so
+/// a vector cannot claim an outcome the reference does not give.
+fn transfer_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
+    use ozvi_crypto::RewrapError;
+    use ozvi_crypto::format::envelope::Envelope;
+    use ozvi_crypto::protocol::transfer::check_thread;
+
+    let t = thread2(w)?;
+    let stored: Vec<(u64, Vec<u8>)> = (1..).zip(t.messages.iter().cloned()).collect();
+    let genuine: Vec<(u64, Vec<u8>)> = stored
+        .iter()
+        .map(|(seq, m)| (*seq, rewrap_for_praha(w, 530 + seq, m)))
+        .collect();
+    let praha = w.directory.centre("ic-praha").expect("listed");
+    let list = |msgs: &[(u64, Vec<u8>)]| {
+        Value::Array(
+            msgs.iter()
+                .map(|(seq, e)| json!({"seq": seq, "envelope": b64::encode(e)}))
+                .collect(),
+        )
+    };
+    let class = |r: Result<(), RewrapError>| match r {
+        Ok(()) => "success",
+        Err(RewrapError::Malformed) => "malformed",
+        Err(RewrapError::Legacy) => "legacy",
+        Err(RewrapError::Messages) => "messages",
+        Err(RewrapError::ContentChanged) => "content_changed",
+        Err(RewrapError::PersonStanza) => "person_stanza",
+        Err(RewrapError::Addressing(_)) => "addressing",
+        Err(_) => "other",
+    };
+    let mut write = |name: &str,
+                     description: &str,
+                     stored: &[(u64, Vec<u8>)],
+                     new: &[(u64, Vec<u8>)],
+                     expect: &str|
+     -> anyhow::Result<()> {
+        let got = class(check_thread(stored, new, praha));
+        anyhow::ensure!(
+            got == expect,
+            "{name}: the reference gives {got}, not {expect}"
+        );
+        out.write(
+            name,
+            json!({
+                "type": "transfer",
+                "description": description,
+                "root_key": b64::encode(&w.root.public().to_bytes()),
+                "directory": w.signed,
+                "mailbox_id": w.mailbox().to_b64(),
+                "to_centre": "ic-praha",
+                "person_x25519_secret": b64::encode(&*w.person.x25519().to_bytes()),
+                "new_staff_x25519_secret": b64::encode(&*w.praha1.x25519().to_bytes()),
+                "stored": list(stored),
+                "transferred": list(new),
+                "expect": expect,
+            }),
+        )
+    };
+    let replace = |i: usize, envelope: Vec<u8>| {
+        let mut new = genuine.clone();
+        new[i].1 = envelope;
+        new
+    };
+    let edit = |i: usize, f: &dyn Fn(&mut Envelope)| {
+        let mut e = Envelope::parse(&genuine[i].1).expect("parses");
+        f(&mut e);
+        replace(i, e.to_bytes())
+    };
+
+    write(
+        "transfer-valid",
+        "a genuine transfer: staff stanzas re-wrapped for the new centre, nonce, payload and the person's stanza kept",
+        &stored,
+        &genuine,
+        "success",
+    )?;
+    write(
+        "transfer-payload-byte-changed",
+        "one payload byte of one message changed",
+        &stored,
+        &edit(1, &|e: &mut Envelope| e.payload[7] ^= 1),
+        "content_changed",
+    )?;
+    write(
+        "transfer-nonce-changed",
+        "one nonce byte of one message changed",
+        &stored,
+        &edit(0, &|e: &mut Envelope| e.nonce[0] ^= 1),
+        "content_changed",
+    )?;
+    write(
+        "transfer-version-changed",
+        "one message relabelled as format 1",
+        &stored,
+        &edit(2, &|e: &mut Envelope| e.version = 1),
+        "content_changed",
+    )?;
+    write(
+        "transfer-person-stanza-dropped",
+        "the person's stanza left out: she could no longer read her message",
+        &stored,
+        &edit(2, &|e: &mut Envelope| {
+            e.stanzas.pop();
+        }),
+        "person_stanza",
+    )?;
+    write(
+        "transfer-person-stanza-changed",
+        "one byte of the person's wrapped key changed",
+        &stored,
+        &edit(0, &|e: &mut Envelope| {
+            if let Some(s) = e.stanzas.last_mut() {
+                s.wrapped_key[5] ^= 1;
+            }
+        }),
+        "person_stanza",
+    )?;
+    let other_person_stanza = Envelope::parse(&stored[2].1)
+        .expect("parses")
+        .stanzas
+        .last()
+        .cloned()
+        .expect("a stanza");
+    write(
+        "transfer-person-stanza-from-another-message",
+        "the person's stanza replaced by her stanza of another message (same key id)",
+        &stored,
+        &edit(0, &|e: &mut Envelope| {
+            if let Some(s) = e.stanzas.last_mut() {
+                *s = other_person_stanza.clone();
+            }
+        }),
+        "person_stanza",
+    )?;
+    let mut reordered = genuine.clone();
+    reordered[0].1 = genuine[2].1.clone();
+    reordered[2].1 = genuine[0].1.clone();
+    write(
+        "transfer-reordered",
+        "two messages swapped, sequence numbers kept",
+        &stored,
+        &reordered,
+        "content_changed",
+    )?;
+    let mut relabelled = genuine.clone();
+    relabelled.reverse();
+    write(
+        "transfer-reordered-with-sequence-numbers",
+        "the messages listed in reverse order with their sequence numbers",
+        &stored,
+        &relabelled,
+        "messages",
+    )?;
+    write(
+        "transfer-copies-of-first",
+        "the person's later message replaced by a copy of her first one",
+        &stored,
+        &replace(2, genuine[0].1.clone()),
+        "content_changed",
+    )?;
+    let mailbox = w.mailbox();
+    let mut forged_recipients = praha.staff_x25519();
+    forged_recipients.push(w.person.public().x25519);
+    let own_reply = seal(
+        &mut rng(540),
+        Signer::Staff(&w.zlin2),
+        Message {
+            kind: Kind::StaffReply,
+            mailbox: &mailbox,
+            body: r#"{"text":"Jiná odpověď."}"#.as_bytes(),
+            sent_at: NOW + 600,
+        },
+        &forged_recipients,
+    )?;
+    write(
+        "transfer-colleague-reply-replaced",
+        "a colleague's reply replaced by a validly signed, correctly addressed reply of the transferring staff member",
+        &stored,
+        &replace(1, own_reply),
+        "content_changed",
+    )?;
+    let mut random = rng(541);
+    let noise: Vec<(u64, Vec<u8>)> = genuine
+        .iter()
+        .map(|(seq, e)| {
+            let mut bytes = vec![0u8; e.len()];
+            rand_core::RngCore::fill_bytes(&mut random, &mut bytes);
+            (*seq, bytes)
+        })
+        .collect();
+    write(
+        "transfer-random-bytes",
+        "every envelope replaced by random bytes",
+        &stored,
+        &noise,
+        "malformed",
+    )?;
+    let noise_payload = edit(0, &|e: &mut Envelope| {
+        let mut r = rng(542);
+        rand_core::RngCore::fill_bytes(&mut r, &mut e.nonce);
+        rand_core::RngCore::fill_bytes(&mut r, &mut e.payload);
+    });
+    write(
+        "transfer-random-payload",
+        "a well-formed, correctly addressed envelope whose nonce and payload are random",
+        &stored,
+        &noise_payload,
+        "content_changed",
+    )?;
+    let stranger = PersonKeys::from_root(&[0x78; 32]);
+    let elsewhere = seal(
+        &mut rng(543),
+        Signer::Person(&stranger),
+        Message {
+            kind: Kind::PersonMessage,
+            mailbox: &stranger.mailbox_id(),
+            body: r#"{"text":"Cizí zpráva."}"#.as_bytes(),
+            sent_at: NOW,
+        },
+        &forged_recipients,
+    )?;
+    write(
+        "transfer-envelope-from-another-thread",
+        "a message replaced by an envelope of another thread, addressed to the new centre",
+        &stored,
+        &replace(2, elsewhere),
+        "content_changed",
+    )?;
+    write(
+        "transfer-message-missing",
+        "the last message left out",
+        &stored,
+        &genuine[..2],
+        "messages",
+    )?;
+    let zlin_again: Vec<(u64, Vec<u8>)> = stored
+        .iter()
+        .map(|(seq, m)| {
+            let rewrapped = rewrap(
+                &mut rng(550 + seq),
+                m,
+                &mailbox,
+                w.zlin1.x25519(),
+                &w.directory,
+                Some(&w.person.public().x25519),
+                &w.zlin().staff_x25519(),
+            )
+            .expect("re-wraps");
+            (*seq, rewrapped)
+        })
+        .collect();
+    write(
+        "transfer-addressed-to-old-centre",
+        "re-wrapped to the old centre's staff instead of the new centre's",
+        &stored,
+        &zlin_again,
+        "addressing",
+    )?;
+    write(
+        "transfer-extra-recipient",
+        "an outsider's stanza added to one message",
+        &stored,
+        &edit(0, &|e: &mut Envelope| {
+            let mut extra = e.stanzas[0].clone();
+            extra.key_id = w.outsider.public().x25519.key_id();
+            e.stanzas.insert(0, extra);
+        }),
+        "addressing",
+    )?;
+    write(
+        "transfer-person-stanza-not-last",
+        "the person's stanza moved before the staff stanzas",
+        &stored,
+        &edit(0, &|e: &mut Envelope| e.stanzas.rotate_right(1)),
+        "addressing",
+    )?;
+    let legacy_first = hazmat::seal_v1(
+        &mut rng(560),
+        Signer::Person(&w.person),
+        Message {
+            kind: Kind::PersonMessage,
+            mailbox: &mailbox,
+            body: t.person_body.as_bytes(),
+            sent_at: NOW,
+        },
+        &w.thread_recipients(),
+    )?;
+    let mut legacy = stored.clone();
+    legacy[0].1 = legacy_first;
+    let legacy_new = {
+        let mut new = genuine.clone();
+        new[0].1 = legacy[0].1.clone();
+        new
+    };
+    write(
+        "transfer-legacy-thread",
+        "a thread whose first message is a format 1 envelope cannot be transferred verifiably",
+        &legacy,
+        &legacy_new,
+        "legacy",
     )?;
     Ok(())
 }
@@ -1167,6 +1723,95 @@ fn directory_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
         vector(
             "version 0",
             &edit(&|d| d["version"] = json!(0)),
+            None,
+            "malformed",
+        ),
+    )?;
+    // Strict JSON (§1.3): a member name twice is malformed at every level,
+    // whichever copy a lax parser would keep.
+    let sign_text = |payload: &str| {
+        let sig = w
+            .root
+            .sign(&[labels::DIRECTORY_SIGNATURE, payload.as_bytes()].concat());
+        json!({"directory": b64::encode(payload.as_bytes()), "signature": b64::encode(&sig)})
+            .to_string()
+    };
+    let text = serde_json::to_string(&doc)?;
+    let once = |from: &str, to: &str| {
+        assert!(text.contains(from), "{from} appears");
+        text.replacen(from, to, 1)
+    };
+    let outsider = json!({"id": "intruder", "label": "Vetřelec",
+        "x25519": b64::encode(w.outsider.public().x25519.as_bytes()),
+        "ed25519": b64::encode(&w.outsider.public().ed25519.to_bytes())});
+    let at_end = |extra: &str| {
+        let body = text.strip_suffix('}').expect("an object");
+        format!("{body},{extra}}}")
+    };
+    let zlin1_ed = b64::encode(&w.zlin1.public().ed25519.to_bytes());
+    // Each repeated member comes last, where a parser that keeps the last
+    // copy would take it: a different version, an outsider on Zlín's staff,
+    // another name, another key.
+    let duplicates = [
+        (
+            "directory-duplicate-member-top-level",
+            "`version` twice at the top level",
+            at_end("\"version\":9"),
+        ),
+        (
+            "directory-duplicate-member-escaped",
+            "`version` twice, the second written with an escape",
+            at_end("\"\\u0076ersion\":9"),
+        ),
+        (
+            "directory-duplicate-member-second-staff-list",
+            "a centre with a second `staff` list naming an outsider",
+            once(
+                "]},{\"id\":\"ic-praha\"",
+                &format!("],\"staff\":[{outsider}]}},{{\"id\":\"ic-praha\""),
+            ),
+        ),
+        (
+            "directory-duplicate-member-names",
+            "a centre's `cs` name twice",
+            once(
+                "\"uk\":\"Інтервенційний центр Злінського краю\"}",
+                "\"uk\":\"Інтервенційний центр Злінського краю\",\"cs\":\"Jiné jméno\"}",
+            ),
+        ),
+        (
+            "directory-duplicate-member-staff-key",
+            "a staff entry's `x25519` key twice",
+            once(
+                &format!("\"ed25519\":\"{zlin1_ed}\"}}"),
+                &format!(
+                    "\"ed25519\":\"{zlin1_ed}\",\"x25519\":\"{}\"}}",
+                    b64::encode(w.outsider.public().x25519.as_bytes())
+                ),
+            ),
+        ),
+    ];
+    for (name, description, payload) in duplicates {
+        anyhow::ensure!(
+            serde_json::from_str::<Value>(&payload).is_ok(),
+            "{name}: a lax parser reads it"
+        );
+        out.write(
+            name,
+            vector(description, &sign_text(&payload), None, "malformed"),
+        )?;
+    }
+    let good_sig = signed["signature"].as_str().expect("a string");
+    let twice_signed = format!(
+        "{{\"directory\":\"{}\",\"signature\":\"{}\",\"signature\":\"{good_sig}\"}}",
+        signed["directory"].as_str().expect("a string"),
+        b64::encode(&[0u8; 64]),
+    );
+    out.write(
+        "directory-duplicate-member-signed-form",
+        vector(
+            "the served form with `signature` twice, the valid one last",
+            &twice_signed,
             None,
             "malformed",
         ),

@@ -143,4 +143,56 @@ pub enum TransferError {
     /// The new recipients are not valid.
     #[error("cannot seal to the new recipients: {0}")]
     Seal(#[from] SealError),
+    /// A format-1 envelope: its stanzas are bound to its payload, so it
+    /// cannot be re-wrapped without re-encrypting, which nobody could check.
+    #[error("a version 1 envelope cannot be transferred")]
+    Legacy,
+    /// The person's key is not given, or the envelope has no stanza for it.
+    #[error("the person's stanza is missing")]
+    PersonStanza,
+}
+
+/// Why an envelope is not addressed as PROTOCOL.md §4.7 requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AddressingError {
+    /// Not a well-formed envelope.
+    #[error("malformed envelope")]
+    Malformed,
+    /// Not the envelope format sealers write now (format 2).
+    #[error("envelopes must be sealed in format 2")]
+    OldFormat,
+    /// Another kind than expected.
+    #[error("unexpected kind")]
+    Kind,
+    /// The stanzas are not exactly the centre's staff (and, for kinds 1 and
+    /// 2, the person, last).
+    #[error("not addressed to exactly the thread's recipients")]
+    Recipients,
+}
+
+/// Why a transfer was refused: it would change what a message says, or
+/// whether the person can still open it (PROTOCOL.md §4.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum RewrapError {
+    /// An envelope does not parse.
+    #[error("malformed envelope")]
+    Malformed,
+    /// The stored message is a format-1 envelope, which cannot be re-wrapped
+    /// verifiably.
+    #[error("the thread holds version 1 envelopes")]
+    Legacy,
+    /// Not exactly the stored messages, in the stored order.
+    #[error("not the thread's messages")]
+    Messages,
+    /// The version, kind, nonce or payload differs from the stored message.
+    #[error("the content changed")]
+    ContentChanged,
+    /// The person's stanza is missing or not byte-identical.
+    #[error("the person's stanza changed")]
+    PersonStanza,
+    /// The new envelope is not addressed to the receiving centre.
+    #[error("not addressed to the receiving centre: {0}")]
+    Addressing(#[from] AddressingError),
 }

@@ -12,15 +12,34 @@ use crate::primitives::x25519::X25519Public;
 use crate::protocol::keys::MailboxId;
 
 /// Encrypts arbitrary "padded" bytes (which need not be validly padded) to
-/// the recipients, exactly as a real envelope is encrypted.
+/// the recipients in envelope format `version` (1 or 2), exactly as a real
+/// envelope is encrypted.
 pub fn seal_padded(
     rng: &mut impl CryptoRng,
+    version: u8,
     kind: Kind,
     mailbox: &MailboxId,
     recipients: &[X25519Public],
     padded: &[u8],
 ) -> Result<Vec<u8>, SealError> {
-    crate::protocol::envelope::seal_padded(rng, kind, mailbox, recipients, padded)
+    crate::protocol::envelope::seal_padded(rng, version, kind, mailbox, recipients, padded)
+}
+
+/// [`crate::protocol::envelope::seal`] in envelope format 1, which sealers no
+/// longer write: for the format-1 test vectors and migration tests.
+pub fn seal_v1(
+    rng: &mut impl CryptoRng,
+    signer: crate::protocol::envelope::Signer<'_>,
+    message: crate::protocol::envelope::Message<'_>,
+    recipients: &[X25519Public],
+) -> Result<Vec<u8>, SealError> {
+    crate::protocol::envelope::seal_version(
+        rng,
+        crate::format::envelope::VERSION_1,
+        signer,
+        message,
+        recipients,
+    )
 }
 
 /// A frame as it would be signed by `key` for `kind` in `mailbox`; the

@@ -34,7 +34,8 @@ pub mod protocol;
 pub mod hazmat;
 
 pub use error::{
-    CodeError, DirectoryError, OpenError, ParseError, RequestError, SealError, TransferError,
+    AddressingError, CodeError, DirectoryError, OpenError, ParseError, RequestError, RewrapError,
+    SealError, TransferError,
 };
 pub use format::envelope::Kind;
 pub use protocol::code::Code;
@@ -45,6 +46,7 @@ pub use protocol::keys::{
     StaffPublic,
 };
 
-/// The protocol version this crate speaks. It is the first byte of every
-/// envelope and part of every label (`ozvi/v1/…`).
+/// The protocol version this crate speaks. It is part of every label
+/// (`ozvi/v1/…`) and of the message signing input. Envelopes carry their own
+/// format number ([`format::envelope::CURRENT_VERSION`]).
 pub const PROTOCOL_VERSION: u8 = 1;

@@ -9,9 +9,10 @@ use ozvi_crypto::primitives::sig::Ed25519Public;
 use ozvi_crypto::primitives::x25519::X25519Secret;
 use ozvi_crypto::protocol::envelope::{Sender, open, open_expecting};
 use ozvi_crypto::protocol::request::RequestAuth;
+use ozvi_crypto::protocol::transfer::check_thread;
 use ozvi_crypto::{
     Code, CodeError, DeploymentSalt, DirectoryError, Kind, MailboxId, OpenError, PersonKeys,
-    RequestError, SignedDirectory,
+    RequestError, RewrapError, SignedDirectory,
 };
 use serde_json::Value;
 
@@ -47,6 +48,7 @@ fn every_vector_file_holds() {
             "directory" => run_directory(&v),
             "padding" => run_padding(&v),
             "staff_request" => run_request(&v),
+            "transfer" => run_transfer(&v),
             other => panic!("{name}: unknown vector type {other}"),
         };
         let ok = match (&outcome, expect) {
@@ -86,6 +88,7 @@ fn every_vector_file_holds() {
         "directory",
         "padding",
         "staff_request",
+        "transfer",
     ] {
         assert!(
             counts.keys().any(|k| k.starts_with(kind)),
@@ -266,4 +269,56 @@ fn request_error(e: RequestError) -> &'static str {
         RequestError::BadSignature => "bad_signature",
         _ => "other",
     }
+}
+
+fn messages(v: &Value, key: &str) -> Vec<(u64, Vec<u8>)> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("vector field {key} is an array"))
+        .iter()
+        .map(|m| {
+            (
+                m["seq"].as_u64().expect("seq is a number"),
+                b64::decode(text(m, "envelope")).expect("envelope is base64url"),
+            )
+        })
+        .collect()
+}
+
+/// A transfer: the relay's check. On success, every transferred message
+/// must also open, for the person and for the new centre, exactly as the
+/// stored one opens for the person (staff notes: for the new centre only).
+fn run_transfer(v: &Value) -> Outcome {
+    let root = Ed25519Public::from_bytes(&bytes(v, "root_key")).expect("valid root key");
+    let directory = SignedDirectory::verify(text(v, "directory").as_bytes(), &root, None)
+        .expect("the vector's directory is valid");
+    let to = directory
+        .centre(text(v, "to_centre"))
+        .expect("the receiving centre is listed");
+    let (stored, transferred) = (messages(v, "stored"), messages(v, "transferred"));
+    check_thread(&stored, &transferred, to).map_err(|e| match e {
+        RewrapError::Malformed => "malformed",
+        RewrapError::Legacy => "legacy",
+        RewrapError::Messages => "messages",
+        RewrapError::ContentChanged => "content_changed",
+        RewrapError::PersonStanza => "person_stanza",
+        RewrapError::Addressing(_) => "addressing",
+        _ => "other",
+    })?;
+    let mailbox = MailboxId::from_b64(text(v, "mailbox_id")).expect("valid mailbox id");
+    let secret =
+        |key: &str| X25519Secret::from_bytes(bytes(v, key).try_into().expect("32-byte secret"));
+    let (person, staff) = (
+        secret("person_x25519_secret"),
+        secret("new_staff_x25519_secret"),
+    );
+    for ((_, old), (_, new)) in stored.iter().zip(&transferred) {
+        let before = open(old, &mailbox, &person, &directory).map_err(|_| "stored_unreadable")?;
+        let for_person = open(new, &mailbox, &person, &directory).map_err(|_| "person_lost")?;
+        let for_staff = open(new, &mailbox, &staff, &directory).map_err(|_| "staff_unreadable")?;
+        if for_person != before || for_staff != before {
+            return Err("content_changed");
+        }
+    }
+    Ok(None)
 }

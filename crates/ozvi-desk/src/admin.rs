@@ -253,6 +253,12 @@ pub fn sample(keys_dir: &Path, passphrase: &str) -> Result<Directory, DeskError>
 pub fn read_draft(path: &Path) -> Result<Directory, DeskError> {
     let text = std::fs::read(path)
         .map_err(|e| DeskError::Io(format!("cannot read the draft {}: {e}", path.display())))?;
+    ozvi_crypto::format::json::check_unique_names(&text).map_err(|_| {
+        DeskError::Invalid(format!(
+            "{} is not a directory draft: not JSON, or a member name is repeated",
+            path.display()
+        ))
+    })?;
     let doc: DirectoryDoc = serde_json::from_slice(&text).map_err(|e| {
         DeskError::Invalid(format!("{} is not a directory draft: {e}", path.display()))
     })?;

@@ -43,6 +43,12 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
     let _ = writeln!(out, "Ozvi — konverzace {}", e.id);
     let _ = writeln!(out, "Centrum: {} ({})", me.centre_name, me.centre);
     let _ = writeln!(out, "Založeno: {}", time(e.created_at));
+    if let Some(from) = &e.transfer_unchecked {
+        let _ = writeln!(
+            out,
+            "POZOR: převedeno z {from}, historie DOSUD NEOVĚŘENA (not yet checked)"
+        );
+    }
     let _ = writeln!(out, "Stav: {}", view.note.status.label_cs());
     if let Some(a) = &e.assignee {
         let _ = writeln!(

@@ -295,8 +295,15 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
                 "id", "last activity", "unread", "waiting", "status"
             );
             for e in &inbox {
+                let unchecked = e
+                    .transfer_unchecked
+                    .as_deref()
+                    .map(|from| {
+                        format!("  (převedeno z {from}: DOSUD NEOVĚŘENO / not yet checked)")
+                    })
+                    .unwrap_or_default();
                 println!(
-                    "{:<10} {:<17} {:>6} {:>8} {:<17} {}{}",
+                    "{:<10} {:<17} {:>6} {:>8} {:<17} {}{}{unchecked}",
                     e.short,
                     export::time(e.last_activity),
                     e.unread,
@@ -474,7 +481,7 @@ async fn admin(command: AdminCommand) -> Result<(), DeskError> {
         } => {
             let text = std::fs::read(&request)
                 .map_err(|e| DeskError::Io(format!("{}: {e}", request.display())))?;
-            let enrolment: Enrolment = serde_json::from_slice(&text)
+            let enrolment: Enrolment = ozvi_crypto::format::json::from_slice(&text)
                 .map_err(|_| DeskError::Invalid("not an enrolment request".into()))?;
             let keys = enrolment.keys()?;
             let mut directory = admin::read_draft(&draft)?;

@@ -2,11 +2,15 @@
 //! relay. The CLI and the local web UI both work through [`Session`].
 
 use ozvi_crypto::format::b64;
+use ozvi_crypto::format::envelope::Envelope;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::x25519::X25519Public;
-use ozvi_crypto::protocol::envelope::{Message, Signer, open, reseal, seal};
+use ozvi_crypto::protocol::conversation::{Check, Conversation};
+use ozvi_crypto::protocol::envelope::{Message, Signer, open, rewrap, seal};
+use ozvi_crypto::protocol::{addressing, transfer};
 use ozvi_crypto::{
     Centre, Directory, Kind, MailboxId, OpenError, Sender, SignedDirectory, StaffKeys,
+    TransferError,
 };
 use serde::Serialize;
 
@@ -54,6 +58,12 @@ pub struct InboxEntry {
     pub assignee_label: Option<String>,
     /// Set when the note could not be opened and verified.
     pub note_problem: Option<String>,
+    /// The centre this thread was transferred from, while the thread has
+    /// not been checked here (PROTOCOL.md §4.8): its latest note is still
+    /// the other centre's. Shown as "not yet checked" until a desk of this
+    /// centre has opened every message, verified every signature and the
+    /// addressing, and recorded that in the note.
+    pub transfer_unchecked: Option<String>,
 }
 
 /// Who wrote a message, as verified.
@@ -256,30 +266,56 @@ impl Session {
     }
 
     fn note_of(&self, mailbox: &MailboxId, note: Option<&str>) -> (NoteBody, Option<String>) {
+        let (note, problem, _) = self.note_with_signer(mailbox, note);
+        (note, problem)
+    }
+
+    /// The note, why it cannot be trusted if so, and the centre of the
+    /// staff member who signed it.
+    fn note_with_signer(
+        &self,
+        mailbox: &MailboxId,
+        note: Option<&str>,
+    ) -> (NoteBody, Option<String>, Option<String>) {
         let Some(text) = note else {
-            return (NoteBody::default(), None);
+            return (NoteBody::default(), None, None);
         };
         let Ok(bytes) = b64::decode(text) else {
-            return (NoteBody::default(), Some(problem(OpenError::Malformed)));
+            return (
+                NoteBody::default(),
+                Some(problem(OpenError::Malformed)),
+                None,
+            );
         };
         match self.open_envelope(&bytes, mailbox) {
             Ok((opened, _)) if opened.kind == Kind::StaffNote => {
-                match serde_json::from_slice::<NoteBody>(&opened.body) {
-                    Ok(note) => (note, None),
-                    Err(_) => (NoteBody::default(), Some(problem(OpenError::Malformed))),
+                let centre = match &opened.sender {
+                    Sender::Staff { centre, .. } => Some(centre.clone()),
+                    _ => None,
+                };
+                match ozvi_crypto::format::json::from_slice::<NoteBody>(&opened.body) {
+                    Ok(note) => (note, None, centre),
+                    Err(_) => (
+                        NoteBody::default(),
+                        Some(problem(OpenError::Malformed)),
+                        centre,
+                    ),
                 }
             }
             Ok(_) => (
                 NoteBody::default(),
                 Some(problem(OpenError::UnexpectedKind)),
+                None,
             ),
-            Err(e) => (NoteBody::default(), Some(problem(e))),
+            Err(e) => (NoteBody::default(), Some(problem(e)), None),
         }
     }
 
     fn entry(&self, info: &ThreadInfo) -> Result<(MailboxId, InboxEntry, NoteBody), DeskError> {
         let mailbox = MailboxId::from_b64(&info.mailbox_id).map_err(|_| DeskError::BadResponse)?;
-        let (note, note_problem) = self.note_of(&mailbox, info.note.as_deref());
+        let (note, note_problem, signer_centre) =
+            self.note_with_signer(&mailbox, info.note.as_deref());
+        let transfer_unchecked = signer_centre.filter(|c| *c != self.me.centre);
         let entry = InboxEntry {
             id: info.mailbox_id.clone(),
             short: info.mailbox_id.chars().take(8).collect(),
@@ -292,6 +328,7 @@ impl Session {
             assignee_label: note.assignee.as_deref().and_then(|a| self.staff_label(a)),
             assignee: note.assignee.clone(),
             note_problem,
+            transfer_unchecked,
         };
         Ok((mailbox, entry, note))
     }
@@ -333,12 +370,32 @@ impl Session {
             .thread(&self.signing(), mailbox, 0)
             .await
             .map_err(|e| not_found_as_unknown(e, mailbox))?;
-        let (_, entry, note) = self.entry(&page.thread)?;
-        let messages = page
+        let (_, mut entry, mut note) = self.entry(&page.thread)?;
+        let mut conversation = Conversation::new();
+        let messages: Vec<MessageView> = page
             .messages
             .iter()
-            .map(|m| self.message_view(mailbox, m))
+            .map(|m| self.message_view(mailbox, m, &mut conversation))
             .collect();
+        if let Some(from) = entry.transfer_unchecked.clone()
+            && entry.note_problem.is_none()
+            && self.transfer_verifies(&page.messages, &messages)?
+        {
+            let text = format!(
+                "Předání z {from} ověřeno: {} zpráv otevřeno, podpisy a adresace v pořádku. / \
+                 Transfer from {from} checked: {} messages open, signatures and addressing hold.",
+                messages.len(),
+                messages.len()
+            );
+            let checked = InternalNote {
+                at: relay::now(),
+                by: self.me.staff.clone(),
+                text,
+            };
+            note.notes.push(checked);
+            note = self.write_note(mailbox, note).await?;
+            entry.transfer_unchecked = None;
+        }
         Ok(ThreadView {
             entry,
             messages,
@@ -346,7 +403,38 @@ impl Session {
         })
     }
 
-    fn message_view(&self, mailbox: &MailboxId, stored: &relay::StoredMessage) -> MessageView {
+    /// Whether a thread transferred here holds up (PROTOCOL.md §4.8): every
+    /// message opened and verified and shows once, and every envelope is
+    /// addressed to exactly this centre's staff and the thread's person key.
+    fn transfer_verifies(
+        &self,
+        stored: &[relay::StoredMessage],
+        views: &[MessageView],
+    ) -> Result<bool, DeskError> {
+        if stored.is_empty() || views.iter().any(|v| v.problem.is_some()) {
+            return Ok(false);
+        }
+        let centre = self.my_centre()?;
+        let envelopes: Vec<Vec<u8>> = stored
+            .iter()
+            .map(|m| b64::decode(&m.envelope).map_err(|_| DeskError::BadResponse))
+            .collect::<Result<_, _>>()?;
+        let person = envelopes.first().and_then(|e| transfer::person_key_id(e));
+        let Some(person) = person else {
+            return Ok(false);
+        };
+        Ok(envelopes.iter().all(|bytes| {
+            Envelope::parse(bytes)
+                .is_ok_and(|e| addressing::check_parsed(&e, e.kind, centre, Some(&person)).is_ok())
+        }))
+    }
+
+    fn message_view(
+        &self,
+        mailbox: &MailboxId,
+        stored: &relay::StoredMessage,
+        conversation: &mut Conversation,
+    ) -> MessageView {
         let mut view = MessageView {
             seq: stored.seq,
             stored_at: stored.stored_at,
@@ -359,6 +447,8 @@ impl Session {
         let opened = b64::decode(&stored.envelope)
             .map_err(|_| OpenError::Malformed)
             .and_then(|bytes| self.open_envelope(&bytes, mailbox));
+        // The checks across the thread (replays, order) are ozvi-crypto's.
+        let check = conversation.push(stored.seq, opened.as_ref().ok().map(|(o, _)| o));
         let (opened, former) = match opened {
             Ok(o) => o,
             Err(e) => {
@@ -366,10 +456,31 @@ impl Session {
                 return view;
             }
         };
+        match check {
+            Check::Show => {}
+            Check::Replay { first_seq } => {
+                view.problem = Some(format!(
+                    "OPAKOVANÁ ZPRÁVA: kopie zprávy #{first_seq}, znovu se nezobrazuje. / \
+                     REPLAY: a copy of message #{first_seq}, not shown again."
+                ));
+                return view;
+            }
+            Check::OutOfOrder => {
+                view.problem = Some(
+                    "PODEZŘELÁ ZPRÁVA: mimo pořadí vlákna. / SUSPICIOUS: out of the thread's order."
+                        .into(),
+                );
+                return view;
+            }
+            _ => {
+                view.problem = Some(problem(OpenError::UnexpectedKind));
+                return view;
+            }
+        }
         view.sent_at = Some(opened.sent_at);
         match (&opened.sender, opened.kind) {
             (Sender::Person(_), Kind::PersonMessage) => {
-                match serde_json::from_slice::<PersonBody>(&opened.body) {
+                match ozvi_crypto::format::json::from_slice::<PersonBody>(&opened.body) {
                     Ok(body) => {
                         view.author = Author::Person;
                         view.text = body.text;
@@ -379,7 +490,7 @@ impl Session {
                 }
             }
             (Sender::Staff { centre, staff }, Kind::StaffReply) => {
-                match serde_json::from_slice::<ReplyBody>(&opened.body) {
+                match ozvi_crypto::format::json::from_slice::<ReplyBody>(&opened.body) {
                     Ok(body) => {
                         view.author = Author::Staff {
                             centre: centre.clone(),
@@ -430,8 +541,8 @@ impl Session {
             return Err(DeskError::Invalid("the reply is empty".into()));
         }
         let person = self.person_key(mailbox).await?;
-        let mut recipients = self.my_centre()?.staff_x25519();
-        recipients.push(person);
+        let recipients = addressing::recipients(Kind::StaffReply, self.my_centre()?, Some(&person))
+            .map_err(|_| DeskError::Invalid("reply".into()))?;
         let body = serde_json::to_vec(&ReplyBody {
             text: text.into(),
             lang: Some("cs".into()),
@@ -474,7 +585,26 @@ impl Session {
             .thread(&self.signing(), mailbox, u64::MAX - 1)
             .await
             .map_err(|e| not_found_as_unknown(e, mailbox))?;
-        let (mut note, note_problem) = self.note_of(mailbox, page.thread.note.as_deref());
+        let (_, _, signer) = self.note_with_signer(mailbox, page.thread.note.as_deref());
+        let note_text = if signer.is_some_and(|c| c != self.me.centre) {
+            // A thread transferred here: a note of this centre would clear
+            // "not yet checked", so the history is checked first.
+            let view = self.thread(mailbox).await?;
+            if let Some(from) = view.entry.transfer_unchecked {
+                return Err(DeskError::Invalid(format!(
+                    "this conversation was transferred from {from} and its history does not \
+                     verify; open it to see which messages, and ask the operator"
+                )));
+            }
+            self.relay
+                .thread(&self.signing(), mailbox, u64::MAX - 1)
+                .await?
+                .thread
+                .note
+        } else {
+            page.thread.note
+        };
+        let (mut note, note_problem) = self.note_of(mailbox, note_text.as_deref());
         if let Some(problem) = note_problem {
             // Starting over would silently drop colleagues' notes; say so.
             return Err(DeskError::Invalid(format!(
@@ -482,6 +612,11 @@ impl Session {
             )));
         }
         change(&mut note);
+        self.write_note(mailbox, note).await
+    }
+
+    /// Seals `note` to the centre's staff and stores it.
+    async fn write_note(&self, mailbox: &MailboxId, note: NoteBody) -> Result<NoteBody, DeskError> {
         let body = serde_json::to_vec(&note).map_err(|_| DeskError::Invalid("note".into()))?;
         let envelope = seal(
             &mut os_rng(),
@@ -492,7 +627,8 @@ impl Session {
                 body: &body,
                 sent_at: relay::now(),
             },
-            &self.my_centre()?.staff_x25519(),
+            &addressing::recipients(Kind::StaffNote, self.my_centre()?, None)
+                .map_err(|_| DeskError::Invalid("note".into()))?,
         )
         .map_err(|_| DeskError::Invalid("the notes are too long for one note".into()))?;
         self.relay
@@ -539,9 +675,11 @@ impl Session {
             .map(drop)
     }
 
-    /// Transfers the thread to another centre: every message and the note
-    /// are re-sealed to the new centre's staff (and the person), so she
-    /// keeps her code. Refuses if any message does not verify.
+    /// Transfers the thread to another centre: every message's content key
+    /// is re-wrapped to the new centre's staff, its payload and the person's
+    /// stanza are kept byte for byte (PROTOCOL.md §4.8), so she keeps her
+    /// code and her history; the note is re-sealed to the new staff. Refuses
+    /// if any message does not verify.
     pub async fn transfer(&self, mailbox: &MailboxId, to: &str) -> Result<(), DeskError> {
         let target = self
             .directory
@@ -559,52 +697,90 @@ impl Session {
             .map_err(|e| not_found_as_unknown(e, mailbox))?;
         let person = self.person_key(mailbox).await?;
         let staff_only = target.staff_x25519();
-        let mut with_person = staff_only.clone();
-        with_person.push(person);
         let mut rng = os_rng();
         let mut resealed = Vec::with_capacity(page.messages.len());
         for stored in &page.messages {
             let bytes = b64::decode(&stored.envelope).map_err(|_| DeskError::BadResponse)?;
             let new = self
-                .reseal_one(&mut rng, &bytes, mailbox, &with_person)
-                .ok_or_else(|| {
-                    DeskError::Invalid(format!(
+                .rewrap_one(&mut rng, &bytes, mailbox, Some(&person), &staff_only)
+                .map_err(|e| match e {
+                    TransferError::Legacy => DeskError::Invalid(
+                        "this conversation began before envelope format 2 and cannot be \
+                         transferred (docs/OPERATIONS.md, \"Upgrades\")"
+                            .into(),
+                    ),
+                    _ => DeskError::Invalid(format!(
                         "message {} does not verify, so the thread is not transferred; \
                          ask the operator",
                         stored.seq
-                    ))
+                    )),
                 })?;
             resealed.push((stored.seq, new));
         }
+        // The note goes along; a thread without one gets one, so the
+        // receiving centre sees that the thread came from elsewhere and says
+        // "not yet checked" until it has verified the history.
         let note = match &page.thread.note {
             Some(text) => {
                 let bytes = b64::decode(text).map_err(|_| DeskError::BadResponse)?;
-                Some(
-                    self.reseal_one(&mut rng, &bytes, mailbox, &staff_only)
-                        .ok_or_else(|| {
-                            DeskError::Invalid(
-                                "the note does not verify, so the thread is not transferred".into(),
-                            )
-                        })?,
-                )
+                self.rewrap_one(&mut rng, &bytes, mailbox, None, &staff_only)
+                    .map_err(|_| {
+                        DeskError::Invalid(
+                            "the note does not verify, so the thread is not transferred".into(),
+                        )
+                    })?
             }
-            None => None,
+            None => {
+                let body = serde_json::to_vec(&NoteBody::default())
+                    .map_err(|_| DeskError::Invalid("note".into()))?;
+                seal(
+                    &mut rng,
+                    Signer::Staff(&self.keys),
+                    Message {
+                        kind: Kind::StaffNote,
+                        mailbox,
+                        body: &body,
+                        sent_at: relay::now(),
+                    },
+                    &addressing::recipients(Kind::StaffNote, target, None)
+                        .map_err(|_| DeskError::Invalid("note".into()))?,
+                )
+                .map_err(|_| DeskError::Invalid("note".into()))?
+            }
         };
+        let note = Some(note);
         self.relay
             .transfer(&self.signing(), mailbox, to, &resealed, note.as_deref())
             .await
     }
 
-    fn reseal_one(
+    fn rewrap_one(
         &self,
         rng: &mut impl rand_core::CryptoRng,
         bytes: &[u8],
         mailbox: &MailboxId,
-        recipients: &[X25519Public],
-    ) -> Option<Vec<u8>> {
-        std::iter::once(&self.directory)
-            .chain(&self.history)
-            .find_map(|d| reseal(rng, bytes, mailbox, self.keys.x25519(), d, recipients).ok())
+        person: Option<&X25519Public>,
+        staff: &[X25519Public],
+    ) -> Result<Vec<u8>, TransferError> {
+        let mut last = Err(TransferError::Open(OpenError::NoMatchingKey));
+        for directory in std::iter::once(&self.directory).chain(&self.history) {
+            last = rewrap(
+                rng,
+                bytes,
+                mailbox,
+                self.keys.x25519(),
+                directory,
+                person,
+                staff,
+            );
+            if !matches!(
+                last,
+                Err(TransferError::Open(OpenError::UnauthorizedSender))
+            ) {
+                break;
+            }
+        }
+        last
     }
 
     /// The thread as text for the case record.

@@ -127,6 +127,11 @@ async fn a_conversation_from_enrolment_to_transfer() {
 
     // Transfer to Praha: Eva reads the whole history; Zlín loses it.
     desk_ok(Some(&zlin_a), &["transfer", &short, "--to", "ic-praha"]).await;
+    // Until a Praha desk has checked the history, it says so.
+    let eva_inbox = json(&desk_ok(Some(&praha_a), &["inbox", "--json"]).await);
+    assert_eq!(eva_inbox[0]["transfer_unchecked"], "ic-zlin", "{eva_inbox}");
+    let listing = desk_ok(Some(&praha_a), &["inbox"]).await;
+    assert!(listing.contains("not yet checked"), "{listing}");
     let eva_view = json(
         &desk_ok(
             Some(&praha_a),
@@ -147,6 +152,26 @@ async fn a_conversation_from_enrolment_to_transfer() {
         eva_view["note"]["notes"][0]["text"],
         "Volala i policie. POZNÁMKA-77"
     );
+    // Reading it checked it: every message verified, recorded in the note.
+    assert!(
+        eva_view["entry"]["transfer_unchecked"].is_null(),
+        "{eva_view}"
+    );
+    assert!(
+        eva_view["note"]["notes"][1]["text"]
+            .as_str()
+            .expect("the check is recorded")
+            .contains("Transfer from ic-zlin checked: 2 messages"),
+        "{eva_view}"
+    );
+    assert_eq!(eva_view["note"]["notes"][1]["by"], "praha-a");
+    let eva_inbox = json(&desk_ok(Some(&praha_a), &["inbox", "--json"]).await);
+    assert!(eva_inbox[0]["transfer_unchecked"].is_null(), "{eva_inbox}");
+    // The person still reads her whole history, with the same signatures.
+    let seen = anna.read_all().await;
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].3, CANARY);
+    assert_eq!(seen[1].2, "zlin-a");
     let zlin_inbox = json(&desk_ok(Some(&zlin_a), &["inbox", "--json"]).await);
     assert_eq!(
         zlin_inbox.as_array().expect("array").len(),
@@ -283,6 +308,76 @@ async fn a_conversation_from_enrolment_to_transfer() {
             .iter()
             .all(|s| s.id != "zlin-b")
     );
+    relay.handle.stop(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_message_is_shown_once_and_a_transferred_replay_stays_unchecked() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let operator = Operator::new(&tmp.path().join("operator")).await;
+    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
+    let base = relay.base.clone();
+    let zlin = staff_home(&tmp.path().join("zlin"), &base, &operator.root_key).await;
+    let praha = staff_home(&tmp.path().join("praha"), &base, &operator.root_key).await;
+    operator.sample().await;
+    operator.enrol(&zlin, "ic-zlin", "zlin-a", "Jana").await;
+    operator.enrol(&praha, "ic-praha", "praha-a", "Eva").await;
+    operator.publish(&base).await;
+    let anna = Person::new(7, &base, &operator.root_key);
+    anna.write_first("ic-zlin", CANARY).await;
+    let id = anna.mailbox().to_b64();
+
+    // Her first message delivered a second time (by the relay, or by anyone
+    // who captured her request): the desk shows it once and flags the copy.
+    let listing: Value = serde_json::from_str(&anna.listing().await).expect("json");
+    let first =
+        b64::decode(listing["messages"][0]["envelope"].as_str().expect("str")).expect("b64");
+    relay
+        .state
+        .store
+        .append(
+            &anna.mailbox(),
+            Author::Person,
+            &first,
+            ozvi_desk::relay::now(),
+            Quota {
+                max_messages: 100,
+                max_bytes: 1 << 20,
+            },
+        )
+        .expect("replayed");
+    let view = json(&desk_ok(Some(&zlin), &["read", &id, "--json"]).await);
+    let messages = view["messages"].as_array().expect("array");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["text"], CANARY);
+    assert!(messages[0]["problem"].is_null());
+    assert_eq!(messages[1]["text"], "", "the copy is not shown again");
+    assert!(
+        messages[1]["problem"]
+            .as_str()
+            .expect("flagged")
+            .contains("REPLAY: a copy of message #1"),
+        "{view}"
+    );
+    let text = desk_ok(Some(&zlin), &["read", &id]).await;
+    assert_eq!(text.matches(CANARY).count(), 1, "{text}");
+    assert!(text.contains("OPAKOVANÁ ZPRÁVA"), "{text}");
+
+    // Transferred as it is, the thread stays "not yet checked" in Praha:
+    // its history does not read cleanly, and no note of Praha's clears it.
+    desk_ok(Some(&zlin), &["transfer", &id, "--to", "ic-praha"]).await;
+    let view = json(&desk_ok(Some(&praha), &["read", &id, "--json"]).await);
+    assert_eq!(view["entry"]["transfer_unchecked"], "ic-zlin", "{view}");
+    let inbox = json(&desk_ok(Some(&praha), &["inbox", "--json"]).await);
+    assert_eq!(inbox[0]["transfer_unchecked"], "ic-zlin", "{inbox}");
+    desk_fails(
+        Some(&praha),
+        &["status", &id, "in_progress"],
+        "its history does not verify",
+    )
+    .await;
+    let text = desk_ok(Some(&praha), &["read", &id]).await;
+    assert!(text.contains("DOSUD NEOVĚŘENA"), "{text}");
     relay.handle.stop(true).await;
 }
 

@@ -71,6 +71,14 @@ pub enum ApiError {
     /// The thread changed while the request was prepared; fetch and retry.
     #[error("thread changed")]
     ThreadChanged,
+    /// A transfer would change a message's content or the person's access
+    /// to it (PROTOCOL.md §4.8).
+    #[error("transfer changes content")]
+    TransferChangesContent,
+    /// The thread holds envelopes of format 1, which cannot be transferred
+    /// verifiably (docs/OPERATIONS.md, "Upgrades").
+    #[error("legacy thread")]
+    LegacyThread,
     /// A per-thread quota is reached.
     #[error("quota exceeded")]
     QuotaExceeded,
@@ -113,6 +121,8 @@ impl ApiError {
             ApiError::RateLimited => "rate_limited",
             ApiError::QuotaExceeded => "quota_exceeded",
             ApiError::ThreadChanged => "thread_changed",
+            ApiError::TransferChangesContent => "transfer_changes_content",
+            ApiError::LegacyThread => "legacy_thread",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -153,6 +163,12 @@ impl ApiError {
             ApiError::QuotaExceeded => "This conversation has reached its size limit.",
             ApiError::ThreadChanged => {
                 "The conversation changed meanwhile. Fetch it again and retry."
+            }
+            ApiError::TransferChangesContent => {
+                "A transfer may only re-wrap the staff stanzas: every message's nonce, payload and the person's stanza must stay as stored."
+            }
+            ApiError::LegacyThread => {
+                "This conversation holds version 1 envelopes, which cannot be transferred verifiably."
             }
             ApiError::PayloadTooLarge => "The request body is too large.",
             ApiError::NotFound => "No such endpoint.",
@@ -195,7 +211,9 @@ impl ResponseError for ApiError {
             ApiError::ThreadExists
             | ApiError::DirectoryRollback
             | ApiError::QuotaExceeded
-            | ApiError::ThreadChanged => StatusCode::CONFLICT,
+            | ApiError::ThreadChanged
+            | ApiError::TransferChangesContent
+            | ApiError::LegacyThread => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -208,6 +226,20 @@ impl ResponseError for ApiError {
             code: self.code(),
             message: self.message(),
         })
+    }
+}
+
+impl From<ozvi_crypto::RewrapError> for ApiError {
+    fn from(e: ozvi_crypto::RewrapError) -> Self {
+        use ozvi_crypto::RewrapError;
+        match e {
+            RewrapError::Legacy => ApiError::LegacyThread,
+            RewrapError::ContentChanged | RewrapError::PersonStanza => {
+                ApiError::TransferChangesContent
+            }
+            RewrapError::Messages => ApiError::InvalidField,
+            _ => ApiError::InvalidEnvelope,
+        }
     }
 }
 

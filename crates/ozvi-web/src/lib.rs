@@ -17,16 +17,21 @@
 //!   key (§6); which centre serves which region.
 //! - [`Person`]: her keys derived from the code (§3); sealing her messages
 //!   and opening the centre's replies (§4).
+//! - [`Conversation`]: the reader's checks across one thread (replays,
+//!   order; `ozvi_crypto::protocol::conversation`), used through
+//!   [`Person::open_in_thread`].
 //! - [`solve_pow`]: the relay's proof of work (§10).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 use ozvi_crypto::format::b64;
 use ozvi_crypto::format::envelope::Kind;
+use ozvi_crypto::format::json;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::sig::Ed25519Public;
+use ozvi_crypto::protocol::conversation::{self, Check};
 use ozvi_crypto::protocol::envelope::{self, Message, Signer};
-use ozvi_crypto::protocol::pow;
+use ozvi_crypto::protocol::{addressing, pow};
 use ozvi_crypto::{
     Code, CodeError, Directory, DirectoryError, PersonKeys, Sender, SignedDirectory,
 };
@@ -230,8 +235,12 @@ impl Person {
             .directory
             .centre(centre)
             .ok_or_else(|| error(codes::UNKNOWN_CENTRE))?;
-        let mut recipients = centre.staff_x25519();
-        recipients.push(self.keys.public().x25519);
+        let recipients = addressing::recipients(
+            Kind::PersonMessage,
+            centre,
+            Some(&self.keys.public().x25519),
+        )
+        .map_err(|_| error(codes::SEAL_FAILED))?;
         let envelope = envelope::seal(
             &mut os_rng(),
             Signer::Person(&self.keys),
@@ -251,10 +260,57 @@ impl Person {
     /// Opens and verifies a message of her thread (base64url, as listed).
     /// Returns JSON: `{from, staff?, centre?, sent_at, msg_id, body}`.
     /// Throws `unverified` for anything that does not open or verify: an
-    /// altered message, a sender the directory does not list, a staff note.
+    /// altered message, a sender the directory does not list, a staff note,
+    /// a body that is not strict JSON (PROTOCOL.md §1.3).
     pub fn open(&self, deployment: &Deployment, envelope: &str) -> Result<String, JsError> {
+        let (_, view) = self.open_view(deployment, envelope)?;
+        Ok(serde_json::to_string(&view).expect("strings always serialize"))
+    }
+
+    /// Opens message `seq` of her thread (base64url, as listed) and checks
+    /// it against the messages of `conversation` before it
+    /// (`ozvi_crypto::protocol::conversation`). Never throws; returns JSON
+    /// `{check, ...}` where `check` is `show` (with the fields of
+    /// [`Person::open`]), `unverified` (show as not genuine), `replay`
+    /// (with `first_seq`: a copy of an earlier message, not to be shown
+    /// again), `out_of_order` or `not_in_thread` (not to be shown).
+    #[wasm_bindgen(js_name = openInThread)]
+    pub fn open_in_thread(
+        &self,
+        deployment: &Deployment,
+        conversation: &mut Conversation,
+        seq: f64,
+        envelope: &str,
+    ) -> String {
+        // Negative, NaN or huge numbers become 0 or u64::MAX (`as` saturates).
+        let seq = seq as u64;
+        let opened = self.open_view(deployment, envelope).ok();
+        let check = conversation
+            .inner
+            .push(seq, opened.as_ref().map(|(opened, _)| opened));
+        let result = match (check, opened) {
+            (Check::Show, Some((_, view))) => {
+                let mut value = serde_json::to_value(&view).expect("strings always serialize");
+                value["check"] = "show".into();
+                value
+            }
+            (Check::Show, None) => serde_json::json!({"check": "unverified"}),
+            (Check::Replay { first_seq }, _) => {
+                serde_json::json!({"check": "replay", "first_seq": first_seq})
+            }
+            (Check::OutOfOrder, _) => serde_json::json!({"check": "out_of_order"}),
+            _ => serde_json::json!({"check": "not_in_thread"}),
+        };
+        result.to_string()
+    }
+
+    fn open_view(
+        &self,
+        deployment: &Deployment,
+        envelope: &str,
+    ) -> Result<(ozvi_crypto::Opened, OpenedView), JsError> {
         let bytes = b64::decode(envelope).map_err(|_| error(codes::UNVERIFIED))?;
-        let opened = envelope::open(
+        let mut opened = envelope::open(
             &bytes,
             &self.keys.mailbox_id(),
             self.keys.x25519(),
@@ -262,7 +318,8 @@ impl Person {
         )
         // Deliberately coarse: the page only needs to know it is not genuine.
         .map_err(|_| error(codes::UNVERIFIED))?;
-        let body = Zeroizing::new(opened.body);
+        let body = Zeroizing::new(std::mem::take(&mut opened.body));
+        json::check_unique_names(&body).map_err(|_| error(codes::UNVERIFIED))?;
         let body = std::str::from_utf8(&body).map_err(|_| error(codes::UNVERIFIED))?;
         let (from, staff, centre) = match (&opened.kind, &opened.sender) {
             // `open` has checked that her keys are the mailbox's.
@@ -285,7 +342,25 @@ impl Person {
             msg_id: b64::encode(&opened.msg_id),
             body: body.to_string(),
         };
-        Ok(serde_json::to_string(&view).expect("strings always serialize"))
+        Ok((opened, view))
+    }
+}
+
+/// The reader's checks across the messages of one thread: make one when a
+/// conversation is shown, and pass every message through
+/// [`Person::open_in_thread`] in the listed order.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct Conversation {
+    inner: conversation::Conversation,
+}
+
+#[wasm_bindgen]
+impl Conversation {
+    /// An empty conversation.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Conversation {
+        Self::default()
     }
 }
 

@@ -11,7 +11,7 @@ use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
 use ozvi_crypto::protocol::envelope::{Message, Signer, open, seal};
 use ozvi_crypto::protocol::pow;
 use ozvi_crypto::{DeploymentSalt, Directory, MailboxId, StaffKeys};
-use ozvi_web::{Deployment, Person, check_code, codes, new_code, solve_pow};
+use ozvi_web::{Conversation, Deployment, Person, check_code, codes, new_code, solve_pow};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -216,4 +216,45 @@ fn proof_of_work_solutions_verify() {
         thrown(solve_pow(&b64::encode(&challenge), 40)),
         codes::POW_INVALID
     );
+}
+
+#[wasm_bindgen_test]
+fn a_replayed_message_is_shown_once_and_flagged_by_the_conversation_check() {
+    let w = world();
+    let deployment = Deployment::new(&w.signed, &root_key(&w)).expect("verifies");
+    let person = Person::derive(&new_code(), &deployment).expect("derives");
+    let first = person
+        .seal(&deployment, "ic-zlin", r#"{"text":"Pomoc"}"#, 1.0)
+        .expect("seals");
+    let second = person
+        .seal(&deployment, "ic-zlin", r#"{"text":"Ještě"}"#, 2.0)
+        .expect("seals");
+    let check = |c: &mut Conversation, seq: f64, envelope: &str| -> serde_json::Value {
+        serde_json::from_str(&person.open_in_thread(&deployment, c, seq, envelope)).expect("json")
+    };
+    let mut c = Conversation::new();
+    let shown = check(&mut c, 1.0, &first);
+    assert_eq!(shown["check"], "show");
+    assert_eq!(shown["from"], "person");
+    assert_eq!(shown["body"], r#"{"text":"Pomoc"}"#);
+    assert_eq!(check(&mut c, 2.0, "%%%")["check"], "unverified");
+    // The relay (or anyone) delivers her first message again, as new.
+    let replay = check(&mut c, 3.0, &first);
+    assert_eq!(replay["check"], "replay");
+    assert_eq!(replay["first_seq"], 1);
+    assert!(replay.get("body").is_none(), "a replay is not shown again");
+    assert_eq!(check(&mut c, 3.0, &second)["check"], "out_of_order");
+    assert_eq!(check(&mut c, 4.0, &second)["check"], "show");
+    // A fresh conversation (the thread opened again) shows it once more.
+    assert_eq!(
+        check(&mut Conversation::new(), 3.0, &first)["check"],
+        "show"
+    );
+
+    // A body that repeats a member name is not strict JSON: not genuine.
+    let twice = person
+        .seal(&deployment, "ic-zlin", r#"{"text":"A","text":"B"}"#, 3.0)
+        .expect("seals");
+    assert_eq!(thrown(person.open(&deployment, &twice)), codes::UNVERIFIED);
+    assert_eq!(check(&mut c, 5.0, &twice)["check"], "unverified");
 }

@@ -1,21 +1,31 @@
 //! The envelope layout (PROTOCOL.md §4.1).
 //!
 //! ```text
-//! version   u8        = 1
+//! version   u8        1 or 2 (2 is what sealers write)
 //! kind      u8        1 person message, 2 staff reply, 3 staff note
 //! count     u8        number of stanzas, 1..=32
 //! stanza    count ×   key_id [8] ‖ ephemeral [32] ‖ wrapped_key [48]
 //! nonce     [24]      XChaCha20-Poly1305 nonce
 //! payload   bucket + 16 bytes of XChaCha20-Poly1305 ciphertext and tag
 //! ```
-//! Everything before the payload is the *header*; it is authenticated as
-//! associated data of the payload.
+//! Everything before the payload is the *header*. In version 1 the whole
+//! header is associated data of the payload; in version 2 only the version
+//! and the kind are (with the mailbox id), so the stanzas can be re-wrapped
+//! for a transfer without touching the payload (PROTOCOL.md §4.3, §4.8).
 
-use crate::PROTOCOL_VERSION;
 use crate::error::ParseError;
 use crate::format::padding::BUCKETS;
 use crate::primitives::aead::{TAG_LEN, WRAPPED_KEY_LEN, XNONCE_LEN};
 use crate::primitives::x25519::{KEY_ID_LEN, KEY_LEN, X25519Public};
+
+/// Envelope format 1: the payload's associated data covers the whole header.
+/// Still opened; no longer sealed.
+pub const VERSION_1: u8 = 1;
+/// Envelope format 2: the payload's associated data covers the version and
+/// the kind, not the stanzas. What every sealer writes.
+pub const VERSION_2: u8 = 2;
+/// The envelope format sealers write.
+pub const CURRENT_VERSION: u8 = VERSION_2;
 
 /// The most recipients one envelope may have.
 pub const MAX_RECIPIENTS: usize = 32;
@@ -70,10 +80,23 @@ pub struct Stanza {
     pub wrapped_key: [u8; WRAPPED_KEY_LEN],
 }
 
+impl Stanza {
+    /// The stanza's 88 bytes as they appear in the envelope.
+    pub fn to_bytes(&self) -> [u8; STANZA_LEN] {
+        let mut out = [0u8; STANZA_LEN];
+        out[..KEY_ID_LEN].copy_from_slice(&self.key_id);
+        out[KEY_ID_LEN..KEY_ID_LEN + KEY_LEN].copy_from_slice(self.ephemeral.as_bytes());
+        out[KEY_ID_LEN + KEY_LEN..].copy_from_slice(&self.wrapped_key);
+        out
+    }
+}
+
 /// A parsed envelope. Parsing checks the shape only; see
 /// [`crate::protocol::envelope`] for opening.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
+    /// The envelope format: [`VERSION_1`] or [`VERSION_2`].
+    pub version: u8,
     /// What the envelope carries.
     pub kind: Kind,
     /// One per recipient, key ids distinct.
@@ -88,7 +111,8 @@ impl Envelope {
     /// Parses an envelope, enforcing every rule of §4.1.
     pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let mut reader = Reader(bytes);
-        if reader.u8()? != PROTOCOL_VERSION {
+        let version = reader.u8()?;
+        if version != VERSION_1 && version != VERSION_2 {
             return Err(ParseError::UnsupportedVersion);
         }
         let kind = Kind::from_byte(reader.u8()?)?;
@@ -116,6 +140,7 @@ impl Envelope {
             return Err(ParseError::Length);
         }
         Ok(Self {
+            version,
             kind,
             stanzas,
             nonce,
@@ -126,13 +151,11 @@ impl Envelope {
     /// The header bytes: everything before the payload.
     pub fn header_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(3 + self.stanzas.len() * STANZA_LEN + XNONCE_LEN);
-        out.push(PROTOCOL_VERSION);
+        out.push(self.version);
         out.push(self.kind.to_byte());
         out.push(u8::try_from(self.stanzas.len()).expect("at most 32 stanzas"));
         for stanza in &self.stanzas {
-            out.extend_from_slice(&stanza.key_id);
-            out.extend_from_slice(stanza.ephemeral.as_bytes());
-            out.extend_from_slice(&stanza.wrapped_key);
+            out.extend_from_slice(&stanza.to_bytes());
         }
         out.extend_from_slice(&self.nonce);
         out

@@ -9,4 +9,5 @@ pub mod b64;
 pub mod directory;
 pub mod envelope;
 pub mod frame;
+pub mod json;
 pub mod padding;

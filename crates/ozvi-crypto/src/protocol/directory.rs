@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 
 use crate::error::DirectoryError;
-use crate::format::b64;
 use crate::format::directory::{CentreDoc, DirectoryDoc, NamesDoc, SignedDirectoryDoc, StaffDoc};
+use crate::format::{b64, json};
 use crate::primitives::sig::{Ed25519Public, Ed25519Secret, SIGNATURE_LEN};
 use crate::primitives::x25519::X25519Public;
 use crate::protocol::keys::{DeploymentSalt, StaffPublic};
@@ -171,6 +171,13 @@ impl Directory {
         })
     }
 
+    /// Parses and validates an unsigned directory document (an operator's
+    /// draft) with the same strict JSON rules as a signed one.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, DirectoryError> {
+        let doc: DirectoryDoc = json::from_slice(bytes).map_err(|_| DirectoryError::Malformed)?;
+        Self::from_doc(doc)
+    }
+
     /// The document form.
     pub fn to_doc(&self) -> DirectoryDoc {
         DirectoryDoc {
@@ -270,7 +277,7 @@ impl SignedDirectory {
         if json.len() > MAX_SIGNED_LEN {
             return Err(Malformed);
         }
-        let signed: SignedDirectoryDoc = serde_json::from_slice(json).map_err(|_| Malformed)?;
+        let signed: SignedDirectoryDoc = json::from_slice(json).map_err(|_| Malformed)?;
         let payload = b64::decode(&signed.directory).map_err(|_| Malformed)?;
         let signature: [u8; SIGNATURE_LEN] =
             b64::decode_array(&signed.signature).map_err(|_| Malformed)?;
@@ -279,7 +286,9 @@ impl SignedDirectory {
         }
         // Read the format first, so a future format with new fields is
         // reported as unsupported rather than malformed.
-        let value: serde_json::Value = serde_json::from_slice(&payload).map_err(|_| Malformed)?;
+        // Strict: a member name twice at any level (a second `staff` list,
+        // say) is malformed, not "the last one wins" (§1.3, §6.1).
+        let value: serde_json::Value = json::from_slice(&payload).map_err(|_| Malformed)?;
         match value.get("format").and_then(serde_json::Value::as_u64) {
             Some(f) if f == u64::from(FORMAT) => {}
             Some(_) => return Err(DirectoryError::UnsupportedVersion),

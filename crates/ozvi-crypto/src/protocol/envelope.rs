@@ -2,20 +2,28 @@
 //!
 //! Sealing: sign the frame with the sender's Ed25519 key (§4.5), pad it
 //! (§5), encrypt it under a fresh content key with XChaCha20-Poly1305 whose
-//! associated data binds the version, kind, mailbox id and every stanza
+//! associated data binds the envelope version, the kind and the mailbox id
 //! (§4.3), and wrap the content key to each recipient with an ephemeral-static
-//! X25519 exchange and HKDF (§4.2).
+//! X25519 exchange and HKDF (§4.2). Sealers write envelope format 2; openers
+//! also read format 1, whose associated data covers every stanza too.
 //!
 //! Opening reverses this and then decides whether the signer may speak in
 //! this thread: a person's keys must hash to the thread's mailbox id, a staff
 //! key must be listed in the directory.
+//!
+//! A transfer ([`rewrap`]) re-wraps the content key to new staff and keeps
+//! the nonce, the payload and the person's stanza byte for byte, so the relay
+//! can check that nothing but the staff stanzas changed
+//! ([`crate::protocol::transfer`]).
 
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::PROTOCOL_VERSION;
 use crate::error::{OpenError, ParseError, SealError, TransferError};
-use crate::format::envelope::{Envelope, Kind, MAX_RECIPIENTS, Stanza};
+use crate::format::envelope::{
+    CURRENT_VERSION, Envelope, Kind, MAX_RECIPIENTS, Stanza, VERSION_1, VERSION_2,
+};
 use crate::format::frame::{Frame, FrameSigner, MSG_ID_LEN};
 use crate::format::padding;
 use crate::primitives::aead::{self, XNONCE_LEN};
@@ -79,9 +87,22 @@ pub struct Opened {
     pub body: Vec<u8>,
 }
 
-/// Seals `message` from `signer` to `recipients`.
+/// Seals `message` from `signer` to `recipients`, in envelope format 2.
+/// [`crate::protocol::addressing::recipients`] gives the recipients §4.7
+/// requires (the person's key last).
 pub fn seal(
     rng: &mut impl CryptoRng,
+    signer: Signer<'_>,
+    message: Message<'_>,
+    recipients: &[X25519Public],
+) -> Result<Vec<u8>, SealError> {
+    seal_version(rng, CURRENT_VERSION, signer, message, recipients)
+}
+
+/// [`seal`] in a given envelope format.
+pub(crate) fn seal_version(
+    rng: &mut impl CryptoRng,
+    version: u8,
     signer: Signer<'_>,
     message: Message<'_>,
     recipients: &[X25519Public],
@@ -109,7 +130,14 @@ pub fn seal(
     let mut frame = Zeroizing::new(unsigned);
     frame.extend_from_slice(&signature);
     let padded = Zeroizing::new(padding::pad(&frame).ok_or(SealError::TooLong)?);
-    seal_padded(rng, message.kind, message.mailbox, recipients, &padded)
+    seal_padded(
+        rng,
+        version,
+        message.kind,
+        message.mailbox,
+        recipients,
+        &padded,
+    )
 }
 
 /// The bytes a frame signature covers (§4.5):
@@ -128,9 +156,11 @@ pub(crate) fn signing_input(kind: Kind, mailbox: &MailboxId, unsigned_frame: &[u
     .concat()
 }
 
-/// Encrypts already padded bytes to the recipients (§4.2, §4.3).
+/// Encrypts already padded bytes to the recipients (§4.2, §4.3) in envelope
+/// format `version`.
 pub(crate) fn seal_padded(
     rng: &mut impl CryptoRng,
+    version: u8,
     kind: Kind,
     mailbox: &MailboxId,
     recipients: &[X25519Public],
@@ -141,10 +171,33 @@ pub(crate) fn seal_padded(
     }
     let mut content_key = Zeroizing::new([0u8; 32]);
     rng.fill_bytes(content_key.as_mut());
+    let stanzas = wrap_to(rng, &content_key, recipients, &[])?;
+    let mut nonce = [0u8; XNONCE_LEN];
+    rng.fill_bytes(&mut nonce);
+    let mut envelope = Envelope {
+        version,
+        kind,
+        stanzas,
+        nonce,
+        payload: Vec::new(),
+    };
+    let aad = payload_aad(mailbox, &envelope);
+    envelope.payload = aead::xchacha_seal(&content_key, &nonce, &aad, padded);
+    Ok(envelope.to_bytes())
+}
+
+/// One fresh stanza per recipient for `content_key` (§4.2); `taken` are key
+/// ids already in the envelope, which no recipient may repeat.
+fn wrap_to(
+    rng: &mut impl CryptoRng,
+    content_key: &[u8; 32],
+    recipients: &[X25519Public],
+    taken: &[[u8; crate::primitives::x25519::KEY_ID_LEN]],
+) -> Result<Vec<Stanza>, SealError> {
     let mut stanzas: Vec<Stanza> = Vec::with_capacity(recipients.len());
     for recipient in recipients {
         let key_id = recipient.key_id();
-        if stanzas.iter().any(|s| s.key_id == key_id) {
+        if taken.contains(&key_id) || stanzas.iter().any(|s| s.key_id == key_id) {
             return Err(SealError::DuplicateRecipient);
         }
         let ephemeral = X25519Secret::generate(rng);
@@ -156,20 +209,10 @@ pub(crate) fn seal_padded(
         stanzas.push(Stanza {
             key_id,
             ephemeral: ephemeral_public,
-            wrapped_key: aead::wrap_key(&wrap, &content_key),
+            wrapped_key: aead::wrap_key(&wrap, content_key),
         });
     }
-    let mut nonce = [0u8; XNONCE_LEN];
-    rng.fill_bytes(&mut nonce);
-    let mut envelope = Envelope {
-        kind,
-        stanzas,
-        nonce,
-        payload: Vec::new(),
-    };
-    let aad = payload_aad(mailbox, &envelope.header_bytes());
-    envelope.payload = aead::xchacha_seal(&content_key, &nonce, &aad, padded);
-    Ok(envelope.to_bytes())
+    Ok(stanzas)
 }
 
 /// wrap key = HKDF-SHA256(salt = ephemeral ‖ recipient, ikm = X25519 shared
@@ -185,9 +228,20 @@ fn wrap_key(
     key
 }
 
-/// The payload's associated data: `"ozvi/v1/payload" ‖ mailbox id ‖ header` (§4.3).
-fn payload_aad(mailbox: &MailboxId, header: &[u8]) -> Vec<u8> {
-    [labels::PAYLOAD, &mailbox.0, header].concat()
+/// The payload's associated data (§4.3). Format 1:
+/// `"ozvi/v1/payload" ‖ mailbox id ‖ header`. Format 2:
+/// `"ozvi/v1/envelope2-payload" ‖ mailbox id ‖ version ‖ kind` — the stanzas
+/// are left out so a transfer can re-wrap them without touching the payload.
+fn payload_aad(mailbox: &MailboxId, envelope: &Envelope) -> Vec<u8> {
+    match envelope.version {
+        VERSION_1 => [labels::PAYLOAD, &mailbox.0, &envelope.header_bytes()].concat(),
+        _ => [
+            labels::ENVELOPE2_PAYLOAD,
+            &mailbox.0,
+            &[VERSION_2, envelope.kind.to_byte()],
+        ]
+        .concat(),
+    }
 }
 
 /// Opens an envelope of the thread `mailbox` with the recipient's secret key,
@@ -199,21 +253,25 @@ pub fn open(
     recipient: &X25519Secret,
     directory: &Directory,
 ) -> Result<Opened, OpenError> {
-    open_with_plaintext(bytes, mailbox, recipient, directory).map(|(opened, _)| opened)
+    let envelope = parse_for_opening(bytes)?;
+    open_parsed(&envelope, mailbox, recipient, directory).map(|(opened, _)| opened)
 }
 
-/// [`open`], also returning the envelope's kind and padded plaintext.
-fn open_with_plaintext(
-    bytes: &[u8],
+fn parse_for_opening(bytes: &[u8]) -> Result<Envelope, OpenError> {
+    Envelope::parse(bytes).map_err(|e| match e {
+        ParseError::UnsupportedVersion => OpenError::UnsupportedVersion,
+        _ => OpenError::Malformed,
+    })
+}
+
+/// [`open`] on a parsed envelope, also returning its content key.
+fn open_parsed(
+    envelope: &Envelope,
     mailbox: &MailboxId,
     recipient: &X25519Secret,
     directory: &Directory,
-) -> Result<(Opened, Zeroizing<Vec<u8>>), OpenError> {
-    let envelope = Envelope::parse(bytes).map_err(|e| match e {
-        ParseError::UnsupportedVersion => OpenError::UnsupportedVersion,
-        _ => OpenError::Malformed,
-    })?;
-    let padded = decrypt(&envelope, mailbox, recipient)?;
+) -> Result<(Opened, Zeroizing<[u8; 32]>), OpenError> {
+    let (content_key, padded) = decrypt(envelope, mailbox, recipient)?;
     let data = padding::unpad(&padded).map_err(|_| OpenError::InvalidMessage)?;
     let frame = Frame::parse(data).map_err(|_| OpenError::InvalidMessage)?;
     let signer_key: Ed25519Public = match (envelope.kind, &frame.signer) {
@@ -250,7 +308,7 @@ fn open_with_plaintext(
         sent_at: frame.sent_at,
         body: frame.body,
     };
-    Ok((opened, padded))
+    Ok((opened, content_key))
 }
 
 /// Like [`open`], and the message must be of `kind`.
@@ -269,12 +327,12 @@ pub fn open_expecting(
 }
 
 /// Finds the recipient's stanza, unwraps the content key and decrypts the
-/// payload: the padded plaintext.
+/// payload: the content key and the padded plaintext.
 pub(crate) fn decrypt(
     envelope: &Envelope,
     mailbox: &MailboxId,
     recipient: &X25519Secret,
-) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+) -> Result<(Zeroizing<[u8; 32]>, Zeroizing<Vec<u8>>), OpenError> {
     let public = recipient.public();
     let key_id = public.key_id();
     let stanza = envelope
@@ -288,32 +346,59 @@ pub(crate) fn decrypt(
     let wrap = wrap_key(&shared, &stanza.ephemeral, &public);
     let content_key =
         aead::unwrap_key(&wrap, &stanza.wrapped_key).ok_or(OpenError::DecryptionFailed)?;
-    let aad = payload_aad(mailbox, &envelope.header_bytes());
-    aead::xchacha_open(&content_key, &envelope.nonce, &aad, &envelope.payload)
-        .ok_or(OpenError::DecryptionFailed)
+    let aad = payload_aad(mailbox, envelope);
+    let padded = aead::xchacha_open(&content_key, &envelope.nonce, &aad, &envelope.payload)
+        .ok_or(OpenError::DecryptionFailed)?;
+    Ok((content_key, padded))
 }
 
-/// Re-seals a message's exact plaintext — the original signed frame — to new
-/// recipients, as a transfer to another centre needs (§4.8). The original
-/// must open and verify first, so nothing invalid is laundered; the
-/// signature still verifies afterwards, because it covers the mailbox id and
-/// kind but not the recipients.
-pub fn reseal(
+/// Re-wraps a message for a transfer to another centre (§4.8): the content
+/// key is wrapped afresh to `new_staff`, and the nonce, the payload and — for
+/// kinds 1 and 2 — the person's own stanza are kept byte for byte, her
+/// stanza last. The original must open and verify first, so nothing invalid
+/// is carried over. Only format-2 envelopes can be re-wrapped: in format 1
+/// the stanzas are bound to the payload ([`TransferError::Legacy`]).
+///
+/// `person` is the thread's person X25519 key (from a verified person
+/// frame); it is required for kinds 1 and 2 and ignored for kind 3.
+pub fn rewrap(
     rng: &mut impl CryptoRng,
     bytes: &[u8],
     mailbox: &MailboxId,
     recipient: &X25519Secret,
     directory: &Directory,
-    new_recipients: &[X25519Public],
+    person: Option<&X25519Public>,
+    new_staff: &[X25519Public],
 ) -> Result<Vec<u8>, TransferError> {
-    let (opened, padded) = open_with_plaintext(bytes, mailbox, recipient, directory)?;
-    Ok(seal_padded(
-        rng,
-        opened.kind,
-        mailbox,
-        new_recipients,
-        &padded,
-    )?)
+    let envelope = parse_for_opening(bytes)?;
+    if envelope.version != VERSION_2 {
+        return Err(TransferError::Legacy);
+    }
+    let (opened, content_key) = open_parsed(&envelope, mailbox, recipient, directory)?;
+    let kept: Option<Stanza> = match opened.kind {
+        Kind::StaffNote => None,
+        _ => {
+            let person_id = person.ok_or(TransferError::PersonStanza)?.key_id();
+            let stanza = envelope
+                .stanzas
+                .iter()
+                .find(|s| s.key_id == person_id)
+                .ok_or(TransferError::PersonStanza)?;
+            Some(stanza.clone())
+        }
+    };
+    let total = new_staff.len() + usize::from(kept.is_some());
+    if new_staff.is_empty() || total > MAX_RECIPIENTS {
+        return Err(SealError::RecipientCount.into());
+    }
+    let taken: Vec<_> = kept.iter().map(|s| s.key_id).collect();
+    let mut stanzas = wrap_to(rng, &content_key, new_staff, &taken)?;
+    stanzas.extend(kept);
+    Ok(Envelope {
+        stanzas,
+        ..envelope
+    }
+    .to_bytes())
 }
 
 #[cfg(test)]
@@ -342,7 +427,7 @@ mod tests {
     }
 
     #[test]
-    fn transfer_reseals_the_signed_original_for_the_new_centre() {
+    fn transfer_rewraps_only_the_staff_stanzas() {
         let mut rng = ChaCha20Rng::seed_from_u64(9);
         let (old, new) = (StaffKeys::generate(&mut rng), StaffKeys::generate(&mut rng));
         let directory = Directory {
@@ -360,51 +445,101 @@ mod tests {
             body: b"{\"text\":\"help\"}",
             sent_at: 60,
         };
-        let to_old = [old.public().x25519, person.public().x25519];
+        let her = person.public().x25519;
+        let to_old = [old.public().x25519, her];
         let sealed = seal(&mut rng, Signer::Person(&person), message, &to_old).expect("seals");
         assert_eq!(
             open(&sealed, &mailbox, new.x25519(), &directory),
             Err(OpenError::NoMatchingKey)
         );
 
-        let to_new = [new.public().x25519, person.public().x25519];
-        let moved = reseal(
+        let to_new = [new.public().x25519];
+        let moved = rewrap(
             &mut rng,
             &sealed,
             &mailbox,
             old.x25519(),
             &directory,
+            Some(&her),
             &to_new,
         )
-        .expect("the old centre re-seals");
+        .expect("the old centre re-wraps");
         let original = open(&sealed, &mailbox, old.x25519(), &directory).expect("opens");
-        let read_by_new = open(&moved, &mailbox, new.x25519(), &directory).expect("opens");
         assert_eq!(
-            read_by_new, original,
+            open(&moved, &mailbox, new.x25519(), &directory).expect("opens"),
+            original,
             "same frame, same msg_id, same signer"
+        );
+        assert_eq!(
+            open(&moved, &mailbox, person.x25519(), &directory).expect("she still reads it"),
+            original
         );
         assert_eq!(
             open(&moved, &mailbox, old.x25519(), &directory),
             Err(OpenError::NoMatchingKey)
         );
+        let (before, after) = (
+            Envelope::parse(&sealed).expect("parses"),
+            Envelope::parse(&moved).expect("parses"),
+        );
+        assert_eq!(
+            (before.nonce, &before.payload),
+            (after.nonce, &after.payload)
+        );
+        assert_eq!(
+            before.stanzas.last(),
+            after.stanzas.last(),
+            "her stanza kept"
+        );
 
         let mut tampered = sealed.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        assert_eq!(
-            reseal(
-                &mut rng,
-                &tampered,
+        let rewrap_to = |rng: &mut ChaCha20Rng, bytes: &[u8], to: &[X25519Public]| {
+            rewrap(
+                rng,
+                bytes,
                 &mailbox,
                 old.x25519(),
                 &directory,
-                &to_new
-            ),
+                Some(&her),
+                to,
+            )
+        };
+        assert_eq!(
+            rewrap_to(&mut rng, &tampered, &to_new),
             Err(TransferError::Open(OpenError::DecryptionFailed))
         );
         assert_eq!(
-            reseal(&mut rng, &sealed, &mailbox, old.x25519(), &directory, &[]),
+            rewrap_to(&mut rng, &sealed, &[]),
             Err(TransferError::Seal(SealError::RecipientCount))
+        );
+        assert_eq!(
+            rewrap_to(&mut rng, &sealed, &[new.public().x25519, her]),
+            Err(TransferError::Seal(SealError::DuplicateRecipient))
+        );
+        assert_eq!(
+            rewrap(
+                &mut rng,
+                &sealed,
+                &mailbox,
+                old.x25519(),
+                &directory,
+                None,
+                &to_new
+            ),
+            Err(TransferError::PersonStanza)
+        );
+        let v1 = crate::hazmat::seal_v1(&mut rng, Signer::Person(&person), message, &to_old)
+            .expect("seals");
+        assert_eq!(
+            open(&v1, &mailbox, old.x25519(), &directory).map(|o| (o.sender, o.body)),
+            Ok((original.sender.clone(), original.body.clone())),
+            "format 1 still opens"
+        );
+        assert_eq!(
+            rewrap_to(&mut rng, &v1, &to_new),
+            Err(TransferError::Legacy)
         );
     }
 

@@ -1,11 +1,14 @@
 //! The protocol operations (PROTOCOL.md §2–§7).
 
+pub mod addressing;
 pub mod code;
+pub mod conversation;
 pub mod directory;
 pub mod envelope;
 pub mod keys;
 pub mod pow;
 pub mod request;
+pub mod transfer;
 
 /// Every label the protocol uses as a KDF `info`, a hash prefix or a
 /// signature context, in one place (PROTOCOL.md §1.4). They are ASCII, start
@@ -25,8 +28,10 @@ pub mod labels {
     pub const KEY_ID: &[u8] = b"ozvi/v1/key-id";
     /// HKDF info: a stanza's wrap key.
     pub const WRAP: &[u8] = b"ozvi/v1/wrap";
-    /// Associated-data prefix of the payload.
+    /// Associated-data prefix of the payload in envelope format 1.
     pub const PAYLOAD: &[u8] = b"ozvi/v1/payload";
+    /// Associated-data prefix of the payload in envelope format 2.
+    pub const ENVELOPE2_PAYLOAD: &[u8] = b"ozvi/v1/envelope2-payload";
     /// Signature context of a message frame.
     pub const MESSAGE_SIGNATURE: &[u8] = b"ozvi/v1/message-signature";
     /// Signature context of the directory.

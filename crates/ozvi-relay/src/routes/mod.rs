@@ -84,9 +84,10 @@ pub async fn read_body(
     Ok(body.freeze())
 }
 
-/// Parses a JSON body; unknown fields are refused.
+/// Parses a JSON body strictly (PROTOCOL.md §1.3): unknown fields and a
+/// member name given twice, at any depth, are refused.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|_| ApiError::MalformedRequest)
+    ozvi_crypto::format::json::from_slice(body).map_err(|_| ApiError::MalformedRequest)
 }
 
 /// Decodes a canonical base64url field.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{BODY_LIMIT, decode, decode_array, parse_json, read_body};
-use crate::checks::check_envelope;
+use crate::checks::{check_envelope, thread_person_key};
 use crate::error::{ApiError, ErrorBody};
 use crate::limits::Purpose;
 use crate::metrics::Metrics;
@@ -181,7 +181,7 @@ pub async fn create_thread(
         .directory
         .centre(&request.centre)
         .ok_or(ApiError::UnknownCentre)?;
-    check_envelope(&envelope, Kind::PersonMessage, centre)?;
+    check_envelope(&envelope, Kind::PersonMessage, centre, None)?;
     spend(&state, request.pow.as_ref(), Purpose::Create)?;
     let now = state.clock.now();
     if !state
@@ -230,7 +230,8 @@ pub async fn post_message(
         .directory
         .centre(record.centre.as_str())
         .ok_or(ApiError::UnknownCentre)?;
-    check_envelope(&envelope, Kind::PersonMessage, centre)?;
+    let person = thread_person_key(state.store.as_ref(), &mailbox)?;
+    check_envelope(&envelope, Kind::PersonMessage, centre, person.as_ref())?;
     spend(&state, request.pow.as_ref(), Purpose::Post)?;
     let now = state.clock.now();
     if !state

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::person::{MessageDto, Posted};
 use super::{BODY_LIMIT, TRANSFER_BODY_LIMIT, decode, decode_array, parse_json, read_body};
-use crate::checks::check_envelope;
+use crate::checks::{check_envelope, thread_person_key};
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::Metrics;
 use crate::state::{AppState, CurrentDirectory};
@@ -286,7 +286,11 @@ async fn envelope_request(
         .directory
         .centre(&staff.centre)
         .ok_or(ApiError::UnknownCentre)?;
-    check_envelope(&envelope, kind, centre)?;
+    let person = match kind {
+        Kind::StaffNote => None,
+        _ => thread_person_key(state.store.as_ref(), &mailbox)?,
+    };
+    check_envelope(&envelope, kind, centre, person.as_ref())?;
     Ok(EnvelopeFor {
         staff,
         mailbox,
@@ -466,25 +470,24 @@ pub async fn transfer(
     if to.id == staff.centre {
         return Err(ApiError::InvalidField);
     }
-    let stored = state.store.messages(&mailbox, 0, usize::MAX)?;
-    if stored.len() != request.messages.len() {
-        return Err(ApiError::InvalidField);
-    }
-    let mut resealed = Vec::with_capacity(stored.len());
-    for (old, new) in stored.iter().zip(&request.messages) {
-        let envelope = decode(&new.envelope)?;
-        let kind = ozvi_crypto::format::envelope::Envelope::parse(&old.envelope)
-            .map_err(|_| ApiError::Internal)?
-            .kind;
-        if new.seq != old.seq {
-            return Err(ApiError::InvalidField);
-        }
-        check_envelope(&envelope, kind, to)?;
-        resealed.push((new.seq, envelope));
-    }
+    let stored: Vec<(u64, Vec<u8>)> = state
+        .store
+        .messages(&mailbox, 0, usize::MAX)?
+        .into_iter()
+        .map(|m| (m.seq, m.envelope))
+        .collect();
+    let resealed = request
+        .messages
+        .iter()
+        .map(|m| Ok((m.seq, decode(&m.envelope)?)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    // A transfer changes who can read, never what was written or whether
+    // the person can still read it (PROTOCOL.md §4.8).
+    ozvi_crypto::protocol::transfer::check_thread(&stored, &resealed, to)
+        .map_err(ApiError::from)?;
     let note = request.note.as_deref().map(decode).transpose()?;
     if let Some(note) = &note {
-        check_envelope(note, Kind::StaffNote, to)?;
+        check_envelope(note, Kind::StaffNote, to, None)?;
     }
     let to_id = state.centre_id(&to.id)?;
     state.store.transfer(

@@ -6,3 +6,4 @@ mod person;
 mod serving;
 mod staff;
 mod system;
+mod transfer;

@@ -3,7 +3,7 @@
 
 use ozvi_crypto::format::b64;
 use ozvi_crypto::format::envelope::Kind;
-use ozvi_crypto::protocol::envelope::{Sender, open, reseal};
+use ozvi_crypto::protocol::envelope::{Sender, open, rewrap};
 use ozvi_crypto::protocol::request::RequestAuth;
 use serde_json::{Value, json};
 
@@ -316,7 +316,7 @@ async fn notes_stay_with_staff_and_a_transfer_moves_the_whole_history() {
         "the inbox carries each thread's note"
     );
 
-    // Transfer to Praha: Zlín re-seals everything to Praha's staff and the person.
+    // Transfer to Praha: Zlín re-wraps everything for Praha's staff; the person keeps her stanza.
     let query = json!({"mailbox_id": anna.mailbox_id().to_b64()});
     let view: Value = app
         .staff_request(&app.zlin[1], "POST", "/api/v1/staff/thread", Some(&query))
@@ -324,9 +324,7 @@ async fn notes_stay_with_staff_and_a_transfer_moves_the_whole_history() {
         .json()
         .await
         .expect("json");
-    let mut praha_recipients = app.centre("ic-praha").staff_x25519();
-    let staff_only = praha_recipients.clone();
-    praha_recipients.push(anna.public().x25519);
+    let staff_only = app.centre("ic-praha").staff_x25519();
     let mut rng = app.rng.lock().expect("rng").clone();
     let messages: Vec<Value> = view["messages"]
         .as_array()
@@ -334,28 +332,30 @@ async fn notes_stay_with_staff_and_a_transfer_moves_the_whole_history() {
         .iter()
         .map(|m| {
             let old = b64::decode(m["envelope"].as_str().expect("string")).expect("b64");
-            let new = reseal(
+            let new = rewrap(
                 &mut rng,
                 &old,
                 &anna.mailbox_id(),
                 app.zlin[1].x25519(),
                 &app.directory,
-                &praha_recipients,
+                Some(&anna.public().x25519),
+                &staff_only,
             )
-            .expect("re-seals");
+            .expect("re-wraps");
             json!({"seq": m["seq"], "envelope": b64::encode(&new)})
         })
         .collect();
     let old_note = b64::decode(view["thread"]["note"].as_str().expect("a note")).expect("b64");
-    let new_note = reseal(
+    let new_note = rewrap(
         &mut rng,
         &old_note,
         &anna.mailbox_id(),
         app.zlin[1].x25519(),
         &app.directory,
+        None,
         &staff_only,
     )
-    .expect("re-seals");
+    .expect("re-wraps");
     let transfer = json!({
         "mailbox_id": anna.mailbox_id().to_b64(),
         "to_centre": "ic-praha",

@@ -15,6 +15,7 @@ const T = {
     moreTitle: 'Další kroky', export: 'Export pro spis', transferTo: 'Předat jinému centru',
     transfer: 'Předat', st_new: 'nový', st_in_progress: 'řeší se', st_waiting: 'čeká na klientku',
     st_closed: 'uzavřeno', nobody: '— nikdo —', person: 'Klientka / klient', former: 'bývalá pracovnice',
+    unchecked: 'převedeno z {from} — dosud neověřeno',
     intakeRole: 'Kdo píše', intakeRegion: 'Kraj', intakeViolence: 'Druh násilí', intakeDanger: 'V ohrožení teď',
     intakeContact: 'Kontakt', yes: 'ANO', no: 'ne', unknown: 'neví', role_self: 'oběť', role_witness: 'svědek',
     role_professional: 'odborník', v_psychological: 'psychické', v_physical: 'fyzické', v_sexual: 'sexuální',
@@ -34,6 +35,7 @@ const T = {
     moreTitle: 'More', export: 'Export for the case record', transferTo: 'Transfer to another centre',
     transfer: 'Transfer', st_new: 'new', st_in_progress: 'in progress', st_waiting: 'waiting for the person',
     st_closed: 'closed', nobody: '— nobody —', person: 'The person', former: 'former staff',
+    unchecked: 'transferred from {from} — not yet checked',
     intakeRole: 'Who writes', intakeRegion: 'Region', intakeViolence: 'Kind of violence', intakeDanger: 'In danger now',
     intakeContact: 'Contact', yes: 'YES', no: 'no', unknown: "doesn't know", role_self: 'victim', role_witness: 'witness',
     role_professional: 'professional', v_psychological: 'psychological', v_physical: 'physical', v_sexual: 'sexual',
@@ -150,7 +152,12 @@ function renderInbox() {
       el('td', { textContent: when(e.last_activity) }),
       el('td', { textContent: String(e.unread) }),
       el('td', { textContent: waited(e.waiting_since), className: late ? 'late' : '' }),
-      el('td', { textContent: e.note_problem ? '⚠' : t(`st_${e.status}`) }),
+      el('td', {
+        textContent: e.note_problem ? '⚠'
+          : e.transfer_unchecked ? `⚠ ${t('unchecked').replace('{from}', e.transfer_unchecked)}`
+            : t(`st_${e.status}`),
+        className: e.transfer_unchecked ? 'unchecked' : '',
+      }),
       el('td', { textContent: e.assignee_label || e.assignee || '—' }));
     row.dataset.id = e.id;
     row.addEventListener('click', () => guarded(() => openThread(e.id)));
@@ -187,6 +194,10 @@ function author(a) {
 function renderThread(view) {
   state.open = view.entry.id;
   $('#thread-id').textContent = view.entry.short;
+  const unchecked = $('#transfer-unchecked');
+  unchecked.hidden = !view.entry.transfer_unchecked;
+  unchecked.textContent = view.entry.transfer_unchecked
+    ? `⚠ ${t('unchecked').replace('{from}', view.entry.transfer_unchecked)}` : '';
   renderIntake(view.messages.find((m) => m.intake)?.intake);
   $('#messages').replaceChildren(...view.messages.map((m) => {
     const kind = m.problem ? 'problem' : m.author.type;

@@ -1,0 +1,89 @@
+//! `ozvi-desk admin show` reads a signed directory with the one strict
+//! parser of `ozvi-crypto` (PROTOCOL.md §1.3, §6.1): a member name given
+//! twice, at any level, is refused — a second `staff` list does not quietly
+//! replace the first.
+
+mod common;
+
+use common::*;
+use ozvi_crypto::format::b64;
+use ozvi_crypto::primitives::rng::os_rng;
+use ozvi_crypto::primitives::sig::Ed25519Secret;
+use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
+use ozvi_crypto::protocol::labels;
+use ozvi_crypto::{DeploymentSalt, Directory, StaffKeys};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_show_refuses_a_repeated_member_at_every_level() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = Ed25519Secret::generate(&mut os_rng());
+    let root_key = b64::encode(&root.public().to_bytes());
+    let (staff, intruder) = (
+        StaffKeys::generate(&mut os_rng()),
+        StaffKeys::generate(&mut os_rng()),
+    );
+    let directory = Directory {
+        version: 2,
+        issued_at: 1_795_435_200,
+        salt: DeploymentSalt([4; 16]),
+        default_centre: "ic-zlin".into(),
+        centres: vec![Centre {
+            id: "ic-zlin".into(),
+            names: Names {
+                cs: "Zlín".into(),
+                en: "Zlin".into(),
+                uk: "Злін".into(),
+            },
+            regions: vec!["CZ-72".into()],
+            staff: vec![StaffMember {
+                id: "zlin-1".into(),
+                label: "Jana".into(),
+                keys: staff.public(),
+            }],
+        }],
+    };
+    let text = serde_json::to_string(&directory.to_doc()).expect("serializes");
+    let show = |payload: &str, name: &str| {
+        let sig = root.sign(&[labels::DIRECTORY_SIGNATURE, payload.as_bytes()].concat());
+        let signed =
+            json!({"directory": b64::encode(payload.as_bytes()), "signature": b64::encode(&sig)});
+        let path = tmp.path().join(name);
+        std::fs::write(&path, signed.to_string()).expect("write");
+        path.display().to_string()
+    };
+    let good = show(&text, "good.json");
+    let shown = desk_ok(None, &["admin", "show", &good, "--root-key", &root_key]).await;
+    assert!(shown.contains("Valid directory, version 2"), "{shown}");
+
+    let second_staff = json!([{"id": "intruder", "label": "Vetřelec",
+        "x25519": b64::encode(intruder.public().x25519.as_bytes()),
+        "ed25519": b64::encode(&intruder.public().ed25519.to_bytes())}]);
+    let body = text.strip_suffix("}]}").expect("ends with the centre");
+    let cases = [
+        format!("{body},\"staff\":{second_staff}}}]}}"),
+        format!(
+            "{},\"version\":9}}",
+            text.strip_suffix('}').expect("object")
+        ),
+        text.replacen("\"cs\":\"Zlín\"", "\"cs\":\"Zlín\",\"cs\":\"Jinde\"", 1),
+        text.replacen(
+            "\"label\":\"Jana\"",
+            "\"label\":\"Jana\",\"\\u006cabel\":\"Eva\"",
+            1,
+        ),
+    ];
+    for (i, payload) in cases.iter().enumerate() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(payload).is_ok(),
+            "case {i} is JSON a lax parser reads"
+        );
+        let file = show(payload, &format!("dup-{i}.json"));
+        desk_fails(
+            None,
+            &["admin", "show", &file, "--root-key", &root_key],
+            "malformed",
+        )
+        .await;
+    }
+}
