@@ -15,8 +15,8 @@
 //! - [`flood`]: `--only flood`, attackers against one centre while a genuine
 //!   person writes.
 
-mod flood;
 pub(crate) mod fixture;
+mod flood;
 pub(crate) mod relay;
 mod scenario;
 
@@ -268,7 +268,10 @@ fn run_flood(root: &Path, seconds: u64) -> anyhow::Result<()> {
     let result = runtime.block_on(flood::run(&binary, work.path(), seconds));
     if result.is_err() {
         let kept = work.keep();
-        eprintln!("The relay log is kept in {} for inspection.", kept.display());
+        eprintln!(
+            "The relay log is kept in {} for inspection.",
+            kept.display()
+        );
     }
     result
 }

@@ -17,9 +17,7 @@ pub struct ClientAddress(pub IpAddr);
 /// IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`) as IPv4.
 fn canonical(address: IpAddr) -> IpAddr {
     match address {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }

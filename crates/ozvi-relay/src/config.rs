@@ -24,7 +24,7 @@ impl std::str::FromStr for TrustedProxy {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
         text.parse::<IpNet>()
-            .map(IpNet::trunc)
+            .map(|net| net.trunc())
             .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
             .map(Self)
             .map_err(|_| format!("`{text}` is not an IP address or network (CIDR)"))
@@ -196,10 +196,17 @@ mod tests {
         )
         .expect("write");
         let config = Config::from_file(&path).expect("valid");
-        let nets: Vec<String> = config.trusted_proxies.iter().map(|p| p.0.to_string()).collect();
+        let nets: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|p| p.0.to_string())
+            .collect();
         assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
         config.validate().expect("behind TLS with a trusted proxy");
-        for bad in ["trusted_proxies = [\"localhost\"]\n", "trusted_proxies = [\"10.0.0.0/33\"]\n"] {
+        for bad in [
+            "trusted_proxies = [\"localhost\"]\n",
+            "trusted_proxies = [\"10.0.0.0/33\"]\n",
+        ] {
             std::fs::write(&path, bad).expect("write");
             assert!(Config::from_file(&path).is_err(), "{bad}");
         }
@@ -208,17 +215,27 @@ mod tests {
             ..Config::default()
         };
         let message = alone.validate().expect_err("refused").to_string();
-        assert!(message.contains("trusted_proxies") && !message.contains('\n'), "{message}");
+        assert!(
+            message.contains("trusted_proxies") && !message.contains('\n'),
+            "{message}"
+        );
         let old = Config {
             trust_forwarded_for: true,
             ..Config::default()
         };
-        assert!(old.validate().expect_err("refused").to_string().contains("trusted_proxies"));
+        assert!(
+            old.validate()
+                .expect_err("refused")
+                .to_string()
+                .contains("trusted_proxies")
+        );
         let greedy = Config {
             pow_max_difficulty: 21,
             ..Config::default()
         };
         assert!(greedy.validate().is_err(), "the page could not solve it");
-        Config::default().validate().expect("the defaults are valid");
+        Config::default()
+            .validate()
+            .expect("the defaults are valid");
     }
 }

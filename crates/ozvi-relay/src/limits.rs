@@ -434,7 +434,12 @@ mod tests {
             let raw = b64::decode(&challenge).expect("canonical");
             let nonce = pow::solve(&raw, 1).expect("solvable");
             assert!(limits.spend_challenge(&challenge, nonce, Purpose::Create, 1, issued));
-            for later in [1, CHALLENGE_TTL_SECS / 2, CHALLENGE_TTL_SECS - 1, CHALLENGE_TTL_SECS] {
+            for later in [
+                1,
+                CHALLENGE_TTL_SECS / 2,
+                CHALLENGE_TTL_SECS - 1,
+                CHALLENGE_TTL_SECS,
+            ] {
                 assert!(
                     !limits.spend_challenge(&challenge, nonce, Purpose::Create, 1, issued + later),
                     "spent again {later} s later (issued at +{offset})"
@@ -460,27 +465,50 @@ mod tests {
         let seen: Vec<u8> = (0..64)
             .map(|_| limits.create_difficulty(a, now, admission))
             .collect();
-        assert_eq!(&seen[..4], &[10, 10, 10, 10], "a person's first tries cost the base");
+        assert_eq!(
+            &seen[..4],
+            &[10, 10, 10, 10],
+            "a person's first tries cost the base"
+        );
         assert!(seen.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(seen[63], 14, "one bit per doubling: {seen:?}");
-        assert_eq!(limits.create_difficulty(b, now, admission), 10, "b pays for nothing of a's");
+        assert_eq!(
+            limits.create_difficulty(b, now, admission),
+            10,
+            "b pays for nothing of a's"
+        );
         for _ in 0..99 {
             limits.record_creation("ic-zlin", now);
         }
-        assert_eq!(limits.create_difficulty(b, now, admission), 10, "99 an hour is quiet");
+        assert_eq!(
+            limits.create_difficulty(b, now, admission),
+            10,
+            "99 an hour is quiet"
+        );
         limits.record_creation("ic-zlin", now);
         assert_eq!(limits.create_difficulty(b, now, admission), 11);
         for _ in 0..1_000_000 {
             limits.record_creation("ic-zlin", now);
         }
-        assert_eq!(limits.create_difficulty(b, now, admission), 20, "capped at the page's limit");
+        assert_eq!(
+            limits.create_difficulty(b, now, admission),
+            20,
+            "capped at the page's limit"
+        );
         assert_eq!(
             limits.create_difficulty(b, now + 2 * 3600, admission),
             10,
             "pressure passes"
         );
-        let off = Admission { base: 0, ..admission };
-        assert_eq!(limits.create_difficulty(a, now, off), 0, "proof of work off stays off");
+        let off = Admission {
+            base: 0,
+            ..admission
+        };
+        assert_eq!(
+            limits.create_difficulty(a, now, off),
+            0,
+            "proof of work off stays off"
+        );
     }
 
     #[test]
@@ -498,6 +526,9 @@ mod tests {
         assert_eq!(limits.reserve_creation(a, now, 2), Reservation::Counted);
         assert_eq!(limits.reserve_creation(a, now, 2), Reservation::Refused);
         assert_eq!(limits.reserve_creation(b, now, 2), Reservation::Counted);
-        assert_eq!(limits.reserve_creation(a, now + 3600, 2), Reservation::Counted);
+        assert_eq!(
+            limits.reserve_creation(a, now + 3600, 2),
+            Reservation::Counted
+        );
     }
 }

@@ -102,7 +102,10 @@ fn adapt(block: &str, listen: u16, upstream: u16) -> String {
             out.push(line.to_string());
         }
     }
-    assert_eq!(listens, 1, "one listen line in the documented block:\n{block}");
+    assert_eq!(
+        listens, 1,
+        "one listen line in the documented block:\n{block}"
+    );
     assert_eq!(passes, 1, "one proxy_pass to 127.0.0.1:8080:\n{block}");
     out.join("\n")
 }

@@ -672,7 +672,10 @@ fn behind_tls_without_a_trusted_proxy_refuses_to_start() {
     let root = b64::encode(&setup.root.public().to_bytes());
     for (toml, needle) in [
         ("behind_tls = true\n", "trusted_proxies"),
-        ("behind_tls = true\ntrusted_proxies = []\n", "trusted_proxies"),
+        (
+            "behind_tls = true\ntrusted_proxies = []\n",
+            "trusted_proxies",
+        ),
         ("trust_forwarded_for = true\n", "trusted_proxies"),
         ("trusted_proxies = [\"example.org\"]\n", "not an IP address"),
         ("pow_max_difficulty = 24\n", "pow_max_difficulty"),
@@ -743,7 +746,11 @@ async fn a_challenge_from_before_a_restart_is_refused_after_it() {
             .send()
             .await
             .expect("request");
-        assert_eq!(response.status(), 403, "challenge {i} from before the restart");
+        assert_eq!(
+            response.status(),
+            403,
+            "challenge {i} from before the restart"
+        );
         let error: Value = response.json().await.expect("json");
         assert_eq!(error["code"], "invalid_proof_of_work");
     }

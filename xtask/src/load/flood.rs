@@ -194,11 +194,7 @@ async fn solve_and_create(
 
 /// The genuine person's first contact from `source`, timed from "Send" (her
 /// message is already sealed, as the page seals before it asks for work).
-async fn first_contact(
-    fixture: &Fixture,
-    base: &str,
-    source: IpAddr,
-) -> anyhow::Result<Contact> {
+async fn first_contact(fixture: &Fixture, base: &str, source: IpAddr) -> anyhow::Result<Contact> {
     let http = client_from(source, Some(Duration::from_secs(60)))?;
     let her = random_person();
     let envelope = seal_person(&fixture.directory, CENTRE, &her, 0)?;

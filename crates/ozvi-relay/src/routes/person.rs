@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{BODY_LIMIT, decode, decode_array, parse_json, read_body};
 use crate::checks::check_envelope;
-use crate::error::{ApiError, ErrorBody};
 use crate::client::ClientAddress;
+use crate::error::{ApiError, ErrorBody};
 use crate::limits::{Purpose, Reservation};
 use crate::metrics::Metrics;
 use crate::state::AppState;

@@ -133,18 +133,43 @@ async fn refused_creations_of_every_kind_are_not_counted() {
             .find(|&n| !pow::verify(&raw, 4, n))
             .expect("most nonces are wrong");
         body["pow"]["nonce"] = json!(wrong);
-        assert_error(create(&app, &attacker, &body).await, 403, "invalid_proof_of_work").await;
+        assert_error(
+            create(&app, &attacker, &body).await,
+            403,
+            "invalid_proof_of_work",
+        )
+        .await;
         body["pow"] = solved(&app, &attacker, "post").await.0;
-        assert_error(create(&app, &attacker, &body).await, 403, "invalid_proof_of_work").await;
+        assert_error(
+            create(&app, &attacker, &body).await,
+            403,
+            "invalid_proof_of_work",
+        )
+        .await;
         body["pow"] = first["pow"].clone();
-        assert_error(create(&app, &attacker, &body).await, 403, "invalid_proof_of_work").await;
+        assert_error(
+            create(&app, &attacker, &body).await,
+            403,
+            "invalid_proof_of_work",
+        )
+        .await;
         // Garbage in the envelope; an envelope for another centre.
         let mut garbage = creation(&app, &attacker, &someone(2000 + i)).await;
         garbage["envelope"] = json!(b64::encode(&[0x42; 1459]));
-        assert_error(create(&app, &attacker, &garbage).await, 400, "invalid_envelope").await;
+        assert_error(
+            create(&app, &attacker, &garbage).await,
+            400,
+            "invalid_envelope",
+        )
+        .await;
         let mut elsewhere = creation(&app, &attacker, &someone(3000 + i)).await;
         elsewhere["centre"] = json!("ic-praha");
-        assert_error(create(&app, &attacker, &elsewhere).await, 400, "invalid_envelope").await;
+        assert_error(
+            create(&app, &attacker, &elsewhere).await,
+            400,
+            "invalid_envelope",
+        )
+        .await;
     }
     // Over 250 refusals from one client: she may still create her own few
     // threads, and anyone else certainly.
@@ -218,7 +243,10 @@ async fn difficulty_rises_with_a_clients_own_use_and_with_the_centres_creations(
         seen[..10].iter().all(|&d| d == 4),
         "a person's first tries, up to the address's creation budget: {seen:?}"
     );
-    assert!(seen[79] >= 7, "a greedy client pays more and more: {seen:?}");
+    assert!(
+        seen[79] >= 7,
+        "a greedy client pays more and more: {seen:?}"
+    );
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
     let bystander = client_from("127.0.0.3");
     assert_eq!(
@@ -232,7 +260,10 @@ async fn difficulty_rises_with_a_clients_own_use_and_with_the_centres_creations(
         assert_eq!(create(&app, &http, &body).await.status(), 201);
     }
     let pressed = solved(&app, &bystander, "create").await.1;
-    assert!(pressed >= 6, "20 threads at a quiet rate of 5: {pressed} bits");
+    assert!(
+        pressed >= 6,
+        "20 threads at a quiet rate of 5: {pressed} bits"
+    );
     // Posting is not priced by creations.
     assert_eq!(solved(&app, &bystander, "post").await.1, 4);
     // Refused attempts add nothing: a mailbox id reused 60 times.
@@ -242,7 +273,10 @@ async fn difficulty_rises_with_a_clients_own_use_and_with_the_centres_creations(
         let body = creation(&app, &attacker, &taken).await;
         assert_error(create(&app, &attacker, &body).await, 409, "thread_exists").await;
     }
-    assert_eq!(solved(&app, &client_from("127.0.0.5"), "create").await.1, pressed);
+    assert_eq!(
+        solved(&app, &client_from("127.0.0.5"), "create").await.1,
+        pressed
+    );
     // An hour without creations and the price is back to quiet.
     app.clock.0.fetch_add(2 * 3600, Ordering::SeqCst);
     assert_eq!(solved(&app, &bystander, "create").await.1, 4);
@@ -265,6 +299,11 @@ async fn a_solved_challenge_is_spent_once_for_its_whole_life() {
         let second = someone(40_000 + u32::try_from(issue).expect("small"));
         let mut replay = creation(&app, &http, &second).await;
         replay["pow"] = pow;
-        assert_error(create(&app, &http, &replay).await, 403, "invalid_proof_of_work").await;
+        assert_error(
+            create(&app, &http, &replay).await,
+            403,
+            "invalid_proof_of_work",
+        )
+        .await;
     }
 }

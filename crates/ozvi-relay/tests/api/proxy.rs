@@ -35,7 +35,12 @@ async fn a_direct_client_cannot_choose_its_address() {
         let spoof = format!("198.51.100.{i}");
         assert_eq!(healthz(&app, Some(&spoof)).await.status(), 200);
     }
-    assert_error(healthz(&app, Some("203.0.113.1")).await, 429, "rate_limited").await;
+    assert_error(
+        healthz(&app, Some("203.0.113.1")).await,
+        429,
+        "rate_limited",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -51,7 +56,11 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_bucket() {
         let header = format!("203.0.113.{i}, 198.51.100.7");
         assert_eq!(healthz(&app, Some(&header)).await.status(), 200);
     }
-    for spoof in ["203.0.113.50, 198.51.100.7", "198.51.100.7", "::ffff:198.51.100.7"] {
+    for spoof in [
+        "203.0.113.50, 198.51.100.7",
+        "198.51.100.7",
+        "::ffff:198.51.100.7",
+    ] {
         assert_error(healthz(&app, Some(spoof)).await, 429, "rate_limited").await;
     }
     // Another client is not limited by it.
@@ -70,7 +79,14 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_bucket() {
     .await;
     assert_eq!(healthz(&app, Some("2001:db8:1:3::1")).await.status(), 200);
     // A malformed header from the proxy: the proxy's own bucket, no panic.
-    for bad in ["garbage", "", "198.51.100.9:80", "[::1]", ",", "1.2.3.4 5.6.7.8"] {
+    for bad in [
+        "garbage",
+        "",
+        "198.51.100.9:80",
+        "[::1]",
+        ",",
+        "1.2.3.4 5.6.7.8",
+    ] {
         let status = healthz(&app, Some(bad)).await.status();
         assert!(status == 200 || status == 429, "{bad:?}: {status}");
     }
