@@ -12,8 +12,11 @@
 //!   pre-sealed envelopes, seeding a data directory.
 //! - [`relay`]: the relay as a child process (start, memory, stop).
 //! - [`scenario`]: concurrent clients, latencies, percentiles.
+//! - [`flood`]: `--only flood`, attackers against one centre while a genuine
+//!   person writes.
 
 pub(crate) mod fixture;
+mod flood;
 pub(crate) mod relay;
 mod scenario;
 
@@ -38,7 +41,7 @@ const SMALL_THREADS: u64 = 1_000;
 /// Steps printed as headings.
 const STEPS: usize = 5;
 
-/// `cargo xtask load [--quick | --only OP [--seconds N]]`.
+/// `cargo xtask load [--quick | --only OP [--seconds N] | --only flood [--seconds N]]`.
 #[derive(Debug, PartialEq)]
 pub struct Options {
     /// Shorter runs and a store of 100,000 messages instead of 1,000,000.
@@ -46,8 +49,10 @@ pub struct Options {
     /// Only `/healthz` and this scenario on the 10k-message store, for
     /// profiling (the relay's PID is printed for `perf record -p`).
     pub only: Option<Op>,
-    /// Measured seconds per scenario with `--only`.
-    pub seconds: u64,
+    /// `--only flood`: the flood scenario ([`flood`]) instead.
+    pub flood: bool,
+    /// Measured seconds per scenario with `--only` (default 10; 30 for the flood).
+    pub seconds: Option<u64>,
 }
 
 impl Options {
@@ -55,35 +60,42 @@ impl Options {
         let mut options = Self {
             quick: false,
             only: None,
-            seconds: 10,
+            flood: false,
+            seconds: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => options.quick = true,
-                "--only" => {
-                    options.only = Some(match args.next().map(String::as_str) {
-                        Some("healthz") => Op::Healthz,
-                        Some("post") => Op::Post,
-                        Some("list") => Op::List,
-                        Some("inbox") => Op::Inbox,
-                        _ => bail!("--only takes healthz, post, list or inbox"),
-                    })
-                }
+                "--only" => match args.next().map(String::as_str) {
+                    Some("healthz") => options.only = Some(Op::Healthz),
+                    Some("post") => options.only = Some(Op::Post),
+                    Some("list") => options.only = Some(Op::List),
+                    Some("inbox") => options.only = Some(Op::Inbox),
+                    Some("flood") => options.flood = true,
+                    _ => bail!("--only takes healthz, post, list, inbox or flood"),
+                },
                 "--seconds" => {
-                    options.seconds = args
-                        .next()
-                        .and_then(|n| n.parse().ok())
-                        .filter(|n| *n > 0)
-                        .context("--seconds takes a positive whole number")?
+                    options.seconds = Some(
+                        args.next()
+                            .and_then(|n| n.parse().ok())
+                            .filter(|n| *n > 0)
+                            .context("--seconds takes a positive whole number")?,
+                    )
                 }
                 other => {
                     bail!("unexpected argument `{other}`; run `cargo xtask --help` for usage")
                 }
             }
         }
-        if options.quick && options.only.is_some() {
+        if options.quick && (options.only.is_some() || options.flood) {
             bail!("--quick and --only do not go together");
+        }
+        if options.only.is_some() && options.flood {
+            bail!("--only takes one scenario");
+        }
+        if options.seconds.is_some() && options.only.is_none() && !options.flood {
+            bail!("--seconds goes with --only");
         }
         Ok(options)
     }
@@ -148,7 +160,10 @@ struct Disk {
 
 pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
     if let Some(op) = options.only {
-        return run_only(root, op, Duration::from_secs(options.seconds));
+        return run_only(root, op, Duration::from_secs(options.seconds.unwrap_or(10)));
+    }
+    if options.flood {
+        return run_flood(root, options.seconds.unwrap_or(30));
     }
     let plan = Plan::new(options.quick);
     let started = Instant::now();
@@ -240,6 +255,25 @@ fn run_only(root: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
         );
         relay.stop()
     })
+}
+
+/// `--only flood`: the release relay against 64 attackers and a person.
+fn run_flood(root: &Path, seconds: u64) -> anyhow::Result<()> {
+    let binary = relay::build(root)?;
+    let work = tempfile::Builder::new()
+        .prefix("ozvi-flood-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let runtime = load_runtime()?;
+    let result = runtime.block_on(flood::run(&binary, work.path(), seconds));
+    if result.is_err() {
+        let kept = work.keep();
+        eprintln!(
+            "The relay log is kept in {} for inspection.",
+            kept.display()
+        );
+    }
+    result
 }
 
 pub(crate) fn load_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -613,7 +647,8 @@ mod tests {
         let default = Options {
             quick: false,
             only: None,
-            seconds: 10,
+            flood: false,
+            seconds: None,
         };
         assert_eq!(Options::parse(&[]).unwrap(), default);
         assert_eq!(
@@ -627,10 +662,19 @@ mod tests {
             Options::parse(&args(&["--only", "post", "--seconds", "20"])).unwrap(),
             Options {
                 only: Some(Op::Post),
-                seconds: 20,
+                seconds: Some(20),
                 ..default
             }
         );
+        assert_eq!(
+            Options::parse(&args(&["--only", "flood"])).unwrap(),
+            Options {
+                flood: true,
+                ..default
+            }
+        );
+        assert!(Options::parse(&args(&["--seconds", "5"])).is_err());
+        assert!(Options::parse(&args(&["--quick", "--only", "flood"])).is_err());
         assert!(Options::parse(&args(&["--only", "everything"])).is_err());
         assert!(Options::parse(&args(&["--only", "post", "--seconds", "0"])).is_err());
         assert!(Options::parse(&args(&["--quick", "--only", "post"])).is_err());

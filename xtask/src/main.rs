@@ -41,6 +41,9 @@ Commands:
   load --only OP [--seconds N]    Only /healthz and OP (healthz, post, list, inbox)
                                   for N seconds each (default 10), printing the
                                   relay's PID for a profiler
+  load --only flood [--seconds N] 64 attackers (32 addresses) against one centre
+                                  while a person opens a conversation every 3 s:
+                                  every first contact must succeed (default 30 s)
   help                            Print this help (also -h, --help)
 ";
 
@@ -176,7 +179,8 @@ mod tests {
             Task::Load(load::Options {
                 quick: true,
                 only: None,
-                seconds: 10
+                flood: false,
+                seconds: None
             })
         );
         assert_eq!(parse(args(&["load", "--help"])).unwrap(), Task::Help);

@@ -33,6 +33,11 @@ const STEPS: &[Step] = &[
         on_failure: "the browser tests drive Debian's chromium with playwright-core",
     },
     Step {
+        title: "nginx (Debian's package) for the reverse-proxy test",
+        action: |_| tools::ensure_nginx(),
+        on_failure: "crates/ozvi-relay/tests/nginx.rs runs the documented nginx configuration",
+    },
+    Step {
         title: "playwright-core for the browser tests (npm ci)",
         action: tools::ensure_browser_packages,
         on_failure: "the browser tests need tests/browser/node_modules",

@@ -133,6 +133,27 @@ pub fn ensure_chromium() -> anyhow::Result<()> {
         println!("{CHROMIUM} is installed");
         return Ok(());
     }
+    apt_install("chromium")
+}
+
+/// Debian's nginx, which runs the documented reverse-proxy configuration in
+/// front of the relay (`crates/ozvi-relay/tests/nginx.rs`).
+pub const NGINX: &str = "/usr/sbin/nginx";
+
+/// Installs Debian's `nginx` package unless it is there. (On bookworm
+/// `nginx-light` is only a transitional package for `nginx`.) The package's
+/// own service is not needed: the test runs nginx in a temporary directory.
+pub fn ensure_nginx() -> anyhow::Result<()> {
+    if Path::new(NGINX).exists() {
+        println!("{NGINX} is installed");
+        return Ok(());
+    }
+    apt_install("nginx")
+}
+
+/// `apt-get install -y --no-install-recommends PACKAGE` (through sudo unless
+/// root), after `apt-get update` if the first try fails.
+fn apt_install(package: &str) -> anyhow::Result<()> {
     let root = stdout_of(Command::new("id").arg("-u")).is_some_and(|id| id.trim() == "0");
     let apt = |args: &[&str]| {
         let mut cmd = if root {
@@ -145,22 +166,11 @@ pub fn ensure_chromium() -> anyhow::Result<()> {
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         cmd
     };
-    if run(&mut apt(&[
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "chromium",
-    ]))
-    .is_err()
-    {
+    let install = ["install", "-y", "--no-install-recommends", package];
+    if run(&mut apt(&install)).is_err() {
         run(&mut apt(&["update"])).context("`apt-get update` failed")?;
-        run(&mut apt(&[
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "chromium",
-        ]))
-        .context("could not install Debian's chromium package")?;
+        run(&mut apt(&install))
+            .with_context(|| format!("could not install Debian's {package} package"))?;
     }
     Ok(())
 }

@@ -6,7 +6,37 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use ipnet::IpNet;
 use serde::Deserialize;
+
+/// The hardest challenge the person's page accepts (docs/WEB.md): adaptive
+/// difficulty never goes above it.
+pub const PAGE_MAX_DIFFICULTY: u8 = 20;
+
+/// A trusted reverse proxy: one address (`127.0.0.1`, `::1`) or a network
+/// (`10.0.0.0/8`, `fd00::/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy(pub IpNet);
+
+impl std::str::FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        text.parse::<IpNet>()
+            .map(|net| net.trunc())
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+            .map(Self)
+            .map_err(|_| format!("`{text}` is not an IP address or network (CIDR)"))
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 /// Everything the relay can be told. Every field has a safe default except
 /// the root key, without which the relay would accept any directory.
@@ -24,12 +54,23 @@ pub struct Config {
     /// The web client's built files, served at `/`.
     pub web_root: Option<PathBuf>,
     /// The relay is reached over TLS (through a reverse proxy): send HSTS.
+    /// Needs `trusted_proxies` (the relay refuses to start without).
     pub behind_tls: bool,
-    /// Take the client address for rate limiting from the last
-    /// `X-Forwarded-For` entry (only behind a proxy that sets it).
+    /// Addresses or networks (`127.0.0.1`, `10.0.0.0/8`, `::1`) of the
+    /// reverse proxies in front of the relay. Only when the TCP peer is one of
+    /// them is `X-Forwarded-For` read: its right-most address that is not a
+    /// trusted proxy is the client (docs/OPERATIONS.md, "Behind TLS").
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// Replaced by `trusted_proxies`; `true` is refused at start (it trusted
+    /// the header from any peer, so any client could choose its address).
     pub trust_forwarded_for: bool,
-    /// Proof-of-work difficulty in bits for creating a thread and posting.
+    /// Proof-of-work difficulty in bits for creating a thread and posting:
+    /// the price when the relay is quiet.
     pub pow_difficulty: u8,
+    /// The most bits a challenge to create a thread may ask for when the
+    /// relay is under pressure (adaptive difficulty, docs/API.md). At most
+    /// 20: the person's page refuses harder challenges.
+    pub pow_max_difficulty: u8,
     /// Days without activity after which a thread is deleted.
     pub retention_days: u32,
     /// Per-centre retention, overriding `retention_days`.
@@ -38,8 +79,13 @@ pub struct Config {
     pub max_messages_per_thread: u32,
     /// Most envelope bytes one thread may hold.
     pub max_bytes_per_thread: u64,
-    /// New threads per centre per hour.
+    /// New threads per centre per hour that count as quiet: above this rate
+    /// every doubling adds one bit to the creation challenge (never a
+    /// refusal).
     pub threads_per_centre_per_hour: u32,
+    /// New threads one client address (IPv4 address, IPv6 /64) may create
+    /// per clock hour; further creations from it are refused (429).
+    pub threads_per_address_per_hour: u32,
     /// Requests per client address per minute (kept in memory only, under a keyed hash).
     pub requests_per_address_per_minute: u32,
     /// Messages per thread per minute.
@@ -57,13 +103,16 @@ impl Default for Config {
             directory: None,
             web_root: None,
             behind_tls: false,
+            trusted_proxies: Vec::new(),
             trust_forwarded_for: false,
             pow_difficulty: 16,
+            pow_max_difficulty: PAGE_MAX_DIFFICULTY,
             retention_days: 90,
             retention_days_by_centre: BTreeMap::new(),
             max_messages_per_thread: 1000,
             max_bytes_per_thread: 16 * 1024 * 1024,
             threads_per_centre_per_hour: 120,
+            threads_per_address_per_hour: 10,
             requests_per_address_per_minute: 240,
             posts_per_thread_per_minute: 30,
             sweep_interval_secs: 3600,
@@ -78,6 +127,32 @@ impl Config {
             .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
         toml::from_str(&text)
             .with_context(|| format!("{} is not a valid relay configuration", path.display()))
+    }
+
+    /// Refuses settings the relay must not run with; the message is one line
+    /// saying what to change.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.trust_forwarded_for,
+            "trust_forwarded_for is no longer supported: list your reverse proxy's address \
+             instead, e.g. trusted_proxies = [\"127.0.0.1\"] (docs/OPERATIONS.md)"
+        );
+        anyhow::ensure!(
+            !self.behind_tls || !self.trusted_proxies.is_empty(),
+            "behind_tls is set but trusted_proxies is empty: every client would share the \
+             proxy's rate limit; set trusted_proxies to the proxy's address, e.g. \
+             trusted_proxies = [\"127.0.0.1\"] (docs/OPERATIONS.md)"
+        );
+        anyhow::ensure!(
+            self.pow_max_difficulty <= PAGE_MAX_DIFFICULTY,
+            "pow_max_difficulty must be at most {PAGE_MAX_DIFFICULTY}: the person's page refuses \
+             harder challenges"
+        );
+        anyhow::ensure!(
+            self.threads_per_address_per_hour > 0 && self.threads_per_centre_per_hour > 0,
+            "threads_per_address_per_hour and threads_per_centre_per_hour must be above 0"
+        );
+        Ok(())
     }
 
     /// Retention in days for a centre.
@@ -109,5 +184,58 @@ mod tests {
         assert_eq!(config.retention_days_for("ic-praha"), 90);
         std::fs::write(&path, "listen_port = 1\n").expect("write");
         assert!(Config::from_file(&path).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks_and_behind_tls_needs_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("relay.toml");
+        std::fs::write(
+            &path,
+            "behind_tls = true\ntrusted_proxies = [\"127.0.0.1\", \"10.1.2.3/8\", \"::1\"]\n",
+        )
+        .expect("write");
+        let config = Config::from_file(&path).expect("valid");
+        let nets: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|p| p.0.to_string())
+            .collect();
+        assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+        config.validate().expect("behind TLS with a trusted proxy");
+        for bad in [
+            "trusted_proxies = [\"localhost\"]\n",
+            "trusted_proxies = [\"10.0.0.0/33\"]\n",
+        ] {
+            std::fs::write(&path, bad).expect("write");
+            assert!(Config::from_file(&path).is_err(), "{bad}");
+        }
+        let alone = Config {
+            behind_tls: true,
+            ..Config::default()
+        };
+        let message = alone.validate().expect_err("refused").to_string();
+        assert!(
+            message.contains("trusted_proxies") && !message.contains('\n'),
+            "{message}"
+        );
+        let old = Config {
+            trust_forwarded_for: true,
+            ..Config::default()
+        };
+        assert!(
+            old.validate()
+                .expect_err("refused")
+                .to_string()
+                .contains("trusted_proxies")
+        );
+        let greedy = Config {
+            pow_max_difficulty: 21,
+            ..Config::default()
+        };
+        assert!(greedy.validate().is_err(), "the page could not solve it");
+        Config::default()
+            .validate()
+            .expect("the defaults are valid");
     }
 }

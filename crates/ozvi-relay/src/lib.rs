@@ -5,6 +5,8 @@
 //! # Layout
 //!
 //! - [`admin`]: the local control socket (`ozvi-relay export` while running).
+//! - [`client`]: the client's address (behind trusted proxies) and its
+//!   rate-limit bucket.
 //! - [`config`]: defaults, TOML file, environment and flags.
 //! - [`startup`]: builds the state, the app and its middleware (security
 //!   headers, the access log without addresses, rate limits); the sweeper.
@@ -19,6 +21,7 @@
 
 pub mod admin;
 pub mod checks;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod flusher;

@@ -53,20 +53,163 @@ impl Window {
     }
 }
 
+/// Most client addresses whose creations and challenges are counted in one
+/// hour. Past it (an attacker with hundreds of thousands of addresses) a new
+/// address is not counted and pays the highest difficulty instead: memory
+/// stays bounded and nobody is refused for someone else's addresses.
+const MAX_TRACKED_CLIENTS: usize = 100_000;
+
+/// What one client address did in the current hour.
+#[derive(Default, Clone, Copy)]
+struct ClientUse {
+    /// Creation challenges issued to it.
+    challenges: u32,
+    /// Threads it created (or is creating right now).
+    created: u32,
+}
+
+/// Threads created per centre, over the current and the previous hour, so
+/// that the rate is a sliding estimate and does not drop to 0 on the hour.
+struct CentreRates {
+    hour: u64,
+    current: HashMap<String, u32>,
+    previous: HashMap<String, u32>,
+}
+
+impl CentreRates {
+    fn roll(&mut self, now: u64) {
+        let hour = now / 3600;
+        if hour == self.hour {
+            return;
+        }
+        self.previous = if hour == self.hour + 1 {
+            std::mem::take(&mut self.current)
+        } else {
+            self.current.clear();
+            HashMap::new()
+        };
+        self.hour = hour;
+    }
+
+    /// Threads created in the last hour (estimated), at the busiest centre.
+    fn busiest(&mut self, now: u64) -> u64 {
+        self.roll(now);
+        let into = now % 3600;
+        let centres = self.current.keys().chain(self.previous.keys());
+        centres
+            .map(|c| {
+                let current = u64::from(self.current.get(c).copied().unwrap_or(0));
+                let previous = u64::from(self.previous.get(c).copied().unwrap_or(0));
+                current + previous * (3600 - into) / 3600
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// The settings adaptive difficulty needs (from [`crate::config::Config`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Admission {
+    /// The quiet price in bits (`pow_difficulty`); 0 turns proof of work off.
+    pub base: u8,
+    /// The highest price (`pow_max_difficulty`, at most the page's 20).
+    pub max: u8,
+    /// A centre's hourly creations that still count as quiet.
+    pub quiet_per_centre_per_hour: u32,
+    /// Threads one client address may create per hour.
+    pub per_address_per_hour: u32,
+}
+
+impl Admission {
+    /// From the relay's configuration.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            base: config.pow_difficulty,
+            max: config.pow_max_difficulty,
+            quiet_per_centre_per_hour: config.threads_per_centre_per_hour,
+            per_address_per_hour: config.threads_per_address_per_hour,
+        }
+    }
+}
+
+/// Bits to add for `count` against `quiet`: 0 below it, then one more for
+/// every doubling (`quiet` → 1, `2 × quiet` → 2, `4 × quiet` → 3 …).
+fn doublings(count: u64, quiet: u64) -> u8 {
+    let quiet = quiet.max(1);
+    if count < quiet {
+        return 0;
+    }
+    // ilog2 of a u64 is at most 63.
+    (count / quiet).ilog2() as u8 + 1
+}
+
+/// Whether a creation may go ahead for a client (see [`Limits::reserve_creation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Counted against the client's hour: release it if the creation fails.
+    Counted,
+    /// The client is not counted (too many addresses this hour).
+    Untracked,
+    /// The client used its hourly budget.
+    Refused,
+}
+
+/// Spent challenge ids by generation: the generation is the challenge's
+/// issue time divided by [`CHALLENGE_TTL_SECS`], so a generation's set is
+/// dropped only once every challenge issued in it has expired.
+type SpentSets = std::collections::BTreeMap<u64, HashSet<[u8; 16]>>;
+
 struct Inner {
     address_key: [u8; 32],
     address_key_hour: u64,
     addresses: Window,
     threads: Window,
-    centres: Window,
-    spent: HashSet<[u8; 16]>,
-    spent_since: u64,
+    clients: HashMap<[u8; 16], ClientUse>,
+    centres: CentreRates,
+    spent: SpentSets,
 }
 
 /// The relay's in-memory limiter and challenge issuer.
 pub struct Limits {
     challenge_key: [u8; 32],
     inner: Mutex<Inner>,
+}
+
+impl Inner {
+    /// Replaces the address key and forgets every per-address count on the hour.
+    fn rotate(&mut self, now: u64) {
+        if now / 3600 != self.address_key_hour {
+            os_rng().fill_bytes(&mut self.address_key);
+            self.address_key_hour = now / 3600;
+            self.addresses.counts.clear();
+            self.clients.clear();
+        }
+    }
+
+    /// The keyed hash that stands for a client address.
+    fn tag(&mut self, address: IpAddr, now: u64) -> [u8; 16] {
+        self.rotate(now);
+        let octets = match address {
+            IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+            IpAddr::V6(a) => a.octets(),
+        };
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.address_key)
+            .expect("HMAC takes any key length");
+        mac.update(&octets);
+        let full = mac.finalize().into_bytes();
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&full[..16]);
+        tag
+    }
+
+    /// The client's counters, or `None` if it cannot be counted.
+    fn client(&mut self, address: IpAddr, now: u64) -> Option<&mut ClientUse> {
+        let tag = self.tag(address, now);
+        if !self.clients.contains_key(&tag) && self.clients.len() >= MAX_TRACKED_CLIENTS {
+            return None;
+        }
+        Some(self.clients.entry(tag).or_default())
+    }
 }
 
 impl Limits {
@@ -88,9 +231,13 @@ impl Limits {
                 address_key_hour: now / 3600,
                 addresses: window(60),
                 threads: window(60),
-                centres: window(3600),
-                spent: HashSet::new(),
-                spent_since: now,
+                clients: HashMap::new(),
+                centres: CentreRates {
+                    hour: now / 3600,
+                    current: HashMap::new(),
+                    previous: HashMap::new(),
+                },
+                spent: SpentSets::new(),
             }),
         }
     }
@@ -104,20 +251,8 @@ impl Limits {
     /// Counts a request from `address`; false if over `per_minute`.
     pub fn allow_address(&self, address: IpAddr, now: u64, per_minute: u32) -> bool {
         let mut inner = self.lock();
-        if now / 3600 != inner.address_key_hour {
-            os_rng().fill_bytes(&mut inner.address_key);
-            inner.address_key_hour = now / 3600;
-            inner.addresses.counts.clear();
-        }
-        let octets = match address {
-            IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
-            IpAddr::V6(a) => a.octets(),
-        };
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&inner.address_key)
-            .expect("HMAC takes any key length");
-        mac.update(&octets);
-        let tag = mac.finalize().into_bytes();
-        inner.addresses.hit(&tag[..16], now, 60, per_minute)
+        let tag = inner.tag(address, now);
+        inner.addresses.hit(&tag, now, 60, per_minute)
     }
 
     /// Counts a message in a thread; false if over `per_minute`.
@@ -125,11 +260,68 @@ impl Limits {
         self.lock().threads.hit(mailbox, now, 60, per_minute)
     }
 
-    /// Counts a new thread for a centre; false if over `per_hour`.
-    pub fn allow_new_thread(&self, centre: &str, now: u64, per_hour: u32) -> bool {
-        self.lock()
-            .centres
-            .hit(centre.as_bytes(), now, 3600, per_hour)
+    /// The difficulty of the next creation challenge for `client`, counting
+    /// the challenge as the client's use. The quiet price, plus one bit per
+    /// doubling of the busiest centre's creations over its quiet rate, plus
+    /// one bit per doubling of this client's own creation challenges this
+    /// hour past its creation budget (a person who retries a few times pays
+    /// nothing extra); never above `max`. With proof of work
+    /// off (base 0) it stays 0.
+    pub fn create_difficulty(&self, client: IpAddr, now: u64, admission: Admission) -> u8 {
+        if admission.base == 0 {
+            return 0;
+        }
+        let max = admission.max.max(admission.base);
+        let mut inner = self.lock();
+        let centre_bits = doublings(
+            inner.centres.busiest(now),
+            u64::from(admission.quiet_per_centre_per_hour),
+        );
+        let client_bits = match inner.client(client, now) {
+            Some(used) => {
+                let before = used.challenges;
+                used.challenges = used.challenges.saturating_add(1);
+                doublings(u64::from(before), u64::from(admission.per_address_per_hour))
+            }
+            None => max,
+        };
+        admission
+            .base
+            .saturating_add(centre_bits)
+            .saturating_add(client_bits)
+            .min(max)
+    }
+
+    /// Counts a creation about to happen against `client`'s hourly budget.
+    pub fn reserve_creation(&self, client: IpAddr, now: u64, per_hour: u32) -> Reservation {
+        let mut inner = self.lock();
+        match inner.client(client, now) {
+            None => Reservation::Untracked,
+            Some(used) if used.created >= per_hour => Reservation::Refused,
+            Some(used) => {
+                used.created += 1;
+                Reservation::Counted
+            }
+        }
+    }
+
+    /// Gives back a reservation whose creation did not happen.
+    pub fn release_creation(&self, client: IpAddr, now: u64, reservation: Reservation) {
+        if reservation != Reservation::Counted {
+            return;
+        }
+        let mut inner = self.lock();
+        if let Some(used) = inner.client(client, now) {
+            used.created = used.created.saturating_sub(1);
+        }
+    }
+
+    /// Counts a thread that was created at `centre`: only real creations
+    /// raise the price of the next ones.
+    pub fn record_creation(&self, centre: &str, now: u64) {
+        let mut inner = self.lock();
+        inner.centres.roll(now);
+        *inner.centres.current.entry(centre.to_string()).or_insert(0) += 1;
     }
 
     /// A new challenge for `purpose` at `difficulty`, as base64url.
@@ -187,14 +379,14 @@ impl Limits {
             return false;
         }
         let id: [u8; 16] = body[11..27].try_into().expect("fixed layout");
+        let generation = issued / CHALLENGE_TTL_SECS;
         let mut inner = self.lock();
-        // Every challenge older than the TTL is dead anyway: forget spent ids
-        // in blocks of two TTLs so the set stays small.
-        if now > inner.spent_since + 2 * CHALLENGE_TTL_SECS {
-            inner.spent.clear();
-            inner.spent_since = now - CHALLENGE_TTL_SECS;
-        }
-        inner.spent.insert(id)
+        // A generation's challenges were all issued before (g + 1) × TTL, so
+        // all are dead from (g + 2) × TTL on: only then is its set forgotten.
+        inner
+            .spent
+            .retain(|g, _| (g + 2) * CHALLENGE_TTL_SECS > now);
+        inner.spent.entry(generation).or_default().insert(id)
     }
 }
 
@@ -228,5 +420,115 @@ mod tests {
         assert!(!limits.allow_address(a, 62, 2));
         assert!(limits.allow_address(b, 62, 2));
         assert!(limits.allow_address(a, 120, 2), "a new minute");
+    }
+
+    #[test]
+    fn a_challenge_stays_spent_for_its_whole_life() {
+        // Spend each challenge at the latest moment of its life, at every
+        // offset from the start: it never becomes spendable again.
+        let start = 1_000_000 - 1_000_000 % CHALLENGE_TTL_SECS;
+        let limits = Limits::new(start);
+        for offset in (0..3 * CHALLENGE_TTL_SECS).step_by(37) {
+            let issued = start + offset;
+            let challenge = limits.issue_challenge(Purpose::Create, 1, issued);
+            let raw = b64::decode(&challenge).expect("canonical");
+            let nonce = pow::solve(&raw, 1).expect("solvable");
+            assert!(limits.spend_challenge(&challenge, nonce, Purpose::Create, 1, issued));
+            for later in [
+                1,
+                CHALLENGE_TTL_SECS / 2,
+                CHALLENGE_TTL_SECS - 1,
+                CHALLENGE_TTL_SECS,
+            ] {
+                assert!(
+                    !limits.spend_challenge(&challenge, nonce, Purpose::Create, 1, issued + later),
+                    "spent again {later} s later (issued at +{offset})"
+                );
+            }
+        }
+        let sets = limits.lock().spent.len();
+        assert!(sets <= 3, "old generations are forgotten: {sets}");
+    }
+
+    #[test]
+    fn difficulty_rises_with_a_clients_use_and_a_centres_creations() {
+        let now = 7_200_000;
+        let admission = Admission {
+            base: 10,
+            max: 20,
+            quiet_per_centre_per_hour: 100,
+            per_address_per_hour: 4,
+        };
+        let limits = Limits::new(now);
+        let a: IpAddr = "192.0.2.1".parse().expect("valid");
+        let b: IpAddr = "192.0.2.2".parse().expect("valid");
+        let seen: Vec<u8> = (0..64)
+            .map(|_| limits.create_difficulty(a, now, admission))
+            .collect();
+        assert_eq!(
+            &seen[..4],
+            &[10, 10, 10, 10],
+            "a person's first tries cost the base"
+        );
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(seen[63], 14, "one bit per doubling: {seen:?}");
+        assert_eq!(
+            limits.create_difficulty(b, now, admission),
+            10,
+            "b pays for nothing of a's"
+        );
+        for _ in 0..99 {
+            limits.record_creation("ic-zlin", now);
+        }
+        assert_eq!(
+            limits.create_difficulty(b, now, admission),
+            10,
+            "99 an hour is quiet"
+        );
+        limits.record_creation("ic-zlin", now);
+        assert_eq!(limits.create_difficulty(b, now, admission), 11);
+        for _ in 0..1_000_000 {
+            limits.record_creation("ic-zlin", now);
+        }
+        assert_eq!(
+            limits.create_difficulty(b, now, admission),
+            20,
+            "capped at the page's limit"
+        );
+        assert_eq!(
+            limits.create_difficulty(b, now + 2 * 3600, admission),
+            10,
+            "pressure passes"
+        );
+        let off = Admission {
+            base: 0,
+            ..admission
+        };
+        assert_eq!(
+            limits.create_difficulty(a, now, off),
+            0,
+            "proof of work off stays off"
+        );
+    }
+
+    #[test]
+    fn a_clients_budget_counts_only_what_it_created() {
+        let now = 7_200_000;
+        let limits = Limits::new(now);
+        let a: IpAddr = "2001:db8::1".parse().expect("valid");
+        let b: IpAddr = "2001:db8::2".parse().expect("valid");
+        for _ in 0..10 {
+            let r = limits.reserve_creation(a, now, 2);
+            assert_eq!(r, Reservation::Counted);
+            limits.release_creation(a, now, r);
+        }
+        assert_eq!(limits.reserve_creation(a, now, 2), Reservation::Counted);
+        assert_eq!(limits.reserve_creation(a, now, 2), Reservation::Counted);
+        assert_eq!(limits.reserve_creation(a, now, 2), Reservation::Refused);
+        assert_eq!(limits.reserve_creation(b, now, 2), Reservation::Counted);
+        assert_eq!(
+            limits.reserve_creation(a, now + 3600, 2),
+            Reservation::Counted
+        );
     }
 }

@@ -137,6 +137,7 @@ fn export(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
 
 #[actix_web::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
+    config.validate()?;
     let store = Arc::new(SledStore::open(&config.data).map_err(|e| {
         anyhow::anyhow!(
             "cannot open the data directory {}: {e}",

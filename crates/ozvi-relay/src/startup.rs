@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpMessage as _, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use ozvi_crypto::primitives::sig::Ed25519Public;
 use tokio::sync::broadcast;
 
+use crate::client;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::flusher::Flusher;
@@ -29,6 +30,7 @@ pub async fn build(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<web::Data<AppState>> {
+    config.validate()?;
     let root_bytes = ozvi_crypto::format::b64::decode(&config.root_key)
         .ok()
         .context("root_key must be the operator's Ed25519 public key in base64url")?;
@@ -191,28 +193,28 @@ async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
     HttpResponse::from_error(error)
 }
 
-/// Counts requests per client address (a keyed hash, in memory only).
+/// Finds the client's address (behind a trusted proxy, the one the proxy
+/// saw: [`client::client_address`]), keeps its bucket in the request for the
+/// handlers, and counts requests per bucket (a keyed hash, in memory only).
 async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     if let Some(state) = state {
-        let forwarded = state
-            .config
-            .trust_forwarded_for
-            .then(|| {
-                req.headers()
-                    .get("x-forwarded-for")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.rsplit(',').next())
-                    .and_then(|v| v.trim().parse().ok())
-            })
-            .flatten();
-        let address = forwarded.or_else(|| req.peer_addr().map(|a| a.ip()));
+        let address = req.peer_addr().map(|peer| {
+            client::bucket(client::client_address(
+                peer.ip(),
+                req.headers(),
+                &state.config.trusted_proxies,
+            ))
+        });
+        if let Some(address) = address {
+            req.extensions_mut().insert(address);
+        }
         if let Some(address) = address
             && !state.limits.allow_address(
-                address,
+                address.0,
                 state.clock.now(),
                 state.config.requests_per_address_per_minute,
             )

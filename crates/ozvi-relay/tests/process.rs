@@ -663,3 +663,104 @@ fn help_documents_every_setting() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--listen"));
 }
+
+/// The relay refuses to run with settings that would make every client behind
+/// a proxy share one rate limit: one line saying what to do, exit status 1.
+#[test]
+fn behind_tls_without_a_trusted_proxy_refuses_to_start() {
+    let setup = Setup::new();
+    let root = b64::encode(&setup.root.public().to_bytes());
+    for (toml, needle) in [
+        ("behind_tls = true\n", "trusted_proxies"),
+        (
+            "behind_tls = true\ntrusted_proxies = []\n",
+            "trusted_proxies",
+        ),
+        ("trust_forwarded_for = true\n", "trusted_proxies"),
+        ("trusted_proxies = [\"example.org\"]\n", "not an IP address"),
+        ("pow_max_difficulty = 24\n", "pow_max_difficulty"),
+    ] {
+        let config = setup.dir.path().join("refused.toml");
+        std::fs::write(&config, toml).expect("write");
+        let output = Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data")
+            .arg(setup.data())
+            .arg("--config")
+            .arg(&config)
+            .arg("--root-key")
+            .arg(&root)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{toml}: {stderr}");
+        assert!(stderr.contains(needle), "{toml}: {stderr}");
+        assert!(!stderr.contains("listening"), "{toml}: {stderr}");
+    }
+    // With the proxy listed it starts.
+    let config = setup.dir.path().join("relay.toml");
+    let mut toml = std::fs::read_to_string(&config).expect("read");
+    toml.push_str("behind_tls = true\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n");
+    std::fs::write(&config, toml).expect("write");
+    let log = setup.dir.path().join("relay.log");
+    let (mut child, _base) = setup.start(&log);
+    assert!(terminate(&mut child, Duration::from_secs(10)).success());
+}
+
+/// A solved challenge cannot be spent again after a restart, nor can one
+/// fetched before it: the challenge key lives only in the relay's memory.
+#[tokio::test]
+async fn a_challenge_from_before_a_restart_is_refused_after_it() {
+    let setup = Setup::new();
+    let log = setup.dir.path().join("relay.log");
+    let http = http_client();
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let (mut relay, base) = setup.start(&log);
+    let spent = pow(&http, &base, "create").await.expect("a challenge");
+    let unspent = pow(&http, &base, "create").await.expect("a challenge");
+    let first = person(900);
+    let body = |p: &PersonKeys, pow: &Value, rng: &mut ChaCha20Rng| {
+        json!({
+            "mailbox_id": p.mailbox_id().to_b64(),
+            "verifier": b64::encode(&p.auth_secret().verifier().0),
+            "centre": "ic-zlin",
+            "envelope": b64::encode(&envelope(&setup, p, "a", rng)),
+            "pow": pow,
+        })
+    };
+    let created = http
+        .post(format!("{base}/api/v1/threads"))
+        .json(&body(&first, &spent, &mut rng))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(created.status(), 201);
+    assert!(terminate(&mut relay, Duration::from_secs(10)).success());
+    let (mut relay, base) = setup.start(&log);
+    for (i, old) in [spent, unspent].iter().enumerate() {
+        let p = person(901 + u32::try_from(i).expect("small"));
+        let response = http
+            .post(format!("{base}/api/v1/threads"))
+            .json(&body(&p, old, &mut rng))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            response.status(),
+            403,
+            "challenge {i} from before the restart"
+        );
+        let error: Value = response.json().await.expect("json");
+        assert_eq!(error["code"], "invalid_proof_of_work");
+    }
+    let fresh = pow(&http, &base, "create").await.expect("a challenge");
+    let response = http
+        .post(format!("{base}/api/v1/threads"))
+        .json(&body(&person(903), &fresh, &mut rng))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201, "a new challenge works");
+    assert!(terminate(&mut relay, Duration::from_secs(10)).success());
+}

@@ -134,6 +134,33 @@ impl Fixture {
         self.write_config_with(dir, 0, None)
     }
 
+    /// The signed directory and a configuration with the relay's default
+    /// limits and proof of work (`cargo xtask load --only flood`).
+    pub fn write_default_config(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        let directory_file = self.write_directory(dir)?;
+        let quote = |s: &str| serde_json::Value::from(s).to_string();
+        let config = format!(
+            "root_key = {root}\ndirectory = {directory}\n",
+            root = quote(&b64::encode(&self.root.public().to_bytes())),
+            directory = quote(&directory_file.to_string_lossy()),
+        );
+        let path = dir.join("relay.toml");
+        std::fs::write(&path, config)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
+    fn write_directory(&self, dir: &Path) -> anyhow::Result<PathBuf> {
+        let directory_file = dir.join("directory.json");
+        let signed = self
+            .directory
+            .sign(&self.root)
+            .map_err(|e| anyhow!("signing the directory failed: {e:?}"))?;
+        std::fs::write(&directory_file, signed.to_json())
+            .with_context(|| format!("cannot write {}", directory_file.display()))?;
+        Ok(directory_file)
+    }
+
     /// [`Self::write_config`] with a proof-of-work difficulty and the web
     /// client's folder to serve.
     pub fn write_config_with(
@@ -142,13 +169,7 @@ impl Fixture {
         pow_difficulty: u8,
         web_root: Option<&Path>,
     ) -> anyhow::Result<PathBuf> {
-        let directory_file = dir.join("directory.json");
-        let signed = self
-            .directory
-            .sign(&self.root)
-            .map_err(|e| anyhow!("signing the directory failed: {e:?}"))?;
-        std::fs::write(&directory_file, signed.to_json())
-            .with_context(|| format!("cannot write {}", directory_file.display()))?;
+        let directory_file = self.write_directory(dir)?;
         // JSON strings are valid TOML basic strings.
         let quote = |s: &str| serde_json::Value::from(s).to_string();
         let mut config = format!(
@@ -158,6 +179,7 @@ impl Fixture {
              requests_per_address_per_minute = 4000000000\n\
              posts_per_thread_per_minute = 4000000000\n\
              threads_per_centre_per_hour = 4000000000\n\
+             threads_per_address_per_hour = 4000000000\n\
              max_messages_per_thread = 4000000000\n\
              max_bytes_per_thread = 1000000000000000\n\
              sweep_interval_secs = 86400\n",
@@ -336,7 +358,7 @@ pub fn reader(i: u64) -> Reader {
 
 /// A short person message (the smallest padding bucket) of `person` to the
 /// staff of `centre_id`.
-fn seal_person(
+pub(crate) fn seal_person(
     directory: &Directory,
     centre_id: &str,
     person: &PersonKeys,

@@ -42,6 +42,7 @@ pub async fn start_relay_serving(data: &Path, root_key: &str, web_root: Option<&
         requests_per_address_per_minute: 1_000_000,
         posts_per_thread_per_minute: 1_000_000,
         threads_per_centre_per_hour: 1_000_000,
+        threads_per_address_per_hour: 1_000_000,
         ..Config::default()
     };
     let store = Arc::new(SledStore::open(data).expect("sled opens"));

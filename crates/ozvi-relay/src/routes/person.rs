@@ -10,8 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{BODY_LIMIT, decode, decode_array, parse_json, read_body};
 use crate::checks::{check_envelope, thread_person_key};
+use crate::client::ClientAddress;
 use crate::error::{ApiError, ErrorBody};
-use crate::limits::Purpose;
+use crate::limits::{Purpose, Reservation};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::{Author, Quota, StoredMessage, ThreadRecord};
@@ -125,6 +126,16 @@ fn spend(state: &AppState, pow: Option<&PowSolution>, purpose: Purpose) -> Resul
     ok.then_some(()).ok_or(ApiError::InvalidProofOfWork)
 }
 
+/// The client's address bucket, as the rate-limit middleware found it (the
+/// unspecified address if a request somehow has none: it is then counted
+/// with every other such request).
+pub fn client_of(req: &HttpRequest) -> std::net::IpAddr {
+    use actix_web::HttpMessage as _;
+    req.extensions()
+        .get::<ClientAddress>()
+        .map_or(std::net::IpAddr::from([0u8; 16]), |c| c.0)
+}
+
 fn quota(state: &AppState) -> Quota {
     Quota {
         max_messages: state.config.max_messages_per_thread,
@@ -182,19 +193,30 @@ pub async fn create_thread(
         .centre(&request.centre)
         .ok_or(ApiError::UnknownCentre)?;
     check_envelope(&envelope, Kind::PersonMessage, centre, None)?;
-    spend(&state, request.pow.as_ref(), Purpose::Create)?;
+    let centre_id = state.centre_id(&centre.id)?;
+    // Admission (docs/API.md, "Admission"): only this client's own budget
+    // can refuse a creation; what a centre receives only raises the price of
+    // the next challenge. Nothing refused is counted.
+    let client = client_of(&req);
     let now = state.clock.now();
-    if !state
-        .limits
-        .allow_new_thread(&centre.id, now, state.config.threads_per_centre_per_hour)
-    {
+    let reservation =
+        state
+            .limits
+            .reserve_creation(client, now, state.config.threads_per_address_per_hour);
+    if reservation == Reservation::Refused {
         Metrics::inc(&state.metrics.rate_limited);
         return Err(ApiError::RateLimited);
     }
-    let centre_id = state.centre_id(&centre.id)?;
-    state
-        .store
-        .create_thread(&mailbox, verifier, &centre_id, &envelope, now)?;
+    let created = spend(&state, request.pow.as_ref(), Purpose::Create).and_then(|()| {
+        Ok(state
+            .store
+            .create_thread(&mailbox, verifier, &centre_id, &envelope, now)?)
+    });
+    if let Err(e) = created {
+        state.limits.release_creation(client, now, reservation);
+        return Err(e);
+    }
+    state.limits.record_creation(&centre.id, now);
     state.flusher.flush().await?;
     Metrics::inc(&state.metrics.threads_created);
     state.notify(mailbox.0, &centre.id, 1);

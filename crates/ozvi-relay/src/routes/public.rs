@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::{DIRECTORY_BODY_LIMIT, parse_json, read_body};
 use crate::error::{ApiError, ErrorBody};
-use crate::limits::Purpose;
+use crate::limits::{Admission, Purpose};
 use crate::state::AppState;
 
 /// `GET /healthz`: the relay is up and its store answers.
@@ -97,10 +97,13 @@ struct ChallengeResponse {
     difficulty: u8,
 }
 
-/// `POST /api/v1/pow`: a single-use proof-of-work challenge.
+/// `POST /api/v1/pow`: a single-use proof-of-work challenge. A `create`
+/// challenge costs more while the relay receives many new threads and while
+/// this client asks for many (adaptive difficulty, docs/API.md "Admission").
 #[utoipa::path(post, path = "/api/v1/pow", tag = "public",
     request_body = ChallengeRequest,
-    responses((status = 200, description = "A challenge usable once within 10 minutes.",
+    responses((status = 200, description = "A challenge usable once within 10 minutes; a \
+        `create` challenge's difficulty rises under pressure, up to `pow_max_difficulty`.",
         body = ChallengeResponse),
         (status = 400, description = "`malformed_request` or `invalid_field`", body = ErrorBody)))]
 pub async fn pow_challenge(
@@ -115,10 +118,16 @@ pub async fn pow_challenge(
         "post" => Purpose::Post,
         _ => return Err(ApiError::InvalidField),
     };
-    let difficulty = state.config.pow_difficulty;
-    let challenge = state
-        .limits
-        .issue_challenge(purpose, difficulty, state.clock.now());
+    let now = state.clock.now();
+    let difficulty = match purpose {
+        Purpose::Create => state.limits.create_difficulty(
+            super::person::client_of(&req),
+            now,
+            Admission::from_config(&state.config),
+        ),
+        Purpose::Post => state.config.pow_difficulty,
+    };
+    let challenge = state.limits.issue_challenge(purpose, difficulty, now);
     Ok(HttpResponse::Ok().json(ChallengeResponse {
         challenge,
         difficulty,

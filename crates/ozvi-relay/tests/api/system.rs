@@ -71,7 +71,11 @@ async fn health_metrics_and_security_headers() {
     )
     .await;
 
-    let tls = spawn_app_with(|c| c.behind_tls = true).await;
+    let tls = spawn_app_with(|c| {
+        c.behind_tls = true;
+        c.trusted_proxies = vec!["127.0.0.1".parse().expect("an address")];
+    })
+    .await;
     let response = tls
         .http
         .get(tls.url("/healthz"))

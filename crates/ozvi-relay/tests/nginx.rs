@@ -1,0 +1,321 @@
+//! The reverse-proxy configuration of docs/OPERATIONS.md ("Behind TLS"),
+//! run with Debian's real nginx in front of the real relay binary: one noisy
+//! client that exhausts its own rate limit (spoofing `X-Forwarded-For` as it
+//! goes) does not bring another client behind the same proxy to a 429.
+//!
+//! The nginx block is read from the documentation itself, so the page is
+//! what is tested. Only what cannot run here is adapted: `listen 443 ssl
+//! http2` becomes plain HTTP on a free loopback port, the certificate lines
+//! are dropped, and `proxy_pass` points at the relay's port. Clients reach
+//! nginx from their own loopback source addresses (127.0.0.2 and 127.0.0.3).
+//!
+//! nginx is installed by `cargo xtask test` (Debian's `nginx` package). If it
+//! is missing the test fails when `CI` is set and is skipped, with a line
+//! saying so, otherwise.
+
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ozvi_crypto::format::b64;
+use ozvi_crypto::primitives::sig::Ed25519Secret;
+
+/// The rate limit per client address in this test.
+const PER_MINUTE: u32 = 20;
+
+/// A child process ended by SIGTERM (nginx's master then stops its workers),
+/// then SIGKILL, when the test ends, also on failure.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find_nginx() -> Option<PathBuf> {
+    ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+/// The first `nginx` code block of the "Behind TLS" section.
+fn documented_block() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/OPERATIONS.md");
+    let text = std::fs::read_to_string(&path).expect("docs/OPERATIONS.md");
+    let section = text
+        .split("### Behind TLS")
+        .nth(1)
+        .expect("OPERATIONS.md has a \"Behind TLS\" section");
+    let block = section
+        .split("```nginx\n")
+        .nth(1)
+        .expect("the section has an nginx block");
+    block
+        .split("\n```")
+        .next()
+        .expect("the block ends")
+        .to_string()
+}
+
+/// The documented block with only listen, TLS and upstream port changed.
+/// Each change must apply exactly once, so a change of the documentation
+/// that this test does not understand fails it rather than passing unseen.
+fn adapt(block: &str, listen: u16, upstream: u16) -> String {
+    let mut listens = 0;
+    let mut passes = 0;
+    let mut out = Vec::new();
+    for line in block.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("listen ") {
+            listens += 1;
+            out.push(format!("    listen 127.0.0.1:{listen};"));
+        } else if trimmed.starts_with("ssl_") {
+            continue;
+        } else if trimmed.starts_with("proxy_pass http://127.0.0.1:8080;") {
+            passes += 1;
+            out.push(format!("        proxy_pass http://127.0.0.1:{upstream};"));
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    assert_eq!(
+        listens, 1,
+        "one listen line in the documented block:\n{block}"
+    );
+    assert_eq!(passes, 1, "one proxy_pass to 127.0.0.1:8080:\n{block}");
+    out.join("\n")
+}
+
+/// Starts the relay binary behind_tls with 127.0.0.1 trusted; returns it and its port.
+fn start_relay(dir: &Path) -> (Guard, u16) {
+    let root = Ed25519Secret::from_seed(&[11; 32]);
+    let config = dir.join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "behind_tls = true\ntrusted_proxies = [\"127.0.0.1\"]\n\
+             requests_per_address_per_minute = {PER_MINUTE}\npow_difficulty = 0\n"
+        ),
+    )
+    .expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data")
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--root-key")
+        .arg(b64::encode(&root.public().to_bytes()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the relay starts");
+    let stderr = child.stderr.take().expect("piped");
+    let guard = Guard(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent && line.contains("listening") {
+                let port = line.rsplit("port=").next().unwrap_or_default().trim();
+                let _ = tx.send(port.parse::<u16>().ok());
+                sent = true;
+            } else if !sent {
+                eprintln!("relay: {line}");
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(30))
+        .ok()
+        .flatten()
+        .expect("the relay says where it listens");
+    (guard, port)
+}
+
+/// Runs nginx with the documented block in `dir`, in the foreground.
+fn start_nginx(nginx: &Path, dir: &Path, listen: u16, upstream: u16) -> Guard {
+    let prefix = dir.join("nginx");
+    std::fs::create_dir_all(prefix.join("logs")).expect("mkdir");
+    let server = adapt(&documented_block(), listen, upstream);
+    let p = prefix.display();
+    // As root, nginx runs its workers as `nobody`: they must be able to
+    // reach the temp directories nginx creates for them under the prefix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for d in [dir, prefix.as_path()] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+    }
+    let config = format!(
+        "worker_processes 1;\n\
+         error_log {p}/logs/error.log info;\n\
+         pid {p}/nginx.pid;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n\
+         client_body_temp_path {p}/client_body;\n\
+         proxy_temp_path {p}/proxy;\n\
+         fastcgi_temp_path {p}/fastcgi;\n\
+         uwsgi_temp_path {p}/uwsgi;\n\
+         scgi_temp_path {p}/scgi;\n\
+         {server}\n\
+         }}\n"
+    );
+    let file = prefix.join("nginx.conf");
+    std::fs::write(&file, &config).expect("write");
+    let child = Command::new(nginx)
+        .arg("-p")
+        .arg(&prefix)
+        .arg("-e")
+        .arg(prefix.join("logs/error.log"))
+        .arg("-c")
+        .arg(&file)
+        .arg("-g")
+        .arg("daemon off;")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("nginx starts");
+    let mut guard = Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(("127.0.0.1", listen)).is_err() {
+        let log = std::fs::read_to_string(prefix.join("logs/error.log")).unwrap_or_default();
+        if let Ok(Some(status)) = guard.0.try_wait() {
+            panic!("nginx exited ({status}):\n{log}\nconfiguration:\n{config}");
+        }
+        assert!(Instant::now() < deadline, "nginx does not listen:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    guard
+}
+
+fn client_from(source: &str) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let source: IpAddr = source.parse().expect("address");
+    reqwest::Client::builder()
+        .local_address(source)
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn behind_the_documented_nginx_one_noisy_client_does_not_limit_another() {
+    let Some(nginx) = find_nginx() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nginx is not installed: `cargo xtask test` installs Debian's nginx package \
+             (apt-get install nginx); this test runs the documented proxy configuration"
+        );
+        eprintln!("SKIPPED: nginx is not installed (apt-get install nginx); CI fails here");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_relay, upstream) = start_relay(dir.path());
+    let listen = free_port();
+    let _nginx = start_nginx(&nginx, dir.path(), listen, upstream);
+    let base = format!("http://127.0.0.1:{listen}");
+    // The limit counts per clock minute: start early in one, so that both
+    // clients' requests fall into the same minute.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        % 60;
+    if second > 40 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
+
+    // The noisy client: twice its limit, with a different forged
+    // X-Forwarded-For on every request (including the other client's address
+    // and the proxy's own), until it is refused.
+    let noisy = client_from("127.0.0.2");
+    let mut refused = 0;
+    for i in 0..2 * PER_MINUTE {
+        let forged = match i % 4 {
+            0 => format!("198.51.100.{i}"),
+            1 => "127.0.0.3".to_string(),
+            2 => "127.0.0.1".to_string(),
+            _ => format!("garbage-{i}, 2001:db8::{i:x}"),
+        };
+        let response = noisy
+            .get(format!("{base}/healthz"))
+            .header("X-Forwarded-For", forged)
+            .send()
+            .await
+            .expect("nginx answers");
+        match response.status().as_u16() {
+            200 => {}
+            429 => refused += 1,
+            other => panic!("unexpected status {other} for the noisy client"),
+        }
+    }
+    assert!(
+        refused >= PER_MINUTE,
+        "the noisy client is limited despite its forged headers ({refused} refused)"
+    );
+
+    // The other client, behind the same proxy: its whole own budget works.
+    let quiet = client_from("127.0.0.3");
+    for _ in 0..PER_MINUTE - 1 {
+        let response = quiet
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .expect("nginx answers");
+        assert_eq!(
+            response.status(),
+            200,
+            "another client behind the proxy is not limited by the noisy one"
+        );
+    }
+    let challenge = quiet
+        .post(format!("{base}/api/v1/pow"))
+        .json(&serde_json::json!({"purpose": "create"}))
+        .send()
+        .await
+        .expect("nginx answers");
+    assert_eq!(challenge.status(), 200);
+    assert!(
+        challenge
+            .headers()
+            .get("strict-transport-security")
+            .is_some(),
+        "behind_tls: HSTS through the proxy"
+    );
+}
+
+#[test]
+fn the_documented_block_forwards_the_client_address() {
+    let block = documented_block();
+    assert!(
+        block.contains("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"),
+        "{block}"
+    );
+    assert!(block.contains("access_log off;"), "{block}");
+}
