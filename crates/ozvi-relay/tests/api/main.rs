@@ -1,6 +1,7 @@
 //! The relay's integration tests: one binary, each test with its own relay on
 //! port 0 and its own sled store in a temporary directory.
 
+mod hardening;
 mod helpers;
 mod person;
 mod serving;
