@@ -92,6 +92,46 @@ pub struct Config {
     pub posts_per_thread_per_minute: u32,
     /// Seconds between retention sweeps.
     pub sweep_interval_secs: u64,
+    /// Where `/metrics` is served: a separate listener, never the public
+    /// one. `"off"` (or an empty string) serves no metrics.
+    #[serde(deserialize_with = "listen_or_off")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds between the snapshots `/metrics` reports, so that no single
+    /// message can be timed from the counters.
+    pub metrics_interval_secs: u64,
+    /// Open event streams per thread; a new one ends the oldest.
+    pub event_streams_per_thread: usize,
+    /// Open event streams per staff key; a new one ends the oldest.
+    pub event_streams_per_staff: usize,
+    /// Open event streams per client address (IPv6: per /64); over it a new
+    /// stream is refused with `too_many_streams`.
+    pub event_streams_per_address: usize,
+    /// Open event streams in total; over it a new stream is refused.
+    pub event_streams_total: usize,
+    /// Seconds after which an event stream is closed (the client reconnects
+    /// or polls with its cursor).
+    pub event_stream_max_secs: u64,
+    /// Transfer bodies (up to 32 MiB) read at the same time; more are
+    /// refused with `busy` before their body is read.
+    pub concurrent_large_bodies: usize,
+}
+
+/// `metrics_listen`: an address, or `"off"`/`""` for none.
+fn listen_or_off<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_listen_or_off(&text).map_err(serde::de::Error::custom)
+}
+
+/// Parses a `metrics_listen` value: an address, or `off`/empty for none.
+pub fn parse_listen_or_off(text: &str) -> Result<Option<SocketAddr>, String> {
+    match text.trim() {
+        "" | "off" => Ok(None),
+        other => other.parse().map(Some).map_err(|_| {
+            "metrics_listen must be an address such as 127.0.0.1:9464, or \"off\"".to_string()
+        }),
+    }
 }
 
 impl Default for Config {
@@ -116,6 +156,14 @@ impl Default for Config {
             requests_per_address_per_minute: 240,
             posts_per_thread_per_minute: 30,
             sweep_interval_secs: 3600,
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            metrics_interval_secs: 300,
+            event_streams_per_thread: 4,
+            event_streams_per_staff: 8,
+            event_streams_per_address: 32,
+            event_streams_total: 4096,
+            event_stream_max_secs: 3600,
+            concurrent_large_bodies: 4,
         }
     }
 }
@@ -182,6 +230,22 @@ mod tests {
         assert_eq!(config.pow_difficulty, 4);
         assert_eq!(config.retention_days_for("ic-zlin"), 30);
         assert_eq!(config.retention_days_for("ic-praha"), 90);
+        assert_eq!(
+            config.metrics_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
+        );
+        std::fs::write(&path, "metrics_listen = \"off\"\n").expect("write");
+        assert_eq!(
+            Config::from_file(&path).expect("valid").metrics_listen,
+            None
+        );
+        std::fs::write(&path, "metrics_listen = \"127.0.0.1:9999\"\n").expect("write");
+        assert_eq!(
+            Config::from_file(&path).expect("valid").metrics_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9999)))
+        );
+        std::fs::write(&path, "metrics_listen = \"everywhere\"\n").expect("write");
+        assert!(Config::from_file(&path).is_err());
         std::fs::write(&path, "listen_port = 1\n").expect("write");
         assert!(Config::from_file(&path).is_err());
     }

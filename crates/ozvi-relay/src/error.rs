@@ -68,6 +68,12 @@ pub enum ApiError {
     /// Too many requests.
     #[error("rate limited")]
     RateLimited,
+    /// Too many event streams are open from this address, or in total.
+    #[error("too many streams")]
+    TooManyStreams,
+    /// Too many large bodies are being received; retry shortly.
+    #[error("busy")]
+    Busy,
     /// The thread changed while the request was prepared; fetch and retry.
     #[error("thread changed")]
     ThreadChanged,
@@ -119,6 +125,8 @@ impl ApiError {
             ApiError::NoDirectory => "no_directory",
             ApiError::InvalidProofOfWork => "invalid_proof_of_work",
             ApiError::RateLimited => "rate_limited",
+            ApiError::TooManyStreams => "too_many_streams",
+            ApiError::Busy => "busy",
             ApiError::QuotaExceeded => "quota_exceeded",
             ApiError::ThreadChanged => "thread_changed",
             ApiError::TransferChangesContent => "transfer_changes_content",
@@ -160,6 +168,10 @@ impl ApiError {
                 "The proof of work is missing, expired, already used or wrong."
             }
             ApiError::RateLimited => "Too many requests. Please wait a minute and try again.",
+            ApiError::TooManyStreams => {
+                "Too many live update streams are open. Poll for changes instead."
+            }
+            ApiError::Busy => "The relay is busy. Please try again in a moment.",
             ApiError::QuotaExceeded => "This conversation has reached its size limit.",
             ApiError::ThreadChanged => {
                 "The conversation changed meanwhile. Fetch it again and retry."
@@ -216,7 +228,8 @@ impl ResponseError for ApiError {
             | ApiError::LegacyThread => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

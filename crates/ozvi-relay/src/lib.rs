@@ -15,6 +15,7 @@
 //! - [`store`]: sled trees of fixed-shape records and ciphertext.
 //! - [`flusher`]: group commit, so a write is acknowledged only when durable.
 //! - [`limits`]: in-memory rate limits and proof-of-work challenges.
+//! - [`streams`]: caps on open event streams.
 //! - [`state`], [`error`], [`metrics`]: what handlers share, the API's
 //!   error codes, aggregate counters.
 #![forbid(unsafe_code)]
@@ -26,8 +27,10 @@ pub mod config;
 pub mod error;
 pub mod flusher;
 pub mod limits;
+pub mod logging;
 pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod streams;

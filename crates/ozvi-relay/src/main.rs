@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ozvi_relay::admin;
 use ozvi_relay::config::Config;
+use ozvi_relay::logging;
 use ozvi_relay::startup;
 use ozvi_relay::state::SystemClock;
 use ozvi_relay::store::SledStore;
@@ -40,6 +41,10 @@ struct Cli {
     /// Proof-of-work difficulty in bits
     #[arg(long, env = "OZVI_POW_DIFFICULTY")]
     pow_difficulty: Option<u8>,
+    /// Address for /metrics (never the public listener), or "off"
+    /// [default: 127.0.0.1:9464]
+    #[arg(long, env = "OZVI_METRICS_LISTEN", value_parser = parse_metrics_listen)]
+    metrics_listen: Option<Option<SocketAddr>>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -55,6 +60,10 @@ enum Command {
         /// Where to write the snapshot (must not exist yet).
         out: PathBuf,
     },
+}
+
+fn parse_metrics_listen(text: &str) -> Result<Option<SocketAddr>, String> {
+    ozvi_relay::config::parse_listen_or_off(text)
 }
 
 impl Cli {
@@ -81,36 +90,23 @@ impl Cli {
         if let Some(v) = self.pow_difficulty {
             config.pow_difficulty = v;
         }
+        if let Some(v) = self.metrics_listen {
+            config.metrics_listen = v;
+        }
         Ok(config)
     }
 }
 
-/// What is logged unless `OZVI_LOG` says otherwise.
-const DEFAULT_LOG: &str = "info";
-
-/// The log filter: `OZVI_LOG` or [`DEFAULT_LOG`]. actix-server's own
-/// start-up lines name the listening address, so only its warnings pass
-/// unless the filter names `actix_server` itself.
-fn log_filter() -> tracing_subscriber::EnvFilter {
-    let mut filter = std::env::var("OZVI_LOG").unwrap_or_else(|_| DEFAULT_LOG.to_string());
-    if !filter.contains("actix_server") {
-        filter.push_str(",actix_server=warn");
-    }
-    tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"))
-}
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let http_layer_errors = logging::init();
     let config = cli.config()?;
     match cli.command {
         Some(Command::Export { out }) => export(&config, &out),
-        None | Some(Command::Serve) => serve(config),
+        None | Some(Command::Serve) => {
+            logging::summarize(http_layer_errors);
+            serve(config)
+        }
     }
 }
 
@@ -152,12 +148,41 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         )
     })?;
     let address = listener.local_addr()?;
+    let metrics_listen = config.metrics_listen;
     let state = startup::build(config, store.clone(), Arc::new(SystemClock)).await?;
     startup::start_sweeper(state.clone());
     admin::start(&config_data, Arc::clone(&store))?;
+    let metrics = match metrics_listen.map(TcpListener::bind) {
+        Some(Ok(listener)) => {
+            let port = listener.local_addr()?.port();
+            tracing::info!(port, "metrics served");
+            Some(startup::run_metrics(listener, state.clone())?)
+        }
+        Some(Err(_)) => {
+            tracing::warn!(
+                port = metrics_listen.map_or(0, |a| a.port()),
+                "cannot listen on the metrics port; metrics are not served"
+            );
+            None
+        }
+        None => None,
+    };
+    // Staff requests signed at or before the second this process started
+    // are refused (their nonces may have been spent before a restart). Wait
+    // for the next second, so that every request signed after the relay is
+    // listening is accepted.
+    startup::wait_past(state.started_at).await;
     // The port only: no IP address ever appears in the log, not even ours.
     tracing::info!(port = address.port(), "listening");
-    startup::run(listener, state)?.await?;
+    let server = startup::run(listener, state)?;
+    if let Some(metrics) = metrics {
+        let handle = metrics.handle();
+        tokio::spawn(metrics);
+        server.await?;
+        handle.stop(true).await;
+    } else {
+        server.await?;
+    }
     let _ = std::fs::remove_file(admin::socket_path(&config_data));
     use ozvi_relay::store::Store;
     store

@@ -1,7 +1,13 @@
 //! Aggregate counters for Prometheus: no ids, no addresses, no labels that
 //! could name anyone.
+//!
+//! They are served on their own listener (`metrics_listen`, loopback by
+//! default), never on the public one, and only as a snapshot taken once per
+//! `metrics_interval_secs` clock period: whoever can poll them sees at most
+//! how many events happened in a period, never when one message arrived.
 
 use std::fmt::Write as _;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The counters.
@@ -23,6 +29,8 @@ pub struct Metrics {
     pub server_errors: AtomicU64,
     /// Requests refused by a rate limit.
     pub rate_limited: AtomicU64,
+    /// The last snapshot: its clock period and its text.
+    snapshot: Mutex<Option<(u64, String)>>,
 }
 
 impl Metrics {
@@ -31,7 +39,26 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The Prometheus text exposition.
+    /// The Prometheus text exposition as of the start of the current
+    /// `interval`-second period of the clock (`now`, Unix seconds): the
+    /// first call in a period takes the snapshot, later ones repeat it.
+    pub fn render_coarse(&self, now: u64, interval: u64) -> String {
+        let period = now / interval.max(1);
+        let mut snapshot = self
+            .snapshot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*snapshot {
+            Some((taken, text)) if *taken == period => text.clone(),
+            _ => {
+                let text = self.render();
+                *snapshot = Some((period, text.clone()));
+                text
+            }
+        }
+    }
+
+    /// The Prometheus text exposition, now.
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (name, help, value) in [

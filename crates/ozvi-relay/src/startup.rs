@@ -22,6 +22,10 @@ use crate::metrics::Metrics;
 use crate::routes;
 use crate::state::{AppState, Clock, CurrentDirectory, NonceCache};
 use crate::store::Store;
+use crate::streams::{Caps, Streams};
+
+/// Directory uploads received at the same time (see [`AppState::directory_bodies`]).
+pub const DIRECTORY_BODIES: usize = 2;
 
 /// Builds the shared state: pins the root key, loads the stored directory and
 /// installs the configured one if it is newer.
@@ -59,6 +63,12 @@ pub async fn build(
         clock,
         events: broadcast::channel(1024).0,
         metrics: Metrics::default(),
+        streams: Arc::new(Streams::new(Caps::from_config(&config))),
+        large_bodies: Arc::new(tokio::sync::Semaphore::new(
+            config.concurrent_large_bodies.max(1),
+        )),
+        directory_bodies: Arc::new(tokio::sync::Semaphore::new(DIRECTORY_BODIES)),
+        started_at: now,
         config,
     });
     if let Some(path) = state.config.directory.clone() {
@@ -74,6 +84,20 @@ pub async fn build(
         }
     }
     Ok(state)
+}
+
+/// Sleeps until the system clock is past the second `secs` (Unix seconds).
+pub async fn wait_past(secs: u64) {
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        if now.as_secs() > secs {
+            return;
+        }
+        let rest = Duration::from_secs(secs + 1).saturating_sub(now);
+        tokio::time::sleep(rest.max(Duration::from_millis(10))).await;
+    }
 }
 
 /// Starts serving on `listener`. The returned server stops gracefully on
@@ -92,6 +116,7 @@ pub fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<
         let app = App::new()
             .app_data(state.clone())
             .wrap(ErrorHandlers::new().default_handler(uniform_error))
+            .wrap(from_fn(require_host))
             .wrap(from_fn(access_log))
             .wrap(from_fn(rate_limit))
             .wrap(security_headers(behind_tls))
@@ -103,6 +128,29 @@ pub fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<
         app.default_service(web::to(not_found))
     })
     .shutdown_timeout(5)
+    // A client that closes its side is gone: end the connection at once, so
+    // an event stream's place (and descriptor) is freed without waiting
+    // for the next keep-alive write to fail.
+    .h1_allow_half_closed(false)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Serves `GET /metrics` (and nothing else) on `listener`: the operator's
+/// listener, `metrics_listen`, separate from the public one.
+pub fn run_metrics(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(ErrorHandlers::new().default_handler(uniform_error))
+            .route("/metrics", web::get().to(routes::public::metrics))
+            .default_service(web::to(|| async {
+                HttpResponse::from_error(ApiError::NotFound)
+            }))
+    })
+    .workers(1)
+    .shutdown_timeout(1)
     .listen(listener)?
     .run();
     Ok(server)
@@ -193,6 +241,40 @@ async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
     HttpResponse::from_error(error)
 }
 
+/// The client's address as the relay counts it (rate limits, event
+/// streams): the peer, or the forwarded address where that is trusted.
+/// Used only in memory, under a keyed hash; never logged or stored.
+pub fn client_address(
+    state: &AppState,
+    headers: &actix_web::http::header::HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> Option<std::net::IpAddr> {
+    peer.map(|peer| {
+        client::bucket(client::client_address(
+            peer.ip(),
+            headers,
+            &state.config.trusted_proxies,
+        ))
+        .0
+    })
+}
+
+/// An HTTP/1.1 request without a `Host` header is malformed (RFC 9112
+/// §3.2); actix-http lets it through, so it is refused here, with the
+/// API's JSON error like every other refusal.
+async fn require_host(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    if req.version() == actix_web::http::Version::HTTP_11
+        && !req.headers().contains_key(actix_web::http::header::HOST)
+    {
+        let response = HttpResponse::from_error(ApiError::MalformedRequest);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
 /// Finds the client's address (behind a trusted proxy, the one the proxy
 /// saw: [`client::client_address`]), keeps its bucket in the request for the
 /// handlers, and counts requests per bucket (a keyed hash, in memory only).
@@ -227,14 +309,36 @@ async fn rate_limit(
     Ok(next.call(req).await?.map_into_left_body())
 }
 
-/// One log line per request: method, route pattern, status and duration —
+/// The method as the access log writes it: one of the standard methods, or
+/// `OTHER`. The method is chosen by the client, and a log that holds no
+/// user data must not hold whatever a client writes there (an address, a
+/// code, a canary).
+pub fn loggable_method(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
+/// One log line per request: method (a standard one or `OTHER`), the
+/// matched route's pattern (a fixed string from the relay's own route table,
+/// or `(unmatched)`: never the path the client sent), status and duration —
 /// never the client address, the user agent, the URL's query, or any id.
 async fn access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().clone();
+    let method = loggable_method(req.method());
     let route = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(req).await?;
@@ -247,7 +351,7 @@ async fn access_log(
         }
     }
     tracing::info!(
-        %method,
+        method,
         route = %route,
         status = status.as_u16(),
         ms = started.elapsed().as_millis() as u64,

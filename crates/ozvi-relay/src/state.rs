@@ -15,6 +15,7 @@ use crate::flusher::Flusher;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::{CentreId, Store};
+use crate::streams::Streams;
 
 /// The relay's notion of now. Tests replace it to make expiry deterministic.
 pub trait Clock: Send + Sync + 'static {
@@ -75,6 +76,17 @@ pub struct AppState {
     pub events: broadcast::Sender<Event>,
     /// Aggregate counters.
     pub metrics: Metrics,
+    /// Open event streams and their caps.
+    pub streams: Arc<Streams>,
+    /// Large bodies (transfers) being received now.
+    pub large_bodies: Arc<tokio::sync::Semaphore>,
+    /// Directory bodies (up to 1 MiB, unauthenticated until verified) being
+    /// received now: a few at a time, apart from transfers.
+    pub directory_bodies: Arc<tokio::sync::Semaphore>,
+    /// When this process started (the relay's clock, Unix seconds). Staff
+    /// requests signed at or before it are refused: their nonces may have
+    /// been used before a restart, and the nonce cache is in memory only.
+    pub started_at: u64,
 }
 
 impl AppState {
@@ -102,14 +114,16 @@ impl AppState {
         }
         self.store.set_directory(json)?;
         self.flusher.flush().await?;
+        let installed = Arc::new(CurrentDirectory {
+            json: json.to_vec(),
+            directory,
+        });
         *self
             .directory
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some(Arc::new(CurrentDirectory {
-                json: json.to_vec(),
-                directory,
-            }));
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&installed));
+        // Keys no longer listed hear nothing more: their open streams end.
+        self.streams.end_unlisted_staff(&installed.directory);
         Ok(())
     }
 
@@ -138,6 +152,17 @@ pub struct NonceCache(Mutex<HashMap<SeenNonce, u64>>);
 type SeenNonce = ([u8; 32], [u8; NONCE_LEN]);
 
 impl NonceCache {
+    /// Whether a nonce was already accepted (without recording it): lets
+    /// a replay be refused before its body is read.
+    pub fn seen(&self, key: [u8; 32], nonce: [u8; NONCE_LEN], now: u64) -> bool {
+        let seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.get(&(key, nonce))
+            .is_some_and(|at| *at + 2 * REPLAY_WINDOW_SECS >= now)
+    }
+
     /// Records a nonce; false if it was already seen.
     pub fn insert(&self, key: [u8; 32], nonce: [u8; NONCE_LEN], now: u64) -> bool {
         let mut seen = self

@@ -32,6 +32,7 @@ struct Setup {
     dir: tempfile::TempDir,
     root: Ed25519Secret,
     directory: Directory,
+    staff: StaffKeys,
 }
 
 impl Setup {
@@ -67,13 +68,14 @@ impl Setup {
         .expect("write");
         std::fs::write(
             dir.path().join("relay.toml"),
-            "pow_difficulty = 0\nrequests_per_address_per_minute = 1000000\nposts_per_thread_per_minute = 1000000\nthreads_per_centre_per_hour = 1000000\n",
+            "pow_difficulty = 0\nrequests_per_address_per_minute = 1000000\nposts_per_thread_per_minute = 1000000\nthreads_per_centre_per_hour = 1000000\nmetrics_listen = \"127.0.0.1:0\"\n",
         )
         .expect("write");
         Self {
             dir,
             root,
             directory,
+            staff,
         }
     }
 
@@ -345,7 +347,11 @@ async fn logs_and_data_hold_no_plaintext_ids_or_addresses() {
         .send()
         .await
         .expect("request");
-    assert_eq!(wrong.status(), 401);
+    assert_eq!(
+        wrong.status(),
+        404,
+        "a wrong secret is answered like a missing thread"
+    );
     child.kill().expect("stop");
     child.wait().expect("reaped");
 
@@ -763,4 +769,220 @@ async fn a_challenge_from_before_a_restart_is_refused_after_it() {
         .expect("request");
     assert_eq!(response.status(), 201, "a new challenge works");
     assert!(terminate(&mut relay, Duration::from_secs(10)).success());
+}
+
+/// Unix seconds now.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// Sends a signed staff request with `auth`'s headers.
+async fn send_staff(
+    http: &reqwest::Client,
+    base: &str,
+    target: &str,
+    auth: &ozvi_crypto::protocol::request::RequestAuth,
+) -> reqwest::Response {
+    let mut request = http.get(format!("{base}{target}"));
+    for (name, value) in auth.to_headers() {
+        request = request.header(name, value);
+    }
+    request.send().await.expect("request")
+}
+
+#[tokio::test]
+async fn a_staff_request_signed_before_a_restart_is_refused_after_it() {
+    use ozvi_crypto::protocol::request::RequestAuth;
+    let setup = Setup::new();
+    let log = setup.dir.path().join("relay.log");
+    let http = http_client();
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let target = "/api/v1/staff/threads";
+    let (mut child, base) = setup.start(&log);
+    let captured = RequestAuth::sign(
+        &mut rng,
+        &setup.staff,
+        &setup.directory.salt,
+        "GET",
+        target,
+        b"",
+        unix_now(),
+    )
+    .expect("signs");
+    assert_eq!(
+        send_staff(&http, &base, target, &captured).await.status(),
+        200
+    );
+    // Replayed at once: the nonce cache refuses it.
+    let again = send_staff(&http, &base, target, &captured).await;
+    assert_eq!(again.status(), 401);
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
+
+    // Restarted within the request's window: its nonce cache is empty, and
+    // the replay is still refused.
+    let (mut child, base) = setup.start(&log);
+    let replay = send_staff(&http, &base, target, &captured).await;
+    assert_eq!(replay.status(), 401, "replayed after a restart");
+    let body: Value = replay.json().await.expect("json");
+    assert_eq!(body["code"], "stale_request");
+    let fresh = RequestAuth::sign(
+        &mut rng,
+        &setup.staff,
+        &setup.directory.salt,
+        "GET",
+        target,
+        b"",
+        unix_now(),
+    )
+    .expect("signs");
+    assert_eq!(
+        send_staff(&http, &base, target, &fresh).await.status(),
+        200,
+        "a request signed after the restart is accepted at once"
+    );
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
+}
+
+/// Sends raw bytes and returns the status line's code, if any answer comes.
+fn raw_status(base: &str, request: &[u8]) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(base.trim_start_matches("http://")).ok()?;
+    socket.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    socket.write_all(request).ok()?;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        let n = socket.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(answer.get(9..12)?).parse().ok()
+}
+
+/// Waits for the relay's log to be written (the helper copies it).
+fn log_after(log: &Path) -> String {
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::read_to_string(log).expect("log")
+}
+
+#[tokio::test]
+async fn client_chosen_methods_and_paths_never_reach_the_log() {
+    let setup = Setup::new();
+    let log = setup.dir.path().join("relay.log");
+    let (mut child, base) = setup.start(&log);
+    let planted = [
+        "10.9.8.7",
+        "CANARYMETHOD",
+        "ABCD-EFGH-JKLM",
+        "CANARY-PATH-71",
+        "CANARY-QUERY-72",
+    ];
+    for request in [
+        "10.9.8.7 /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "CANARYMETHOD /api/v1/config HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "ABCD-EFGH-JKLM /api/v1/staff/threads HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "GET /CANARY-PATH-71/10.9.8.7 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "GET /healthz?CANARY-QUERY-72=10.9.8.7 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "GET /api/v1/CANARY-PATH-71 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    ] {
+        assert!(
+            raw_status(&base, request.as_bytes()).is_some(),
+            "answered: {request}"
+        );
+    }
+    let text = log_after(&log);
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
+    assert!(
+        text.contains("method=\"OTHER\"") || text.contains("method=OTHER"),
+        "{text}"
+    );
+    for line in text.lines() {
+        for secret in planted {
+            assert!(!line.contains(secret), "the log holds {secret:?}: {line}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn http_layer_refusals_write_no_log_line_each() {
+    let setup = Setup::new();
+    let log = setup.dir.path().join("relay.log");
+    let (mut child, base) = setup.start(&log);
+    let before = log_after(&log).lines().count();
+    let bad: Vec<Vec<u8>> = vec![
+        b"GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
+            .to_vec(),
+        b"GET /he llo HTTP/1.1\r\nHost: a\r\n\r\n".to_vec(),
+        b"\x00\x01\x02 / HTTP/1.1\r\n\r\n".to_vec(),
+        format!(
+            "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(40_000)
+        )
+        .into_bytes(),
+        b"GET /healthz HTTP/9.9\r\nHost: a\r\n\r\n".to_vec(),
+    ];
+    let mut refused = 0;
+    for _ in 0..8 {
+        for request in &bad {
+            if let Some(status) = raw_status(&base, request) {
+                assert!(status == 400 || status == 431, "{status}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused >= 30, "the relay refused them ({refused})");
+    let text = log_after(&log);
+    let after = text.lines().count();
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
+    assert!(
+        after <= before + 2,
+        "{refused} malformed requests added {} log lines:\n{text}",
+        after - before
+    );
+    assert!(!text.contains("ERROR"), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let setup = Setup::new();
+    let log = setup.dir.path().join("relay.log");
+    let http = http_client();
+    let (mut child, base) = setup.start(&log);
+    let text = log_after(&log);
+    let port: u16 = text
+        .lines()
+        .find(|l| l.contains("metrics served"))
+        .and_then(|l| l.rsplit("port=").next())
+        .and_then(|p| p.trim().parse().ok())
+        .expect("the relay says where metrics are served");
+    let public = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(public.status(), 404, "no metrics on the public listener");
+    let metrics = http
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics
+            .text()
+            .await
+            .expect("text")
+            .contains("ozvi_threads_created_total")
+    );
+    child.kill().expect("stop");
+    child.wait().expect("reaped");
 }

@@ -11,19 +11,49 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::state::{AppState, Event};
+use crate::streams::{Owner, Ticket};
 
 /// A comment line is sent this often so proxies keep the stream open.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
-fn stream(rx: Receiver<Event>, wanted: impl Fn(&Event) -> bool + 'static) -> HttpResponse {
+/// The stream's state between chunks. The ticket holds the stream's place
+/// in [`crate::streams::Streams`] until the body is dropped (the client
+/// went away, or the stream ended).
+struct Follow<F> {
+    rx: Receiver<Event>,
+    wanted: F,
+    ticket: Ticket,
+    until: tokio::time::Instant,
+}
+
+fn stream(
+    rx: Receiver<Event>,
+    ticket: Ticket,
+    max_age: Duration,
+    wanted: impl Fn(&Event) -> bool + 'static,
+) -> HttpResponse {
     let opening = futures_util::stream::once(async {
         Ok::<_, actix_web::Error>(web::Bytes::from_static(b": connected\n\n"))
     });
-    let updates = futures_util::stream::unfold((rx, wanted), |(mut rx, wanted)| async move {
+    let follow = Follow {
+        rx,
+        wanted,
+        ticket,
+        until: tokio::time::Instant::now() + max_age,
+    };
+    let updates = futures_util::stream::unfold(follow, |mut f| async move {
         loop {
-            let chunk = match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
+            let received = tokio::select! {
+                // Ended by the relay: over the owner's cap, or the key left
+                // the directory.
+                () = f.ticket.end.notified() => return None,
+                // Old enough: the client reconnects (or polls) with its cursor.
+                () = tokio::time::sleep_until(f.until) => return None,
+                received = tokio::time::timeout(KEEPALIVE, f.rx.recv()) => received,
+            };
+            let chunk = match received {
                 Err(_) => web::Bytes::from_static(b": keepalive\n\n"),
-                Ok(Ok(event)) if wanted(&event) => {
+                Ok(Ok(event)) if (f.wanted)(&event) => {
                     web::Bytes::from(format!("event: change\ndata: {}\n\n", event.seq))
                 }
                 Ok(Ok(_)) => continue,
@@ -33,12 +63,24 @@ fn stream(rx: Receiver<Event>, wanted: impl Fn(&Event) -> bool + 'static) -> Htt
                 }
                 Ok(Err(RecvError::Closed)) => return None,
             };
-            return Some((Ok::<_, actix_web::Error>(chunk), (rx, wanted)));
+            return Some((Ok::<_, actix_web::Error>(chunk), f));
         }
     });
     HttpResponse::Ok()
         .content_type("text/event-stream")
         .streaming(futures_util::StreamExt::chain(opening, updates))
+}
+
+/// A place for a new stream of `owner`, or `too_many_streams`.
+fn open(state: &AppState, req: &HttpRequest, owner: Owner) -> Result<Ticket, ApiError> {
+    let address = crate::startup::client_address(state, req.headers(), req.peer_addr());
+    state.streams.open(owner, address).inspect_err(|_| {
+        crate::metrics::Metrics::inc(&state.metrics.rate_limited);
+    })
+}
+
+fn max_age(state: &AppState) -> Duration {
+    Duration::from_secs(state.config.event_stream_max_secs.max(1))
 }
 
 /// `GET /api/v1/mailbox/events`: changes in the person's thread.
@@ -49,15 +91,20 @@ fn stream(rx: Receiver<Event>, wanted: impl Fn(&Event) -> bool + 'static) -> Htt
     responses((status = 200, description = "Server-sent events: `event: change` with the newest \
         sequence number (0: look anyway) whenever the thread changes; a comment every 15 s.",
         content_type = "text/event-stream", body = String),
-        (status = 401, description = "`wrong_auth`", body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox`", body = ErrorBody)))]
+        (status = 401, description = "`wrong_auth`: headers missing or malformed", body = ErrorBody),
+        (status = 404, description = "`unknown_mailbox`: no such thread, or a wrong auth secret",
+            body = ErrorBody),
+        (status = 429, description = "`too_many_streams`: poll instead", body = ErrorBody)))]
 pub async fn person_events(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (mailbox, _) = super::person::authenticate(&state, &req)?;
+    let ticket = open(&state, &req, Owner::Thread(mailbox.0))?;
     let rx = state.events.subscribe();
-    Ok(stream(rx, move |e| e.mailbox == mailbox.0))
+    Ok(stream(rx, ticket, max_age(&state), move |e| {
+        e.mailbox == mailbox.0
+    }))
 }
 
 /// `GET /api/v1/staff/events`: changes in the staff member's centre.
@@ -71,12 +118,29 @@ pub async fn person_events(
         body = String),
         (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
             `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
+        (status = 403, description = "`unknown_staff_key`", body = ErrorBody),
+        (status = 429, description = "`too_many_streams`: poll instead", body = ErrorBody)))]
 pub async fn staff_events(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (staff, _) = super::staff::authenticate(&state, &req, b"")?;
+    let ticket = open(
+        &state,
+        &req,
+        Owner::Staff {
+            key: staff.key,
+            centre: staff.centre.clone(),
+        },
+    )?;
+    // A directory installed meanwhile (after the signature was checked, before
+    // the stream was counted) ended the streams of keys it dropped; this one
+    // must not escape that.
+    if !crate::streams::listed(&state.directory()?.directory, &staff.key, &staff.centre) {
+        return Err(ApiError::UnknownStaffKey);
+    }
     let rx = state.events.subscribe();
-    Ok(stream(rx, move |e| e.centre == staff.centre))
+    Ok(stream(rx, ticket, max_age(&state), move |e| {
+        e.centre == staff.centre
+    }))
 }

@@ -9,6 +9,7 @@ pub mod staff;
 
 use actix_web::web;
 use futures_util::StreamExt;
+use ozvi_crypto::protocol::request::BodyDigest;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -37,7 +38,6 @@ macro_rules! routes {
 
 routes! {
     get "/healthz" => public::healthz,
-    get "/metrics" => public::metrics,
     get "/api/v1/openapi.json" => openapi::serve,
     get "/api/v1/config" => public::client_config,
     get "/api/v1/directory" => public::get_directory,
@@ -61,24 +61,47 @@ routes! {
 /// limit is refused before anything is read.
 pub async fn read_body(
     req: &actix_web::HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<web::Bytes, ApiError> {
-    if let Some(declared) = req
+    read_body_into(req, payload, limit, |_| {}).await
+}
+
+/// [`read_body`] that also returns the body's digest as a staff request's
+/// signature covers it (PROTOCOL.md §7.1), computed chunk by chunk as the
+/// body arrives.
+pub async fn read_body_digest(
+    req: &actix_web::HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<(web::Bytes, [u8; 32]), ApiError> {
+    let mut digest = BodyDigest::new();
+    let body = read_body_into(req, payload, limit, |chunk| digest.update(chunk)).await?;
+    Ok((body, digest.finish()))
+}
+
+async fn read_body_into(
+    req: &actix_web::HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+    mut each: impl FnMut(&[u8]),
+) -> Result<web::Bytes, ApiError> {
+    let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        && declared > limit
-    {
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|d| d > limit) {
         return Err(ApiError::PayloadTooLarge);
     }
-    let mut body = web::BytesMut::new();
+    // Room for what was declared, but not more than a mebibyte before it arrives.
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit).min(1 << 20));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ApiError::MalformedRequest)?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge);
         }
+        each(&chunk);
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())

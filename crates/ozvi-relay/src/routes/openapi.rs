@@ -24,7 +24,6 @@ use crate::error::ErrorBody;
     ),
     paths(
         public::healthz,
-        public::metrics,
         serve,
         public::client_config,
         public::get_directory,

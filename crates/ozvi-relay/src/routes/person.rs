@@ -144,6 +144,13 @@ fn quota(state: &AppState) -> Quota {
 }
 
 /// Checks the person's headers against the stored verifier.
+///
+/// A wrong auth secret and a mailbox id with no thread get the same answer
+/// (`unknown_mailbox`, 404, the same body), after the same work: whoever
+/// holds a mailbox id without its code (another centre's staff after a
+/// transfer, say) cannot learn from the relay whether the thread still
+/// exists. Missing or malformed headers say nothing about any thread and
+/// keep `wrong_auth`.
 pub fn authenticate(
     state: &AppState,
     req: &HttpRequest,
@@ -156,14 +163,15 @@ pub fn authenticate(
     };
     let mailbox = MailboxId(decode_array(header(MAILBOX_HEADER)?)?);
     let auth = AuthSecret::from_bytes(decode_array(header(AUTH_HEADER)?)?);
-    let record = state
-        .store
-        .thread(&mailbox)?
-        .ok_or(ApiError::UnknownMailbox)?;
-    if auth.verifier() != AuthVerifier(record.verifier) {
-        return Err(ApiError::WrongAuth);
+    let presented = auth.verifier();
+    let record = state.store.thread(&mailbox)?;
+    // Compared (in constant time) whether or not the thread exists.
+    let expected = AuthVerifier(record.as_ref().map_or([0; 32], |r| r.verifier));
+    let matches = presented == expected;
+    match record {
+        Some(record) if matches => Ok((mailbox, record)),
+        _ => Err(ApiError::UnknownMailbox),
     }
-    Ok((mailbox, record))
 }
 
 /// `POST /api/v1/threads`: a new thread with its first message.
@@ -243,8 +251,9 @@ pub async fn post_message(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, BODY_LIMIT).await?;
+    // The headers first: a body is read only for a thread's holder.
     let (mailbox, record) = authenticate(&state, &req)?;
+    let body = read_body(&req, payload, BODY_LIMIT).await?;
     let request: PostMessage = parse_json(&body)?;
     let envelope = decode(&request.envelope)?;
     let directory = state.directory()?;

@@ -1,4 +1,5 @@
-//! Routes anyone may call: health, metrics, the directory, challenges.
+//! Routes anyone may call: health, the directory, challenges; and the
+//! metrics, which only the metrics listener serves.
 
 use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -21,14 +22,17 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .body("ok"))
 }
 
-/// `GET /metrics`: aggregate counters in the Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "public",
-    responses((status = 200, description = "Aggregate counters only; no label names anyone.",
-        content_type = "text/plain; version=0.0.4", body = String)))]
+/// `GET /metrics` on the metrics listener only (`metrics_listen`), never on
+/// the public one: aggregate counters in the Prometheus text format, as a
+/// snapshot per `metrics_interval_secs` period.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(
+            state
+                .metrics
+                .render_coarse(state.clock.now(), state.config.metrics_interval_secs),
+        )
 }
 
 /// `GET /api/v1/directory`: the signed directory, exactly as the operator signed it.
@@ -70,12 +74,18 @@ pub async fn client_config(state: web::Data<AppState>) -> HttpResponse {
         (status = 400, description = "`invalid_directory`", body = ErrorBody),
         (status = 409, description = "`directory_rollback`: not newer than the current one.",
             body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody)))]
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 503, description = "`busy`: other uploads are being received", body = ErrorBody)))]
 pub async fn put_directory(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    // The signature is inside the body: only a few such bodies are read at
+    // a time, so unsigned uploads cannot add up in memory.
+    let _receiving = std::sync::Arc::clone(&state.directory_bodies)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Busy)?;
     let body = read_body(&req, payload, DIRECTORY_BODY_LIMIT).await?;
     state.install_directory(&body).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -4,13 +4,15 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use ozvi_crypto::format::envelope::Kind;
-use ozvi_crypto::protocol::request::{RequestAuth, headers};
+use std::sync::Arc;
+
+use ozvi_crypto::protocol::request::{BodyDigest, RequestAuth, headers};
 use ozvi_crypto::{MailboxId, RequestError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::person::{MessageDto, Posted};
-use super::{BODY_LIMIT, TRANSFER_BODY_LIMIT, decode, decode_array, parse_json, read_body};
+use super::{BODY_LIMIT, TRANSFER_BODY_LIMIT, decode, decode_array, parse_json, read_body_digest};
 use crate::checks::{check_envelope, thread_person_key};
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::Metrics;
@@ -19,6 +21,8 @@ use crate::store::{Author, Quota, ThreadRecord};
 
 /// Most threads one inbox listing returns.
 pub const INBOX_PAGE: usize = 500;
+/// How long a transfer's body may take to arrive (32 MiB at ~1 Mbit/s).
+pub const TRANSFER_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 /// Most messages one thread read returns.
 pub const MESSAGE_PAGE: usize = 200;
 
@@ -29,15 +33,24 @@ pub struct Staff {
     pub centre: String,
     /// Her staff id.
     pub staff: String,
+    /// Her Ed25519 public key.
+    pub key: [u8; 32],
 }
 
-/// Verifies a staff request's signature over its method, target and body,
-/// the replay window and nonce, and that the key is listed.
-pub fn authenticate(
-    state: &AppState,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(Staff, std::sync::Arc<CurrentDirectory>), ApiError> {
+/// A staff request whose headers passed every check that needs no body.
+pub struct SignedHeaders {
+    auth: RequestAuth,
+    staff: Staff,
+    current: Arc<CurrentDirectory>,
+}
+
+/// Checks everything a staff request's headers show, before any of its
+/// body is read: the four auth headers are well formed, the timestamp is
+/// within the window and after this process started (so a request captured
+/// before a restart cannot be replayed after it, when the in-memory nonce
+/// cache is empty), the key is a listed staff key, and the nonce is unused.
+/// What fails here is refused without reading a byte of the body.
+pub fn check_headers(state: &AppState, req: &HttpRequest) -> Result<SignedHeaders, ApiError> {
     let header = |name: &str| {
         req.headers()
             .get(name)
@@ -52,23 +65,11 @@ pub fn authenticate(
     )
     .map_err(|_| ApiError::MissingSignature)?;
     let current = state.directory()?;
-    let target = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.uri().path(), |pq| pq.as_str());
     let now = state.clock.now();
-    auth.verify(
-        &current.directory.salt,
-        req.method().as_str(),
-        target,
-        body,
-        now,
-    )
-    .map_err(|e| match e {
-        RequestError::Stale => ApiError::StaleRequest,
-        RequestError::BadSignature => ApiError::BadSignature,
-        _ => ApiError::MissingSignature,
-    })?;
+    auth.check_fresh(now).map_err(|_| ApiError::StaleRequest)?;
+    if auth.timestamp <= state.started_at {
+        return Err(ApiError::StaleRequest);
+    }
     let (centre, member) = current
         .directory
         .staff_by_ed25519(&auth.key)
@@ -76,27 +77,99 @@ pub fn authenticate(
     let staff = Staff {
         centre: centre.id.clone(),
         staff: member.id.clone(),
+        key: auth.key.to_bytes(),
     };
-    if !state.nonces.insert(auth.key.to_bytes(), auth.nonce, now) {
+    if state.nonces.seen(auth.key.to_bytes(), auth.nonce, now) {
         return Err(ApiError::ReplayedRequest);
     }
-    Ok((staff, current))
+    Ok(SignedHeaders {
+        auth,
+        staff,
+        current,
+    })
 }
 
-/// The thread, if it belongs to the staff member's centre.
+impl SignedHeaders {
+    /// Verifies the signature over the method, target and the body's
+    /// digest, and spends the nonce.
+    pub fn verify(
+        self,
+        state: &AppState,
+        req: &HttpRequest,
+        body_digest: &[u8; 32],
+    ) -> Result<(Staff, Arc<CurrentDirectory>), ApiError> {
+        let target = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.uri().path(), |pq| pq.as_str());
+        let now = state.clock.now();
+        // The window was checked when the headers arrived; a large body may
+        // take longer than the window to upload. The nonce is remembered for
+        // twice the window from now, which covers every later replay.
+        self.auth
+            .verify_digest(
+                &self.current.directory.salt,
+                req.method().as_str(),
+                target,
+                body_digest,
+                self.auth.timestamp,
+            )
+            .map_err(|e| match e {
+                RequestError::Stale => ApiError::StaleRequest,
+                RequestError::BadSignature => ApiError::BadSignature,
+                _ => ApiError::MissingSignature,
+            })?;
+        if !state
+            .nonces
+            .insert(self.auth.key.to_bytes(), self.auth.nonce, now)
+        {
+            return Err(ApiError::ReplayedRequest);
+        }
+        Ok((self.staff, self.current))
+    }
+}
+
+/// Authenticates a staff request with the given (already read) body.
+pub fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Staff, Arc<CurrentDirectory>), ApiError> {
+    let signed = check_headers(state, req)?;
+    let mut digest = BodyDigest::new();
+    digest.update(body);
+    signed.verify(state, req, &digest.finish())
+}
+
+/// Checks a staff request's headers, then reads its body (at most `limit`
+/// bytes) hashing it as it arrives, then verifies the signature.
+async fn signed_body(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<(Staff, Arc<CurrentDirectory>, web::Bytes), ApiError> {
+    let signed = check_headers(state, req)?;
+    let (body, digest) = read_body_digest(req, payload, limit).await?;
+    let (staff, current) = signed.verify(state, req, &digest)?;
+    Ok((staff, current, body))
+}
+
+/// The thread, if it belongs to the staff member's centre. Another
+/// centre's thread is answered exactly like a missing one
+/// (`unknown_mailbox`): staff learn nothing about threads outside their
+/// centre, not even that one exists (a thread transferred away, a mailbox
+/// id seen elsewhere).
 fn own_thread(
     state: &AppState,
     staff: &Staff,
     mailbox: &MailboxId,
 ) -> Result<ThreadRecord, ApiError> {
-    let record = state
+    state
         .store
         .thread(mailbox)?
-        .ok_or(ApiError::UnknownMailbox)?;
-    if record.centre.as_str() != staff.centre {
-        return Err(ApiError::Forbidden);
-    }
-    Ok(record)
+        .filter(|record| record.centre.as_str() == staff.centre)
+        .ok_or(ApiError::UnknownMailbox)
 }
 
 /// A thread as the inbox lists it. Times are Unix seconds in whole minutes.
@@ -170,8 +243,7 @@ struct Since {
         (status = 400, description = "`invalid_field`", body = ErrorBody),
         (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
             `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key` or `forbidden` (another centre's thread)",
-            body = ErrorBody)))]
+        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
 pub async fn list_threads(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -229,18 +301,17 @@ struct ThreadView {
     responses((status = 200, description = "The thread.", body = ThreadView),
         (status = 400, description = "`malformed_request`, `invalid_encoding` or `invalid_field`",
             body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox`", body = ErrorBody),
+        (status = 404, description = "`unknown_mailbox` (also for another centre's thread)",
+            body = ErrorBody),
         (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
             `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key` or `forbidden` (another centre's thread)",
-            body = ErrorBody)))]
+        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
 pub async fn read_thread(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, BODY_LIMIT).await?;
-    let (staff, _) = authenticate(&state, &req, &body)?;
+    let (staff, _, body) = signed_body(&state, &req, payload, BODY_LIMIT).await?;
     let query: ThreadQuery = parse_json(&body)?;
     let mailbox = MailboxId(decode_array(&query.mailbox_id)?);
     let record = own_thread(&state, &staff, &mailbox)?;
@@ -276,8 +347,7 @@ async fn envelope_request(
     payload: web::Payload,
     kind: Kind,
 ) -> Result<EnvelopeFor, ApiError> {
-    let body = read_body(req, payload, BODY_LIMIT).await?;
-    let (staff, current) = authenticate(state, req, &body)?;
+    let (staff, current, body) = signed_body(state, req, payload, BODY_LIMIT).await?;
     let request: EnvelopeRequest = parse_json(&body)?;
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
     let envelope = decode(&request.envelope)?;
@@ -310,12 +380,12 @@ async fn envelope_request(
     responses((status = 201, description = "Stored and durable.", body = Posted),
         (status = 400, description = "`malformed_request`, `invalid_encoding`, `invalid_field` \
             or `invalid_envelope`", body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox`", body = ErrorBody),
+        (status = 404, description = "`unknown_mailbox` (also for another centre's thread)",
+            body = ErrorBody),
         (status = 409, description = "`quota_exceeded`", body = ErrorBody),
         (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
             `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key` or `forbidden` (another centre's thread)",
-            body = ErrorBody)))]
+        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
 pub async fn reply(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -359,18 +429,17 @@ struct MarkRead {
     responses((status = 204, description = "Recorded."),
         (status = 400, description = "`malformed_request`, `invalid_encoding` or `invalid_field`",
             body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox`", body = ErrorBody),
+        (status = 404, description = "`unknown_mailbox` (also for another centre's thread)",
+            body = ErrorBody),
         (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
             `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key` or `forbidden` (another centre's thread)",
-            body = ErrorBody)))]
+        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
 pub async fn mark_read(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, BODY_LIMIT).await?;
-    let (staff, _) = authenticate(&state, &req, &body)?;
+    let (staff, _, body) = signed_body(&state, &req, payload, BODY_LIMIT).await?;
     let request: MarkRead = parse_json(&body)?;
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
     own_thread(&state, &staff, &mailbox)?;
@@ -390,11 +459,11 @@ pub async fn mark_read(
     responses((status = 204, description = "Stored and durable."),
         (status = 400, description = "`malformed_request`, `invalid_encoding`, `invalid_field` \
             or `invalid_envelope`", body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox`", body = ErrorBody),
+        (status = 404, description = "`unknown_mailbox` (also for another centre's thread)",
+            body = ErrorBody),
         (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
             `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key` or `forbidden` (another centre's thread)",
-            body = ErrorBody)))]
+        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
 pub async fn put_note(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -451,16 +520,34 @@ struct Transfer {
         (status = 413, description = "`payload_too_large` (32 MiB)", body = ErrorBody),
         (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
             `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key` or `forbidden` (another centre's thread)",
+        (status = 403, description = "`unknown_staff_key`", body = ErrorBody),
+        (status = 503, description = "`busy`: too many transfers are being received; retry.",
             body = ErrorBody)))]
 pub async fn transfer(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, TRANSFER_BODY_LIMIT).await?;
-    let (staff, current) = authenticate(&state, &req, &body)?;
+    // Headers first: an unsigned, stale, replayed or unknown-key transfer
+    // is refused before any of its (up to 32 MiB) body is read. Then only
+    // a few bodies this large are received at a time.
+    let signed = check_headers(&state, &req)?;
+    let _receiving = Arc::clone(&state.large_bodies)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Busy)?;
+    // The headers can be forged by anyone who knows a listed key (the
+    // directory is public): until the signature is checked, a place is held
+    // for at most TRANSFER_READ_LIMIT.
+    let (body, digest) = tokio::time::timeout(
+        TRANSFER_READ_LIMIT,
+        read_body_digest(&req, payload, TRANSFER_BODY_LIMIT),
+    )
+    .await
+    .map_err(|_| ApiError::MalformedRequest)??;
+    // The signature over the body: from here on the request is the signer's.
+    let (staff, current) = signed.verify(&state, &req, &digest)?;
     let request: Transfer = parse_json(&body)?;
+    drop(body);
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
     let record = own_thread(&state, &staff, &mailbox)?;
     let to = current

@@ -110,10 +110,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     };
     adjust(&mut config);
     let store = Arc::new(SledStore::open(&config.data).expect("sled opens"));
-    let clock = Arc::new(TestClock(AtomicU64::new(START)));
+    // The relay starts a second before the tests' first request: requests
+    // signed at or before its start are refused (replays across a restart).
+    let clock = Arc::new(TestClock(AtomicU64::new(START - 1)));
     let state = ozvi_relay::startup::build(config, store, clock.clone())
         .await
         .expect("state builds");
+    clock.0.store(START, Ordering::SeqCst);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let server = ozvi_relay::startup::run(listener, state.clone()).expect("server starts");

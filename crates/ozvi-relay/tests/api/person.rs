@@ -111,7 +111,8 @@ async fn wrong_auth_and_unknown_mailboxes_are_refused() {
         .send()
         .await
         .expect("request");
-    assert_error(wrong, 401, "wrong_auth").await;
+    // A wrong secret is answered like a missing thread (hardening.rs).
+    assert_error(wrong, 404, "unknown_mailbox").await;
     let unknown = app
         .as_person(app.http.get(app.url("/api/v1/mailbox/messages")), &eve)
         .send()

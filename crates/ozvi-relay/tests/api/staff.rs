@@ -155,8 +155,8 @@ async fn a_staff_key_touches_only_its_own_centre() {
     assert_error(
         app.staff_request(&app.praha, "POST", "/api/v1/staff/thread", Some(&query))
             .await,
-        403,
-        "forbidden",
+        404,
+        "unknown_mailbox",
     )
     .await;
     let reply = app.staff_envelope(&app.praha, "ic-praha", &anna, Kind::StaffReply, "x");
@@ -164,8 +164,8 @@ async fn a_staff_key_touches_only_its_own_centre() {
     assert_error(
         app.staff_request(&app.praha, "POST", "/api/v1/staff/reply", Some(&body))
             .await,
-        403,
-        "forbidden",
+        404,
+        "unknown_mailbox",
     )
     .await;
     let inbox: Value = app
@@ -402,8 +402,8 @@ async fn notes_stay_with_staff_and_a_transfer_moves_the_whole_history() {
     assert_error(
         app.staff_request(&app.zlin[0], "POST", "/api/v1/staff/thread", Some(&query))
             .await,
-        403,
-        "forbidden",
+        404,
+        "unknown_mailbox",
     )
     .await;
     let view: Value = app

@@ -47,15 +47,8 @@ async fn health_metrics_and_security_headers() {
             .status(),
         201
     );
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("text");
+    // Served on the metrics listener only (hardening.rs).
+    let metrics = app.state.metrics.render();
     assert!(
         metrics.contains("ozvi_threads_created_total 1"),
         "{metrics}"
