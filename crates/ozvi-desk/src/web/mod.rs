@@ -291,10 +291,8 @@ pub async fn serve(home: Home, port: u16, lock_after_minutes: u64) -> Result<(),
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         println!("Press Enter for a new address (after a reload or a closed tab).");
         let state = running.state.clone();
-        tokio::spawn(async move {
-            use tokio::io::AsyncBufReadExt;
-            let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-            while let Ok(Some(_)) = lines.next_line().await {
+        std::thread::spawn(move || {
+            for _ in std::io::stdin().lines().map_while(Result::ok) {
                 println!("Ozvi desk: open {}", state.new_launch_url());
             }
         });

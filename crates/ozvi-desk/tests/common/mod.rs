@@ -413,6 +413,7 @@ impl Desk {
 
     /// Spends the launch secret as the page does; returns the page token.
     pub async fn page_token(&self) -> String {
+        ozvi_desk::relay::install_tls_provider();
         let http = reqwest::Client::new();
         let r = http
             .post(format!("{}/session", self.base))
