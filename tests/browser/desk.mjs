@@ -4,6 +4,8 @@
 //
 //   node desk.mjs URL
 //   env: OZVI_PASSPHRASE, OZVI_CANARY (the person's first message),
+//        OZVI_THREAD_ID (her thread), OZVI_LONG_ID (a thread whose first
+//        message is 60,000 characters without a break),
 //        OZVI_REPLY (text to send), OZVI_LIVE (text the test will post
 //        after this script prints READY_FOR_LIVE)
 //
@@ -34,7 +36,23 @@ try {
   await page.goto(url);
   await page.locator('#locked').waitFor({ state: 'visible' });
   if (page.url().includes('#k=')) throw new Error('the secret stays in the address bar');
-  step('lock screen shown, secret removed from the address bar');
+  const stored = await page.evaluate(() => sessionStorage.length + localStorage.length);
+  if (stored !== 0) throw new Error('a secret was stored in the profile');
+  step('lock screen shown, secret removed from the address bar, nothing stored');
+
+  // The original URL, from the history or a restored session, opens
+  // nothing: the secret in it is spent.
+  const again = await browser.newPage();
+  await again.goto(url);
+  await again.locator('#notice', { hasText: /already used|už byla použita/ }).waitFor();
+  if (await again.locator('#locked').isVisible() || await again.locator('#inbox-view').isVisible()) {
+    throw new Error('the spent URL opened the desk');
+  }
+  await again.reload();
+  await again.locator('#notice').waitFor();
+  if (await again.locator('#locked').isVisible()) throw new Error('a reload opened the desk');
+  await again.close();
+  step('reopening or reloading the original URL opens nothing');
 
   await page.fill('#passphrase', 'not the passphrase');
   await page.click('#unlock-btn');
@@ -43,7 +61,7 @@ try {
 
   await page.fill('#passphrase', env('OZVI_PASSPHRASE'));
   await page.click('#unlock-btn');
-  const row = page.locator('#inbox tbody tr').first();
+  const row = page.locator(`#inbox tbody tr[data-id="${env('OZVI_THREAD_ID')}"]`);
   await row.waitFor();
   const cells = await row.locator('td').allTextContents();
   if (cells[2] !== '1') throw new Error(`unread count: ${cells}`);
@@ -75,24 +93,43 @@ try {
   await page.click('#back');
   // The inbox is reloaded on the way back; wait for the new status to show.
   await page.locator('#inbox tbody tr td:nth-child(5)', { hasText: 'řeší se' }).waitFor();
+
+  // 60,000 characters without a break: the case panel stays on screen.
+  await page.locator(`#inbox tbody tr[data-id="${env('OZVI_LONG_ID')}"]`).click();
+  await page.locator('.message.person', { hasText: 'DLOUHÁ-' }).waitFor();
+  const layout = await page.evaluate(() => {
+    const aside = document.querySelector('#thread-view aside').getBoundingClientRect();
+    const text = document.querySelector('.message.person .text').getBoundingClientRect();
+    return {
+      left: aside.left, right: aside.right, width: aside.width, viewport: window.innerWidth,
+      scroll: document.documentElement.scrollWidth, textRight: text.right,
+    };
+  });
+  if (layout.left < 0 || layout.right > layout.viewport || layout.width < 150
+      || layout.scroll > layout.viewport + 1 || layout.textRight > layout.viewport) {
+    throw new Error(`the case panel is pushed off-screen: ${JSON.stringify(layout)}`);
+  }
+  if (!await page.locator('#export-btn').isVisible()) throw new Error('export button hidden');
+  step(`a 60,000-character word wraps; the panel stays on screen ${JSON.stringify(layout)}`);
+  await page.click('#back');
+  await page.locator('#inbox tbody tr').first().waitFor();
   await page.selectOption('#lang', 'en');
   await page.locator('th', { hasText: 'Latest activity' }).waitFor();
   step('inbox shows the status; English works');
 
   await page.click('#lock');
   await page.locator('#locked').waitFor({ state: 'visible' });
-  const after = await page.evaluate(async () => {
-    const k = sessionStorage.getItem('ozvi-desk-k');
-    const r = await fetch('/api/inbox', { headers: { Authorization: `Bearer ${k}` } });
-    return r.status;
-  });
-  if (after !== 401) throw new Error(`inbox after locking: ${after}`);
+  const html = await page.content();
+  for (const text of [env('OZVI_CANARY'), env('OZVI_REPLY'), env('OZVI_LIVE'), 'Interní: volat', 'DLOUHÁ-']) {
+    if (html.includes(text)) throw new Error(`still in the page after locking: ${text}`);
+  }
+  if (await page.locator('#inbox tbody tr').count() !== 0) throw new Error('inbox rows kept after locking');
   const noSecret = await page.evaluate(async () => (await fetch('/api/state')).status);
   if (noSecret !== 401) throw new Error(`API without the secret: ${noSecret}`);
-  step('locking drops access; the API needs the secret');
+  step('locking clears the page; the API needs the secret');
 
-  const storage = await page.evaluate(() => ({ cookies: document.cookie, local: localStorage.length }));
-  if (storage.cookies !== '' || storage.local !== 0) throw new Error(`stored: ${JSON.stringify(storage)}`);
+  const storage = await page.evaluate(() => ({ cookies: document.cookie, local: localStorage.length, session: sessionStorage.length }));
+  if (storage.cookies !== '' || storage.local !== 0 || storage.session !== 0) throw new Error(`stored: ${JSON.stringify(storage)}`);
   if (external.length) throw new Error(`requests to other origins: ${external}`);
   step('no cookies, no localStorage, no other origin');
 } catch (e) {

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::session::{Author, Me, ThreadView};
+use crate::terminal::{block, escape};
 
 /// A Unix time as `2026-11-23 13:05` in this machine's time zone.
 pub fn time(unix: u64) -> String {
@@ -19,7 +20,7 @@ pub fn time(unix: u64) -> String {
     }
 }
 
-/// Who wrote a message, in Czech.
+/// Who wrote a message, in Czech (escaped for a terminal).
 pub fn author(author: &Author) -> String {
     match author {
         Author::Person => "Klient/ka".into(),
@@ -30,18 +31,32 @@ pub fn author(author: &Author) -> String {
             ..
         } => {
             let former = if *former { ", bývalá pracovnice" } else { "" };
-            format!("{label} ({centre}{former})")
+            format!("{} ({}{former})", escape(label), escape(centre))
         }
         Author::Unverified => "NEOVĚŘENO".into(),
     }
 }
 
-/// The whole thread as text.
+/// The whole thread as text, for a terminal (`ozvi-desk read`) and for the
+/// case record (`export`).
+///
+/// Authorship is structural: the desk writes every header line (`--- #…`
+/// for a message, `=== …` for the notes, `!!! …` for a message that does
+/// not verify) at the start of a line, and every line of what anyone wrote
+/// — her text, her form answers, a colleague's reply or note — indented
+/// under its header with [`BODY_PREFIX`](crate::terminal::BODY_PREFIX),
+/// with control and bidi characters escaped. No text can therefore start a
+/// line of its own, move the cursor or reorder what is shown.
 pub fn text(view: &ThreadView, me: &Me) -> String {
     let mut out = String::new();
     let e = &view.entry;
-    let _ = writeln!(out, "Ozvi — konverzace {}", e.id);
-    let _ = writeln!(out, "Centrum: {} ({})", me.centre_name, me.centre);
+    let _ = writeln!(out, "Ozvi — konverzace {}", escape(&e.id));
+    let _ = writeln!(
+        out,
+        "Centrum: {} ({})",
+        escape(&me.centre_name),
+        escape(&me.centre)
+    );
     let _ = writeln!(out, "Založeno: {}", time(e.created_at));
     if let Some(from) = &e.transfer_unchecked {
         let _ = writeln!(
@@ -54,10 +69,15 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
         let _ = writeln!(
             out,
             "Přiděleno: {}",
-            e.assignee_label.as_deref().unwrap_or(a)
+            escape(e.assignee_label.as_deref().unwrap_or(a))
         );
     }
-    let _ = writeln!(out, "Exportovala: {} ({})", me.label, me.staff);
+    let _ = writeln!(
+        out,
+        "Exportovala: {} ({})",
+        escape(&me.label),
+        escape(&me.staff)
+    );
     for m in &view.messages {
         let _ = writeln!(
             out,
@@ -67,29 +87,30 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
             author(&m.author)
         );
         if let Some(problem) = &m.problem {
-            let _ = writeln!(out, "!!! {problem}");
+            let _ = writeln!(out, "!!! {}", escape(problem));
             continue;
         }
         if let Some(i) = &m.intake {
-            let _ = writeln!(out, "Role: {}", i.role);
-            let _ = writeln!(out, "Kraj: {}", i.region.as_deref().unwrap_or("neví"));
-            let _ = writeln!(out, "Násilí: {}", i.violence.join(", "));
-            let _ = writeln!(
-                out,
-                "V ohrožení teď: {}",
+            let mut fields = format!(
+                "Role: {}\nKraj: {}\nNásilí: {}\nV ohrožení teď: {}",
+                escape(&i.role),
+                escape(i.region.as_deref().unwrap_or("neví")),
+                escape(&i.violence.join(", ")),
                 if i.danger_now { "ANO" } else { "ne" }
             );
             if let Some(c) = &i.contact {
-                let _ = writeln!(out, "Kontakt: {c}");
+                let _ = write!(fields, "\nKontakt: {}", escape(c));
             }
-            let _ = writeln!(out);
+            fields.push('\n');
+            out.push_str(&block(&fields));
         }
-        let _ = writeln!(out, "{}", m.text);
+        out.push_str(&block(&m.text));
     }
     if !view.note.notes.is_empty() {
         let _ = writeln!(out, "\n=== Interní poznámky (jen pro centrum)");
         for n in &view.note.notes {
-            let _ = writeln!(out, "{} · {}: {}", time(n.at), n.by, n.text);
+            let _ = writeln!(out, "--- {} · {}", time(n.at), escape(&n.by));
+            out.push_str(&block(&n.text));
         }
     }
     out

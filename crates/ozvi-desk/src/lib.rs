@@ -10,6 +10,7 @@
 //!   transfers, exports — shared by the CLI and the local web UI.
 //! - [`body`]: the JSON inside envelopes.
 //! - [`export`]: a thread as text for the case record.
+//! - [`terminal`]: other people's text made safe for a terminal or a file.
 //! - [`admin`]: the operator's root key and directory.
 //! - [`web`]: the local web UI (`ozvi-desk serve`).
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod home;
 pub mod keystore;
 pub mod relay;
 pub mod session;
+pub mod terminal;
 pub mod web;
 
 pub use error::DeskError;

@@ -12,7 +12,9 @@ use ozvi_desk::export;
 use ozvi_desk::home::{Home, Settings};
 use ozvi_desk::relay::{self, Relay};
 use ozvi_desk::session::{InboxEntry, Session};
-use ozvi_desk::{DeskError, keystore};
+use ozvi_desk::terminal::escape;
+use ozvi_desk::{DeskError, keystore, terminal};
+use zeroize::Zeroizing;
 
 /// Ozvi desk: read and answer your centre's conversations. Keys stay on this
 /// machine; the relay sees only ciphertext.
@@ -216,29 +218,33 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command, &home)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Errors may quote the relay or a file: escaped like everything else.
+            eprintln!("error: {}", escape(&e.to_string()));
             ExitCode::FAILURE
         }
     }
 }
 
-/// A passphrase from `variable` or, on a terminal, a prompt.
-fn passphrase(variable: &str, prompt: &str) -> Result<String, DeskError> {
+/// A passphrase from `variable` or, on a terminal, a prompt; zeroized when
+/// dropped.
+fn passphrase(variable: &str, prompt: &str) -> Result<Zeroizing<String>, DeskError> {
     if let Ok(value) = std::env::var(variable) {
-        return Ok(value);
+        return Ok(Zeroizing::new(value));
     }
     if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         return Err(DeskError::Invalid(format!(
             "no passphrase: run in a terminal, or set {variable}"
         )));
     }
-    rpassword::prompt_password(prompt).map_err(|e| DeskError::Io(format!("cannot read: {e}")))
+    rpassword::prompt_password(prompt)
+        .map(Zeroizing::new)
+        .map_err(|e| DeskError::Io(format!("cannot read: {e}")))
 }
 
 /// A new passphrase, asked twice on a terminal.
-fn new_passphrase(variable: &str) -> Result<String, DeskError> {
+fn new_passphrase(variable: &str) -> Result<Zeroizing<String>, DeskError> {
     if let Ok(value) = std::env::var(variable) {
-        return Ok(value);
+        return Ok(Zeroizing::new(value));
     }
     let first = passphrase(variable, "New passphrase (at least 10 characters): ")?;
     let second = passphrase(variable, "The same passphrase again: ")?;
@@ -255,7 +261,7 @@ async fn session(home: &Home) -> Result<Session, DeskError> {
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), DeskError> {
     let text = serde_json::to_string_pretty(value).map_err(|_| DeskError::BadResponse)?;
-    println!("{text}");
+    println!("{}", terminal::json(&text));
     Ok(())
 }
 
@@ -286,7 +292,11 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
             if json.json {
                 return print_json(&inbox);
             }
-            println!("{} — {}", session.me().centre_name, session.me().label);
+            println!(
+                "{} — {}",
+                escape(&session.me().centre_name),
+                escape(&session.me().label)
+            );
             if inbox.is_empty() {
                 println!("No conversations.");
             }
@@ -303,21 +313,24 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
                     })
                     .unwrap_or_default();
                 println!(
-                    "{:<10} {:<17} {:>6} {:>8} {:<17} {}{}{unchecked}",
-                    e.short,
+                    "{:<10} {:<17} {:>6} {:>8} {:<17} {}{}{}",
+                    escape(&e.short),
                     export::time(e.last_activity),
                     e.unread,
                     waited(e),
                     e.status.label_cs(),
-                    e.assignee_label
-                        .as_deref()
-                        .or(e.assignee.as_deref())
-                        .unwrap_or("—"),
+                    escape(
+                        e.assignee_label
+                            .as_deref()
+                            .or(e.assignee.as_deref())
+                            .unwrap_or("—")
+                    ),
                     if e.note_problem.is_some() {
                         "  (note does not verify!)"
                     } else {
                         ""
-                    }
+                    },
+                    escape(&unchecked)
                 );
             }
             Ok(())
@@ -394,8 +407,9 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
             let session = session(home).await?;
             let mailbox = session.resolve(&thread).await?;
             let text = if json {
-                serde_json::to_string_pretty(&session.thread(&mailbox).await?)
-                    .map_err(|_| DeskError::BadResponse)?
+                let json = serde_json::to_string_pretty(&session.thread(&mailbox).await?)
+                    .map_err(|_| DeskError::BadResponse)?;
+                terminal::json(&json).into_owned()
             } else {
                 session.export_text(&mailbox).await?
             };
@@ -533,15 +547,20 @@ async fn admin(command: AdminCommand) -> Result<(), DeskError> {
                 "Valid directory, version {}, signed {}, default centre {}.",
                 directory.version,
                 export::time(directory.issued_at),
-                directory.default_centre
+                escape(&directory.default_centre)
             );
             for c in &directory.centres {
-                println!("{:<20} {:<28} {}", c.id, c.regions.join(" "), c.names.cs);
+                println!(
+                    "{:<20} {:<28} {}",
+                    escape(&c.id),
+                    escape(&c.regions.join(" ")),
+                    escape(&c.names.cs)
+                );
                 for s in &c.staff {
                     println!(
                         "    {:<16} {:<20} {}",
-                        s.id,
-                        s.label,
+                        escape(&s.id),
+                        escape(&s.label),
                         Enrolment::fingerprint(&s.keys)
                     );
                 }

@@ -23,37 +23,21 @@ fn browser_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
 }
 
-struct Desk {
-    url: String,
-    base: String,
-    handle: actix_web::dev::ServerHandle,
-}
-
 fn start_desk(home: &std::path::Path) -> Desk {
     start_desk_locking_after(home, Duration::from_secs(600))
 }
 
-fn start_desk_locking_after(home: &std::path::Path, lock_after: Duration) -> Desk {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let running =
-        ozvi_desk::web::start(Home::new(home), listener, lock_after).expect("desk starts");
-    let handle = running.server.handle();
-    tokio::spawn(running.server);
-    Desk {
-        url: running.url,
-        base,
-        handle,
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn staff_work_in_the_browser() {
+fn browser_ready() {
     let node_modules = browser_dir().join("node_modules/playwright-core");
     assert!(
         node_modules.exists() && std::path::Path::new("/usr/bin/chromium").exists(),
         "run `cargo xtask test`: it installs Debian's chromium and playwright-core"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_work_in_the_browser() {
+    browser_ready();
     let tmp = tempfile::tempdir().expect("temp dir");
     let operator = Operator::new(&tmp.path().join("operator")).await;
     let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
@@ -63,12 +47,19 @@ async fn staff_work_in_the_browser() {
     operator.publish(&relay.base).await;
     let anna = Person::new(3, &relay.base, &operator.root_key);
     anna.write_first("ic-zlin", CANARY).await;
+    // 60,000 characters without a break must not push the case panel off
+    // the screen.
+    let long = Person::new(5, &relay.base, &operator.root_key);
+    long.write_first("ic-zlin", &format!("DLOUHÁ-{}", "x".repeat(60_000)))
+        .await;
 
     let desk = start_desk(&home);
     let mut child = Command::new("node")
         .arg(browser_dir().join("desk.mjs"))
         .arg(&desk.url)
         .env("OZVI_PASSPHRASE", STAFF_PASS)
+        .env("OZVI_THREAD_ID", anna.mailbox().to_b64())
+        .env("OZVI_LONG_ID", long.mailbox().to_b64())
         .env("OZVI_CANARY", CANARY)
         .env("OZVI_REPLY", REPLY)
         .env("OZVI_LIVE", LIVE)
@@ -121,12 +112,7 @@ async fn the_ui_refuses_other_hosts_other_origins_and_callers_without_the_secret
         })
         .expect("settings");
     let desk = start_desk(&home);
-    let token = desk
-        .url
-        .split("#k=")
-        .nth(1)
-        .expect("secret in the URL")
-        .to_string();
+    let token = desk.page_token().await;
     assert!(token.len() >= 43, "a 256-bit secret");
     ozvi_desk::relay::install_tls_provider();
     let http = reqwest::Client::new();
@@ -201,6 +187,15 @@ async fn the_ui_refuses_other_hosts_other_origins_and_callers_without_the_secret
         .send()
         .await
         .expect("request");
+    assert_eq!(r.status(), 400, "not the staff member's own action");
+    let r = http
+        .post(format!("{}/api/reply", desk.base))
+        .bearer_auth(&token)
+        .header("Ozvi-Intent", "user")
+        .json(&json!({"id": "abcdef", "text": "x"}))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(r.status(), 401, "locked");
     assert_eq!(
         r.json::<serde_json::Value>().await.expect("json")["locked"],
@@ -233,7 +228,7 @@ async fn the_desk_locks_itself_after_inactivity() {
     operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
     operator.publish(&relay.base).await;
     let desk = start_desk_locking_after(&home, Duration::from_secs(2));
-    let token = desk.url.split("#k=").nth(1).expect("secret").to_string();
+    let token = desk.page_token().await;
     ozvi_desk::relay::install_tls_provider();
     let http = reqwest::Client::new();
     let unlock = http
@@ -247,6 +242,7 @@ async fn the_desk_locks_itself_after_inactivity() {
     let inbox = http
         .get(format!("{}/api/inbox", desk.base))
         .bearer_auth(&token)
+        .header("Ozvi-Intent", "user")
         .send()
         .await
         .expect("request");
@@ -269,6 +265,72 @@ async fn the_desk_locks_itself_after_inactivity() {
         .await
         .expect("json");
     assert_eq!(state["unlocked"], false);
+    desk.handle.stop(true).await;
+    relay.handle.stop(true).await;
+}
+
+/// The person keeps writing to an unattended desk: it locks on the staff
+/// member's own inactivity anyway, the page then holds nothing decrypted,
+/// and what arrived while nobody looked stays unread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unattended_desk_locks_while_she_writes_and_marks_nothing_read() {
+    browser_ready();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let operator = Operator::new(&tmp.path().join("operator")).await;
+    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
+    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
+    operator.sample().await;
+    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
+    operator.publish(&relay.base).await;
+    let anna = Person::new(6, &relay.base, &operator.root_key);
+    anna.write_first("ic-zlin", CANARY).await;
+
+    let desk = start_desk_locking_after(&home, Duration::from_secs(6));
+    let mut child = Command::new("node")
+        .arg(browser_dir().join("desk-lock.mjs"))
+        .arg(&desk.url)
+        .env("OZVI_PASSPHRASE", STAFF_PASS)
+        .env("OZVI_CANARY", CANARY)
+        .env("OZVI_THREAD_ID", anna.mailbox().to_b64())
+        .env("OZVI_LIVE", "NIKDO-NEČETL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let mut rx = script_lines(&mut child);
+    let mut log = Vec::new();
+    let mut writing = false;
+    let mut written = 0u64;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "{log:?}");
+        match tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
+            Ok(Some(line)) => {
+                if line == "READY_FOR_MESSAGES" {
+                    writing = true;
+                }
+                if line == "LOCKED" {
+                    writing = false;
+                }
+                log.push(line);
+            }
+            Ok(None) => break,
+            Err(_) => {}
+        }
+        // Every two seconds, for as long as the page is open and unlocked
+        // (at most 40 messages).
+        if writing && written < 40 {
+            written += 1;
+            anna.write_more(&format!("NIKDO-NEČETL {written}")).await;
+        }
+    }
+    node_succeeded(child, &log, "the unattended desk").await;
+    assert!(written >= 3, "she wrote while the desk was open: {written}");
+
+    // She opened the first message herself: read. Nobody looked at the rest.
+    let inbox: serde_json::Value =
+        serde_json::from_str(&desk_ok(Some(&home), &["inbox", "--json"]).await).expect("json");
+    assert_eq!(inbox[0]["unread"], written, "{log:?}");
     desk.handle.stop(true).await;
     relay.handle.stop(true).await;
 }

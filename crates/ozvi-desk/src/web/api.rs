@@ -5,28 +5,33 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use super::WebState;
 use crate::body::Status;
 use crate::error::DeskError;
 use crate::session::Session;
 
+/// The routes of the `/api` scope (guarded by the page token).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/state", web::get().to(state))
-        .route("/api/unlock", web::post().to(unlock))
-        .route("/api/lock", web::post().to(lock))
-        .route("/api/inbox", web::get().to(inbox))
-        .route("/api/thread", web::post().to(thread))
-        .route("/api/reply", web::post().to(reply))
-        .route("/api/note", web::post().to(note))
-        .route("/api/status", web::post().to(status))
-        .route("/api/assign", web::post().to(assign))
-        .route("/api/transfer", web::post().to(transfer))
-        .route("/api/export", web::post().to(export))
-        .route("/api/wait", web::get().to(wait));
+    cfg.route("/state", web::get().to(state))
+        .route("/unlock", web::post().to(unlock))
+        .route("/lock", web::post().to(lock))
+        .route("/activity", web::post().to(activity))
+        .route("/inbox", web::get().to(inbox))
+        .route("/thread", web::post().to(thread))
+        .route("/read", web::post().to(read))
+        .route("/reply", web::post().to(reply))
+        .route("/note", web::post().to(note))
+        .route("/status", web::post().to(status))
+        .route("/assign", web::post().to(assign))
+        .route("/transfer", web::post().to(transfer))
+        .route("/export", web::post().to(export))
+        .route("/wait", web::get().to(wait));
 }
 
 /// A handler's error, as JSON.
@@ -75,10 +80,48 @@ impl actix_web::ResponseError for Failure {
 
 type Answer = Result<HttpResponse, Failure>;
 
-/// The unlocked session; the call counts as activity.
-async fn with_session(state: &WebState) -> Result<Arc<Session>, Failure> {
-    state.touch();
-    state.current().await.ok_or(Failure(DeskError::Locked))
+/// Whether the page marked the request as the staff member's own action
+/// (real keyboard or pointer input), as opposed to a live update.
+fn by_user(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(super::INTENT_HEADER)
+        .is_some_and(|v| v.as_bytes() == b"user")
+}
+
+/// The unlocked session. Only the staff member's own actions count as
+/// activity; background requests (live updates) never delay the lock.
+async fn with_session(state: &WebState, req: &HttpRequest) -> Result<Arc<Session>, Failure> {
+    let session = state.current().await.ok_or(Failure(DeskError::Locked))?;
+    if by_user(req) {
+        state.touch();
+    }
+    Ok(session)
+}
+
+/// The unlocked session, for a request that changes something or marks
+/// something read: refused unless it is the staff member's own action.
+async fn for_user(state: &WebState, req: &HttpRequest) -> Result<Arc<Session>, Failure> {
+    if !by_user(req) {
+        return Err(Failure(DeskError::Invalid(
+            "only the staff member's own action can do this".into(),
+        )));
+    }
+    with_session(state, req).await
+}
+
+/// `POST /session`: spends the launch secret from the opening URL (checked
+/// by the guard, and again here, atomically) for the page's token.
+pub async fn session(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    match state.exchange(presented) {
+        Some(token) => HttpResponse::Ok().json(json!({"token": token.as_str()})),
+        None => super::refuse(StatusCode::UNAUTHORIZED, super::NO_SECRET),
+    }
 }
 
 async fn state(state: web::Data<WebState>) -> Answer {
@@ -86,7 +129,8 @@ async fn state(state: web::Data<WebState>) -> Answer {
         HttpResponse::Ok().json(match state.current().await.as_deref() {
             Some(s) => {
                 json!({"unlocked": true, "me": s.me(), "centres": centres(s), "staff": staff(s),
-                       "generation": *state.generation.borrow()})
+                       "generation": *state.generation.borrow(),
+                       "lock_after": state.lock_after.as_secs_f64()})
             }
             None => json!({"unlocked": false}),
         }),
@@ -128,16 +172,90 @@ fn staff(session: &Session) -> Vec<CentreOption> {
         .unwrap_or_default()
 }
 
+/// The unlock request. The passphrase is zeroized when it is dropped.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Unlock {
-    passphrase: String,
+    #[serde(deserialize_with = "secret_string")]
+    passphrase: Zeroizing<String>,
 }
 
-async fn unlock(state: web::Data<WebState>, body: web::Json<Unlock>) -> Answer {
-    let session = Arc::new(Session::open(&state.home, &body.passphrase).await?);
+fn secret_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Zeroizing<String>, D::Error> {
+    String::deserialize(d).map(Zeroizing::new)
+}
+
+/// Reads a request body into memory that is zeroized afterwards (the
+/// chunks are wiped too when nothing else holds them).
+async fn secret_body(
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let mut body = Zeroizing::new(Vec::new());
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| Failure(DeskError::Invalid("unreadable request".into())))?;
+        if body.len() + chunk.len() > limit {
+            return Err(Failure(DeskError::Invalid("request too large".into())));
+        }
+        body.extend_from_slice(&chunk);
+        if let Ok(mut owned) = chunk.try_into_mut() {
+            zeroize::Zeroize::zeroize(owned.as_mut());
+        }
+    }
+    Ok(body)
+}
+
+fn too_soon(wait: Duration) -> HttpResponse {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HttpResponse::TooManyRequests()
+        .insert_header(("Retry-After", seconds.to_string()))
+        .json(json!({
+            "error": format!("too many wrong passphrases; try again in {seconds} s"),
+            "retry_after": seconds,
+        }))
+}
+
+/// Unlocks the keystore. One attempt at a time; after a few wrong
+/// passphrases every further attempt waits longer (in memory, for as long
+/// as the desk runs), and an attempt during the wait is refused without
+/// trying the passphrase.
+async fn unlock(state: web::Data<WebState>, payload: web::Payload) -> Answer {
+    let Ok(mut backoff) = state.unlock.try_lock() else {
+        return Ok(too_soon(Duration::from_secs(1)));
+    };
+    if let Some(not_before) = backoff.not_before {
+        let now = std::time::Instant::now();
+        if now < not_before {
+            return Ok(too_soon(not_before - now));
+        }
+    }
+    let body = secret_body(payload, 4096).await?;
+    let request: Unlock = serde_json::from_slice(&body).map_err(|_| {
+        Failure(DeskError::Invalid(
+            "expected {\"passphrase\": \"…\"}".into(),
+        ))
+    })?;
+    drop(body);
+    let opened = Session::open(&state.home, &request.passphrase).await;
+    drop(request);
+    let session = match opened {
+        Ok(session) => Arc::new(session),
+        Err(e) => {
+            if matches!(
+                e,
+                DeskError::Keystore(crate::keystore::KeystoreError::WrongPassphrase)
+            ) {
+                backoff.failures = backoff.failures.saturating_add(1);
+                let delay = super::unlock_delay(backoff.failures);
+                backoff.not_before = Some(std::time::Instant::now() + delay);
+                tracing::warn!(failures = backoff.failures, "wrong passphrase");
+            }
+            return Err(Failure(e));
+        }
+    };
+    *backoff = super::Backoff::default();
     let answer = json!({"unlocked": true, "me": session.me(), "centres": centres(&session),
-                        "staff": staff(&session), "generation": *state.generation.borrow()});
+                        "staff": staff(&session), "generation": *state.generation.borrow(),
+                        "lock_after": state.lock_after.as_secs_f64()});
     super::follow(state.clone(), Arc::downgrade(&session));
     *state.session.write().await = Some(session);
     state.touch();
@@ -145,12 +263,19 @@ async fn unlock(state: web::Data<WebState>, body: web::Json<Unlock>) -> Answer {
 }
 
 async fn lock(state: web::Data<WebState>) -> Answer {
-    *state.session.write().await = None;
+    state.lock().await;
     Ok(HttpResponse::Ok().json(json!({"unlocked": false})))
 }
 
-async fn inbox(state: web::Data<WebState>) -> Answer {
-    let session = with_session(&state).await?;
+/// The page reports the staff member's own keyboard or pointer input (she
+/// may be reading or typing without any other request).
+async fn activity(state: web::Data<WebState>, req: HttpRequest) -> Answer {
+    for_user(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(json!({"unlocked": true})))
+}
+
+async fn inbox(state: web::Data<WebState>, req: HttpRequest) -> Answer {
+    let session = with_session(&state, &req).await?;
     Ok(HttpResponse::Ok().json(session.inbox().await?))
 }
 
@@ -160,14 +285,38 @@ struct ThreadRequest {
     id: String,
 }
 
-async fn thread(state: web::Data<WebState>, body: web::Json<ThreadRequest>) -> Answer {
-    let session = with_session(&state).await?;
+/// A thread, decrypted. Showing it marks nothing read: the page says what
+/// the staff member has seen with `/api/read`.
+async fn thread(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<ThreadRequest>,
+) -> Answer {
+    let session = with_session(&state, &req).await?;
     let mailbox = session.resolve(&body.id).await?;
     let view = session.thread(&mailbox).await?;
-    if let Some(last) = view.messages.last() {
-        session.mark_read(&mailbox, last.seq).await?;
-    }
     Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadRequest {
+    id: String,
+    seq: u64,
+}
+
+/// Marks the thread read up to `seq`: only as the staff member's own action
+/// (the page sends it when she opened the thread herself, in a visible,
+/// focused page, or gave input while it was shown).
+async fn read(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<ReadRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
+    let mailbox = session.resolve(&body.id).await?;
+    session.mark_read(&mailbox, body.seq).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
 }
 
 #[derive(Deserialize)]
@@ -177,15 +326,23 @@ struct TextRequest {
     text: String,
 }
 
-async fn reply(state: web::Data<WebState>, body: web::Json<TextRequest>) -> Answer {
-    let session = with_session(&state).await?;
+async fn reply(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<TextRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
     let mailbox = session.resolve(&body.id).await?;
     let seq = session.reply(&mailbox, &body.text).await?;
     Ok(HttpResponse::Ok().json(json!({"seq": seq})))
 }
 
-async fn note(state: web::Data<WebState>, body: web::Json<TextRequest>) -> Answer {
-    let session = with_session(&state).await?;
+async fn note(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<TextRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
     let mailbox = session.resolve(&body.id).await?;
     session.add_note(&mailbox, &body.text).await?;
     Ok(HttpResponse::Ok().json(json!({})))
@@ -198,10 +355,14 @@ struct StatusRequest {
     status: String,
 }
 
-async fn status(state: web::Data<WebState>, body: web::Json<StatusRequest>) -> Answer {
+async fn status(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<StatusRequest>,
+) -> Answer {
     let status = Status::parse(&body.status)
         .ok_or_else(|| Failure(DeskError::Invalid("unknown status".into())))?;
-    let session = with_session(&state).await?;
+    let session = for_user(&state, &req).await?;
     let mailbox = session.resolve(&body.id).await?;
     session.set_status(&mailbox, status).await?;
     Ok(HttpResponse::Ok().json(json!({})))
@@ -214,8 +375,12 @@ struct AssignRequest {
     staff: Option<String>,
 }
 
-async fn assign(state: web::Data<WebState>, body: web::Json<AssignRequest>) -> Answer {
-    let session = with_session(&state).await?;
+async fn assign(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<AssignRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
     let mailbox = session.resolve(&body.id).await?;
     session.assign(&mailbox, body.staff.as_deref()).await?;
     Ok(HttpResponse::Ok().json(json!({})))
@@ -228,15 +393,23 @@ struct TransferRequest {
     to: String,
 }
 
-async fn transfer(state: web::Data<WebState>, body: web::Json<TransferRequest>) -> Answer {
-    let session = with_session(&state).await?;
+async fn transfer(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<TransferRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
     let mailbox = session.resolve(&body.id).await?;
     session.transfer(&mailbox, &body.to).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
-async fn export(state: web::Data<WebState>, body: web::Json<ThreadRequest>) -> Answer {
-    let session = with_session(&state).await?;
+async fn export(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<ThreadRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
     let mailbox = session.resolve(&body.id).await?;
     let text = session.export_text(&mailbox).await?;
     Ok(HttpResponse::Ok()
@@ -253,7 +426,8 @@ struct Since {
 
 /// Long poll: answers as soon as the relay has reported a change that the
 /// page has not seen (`since` is the generation it last got), or after 25 s.
-/// Waiting does not count as activity, so an idle desk still locks.
+/// Waiting does not count as activity, so an idle desk still locks; when it
+/// locks, a waiting page is told at once.
 async fn wait(state: web::Data<WebState>, query: web::Query<Since>) -> Answer {
     if state.current().await.is_none() {
         return Err(Failure(DeskError::Locked));
@@ -264,5 +438,9 @@ async fn wait(state: web::Data<WebState>, query: web::Query<Since>) -> Answer {
             .await
             .is_ok_and(|r| r.is_ok());
     let generation = *rx.borrow();
+    // Locking moves the generation too: the page learns at once.
+    if state.current().await.is_none() {
+        return Err(Failure(DeskError::Locked));
+    }
     Ok(HttpResponse::Ok().json(json!({"changed": changed, "generation": generation})))
 }

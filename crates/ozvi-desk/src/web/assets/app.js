@@ -1,6 +1,12 @@
 // Ozvi desk: the local UI. It talks only to the desk on 127.0.0.1, which
-// holds the keys; this page never sees a key. The secret from the opening
-// URL's fragment authorises every call.
+// holds the keys; this page never sees a key. The single-use secret from the
+// opening URL's fragment is exchanged at load for a token that lives in this
+// page's memory only (never in storage, never in the address bar).
+//
+// Only the staff member's own input (trusted keydown and pointerdown
+// events) keeps the desk unlocked, and only what she opened herself, in a
+// visible and focused page, is marked read. Live updates are "background"
+// requests: they neither extend the session nor mark anything read.
 
 const T = {
   cs: {
@@ -20,8 +26,10 @@ const T = {
     intakeContact: 'Kontakt', yes: 'ANO', no: 'ne', unknown: 'neví', role_self: 'oběť', role_witness: 'svědek',
     role_professional: 'odborník', v_psychological: 'psychické', v_physical: 'fyzické', v_sexual: 'sexuální',
     v_economic: 'ekonomické', confirmTransfer: 'Opravdu předat konverzaci centru {c}? Vaše centrum ji pak neuvidí.',
-    sent: 'Odesláno.', saved: 'Uloženo.', transferred: 'Předáno.', noToken: 'Otevřete pracoviště z adresy, kterou vypsal příkaz ozvi-desk serve.',
+    sent: 'Odesláno.', saved: 'Uloženo.', transferred: 'Předáno.', noToken: 'Otevřete pracoviště z adresy, kterou vypsal příkaz ozvi-desk serve. Každá adresa platí jednou; novou vypíše po stisku Enter.',
     lockedNotice: 'Pracoviště se zamklo. Odemkněte je heslem.', waitingNone: '—',
+    exportNote: 'Prohlížeč uloží soubor čitelný i pro ostatní uživatele tohoto počítače. Soubor jen pro vás vytvoří příkaz ozvi-desk export.',
+    usedToken: 'Tato adresa už byla použita nebo neplatí. Novou vypíše ozvi-desk serve po stisku Enter.',
   },
   en: {
     desk: 'desk', language: 'Language', lock: 'Lock', unlockTitle: 'Unlock the desk',
@@ -40,8 +48,10 @@ const T = {
     intakeContact: 'Contact', yes: 'YES', no: 'no', unknown: "doesn't know", role_self: 'victim', role_witness: 'witness',
     role_professional: 'professional', v_psychological: 'psychological', v_physical: 'physical', v_sexual: 'sexual',
     v_economic: 'economic', confirmTransfer: 'Transfer this conversation to {c}? Your centre will no longer see it.',
-    sent: 'Sent.', saved: 'Saved.', transferred: 'Transferred.', noToken: 'Open the desk from the address ozvi-desk serve printed.',
+    sent: 'Sent.', saved: 'Saved.', transferred: 'Transferred.', noToken: 'Open the desk from the address ozvi-desk serve printed. Each address works once; press Enter there for a new one.',
     lockedNotice: 'The desk locked itself. Unlock it with your passphrase.', waitingNone: '—',
+    exportNote: 'The browser saves the file readable by other users of this computer. For a file only you can read, use ozvi-desk export.',
+    usedToken: 'This address was already used or is no longer valid. Press Enter where ozvi-desk serve runs for a new one.',
   },
 };
 
@@ -49,20 +59,30 @@ let lang = 'cs';
 const t = (key) => (T[lang] && T[lang][key]) || T.cs[key] || key;
 const $ = (sel) => document.querySelector(sel);
 
-// The secret: from the fragment on first load, then kept for this tab only.
-const fragment = new URLSearchParams(location.hash.slice(1));
-if (fragment.get('k')) {
-  sessionStorage.setItem('ozvi-desk-k', fragment.get('k'));
-  history.replaceState(null, '', '/');
-}
-const token = sessionStorage.getItem('ozvi-desk-k');
+// The launch secret: taken from the fragment and removed from the address
+// bar at once; spent in start() for the page token, kept in memory only.
+const launch = new URLSearchParams(location.hash.slice(1)).get('k');
+if (location.hash) history.replaceState(null, '', '/');
+let token = null;
 
-const state = { me: null, staff: [], centres: [], inbox: [], open: null, generation: null };
+const state = {
+  me: null, staff: [], centres: [], inbox: [], open: null, generation: null,
+  // The newest message shown in the open thread, and the newest marked read.
+  shownSeq: 0, readSeq: 0,
+  // Moves on at every lock: an answer to a request made before it is dropped.
+  epoch: 0,
+  lockAfter: 15 * 60 * 1000, lastInput: Date.now(), lastReport: 0,
+};
 
 class Locked extends Error {}
 
-async function api(path, body) {
-  const init = { method: body === undefined ? 'GET' : 'POST', headers: { Authorization: `Bearer ${token}` } };
+// `user`: the request is the staff member's own action (it extends the
+// session); otherwise it is a background request.
+async function api(path, body, user = false) {
+  const init = {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Ozvi-Intent': user ? 'user' : 'background' },
+  };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -113,6 +133,8 @@ function el(tag, props = {}, ...children) {
 
 function setSession(data) {
   state.me = data.me;
+  if (data.lock_after) state.lockAfter = data.lock_after * 1000;
+  state.lastInput = Date.now();
   state.staff = data.staff || [];
   state.centres = data.centres || [];
   state.generation = data.generation ?? state.generation;
@@ -122,9 +144,26 @@ function setSession(data) {
   $('#transfer-to').replaceChildren(...state.centres.map((c) => el('option', { value: c.id, textContent: c.name })));
 }
 
+// Locked: every decrypted word leaves the page (removed from the DOM, not
+// hidden), as do the form fields she was typing in.
+function clearContent() {
+  for (const sel of ['#messages', '#notes', '#intake', '#inbox tbody', '#assignee', '#transfer-to']) $(sel).replaceChildren();
+  for (const sel of ['#thread-id', '#me']) $(sel).textContent = '';
+  for (const sel of ['#reply-text', '#note-text']) $(sel).value = '';
+  $('#intake').hidden = true;
+  notice('');
+  state.inbox = [];
+  state.staff = [];
+  state.centres = [];
+  state.shownSeq = 0;
+  state.readSeq = 0;
+}
+
 function locked(message) {
+  state.epoch += 1;
   state.me = null;
   state.open = null;
+  clearContent();
   show('locked');
   $('#unlock-error').textContent = message || '';
   $('#passphrase').focus();
@@ -160,14 +199,17 @@ function renderInbox() {
       }),
       el('td', { textContent: e.assignee_label || e.assignee || '—' }));
     row.dataset.id = e.id;
-    row.addEventListener('click', () => guarded(() => openThread(e.id)));
-    row.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') guarded(() => openThread(e.id)); });
+    row.addEventListener('click', (ev) => guarded(() => openThread(e.id, ev.isTrusted)));
+    row.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') guarded(() => openThread(e.id, ev.isTrusted)); });
     return row;
   }));
 }
 
-async function loadInbox() {
-  state.inbox = await api('/api/inbox');
+async function loadInbox(user = true) {
+  const epoch = state.epoch;
+  const inbox = await api('/api/inbox', undefined, user);
+  if (epoch !== state.epoch || !state.me) return;
+  state.inbox = inbox;
   renderInbox();
 }
 
@@ -192,7 +234,9 @@ function author(a) {
 }
 
 function renderThread(view) {
+  if (state.open !== view.entry.id) state.readSeq = 0;
   state.open = view.entry.id;
+  state.shownSeq = view.messages.length ? view.messages[view.messages.length - 1].seq : 0;
   $('#thread-id').textContent = view.entry.short;
   const unchecked = $('#transfer-unchecked');
   unchecked.hidden = !view.entry.transfer_unchecked;
@@ -214,13 +258,32 @@ function renderThread(view) {
   show('thread-view');
 }
 
-async function openThread(id) {
-  renderThread(await api('/api/thread', { id }));
+// She is looking: the page is visible and has the focus.
+function looking() {
+  return document.visibilityState === 'visible' && document.hasFocus();
 }
 
+// Marks what the open thread shows as read, as her own action.
+async function markShownRead() {
+  if (!state.open || !state.me || state.shownSeq <= state.readSeq || !looking()) return;
+  const seq = state.shownSeq;
+  await api('/api/read', { id: state.open, seq }, true);
+  state.readSeq = Math.max(state.readSeq, seq);
+}
+
+// `user`: she opened it herself (click, Enter); only then is it marked read.
+async function openThread(id, user = false) {
+  const epoch = state.epoch;
+  const view = await api('/api/thread', { id }, user);
+  if (epoch !== state.epoch || !state.me) return;
+  renderThread(view);
+  if (user) await markShownRead();
+}
+
+// A live update: fetched in the background, marks nothing read.
 async function refresh() {
-  if (state.open) await openThread(state.open);
-  else await loadInbox();
+  if (state.open) await openThread(state.open, false);
+  else await loadInbox(false);
 }
 
 // Live updates: the desk holds a long poll to the relay's event stream.
@@ -240,45 +303,65 @@ async function watch() {
 
 function wire() {
   $('#lang').addEventListener('change', () => { lang = $('#lang').value; translate(); if (state.me) guarded(refresh); });
+  // Her own input, and only hers (trusted events), is activity.
+  const input = (ev) => {
+    if (!ev.isTrusted) return;
+    state.lastInput = Date.now();
+    if (!state.me) return;
+    if (Date.now() - state.lastReport > Math.min(15000, state.lockAfter / 3)) {
+      state.lastReport = Date.now();
+      api('/api/activity', {}, true).catch((e) => { if (e instanceof Locked) locked(t('lockedNotice')); });
+    }
+    guarded(markShownRead);
+  };
+  for (const type of ['keydown', 'pointerdown', 'wheel']) document.addEventListener(type, input, { capture: true, passive: true });
+  // The page locks itself too, on the same inactivity, even if the desk
+  // cannot be reached.
+  setInterval(() => {
+    if (state.me && Date.now() - state.lastInput >= state.lockAfter) {
+      locked(t('lockedNotice'));
+      api('/api/lock', {}).catch(() => {});
+    }
+  }, 1000);
   $('#unlock').addEventListener('submit', (ev) => {
     ev.preventDefault();
     $('#unlock-error').textContent = '';
     const passphrase = $('#passphrase').value;
     $('#passphrase').value = '';
-    api('/api/unlock', { passphrase })
+    api('/api/unlock', { passphrase }, true)
       .then(async (data) => { setSession(data); show('inbox-view'); await loadInbox(); })
       .catch((e) => { $('#unlock-error').textContent = e.message; });
   });
-  $('#lock').addEventListener('click', () => guarded(async () => { await api('/api/lock', {}); locked(''); }));
+  $('#lock').addEventListener('click', () => guarded(async () => { locked(''); await api('/api/lock', {}, true); }));
   $('#sort').addEventListener('change', renderInbox);
   $('#back').addEventListener('click', () => guarded(async () => { state.open = null; show('inbox-view'); await loadInbox(); }));
   $('#reply-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     guarded(async () => {
-      await api('/api/reply', { id: state.open, text: $('#reply-text').value });
+      await api('/api/reply', { id: state.open, text: $('#reply-text').value }, true);
       $('#reply-text').value = '';
       notice(t('sent'));
-      await openThread(state.open);
+      await openThread(state.open, true);
     });
   });
   $('#note-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     guarded(async () => {
-      await api('/api/note', { id: state.open, text: $('#note-text').value });
+      await api('/api/note', { id: state.open, text: $('#note-text').value }, true);
       $('#note-text').value = '';
-      await openThread(state.open);
+      await openThread(state.open, true);
     });
   });
   $('#status').addEventListener('change', () => guarded(async () => {
-    await api('/api/status', { id: state.open, status: $('#status').value });
+    await api('/api/status', { id: state.open, status: $('#status').value }, true);
     notice(t('saved'));
   }));
   $('#assignee').addEventListener('change', () => guarded(async () => {
-    await api('/api/assign', { id: state.open, staff: $('#assignee').value || null });
+    await api('/api/assign', { id: state.open, staff: $('#assignee').value || null }, true);
     notice(t('saved'));
   }));
   $('#export-btn').addEventListener('click', () => guarded(async () => {
-    const text = await api('/api/export', { id: state.open });
+    const text = await api('/api/export', { id: state.open }, true);
     const link = el('a', { href: URL.createObjectURL(new Blob([text], { type: 'text/plain' })), download: `ozvi-${state.open.slice(0, 8)}.txt` });
     link.click();
     URL.revokeObjectURL(link.href);
@@ -286,7 +369,7 @@ function wire() {
   $('#transfer-btn').addEventListener('click', () => guarded(async () => {
     const to = $('#transfer-to');
     if (!to.value || !confirm(t('confirmTransfer').replace('{c}', to.selectedOptions[0].textContent))) return;
-    await api('/api/transfer', { id: state.open, to: to.value });
+    await api('/api/transfer', { id: state.open, to: to.value }, true);
     state.open = null;
     notice(t('transferred'));
     show('inbox-view');
@@ -297,10 +380,22 @@ function wire() {
 async function start() {
   translate();
   wire();
-  if (!token) { notice(t('noToken'), true); return; }
+  if (!launch) { notice(t('noToken'), true); return; }
+  try {
+    const response = await fetch('/session', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${launch}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    if (!response.ok) { notice(t('usedToken'), true); return; }
+    token = (await response.json()).token;
+  } catch (e) {
+    notice(e.message, true);
+    return;
+  }
   try {
     const data = await api('/api/state');
-    if (data.unlocked) { setSession(data); show('inbox-view'); await loadInbox(); } else locked('');
+    if (data.unlocked) { setSession(data); show('inbox-view'); await loadInbox(false); } else locked('');
   } catch (e) {
     notice(e.message, true);
   }
