@@ -748,7 +748,7 @@ impl Deployment {
         Directory {
             version,
             issued_at: 1_700_000_000 + version,
-            salt: self.salt.clone(),
+            salt: self.salt,
             default_centre: "ic-zlin".into(),
             centres: vec![
                 Centre {
@@ -815,7 +815,7 @@ fn a_realistic_relay_store_raises_no_false_alarm() {
         let mut recipients = centre.staff_x25519();
         recipients.push(person.public().x25519);
         let body = |i: u32| {
-            let text = if (t + i) % 17 == 0 {
+            let text = if (t + i).is_multiple_of(17) {
                 texts[0].repeat(80 * (1 + (i as usize % 3)))
             } else {
                 texts[((t + i) % 3) as usize].to_string()
