@@ -686,7 +686,9 @@ fn check_key_ids(
                     report.fail(
                         &envelope.at,
                         format!(
-                            "{extra} stanza(s) for keys that are not the staff of centre {} in any                              directory known, nor one person key ({}); a former staff member? pass                              the earlier directories with --directories",
+                            "{extra} stanza(s) for keys that are not the staff of centre {} in any directory \
+                             known, nor one person key ({}); a former staff member? pass the earlier \
+                             directories with --directories",
                             thread.centre_id,
                             what.join("; ")
                         ),

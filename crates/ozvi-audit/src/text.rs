@@ -445,7 +445,7 @@ mod tests {
 
     #[test]
     fn short_czech_and_ukrainian_text_reads_as_text_in_every_encoding() {
-        let czech = "Bije mě, pomozte";
+        let czech = "Manžel mě bije, pomozte mi prosím";
         let ukrainian = "Він мене б'є, допоможіть мені";
         let mut samples: Vec<(String, Vec<u8>)> = vec![
             ("UTF-8 cs".into(), czech.as_bytes().to_vec()),
