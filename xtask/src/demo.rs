@@ -164,12 +164,21 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
             .split("#k=")
             .nth(1)
             .context("no secret in the desk's URL")?;
+        // The URL's secret is single-use: spent, as the page does, for the
+        // page's token.
+        let session = http_post(desk_port, "/session", secret, "{}")?;
+        let token = session
+            .split(r#""token":""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .context("the desk gave no page token")?
+            .to_string();
         let unlock = format!(r#"{{"passphrase":"{PASSPHRASE}"}}"#);
-        let answer = http_post(desk_port, "/api/unlock", secret, &unlock)?;
+        let answer = http_post(desk_port, "/api/unlock", &token, &unlock)?;
         if !answer.contains(r#""unlocked":true"#) {
             bail!("the demo desk did not unlock: {answer}");
         }
-        http_post(desk_port, "/api/lock", secret, "{}")?;
+        http_post(desk_port, "/api/lock", &token, "{}")?;
         println!(
             "\nSmoke check passed: the relay serves the directory; the desk unlocks with the demo keys."
         );
