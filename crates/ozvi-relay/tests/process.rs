@@ -672,8 +672,8 @@ fn help_documents_every_setting() {
 
 /// The relay refuses to run with settings that would make every client behind
 /// a proxy share one rate limit: one line saying what to do, exit status 1.
-#[test]
-fn behind_tls_without_a_trusted_proxy_refuses_to_start() {
+#[tokio::test]
+async fn behind_tls_without_a_trusted_proxy_refuses_to_start() {
     let setup = Setup::new();
     let root = b64::encode(&setup.root.public().to_bytes());
     for (toml, needle) in [
@@ -710,7 +710,13 @@ fn behind_tls_without_a_trusted_proxy_refuses_to_start() {
     toml.push_str("behind_tls = true\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n");
     std::fs::write(&config, toml).expect("write");
     let log = setup.dir.path().join("relay.log");
-    let (mut child, _base) = setup.start(&log);
+    let (mut child, base) = setup.start(&log);
+    let health = http_client()
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(health.status(), 200);
     assert!(terminate(&mut child, Duration::from_secs(10)).success());
 }
 

@@ -270,7 +270,7 @@ async fn attack(
                 };
                 let who = random_person();
                 let mut body = creation(&who, &own_envelope, pow);
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     body["envelope"] = json!(b64::encode(&vec![0x42u8; 1459]));
                 }
                 let response = http
