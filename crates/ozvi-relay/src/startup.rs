@@ -114,7 +114,6 @@ pub fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<
         let app = App::new()
             .app_data(state.clone())
             .wrap(ErrorHandlers::new().default_handler(uniform_error))
-            .wrap(from_fn(require_host))
             .wrap(from_fn(access_log))
             .wrap(from_fn(rate_limit))
             .wrap(security_headers(behind_tls))
@@ -259,22 +258,6 @@ pub fn client_address(
         })
         .flatten();
     forwarded.or_else(|| peer.map(|a| a.ip()))
-}
-
-/// An HTTP/1.1 request without a `Host` header is malformed (RFC 9112
-/// §3.2); actix-http lets it through, so it is refused here, with the
-/// API's JSON error like every other refusal.
-async fn require_host(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    if req.version() == actix_web::http::Version::HTTP_11
-        && !req.headers().contains_key(actix_web::http::header::HOST)
-    {
-        let response = HttpResponse::from_error(ApiError::MalformedRequest);
-        return Ok(req.into_response(response).map_into_right_body());
-    }
-    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// Counts requests per client address (a keyed hash, in memory only).
