@@ -163,11 +163,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
-    // Staff requests signed at or before the second this process started
-    // are refused (their nonces may have been spent before a restart). Wait
-    // for the next second, so that every request signed after the relay is
-    // listening is accepted.
-    startup::wait_past(state.started_at).await;
     // The port only: no IP address ever appears in the log, not even ours.
     tracing::info!(port = address.port(), "listening");
     let server = startup::run(listener, state)?;
