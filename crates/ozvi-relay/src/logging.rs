@@ -57,7 +57,9 @@ pub fn init() -> Arc<AtomicU64> {
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_filter(log_filter().and(filter_fn(|m| !is_http_layer_error(m))));
+        // Nothing from actix-http's HTTP/1 parser and dispatcher at any
+        // level: its debug lines too come one per malformed request.
+        .with_filter(log_filter().and(filter_fn(|m| !m.target().starts_with("actix_http::h1"))));
     let counted = Count(Arc::clone(&count)).with_filter(filter_fn(is_http_layer_error));
     tracing_subscriber::registry()
         .with(fmt)

@@ -43,8 +43,8 @@ struct Cli {
     pow_difficulty: Option<u8>,
     /// Address for /metrics (never the public listener), or "off"
     /// [default: 127.0.0.1:9464]
-    #[arg(long, env = "OZVI_METRICS_LISTEN", value_parser = parse_metrics_listen)]
-    metrics_listen: Option<Option<SocketAddr>>,
+    #[arg(long, env = "OZVI_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -60,10 +60,6 @@ enum Command {
         /// Where to write the snapshot (must not exist yet).
         out: PathBuf,
     },
-}
-
-fn parse_metrics_listen(text: &str) -> Result<Option<SocketAddr>, String> {
-    ozvi_relay::config::parse_listen_or_off(text)
 }
 
 impl Cli {
@@ -90,8 +86,9 @@ impl Cli {
         if let Some(v) = self.pow_difficulty {
             config.pow_difficulty = v;
         }
-        if let Some(v) = self.metrics_listen {
-            config.metrics_listen = v;
+        if let Some(v) = &self.metrics_listen {
+            config.metrics_listen = ozvi_relay::config::parse_listen_or_off(v)
+                .map_err(|e| anyhow::anyhow!("--metrics-listen: {e}"))?;
         }
         Ok(config)
     }
@@ -167,11 +164,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
-    // Staff requests signed at or before the second this process started
-    // are refused (their nonces may have been spent before a restart). Wait
-    // for the next second, so that every request signed after the relay is
-    // listening is accepted.
-    startup::wait_past(state.started_at).await;
     // The port only: no IP address ever appears in the log, not even ours.
     tracing::info!(port = address.port(), "listening");
     let server = startup::run(listener, state)?;

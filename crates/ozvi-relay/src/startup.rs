@@ -83,12 +83,19 @@ pub async fn build(
             ),
         }
     }
+    // Staff requests signed at or before the second this process started
+    // are refused (their nonces may have been spent before a restart).
+    // Wait for the next second before anyone can be served, so that every
+    // request signed once the relay is up is accepted.
+    wait_past(state.started_at).await;
     Ok(state)
 }
 
-/// Sleeps until the system clock is past the second `secs` (Unix seconds).
+/// Sleeps until the system clock is past the second `secs` (Unix seconds),
+/// for at most two seconds (a test clock may be anywhere).
 pub async fn wait_past(secs: u64) {
-    loop {
+    let give_up = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < give_up {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -116,7 +123,6 @@ pub fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<
         let app = App::new()
             .app_data(state.clone())
             .wrap(ErrorHandlers::new().default_handler(uniform_error))
-            .wrap(from_fn(require_host))
             .wrap(from_fn(access_log))
             .wrap(from_fn(rate_limit))
             .wrap(security_headers(behind_tls))
@@ -257,22 +263,6 @@ pub fn client_address(
         ))
         .0
     })
-}
-
-/// An HTTP/1.1 request without a `Host` header is malformed (RFC 9112
-/// §3.2); actix-http lets it through, so it is refused here, with the
-/// API's JSON error like every other refusal.
-async fn require_host(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
-    if req.version() == actix_web::http::Version::HTTP_11
-        && !req.headers().contains_key(actix_web::http::header::HOST)
-    {
-        let response = HttpResponse::from_error(ApiError::MalformedRequest);
-        return Ok(req.into_response(response).map_into_right_body());
-    }
-    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// Finds the client's address (behind a trusted proxy, the one the proxy

@@ -930,7 +930,7 @@ async fn http_layer_refusals_write_no_log_line_each() {
         b"\x00\x01\x02 / HTTP/1.1\r\n\r\n".to_vec(),
         format!(
             "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
-            "a".repeat(40_000)
+            "a".repeat(200_000)
         )
         .into_bytes(),
         b"GET /healthz HTTP/9.9\r\nHost: a\r\n\r\n".to_vec(),
