@@ -706,7 +706,7 @@ impl Session {
                 .map_err(|e| match e {
                     TransferError::Legacy => DeskError::Invalid(
                         "this conversation began before envelope format 2 and cannot be \
-                         transferred (docs/OPERATIONS.md, \"Upgrades\")"
+                         transferred (docs/OPERATIONS.md, \"Upgrading\")"
                             .into(),
                     ),
                     _ => DeskError::Invalid(format!(
