@@ -1198,6 +1198,31 @@ mod envelopes {
     }
 
     #[test]
+    fn zero_or_thirty_three_consistent_stanzas_are_refused() {
+        // The count byte agrees with the stanzas that follow, and the payload
+        // has a bucket length: only the count rule can refuse these.
+        let w = world(MAX_RECIPIENTS - 1);
+        let sealed = person_message(&w, &recipients(&w)).expect("seals");
+        let envelope = Envelope::parse(&sealed).expect("parses");
+        let mut none = envelope.clone();
+        none.stanzas.clear();
+        let bytes = none.to_bytes();
+        assert_eq!(bytes[2], 0);
+        assert_eq!(Envelope::parse(&bytes), Err(ParseError::Invalid));
+        let mut too_many = envelope.clone();
+        let mut extra = too_many.stanzas[0].clone();
+        extra.key_id = [0xee; 8];
+        too_many.stanzas.push(extra);
+        let bytes = too_many.to_bytes();
+        assert_eq!(bytes[2], 33);
+        assert_eq!(Envelope::parse(&bytes), Err(ParseError::Invalid));
+        // The same construction with 32 stanzas parses: only the count differs.
+        let mut full = envelope;
+        full.stanzas[0].key_id = [0xee; 8];
+        assert_eq!(Envelope::parse(&full.to_bytes()), Ok(full));
+    }
+
+    #[test]
     fn parse_then_serialize_gives_the_same_bytes() {
         let w = world(2);
         let sealed = person_message(&w, &recipients(&w)).expect("seals");
