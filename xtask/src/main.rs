@@ -3,6 +3,7 @@
 mod demo;
 mod fuzz;
 mod load;
+mod mutants;
 mod process;
 mod seeds;
 mod test;
@@ -32,6 +33,10 @@ Commands:
   fuzz [--seconds N] [TARGET...]  Fuzz every target (or the ones named) for N seconds
                                   each (default 20) with cargo-fuzz on nightly
   bench [ARGS...]                 cargo bench -p ozvi-crypto --bench crypto [ARGS...]
+  mutants [--iterate] [-j N] [--file GLOB]...
+                                  Mutation testing (cargo-mutants, installed if
+                                  needed) of ozvi-crypto's format/ and protocol/:
+                                  fails if a mutant survives (slow: over an hour)
   load [--quick]                  Load-test the release relay: 64 clients posting,
                                   listing and reading the staff inbox; disk and memory
                                   at 1M messages (~10 min; --quick: ~1 min, 100k)
@@ -59,6 +64,7 @@ enum Task {
     Bench(Vec<String>),
     Load(load::Options),
     WebBench(u32),
+    Mutants(mutants::Options),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +97,7 @@ fn run() -> anyhow::Result<()> {
         Task::Bench(args) => bench(&root, &args)?,
         Task::Load(options) => load::run(&root, &options)?,
         Task::WebBench(runs) => web::bench(&root, runs)?,
+        Task::Mutants(options) => mutants::run(&root, &options)?,
     }
     Ok(())
 }
@@ -119,6 +126,7 @@ fn parse(args: Vec<String>) -> anyhow::Result<Task> {
         "web" => no_args(Task::Web, rest)?,
         "fuzz" => Task::Fuzz(fuzz::Options::parse(rest)?),
         "load" => Task::Load(load::Options::parse(rest)?),
+        "mutants" => Task::Mutants(mutants::Options::parse(rest)?),
         "web-bench" => match rest {
             [] => Task::WebBench(5),
             [runs] => Task::WebBench(
@@ -184,6 +192,10 @@ mod tests {
             })
         );
         assert_eq!(parse(args(&["load", "--help"])).unwrap(), Task::Help);
+        assert_eq!(
+            parse(args(&["mutants"])).unwrap(),
+            Task::Mutants(mutants::Options::default())
+        );
         assert!(parse(args(&["load", "--slow"])).is_err());
         assert!(parse(args(&["tset"])).is_err());
         assert!(parse(args(&["test", "--release"])).is_err());

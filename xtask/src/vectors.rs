@@ -6,6 +6,8 @@
 //! One scenario per file; `expect` names the outcome (PROTOCOL.md §8).
 //! Negative scenarios are built by changing a valid one in exactly one way.
 
+mod strict;
+
 use std::fs;
 use std::path::Path;
 
@@ -51,6 +53,7 @@ pub fn generate(out_dir: &Path) -> anyhow::Result<usize> {
     directory_vectors(&world, &mut out)?;
     padding_vectors(&mut out)?;
     request_vectors(&world, &mut out)?;
+    strict::vectors(&world, &mut out)?;
     Ok(out.count)
 }
 
