@@ -1392,7 +1392,7 @@ fn transfer_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
         .iter()
         .map(|(seq, e)| {
             let mut bytes = vec![0u8; e.len()];
-            rand_core::RngCore::fill_bytes(&mut random, &mut bytes);
+            rand_core::Rng::fill_bytes(&mut random, &mut bytes);
             (*seq, bytes)
         })
         .collect();
@@ -1405,8 +1405,8 @@ fn transfer_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
     )?;
     let noise_payload = edit(0, &|e: &mut Envelope| {
         let mut r = rng(542);
-        rand_core::RngCore::fill_bytes(&mut r, &mut e.nonce);
-        rand_core::RngCore::fill_bytes(&mut r, &mut e.payload);
+        rand_core::Rng::fill_bytes(&mut r, &mut e.nonce);
+        rand_core::Rng::fill_bytes(&mut r, &mut e.payload);
     });
     write(
         "transfer-random-payload",

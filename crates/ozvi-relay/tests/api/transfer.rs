@@ -10,7 +10,7 @@ use ozvi_crypto::protocol::envelope::{Message, Opened, Signer, open, rewrap, sea
 use ozvi_crypto::{MailboxId, PersonKeys};
 use ozvi_relay::state::Clock;
 use ozvi_relay::store::CentreId;
-use rand_core::RngCore;
+use rand_core::Rng;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, person, spawn_app};
