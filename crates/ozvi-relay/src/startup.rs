@@ -341,7 +341,7 @@ async fn access_log(
         }
     }
     tracing::info!(
-        method,
+        method = %method,
         route = %route,
         status = status.as_u16(),
         ms = started.elapsed().as_millis() as u64,
