@@ -1751,7 +1751,9 @@ fn directory_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
         let body = text.strip_suffix('}').expect("an object");
         format!("{body},{extra}}}")
     };
-    let zlin1_ed = b64::encode(&w.zlin1.public().ed25519.to_bytes());
+    // `doc` is a serde_json::Value: its members are in name order, so a
+    // staff entry ends with `x25519`.
+    let zlin1_x = b64::encode(w.zlin1.public().x25519.as_bytes());
     // Each repeated member comes last, where a parser that keeps the last
     // copy would take it: a different version, an outsider on Zlín's staff,
     // another name, another key.
@@ -1786,9 +1788,9 @@ fn directory_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
             "directory-duplicate-member-staff-key",
             "a staff entry's `x25519` key twice",
             once(
-                &format!("\"ed25519\":\"{zlin1_ed}\"}}"),
+                &format!("\"x25519\":\"{zlin1_x}\"}}"),
                 &format!(
-                    "\"ed25519\":\"{zlin1_ed}\",\"x25519\":\"{}\"}}",
+                    "\"x25519\":\"{zlin1_x}\",\"x25519\":\"{}\"}}",
                     b64::encode(w.outsider.public().x25519.as_bytes())
                 ),
             ),
