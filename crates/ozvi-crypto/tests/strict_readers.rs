@@ -1286,6 +1286,7 @@ mod envelopes {
             let padded = padding::pad(&frame.to_bytes()).expect("fits");
             hazmat::seal_padded(
                 &mut rng(73),
+                ozvi_crypto::format::envelope::VERSION_2,
                 Kind::StaffReply,
                 &mailbox,
                 &recipients(&w),
