@@ -106,7 +106,10 @@ fn adapt(block: &str, listen: u16, upstream: u16) -> String {
         listens, 1,
         "one listen line in the documented block:\n{block}"
     );
-    assert_eq!(passes, 1, "one proxy_pass to 127.0.0.1:8080:\n{block}");
+    assert_eq!(
+        passes, 2,
+        "two proxy_pass lines to 127.0.0.1:8080 (everything, and transfers):\n{block}"
+    );
     out.join("\n")
 }
 
