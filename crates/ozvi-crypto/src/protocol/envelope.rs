@@ -326,13 +326,16 @@ pub fn open_expecting(
     Ok(opened)
 }
 
+/// An opened payload: the content key and the padded plaintext.
+pub(crate) type Decrypted = (Zeroizing<[u8; 32]>, Zeroizing<Vec<u8>>);
+
 /// Finds the recipient's stanza, unwraps the content key and decrypts the
 /// payload: the content key and the padded plaintext.
 pub(crate) fn decrypt(
     envelope: &Envelope,
     mailbox: &MailboxId,
     recipient: &X25519Secret,
-) -> Result<(Zeroizing<[u8; 32]>, Zeroizing<Vec<u8>>), OpenError> {
+) -> Result<Decrypted, OpenError> {
     let public = recipient.public();
     let key_id = public.key_id();
     let stanza = envelope
