@@ -148,6 +148,7 @@ pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
     println!("  A person writes at:        http://127.0.0.1:{relay_port}/");
     println!("  The relay's API:           http://127.0.0.1:{relay_port}/api/v1/openapi.json");
     println!("  Staff of IC Zlín work at:  {desk_url}");
+    println!("  (the desk's address opens it once: press Enter here for a new one)");
     println!("  Demo passphrase (desk and root key): {PASSPHRASE}");
     println!(
         "  Data and logs: {} (delete it to start over)",
@@ -318,8 +319,13 @@ fn read_desk_url(child: &mut Child) -> anyhow::Result<String> {
         .strip_prefix("Ozvi desk: open ")
         .context("the desk did not print its address")?
         .to_string();
-    // Keep draining its output so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    // Its later lines are the new addresses it prints when Enter is pressed
+    // (each address opens the desk once): show them.
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            println!("  {line}");
+        }
+    });
     Ok(url)
 }
 
