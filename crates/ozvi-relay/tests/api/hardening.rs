@@ -582,7 +582,11 @@ async fn malformed_http_is_refused_by_the_http_layer_with_a_json_error() {
     // its vendored copy (vendor/README.md) gives them the same
     // `{code, message}` body as every other error, and the relay keeps serving.
     let cases = [
-        ("GET /healthz HTTP/1.1\r\n\r\n".to_string(), 400, "malformed_http"),
+        (
+            "GET /healthz HTTP/1.1\r\n\r\n".to_string(),
+            400,
+            "malformed_http",
+        ),
         (
             "GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
                 .to_string(),
