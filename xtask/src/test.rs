@@ -77,9 +77,9 @@ const STEPS: &[Step] = &[
         on_failure: "README's first command must work; see the relay.log and desk.log paths above",
     },
     Step {
-        title: "Build ozvi-crypto for wasm32-unknown-unknown",
+        title: "Build ozvi-crypto and ozvi-api for wasm32-unknown-unknown",
         action: wasm_build,
-        on_failure: "the crypto library must build for the browser; see the errors above",
+        on_failure: "the crypto library and the API types must build for the browser; see the errors above",
     },
     Step {
         title: "ozvi-crypto's vectors and ozvi-web's bindings in WebAssembly under Node",
@@ -113,6 +113,8 @@ fn wasm_build(root: &Path) -> anyhow::Result<()> {
         "build",
         "-p",
         "ozvi-crypto",
+        "-p",
+        "ozvi-api",
         "--target",
         WASM_TARGET,
         "--features",

@@ -1,0 +1,33 @@
+//! Header names, as the relay reads them (HTTP header names are
+//! case-insensitive; these are the lower-case forms), and their formats.
+
+/// The person's mailbox id: base64url of 16 bytes (22 characters).
+pub const MAILBOX: &str = "ozvi-mailbox";
+/// The person's auth secret: base64url of 32 bytes (43 characters).
+pub const AUTH: &str = "ozvi-auth";
+/// A staff request's Ed25519 public key: base64url of 32 bytes.
+pub const STAFF_KEY: &str = ozvi_crypto::protocol::request::headers::KEY;
+/// A staff request's Unix time in seconds: decimal, no leading zeros.
+pub const STAFF_TIMESTAMP: &str = ozvi_crypto::protocol::request::headers::TIMESTAMP;
+/// A staff request's single-use nonce: base64url of 16 bytes.
+pub const STAFF_NONCE: &str = ozvi_crypto::protocol::request::headers::NONCE;
+/// A staff request's Ed25519 signature (PROTOCOL.md §7): base64url of 64 bytes.
+pub const STAFF_SIGNATURE: &str = ozvi_crypto::protocol::request::headers::SIGNATURE;
+
+/// Regular expressions for the headers' values, as the OpenAPI document
+/// states them. Canonical base64url of `n` bytes has `ceil(4n/3)` characters;
+/// the last one carries only the remaining bits.
+pub mod pattern {
+    /// 16 bytes of base64url (mailbox id, nonce).
+    pub const B64_16: &str = "^[A-Za-z0-9_-]{21}[AQgw]$";
+    /// 32 bytes of base64url (auth secret, keys, verifiers).
+    pub const B64_32: &str = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$";
+    /// 64 bytes of base64url (signatures).
+    pub const B64_64: &str = "^[A-Za-z0-9_-]{85}[AQgw]$";
+    /// Base64url of any length, without padding.
+    pub const B64: &str = "^[A-Za-z0-9_-]*$";
+    /// Unix seconds: decimal without leading zeros.
+    pub const UNIX_SECONDS: &str = "^(0|[1-9][0-9]{0,19})$";
+    /// A centre id in the directory (PROTOCOL.md §6).
+    pub const CENTRE_ID: &str = "^[a-z0-9-]{1,32}$";
+}
