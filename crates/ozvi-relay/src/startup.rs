@@ -79,7 +79,7 @@ pub async fn build(
             Err(e) => anyhow::bail!(
                 "the directory file {} was refused: {}",
                 path.display(),
-                e.message()
+                e.code().message()
             ),
         }
     }
@@ -238,13 +238,18 @@ fn uniform_error<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRe
 /// Unknown routes: `method_not_allowed` when the path is an API route that
 /// takes another method, `not_found` otherwise.
 async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
-    let path = req.path();
-    let error = if routes::ROUTES.iter().any(|(_, p)| *p == path) {
-        ApiError::MethodNotAllowed
-    } else {
-        ApiError::NotFound
-    };
-    HttpResponse::from_error(error)
+    match ozvi_api::routes::allow_header(req.path()) {
+        Some(allow) => {
+            let mut response = HttpResponse::from_error(ApiError::MethodNotAllowed);
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::ALLOW, value);
+            }
+            response
+        }
+        None => HttpResponse::from_error(ApiError::NotFound),
+    }
 }
 
 /// The client's address as the relay counts it (rate limits, event

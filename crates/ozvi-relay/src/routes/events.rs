@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix_web::{HttpRequest, HttpResponse, web};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::state::{AppState, Event};
 use crate::streams::{Owner, Ticket};
 
@@ -84,17 +84,6 @@ fn max_age(state: &AppState) -> Duration {
 }
 
 /// `GET /api/v1/mailbox/events`: changes in the person's thread.
-#[utoipa::path(get, path = "/api/v1/mailbox/events", tag = "person",
-    params(("Ozvi-Mailbox" = String, Header, description = "The mailbox id, base64url (16 bytes)."),
-        ("Ozvi-Auth" = String, Header, description = "The auth secret, base64url (32 bytes).")),
-    security(("mailbox" = [])),
-    responses((status = 200, description = "Server-sent events: `event: change` with the newest \
-        sequence number (0: look anyway) whenever the thread changes; a comment every 15 s.",
-        content_type = "text/event-stream", body = String),
-        (status = 401, description = "`wrong_auth`: headers missing or malformed", body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox`: no such thread, or a wrong auth secret",
-            body = ErrorBody),
-        (status = 429, description = "`too_many_streams`: poll instead", body = ErrorBody)))]
 pub async fn person_events(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -108,18 +97,6 @@ pub async fn person_events(
 }
 
 /// `GET /api/v1/staff/events`: changes in the staff member's centre.
-#[utoipa::path(get, path = "/api/v1/staff/events", tag = "staff",
-    params(("Ozvi-Key" = String, Header, description = "The staff Ed25519 public key, base64url."),
-        ("Ozvi-Timestamp" = u64, Header, description = "Unix seconds; within 60 s of the relay's clock."),
-        ("Ozvi-Nonce" = String, Header, description = "16 random bytes, base64url; single use."),
-        ("Ozvi-Signature" = String, Header, description = "Ed25519 signature (PROTOCOL.md §7), base64url.")), security(("staff" = [])),
-    responses((status = 200, description = "Server-sent events: `event: change` whenever a thread \
-        of the centre changes; a comment every 15 s.", content_type = "text/event-stream",
-        body = String),
-        (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
-            `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key`", body = ErrorBody),
-        (status = 429, description = "`too_many_streams`: poll instead", body = ErrorBody)))]
 pub async fn staff_events(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -14,47 +14,49 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// Body limit for person and ordinary staff requests: the largest envelope
-/// (76,587 bytes) in base64url with room for the JSON around it.
-pub const BODY_LIMIT: usize = 128 * 1024;
-/// Body limit for a transfer, which carries a whole re-sealed thread.
-pub const TRANSFER_BODY_LIMIT: usize = 32 * 1024 * 1024;
-/// Body limit for a directory.
-pub const DIRECTORY_BODY_LIMIT: usize = 1024 * 1024;
+pub use ozvi_api::limits::{BODY_LIMIT, DIRECTORY_BODY_LIMIT, TRANSFER_BODY_LIMIT};
 
-/// Declares the routes once: [`configure`] registers them and [`ROUTES`]
-/// lists them, so a test can hold the list against the OpenAPI document.
+/// Binds each route of the API (`ozvi_api::routes`) to its handler:
+/// [`configure`] registers them and [`ROUTES`] lists them, so a test can
+/// hold the list against the API's.
 macro_rules! routes {
-    ($($method:ident $path:literal => $handler:path,)*) => {
-        /// Every route as `(method, path)`, in registration order.
-        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)*];
+    ($($method:ident $path:path => $handler:path,)*) => {
+        /// Every registered route as `(method, path)`, in registration order.
+        pub const ROUTES: &[(ozvi_api::routes::Method, &str)] =
+            &[$((ozvi_api::routes::Method::$method, $path),)*];
 
         /// Registers every API route. The integration tests use the same function.
         pub fn configure(cfg: &mut web::ServiceConfig) {
-            $(cfg.route($path, web::$method().to($handler));)*
+            $(cfg.route($path, routes!(@method $method).to($handler));)*
         }
     };
+    (@method Get) => { web::get() };
+    (@method Post) => { web::post() };
+    (@method Put) => { web::put() };
+    (@method Delete) => { web::delete() };
 }
 
+use ozvi_api::routes::paths;
+
 routes! {
-    get "/healthz" => public::healthz,
-    get "/api/v1/openapi.json" => openapi::serve,
-    get "/api/v1/config" => public::client_config,
-    get "/api/v1/directory" => public::get_directory,
-    put "/api/v1/directory" => public::put_directory,
-    post "/api/v1/pow" => public::pow_challenge,
-    post "/api/v1/threads" => person::create_thread,
-    get "/api/v1/mailbox/messages" => person::list_messages,
-    post "/api/v1/mailbox/messages" => person::post_message,
-    delete "/api/v1/mailbox" => person::delete_thread,
-    get "/api/v1/mailbox/events" => events::person_events,
-    get "/api/v1/staff/threads" => staff::list_threads,
-    post "/api/v1/staff/thread" => staff::read_thread,
-    post "/api/v1/staff/reply" => staff::reply,
-    post "/api/v1/staff/read" => staff::mark_read,
-    post "/api/v1/staff/note" => staff::put_note,
-    post "/api/v1/staff/transfer" => staff::transfer,
-    get "/api/v1/staff/events" => events::staff_events,
+    Get paths::HEALTHZ => public::healthz,
+    Get paths::OPENAPI => openapi::serve,
+    Get paths::CONFIG => public::client_config,
+    Get paths::DIRECTORY => public::get_directory,
+    Put paths::DIRECTORY => public::put_directory,
+    Post paths::POW => public::pow_challenge,
+    Post paths::THREADS => person::create_thread,
+    Get paths::MAILBOX_MESSAGES => person::list_messages,
+    Post paths::MAILBOX_MESSAGES => person::post_message,
+    Delete paths::MAILBOX => person::delete_thread,
+    Get paths::MAILBOX_EVENTS => events::person_events,
+    Get paths::STAFF_THREADS => staff::list_threads,
+    Post paths::STAFF_THREAD => staff::read_thread,
+    Post paths::STAFF_REPLY => staff::reply,
+    Post paths::STAFF_READ => staff::mark_read,
+    Post paths::STAFF_NOTE => staff::put_note,
+    Post paths::STAFF_TRANSFER => staff::transfer,
+    Get paths::STAFF_EVENTS => events::staff_events,
 }
 
 /// Reads a request body of at most `limit` bytes. A declared length over the

@@ -3,109 +3,29 @@
 //! id travels in `Ozvi-Mailbox`. Neither is ever in a URL.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use ozvi_api::person::{After, CreateThread, Message, PostMessage, Posted, PowSolution};
 use ozvi_crypto::format::envelope::Kind;
 use ozvi_crypto::{AuthSecret, AuthVerifier, MailboxId};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use super::{BODY_LIMIT, decode, decode_array, parse_json, read_body};
 use crate::checks::{check_envelope, thread_person_key};
 use crate::client::ClientAddress;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::limits::{Purpose, Reservation};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::{Author, Quota, StoredMessage, ThreadRecord};
 
-/// Header carrying the mailbox id (base64url).
-pub const MAILBOX_HEADER: &str = "ozvi-mailbox";
-/// Header carrying the auth secret (base64url).
-pub const AUTH_HEADER: &str = "ozvi-auth";
-/// Most messages returned by one listing.
-pub const PAGE: usize = 100;
+pub use ozvi_api::headers::{AUTH as AUTH_HEADER, MAILBOX as MAILBOX_HEADER};
+pub use ozvi_api::limits::PERSON_PAGE as PAGE;
 
-/// A solved proof-of-work challenge.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PowSolution {
-    /// The challenge as issued.
-    pub challenge: String,
-    /// The solving nonce.
-    pub nonce: u64,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct CreateThread {
-    /// The mailbox id, base64url (16 bytes).
-    mailbox_id: String,
-    /// The auth verifier, base64url (32 bytes): SHA-256 of the auth secret.
-    verifier: String,
-    /// The centre's id in the directory.
-    #[schema(example = "ic-zlin")]
-    centre: String,
-    /// The first message, a padded envelope of kind 1, base64url.
-    envelope: String,
-    /// A solved challenge of purpose `create`; may be left out only when
-    /// the relay's difficulty is 0.
-    pow: Option<PowSolution>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct PostMessage {
-    /// A padded envelope of kind 1, base64url.
-    envelope: String,
-    /// A solved challenge of purpose `post`; may be left out only when the
-    /// relay's difficulty is 0.
-    pow: Option<PowSolution>,
-}
-
-/// One stored message as the API returns it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessageDto {
-    /// Position in the thread.
-    pub seq: u64,
-    /// When the relay stored it (Unix seconds, whole minutes).
-    pub stored_at: u64,
-    /// The envelope, base64url.
-    pub envelope: String,
-}
-
-impl From<StoredMessage> for MessageDto {
-    fn from(m: StoredMessage) -> Self {
-        Self {
-            seq: m.seq,
-            stored_at: m.stored_at,
-            envelope: ozvi_crypto::format::b64::encode(&m.envelope),
-        }
+/// A stored message as the API returns it.
+pub fn message(m: StoredMessage) -> Message {
+    Message {
+        seq: m.seq,
+        stored_at: m.stored_at,
+        envelope: ozvi_crypto::format::b64::encode(&m.envelope),
     }
-}
-
-/// The sequence number a new message got.
-#[derive(Serialize, ToSchema)]
-pub struct Posted {
-    /// Position of the new message in the thread.
-    pub seq: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-struct Listing {
-    /// The centre that holds the thread now.
-    centre: String,
-    /// The newest sequence number in the thread.
-    last_seq: u64,
-    /// At most 100 messages after `after`, oldest first.
-    messages: Vec<MessageDto>,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct After {
-    /// Only messages with a higher sequence number (default 0: from the start).
-    #[serde(default)]
-    after: u64,
 }
 
 /// Spends a proof-of-work solution. With difficulty 0 (proof of work turned
@@ -175,16 +95,6 @@ pub fn authenticate(
 }
 
 /// `POST /api/v1/threads`: a new thread with its first message.
-#[utoipa::path(post, path = "/api/v1/threads", tag = "person",
-    request_body = CreateThread,
-    responses((status = 201, description = "Created and durable.", body = Posted),
-        (status = 400, description = "`malformed_request`, `invalid_encoding`, `invalid_field` \
-            or `invalid_envelope`", body = ErrorBody),
-        (status = 403, description = "`invalid_proof_of_work`", body = ErrorBody),
-        (status = 404, description = "`unknown_centre` or `no_directory`", body = ErrorBody),
-        (status = 409, description = "`thread_exists`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 pub async fn create_thread(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -232,20 +142,6 @@ pub async fn create_thread(
 }
 
 /// `POST /api/v1/mailbox/messages`: the person writes again.
-#[utoipa::path(post, path = "/api/v1/mailbox/messages", tag = "person",
-    params(("Ozvi-Mailbox" = String, Header, description = "The mailbox id, base64url (16 bytes)."),
-        ("Ozvi-Auth" = String, Header, description = "The auth secret, base64url (32 bytes).")),
-    security(("mailbox" = [])),
-    request_body = PostMessage,
-    responses((status = 201, description = "Stored and durable.", body = Posted),
-        (status = 400, description = "`malformed_request`, `invalid_encoding` or \
-            `invalid_envelope`", body = ErrorBody),
-        (status = 401, description = "`wrong_auth`", body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox`", body = ErrorBody),
-        (status = 403, description = "`invalid_proof_of_work`", body = ErrorBody),
-        (status = 409, description = "`quota_exceeded`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 pub async fn post_message(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -282,14 +178,6 @@ pub async fn post_message(
 }
 
 /// `GET /api/v1/mailbox/messages?after=N`: the thread's messages after N.
-#[utoipa::path(get, path = "/api/v1/mailbox/messages", tag = "person",
-    params(("Ozvi-Mailbox" = String, Header, description = "The mailbox id, base64url (16 bytes)."),
-        ("Ozvi-Auth" = String, Header, description = "The auth secret, base64url (32 bytes)."), After),
-    security(("mailbox" = [])),
-    responses((status = 200, description = "The messages after `after`.", body = Listing),
-        (status = 400, description = "`invalid_field`", body = ErrorBody),
-        (status = 401, description = "`wrong_auth`", body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox`", body = ErrorBody)))]
 pub async fn list_messages(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -307,7 +195,7 @@ pub async fn list_messages(
         )))
 }
 
-/// [`Listing`] as JSON, written directly. serde_json would scan each
+/// [`ozvi_api::person::Listing`] as JSON, written directly. serde_json would scan each
 /// envelope's base64 for characters to escape, a fifth of the relay's time
 /// when listings are all it does (docs/PERFORMANCE.md, "Relay"); base64url,
 /// numbers and centre ids (`[a-z0-9-]`) never need escaping. A test checks
@@ -349,13 +237,6 @@ fn listing_json(centre: &str, last_seq: u64, messages: &[StoredMessage]) -> Stri
 }
 
 /// `DELETE /api/v1/mailbox`: the person deletes her thread for good.
-#[utoipa::path(delete, path = "/api/v1/mailbox", tag = "person",
-    params(("Ozvi-Mailbox" = String, Header, description = "The mailbox id, base64url (16 bytes)."),
-        ("Ozvi-Auth" = String, Header, description = "The auth secret, base64url (32 bytes).")),
-    security(("mailbox" = [])),
-    responses((status = 204, description = "Every message and note is deleted, durably."),
-        (status = 401, description = "`wrong_auth`", body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox`", body = ErrorBody)))]
 pub async fn delete_thread(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -373,13 +254,13 @@ mod tests {
     use super::*;
 
     fn serde_listing(centre: &str, last_seq: u64, messages: &[StoredMessage]) -> String {
-        serde_json::to_string(&Listing {
+        serde_json::to_string(&ozvi_api::person::Listing {
             centre: centre.to_string(),
             last_seq,
             messages: messages
                 .iter()
                 .map(|m| {
-                    MessageDto::from(StoredMessage {
+                    message(StoredMessage {
                         seq: m.seq,
                         stored_at: m.stored_at,
                         envelope: m.envelope.clone(),

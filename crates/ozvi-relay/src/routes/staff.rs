@@ -6,25 +6,24 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use ozvi_crypto::format::envelope::Kind;
 use std::sync::Arc;
 
+use ozvi_api::person::Posted;
+use ozvi_api::staff::{
+    EnvelopeRequest, Inbox, MarkRead, Since, ThreadQuery, ThreadSummary, ThreadView, Transfer,
+};
 use ozvi_crypto::protocol::request::{BodyDigest, RequestAuth, headers};
 use ozvi_crypto::{MailboxId, RequestError};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
-use super::person::{MessageDto, Posted};
+use super::person::message;
 use super::{BODY_LIMIT, TRANSFER_BODY_LIMIT, decode, decode_array, parse_json, read_body_digest};
 use crate::checks::{check_envelope, thread_person_key};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::state::{AppState, CurrentDirectory};
 use crate::store::{Author, Quota, ThreadRecord};
 
-/// Most threads one inbox listing returns.
-pub const INBOX_PAGE: usize = 500;
+pub use ozvi_api::limits::{INBOX_PAGE, THREAD_PAGE as MESSAGE_PAGE};
 /// How long a transfer's body may take to arrive (32 MiB at ~1 Mbit/s).
 pub const TRANSFER_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
-/// Most messages one thread read returns.
-pub const MESSAGE_PAGE: usize = 200;
 
 /// Who signed a request.
 #[derive(Debug, Clone)]
@@ -172,78 +171,24 @@ fn own_thread(
         .ok_or(ApiError::UnknownMailbox)
 }
 
-/// A thread as the inbox lists it. Times are Unix seconds in whole minutes.
-#[derive(Serialize, ToSchema)]
-struct ThreadDto {
-    /// The mailbox id, base64url (16 bytes).
-    mailbox_id: String,
-    created_at: u64,
-    last_activity: u64,
-    /// Oldest person message not yet answered by staff (0: none).
-    unanswered_since: u64,
-    /// The thread's change number; the inbox cursor.
-    change: u64,
-    last_seq: u64,
-    message_count: u32,
-    /// Person messages after the centre's read mark.
-    unread: u32,
-    /// The staff-only note (status, assignee, internal notes), an envelope
-    /// of kind 3, base64url; none until staff write one.
-    note: Option<String>,
-}
-
-impl ThreadDto {
-    fn new(mailbox: &MailboxId, r: &ThreadRecord, note: Option<Vec<u8>>) -> Self {
-        Self {
-            note: note.map(|n| ozvi_crypto::format::b64::encode(&n)),
-            mailbox_id: mailbox.to_b64(),
-            created_at: r.created_at,
-            last_activity: r.last_activity,
-            unanswered_since: r.unanswered_since,
-            change: r.change,
-            last_seq: r.last_seq,
-            message_count: r.message_count,
-            unread: r.unread,
-        }
+/// A thread as the inbox lists it.
+fn summary(mailbox: &MailboxId, r: &ThreadRecord, note: Option<Vec<u8>>) -> ThreadSummary {
+    ThreadSummary {
+        note: note.map(|n| ozvi_crypto::format::b64::encode(&n)),
+        mailbox_id: mailbox.to_b64(),
+        created_at: r.created_at,
+        last_activity: r.last_activity,
+        unanswered_since: r.unanswered_since,
+        change: r.change,
+        last_seq: r.last_seq,
+        message_count: r.message_count,
+        unread: r.unread,
     }
-}
-
-#[derive(Serialize, ToSchema)]
-struct Inbox {
-    /// The signer's centre.
-    centre: String,
-    /// Pass as `since` next time to get only what changed.
-    cursor: u64,
-    /// At most 500 threads, newest change first.
-    threads: Vec<ThreadDto>,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct Since {
-    /// Only threads changed after this cursor (default 0: all).
-    #[serde(default)]
-    since: u64,
-    /// Only threads changed before this change number: the next page of a
-    /// long listing passes the oldest `change` of the previous one.
-    before: Option<u64>,
 }
 
 /// `GET /api/v1/staff/threads?since=C[&before=B]`: the centre's threads
 /// changed after cursor C (and before B), newest change first, at most 500.
 /// `cursor` is the newest change listed.
-#[utoipa::path(get, path = "/api/v1/staff/threads", tag = "staff",
-    params(("Ozvi-Key" = String, Header, description = "The staff Ed25519 public key, base64url."),
-        ("Ozvi-Timestamp" = u64, Header, description = "Unix seconds; within 60 s of the relay's clock."),
-        ("Ozvi-Nonce" = String, Header, description = "16 random bytes, base64url; single use."),
-        ("Ozvi-Signature" = String, Header, description = "Ed25519 signature (PROTOCOL.md §7), base64url."), Since),
-    security(("staff" = [])),
-    responses((status = 200, description = "The centre's changed threads.", body = Inbox),
-        (status = 400, description = "`invalid_field`", body = ErrorBody),
-        (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
-            `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
 pub async fn list_threads(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -268,44 +213,12 @@ pub async fn list_threads(
         cursor,
         threads: threads
             .iter()
-            .map(|(m, r)| Ok(ThreadDto::new(m, r, state.store.note(m)?)))
+            .map(|(m, r)| Ok(summary(m, r, state.store.note(m)?)))
             .collect::<Result<_, ApiError>>()?,
     }))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct ThreadQuery {
-    /// The mailbox id, base64url (16 bytes).
-    mailbox_id: String,
-    /// Only messages with a higher sequence number (default 0).
-    #[serde(default)]
-    after: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-struct ThreadView {
-    thread: ThreadDto,
-    /// At most 200 messages after `after`, oldest first.
-    messages: Vec<MessageDto>,
-}
-
 /// `POST /api/v1/staff/thread`: a thread's messages after `after`, and its note.
-#[utoipa::path(post, path = "/api/v1/staff/thread", tag = "staff",
-    params(("Ozvi-Key" = String, Header, description = "The staff Ed25519 public key, base64url."),
-        ("Ozvi-Timestamp" = u64, Header, description = "Unix seconds; within 60 s of the relay's clock."),
-        ("Ozvi-Nonce" = String, Header, description = "16 random bytes, base64url; single use."),
-        ("Ozvi-Signature" = String, Header, description = "Ed25519 signature (PROTOCOL.md §7), base64url.")),
-    security(("staff" = [])),
-    request_body = ThreadQuery,
-    responses((status = 200, description = "The thread.", body = ThreadView),
-        (status = 400, description = "`malformed_request`, `invalid_encoding` or `invalid_field`",
-            body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox` (also for another centre's thread)",
-            body = ErrorBody),
-        (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
-            `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
 pub async fn read_thread(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -318,18 +231,9 @@ pub async fn read_thread(
     let messages = state.store.messages(&mailbox, query.after, MESSAGE_PAGE)?;
     let note = state.store.note(&mailbox)?;
     Ok(HttpResponse::Ok().json(ThreadView {
-        thread: ThreadDto::new(&mailbox, &record, note),
-        messages: messages.into_iter().map(MessageDto::from).collect(),
+        thread: summary(&mailbox, &record, note),
+        messages: messages.into_iter().map(message).collect(),
     }))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct EnvelopeRequest {
-    /// The mailbox id, base64url (16 bytes).
-    mailbox_id: String,
-    /// A padded envelope, base64url: kind 2 for a reply, kind 3 for a note.
-    envelope: String,
 }
 
 /// A signed request carrying an envelope of `kind` for a thread of the
@@ -370,22 +274,6 @@ async fn envelope_request(
 }
 
 /// `POST /api/v1/staff/reply`: a staff reply (kind 2).
-#[utoipa::path(post, path = "/api/v1/staff/reply", tag = "staff",
-    params(("Ozvi-Key" = String, Header, description = "The staff Ed25519 public key, base64url."),
-        ("Ozvi-Timestamp" = u64, Header, description = "Unix seconds; within 60 s of the relay's clock."),
-        ("Ozvi-Nonce" = String, Header, description = "16 random bytes, base64url; single use."),
-        ("Ozvi-Signature" = String, Header, description = "Ed25519 signature (PROTOCOL.md §7), base64url.")),
-    security(("staff" = [])),
-    request_body = EnvelopeRequest,
-    responses((status = 201, description = "Stored and durable.", body = Posted),
-        (status = 400, description = "`malformed_request`, `invalid_encoding`, `invalid_field` \
-            or `invalid_envelope`", body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox` (also for another centre's thread)",
-            body = ErrorBody),
-        (status = 409, description = "`quota_exceeded`", body = ErrorBody),
-        (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
-            `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
 pub async fn reply(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -409,31 +297,7 @@ pub async fn reply(
     Ok(HttpResponse::Created().json(Posted { seq }))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct MarkRead {
-    /// The mailbox id, base64url (16 bytes).
-    mailbox_id: String,
-    /// Read up to and including this sequence number.
-    seq: u64,
-}
-
 /// `POST /api/v1/staff/read`: the centre has read the thread up to `seq`.
-#[utoipa::path(post, path = "/api/v1/staff/read", tag = "staff",
-    params(("Ozvi-Key" = String, Header, description = "The staff Ed25519 public key, base64url."),
-        ("Ozvi-Timestamp" = u64, Header, description = "Unix seconds; within 60 s of the relay's clock."),
-        ("Ozvi-Nonce" = String, Header, description = "16 random bytes, base64url; single use."),
-        ("Ozvi-Signature" = String, Header, description = "Ed25519 signature (PROTOCOL.md §7), base64url.")),
-    security(("staff" = [])),
-    request_body = MarkRead,
-    responses((status = 204, description = "Recorded."),
-        (status = 400, description = "`malformed_request`, `invalid_encoding` or `invalid_field`",
-            body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox` (also for another centre's thread)",
-            body = ErrorBody),
-        (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
-            `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
 pub async fn mark_read(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -449,21 +313,6 @@ pub async fn mark_read(
 }
 
 /// `POST /api/v1/staff/note`: replaces the thread's staff-only note (kind 3).
-#[utoipa::path(post, path = "/api/v1/staff/note", tag = "staff",
-    params(("Ozvi-Key" = String, Header, description = "The staff Ed25519 public key, base64url."),
-        ("Ozvi-Timestamp" = u64, Header, description = "Unix seconds; within 60 s of the relay's clock."),
-        ("Ozvi-Nonce" = String, Header, description = "16 random bytes, base64url; single use."),
-        ("Ozvi-Signature" = String, Header, description = "Ed25519 signature (PROTOCOL.md §7), base64url.")),
-    security(("staff" = [])),
-    request_body = EnvelopeRequest,
-    responses((status = 204, description = "Stored and durable."),
-        (status = 400, description = "`malformed_request`, `invalid_encoding`, `invalid_field` \
-            or `invalid_envelope`", body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox` (also for another centre's thread)",
-            body = ErrorBody),
-        (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
-            `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key`", body = ErrorBody)))]
 pub async fn put_note(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -478,51 +327,10 @@ pub async fn put_note(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct Resealed {
-    /// The message's sequence number.
-    seq: u64,
-    /// The message re-sealed to the new centre (same kind), base64url.
-    envelope: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct Transfer {
-    /// The mailbox id, base64url (16 bytes).
-    mailbox_id: String,
-    /// The receiving centre's id.
-    to_centre: String,
-    /// Every message of the thread, re-sealed, in order.
-    messages: Vec<Resealed>,
-    /// The note re-sealed to the new centre's staff, or none.
-    note: Option<String>,
-}
-
 /// `POST /api/v1/staff/transfer`: moves a thread to another centre. The desk
 /// re-seals every message to the new centre (PROTOCOL.md §4.8); the relay
 /// checks that every message is replaced, each by an envelope of the same
 /// kind addressed to the new centre, and re-routes the thread.
-#[utoipa::path(post, path = "/api/v1/staff/transfer", tag = "staff",
-    params(("Ozvi-Key" = String, Header, description = "The staff Ed25519 public key, base64url."),
-        ("Ozvi-Timestamp" = u64, Header, description = "Unix seconds; within 60 s of the relay's clock."),
-        ("Ozvi-Nonce" = String, Header, description = "16 random bytes, base64url; single use."),
-        ("Ozvi-Signature" = String, Header, description = "Ed25519 signature (PROTOCOL.md §7), base64url.")),
-    security(("staff" = [])),
-    request_body = Transfer,
-    responses((status = 204, description = "The thread now belongs to `to_centre`."),
-        (status = 400, description = "`malformed_request`, `invalid_encoding`, `invalid_field` \
-            or `invalid_envelope`", body = ErrorBody),
-        (status = 404, description = "`unknown_mailbox` or `unknown_centre`", body = ErrorBody),
-        (status = 409, description = "`thread_changed`: fetch the thread again and retry.",
-            body = ErrorBody),
-        (status = 413, description = "`payload_too_large` (32 MiB)", body = ErrorBody),
-        (status = 401, description = "`missing_signature`, `bad_signature`, `stale_request` or \
-            `replayed_request`", body = ErrorBody),
-        (status = 403, description = "`unknown_staff_key`", body = ErrorBody),
-        (status = 503, description = "`busy`: too many transfers are being received; retry.",
-            body = ErrorBody)))]
 pub async fn transfer(
     state: web::Data<AppState>,
     req: HttpRequest,

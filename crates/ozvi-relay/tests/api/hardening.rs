@@ -17,22 +17,24 @@ use rand_core::SeedableRng;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{START, TestApp, assert_error, person, spawn_app, spawn_app_with};
+use crate::helpers::{Http, START, TestApp, assert_error, person, spawn_app, spawn_app_with};
 
 /// A client whose connections come from `source` (any 127.x address is
 /// this machine's loopback).
-fn client_from(source: &str) -> reqwest::Client {
+fn client_from(source: &str) -> Http {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .local_address(source.parse::<IpAddr>().expect("an address"))
-        .build()
-        .expect("client")
+    Http(
+        reqwest::Client::builder()
+            .local_address(source.parse::<IpAddr>().expect("an address"))
+            .build()
+            .expect("client"),
+    )
 }
 
 /// Opens `person`'s event stream from `client`.
 async fn person_stream(
     app: &TestApp,
-    client: &reqwest::Client,
+    client: &crate::helpers::Http,
     who: &ozvi_crypto::PersonKeys,
 ) -> reqwest::Response {
     client
@@ -565,9 +567,11 @@ async fn metrics_are_served_only_on_their_own_listener_and_only_per_period() {
     app.clock.0.fetch_add(300, Ordering::SeqCst);
     let next = scrape().await;
     assert!(next.contains("ozvi_threads_created_total 1"), "{next}");
-    // The metrics listener serves nothing else.
+    // The metrics listener serves nothing else (not the API: the raw
+    // client, whose answers are not held against the API's routes).
     let other = app
         .http
+        .0
         .get(format!("{base}/api/v1/config"))
         .send()
         .await

@@ -26,6 +26,105 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// The client every API test uses: reqwest's, except that every answer to
+/// an API route is held against the API's definition (`ozvi_api::routes`,
+/// from which the OpenAPI document is built). A status the document does
+/// not list for the route fails the test that saw it, so the document
+/// cannot fall behind what the relay answers.
+#[derive(Clone)]
+pub struct Http(pub reqwest::Client);
+
+impl Http {
+    pub fn get(&self, url: impl AsRef<str>) -> Request {
+        self.request(reqwest::Method::GET, url)
+    }
+
+    pub fn post(&self, url: impl AsRef<str>) -> Request {
+        self.request(reqwest::Method::POST, url)
+    }
+
+    pub fn put(&self, url: impl AsRef<str>) -> Request {
+        self.request(reqwest::Method::PUT, url)
+    }
+
+    pub fn delete(&self, url: impl AsRef<str>) -> Request {
+        self.request(reqwest::Method::DELETE, url)
+    }
+
+    pub fn request(&self, method: reqwest::Method, url: impl AsRef<str>) -> Request {
+        let url = url.as_ref().to_string();
+        Request {
+            inner: self.0.request(method.clone(), &url),
+            method,
+            url,
+        }
+    }
+}
+
+/// A request on its way; see [`Http`].
+pub struct Request {
+    inner: reqwest::RequestBuilder,
+    method: reqwest::Method,
+    url: String,
+}
+
+impl Request {
+    pub fn header(self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        Self {
+            inner: self.inner.header(name.as_ref(), value.as_ref()),
+            ..self
+        }
+    }
+
+    pub fn json<T: serde::Serialize + ?Sized>(self, body: &T) -> Self {
+        Self {
+            inner: self.inner.json(body),
+            ..self
+        }
+    }
+
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Self {
+        Self {
+            inner: self.inner.body(body),
+            ..self
+        }
+    }
+
+    pub async fn send(self) -> reqwest::Result<reqwest::Response> {
+        let response = self.inner.send().await?;
+        check_documented(&self.method, &self.url, response.status().as_u16());
+        Ok(response)
+    }
+}
+
+/// Fails if `status` is not an answer the API's definition lists for the
+/// route (`405` for a known path and another method). Paths outside the
+/// API (the web client's files, unknown paths) are not checked here.
+pub fn check_documented(method: &reqwest::Method, url: &str, status: u16) {
+    let path = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
+        .unwrap_or("/");
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let known = ozvi_api::routes::Method::parse(method.as_str())
+        .and_then(|m| ozvi_api::routes::find(m, path));
+    match known {
+        Some(route) => assert!(
+            route.answers(status),
+            "{method} {path} answered {status}, which the API's definition (and so the \
+             OpenAPI document) does not list for it: add the error code to the route in \
+             crates/ozvi-api/src/routes.rs"
+        ),
+        None if ozvi_api::routes::allow_header(path).is_some() => {
+            assert_eq!(
+                status, 405,
+                "{method} {path}: a known path with another method"
+            );
+        }
+        None => {}
+    }
+}
+
 /// A clock the test moves by hand.
 pub struct TestClock(pub AtomicU64);
 
@@ -40,7 +139,7 @@ pub const START: u64 = 1_795_435_200;
 
 pub struct TestApp {
     pub base: String,
-    pub http: reqwest::Client,
+    pub http: Http,
     pub clock: Arc<TestClock>,
     pub state: actix_web::web::Data<AppState>,
     pub root: Ed25519Secret,
@@ -123,7 +222,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(server);
     TestApp {
         base,
-        http: http_client(),
+        http: Http(http_client()),
         clock,
         state,
         root,
@@ -239,11 +338,7 @@ impl TestApp {
     }
 
     /// A request with the person's auth headers.
-    pub fn as_person(
-        &self,
-        builder: reqwest::RequestBuilder,
-        person: &PersonKeys,
-    ) -> reqwest::RequestBuilder {
+    pub fn as_person(&self, builder: Request, person: &PersonKeys) -> Request {
         builder
             .header("Ozvi-Mailbox", person.mailbox_id().to_b64())
             .header("Ozvi-Auth", b64::encode(person.auth_secret().expose()))

@@ -33,8 +33,13 @@ async fn the_openapi_document_lists_exactly_the_routes_the_relay_serves() {
     }
     let served: BTreeSet<(String, String)> = ozvi_relay::routes::ROUTES
         .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .map(|(m, p)| (m.as_str().to_lowercase(), p.to_string()))
         .collect();
+    let defined: BTreeSet<(String, String)> = ozvi_api::routes::all()
+        .iter()
+        .map(|r| (r.method.as_str().to_lowercase(), r.path.to_string()))
+        .collect();
+    assert_eq!(served, defined, "the relay routes exactly the API's routes");
     assert_eq!(
         served.len(),
         ozvi_relay::routes::ROUTES.len(),
@@ -103,6 +108,16 @@ async fn unknown_routes_and_methods_get_stable_errors() {
         .send()
         .await
         .expect("request");
+    // 405 says which methods the path takes.
+    assert_eq!(r.headers()["allow"], "GET, PUT");
+    assert_error(r, 405, "method_not_allowed").await;
+    let r = app
+        .http
+        .put(app.url("/api/v1/mailbox/messages"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.headers()["allow"], "GET, POST");
     assert_error(r, 405, "method_not_allowed").await;
     // Without a web root, nothing is served at `/`.
     let r = app.http.get(app.url("/")).send().await.expect("request");
