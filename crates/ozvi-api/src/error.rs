@@ -142,10 +142,22 @@ impl std::fmt::Display for ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable and machine-readable, e.g. `wrong_auth` (docs/API.md lists them all).
-    #[schema(value_type = String, example = "wrong_auth")]
+    #[schema(schema_with = code_schema)]
     pub code: ErrorCode,
     /// A fixed explanation for people; never echoes input.
     pub message: String,
+}
+
+/// The schema of `code`: a string, one of the codes this version knows (a
+/// client should still expect others from a newer relay).
+fn code_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(
+            "Stable and machine-readable, e.g. `wrong_auth` (docs/API.md lists them all).",
+        ))
+        .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+        .build()
 }
 
 impl From<ErrorCode> for ErrorBody {

@@ -34,7 +34,7 @@ pub async fn audit(base: &str, root: &Ed25519Public, min_version: u64) -> anyhow
     let base = reqwest::Url::parse(base)?.join("/").expect("the origin");
     let http = client()?;
     let mut report = Report::new("directory");
-    let url = base.join("api/v1/directory").expect("a path");
+    let url = base.join(ozvi_api::routes::paths::DIRECTORY)?;
     let response = http.get(url.clone()).send().await?;
     if !response.status().is_success() {
         report.fail(url.as_str(), format!("answered {}", response.status()));
@@ -70,12 +70,12 @@ pub async fn audit(base: &str, root: &Ed25519Public, min_version: u64) -> anyhow
         }
         Err(e) => report.fail(url.as_str(), format!("refused: {e}")),
     }
-    let config = base.join("api/v1/config").expect("a path");
+    let config = base.join(ozvi_api::routes::paths::CONFIG)?;
     let pinned = http.get(config.clone()).send().await?;
-    let served: serde_json::Value =
-        serde_json::from_slice(&pinned.bytes().await?).unwrap_or_default();
+    let served: Option<ozvi_api::public::ClientConfig> =
+        serde_json::from_slice(&pinned.bytes().await?).ok();
     report.count("root key handed to the page");
-    if served["root_key"].as_str() != Some(b64::encode(&root.to_bytes()).as_str()) {
+    if served.map(|c| c.root_key) != Some(b64::encode(&root.to_bytes())) {
         report.fail(
             config.as_str(),
             "the page is told another root key than the operator's",

@@ -15,7 +15,7 @@ pub enum DeskError {
         /// HTTP status.
         status: u16,
         /// The relay's stable error code.
-        code: String,
+        code: ozvi_api::ErrorCode,
         /// The relay's explanation.
         message: String,
     },
@@ -53,9 +53,9 @@ pub enum DeskError {
 
 impl DeskError {
     /// The relay's error code, if the relay refused.
-    pub fn relay_code(&self) -> Option<&str> {
+    pub fn relay_code(&self) -> Option<ozvi_api::ErrorCode> {
         match self {
-            DeskError::Refused { code, .. } => Some(code),
+            DeskError::Refused { code, .. } => Some(*code),
             _ => None,
         }
     }

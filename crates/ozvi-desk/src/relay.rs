@@ -7,74 +7,15 @@ use ozvi_crypto::format::b64;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::protocol::request::RequestAuth;
 use ozvi_crypto::{DeploymentSalt, MailboxId, StaffKeys};
-use serde::Deserialize;
+use ozvi_api::limits::INBOX_PAGE;
+use ozvi_api::person::Posted;
+use ozvi_api::routes::paths;
+use ozvi_api::staff::{EnvelopeRequest, Inbox, MarkRead, Resealed, ThreadQuery, ThreadView, Transfer};
+use ozvi_api::ErrorBody;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 
 use crate::error::DeskError;
-
-/// The relay's inbox page size.
-const INBOX_PAGE: usize = 500;
-
-/// A stored message as the relay lists it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct StoredMessage {
-    /// Position in the thread.
-    pub seq: u64,
-    /// When the relay stored it (whole minutes).
-    pub stored_at: u64,
-    /// The envelope, base64url.
-    pub envelope: String,
-}
-
-/// A thread's metadata as the relay lists it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ThreadInfo {
-    /// The mailbox id, base64url.
-    pub mailbox_id: String,
-    /// Created (whole minutes).
-    pub created_at: u64,
-    /// Last activity (whole minutes).
-    pub last_activity: u64,
-    /// Oldest unanswered person message (0: none).
-    pub unanswered_since: u64,
-    /// Change number.
-    pub change: u64,
-    /// Newest sequence number.
-    pub last_seq: u64,
-    /// Number of messages.
-    pub message_count: u32,
-    /// Unread person messages.
-    pub unread: u32,
-    /// The staff-only note envelope, base64url.
-    pub note: Option<String>,
-}
-
-/// One page of the inbox.
-#[derive(Debug, Clone, Deserialize)]
-pub struct InboxPage {
-    /// The signer's centre.
-    pub centre: String,
-    /// The newest change listed.
-    pub cursor: u64,
-    /// Threads, newest change first.
-    pub threads: Vec<ThreadInfo>,
-}
-
-/// One page of a thread.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ThreadPage {
-    /// Its metadata and note.
-    pub thread: ThreadInfo,
-    /// Messages after the requested sequence number.
-    pub messages: Vec<StoredMessage>,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: String,
-    message: String,
-}
 
 /// A relay, reached over HTTP(S).
 #[derive(Debug, Clone)]
@@ -152,7 +93,7 @@ impl Relay {
     /// The signed directory as served.
     pub async fn directory(&self) -> Result<Vec<u8>, DeskError> {
         let response = self
-            .send(self.http.get(self.url("/api/v1/directory")))
+            .send(self.http.get(self.url(paths::DIRECTORY)))
             .await?;
         let bytes = response.bytes().await.map_err(|_| DeskError::BadResponse)?;
         Ok(bytes.to_vec())
@@ -162,7 +103,7 @@ impl Relay {
     pub async fn publish_directory(&self, json: Vec<u8>) -> Result<(), DeskError> {
         self.send(
             self.http
-                .put(self.url("/api/v1/directory"))
+                .put(self.url(paths::DIRECTORY))
                 .header("content-type", "application/json")
                 .body(json),
         )
@@ -176,9 +117,12 @@ impl Relay {
         staff: &Signing<'_>,
         method: reqwest::Method,
         target: &str,
-        body: Option<Value>,
+        body: Option<&impl Serialize>,
     ) -> Result<reqwest::Response, DeskError> {
-        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let bytes = match body {
+            Some(body) => serde_json::to_vec(body).map_err(|_| DeskError::BadResponse)?,
+            None => Vec::new(),
+        };
         let auth = RequestAuth::sign(
             &mut os_rng(),
             staff.keys,
@@ -202,18 +146,18 @@ impl Relay {
     }
 
     /// Every thread of the signer's centre changed after `since`, all pages.
-    pub async fn inbox(&self, staff: &Signing<'_>, since: u64) -> Result<InboxPage, DeskError> {
-        let mut all: Option<InboxPage> = None;
+    pub async fn inbox(&self, staff: &Signing<'_>, since: u64) -> Result<Inbox, DeskError> {
+        let mut all: Option<Inbox> = None;
         let mut before: Option<u64> = None;
         loop {
             let target = match before {
-                None => format!("/api/v1/staff/threads?since={since}"),
-                Some(b) => format!("/api/v1/staff/threads?since={since}&before={b}"),
+                None => format!("{}?since={since}", paths::STAFF_THREADS),
+                Some(b) => format!("{}?since={since}&before={b}", paths::STAFF_THREADS),
             };
             let response = self
-                .signed(staff, reqwest::Method::GET, &target, None)
+                .signed(staff, reqwest::Method::GET, &target, None::<&()>)
                 .await?;
-            let page: InboxPage = Self::json(response).await?;
+            let page: Inbox = Self::json(response).await?;
             let full = page.threads.len() >= INBOX_PAGE;
             // Newest first: the last listed is the oldest change of the page.
             before = page.threads.last().map(|t| t.change);
@@ -234,20 +178,23 @@ impl Relay {
         staff: &Signing<'_>,
         mailbox: &MailboxId,
         after: u64,
-    ) -> Result<ThreadPage, DeskError> {
+    ) -> Result<ThreadView, DeskError> {
         let mut after = after;
-        let mut all: Option<ThreadPage> = None;
+        let mut all: Option<ThreadView> = None;
         loop {
-            let body = json!({"mailbox_id": mailbox.to_b64(), "after": after});
+            let body = ThreadQuery {
+                mailbox_id: mailbox.to_b64(),
+                after,
+            };
             let response = self
                 .signed(
                     staff,
                     reqwest::Method::POST,
-                    "/api/v1/staff/thread",
-                    Some(body),
+                    paths::STAFF_THREAD,
+                    Some(&body),
                 )
                 .await?;
-            let page: ThreadPage = Self::json(response).await?;
+            let page: ThreadView = Self::json(response).await?;
             let last = page.messages.last().map(|m| m.seq);
             let last_seq = page.thread.last_seq;
             match &mut all {
@@ -272,17 +219,20 @@ impl Relay {
         mailbox: &MailboxId,
         envelope: &[u8],
     ) -> Result<u64, DeskError> {
-        let body = json!({"mailbox_id": mailbox.to_b64(), "envelope": b64::encode(envelope)});
+        let body = EnvelopeRequest {
+            mailbox_id: mailbox.to_b64(),
+            envelope: b64::encode(envelope),
+        };
         let response = self
             .signed(
                 staff,
                 reqwest::Method::POST,
-                "/api/v1/staff/reply",
-                Some(body),
+                paths::STAFF_REPLY,
+                Some(&body),
             )
             .await?;
-        let posted: Value = Self::json(response).await?;
-        posted["seq"].as_u64().ok_or(DeskError::BadResponse)
+        let posted: Posted = Self::json(response).await?;
+        Ok(posted.seq)
     }
 
     /// Marks the thread read up to `seq`.
@@ -292,12 +242,15 @@ impl Relay {
         mailbox: &MailboxId,
         seq: u64,
     ) -> Result<(), DeskError> {
-        let body = json!({"mailbox_id": mailbox.to_b64(), "seq": seq});
+        let body = MarkRead {
+            mailbox_id: mailbox.to_b64(),
+            seq,
+        };
         self.signed(
             staff,
             reqwest::Method::POST,
-            "/api/v1/staff/read",
-            Some(body),
+            paths::STAFF_READ,
+            Some(&body),
         )
         .await?;
         Ok(())
@@ -310,12 +263,15 @@ impl Relay {
         mailbox: &MailboxId,
         envelope: &[u8],
     ) -> Result<(), DeskError> {
-        let body = json!({"mailbox_id": mailbox.to_b64(), "envelope": b64::encode(envelope)});
+        let body = EnvelopeRequest {
+            mailbox_id: mailbox.to_b64(),
+            envelope: b64::encode(envelope),
+        };
         self.signed(
             staff,
             reqwest::Method::POST,
-            "/api/v1/staff/note",
-            Some(body),
+            paths::STAFF_NOTE,
+            Some(&body),
         )
         .await?;
         Ok(())
@@ -330,20 +286,23 @@ impl Relay {
         messages: &[(u64, Vec<u8>)],
         note: Option<&[u8]>,
     ) -> Result<(), DeskError> {
-        let body = json!({
-            "mailbox_id": mailbox.to_b64(),
-            "to_centre": to_centre,
-            "messages": messages
+        let body = Transfer {
+            mailbox_id: mailbox.to_b64(),
+            to_centre: to_centre.to_string(),
+            messages: messages
                 .iter()
-                .map(|(seq, e)| json!({"seq": seq, "envelope": b64::encode(e)}))
-                .collect::<Vec<_>>(),
-            "note": note.map(b64::encode),
-        });
+                .map(|(seq, e)| Resealed {
+                    seq: *seq,
+                    envelope: b64::encode(e),
+                })
+                .collect(),
+            note: note.map(b64::encode),
+        };
         self.signed(
             staff,
             reqwest::Method::POST,
-            "/api/v1/staff/transfer",
-            Some(body),
+            paths::STAFF_TRANSFER,
+            Some(&body),
         )
         .await?;
         Ok(())
@@ -352,14 +311,14 @@ impl Relay {
     /// Opens the centre's event stream (server-sent events). Each
     /// `event: change` in it means some thread of the centre changed.
     pub async fn events(&self, staff: &Signing<'_>) -> Result<reqwest::Response, DeskError> {
-        let request = self.http.get(self.url("/api/v1/staff/events"));
+        let request = self.http.get(self.url(paths::STAFF_EVENTS));
         let bytes: Vec<u8> = Vec::new();
         let auth = RequestAuth::sign(
             &mut os_rng(),
             staff.keys,
             staff.salt,
             "GET",
-            "/api/v1/staff/events",
+            paths::STAFF_EVENTS,
             &bytes,
             now(),
         )

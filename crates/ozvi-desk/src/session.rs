@@ -18,7 +18,9 @@ use crate::body::{Intake, InternalNote, NoteBody, PersonBody, ReplyBody, Status}
 use crate::error::DeskError;
 use crate::home::Home;
 use crate::keystore;
-use crate::relay::{self, Relay, Signing, ThreadInfo};
+use crate::relay::{self, Relay, Signing};
+use ozvi_api::person::Message as StoredMessage;
+use ozvi_api::staff::ThreadSummary;
 
 /// Who the unlocked staff member is, by the directory.
 #[derive(Debug, Clone, Serialize)]
@@ -311,7 +313,7 @@ impl Session {
         }
     }
 
-    fn entry(&self, info: &ThreadInfo) -> Result<(MailboxId, InboxEntry, NoteBody), DeskError> {
+    fn entry(&self, info: &ThreadSummary) -> Result<(MailboxId, InboxEntry, NoteBody), DeskError> {
         let mailbox = MailboxId::from_b64(&info.mailbox_id).map_err(|_| DeskError::BadResponse)?;
         let (note, note_problem, signer_centre) =
             self.note_with_signer(&mailbox, info.note.as_deref());
@@ -408,7 +410,7 @@ impl Session {
     /// addressed to exactly this centre's staff and the thread's person key.
     fn transfer_verifies(
         &self,
-        stored: &[relay::StoredMessage],
+        stored: &[StoredMessage],
         views: &[MessageView],
     ) -> Result<bool, DeskError> {
         if stored.is_empty() || views.iter().any(|v| v.problem.is_some()) {
@@ -432,7 +434,7 @@ impl Session {
     fn message_view(
         &self,
         mailbox: &MailboxId,
-        stored: &relay::StoredMessage,
+        stored: &StoredMessage,
         conversation: &mut Conversation,
     ) -> MessageView {
         let mut view = MessageView {
@@ -797,7 +799,7 @@ impl Session {
 
 fn not_found_as_unknown(e: DeskError, mailbox: &MailboxId) -> DeskError {
     match e.relay_code() {
-        Some("unknown_mailbox" | "forbidden") => DeskError::UnknownThread(mailbox.to_b64()),
+        Some(ozvi_api::ErrorCode::UnknownMailbox) => DeskError::UnknownThread(mailbox.to_b64()),
         _ => e,
     }
 }
