@@ -1403,3 +1403,274 @@ mod envelopes {
         );
     }
 }
+
+/// PROTOCOL.md §4.7: who must be a recipient of which envelope. The relay
+/// calls `addressing::check` on every upload and transfer; each rule here is
+/// one a relaxed reader would let through.
+mod addressing {
+    use super::*;
+    use ozvi_crypto::AddressingError;
+    use ozvi_crypto::protocol::addressing::{self, KeyId};
+
+    struct World {
+        person: PersonKeys,
+        staff: Vec<StaffKeys>,
+        centre: Centre,
+    }
+
+    fn world() -> World {
+        let mut r = rng(90);
+        let staff: Vec<StaffKeys> = (0..3).map(|_| StaffKeys::generate(&mut r)).collect();
+        let centre = Centre {
+            id: "ic".into(),
+            names: Names {
+                cs: "IC".into(),
+                en: "IC".into(),
+                uk: "IC".into(),
+            },
+            regions: vec![],
+            staff: staff
+                .iter()
+                .enumerate()
+                .map(|(i, k)| StaffMember {
+                    id: format!("s-{i}"),
+                    label: "S".into(),
+                    keys: k.public(),
+                })
+                .collect(),
+        };
+        World {
+            person: PersonKeys::from_root(&[9; 32]),
+            staff,
+            centre,
+        }
+    }
+
+    fn sealed(w: &World, kind: Kind, to: &[X25519Public]) -> Vec<u8> {
+        let mailbox = w.person.mailbox_id();
+        let signer = match kind {
+            Kind::PersonMessage => Signer::Person(&w.person),
+            _ => Signer::Staff(&w.staff[0]),
+        };
+        seal(
+            &mut rng(91),
+            signer,
+            Message {
+                kind,
+                mailbox: &mailbox,
+                body: b"{\"text\":\"x\"}",
+                sent_at: 1000,
+            },
+            to,
+        )
+        .expect("seals")
+    }
+
+    fn person_id(w: &World) -> KeyId {
+        w.person.public().x25519.key_id()
+    }
+
+    fn stranger() -> X25519Public {
+        StaffKeys::generate(&mut rng(92)).public().x25519
+    }
+
+    #[test]
+    fn recipients_are_the_staff_in_order_then_the_person_and_notes_have_no_person() {
+        let w = world();
+        let person = w.person.public().x25519;
+        let staff = w.centre.staff_x25519();
+        for kind in [Kind::PersonMessage, Kind::StaffReply] {
+            let mut expected = staff.clone();
+            expected.push(person);
+            assert_eq!(
+                addressing::recipients(kind, &w.centre, Some(&person)).expect("addressed"),
+                expected
+            );
+            assert_eq!(
+                addressing::recipients(kind, &w.centre, None),
+                Err(SealError::RecipientCount),
+                "{kind:?} needs the person"
+            );
+        }
+        assert_eq!(
+            addressing::recipients(Kind::StaffNote, &w.centre, Some(&person)).expect("note"),
+            staff
+        );
+        assert_eq!(
+            addressing::recipients(Kind::StaffNote, &w.centre, None).expect("note"),
+            staff
+        );
+    }
+
+    #[test]
+    fn what_recipients_gives_passes_the_check_for_every_kind() {
+        let w = world();
+        let person = w.person.public().x25519;
+        for kind in [Kind::PersonMessage, Kind::StaffReply, Kind::StaffNote] {
+            let to = addressing::recipients(kind, &w.centre, Some(&person)).expect("addressed");
+            let bytes = sealed(&w, kind, &to);
+            let known = (kind != Kind::StaffNote).then(|| person_id(&w));
+            assert!(addressing::check(&bytes, kind, &w.centre, known.as_ref()).is_ok());
+            // The first message: the person is learnt from the last stanza.
+            assert!(addressing::check(&bytes, kind, &w.centre, None).is_ok());
+        }
+    }
+
+    #[test]
+    fn wrong_format_kind_or_bytes_are_refused() {
+        let w = world();
+        let person = w.person.public().x25519;
+        let to = addressing::recipients(Kind::PersonMessage, &w.centre, Some(&person))
+            .expect("addressed");
+        let bytes = sealed(&w, Kind::PersonMessage, &to);
+        assert_eq!(
+            addressing::check(&bytes, Kind::StaffReply, &w.centre, None).map(|_| ()),
+            Err(AddressingError::Kind)
+        );
+        assert_eq!(
+            addressing::check(
+                &bytes[..bytes.len() - 1],
+                Kind::PersonMessage,
+                &w.centre,
+                None
+            )
+            .map(|_| ()),
+            Err(AddressingError::Malformed)
+        );
+        let mailbox = w.person.mailbox_id();
+        let old = hazmat::seal_v1(
+            &mut rng(93),
+            Signer::Person(&w.person),
+            Message {
+                kind: Kind::PersonMessage,
+                mailbox: &mailbox,
+                body: b"{}",
+                sent_at: 1000,
+            },
+            &to,
+        )
+        .expect("seals format 1");
+        assert_eq!(
+            addressing::check(&old, Kind::PersonMessage, &w.centre, None).map(|_| ()),
+            Err(AddressingError::OldFormat)
+        );
+    }
+
+    /// Every way the stanzas can differ from "the centre's staff, then the
+    /// person" is refused, for each kind and whether the person is known.
+    #[test]
+    fn any_other_set_of_recipients_is_refused() {
+        let w = world();
+        let person = w.person.public().x25519;
+        let staff = w.centre.staff_x25519();
+        let with_person = |mut list: Vec<X25519Public>| {
+            list.push(person);
+            list
+        };
+        let mut replaced = staff.clone();
+        replaced[1] = stranger();
+        let mut reordered_person_first = vec![person];
+        reordered_person_first.extend(staff.iter().copied());
+        let cases: Vec<(&str, Kind, Vec<X25519Public>)> = vec![
+            (
+                "one staff member left out",
+                Kind::PersonMessage,
+                with_person(staff[..2].to_vec()),
+            ),
+            (
+                "a stranger instead of a staff member",
+                Kind::PersonMessage,
+                with_person(replaced.clone()),
+            ),
+            (
+                "a stranger added",
+                Kind::PersonMessage,
+                with_person([staff.clone(), vec![stranger()]].concat()),
+            ),
+            ("no person", Kind::PersonMessage, staff.clone()),
+            (
+                "the person first",
+                Kind::PersonMessage,
+                reordered_person_first,
+            ),
+            (
+                "a staff reply without the person",
+                Kind::StaffReply,
+                staff.clone(),
+            ),
+            (
+                "a staff reply to a stranger instead of staff",
+                Kind::StaffReply,
+                with_person(replaced.clone()),
+            ),
+            (
+                "a note to the person too",
+                Kind::StaffNote,
+                with_person(staff.clone()),
+            ),
+            (
+                "a note to a stranger instead of staff",
+                Kind::StaffNote,
+                replaced,
+            ),
+            (
+                "a note missing a staff member",
+                Kind::StaffNote,
+                staff[1..].to_vec(),
+            ),
+        ];
+        for (what, kind, to) in cases {
+            let bytes = sealed(&w, kind, &to);
+            for known in [None, Some(person_id(&w))] {
+                assert_eq!(
+                    addressing::check(&bytes, kind, &w.centre, known.as_ref()).map(|_| ()),
+                    Err(AddressingError::Recipients),
+                    "{what} (person known: {})",
+                    known.is_some()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_last_stanza_must_be_the_threads_person_and_never_a_staff_key() {
+        let w = world();
+        let staff = w.centre.staff_x25519();
+        // A later message to another person than the thread's.
+        let other = PersonKeys::from_root(&[10; 32]).public().x25519;
+        let to_other = [staff.clone(), vec![other]].concat();
+        let bytes = sealed(&w, Kind::PersonMessage, &to_other);
+        assert!(addressing::check(&bytes, Kind::PersonMessage, &w.centre, None).is_ok());
+        assert_eq!(
+            addressing::check(&bytes, Kind::PersonMessage, &w.centre, Some(&person_id(&w)))
+                .map(|_| ()),
+            Err(AddressingError::Recipients)
+        );
+        // A staff key in the person's place leaves the staff stanzas one
+        // short of the centre (and a repeated key does not parse at all).
+        let staff_last = [staff[..2].to_vec(), vec![staff[2]]].concat();
+        let bytes = sealed(&w, Kind::PersonMessage, &staff_last);
+        assert_eq!(
+            addressing::check(&bytes, Kind::PersonMessage, &w.centre, None).map(|_| ()),
+            Err(AddressingError::Recipients)
+        );
+        // Sealed for a two-member centre with a third staff key last: fine
+        // for that centre (the key is nobody's staff key there) ...
+        let mut centre = w.centre.clone();
+        centre.staff.truncate(2);
+        let staff2 = centre.staff_x25519();
+        let bytes = sealed(
+            &w,
+            Kind::PersonMessage,
+            &[staff2.clone(), vec![staff[2]]].concat(),
+        );
+        assert!(addressing::check(&bytes, Kind::PersonMessage, &centre, None).is_ok());
+        let mut wider = centre.clone();
+        wider.staff.push(w.centre.staff[2].clone());
+        // ... and refused once that key is staff of the centre.
+        assert_eq!(
+            addressing::check(&bytes, Kind::PersonMessage, &wider, None).map(|_| ()),
+            Err(AddressingError::Recipients)
+        );
+    }
+}
