@@ -52,7 +52,7 @@ pub struct PostMessage {
 
 /// One stored message as the relay returns it, to the person and to staff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Message {
+pub struct StoredEnvelope {
     /// Position in the thread, from 1.
     pub seq: u64,
     /// When the relay stored it (Unix seconds, whole minutes).
@@ -77,7 +77,7 @@ pub struct Listing {
     pub last_seq: u64,
     /// At most [`crate::limits::PERSON_PAGE`] messages after `after`,
     /// oldest first.
-    pub messages: Vec<Message>,
+    pub messages: Vec<StoredEnvelope>,
 }
 
 /// The query of `GET /api/v1/mailbox/messages`.

@@ -445,7 +445,7 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
             request: Body::Json(schema::<staff::ThreadQuery>()),
             body_limit: Some(limits::BODY_LIMIT),
             success: 200,
-            response: Body::Json(schema::<staff::ThreadView>()),
+            response: Body::Json(schema::<staff::ThreadPage>()),
             errors: &[E::InvalidEncoding, E::InvalidField, E::UnknownMailbox],
         },
         Route {

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::person::Message;
+use crate::person::StoredEnvelope;
 
 /// A thread as the inbox lists it. Times are Unix seconds in whole minutes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -71,12 +71,12 @@ pub struct ThreadQuery {
 
 /// `POST /api/v1/staff/thread`: a thread's metadata, note and messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ThreadView {
+pub struct ThreadPage {
     /// The thread's metadata and note.
     pub thread: ThreadSummary,
     /// At most [`crate::limits::THREAD_PAGE`] messages after `after`,
     /// oldest first.
-    pub messages: Vec<Message>,
+    pub messages: Vec<StoredEnvelope>,
 }
 
 /// `POST /api/v1/staff/reply` (kind 2) and `POST /api/v1/staff/note` (kind 3).

@@ -10,7 +10,7 @@ use ozvi_crypto::{DeploymentSalt, MailboxId, StaffKeys};
 use ozvi_api::limits::INBOX_PAGE;
 use ozvi_api::person::Posted;
 use ozvi_api::routes::paths;
-use ozvi_api::staff::{EnvelopeRequest, Inbox, MarkRead, Resealed, ThreadQuery, ThreadView, Transfer};
+use ozvi_api::staff::{EnvelopeRequest, Inbox, MarkRead, Resealed, ThreadQuery, ThreadPage, Transfer};
 use ozvi_api::ErrorBody;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -178,9 +178,9 @@ impl Relay {
         staff: &Signing<'_>,
         mailbox: &MailboxId,
         after: u64,
-    ) -> Result<ThreadView, DeskError> {
+    ) -> Result<ThreadPage, DeskError> {
         let mut after = after;
-        let mut all: Option<ThreadView> = None;
+        let mut all: Option<ThreadPage> = None;
         loop {
             let body = ThreadQuery {
                 mailbox_id: mailbox.to_b64(),
@@ -194,7 +194,7 @@ impl Relay {
                     Some(&body),
                 )
                 .await?;
-            let page: ThreadView = Self::json(response).await?;
+            let page: ThreadPage = Self::json(response).await?;
             let last = page.messages.last().map(|m| m.seq);
             let last_seq = page.thread.last_seq;
             match &mut all {

@@ -19,7 +19,7 @@ use crate::error::DeskError;
 use crate::home::Home;
 use crate::keystore;
 use crate::relay::{self, Relay, Signing};
-use ozvi_api::person::Message as StoredMessage;
+use ozvi_api::person::StoredEnvelope;
 use ozvi_api::staff::ThreadSummary;
 
 /// Who the unlocked staff member is, by the directory.
@@ -410,7 +410,7 @@ impl Session {
     /// addressed to exactly this centre's staff and the thread's person key.
     fn transfer_verifies(
         &self,
-        stored: &[StoredMessage],
+        stored: &[StoredEnvelope],
         views: &[MessageView],
     ) -> Result<bool, DeskError> {
         if stored.is_empty() || views.iter().any(|v| v.problem.is_some()) {
@@ -434,7 +434,7 @@ impl Session {
     fn message_view(
         &self,
         mailbox: &MailboxId,
-        stored: &StoredMessage,
+        stored: &StoredEnvelope,
         conversation: &mut Conversation,
     ) -> MessageView {
         let mut view = MessageView {

@@ -3,7 +3,7 @@
 //! id travels in `Ozvi-Mailbox`. Neither is ever in a URL.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use ozvi_api::person::{After, CreateThread, Message, PostMessage, Posted, PowSolution};
+use ozvi_api::person::{After, CreateThread, PostMessage, Posted, PowSolution, StoredEnvelope};
 use ozvi_crypto::format::envelope::Kind;
 use ozvi_crypto::{AuthSecret, AuthVerifier, MailboxId};
 
@@ -20,8 +20,8 @@ pub use ozvi_api::headers::{AUTH as AUTH_HEADER, MAILBOX as MAILBOX_HEADER};
 pub use ozvi_api::limits::PERSON_PAGE as PAGE;
 
 /// A stored message as the API returns it.
-pub fn message(m: StoredMessage) -> Message {
-    Message {
+pub fn message(m: StoredMessage) -> StoredEnvelope {
+    StoredEnvelope {
         seq: m.seq,
         stored_at: m.stored_at,
         envelope: ozvi_crypto::format::b64::encode(&m.envelope),

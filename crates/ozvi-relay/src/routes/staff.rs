@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ozvi_api::person::Posted;
 use ozvi_api::staff::{
-    EnvelopeRequest, Inbox, MarkRead, Since, ThreadQuery, ThreadSummary, ThreadView, Transfer,
+    EnvelopeRequest, Inbox, MarkRead, Since, ThreadQuery, ThreadSummary, ThreadPage, Transfer,
 };
 use ozvi_crypto::protocol::request::{BodyDigest, RequestAuth, headers};
 use ozvi_crypto::{MailboxId, RequestError};
@@ -230,7 +230,7 @@ pub async fn read_thread(
     let record = own_thread(&state, &staff, &mailbox)?;
     let messages = state.store.messages(&mailbox, query.after, MESSAGE_PAGE)?;
     let note = state.store.note(&mailbox)?;
-    Ok(HttpResponse::Ok().json(ThreadView {
+    Ok(HttpResponse::Ok().json(ThreadPage {
         thread: summary(&mailbox, &record, note),
         messages: messages.into_iter().map(message).collect(),
     }))

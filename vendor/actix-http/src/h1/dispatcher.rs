@@ -204,15 +204,15 @@ pin_project! {
 fn ozvi_error_body(mut res: Response<()>) -> (Response<()>, BoxBody) {
     let json: &'static str = match res.status() {
         StatusCode::BAD_REQUEST => {
-            r#"{"code":"malformed_http","message":"the request is not valid HTTP/1.1"}"#
+            r#"{"code":"malformed_http","message":"The request is not valid HTTP/1.1."}"#
         }
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
-            r#"{"code":"headers_too_large","message":"the request's header block is too large"}"#
+            r#"{"code":"headers_too_large","message":"The request's header block is too large."}"#
         }
         StatusCode::REQUEST_TIMEOUT => {
-            r#"{"code":"request_timeout","message":"the request head did not arrive in time"}"#
+            r#"{"code":"request_timeout","message":"The request head did not arrive in time."}"#
         }
-        _ => r#"{"code":"internal","message":"internal error"}"#,
+        _ => r#"{"code":"internal","message":"Something went wrong on the relay. Please try again later."}"#,
     };
     res.headers_mut().insert(
         crate::header::CONTENT_TYPE,
