@@ -269,5 +269,82 @@ async fn bench(threads: usize, long: usize, runs: usize) {
             "MISSED"
         }
     );
+    traffic(&base, &directory, &staff[2], &long_mailbox, long).await;
     handle.stop(true).await;
+}
+
+/// What one action of the web UI asks of the relay: requests, bytes of
+/// answers and envelopes opened, on a fresh session (so nothing is cached
+/// from the timing runs above) that has the inbox and the thread open, as
+/// a social worker does when she answers.
+async fn traffic(
+    base: &str,
+    directory: &Directory,
+    staff: &StaffKeys,
+    mailbox: &ozvi_crypto::MailboxId,
+    long: usize,
+) {
+    let keys = StaffKeys::from_bytes(*staff.to_bytes().0, &staff.to_bytes().1);
+    let session = Session::new(
+        Relay::new(base).expect("relay"),
+        keys,
+        directory.clone(),
+        Vec::new(),
+    )
+    .expect("enrolled");
+    let measure = |session: &Session| (session.relay().traffic(), session.envelopes_opened());
+    let report = |what: &str,
+                  before: (ozvi_desk::relay::Traffic, u64),
+                  after: (ozvi_desk::relay::Traffic, u64)| {
+        let t = after.0 - before.0;
+        println!(
+            "{what:<52} {:>4} requests {:>9} bytes {:>5} envelopes opened",
+            t.requests,
+            t.bytes,
+            after.1 - before.1
+        );
+    };
+    println!("\nrelay traffic per web UI action (thread of {long} messages, inbox of all threads)");
+    let start = measure(&session);
+    session.inbox().await.expect("inbox");
+    report("open the inbox", start, measure(&session));
+    let start = measure(&session);
+    let view = session.thread(mailbox).await.expect("thread");
+    let last = view.messages.last().map_or(0, |m| m.seq);
+    session.mark_read(mailbox, last).await.expect("read");
+    report(
+        "open the thread (and mark it read)",
+        start,
+        measure(&session),
+    );
+    // A reply as the page sends it: /api/reply, then the page reloads the
+    // thread and marks what it shows read; the relay's event for the reply
+    // makes the page reload the open thread once more.
+    let start = measure(&session);
+    let seq = session
+        .reply(mailbox, "Dobrý den, ozveme se vám dnes odpoledne.")
+        .await
+        .expect("reply");
+    session.thread(mailbox).await.expect("thread");
+    session.mark_read(mailbox, seq).await.expect("read");
+    session.thread(mailbox).await.expect("thread");
+    report(
+        "reply (send, reload, mark read, live reload)",
+        start,
+        measure(&session),
+    );
+    let start = measure(&session);
+    session.inbox().await.expect("inbox");
+    report(
+        "refresh the inbox (one thread changed)",
+        start,
+        measure(&session),
+    );
+    let start = measure(&session);
+    session.inbox().await.expect("inbox");
+    report(
+        "refresh the inbox (nothing changed)",
+        start,
+        measure(&session),
+    );
 }

@@ -3,15 +3,17 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ozvi_api::ErrorBody;
+use ozvi_api::limits::INBOX_PAGE;
+use ozvi_api::person::Posted;
+use ozvi_api::routes::paths;
+use ozvi_api::staff::{
+    EnvelopeRequest, Inbox, MarkRead, Resealed, ThreadPage, ThreadQuery, Transfer,
+};
 use ozvi_crypto::format::b64;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::protocol::request::RequestAuth;
 use ozvi_crypto::{DeploymentSalt, MailboxId, StaffKeys};
-use ozvi_api::limits::INBOX_PAGE;
-use ozvi_api::person::Posted;
-use ozvi_api::routes::paths;
-use ozvi_api::staff::{EnvelopeRequest, Inbox, MarkRead, Resealed, ThreadQuery, ThreadPage, Transfer};
-use ozvi_api::ErrorBody;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -22,6 +24,33 @@ use crate::error::DeskError;
 pub struct Relay {
     base: String,
     http: reqwest::Client,
+    traffic: std::sync::Arc<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+/// How much the desk has asked of the relay: requests sent and bytes of
+/// answers received (the desk benchmark prints both per action).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Bytes of response bodies read.
+    pub bytes: u64,
+}
+
+impl std::ops::Sub for Traffic {
+    type Output = Traffic;
+    fn sub(self, earlier: Traffic) -> Traffic {
+        Traffic {
+            requests: self.requests - earlier.requests,
+            bytes: self.bytes - earlier.bytes,
+        }
+    }
 }
 
 /// Chooses rustls's cryptography (ring) for this process; call before
@@ -54,7 +83,26 @@ impl Relay {
             .user_agent("ozvi-desk")
             .build()
             .map_err(|_| DeskError::Unreachable(base.clone()))?;
-        Ok(Self { base, http })
+        Ok(Self {
+            base,
+            http,
+            traffic: Default::default(),
+        })
+    }
+
+    /// What this client has sent and received so far.
+    pub fn traffic(&self) -> Traffic {
+        use std::sync::atomic::Ordering::Relaxed;
+        Traffic {
+            requests: self.traffic.requests.load(Relaxed),
+            bytes: self.traffic.bytes.load(Relaxed),
+        }
+    }
+
+    fn count_bytes(&self, n: usize) {
+        self.traffic
+            .bytes
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The relay's address.
@@ -67,6 +115,9 @@ impl Relay {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, DeskError> {
+        self.traffic
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let response = request
             .timeout(Duration::from_secs(120))
             .send()
@@ -86,16 +137,17 @@ impl Relay {
         }
     }
 
-    async fn json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, DeskError> {
-        response.json().await.map_err(|_| DeskError::BadResponse)
+    async fn json<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T, DeskError> {
+        let bytes = response.bytes().await.map_err(|_| DeskError::BadResponse)?;
+        self.count_bytes(bytes.len());
+        serde_json::from_slice(&bytes).map_err(|_| DeskError::BadResponse)
     }
 
     /// The signed directory as served.
     pub async fn directory(&self) -> Result<Vec<u8>, DeskError> {
-        let response = self
-            .send(self.http.get(self.url(paths::DIRECTORY)))
-            .await?;
+        let response = self.send(self.http.get(self.url(paths::DIRECTORY))).await?;
         let bytes = response.bytes().await.map_err(|_| DeskError::BadResponse)?;
+        self.count_bytes(bytes.len());
         Ok(bytes.to_vec())
     }
 
@@ -157,7 +209,7 @@ impl Relay {
             let response = self
                 .signed(staff, reqwest::Method::GET, &target, None::<&()>)
                 .await?;
-            let page: Inbox = Self::json(response).await?;
+            let page: Inbox = self.json(response).await?;
             let full = page.threads.len() >= INBOX_PAGE;
             // Newest first: the last listed is the oldest change of the page.
             before = page.threads.last().map(|t| t.change);
@@ -194,7 +246,7 @@ impl Relay {
                     Some(&body),
                 )
                 .await?;
-            let page: ThreadPage = Self::json(response).await?;
+            let page: ThreadPage = self.json(response).await?;
             let last = page.messages.last().map(|m| m.seq);
             let last_seq = page.thread.last_seq;
             match &mut all {
@@ -231,7 +283,7 @@ impl Relay {
                 Some(&body),
             )
             .await?;
-        let posted: Posted = Self::json(response).await?;
+        let posted: Posted = self.json(response).await?;
         Ok(posted.seq)
     }
 
@@ -246,13 +298,8 @@ impl Relay {
             mailbox_id: mailbox.to_b64(),
             seq,
         };
-        self.signed(
-            staff,
-            reqwest::Method::POST,
-            paths::STAFF_READ,
-            Some(&body),
-        )
-        .await?;
+        self.signed(staff, reqwest::Method::POST, paths::STAFF_READ, Some(&body))
+            .await?;
         Ok(())
     }
 
@@ -267,13 +314,8 @@ impl Relay {
             mailbox_id: mailbox.to_b64(),
             envelope: b64::encode(envelope),
         };
-        self.signed(
-            staff,
-            reqwest::Method::POST,
-            paths::STAFF_NOTE,
-            Some(&body),
-        )
-        .await?;
+        self.signed(staff, reqwest::Method::POST, paths::STAFF_NOTE, Some(&body))
+            .await?;
         Ok(())
     }
 
@@ -329,6 +371,9 @@ impl Relay {
         }
         // No overall timeout: the stream stays open; the relay sends a
         // comment every 15 s.
+        self.traffic
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let response = request
             .send()
             .await

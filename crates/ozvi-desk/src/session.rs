@@ -127,6 +127,8 @@ pub struct Session {
     directory: Directory,
     /// Older verified directories, newest first.
     history: Vec<Directory>,
+    /// Envelopes opened (decrypted and verified) so far.
+    opened: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Session {
@@ -204,7 +206,13 @@ impl Session {
             me,
             directory,
             history,
+            opened: Default::default(),
         })
+    }
+
+    /// How many envelopes this session has opened (decrypted and verified).
+    pub fn envelopes_opened(&self) -> u64 {
+        self.opened.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Who is signed in.
@@ -252,6 +260,8 @@ impl Session {
         bytes: &[u8],
         mailbox: &MailboxId,
     ) -> Result<(ozvi_crypto::Opened, bool), OpenError> {
+        self.opened
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match open(bytes, mailbox, self.keys.x25519(), &self.directory) {
             Err(OpenError::UnauthorizedSender) => {
                 for older in &self.history {
