@@ -1674,3 +1674,160 @@ mod addressing {
         );
     }
 }
+
+/// PROTOCOL.md §4.8: re-wrapping for a transfer keeps the person's stanza
+/// and bounds the recipients exactly as sealing does.
+mod rewrapping {
+    use super::*;
+    use ozvi_crypto::TransferError;
+    use ozvi_crypto::protocol::envelope::rewrap;
+
+    struct World {
+        person: PersonKeys,
+        staff: StaffKeys,
+        directory: Directory,
+    }
+
+    fn world() -> World {
+        let staff = StaffKeys::generate(&mut rng(100));
+        let directory = Directory {
+            version: 1,
+            issued_at: 0,
+            salt: DeploymentSalt([2; 16]),
+            default_centre: "ic".into(),
+            centres: vec![Centre {
+                id: "ic".into(),
+                names: Names {
+                    cs: "IC".into(),
+                    en: "IC".into(),
+                    uk: "IC".into(),
+                },
+                regions: vec![],
+                staff: vec![StaffMember {
+                    id: "s-0".into(),
+                    label: "S".into(),
+                    keys: staff.public(),
+                }],
+            }],
+        };
+        World {
+            person: PersonKeys::from_root(&[11; 32]),
+            staff,
+            directory,
+        }
+    }
+
+    fn sealed(w: &World, kind: Kind) -> Vec<u8> {
+        let mailbox = w.person.mailbox_id();
+        let mut to = vec![w.staff.public().x25519];
+        if kind != Kind::StaffNote {
+            to.push(w.person.public().x25519);
+        }
+        let signer = match kind {
+            Kind::PersonMessage => Signer::Person(&w.person),
+            _ => Signer::Staff(&w.staff),
+        };
+        seal(
+            &mut rng(101),
+            signer,
+            Message {
+                kind,
+                mailbox: &mailbox,
+                body: b"{\"text\":\"x\"}",
+                sent_at: 1000,
+            },
+            &to,
+        )
+        .expect("seals")
+    }
+
+    fn new_staff(n: usize) -> Vec<X25519Public> {
+        let mut r = rng(102);
+        (0..n)
+            .map(|_| StaffKeys::generate(&mut r).public().x25519)
+            .collect()
+    }
+
+    fn rewrapped(
+        w: &World,
+        bytes: &[u8],
+        person: bool,
+        to: &[X25519Public],
+    ) -> Result<Vec<u8>, TransferError> {
+        let public = w.person.public().x25519;
+        rewrap(
+            &mut rng(103),
+            bytes,
+            &w.person.mailbox_id(),
+            w.staff.x25519(),
+            &w.directory,
+            person.then_some(&public),
+            to,
+        )
+    }
+
+    #[test]
+    fn a_note_is_rewrapped_to_the_new_staff_only_and_needs_no_person() {
+        let w = world();
+        let note = sealed(&w, Kind::StaffNote);
+        let to = new_staff(2);
+        let out = rewrapped(&w, &note, false, &to).expect("a note needs no person key");
+        let parsed = Envelope::parse(&out).expect("parses");
+        let ids: Vec<_> = parsed.stanzas.iter().map(|s| s.key_id).collect();
+        let expected: Vec<_> = to.iter().map(X25519Public::key_id).collect();
+        assert_eq!(ids, expected, "exactly the new staff, in order");
+        // A person key given for a note is ignored, not added.
+        let out = rewrapped(&w, &note, true, &to).expect("ignored");
+        assert_eq!(Envelope::parse(&out).expect("parses").stanzas.len(), 2);
+    }
+
+    #[test]
+    fn the_new_staff_and_the_person_together_are_at_most_thirty_two() {
+        let w = world();
+        let message = sealed(&w, Kind::PersonMessage);
+        // 31 new staff and the person: 32 stanzas, the most an envelope holds.
+        let out =
+            rewrapped(&w, &message, true, &new_staff(MAX_RECIPIENTS - 1)).expect("32 recipients");
+        let parsed = Envelope::parse(&out).expect("parses");
+        assert_eq!(parsed.stanzas.len(), MAX_RECIPIENTS);
+        assert_eq!(
+            parsed.stanzas.last().map(|s| s.key_id),
+            Some(w.person.public().x25519.key_id()),
+            "the person's stanza last"
+        );
+        // 32 new staff and the person: one too many.
+        assert!(matches!(
+            rewrapped(&w, &message, true, &new_staff(MAX_RECIPIENTS)),
+            Err(TransferError::Seal(SealError::RecipientCount))
+        ));
+        // A note may go to 32 staff.
+        let note = sealed(&w, Kind::StaffNote);
+        assert!(rewrapped(&w, &note, false, &new_staff(MAX_RECIPIENTS)).is_ok());
+        assert!(
+            rewrapped(&w, &note, false, &[]).is_err(),
+            "no one to read it"
+        );
+        // A person message without the person's key cannot keep her stanza.
+        assert!(matches!(
+            rewrapped(&w, &message, false, &new_staff(2)),
+            Err(TransferError::PersonStanza)
+        ));
+    }
+}
+
+mod auth_secrets {
+    use super::*;
+
+    #[test]
+    fn an_auth_secret_exposes_exactly_its_bytes() {
+        for bytes in [[0u8; 32], [1; 32], core::array::from_fn(|i| i as u8)] {
+            assert_eq!(AuthSecret::from_bytes(bytes).expose(), &bytes);
+        }
+        let person = PersonKeys::from_root(&[12; 32]);
+        let exposed = *person.auth_secret().expose();
+        assert_eq!(
+            AuthSecret::from_bytes(exposed).verifier(),
+            person.auth_secret().verifier()
+        );
+    }
+}
