@@ -19,7 +19,7 @@ use ozvi_crypto::{DeploymentSalt, Directory, SignedDirectory, StaffKeys, StaffPu
 use serde::{Deserialize, Serialize};
 
 use crate::error::DeskError;
-use crate::keystore::{self, Kind};
+use crate::keystore::{self, KeyRole};
 
 /// What `ozvi-desk init` prints and the operator enrols.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,7 +186,7 @@ pub const SAMPLE_CENTRES: [(&str, &str, &str, &str, &[&str]); 15] = [
 pub fn create_root(path: &Path, passphrase: &str) -> Result<Ed25519Public, DeskError> {
     let root = Ed25519Secret::generate(&mut os_rng());
     let bytes = keystore::seal(
-        Kind::Root,
+        KeyRole::Root,
         root.to_seed().as_ref(),
         passphrase,
         keystore::PARAMS,
@@ -198,7 +198,7 @@ pub fn create_root(path: &Path, passphrase: &str) -> Result<Ed25519Public, DeskE
 /// Opens the root key file.
 pub fn open_root(path: &Path, passphrase: &str) -> Result<Ed25519Secret, DeskError> {
     let bytes = keystore::read(path)?;
-    let secret = keystore::open(&bytes, Kind::Root, passphrase)?;
+    let secret = keystore::open(&bytes, KeyRole::Root, passphrase)?;
     Ok(keystore::root_key(&secret)?)
 }
 
@@ -206,7 +206,7 @@ pub fn open_root(path: &Path, passphrase: &str) -> Result<Ed25519Secret, DeskErr
 pub fn create_staff_keystore(path: &Path, passphrase: &str) -> Result<StaffPublic, DeskError> {
     let keys = StaffKeys::generate(&mut os_rng());
     let bytes = keystore::seal(
-        Kind::Staff,
+        KeyRole::Staff,
         &keystore::staff_secret(&keys),
         passphrase,
         keystore::PARAMS,

@@ -43,6 +43,56 @@ pub enum DeskError {
     /// The desk is locked (web UI).
     #[error("the desk is locked; unlock it with your passphrase")]
     Locked,
+    /// A reply or note without text.
+    #[error("the text is empty")]
+    EmptyText,
+    /// A reply too long for one envelope, or notes too long for one note.
+    #[error("the text is too long for one message; shorten it")]
+    TooLong,
+    /// No message of the thread verifies as the person's, so there is no
+    /// key to encrypt a reply to.
+    #[error(
+        "no message of this thread verifies as the person's, so a reply cannot be encrypted to her"
+    )]
+    NoPersonKey,
+    /// No such centre in the directory.
+    #[error("no centre `{0}` in the directory")]
+    UnknownCentre(String),
+    /// A transfer to the staff member's own centre.
+    #[error("the thread is already at your centre")]
+    SameCentre,
+    /// Someone who is not staff of the centre.
+    #[error("`{0}` is not a staff member of your centre")]
+    NotStaffOfCentre(String),
+    /// A thread transferred here whose history does not verify: its note
+    /// is not changed, so "not yet checked" stays.
+    #[error(
+        "this conversation was transferred from {from} and its history does not verify; open it \
+         to see which messages, and ask the operator"
+    )]
+    TransferUnchecked {
+        /// The centre it came from.
+        from: String,
+    },
+    /// The current note does not verify; it is left as it is rather than
+    /// replaced (which would silently drop colleagues' notes).
+    #[error("the current note cannot be verified, so it is left as it is: {0}")]
+    NoteUnverified(String),
+    /// A message that does not verify stops a transfer.
+    #[error("message {0} does not verify, so the thread is not transferred; ask the operator")]
+    MessageUnverified(u64),
+    /// A note that does not verify stops a transfer.
+    #[error("the note does not verify, so the thread is not transferred")]
+    NoteBlocksTransfer,
+    /// A thread that holds format-1 envelopes cannot be transferred.
+    #[error(
+        "this conversation began before envelope format 2 and cannot be transferred \
+         (docs/OPERATIONS.md, \"Upgrading\")"
+    )]
+    LegacyThread,
+    /// The desk could not encode or sign something it built itself.
+    #[error("the desk could not prepare the {0}")]
+    Prepare(&'static str),
     /// Bad input from the user.
     #[error("{0}")]
     Invalid(String),

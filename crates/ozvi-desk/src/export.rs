@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::session::{Author, Me, ThreadView};
+use crate::session::{Me, ThreadView, Writer};
 use crate::terminal::{block, escape};
 
 /// A Unix time as `2026-11-23 13:05` in this machine's time zone.
@@ -21,10 +21,10 @@ pub fn time(unix: u64) -> String {
 }
 
 /// Who wrote a message, in Czech (escaped for a terminal).
-pub fn author(author: &Author) -> String {
+pub fn author(author: &Writer) -> String {
     match author {
-        Author::Person => "Klient/ka".into(),
-        Author::Staff {
+        Writer::Person => "Klient/ka".into(),
+        Writer::Staff {
             centre,
             label,
             former,
@@ -33,7 +33,7 @@ pub fn author(author: &Author) -> String {
             let former = if *former { ", bývalá pracovnice" } else { "" };
             format!("{} ({}{former})", escape(label), escape(centre))
         }
-        Author::Unverified => "NEOVĚŘENO".into(),
+        Writer::Unverified => "NEOVĚŘENO".into(),
     }
 }
 

@@ -36,7 +36,7 @@ pub const PARAMS: Argon2Params = Argon2Params {
 
 /// What a keystore holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum KeyRole {
     /// A staff member's X25519 and Ed25519 keys.
     Staff = 1,
     /// The operator's Ed25519 root key.
@@ -66,16 +66,16 @@ pub enum KeystoreError {
     Io(String),
 }
 
-fn describe(kind: Kind) -> &'static str {
+fn describe(kind: KeyRole) -> &'static str {
     match kind {
-        Kind::Staff => "a staff member's keys",
-        Kind::Root => "the operator's root key",
+        KeyRole::Staff => "a staff member's keys",
+        KeyRole::Root => "the operator's root key",
     }
 }
 
 /// Encrypts `secret` under `passphrase` into keystore bytes.
 pub fn seal(
-    kind: Kind,
+    kind: KeyRole,
     secret: &[u8],
     passphrase: &str,
     params: Argon2Params,
@@ -106,7 +106,7 @@ pub fn seal(
 /// Decrypts keystore bytes of `kind`.
 pub fn open(
     bytes: &[u8],
-    kind: Kind,
+    kind: KeyRole,
     passphrase: &str,
 ) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
     let (header, ciphertext) = bytes
@@ -116,8 +116,8 @@ pub fn open(
         return Err(KeystoreError::NotAKeystore);
     }
     let found = match header[7] {
-        1 => Kind::Staff,
-        2 => Kind::Root,
+        1 => KeyRole::Staff,
+        2 => KeyRole::Root,
         _ => return Err(KeystoreError::NotAKeystore),
     };
     if found != kind {
@@ -223,20 +223,20 @@ mod tests {
     fn a_keystore_opens_only_with_its_passphrase_and_kind() {
         let keys = StaffKeys::generate(&mut os_rng());
         let bytes = seal(
-            Kind::Staff,
+            KeyRole::Staff,
             &staff_secret(&keys),
             "correct horse battery",
             FAST,
         )
         .expect("seals");
-        let secret = open(&bytes, Kind::Staff, "correct horse battery").expect("opens");
+        let secret = open(&bytes, KeyRole::Staff, "correct horse battery").expect("opens");
         assert_eq!(staff_keys(&secret).expect("keys").public(), keys.public());
         assert!(matches!(
-            open(&bytes, Kind::Staff, "correct horse batterY"),
+            open(&bytes, KeyRole::Staff, "correct horse batterY"),
             Err(KeystoreError::WrongPassphrase)
         ));
         assert!(matches!(
-            open(&bytes, Kind::Root, "correct horse battery"),
+            open(&bytes, KeyRole::Root, "correct horse battery"),
             Err(KeystoreError::WrongKind(_))
         ));
         // The plaintext key bytes are nowhere in the file.
@@ -248,23 +248,23 @@ mod tests {
 
     #[test]
     fn damaged_files_are_refused_without_panicking() {
-        let bytes = seal(Kind::Root, &[7u8; 32], "a long enough pass", FAST).expect("seals");
+        let bytes = seal(KeyRole::Root, &[7u8; 32], "a long enough pass", FAST).expect("seals");
         for i in 0..bytes.len() {
             let mut damaged = bytes.clone();
             damaged[i] ^= 1;
             assert!(
-                open(&damaged, Kind::Root, "a long enough pass").is_err(),
+                open(&damaged, KeyRole::Root, "a long enough pass").is_err(),
                 "byte {i}"
             );
         }
         for len in 0..HEADER_LEN + 2 {
-            assert!(open(&bytes[..len], Kind::Root, "a long enough pass").is_err());
+            assert!(open(&bytes[..len], KeyRole::Root, "a long enough pass").is_err());
         }
         // Absurd Argon2 parameters are refused before any work is done.
         let mut huge = bytes.clone();
         huge[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(matches!(
-            open(&huge, Kind::Root, "a long enough pass"),
+            open(&huge, KeyRole::Root, "a long enough pass"),
             Err(KeystoreError::NotAKeystore)
         ));
     }
@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn short_passphrases_are_refused() {
         assert!(matches!(
-            seal(Kind::Root, &[0; 32], "short", FAST),
+            seal(KeyRole::Root, &[0; 32], "short", FAST),
             Err(KeystoreError::WeakPassphrase)
         ));
     }

@@ -8,15 +8,18 @@
 //! - [`relay`]: the relay's API, with signed staff requests.
 //! - [`session`]: an unlocked desk — inbox, threads, replies, notes,
 //!   transfers, exports — shared by the CLI and the local web UI.
+//! - [`text`]: the words the desk shows staff about messages and transfers.
 //! - [`body`]: the JSON inside envelopes.
 //! - [`export`]: a thread as text for the case record.
 //! - [`terminal`]: other people's text made safe for a terminal or a file.
 //! - [`admin`]: the operator's root key and directory.
+//! - [`cli`]: the `ozvi-desk` command line.
 //! - [`web`]: the local web UI (`ozvi-desk serve`).
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod body;
+pub mod cli;
 pub mod error;
 pub mod export;
 pub mod home;
@@ -24,6 +27,7 @@ pub mod keystore;
 pub mod relay;
 pub mod session;
 pub mod terminal;
+pub mod text;
 pub mod web;
 
 pub use error::DeskError;

@@ -184,7 +184,7 @@ impl Relay {
             &bytes,
             now(),
         )
-        .map_err(|_| DeskError::Invalid("the request could not be signed".into()))?;
+        .map_err(|_| DeskError::Prepare("signed request"))?;
         let mut request = self.http.request(method, self.url(target));
         for (name, value) in auth.to_headers() {
             request = request.header(name, value);
@@ -364,7 +364,7 @@ impl Relay {
             &bytes,
             now(),
         )
-        .map_err(|_| DeskError::Invalid("the request could not be signed".into()))?;
+        .map_err(|_| DeskError::Prepare("signed request"))?;
         let mut request = request;
         for (name, value) in auth.to_headers() {
             request = request.header(name, value);

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use super::WebState;
 use crate::body::Status;
 use crate::error::DeskError;
-use crate::session::Session;
+use crate::session::{Listing, Session};
 
 /// The routes of the `/api` scope (guarded by the page token).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -62,8 +62,19 @@ impl actix_web::ResponseError for Failure {
             DeskError::Keystore(crate::keystore::KeystoreError::WrongPassphrase) => {
                 StatusCode::UNAUTHORIZED
             }
-            DeskError::UnknownThread(_) => StatusCode::NOT_FOUND,
-            DeskError::Invalid(_) | DeskError::AmbiguousThread(_) => StatusCode::BAD_REQUEST,
+            DeskError::UnknownThread(_) | DeskError::UnknownCentre(_) => StatusCode::NOT_FOUND,
+            DeskError::Invalid(_)
+            | DeskError::AmbiguousThread(_)
+            | DeskError::EmptyText
+            | DeskError::TooLong
+            | DeskError::SameCentre
+            | DeskError::NotStaffOfCentre(_) => StatusCode::BAD_REQUEST,
+            DeskError::NoPersonKey
+            | DeskError::TransferUnchecked { .. }
+            | DeskError::NoteUnverified(_)
+            | DeskError::MessageUnverified(_)
+            | DeskError::NoteBlocksTransfer
+            | DeskError::LegacyThread => StatusCode::CONFLICT,
             DeskError::Unreachable(_) | DeskError::BadResponse | DeskError::Refused { .. } => {
                 StatusCode::BAD_GATEWAY
             }
@@ -276,7 +287,13 @@ async fn activity(state: web::Data<WebState>, req: HttpRequest) -> Answer {
 
 async fn inbox(state: web::Data<WebState>, req: HttpRequest) -> Answer {
     let session = with_session(&state, &req).await?;
-    Ok(HttpResponse::Ok().json(session.inbox().await?))
+    // She asked for the inbox: every thread. A live update: what changed.
+    let how = if by_user(&req) {
+        Listing::Full
+    } else {
+        Listing::Changes
+    };
+    Ok(HttpResponse::Ok().json(session.inbox_listing(how).await?))
 }
 
 #[derive(Deserialize)]

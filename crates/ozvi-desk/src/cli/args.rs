@@ -1,0 +1,188 @@
+//! The command line: every command and option, as `ozvi-desk --help` shows
+//! them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Ozvi desk: read and answer your centre's conversations. Keys stay on this
+/// machine; the relay sees only ciphertext.
+///
+/// Every command that needs your keys asks for your passphrase, or reads it
+/// from OZVI_DESK_PASSPHRASE (for scripts).
+#[derive(Parser)]
+#[command(name = "ozvi-desk", version)]
+pub struct Cli {
+    /// The desk's folder (settings, keystore, verified directories)
+    /// [default: ~/.config/ozvi-desk]
+    #[arg(long, env = "OZVI_DESK_HOME", global = true)]
+    pub home: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args)]
+pub struct Json {
+    /// Print JSON for machines instead of text for people.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create your keys (encrypted with a passphrase) and print the
+    /// enrolment request to send to the operator.
+    Init {
+        /// The relay's address, e.g. https://ozvi.example.cz
+        #[arg(long)]
+        relay: String,
+        /// The operator's root key (base64url), as the operator gave it to you.
+        /// It may begin with '-'.
+        #[arg(long, allow_hyphen_values = true)]
+        root_key: String,
+    },
+    /// Print your enrolment request again.
+    Enrolment,
+    /// Your centre's conversations, newest activity first.
+    Inbox(Json),
+    /// Read a conversation (marks it read). THREAD is its id or the first
+    /// characters of it, as the inbox shows.
+    Read {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Reply to the person.
+    Reply {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        /// The reply.
+        #[arg(long, allow_hyphen_values = true)]
+        text: String,
+    },
+    /// Add an internal note (only your centre's staff see it).
+    Note {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        /// The note.
+        #[arg(long, allow_hyphen_values = true)]
+        text: String,
+    },
+    /// Set the case's status: new, in_progress, waiting or closed.
+    Status {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        status: String,
+    },
+    /// Assign the case to a colleague (her staff id), or to nobody with --nobody.
+    Assign {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        staff: Option<String>,
+        #[arg(long, conflicts_with = "staff")]
+        nobody: bool,
+    },
+    /// Move the conversation to another centre; the person keeps her code.
+    Transfer {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        /// The receiving centre's id.
+        #[arg(long)]
+        to: String,
+    },
+    /// Write the decrypted conversation to a file for the case record.
+    Export {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        /// The file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Write JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open the desk in your browser (only on this computer).
+    Serve {
+        /// Port on 127.0.0.1 [default: any free port]
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Minutes without activity after which the desk locks.
+        #[arg(long, default_value_t = 15)]
+        lock_after: u64,
+    },
+    /// The operator's tools: root key, directory, enrolment, publishing.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create the root key in a passphrase-protected file (keep it offline).
+    /// The passphrase comes from a prompt or OZVI_ROOT_PASSPHRASE.
+    RootInit {
+        /// Where to write it (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write the sample directory draft (15 centres, 14 regions) and one
+    /// staff keystore per centre into KEYS (passphrase: OZVI_DESK_PASSPHRASE
+    /// or a prompt).
+    Sample {
+        /// The draft to write.
+        #[arg(long)]
+        draft: PathBuf,
+        /// Folder for the staff keystores.
+        #[arg(long)]
+        keys: PathBuf,
+    },
+    /// Enrol a staff member from her enrolment request.
+    StaffAdd {
+        #[arg(long)]
+        draft: PathBuf,
+        /// Her centre's id.
+        #[arg(long)]
+        centre: String,
+        /// Her staff id, e.g. zlin-3.
+        #[arg(long)]
+        id: String,
+        /// The label colleagues see.
+        #[arg(long)]
+        label: String,
+        /// The enrolment request file she sent.
+        #[arg(long)]
+        request: PathBuf,
+    },
+    /// Remove a staff member: new messages are no longer encrypted to her.
+    StaffRemove {
+        #[arg(long)]
+        draft: PathBuf,
+        #[arg(long)]
+        id: String,
+    },
+    /// Sign the draft with the root key; the draft's version then moves on.
+    Sign {
+        #[arg(long)]
+        draft: PathBuf,
+        /// The root key file.
+        #[arg(long)]
+        root: PathBuf,
+        /// The signed directory to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Publish a signed directory to the relay.
+    Publish {
+        /// The relay's address.
+        #[arg(long)]
+        relay: String,
+        signed: PathBuf,
+    },
+    /// Verify a signed directory and summarize it.
+    Show {
+        signed: PathBuf,
+        /// The root key (base64url). It may begin with '-'.
+        #[arg(long, allow_hyphen_values = true)]
+        root_key: String,
+    },
+}

@@ -1,0 +1,310 @@
+//! The `ozvi-desk` command line: [`args`] declares it, this module runs the
+//! staff member's commands, [`admin`] the operator's, [`prompt`] reads
+//! passphrases. Everything other people wrote is escaped before it reaches
+//! the terminal ([`crate::terminal`]).
+
+mod admin;
+pub mod args;
+mod prompt;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::body::Status;
+use crate::export;
+use crate::home::{Home, Settings};
+use crate::relay::{self, Relay};
+use crate::session::{InboxEntry, Session};
+use crate::terminal::escape;
+use crate::{DeskError, keystore, terminal};
+use args::{Cli, Command};
+use prompt::{new_passphrase, passphrase};
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OZVI_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let home = Home::new(cli.home.clone().unwrap_or_else(Home::default_dir));
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, &home)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Errors may quote the relay or a file: escaped like everything else.
+            eprintln!("error: {}", escape(&e.to_string()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Unlocks the desk with the passphrase from OZVI_DESK_PASSPHRASE or a prompt.
+async fn session(home: &Home) -> Result<Session, DeskError> {
+    let passphrase = passphrase("OZVI_DESK_PASSPHRASE", "Passphrase: ")?;
+    Session::open(home, &passphrase).await
+}
+
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), DeskError> {
+    let text = serde_json::to_string_pretty(value).map_err(|_| DeskError::BadResponse)?;
+    println!("{}", terminal::json(&text));
+    Ok(())
+}
+
+fn waited(entry: &InboxEntry) -> String {
+    if entry.waiting_since == 0 {
+        return "—".into();
+    }
+    let hours = relay::now().saturating_sub(entry.waiting_since) / 3600;
+    if hours >= 48 {
+        format!("{} d", hours / 24)
+    } else {
+        format!("{hours} h")
+    }
+}
+
+async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
+    match command {
+        Command::Init { relay, root_key } => init(home, relay, root_key),
+        Command::Enrolment => {
+            let text = std::fs::read_to_string(home.dir().join("enrolment.json"))
+                .map_err(|e| DeskError::Io(format!("no enrolment request ({e}); run init")))?;
+            print!("{text}");
+            Ok(())
+        }
+        Command::Inbox(json) => {
+            let session = session(home).await?;
+            let inbox = session.inbox().await?;
+            if json.json {
+                return print_json(&inbox);
+            }
+            println!(
+                "{} — {}",
+                escape(&session.me().centre_name),
+                escape(&session.me().label)
+            );
+            if inbox.is_empty() {
+                println!("No conversations.");
+            }
+            println!(
+                "{:<10} {:<17} {:>6} {:>8} {:<17} assignee",
+                "id", "last activity", "unread", "waiting", "status"
+            );
+            for e in &inbox {
+                let unchecked = e
+                    .transfer_unchecked
+                    .as_deref()
+                    .map(|from| {
+                        format!("  (převedeno z {from}: DOSUD NEOVĚŘENO / not yet checked)")
+                    })
+                    .unwrap_or_default();
+                println!(
+                    "{:<10} {:<17} {:>6} {:>8} {:<17} {}{}{}",
+                    escape(&e.short),
+                    export::time(e.last_activity),
+                    e.unread,
+                    waited(e),
+                    e.status.label_cs(),
+                    escape(
+                        e.assignee_label
+                            .as_deref()
+                            .or(e.assignee.as_deref())
+                            .unwrap_or("—")
+                    ),
+                    if e.note_problem.is_some() {
+                        "  (note does not verify!)"
+                    } else {
+                        ""
+                    },
+                    escape(&unchecked)
+                );
+            }
+            Ok(())
+        }
+        Command::Read { thread, json } => {
+            let session = session(home).await?;
+            let mailbox = session.resolve(&thread).await?;
+            let view = session.thread(&mailbox).await?;
+            if let Some(last) = view.messages.last() {
+                session.mark_read(&mailbox, last.seq).await?;
+            }
+            if json.json {
+                return print_json(&view);
+            }
+            print!("{}", export::text(&view, session.me()));
+            Ok(())
+        }
+        Command::Reply { thread, text } => {
+            let session = session(home).await?;
+            let mailbox = session.resolve(&thread).await?;
+            let seq = session.reply(&mailbox, &text).await?;
+            println!("Sent (message {seq}).");
+            Ok(())
+        }
+        Command::Note { thread, text } => {
+            let session = session(home).await?;
+            let mailbox = session.resolve(&thread).await?;
+            session.add_note(&mailbox, &text).await?;
+            println!("Note saved (visible to your centre's staff only).");
+            Ok(())
+        }
+        Command::Status { thread, status } => {
+            let status = Status::parse(&status).ok_or_else(|| {
+                DeskError::Invalid(format!(
+                    "unknown status `{status}`; use new, in_progress, waiting or closed"
+                ))
+            })?;
+            let session = session(home).await?;
+            let mailbox = session.resolve(&thread).await?;
+            session.set_status(&mailbox, status).await?;
+            println!("Status: {}.", status.label_cs());
+            Ok(())
+        }
+        Command::Assign {
+            thread,
+            staff,
+            nobody,
+        } => {
+            if staff.is_none() && !nobody {
+                return Err(DeskError::Invalid(
+                    "name a staff id, or pass --nobody".into(),
+                ));
+            }
+            let session = session(home).await?;
+            let mailbox = session.resolve(&thread).await?;
+            session.assign(&mailbox, staff.as_deref()).await?;
+            println!("Assigned to {}.", staff.as_deref().unwrap_or("nobody"));
+            Ok(())
+        }
+        Command::Transfer { thread, to } => {
+            let session = session(home).await?;
+            let mailbox = session.resolve(&thread).await?;
+            session.transfer(&mailbox, &to).await?;
+            println!("Transferred to {to}; the person keeps her code.");
+            Ok(())
+        }
+        Command::Export { thread, out, json } => {
+            if out.exists() {
+                return Err(DeskError::Invalid(format!(
+                    "{} already exists",
+                    out.display()
+                )));
+            }
+            let session = session(home).await?;
+            let mailbox = session.resolve(&thread).await?;
+            let text = if json {
+                let json = serde_json::to_string_pretty(&session.thread(&mailbox).await?)
+                    .map_err(|_| DeskError::BadResponse)?;
+                terminal::json(&json).into_owned()
+            } else {
+                session.export_text(&mailbox).await?
+            };
+            keystore::write_new(&out, text.as_bytes(), false)?;
+            println!("Written to {} (readable only by you).", out.display());
+            Ok(())
+        }
+        Command::Serve { port, lock_after } => {
+            crate::web::serve(home.clone(), port, lock_after).await
+        }
+        Command::Admin(command) => admin::run(command).await,
+    }
+}
+
+fn init(home: &Home, relay: String, root_key: String) -> Result<(), DeskError> {
+    let settings = Settings { relay, root_key };
+    settings.root()?;
+    Relay::new(&settings.relay)?;
+    if home.keystore().exists() {
+        return Err(DeskError::Invalid(format!(
+            "{} already exists; this desk already has keys",
+            home.keystore().display()
+        )));
+    }
+    let passphrase = new_passphrase("OZVI_DESK_PASSPHRASE")?;
+    let keys = crate::admin::create_staff_keystore(&home.keystore(), &passphrase)?;
+    home.save_settings(&settings)?;
+    let request = serde_json::to_string_pretty(&crate::admin::Enrolment::of(&keys))
+        .map_err(|_| DeskError::BadResponse)?
+        + "\n";
+    let path = home.dir().join("enrolment.json");
+    std::fs::write(&path, &request)
+        .map_err(|e| DeskError::Io(format!("{}: {e}", path.display())))?;
+    eprintln!(
+        "Your keys are in {} (encrypted).",
+        home.keystore().display()
+    );
+    eprintln!(
+        "Send this enrolment request to the operator ({}), and read them this fingerprint \
+         over the phone: {}",
+        path.display(),
+        crate::admin::Enrolment::fingerprint(&keys)
+    );
+    print!("{request}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::args::{AdminCommand, Cli, Command};
+    use clap::Parser;
+
+    /// A base64url key begins with '-' one time in 64; clap must take it as
+    /// the value, not as an unknown flag.
+    #[test]
+    fn a_root_key_beginning_with_a_hyphen_is_a_value() {
+        let key = "-e1C8J97AFPcDzP8z_kNYmEekmDCXDuUq9-gmnkG-Ko";
+        let cli = Cli::try_parse_from([
+            "ozvi-desk",
+            "init",
+            "--relay",
+            "http://x",
+            "--root-key",
+            key,
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Init { root_key, .. } => assert_eq!(root_key, key),
+            _ => panic!("not init"),
+        }
+        let cli = Cli::try_parse_from(["ozvi-desk", "admin", "show", "d.json", "--root-key", key])
+            .expect("parses");
+        match cli.command {
+            Command::Admin(AdminCommand::Show { root_key, .. }) => assert_eq!(root_key, key),
+            _ => panic!("not admin show"),
+        }
+    }
+
+    /// Thread ids are base64url too, and a reply may begin with a dash.
+    #[test]
+    fn thread_ids_and_texts_beginning_with_a_hyphen_are_values() {
+        let cli = Cli::try_parse_from(["ozvi-desk", "read", "-e1C8", "--json"]).expect("parses");
+        match cli.command {
+            Command::Read { thread, json } => {
+                assert_eq!(thread, "-e1C8");
+                assert!(json.json);
+            }
+            _ => panic!("not read"),
+        }
+        let cli = Cli::try_parse_from(["ozvi-desk", "read", "--json", "-e1C8"]).expect("parses");
+        assert!(matches!(cli.command, Command::Read { thread, .. } if thread == "-e1C8"));
+        let cli = Cli::try_parse_from(["ozvi-desk", "reply", "-x_y", "--text", "- ano, zítra"])
+            .expect("parses");
+        assert!(
+            matches!(cli.command, Command::Reply { thread, text } if thread == "-x_y" && text == "- ano, zítra")
+        );
+        let cli = Cli::try_parse_from(["ozvi-desk", "status", "-x_y", "closed"]).expect("parses");
+        assert!(
+            matches!(cli.command, Command::Status { thread, status } if thread == "-x_y" && status == "closed")
+        );
+    }
+}

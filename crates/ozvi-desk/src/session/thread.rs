@@ -1,0 +1,282 @@
+//! One thread: opening it (only the messages not yet opened in this
+//! session), replying to the person, and the centre's read mark.
+
+use ozvi_api::person::StoredEnvelope;
+use ozvi_crypto::format::b64;
+use ozvi_crypto::format::envelope::Envelope;
+use ozvi_crypto::primitives::rng::os_rng;
+use ozvi_crypto::primitives::x25519::X25519Public;
+use ozvi_crypto::protocol::conversation::{Check, Conversation};
+use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
+use ozvi_crypto::protocol::{addressing, transfer};
+use ozvi_crypto::{Kind, MailboxId, OpenError, Sender};
+
+use super::Session;
+use super::memory::ThreadMemory;
+use super::views::{MessageView, ThreadView, Writer};
+use crate::body::{InternalNote, PersonBody, ReplyBody};
+use crate::error::DeskError;
+use crate::relay;
+use crate::text;
+
+impl Session {
+    /// The whole thread, decrypted and verified message by message. Only
+    /// messages after those this session already opened are fetched and
+    /// opened.
+    pub async fn thread(&self, mailbox: &MailboxId) -> Result<ThreadView, DeskError> {
+        let after = self
+            .memory()
+            .threads
+            .get(&mailbox.0)
+            .map_or(0, ThreadMemory::last_seq);
+        let mut page = self
+            .relay
+            .thread(&self.signing(), mailbox, after)
+            .await
+            .map_err(|e| self.not_found(e, mailbox))?;
+        let known = self
+            .memory()
+            .threads
+            .get(&mailbox.0)
+            .map(|t| t.same_thread(&page.thread));
+        if known == Some(false) {
+            // Deleted and begun anew under the same code: start over.
+            self.memory().threads.remove(&mailbox.0);
+            if after > 0 {
+                page = self
+                    .relay
+                    .thread(&self.signing(), mailbox, 0)
+                    .await
+                    .map_err(|e| self.not_found(e, mailbox))?;
+            }
+        }
+        let (mailbox_id, mut entry) = self.entry(&page.thread)?;
+        let messages = {
+            let mut memory = self.memory();
+            let thread = memory
+                .threads
+                .entry(mailbox_id.0)
+                .or_insert_with(|| ThreadMemory::new(page.thread.created_at));
+            for stored in page.messages {
+                // Two calls may fetch the same messages at once: each is
+                // taken once, in order.
+                if stored.seq <= thread.last_seq() {
+                    continue;
+                }
+                let (view, person) = self.open_message(mailbox, &stored, &mut thread.conversation);
+                if thread.person.is_none() {
+                    thread.person = person;
+                }
+                thread.stored.push(stored);
+                thread.views.push(view);
+            }
+            thread.views.clone()
+        };
+        let mut note = self.note(mailbox, page.thread.note.as_deref()).body;
+        if let Some(from) = entry.transfer_unchecked.clone()
+            && entry.note_problem.is_none()
+            && self.transfer_verifies(mailbox, &messages)?
+        {
+            note.notes.push(InternalNote {
+                at: relay::now(),
+                by: self.me.staff.clone(),
+                text: text::transfer_checked(&from, messages.len()),
+            });
+            note = self.write_note(mailbox, note).await?;
+            entry.transfer_unchecked = None;
+        }
+        Ok(ThreadView {
+            entry,
+            messages,
+            note,
+        })
+    }
+
+    /// Whether a thread transferred here holds up (PROTOCOL.md §4.8): every
+    /// message opened and verified and shows once, and every envelope is
+    /// addressed to exactly this centre's staff and the thread's person key.
+    fn transfer_verifies(
+        &self,
+        mailbox: &MailboxId,
+        views: &[MessageView],
+    ) -> Result<bool, DeskError> {
+        if views.is_empty() || views.iter().any(|v| v.problem.is_some()) {
+            return Ok(false);
+        }
+        let centre = self.my_centre()?;
+        let envelopes: Vec<Vec<u8>> = self
+            .memory()
+            .threads
+            .get(&mailbox.0)
+            .map(|t| {
+                t.stored
+                    .iter()
+                    .map(|m| b64::decode(&m.envelope).map_err(|_| DeskError::BadResponse))
+                    .collect::<Result<_, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let person = envelopes.first().and_then(|e| transfer::person_key_id(e));
+        let Some(person) = person else {
+            return Ok(false);
+        };
+        Ok(envelopes.iter().all(|bytes| {
+            Envelope::parse(bytes)
+                .is_ok_and(|e| addressing::check_parsed(&e, e.kind, centre, Some(&person)).is_ok())
+        }))
+    }
+
+    /// Opens and checks one stored message in the thread's order; also
+    /// gives the person's key when it is a verified message of hers.
+    pub(super) fn open_message(
+        &self,
+        mailbox: &MailboxId,
+        stored: &StoredEnvelope,
+        conversation: &mut Conversation,
+    ) -> (MessageView, Option<X25519Public>) {
+        let mut view = MessageView {
+            seq: stored.seq,
+            stored_at: stored.stored_at,
+            sent_at: None,
+            author: Writer::Unverified,
+            text: String::new(),
+            intake: None,
+            problem: None,
+        };
+        let opened = b64::decode(&stored.envelope)
+            .map_err(|_| OpenError::Malformed)
+            .and_then(|bytes| self.open_envelope(&bytes, mailbox));
+        // The checks across the thread (replays, order) are ozvi-crypto's.
+        let check = conversation.push(stored.seq, opened.as_ref().ok().map(|(o, _)| o));
+        let (opened, former) = match opened {
+            Ok(o) => o,
+            Err(e) => {
+                view.problem = Some(text::unopened(e));
+                return (view, None);
+            }
+        };
+        let problem = match check {
+            Check::Show => None,
+            Check::Replay { first_seq } => Some(text::replay(first_seq)),
+            Check::OutOfOrder => Some(text::out_of_order()),
+            _ => Some(text::unopened(OpenError::UnexpectedKind)),
+        };
+        if problem.is_some() {
+            view.problem = problem;
+            return (view, None);
+        }
+        view.sent_at = Some(opened.sent_at);
+        let mut person = None;
+        match (&opened.sender, opened.kind) {
+            (Sender::Person(public), Kind::PersonMessage) => {
+                // Her key is hers whatever the body holds: opening checked
+                // it against the mailbox id.
+                person = Some(public.x25519);
+                match ozvi_crypto::format::json::from_slice::<PersonBody>(&opened.body) {
+                    Ok(body) => {
+                        view.author = Writer::Person;
+                        view.text = body.text;
+                        view.intake = body.intake;
+                    }
+                    Err(_) => view.problem = Some(text::unopened(OpenError::Malformed)),
+                }
+            }
+            (Sender::Staff { centre, staff }, Kind::StaffReply) => {
+                match ozvi_crypto::format::json::from_slice::<ReplyBody>(&opened.body) {
+                    Ok(body) => {
+                        view.author = Writer::Staff {
+                            centre: centre.clone(),
+                            staff: staff.clone(),
+                            label: self.staff_label(staff.as_str()).unwrap_or_default(),
+                            former,
+                        };
+                        view.text = body.text;
+                    }
+                    Err(_) => view.problem = Some(text::unopened(OpenError::Malformed)),
+                }
+            }
+            _ => view.problem = Some(text::unopened(OpenError::UnexpectedKind)),
+        }
+        (view, person)
+    }
+
+    /// The person's X25519 key, from the thread's first verified person
+    /// message (her messages carry it, and opening checked it against the
+    /// mailbox id). Opens the thread if this session has not yet.
+    pub(super) async fn person_key(&self, mailbox: &MailboxId) -> Result<X25519Public, DeskError> {
+        let known = |session: &Self| {
+            session
+                .memory()
+                .threads
+                .get(&mailbox.0)
+                .and_then(|t| t.person)
+        };
+        if let Some(key) = known(self) {
+            return Ok(key);
+        }
+        self.thread(mailbox).await?;
+        known(self).ok_or(DeskError::NoPersonKey)
+    }
+
+    /// Replies to the person; returns the reply's sequence number. The
+    /// thread is then read up to the reply.
+    pub async fn reply(&self, mailbox: &MailboxId, text: &str) -> Result<u64, DeskError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(DeskError::EmptyText);
+        }
+        let person = self.person_key(mailbox).await?;
+        let recipients = addressing::recipients(Kind::StaffReply, self.my_centre()?, Some(&person))
+            .map_err(|_| DeskError::Prepare("reply"))?;
+        let body = serde_json::to_vec(&ReplyBody {
+            text: text.into(),
+            lang: Some("cs".into()),
+        })
+        .map_err(|_| DeskError::Prepare("reply"))?;
+        let envelope = seal(
+            &mut os_rng(),
+            Signer::Staff(&self.keys),
+            Message {
+                kind: Kind::StaffReply,
+                mailbox,
+                body: &body,
+                sent_at: relay::now(),
+            },
+            &recipients,
+        )
+        .map_err(|_| DeskError::TooLong)?;
+        let seq = self
+            .relay
+            .reply(&self.signing(), mailbox, &envelope)
+            .await
+            .map_err(|e| self.not_found(e, mailbox))?;
+        self.mark_read(mailbox, seq).await?;
+        Ok(seq)
+    }
+
+    /// Marks the thread read up to `seq`, unless this session already did.
+    pub async fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), DeskError> {
+        let done = self
+            .memory()
+            .threads
+            .get(&mailbox.0)
+            .is_some_and(|t| t.read_up_to >= seq);
+        if done {
+            return Ok(());
+        }
+        self.relay
+            .mark_read(&self.signing(), mailbox, seq)
+            .await
+            .map_err(|e| self.not_found(e, mailbox))?;
+        if let Some(thread) = self.memory().threads.get_mut(&mailbox.0) {
+            thread.read_up_to = thread.read_up_to.max(seq);
+        }
+        Ok(())
+    }
+
+    /// The thread as text for the case record.
+    pub async fn export_text(&self, mailbox: &MailboxId) -> Result<String, DeskError> {
+        let view = self.thread(mailbox).await?;
+        Ok(crate::export::text(&view, &self.me))
+    }
+}

@@ -1,0 +1,104 @@
+//! What the session shows: the staff member, inbox entries, verified
+//! messages and whole threads. The web UI receives them as JSON; the CLI
+//! and the export print them.
+
+use serde::Serialize;
+
+use crate::body::{Intake, NoteBody, Status};
+
+/// Who the unlocked staff member is, by the directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct Me {
+    /// Her centre's id.
+    pub centre: String,
+    /// Her centre's Czech name.
+    pub centre_name: String,
+    /// Her staff id.
+    pub staff: String,
+    /// Her label.
+    pub label: String,
+}
+
+/// A thread in the inbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxEntry {
+    /// The mailbox id, base64url: the thread's id.
+    pub id: String,
+    /// The first eight characters, enough to name it in the CLI.
+    pub short: String,
+    /// Created (Unix seconds, whole minutes).
+    pub created_at: u64,
+    /// Last activity.
+    pub last_activity: u64,
+    /// Since when the oldest unanswered message has waited (0: answered).
+    pub waiting_since: u64,
+    /// Unread messages from the person.
+    pub unread: u32,
+    /// Messages in the thread.
+    pub messages: u32,
+    /// Where the case stands.
+    pub status: Status,
+    /// The staff id of whoever has the case.
+    pub assignee: Option<String>,
+    /// Her label.
+    pub assignee_label: Option<String>,
+    /// Set when the note could not be opened and verified.
+    pub note_problem: Option<String>,
+    /// The centre this thread was transferred from, while the thread has
+    /// not been checked here (PROTOCOL.md §4.8): its latest note is still
+    /// the other centre's. Shown as "not yet checked" until a desk of this
+    /// centre has opened every message, verified every signature and the
+    /// addressing, and recorded that in the note.
+    pub transfer_unchecked: Option<String>,
+}
+
+/// Who wrote a message, as its signature shows (serialized as `author`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Writer {
+    /// The person holding the code.
+    Person,
+    /// A staff member.
+    Staff {
+        /// Her centre's id.
+        centre: String,
+        /// Her staff id.
+        staff: String,
+        /// Her label.
+        label: String,
+        /// She is no longer in the current directory.
+        former: bool,
+    },
+    /// Unknown: the message did not open or verify.
+    Unverified,
+}
+
+/// One message of a thread, decrypted and verified — or marked as not.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    /// Position in the thread.
+    pub seq: u64,
+    /// When the relay stored it (whole minutes).
+    pub stored_at: u64,
+    /// When the sender says she wrote it.
+    pub sent_at: Option<u64>,
+    /// Who wrote it.
+    pub author: Writer,
+    /// What was written (empty when it could not be opened).
+    pub text: String,
+    /// The first message's form answers.
+    pub intake: Option<Intake>,
+    /// Why the message cannot be trusted; shown instead of the text.
+    pub problem: Option<String>,
+}
+
+/// A whole thread, decrypted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadView {
+    /// The inbox entry for it.
+    pub entry: InboxEntry,
+    /// Every message, oldest first.
+    pub messages: Vec<MessageView>,
+    /// The staff-only note.
+    pub note: NoteBody,
+}
