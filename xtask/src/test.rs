@@ -18,6 +18,19 @@ struct Step {
 
 const STEPS: &[Step] = &[
     Step {
+        title: "cargo-deny (installed if missing: about 5 minutes the first time)",
+        action: |_| tools::ensure_cargo_deny(),
+        on_failure: "the supply-chain check needs cargo-deny at the version in xtask/src/tools.rs",
+    },
+    Step {
+        title: "Supply chain: cargo deny check (advisories, bans, licences, sources)",
+        action: crate::deny::check,
+        on_failure: "see cargo-deny's findings above and deny.toml, which says how each is \
+                     decided (an advisory: upgrade, replace, or an `ignore` with its reason and a \
+                     date to revisit); `cargo deny --offline check bans` shows which dependency \
+                     brings in each duplicate",
+    },
+    Step {
         title: "WebAssembly target",
         action: |_| tools::ensure_wasm_target(),
         on_failure: "the WebAssembly build and tests need this target",
