@@ -85,6 +85,7 @@ impl Drop for Running {
 pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
     process::run(Command::new("cargo").current_dir(root).args([
         "build",
+        "--locked",
         "-p",
         "ozvi-relay",
         "-p",

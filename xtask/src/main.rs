@@ -1,6 +1,7 @@
 //! `cargo xtask`: Ozvi's project commands. Run `cargo xtask --help`.
 
 mod demo;
+mod deny;
 mod fuzz;
 mod load;
 mod mutants;
@@ -24,9 +25,10 @@ Usage: cargo xtask <COMMAND> [ARGS]
 Commands:
   demo [--smoke]                  Run the relay (with the sample directory) and the
                                   desk of IC Zlín until Ctrl-C; --smoke: start, check, stop
-  test                            Run every test: installs the wasm32 target and
-                                  wasm-bindgen-cli if needed, then fmt, clippy, native
-                                  tests, wasm build and the crypto tests in WebAssembly
+  test                            Run every test: installs cargo-deny, the wasm32
+                                  target and wasm-bindgen-cli if needed, then cargo
+                                  deny check (offline), fmt, clippy, native tests,
+                                  wasm build and the crypto tests in WebAssembly
   web                             Build the person's page into web-client/dist/
                                   (reproducible; prints SHA256SUMS)
   vectors                         Regenerate crates/ozvi-crypto/vectors/*.json

@@ -1,5 +1,9 @@
 //! `cargo xtask test`: every test of the project, in order, stopping at the
 //! first failure. CI runs exactly this (`.ci/run`).
+//!
+//! Every cargo build and test here runs with `--locked` (as does the
+//! `cargo xtask` alias in `.cargo/config.toml`): a Cargo.lock that does not
+//! match the manifests fails instead of being rewritten on the way.
 
 use std::path::Path;
 use std::process::Command;
@@ -17,6 +21,19 @@ struct Step {
 }
 
 const STEPS: &[Step] = &[
+    Step {
+        title: "cargo-deny (installed if missing: about 5 minutes the first time)",
+        action: |_| tools::ensure_cargo_deny(),
+        on_failure: "the supply-chain check needs cargo-deny at the version in xtask/src/tools.rs",
+    },
+    Step {
+        title: "Supply chain: cargo deny check (advisories, bans, licences, sources)",
+        action: crate::deny::check,
+        on_failure: "see cargo-deny's findings above and deny.toml, which says how each is \
+                     decided (an advisory: upgrade, replace, or an `ignore` with its reason and a \
+                     date to revisit); `cargo deny --offline check bans` shows which dependency \
+                     brings in each duplicate",
+    },
     Step {
         title: "WebAssembly target",
         action: |_| tools::ensure_wasm_target(),
@@ -52,6 +69,7 @@ const STEPS: &[Step] = &[
         action: |root| {
             process::run(cargo(root).args([
                 "clippy",
+                "--locked",
                 "--workspace",
                 "--all-targets",
                 "--",
@@ -68,7 +86,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         title: "Native tests",
-        action: |root| process::run(cargo(root).args(["test", "--workspace"])),
+        action: |root| process::run(cargo(root).args(["test", "--locked", "--workspace"])),
         on_failure: "see the failing tests above",
     },
     Step {
@@ -111,6 +129,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
 fn wasm_build(root: &Path) -> anyhow::Result<()> {
     process::run(cargo(root).args([
         "build",
+        "--locked",
         "-p",
         "ozvi-crypto",
         "-p",
@@ -131,7 +150,7 @@ fn wasm_tests(root: &Path) -> anyhow::Result<()> {
     println!("node {}", node.trim());
     process::run(
         cargo(root)
-            .args(["test", "--target", WASM_TARGET])
+            .args(["test", "--locked", "--target", WASM_TARGET])
             .args(["-p", "ozvi-crypto", "--test", "vectors"])
             .args(["-p", "ozvi-web", "--test", "bindings"])
             .env(

@@ -66,6 +66,53 @@ pub fn ensure_wasm_bindgen_cli(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The cargo-deny release `cargo xtask test` uses (`deny.toml` is written for
+/// it): the newest on crates.io in December 2026. It needs rustc 1.88; the
+/// workspace needs 1.95.
+pub const CARGO_DENY: &str = "0.20.2";
+
+/// Installs cargo-deny at exactly [`CARGO_DENY`] unless `cargo deny` reports
+/// that version: other releases read `deny.toml` differently.
+pub fn ensure_cargo_deny() -> anyhow::Result<()> {
+    let version = || {
+        stdout_of(Command::new("cargo").args(["deny", "--version"]))
+            .and_then(|output| parse_tool_version(&output))
+    };
+    let have = version();
+    if have.as_deref() == Some(CARGO_DENY) {
+        println!("cargo-deny {CARGO_DENY} is installed");
+        return Ok(());
+    }
+    println!(
+        "cargo-deny {CARGO_DENY} is needed, found {}; installing it with `cargo install`.\n\
+         It is compiled from source: this takes about 5 minutes on a 2-core machine.",
+        have.as_deref().unwrap_or("none")
+    );
+    // `--locked`: cargo-deny's own lock file, as its release was tested.
+    // `--force` replaces a binary that cargo did not install itself.
+    let mut install = Command::new("cargo");
+    install.args([
+        "install",
+        "--locked",
+        "--force",
+        "cargo-deny",
+        "--version",
+        CARGO_DENY,
+    ]);
+    run(&mut install).with_context(|| {
+        format!("could not install cargo-deny {CARGO_DENY}; see cargo's message above")
+    })?;
+    let now = version();
+    if now.as_deref() != Some(CARGO_DENY) {
+        bail!(
+            "installed cargo-deny {CARGO_DENY}, but `cargo deny --version` reports {}; put \
+             cargo's bin directory (usually ~/.cargo/bin) first on PATH",
+            now.as_deref().unwrap_or("nothing")
+        );
+    }
+    Ok(())
+}
+
 /// Installs `cargo-fuzz` unless `cargo fuzz` already works.
 pub fn ensure_cargo_fuzz() -> anyhow::Result<()> {
     if let Some(version) = stdout_of(Command::new("cargo").args(["fuzz", "--version"])) {
