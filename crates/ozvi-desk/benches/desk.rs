@@ -18,7 +18,7 @@ use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
 use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
 use ozvi_crypto::{DeploymentSalt, Directory, PersonKeys, StaffKeys};
 use ozvi_desk::relay::Relay;
-use ozvi_desk::session::Session;
+use ozvi_desk::session::{Listing, Session};
 use ozvi_relay::config::Config;
 use ozvi_relay::state::SystemClock;
 use ozvi_relay::store::{Author, CentreId, Quota, SledStore, Store};
@@ -195,14 +195,18 @@ async fn bench(threads: usize, long: usize, runs: usize) {
     let handle = server.handle();
     tokio::spawn(server);
 
-    let keys = StaffKeys::from_bytes(*staff[2].to_bytes().0, &staff[2].to_bytes().1);
-    let session = Session::new(
-        Relay::new(&base).expect("relay"),
-        keys,
-        directory.clone(),
-        Vec::new(),
-    )
-    .expect("enrolled");
+    // A fresh session for every run: the figures are those of a desk that
+    // has opened nothing yet (a session remembers what it opened).
+    let fresh = || {
+        let keys = StaffKeys::from_bytes(*staff[2].to_bytes().0, &staff[2].to_bytes().1);
+        Session::new(
+            Relay::new(&base).expect("relay"),
+            keys,
+            directory.clone(),
+            Vec::new(),
+        )
+        .expect("enrolled")
+    };
     ozvi_desk::relay::install_tls_provider();
     let http = reqwest::Client::new();
 
@@ -222,6 +226,7 @@ async fn bench(threads: usize, long: usize, runs: usize) {
         assert!(r.status().is_success());
         health.push(t.elapsed());
 
+        let session = fresh();
         let t = Instant::now();
         let entries = session.inbox().await.expect("inbox");
         inbox.push(t.elapsed());
@@ -334,16 +339,29 @@ async fn traffic(
         measure(&session),
     );
     let start = measure(&session);
-    session.inbox().await.expect("inbox");
+    session
+        .inbox_listing(Listing::Changes)
+        .await
+        .expect("inbox");
     report(
-        "refresh the inbox (one thread changed)",
+        "live inbox refresh (one thread changed)",
+        start,
+        measure(&session),
+    );
+    let start = measure(&session);
+    session
+        .inbox_listing(Listing::Changes)
+        .await
+        .expect("inbox");
+    report(
+        "live inbox refresh (nothing changed)",
         start,
         measure(&session),
     );
     let start = measure(&session);
     session.inbox().await.expect("inbox");
     report(
-        "refresh the inbox (nothing changed)",
+        "open the inbox again (every thread listed)",
         start,
         measure(&session),
     );

@@ -24,31 +24,36 @@ impl Session {
     /// messages after those this session already opened are fetched and
     /// opened.
     pub async fn thread(&self, mailbox: &MailboxId) -> Result<ThreadView, DeskError> {
-        let after = self
+        // The last message already held is fetched again with what is new:
+        // if it is not byte for byte the one remembered, this is another
+        // thread under the same mailbox id (she deleted hers and wrote
+        // anew with the same code), and everything remembered is dropped.
+        let last = self
             .memory()
             .threads
             .get(&mailbox.0)
-            .map_or(0, ThreadMemory::last_seq);
+            .and_then(|t| t.stored.last().cloned());
+        let after = last.as_ref().map_or(0, |m| m.seq - 1);
         let mut page = self
             .relay
             .thread(&self.signing(), mailbox, after)
             .await
             .map_err(|e| self.not_found(e, mailbox))?;
-        let known = self
-            .memory()
-            .threads
-            .get(&mailbox.0)
-            .map(|t| t.same_thread(&page.thread));
-        if known == Some(false) {
-            // Deleted and begun anew under the same code: start over.
+        let same = last.as_ref().is_none_or(|last| {
+            page.messages.first() == Some(last)
+                && self
+                    .memory()
+                    .threads
+                    .get(&mailbox.0)
+                    .is_some_and(|t| t.same_thread(&page.thread))
+        });
+        if !same {
             self.memory().threads.remove(&mailbox.0);
-            if after > 0 {
-                page = self
-                    .relay
-                    .thread(&self.signing(), mailbox, 0)
-                    .await
-                    .map_err(|e| self.not_found(e, mailbox))?;
-            }
+            page = self
+                .relay
+                .thread(&self.signing(), mailbox, 0)
+                .await
+                .map_err(|e| self.not_found(e, mailbox))?;
         }
         let (mailbox_id, mut entry) = self.entry(&page.thread)?;
         let messages = {

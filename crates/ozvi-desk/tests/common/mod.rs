@@ -344,6 +344,19 @@ impl Person {
             .collect()
     }
 
+    /// Deletes her thread (the quick "delete everything" of her page).
+    pub async fn delete(&self) {
+        let r = self
+            .http
+            .delete(format!("{}/api/v1/mailbox", self.base))
+            .header("Ozvi-Mailbox", self.mailbox().to_b64())
+            .header("Ozvi-Auth", b64::encode(self.keys.auth_secret().expose()))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 204);
+    }
+
     /// The raw listing as the relay returns it.
     pub async fn listing(&self) -> String {
         self.http

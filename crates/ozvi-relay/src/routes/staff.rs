@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ozvi_api::person::Posted;
 use ozvi_api::staff::{
-    EnvelopeRequest, Inbox, MarkRead, Since, ThreadQuery, ThreadSummary, ThreadPage, Transfer,
+    EnvelopeRequest, Inbox, MarkRead, Since, ThreadPage, ThreadQuery, ThreadSummary, Transfer,
 };
 use ozvi_crypto::protocol::request::{BodyDigest, RequestAuth, headers};
 use ozvi_crypto::{MailboxId, RequestError};
