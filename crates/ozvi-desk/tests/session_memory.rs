@@ -158,7 +158,15 @@ async fn a_thread_deleted_and_begun_again_under_the_same_code_is_shown_anew() {
     // has grown past the old one (within the same minute): the desk must
     // not take the new messages for a continuation of the old.
     s.anna.write_more("druhá nová").await;
-    assert_eq!(s.session.thread(&mailbox).await.expect("opens").messages.len(), 2);
+    assert_eq!(
+        s.session
+            .thread(&mailbox)
+            .await
+            .expect("opens")
+            .messages
+            .len(),
+        2
+    );
     s.anna.delete().await;
     s.anna.write_first("ic-zlin", "TŘETÍ ZAČÁTEK").await;
     s.anna.write_more("a dál").await;

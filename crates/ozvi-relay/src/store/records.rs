@@ -1,6 +1,64 @@
-//! The fixed-shape binary records (docs/API.md, "What is stored").
+//! The fixed-shape binary records (docs/API.md, "What is stored"): every
+//! key and every value layout of the store, here and nowhere else.
+
+use ozvi_crypto::MailboxId;
 
 use super::StoreError;
+
+/// Key of a message in `messages`: mailbox id (16) ‖ seq (u64, big-endian),
+/// so that a thread's messages sort together and in order.
+pub struct MessageKey;
+
+impl MessageKey {
+    /// Key length.
+    pub const LEN: usize = 24;
+
+    /// The key of message `seq` of `mailbox`.
+    pub fn encode(mailbox: &MailboxId, seq: u64) -> [u8; Self::LEN] {
+        let mut key = [0u8; Self::LEN];
+        key[..16].copy_from_slice(&mailbox.0);
+        key[16..].copy_from_slice(&seq.to_be_bytes());
+        key
+    }
+
+    /// The sequence number in a key.
+    pub fn seq(key: &[u8]) -> Result<u64, StoreError> {
+        let seq: [u8; 8] = key
+            .get(16..Self::LEN)
+            .and_then(|s| s.try_into().ok())
+            .filter(|_| key.len() == Self::LEN)
+            .ok_or(StoreError::Corrupt)?;
+        Ok(u64::from_be_bytes(seq))
+    }
+}
+
+/// Key of the inbox index `activity`: centre (33, [`CentreId::to_fixed`]) ‖
+/// change (u64, big-endian) ‖ mailbox id (16); the value is empty. A
+/// centre's threads sort by their latest change.
+pub struct ActivityKey;
+
+impl ActivityKey {
+    /// Key length.
+    pub const LEN: usize = CentreId::LEN + 8 + 16;
+
+    /// The key of `mailbox`'s entry at `change` in `centre`'s inbox.
+    pub fn encode(centre: &CentreId, change: u64, mailbox: &MailboxId) -> [u8; Self::LEN] {
+        let mut key = [0u8; Self::LEN];
+        key[..CentreId::LEN].copy_from_slice(&centre.to_fixed());
+        key[CentreId::LEN..CentreId::LEN + 8].copy_from_slice(&change.to_be_bytes());
+        key[CentreId::LEN + 8..].copy_from_slice(&mailbox.0);
+        key
+    }
+
+    /// The mailbox id in a key.
+    pub fn mailbox(key: &[u8]) -> Result<MailboxId, StoreError> {
+        let id: [u8; 16] = key
+            .get(CentreId::LEN + 8..)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(StoreError::Corrupt)?;
+        Ok(MailboxId(id))
+    }
+}
 
 /// A centre id from the directory: `[a-z0-9-]{1,32}`, stored in a fixed 33
 /// bytes (length, then the id padded with zeros).
@@ -227,6 +285,13 @@ impl StoredMessage {
     pub fn kind_byte(&self) -> Option<u8> {
         self.envelope.get(1).copied()
     }
+
+    /// The kind byte of the envelope in a stored value, without copying it
+    /// out: value = version (1) ‖ stored-at (8) ‖ envelope, whose second
+    /// byte is its kind.
+    pub fn value_kind_byte(value: &[u8]) -> Option<u8> {
+        value.get(9 + 1).copied()
+    }
 }
 
 #[cfg(test)]
@@ -256,6 +321,34 @@ mod tests {
         corrupt[40] = b'!';
         assert!(ThreadRecord::decode(&corrupt).is_err());
         assert!(ThreadRecord::decode(&bytes[..129]).is_err());
+    }
+
+    #[test]
+    fn keys_round_trip_and_sort_as_documented() {
+        let a = MailboxId([1; 16]);
+        let b = MailboxId([2; 16]);
+        assert!(MessageKey::encode(&a, u64::MAX) < MessageKey::encode(&b, 0));
+        assert!(MessageKey::encode(&a, 255) < MessageKey::encode(&a, 256));
+        assert_eq!(
+            MessageKey::seq(&MessageKey::encode(&a, 77)).expect("valid"),
+            77
+        );
+        assert!(MessageKey::seq(&[0; 23]).is_err());
+        let zlin = CentreId::parse("ic-zlin").expect("valid");
+        let key = ActivityKey::encode(&zlin, 9, &b);
+        assert_eq!(key.len(), 57);
+        assert_eq!(ActivityKey::mailbox(&key).expect("valid"), b);
+        assert!(ActivityKey::encode(&zlin, 9, &b) < ActivityKey::encode(&zlin, 10, &a));
+        let message = StoredMessage {
+            seq: 1,
+            stored_at: 60,
+            envelope: vec![2, 3, 4],
+        };
+        assert_eq!(
+            StoredMessage::value_kind_byte(&message.encode_value()),
+            Some(3)
+        );
+        assert_eq!(message.kind_byte(), Some(3));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use ozvi_crypto::MailboxId;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use sled::{Db, Tree};
 
+use super::records::{ActivityKey, MessageKey};
 use super::{Author, CentreId, Quota, Store, StoreError, StoredMessage, ThreadRecord, to_minute};
 
 /// Key of the signed directory in the `system` tree.
@@ -131,19 +132,12 @@ fn abort<T>(e: StoreError) -> Result<T, ConflictableTransactionError<StoreError>
     Err(ConflictableTransactionError::Abort(e))
 }
 
-fn message_key(mailbox: &MailboxId, seq: u64) -> [u8; 24] {
-    let mut key = [0u8; 24];
-    key[..16].copy_from_slice(&mailbox.0);
-    key[16..].copy_from_slice(&seq.to_be_bytes());
-    key
+fn message_key(mailbox: &MailboxId, seq: u64) -> [u8; MessageKey::LEN] {
+    MessageKey::encode(mailbox, seq)
 }
 
 fn activity_key(centre: &CentreId, change: u64, mailbox: &MailboxId) -> Vec<u8> {
-    let mut key = Vec::with_capacity(CentreId::LEN + 8 + 16);
-    key.extend_from_slice(&centre.to_fixed());
-    key.extend_from_slice(&change.to_be_bytes());
-    key.extend_from_slice(&mailbox.0);
-    key
+    ActivityKey::encode(centre, change, mailbox).to_vec()
 }
 
 /// Person messages with a sequence number above `seq` (kind byte 1).
@@ -157,8 +151,7 @@ fn count_person_messages_after(
         messages.range(message_key(mailbox, seq.saturating_add(1))..=message_key(mailbox, u64::MAX))
     {
         let (_, value) = item.map_err(backend)?;
-        // value = version ‖ stored_at (8) ‖ envelope; the kind is envelope[1].
-        if value.get(10) == Some(&1) {
+        if StoredMessage::value_kind_byte(&value) == Some(1) {
             count += 1;
         }
     }
@@ -262,9 +255,7 @@ impl Store for SledStore {
             .take(limit)
             .map(|item| {
                 let (key, value) = item.map_err(backend)?;
-                let seq =
-                    u64::from_be_bytes(key[16..24].try_into().map_err(|_| StoreError::Corrupt)?);
-                StoredMessage::decode_value(seq, &value)
+                StoredMessage::decode_value(MessageKey::seq(&key)?, &value)
             })
             .collect()
     }
@@ -313,10 +304,7 @@ impl Store for SledStore {
         let mut out = Vec::new();
         for item in self.activity.range(start..=end).rev().take(limit) {
             let (key, _) = item.map_err(backend)?;
-            let id: [u8; 16] = key[CentreId::LEN + 8..]
-                .try_into()
-                .map_err(|_| StoreError::Corrupt)?;
-            let mailbox = MailboxId(id);
+            let mailbox = ActivityKey::mailbox(&key)?;
             if let Some(record) = self.thread(&mailbox)? {
                 out.push((mailbox, record));
             }
