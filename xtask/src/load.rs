@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use crate::process::heading;
 use fixture::{Fixture, MESSAGES_PER_THREAD, Seeded};
-use relay::{Memory, Relay};
+use relay::{Memory, RelayProcess};
 use scenario::{Budget, Op, Stats, Target};
 
 /// Concurrent clients in every scenario.
@@ -223,7 +223,7 @@ fn run_only(root: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
         fixture.seed(&dir, SMALL_THREADS)?;
         let http = http_client()?;
         let log = work.path().join("relay.log");
-        let relay = Relay::start(&binary, &config, &dir, &log, &http).await?;
+        let relay = RelayProcess::start(&binary, &config, &dir, &log, &http).await?;
         println!("relay PID {}", relay.pid());
         let target = Arc::new(Target {
             base: relay.base.clone(),
@@ -319,7 +319,7 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
             plan.window.as_secs_f64()
         ),
     );
-    let relay = Relay::start(binary, &config, &small_dir, &log, &http).await?;
+    let relay = RelayProcess::start(binary, &config, &small_dir, &log, &http).await?;
     let small_target = Arc::new(Target {
         base: relay.base.clone(),
         http: http.clone(),
@@ -365,7 +365,7 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
         STEPS,
         &format!("The relay on the {big_messages}-message store: memory, then latency"),
     );
-    let relay = Relay::start(binary, &config, &big_dir, &log, &http).await?;
+    let relay = RelayProcess::start(binary, &config, &big_dir, &log, &http).await?;
     let big_target = Arc::new(Target {
         base: relay.base.clone(),
         http: http.clone(),

@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
 use crate::load::fixture::Fixture;
-use crate::load::relay::{self, Relay};
+use crate::load::relay::{self, RelayProcess};
 use crate::load::{http_client, load_runtime};
 use crate::process::{self, heading};
 use crate::tools::{self, WASM_TARGET};
@@ -150,7 +150,7 @@ pub fn bench(root: &Path, runs: u32) -> anyhow::Result<()> {
             Some(&root.join("web-client/dist")),
         )?;
         let http = http_client()?;
-        let relay = Relay::start(
+        let relay = RelayProcess::start(
             &binary,
             &config,
             &work.path().join("data"),

@@ -17,7 +17,7 @@ use ozvi_crypto::primitives::sig::Ed25519Secret;
 use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
 use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
 use ozvi_crypto::{DeploymentSalt, Directory, PersonKeys, StaffKeys};
-use ozvi_desk::relay::Relay;
+use ozvi_desk::relay::RelayClient;
 use ozvi_desk::session::{Listing, Session};
 use ozvi_relay::config::Config;
 use ozvi_relay::state::SystemClock;
@@ -200,7 +200,7 @@ async fn bench(threads: usize, long: usize, runs: usize) {
     let fresh = || {
         let keys = StaffKeys::from_bytes(*staff[2].to_bytes().0, &staff[2].to_bytes().1);
         Session::new(
-            Relay::new(&base).expect("relay"),
+            RelayClient::new(&base).expect("relay"),
             keys,
             directory.clone(),
             Vec::new(),
@@ -291,7 +291,7 @@ async fn traffic(
 ) {
     let keys = StaffKeys::from_bytes(*staff.to_bytes().0, &staff.to_bytes().1);
     let session = Session::new(
-        Relay::new(base).expect("relay"),
+        RelayClient::new(base).expect("relay"),
         keys,
         directory.clone(),
         Vec::new(),

@@ -21,7 +21,7 @@ use crate::error::DeskError;
 
 /// A relay, reached over HTTP(S).
 #[derive(Debug, Clone)]
-pub struct Relay {
+pub struct RelayClient {
     base: String,
     http: reqwest::Client,
     traffic: std::sync::Arc<Counters>,
@@ -67,7 +67,7 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
-impl Relay {
+impl RelayClient {
     /// A client for the relay at `base` (`https://…` or, for a relay on this
     /// machine, `http://127.0.0.1:…`).
     pub fn new(base: &str) -> Result<Self, DeskError> {

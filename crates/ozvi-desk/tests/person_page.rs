@@ -55,9 +55,9 @@ fn run_ok(cmd: &mut Command) -> String {
 }
 
 /// A relay process, killed when the test ends however it ends.
-struct Relay(Child);
+struct RelayClient(Child);
 
-impl Drop for Relay {
+impl Drop for RelayClient {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -70,7 +70,7 @@ fn start_relay_process(
     root_key: &str,
     web_root: &Path,
     log: &Path,
-) -> (Relay, String) {
+) -> (RelayClient, String) {
     let port = TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -96,7 +96,7 @@ fn start_relay_process(
         .expect("ozvi-relay starts");
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (Relay(child), base);
+            return (RelayClient(child), base);
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -1,6 +1,6 @@
 //! Who the client is, for rate limits and admission: the TCP peer, or behind
 //! a trusted reverse proxy the address that proxy saw. Never logged, never
-//! stored: [`crate::limits`] keeps only a keyed hash of it, in memory.
+//! stored: [`crate::admission`] keeps only a keyed hash of it, in memory.
 
 use std::net::{IpAddr, Ipv6Addr};
 

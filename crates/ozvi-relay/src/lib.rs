@@ -10,23 +10,26 @@
 //! - [`config`]: defaults, TOML file, environment and flags.
 //! - [`startup`]: builds the state, the app and its middleware (security
 //!   headers, the access log without addresses, rate limits); the sweeper.
-//! - [`routes`]: the HTTP API (docs/API.md) — public, person, staff, events.
-//! - [`checks`]: the relay's rules about whom an envelope must be sealed to.
+//! - [`routes`]: the HTTP API (docs/API.md) — public, person, staff, events;
+//!   every body, code and route is `ozvi-api`'s.
+//! - [`addressing`]: whom an envelope must be sealed to, as the relay checks
+//!   it (the rule itself is `ozvi_crypto::protocol::addressing`).
 //! - [`store`]: sled trees of fixed-shape records and ciphertext.
 //! - [`flusher`]: group commit, so a write is acknowledged only when durable.
-//! - [`limits`]: in-memory rate limits and proof-of-work challenges.
+//! - [`admission`]: in-memory rate limits, creation budgets and single-use
+//!   proof-of-work challenges.
 //! - [`streams`]: caps on open event streams.
-//! - [`state`], [`error`], [`metrics`]: what handlers share, the API's
-//!   error codes, aggregate counters.
+//! - [`state`], [`error`], [`metrics`]: what handlers share, the relay's
+//!   errors (each one `ozvi_api::ErrorCode`), aggregate counters.
 #![forbid(unsafe_code)]
 
+pub mod addressing;
 pub mod admin;
-pub mod checks;
+pub mod admission;
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod flusher;
-pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod routes;

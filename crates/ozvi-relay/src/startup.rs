@@ -13,11 +13,11 @@ use anyhow::Context;
 use ozvi_crypto::primitives::sig::Ed25519Public;
 use tokio::sync::broadcast;
 
+use crate::admission::Limits;
 use crate::client;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::flusher::Flusher;
-use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::state::{AppState, Clock, CurrentDirectory, NonceCache};

@@ -9,10 +9,10 @@ use ozvi_crypto::protocol::request::{NONCE_LEN, REPLAY_WINDOW_SECS};
 use ozvi_crypto::{Directory, SignedDirectory};
 use tokio::sync::broadcast;
 
+use crate::admission::Limits;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::flusher::Flusher;
-use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::{CentreId, Store};
 use crate::streams::Streams;

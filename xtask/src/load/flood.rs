@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::fixture::{Fixture, seal_person};
-use super::relay::Relay;
+use super::relay::RelayProcess;
 
 /// Attacking clients.
 const ATTACKERS: usize = 64;
@@ -332,7 +332,7 @@ pub async fn run(binary: &Path, work: &Path, seconds: u64) -> anyhow::Result<()>
     let config = fixture.write_default_config(work)?;
     let http = super::http_client()?;
     let log = work.join("relay.log");
-    let relay = Relay::start(binary, &config, &work.join("flood"), &log, &http).await?;
+    let relay = RelayProcess::start(binary, &config, &work.join("flood"), &log, &http).await?;
     let base = relay.base.clone();
     println!(
         "relay PID {} with its default limits and proof of work; {ATTACKERS} attackers from \

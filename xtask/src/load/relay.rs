@@ -1,6 +1,6 @@
 //! The release relay as a child process: built, started on a free port with
 //! its standard error in a log file, watched until `/healthz` answers,
-//! measured through `/proc`, and always stopped — by [`Relay::stop`], or by
+//! measured through `/proc`, and always stopped — by [`RelayProcess::stop`], or by
 //! `Drop` (SIGKILL) when the load test fails half-way.
 
 use std::fs::File;
@@ -39,7 +39,7 @@ pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// A running relay.
-pub struct Relay {
+pub struct RelayProcess {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
@@ -58,7 +58,7 @@ pub struct Memory {
     pub hwm_kib: u64,
 }
 
-impl Relay {
+impl RelayProcess {
     /// Starts `binary` with `config` on `data`, on a free port of 127.0.0.1,
     /// its standard error appended to `log`. Returns when `/healthz` answers.
     pub async fn start(
@@ -178,7 +178,7 @@ impl Relay {
     }
 }
 
-impl Drop for Relay {
+impl Drop for RelayProcess {
     fn drop(&mut self) {
         if !self.exited {
             let _ = self.child.kill();

@@ -10,7 +10,7 @@ use super::prompt::{new_passphrase, passphrase};
 use crate::admin::{self, Enrolment};
 use crate::export;
 use crate::home::Settings;
-use crate::relay::{self, Relay};
+use crate::relay::{self, RelayClient};
 use crate::terminal::escape;
 use crate::{DeskError, keystore};
 
@@ -88,7 +88,7 @@ pub async fn run(command: AdminCommand) -> Result<(), DeskError> {
         }
         AdminCommand::Publish { relay, signed } => {
             let json = read_signed(&signed)?;
-            Relay::new(&relay)?.publish_directory(json).await?;
+            RelayClient::new(&relay)?.publish_directory(json).await?;
             println!("Published.");
             Ok(())
         }

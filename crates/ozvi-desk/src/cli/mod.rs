@@ -11,10 +11,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::body::Status;
 use crate::export;
 use crate::home::{Home, Settings};
-use crate::relay::{self, Relay};
+use crate::plaintext::Status;
+use crate::relay::{self, RelayClient};
 use crate::session::{InboxEntry, Session};
 use crate::terminal::escape;
 use crate::{DeskError, keystore, terminal};
@@ -223,7 +223,7 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
 fn init(home: &Home, relay: String, root_key: String) -> Result<(), DeskError> {
     let settings = Settings { relay, root_key };
     settings.root()?;
-    Relay::new(&settings.relay)?;
+    RelayClient::new(&settings.relay)?;
     if home.keystore().exists() {
         return Err(DeskError::Invalid(format!(
             "{} already exists; this desk already has keys",

@@ -18,7 +18,7 @@ use ozvi_crypto::primitives::x25519::X25519Public;
 use ozvi_crypto::protocol::conversation::Conversation;
 
 use super::views::{InboxEntry, MessageView};
-use crate::body::NoteBody;
+use crate::plaintext::NoteBody;
 
 /// Everything remembered.
 #[derive(Default)]

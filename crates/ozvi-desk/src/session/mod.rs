@@ -30,12 +30,12 @@ pub use views::{InboxEntry, Me, MessageView, ThreadView, Writer};
 use crate::error::DeskError;
 use crate::home::Home;
 use crate::keystore;
-use crate::relay::{Relay, Signing};
+use crate::relay::{RelayClient, Signing};
 use memory::Memory;
 
 /// An unlocked desk.
 pub struct Session {
-    relay: Relay,
+    relay: RelayClient,
     keys: StaffKeys,
     me: Me,
     directory: Directory,
@@ -64,7 +64,7 @@ impl Session {
         let bytes = keystore::read(&home.keystore())?;
         let secret = keystore::open(&bytes, keystore::KeyRole::Staff, passphrase)?;
         let keys = keystore::staff_keys(&secret)?;
-        let relay = Relay::new(&settings.relay)?;
+        let relay = RelayClient::new(&settings.relay)?;
         let known = home.known_directories(&root);
         let json = relay.directory().await?;
         let directory =
@@ -80,7 +80,7 @@ impl Session {
 
     /// A session from parts already verified (tests, benchmarks).
     pub fn new(
-        relay: Relay,
+        relay: RelayClient,
         keys: StaffKeys,
         directory: Directory,
         history: Vec<Directory>,
@@ -118,7 +118,7 @@ impl Session {
     }
 
     /// The relay client.
-    pub fn relay(&self) -> &Relay {
+    pub fn relay(&self) -> &RelayClient {
         &self.relay
     }
 

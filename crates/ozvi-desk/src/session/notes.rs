@@ -10,8 +10,8 @@ use ozvi_crypto::{Kind, MailboxId, OpenError, Sender};
 
 use super::Session;
 use super::memory::OpenedNote;
-use crate::body::{InternalNote, NoteBody, Status};
 use crate::error::DeskError;
+use crate::plaintext::{InternalNote, NoteBody, Status};
 use crate::relay;
 use crate::text;
 

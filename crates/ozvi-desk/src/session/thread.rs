@@ -14,8 +14,8 @@ use ozvi_crypto::{Kind, MailboxId, OpenError, Sender};
 use super::Session;
 use super::memory::ThreadMemory;
 use super::views::{MessageView, ThreadView, Writer};
-use crate::body::{InternalNote, PersonBody, ReplyBody};
 use crate::error::DeskError;
+use crate::plaintext::{InternalNote, PersonBody, ReplyBody};
 use crate::relay;
 use crate::text;
 

@@ -11,8 +11,8 @@ use ozvi_crypto::protocol::envelope::{Message, Signer, rewrap, seal};
 use ozvi_crypto::{Kind, MailboxId, OpenError, TransferError};
 
 use super::Session;
-use crate::body::NoteBody;
 use crate::error::DeskError;
+use crate::plaintext::NoteBody;
 use crate::relay;
 
 impl Session {

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::body::{Intake, NoteBody, Status};
+use crate::plaintext::{Intake, NoteBody, Status};
 
 /// Who the unlocked staff member is, by the directory.
 #[derive(Debug, Clone, Serialize)]

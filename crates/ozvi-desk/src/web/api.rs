@@ -12,8 +12,8 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::WebState;
-use crate::body::Status;
 use crate::error::DeskError;
+use crate::plaintext::Status;
 use crate::session::{Listing, Session};
 
 /// The routes of the `/api` scope (guarded by the page token).

@@ -1,5 +1,5 @@
 //! HTTP routes. Handlers convert between JSON and the store; the protocol's
-//! rules live in `ozvi-crypto`, the relay's own rules in `crate::checks`.
+//! rules live in `ozvi-crypto`, the relay's own rules in `crate::addressing`.
 
 pub mod events;
 pub mod openapi;

@@ -8,10 +8,10 @@ use ozvi_crypto::format::envelope::Kind;
 use ozvi_crypto::{AuthSecret, AuthVerifier, MailboxId};
 
 use super::{BODY_LIMIT, decode, decode_array, parse_json, read_body};
-use crate::checks::{check_envelope, thread_person_key};
+use crate::addressing::{check_envelope, thread_person_key};
+use crate::admission::{Purpose, Reservation};
 use crate::client::ClientAddress;
 use crate::error::ApiError;
-use crate::limits::{Purpose, Reservation};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::{Author, Quota, StoredMessage, ThreadRecord};

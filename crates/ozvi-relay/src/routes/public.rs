@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use ozvi_api::public::{Challenge, ChallengeRequest, ClientConfig};
 
 use super::{DIRECTORY_BODY_LIMIT, parse_json, read_body};
+use crate::admission::{Admission, Purpose};
 use crate::error::ApiError;
-use crate::limits::{Admission, Purpose};
 use crate::state::AppState;
 
 /// `GET /healthz`: the relay is up and its store answers.

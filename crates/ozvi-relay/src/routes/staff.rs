@@ -15,7 +15,7 @@ use ozvi_crypto::{MailboxId, RequestError};
 
 use super::person::message;
 use super::{BODY_LIMIT, TRANSFER_BODY_LIMIT, decode, decode_array, parse_json, read_body_digest};
-use crate::checks::{check_envelope, thread_person_key};
+use crate::addressing::{check_envelope, thread_person_key};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::state::{AppState, CurrentDirectory};
