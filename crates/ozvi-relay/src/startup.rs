@@ -252,24 +252,6 @@ async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
     }
 }
 
-/// The client's address as the relay counts it (rate limits, event
-/// streams): the peer, or the forwarded address where that is trusted.
-/// Used only in memory, under a keyed hash; never logged or stored.
-pub fn client_address(
-    state: &AppState,
-    headers: &actix_web::http::header::HeaderMap,
-    peer: Option<std::net::SocketAddr>,
-) -> Option<std::net::IpAddr> {
-    peer.map(|peer| {
-        client::bucket(client::client_address(
-            peer.ip(),
-            headers,
-            &state.config.trusted_proxies,
-        ))
-        .0
-    })
-}
-
 /// Finds the client's address (behind a trusted proxy, the one the proxy
 /// saw: [`client::client_address`]), keeps its bucket in the request for the
 /// handlers, and counts requests per bucket (a keyed hash, in memory only).

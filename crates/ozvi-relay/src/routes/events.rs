@@ -73,7 +73,13 @@ fn stream(
 
 /// A place for a new stream of `owner`, or `too_many_streams`.
 fn open(state: &AppState, req: &HttpRequest, owner: Owner) -> Result<Ticket, ApiError> {
-    let address = crate::startup::client_address(state, req.headers(), req.peer_addr());
+    // The bucket the rate-limit middleware found for this request.
+    let address = {
+        use actix_web::HttpMessage as _;
+        req.extensions()
+            .get::<crate::client::ClientAddress>()
+            .map(|c| c.0)
+    };
     state.streams.open(owner, address).inspect_err(|_| {
         crate::metrics::Metrics::inc(&state.metrics.rate_limited);
     })

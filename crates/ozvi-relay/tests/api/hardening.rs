@@ -620,6 +620,10 @@ async fn malformed_http_is_refused_by_the_http_layer_with_a_json_error() {
         let (answered, body) = answer_to_head(&app, &bad).await.expect("answered");
         assert_eq!(answered, status, "{}", &bad[..24]);
         assert_eq!(code_of(&body), code, "{}", &bad[..24]);
+        // Exactly the body of the API's definition of that code.
+        let parsed: ozvi_api::ErrorBody = serde_json::from_slice(&body).expect("an error body");
+        assert_eq!(parsed, ozvi_api::ErrorBody::from(parsed.code));
+        assert_eq!(parsed.code.status(), status);
         // Nothing of the request comes back.
         assert!(!String::from_utf8_lossy(&body).contains("althz"));
     }
@@ -646,4 +650,9 @@ async fn a_request_head_that_never_ends_gets_a_json_408() {
         .expect("answered before the connection closed");
     assert_eq!(status, 408);
     assert_eq!(code_of(&body), "request_timeout");
+    let parsed: ozvi_api::ErrorBody = serde_json::from_slice(&body).expect("an error body");
+    assert_eq!(
+        parsed,
+        ozvi_api::ErrorBody::from(ozvi_api::ErrorCode::RequestTimeout)
+    );
 }
