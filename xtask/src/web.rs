@@ -15,9 +15,6 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
-use crate::load::fixture::Fixture;
-use crate::load::relay::{self, RelayProcess};
-use crate::load::{http_client, load_runtime};
 use crate::process::{self, heading};
 use crate::tools::{self, WASM_TARGET};
 
@@ -125,52 +122,35 @@ pub fn build_reproducibly(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo xtask web-bench [RUNS]`: the person's page in headless Chromium
-/// (tests/browser/person-bench.mjs) against the release relay serving the
-/// freshly built web client, with proof of work at the relay's default
-/// difficulty. Prints sizes, time to interactive, Send → code and the
-/// sealing comparison.
+/// `cargo xtask web-bench [RUNS]`: builds the release relay, the load tool
+/// and the web client, installs Chromium and the browser packages, and runs
+/// `ozvi-load page` (crates/ozvi-load/src/page.rs): the person's page in
+/// headless Chromium against the release relay at its default difficulty.
 pub fn bench(root: &Path, runs: u32) -> anyhow::Result<()> {
-    heading(1, 3, "Building the release relay and the web client");
-    let binary = relay::build(root)?;
+    heading(
+        1,
+        3,
+        "Building the release relay, the load tool and the web client",
+    );
+    let (relay, load) = crate::load::build(root)?;
     build(root)?;
+    heading(2, 3, "Chromium and the browser packages");
     crate::tools::ensure_chromium()?;
     crate::tools::ensure_browser_packages(root)?;
-    let work = tempfile::Builder::new()
-        .prefix("ozvi-web-bench-")
-        .tempdir()
-        .context("cannot create a temporary directory")?;
-    let runtime = load_runtime()?;
-    let default_difficulty = ozvi_relay::config::Config::default().pow_difficulty;
-    runtime.block_on(async {
-        let fixture = Fixture::new(0)?;
-        let config = fixture.write_config_with(
-            work.path(),
-            default_difficulty,
-            Some(&root.join("web-client/dist")),
-        )?;
-        let http = http_client()?;
-        let relay = RelayProcess::start(
-            &binary,
-            &config,
-            &work.path().join("data"),
-            &work.path().join("relay.log"),
-            &http,
-        )
-        .await?;
-        heading(2, 3, "The page in headless Chromium");
-        println!("proof of work at difficulty {default_difficulty} (the relay's default)");
-        let status = std::process::Command::new("node")
+    heading(3, 3, "ozvi-load page");
+    process::run(
+        Command::new(load)
+            .arg("page")
+            .arg("--relay-binary")
+            .arg(relay)
+            .arg("--web-root")
+            .arg(root.join("web-client/dist"))
+            .arg("--script")
             .arg(root.join("tests/browser/person-bench.mjs"))
-            .arg(&relay.base)
-            .arg(runs.to_string())
-            .status()
-            .context("cannot run node")?;
-        heading(3, 3, "Stopping the relay");
-        relay.stop()?;
-        anyhow::ensure!(status.success(), "the page benchmark failed ({status})");
-        Ok(())
-    })
+            .arg("--runs")
+            .arg(runs.to_string()),
+    )
+    .context("the page benchmark failed; see the output above")
 }
 
 fn print_manifest(out: &Path, manifest: &Manifest) {

@@ -1,4 +1,4 @@
-//! The release relay as a child process: built, started on a free port with
+//! The release relay as a child process: started on a free port with
 //! its standard error in a log file, watched until `/healthz` answers,
 //! measured through `/proc`, and always stopped — by [`RelayProcess::stop`], or by
 //! `Drop` (SIGKILL) when the load test fails half-way.
@@ -11,32 +11,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::process;
-
 /// How long a relay may take to open its store and answer `/healthz`.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a relay may take to exit after SIGTERM (it waits up to 5 s for
 /// requests in flight, then flushes).
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// `cargo build --release -p ozvi-relay`; returns the binary's path (under
-/// `CARGO_TARGET_DIR` if it is set).
-pub fn build(root: &Path) -> anyhow::Result<PathBuf> {
-    process::run(Command::new("cargo").current_dir(root).args([
-        "build",
-        "--release",
-        "-p",
-        "ozvi-relay",
-    ]))
-    .context("building the relay failed; see the output above")?;
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    };
-    let binary = target.join("release").join("ozvi-relay");
-    anyhow::ensure!(binary.is_file(), "no relay binary at {}", binary.display());
-    Ok(binary)
-}
 
 /// A running relay.
 pub struct RelayProcess {

@@ -1,0 +1,648 @@
+//! `ozvi-load relay` (`cargo xtask load`): the relay under load, end to end.
+//!
+//! Given the release relay (xtask builds it), seeds data directories through its store,
+//! starts it as a child process and drives it over HTTP from 64 concurrent
+//! clients, then prints throughput, latency, disk use and memory against the
+//! targets of the relay's issue. docs/PERFORMANCE.md ("Relay") explains the
+//! figures. A target missed is reported, not fatal; a failed request is.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use ozvi_api::limits::{INBOX_PAGE, PERSON_PAGE as PAGE};
+use serde_json::Value;
+
+use crate::fixture::{Fixture, MESSAGES_PER_THREAD, Seeded};
+use crate::relay::{Memory, RelayProcess};
+use crate::scenario::{Budget, Op, Stats, Target};
+use crate::{CLIENTS, fixture, flood, heading, http_client, load_runtime, scenario};
+
+/// Threads in the small store: 10,000 messages.
+const SMALL_THREADS: u64 = 1_000;
+/// Steps printed as headings.
+const STEPS: usize = 5;
+
+/// `cargo xtask load [--quick | --only OP [--seconds N] | --only flood [--seconds N]]`.
+#[derive(Debug, PartialEq)]
+pub struct Options {
+    /// Shorter runs and a store of 100,000 messages instead of 1,000,000.
+    pub quick: bool,
+    /// Only `/healthz` and this scenario on the 10k-message store, for
+    /// profiling (the relay's PID is printed for `perf record -p`).
+    pub only: Option<Op>,
+    /// `--only flood`: the flood scenario ([`flood`]) instead.
+    pub flood: bool,
+    /// Measured seconds per scenario with `--only` (default 10; 30 for the flood).
+    pub seconds: Option<u64>,
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> anyhow::Result<Self> {
+        let mut options = Self {
+            quick: false,
+            only: None,
+            flood: false,
+            seconds: None,
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => options.quick = true,
+                "--only" => match args.next().map(String::as_str) {
+                    Some("healthz") => options.only = Some(Op::Healthz),
+                    Some("post") => options.only = Some(Op::Post),
+                    Some("list") => options.only = Some(Op::List),
+                    Some("inbox") => options.only = Some(Op::Inbox),
+                    Some("flood") => options.flood = true,
+                    _ => bail!("--only takes healthz, post, list, inbox or flood"),
+                },
+                "--seconds" => {
+                    options.seconds = Some(
+                        args.next()
+                            .and_then(|n| n.parse().ok())
+                            .filter(|n| *n > 0)
+                            .context("--seconds takes a positive whole number")?,
+                    )
+                }
+                other => {
+                    bail!("unexpected argument `{other}`; run `cargo xtask --help` for usage")
+                }
+            }
+        }
+        if options.quick && (options.only.is_some() || options.flood) {
+            bail!("--quick and --only do not go together");
+        }
+        if options.only.is_some() && options.flood {
+            bail!("--only takes one scenario");
+        }
+        if options.seconds.is_some() && options.only.is_none() && !options.flood {
+            bail!("--seconds goes with --only");
+        }
+        Ok(options)
+    }
+}
+
+/// Durations and sizes of one run.
+struct Plan {
+    /// Unmeasured time at the start of every scenario.
+    warmup: Duration,
+    /// Measured time of the main scenarios.
+    window: Duration,
+    /// Measured time of the 10k-versus-large comparison.
+    scale_window: Duration,
+    /// Threads in the large store (× 10 messages).
+    big_threads: u64,
+    /// Listings before the large store's memory is read.
+    probe: u64,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                warmup: Duration::from_millis(500),
+                window: Duration::from_secs(3),
+                scale_window: Duration::from_secs(2),
+                big_threads: 10_000,
+                probe: 2_000,
+            }
+        } else {
+            Self {
+                warmup: Duration::from_secs(2),
+                window: Duration::from_secs(10),
+                scale_window: Duration::from_secs(5),
+                big_threads: 100_000,
+                probe: 5_000,
+            }
+        }
+    }
+}
+
+/// Everything measured, printed together at the end.
+struct Report {
+    main: Vec<(Op, Stats)>,
+    small_memory: Memory,
+    big: Seeded,
+    disk: Disk,
+    probe: Stats,
+    probe_memory: Memory,
+    end_memory: Memory,
+    scale_small: Vec<(Op, Stats)>,
+    scale_big: Vec<(Op, Stats)>,
+}
+
+/// A data directory's size.
+struct Disk {
+    /// Sum of the files' lengths.
+    files: u64,
+    /// Blocks allocated to them (what `du` shows).
+    allocated: u64,
+}
+
+pub fn run(binary: &Path, options: &Options) -> anyhow::Result<()> {
+    if let Some(op) = options.only {
+        return run_only(
+            binary,
+            op,
+            Duration::from_secs(options.seconds.unwrap_or(10)),
+        );
+    }
+    if options.flood {
+        return run_flood(binary, options.seconds.unwrap_or(30));
+    }
+    let plan = Plan::new(options.quick);
+    let started = Instant::now();
+    heading(1, STEPS, "The release relay");
+    println!("{}", binary.display());
+    let work = tempfile::Builder::new()
+        .prefix("ozvi-load-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let runtime = load_runtime()?;
+    match runtime.block_on(measure(binary, work.path(), &plan)) {
+        Ok(report) => {
+            print_report(&report, &plan);
+            println!(
+                "\nTotal time {:.0} s. Relay logs were in {} (now removed).",
+                started.elapsed().as_secs_f64(),
+                work.path().display()
+            );
+            let probe = [(Op::List, report.probe.clone())];
+            let failed: Vec<String> = report
+                .main
+                .iter()
+                .chain(&report.scale_small)
+                .chain(&report.scale_big)
+                .chain(&probe)
+                .filter(|(_, s)| s.errors > 0)
+                .map(|(op, s)| format!("{} ({} errors)", op.label(), s.errors))
+                .collect();
+            if !failed.is_empty() {
+                bail!("requests failed in: {}", failed.join(", "));
+            }
+            Ok(())
+        }
+        Err(error) => {
+            let kept = work.keep();
+            eprintln!(
+                "The relay logs and data are kept in {} for inspection.",
+                kept.display()
+            );
+            Err(error)
+        }
+    }
+}
+
+/// `--only OP`: `/healthz`, then OP, on the 10k-message store.
+fn run_only(binary: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
+    let work = tempfile::Builder::new()
+        .prefix("ozvi-load-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let runtime = load_runtime()?;
+    runtime.block_on(async {
+        let fixture = Arc::new(Fixture::new(CLIENTS)?);
+        let config = fixture.write_config(work.path())?;
+        let dir = work.path().join("small");
+        fixture.seed(&dir, SMALL_THREADS)?;
+        let http = http_client()?;
+        let log = work.path().join("relay.log");
+        let relay = RelayProcess::start(binary, &config, &dir, &log, &http).await?;
+        println!("relay PID {}", relay.pid());
+        let target = Arc::new(Target {
+            base: relay.base.clone(),
+            http,
+            fixture: Arc::clone(&fixture),
+            readers: Arc::new((0..SMALL_THREADS).map(fixture::reader).collect()),
+        });
+        check_setup(&target).await?;
+        let budget = Budget::Window {
+            warmup: Duration::from_secs(1),
+            window,
+        };
+        let healthz = scenario::run(&target, Op::Healthz, CLIENTS, budget).await;
+        print_progress(Op::Healthz, &healthz);
+        if op != Op::Healthz {
+            let stats = scenario::run(&target, op, CLIENTS, budget).await;
+            print_progress(op, &stats);
+            println!(
+                "  {} / healthz: {:.0} %",
+                op.label(),
+                100.0 * stats.rate() / healthz.rate()
+            );
+        }
+        let memory = relay.memory()?;
+        println!(
+            "  relay memory: VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+            memory.rss_kib as f64 / 1024.0,
+            memory.hwm_kib as f64 / 1024.0
+        );
+        relay.stop()
+    })
+}
+
+/// `--only flood`: the release relay against 64 attackers and a person.
+fn run_flood(binary: &Path, seconds: u64) -> anyhow::Result<()> {
+    let work = tempfile::Builder::new()
+        .prefix("ozvi-flood-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let runtime = load_runtime()?;
+    let result = runtime.block_on(flood::run(binary, work.path(), seconds));
+    if result.is_err() {
+        let kept = work.keep();
+        eprintln!(
+            "The relay log is kept in {} for inspection.",
+            kept.display()
+        );
+    }
+    result
+}
+
+async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Report> {
+    heading(
+        2,
+        STEPS,
+        "Keys, directory, sealed envelopes, the 10k-message store",
+    );
+    let fixture = Arc::new(Fixture::new(CLIENTS)?);
+    let config = fixture.write_config(work)?;
+    let small_dir = work.join("small");
+    fixture.seed(&small_dir, SMALL_THREADS)?;
+    let http = http_client()?;
+    let log = work.join("relay.log");
+
+    heading(
+        3,
+        STEPS,
+        &format!(
+            "{CLIENTS} clients against the 10k-message store: {} s warm-up, {} s measured",
+            plan.warmup.as_secs_f64(),
+            plan.window.as_secs_f64()
+        ),
+    );
+    let relay = RelayProcess::start(binary, &config, &small_dir, &log, &http).await?;
+    let small_target = Arc::new(Target {
+        base: relay.base.clone(),
+        http: http.clone(),
+        fixture: Arc::clone(&fixture),
+        readers: Arc::new((0..SMALL_THREADS).map(fixture::reader).collect()),
+    });
+    check_setup(&small_target).await?;
+    let window = Budget::Window {
+        warmup: plan.warmup,
+        window: plan.window,
+    };
+    let mut main = Vec::new();
+    for op in [Op::Healthz, Op::Post, Op::List, Op::Inbox] {
+        let stats = scenario::run(&small_target, op, CLIENTS, window).await;
+        print_progress(op, &stats);
+        main.push((op, stats));
+    }
+    let scale_window = Budget::Window {
+        warmup: plan.warmup,
+        window: plan.scale_window,
+    };
+    let mut scale_small = Vec::new();
+    for op in [Op::Post, Op::List] {
+        let stats = scenario::run(&small_target, op, CLIENTS, scale_window).await;
+        print_progress(op, &stats);
+        scale_small.push((op, stats));
+    }
+    let small_memory = relay.memory()?;
+    relay.stop()?;
+
+    let big_messages = plan.big_threads * MESSAGES_PER_THREAD as u64;
+    heading(
+        4,
+        STEPS,
+        &format!("Seeding the {big_messages}-message store through SledStore"),
+    );
+    let big_dir = work.join("big");
+    let big = fixture.seed(&big_dir, plan.big_threads)?;
+    let disk = disk_usage(&big_dir)?;
+
+    heading(
+        5,
+        STEPS,
+        &format!("The relay on the {big_messages}-message store: memory, then latency"),
+    );
+    let relay = RelayProcess::start(binary, &config, &big_dir, &log, &http).await?;
+    let big_target = Arc::new(Target {
+        base: relay.base.clone(),
+        http: http.clone(),
+        fixture: Arc::clone(&fixture),
+        readers: Arc::new((0..plan.big_threads).map(fixture::reader).collect()),
+    });
+    check_setup(&big_target).await?;
+    let probe = scenario::run(&big_target, Op::List, CLIENTS, Budget::Count(plan.probe)).await;
+    print_progress(Op::List, &probe);
+    let probe_memory = relay.memory()?;
+    let mut scale_big = Vec::new();
+    for op in [Op::Post, Op::List] {
+        let stats = scenario::run(&big_target, op, CLIENTS, scale_window).await;
+        print_progress(op, &stats);
+        scale_big.push((op, stats));
+    }
+    let end_memory = relay.memory()?;
+    relay.stop()?;
+    Ok(Report {
+        main,
+        small_memory,
+        big,
+        disk,
+        probe,
+        probe_memory,
+        end_memory,
+        scale_small,
+        scale_big,
+    })
+}
+
+/// Before timing anything: a seeded thread lists its messages, a poster can
+/// post, and the inbox lists a full page.
+async fn check_setup(target: &Arc<Target>) -> anyhow::Result<()> {
+    let reader = &target.readers[0];
+    let listing = scenario::body_of(
+        target
+            .http
+            .get(format!("{}/api/v1/mailbox/messages", target.base))
+            .header("Ozvi-Mailbox", &reader.mailbox)
+            .header("Ozvi-Auth", &reader.auth)
+            .send()
+            .await,
+    )
+    .await
+    .map_err(anyhow::Error::msg)
+    .context("listing a seeded thread failed")?;
+    let listing: Value = serde_json::from_slice(&listing).context("the listing is not JSON")?;
+    let listed = listing["messages"].as_array().map_or(0, Vec::len);
+    anyhow::ensure!(
+        listed == MESSAGES_PER_THREAD.min(PAGE),
+        "a seeded thread lists {listed} messages, not {MESSAGES_PER_THREAD}"
+    );
+    let inbox = scenario::body_of(scenario::inbox_request(target)?.send().await)
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("listing the staff inbox failed")?;
+    let inbox: Value = serde_json::from_slice(&inbox).context("the inbox is not JSON")?;
+    let listed = inbox["threads"].as_array().map_or(0, Vec::len);
+    anyhow::ensure!(
+        listed == INBOX_PAGE,
+        "the staff inbox lists {listed} threads, not a full page of {INBOX_PAGE}"
+    );
+    let stats = scenario::run(target, Op::Post, 1, Budget::Count(1)).await;
+    if let Some(kind) = stats.error_kinds.keys().next() {
+        bail!("a first post failed: {kind}");
+    }
+    Ok(())
+}
+
+/// Sizes of every file under `dir`.
+fn disk_usage(dir: &Path) -> anyhow::Result<Disk> {
+    use std::os::unix::fs::MetadataExt;
+    let mut files = 0;
+    let mut allocated = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
+        {
+            let entry = entry?;
+            let metadata = entry.metadata()?;
+            if metadata.is_dir() {
+                pending.push(entry.path());
+            } else {
+                files += metadata.len();
+                allocated += metadata.blocks() * 512;
+            }
+        }
+    }
+    Ok(Disk { files, allocated })
+}
+
+fn print_progress(op: Op, stats: &Stats) {
+    println!(
+        "  {:<26} {:>8.0} ops/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+        op.label(),
+        stats.rate(),
+        stats.ms(50.0),
+        stats.ms(99.0),
+        stats.errors
+    );
+    for (kind, n) in &stats.error_kinds {
+        println!("    {n} × {kind}");
+    }
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass { "PASS" } else { "MISS" }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn print_report(r: &Report, plan: &Plan) {
+    println!("\n==> Results");
+    let stats = |op: Op| r.main.iter().find(|(o, _)| *o == op).map(|(_, s)| s);
+    let healthz = stats(Op::Healthz).map_or(f64::NAN, Stats::rate);
+    println!(
+        "\nThroughput and latency: {CLIENTS} clients, {} s measured after {} s warm-up, \
+         relay on a store of {} messages",
+        plan.window.as_secs_f64(),
+        plan.warmup.as_secs_f64(),
+        SMALL_THREADS * MESSAGES_PER_THREAD as u64
+    );
+    println!(
+        "\n  {:<26} {:>9} {:>11} {:>8} {:>8} {:>7}",
+        "scenario", "req/s", "vs healthz", "p50 ms", "p99 ms", "errors"
+    );
+    for (op, s) in &r.main {
+        println!(
+            "  {:<26} {:>9.0} {:>11.2} {:>8.2} {:>8.2} {:>7}",
+            op.label(),
+            s.rate(),
+            s.rate() / healthz,
+            s.ms(50.0),
+            s.ms(99.0),
+            s.errors
+        );
+        for (kind, n) in &s.error_kinds {
+            println!("    {n} × {kind}");
+        }
+    }
+    println!(
+        "\n  POST mailbox/messages: a sealed envelope, acknowledged only once durable (group-committed\n  \
+         sled flush); proof of work off (difficulty 0, so no challenge round trip)."
+    );
+    println!(
+        "  GET mailbox/messages: a random one of {SMALL_THREADS} threads of \
+         {MESSAGES_PER_THREAD} messages each.\n  \
+         GET staff/threads: a full page ({INBOX_PAGE} threads with their notes), signed per request by the\n  \
+         load generator (one Ed25519 signature each, on the same two cores as the relay)."
+    );
+
+    println!("\n  {:<44} {:>10}  verdict", "target", "measured");
+    if let Some(post) = stats(Op::Post) {
+        let share = post.rate() / healthz;
+        println!(
+            "  {:<44} {:>9.0}%  {}",
+            "posting ≥ 30 % of the healthz rate",
+            share * 100.0,
+            verdict(share >= 0.30)
+        );
+        println!(
+            "  {:<44} {:>7.2} ms  {}",
+            "posting p99 ≤ 25 ms",
+            post.ms(99.0),
+            verdict(post.ms(99.0) <= 25.0)
+        );
+    }
+    if let Some(list) = stats(Op::List) {
+        let share = list.rate() / healthz;
+        println!(
+            "  {:<44} {:>9.0}%  {}",
+            "listing ≥ 60 % of the healthz rate",
+            share * 100.0,
+            verdict(share >= 0.60)
+        );
+    }
+
+    let per_message = r.disk.files as f64 / r.big.messages as f64;
+    let envelope = r.big.envelope_bytes as f64 / r.big.messages as f64;
+    println!(
+        "\nDisk: {} threads, {} messages (seeded through SledStore, then flushed)\n",
+        r.big.threads, r.big.messages
+    );
+    println!(
+        "  files on disk             {:>9.1} MiB  ({:.1} MiB allocated)",
+        mib(r.disk.files),
+        mib(r.disk.allocated)
+    );
+    println!(
+        "  SledStore::size_on_disk   {:>9.1} MiB",
+        mib(r.big.size_on_disk)
+    );
+    println!("  per message               {per_message:>9.0} B");
+    println!("  envelope (padded, sealed) {envelope:>9.0} B");
+    println!(
+        "  ratio                     {:>9.2}    target ≤ 2: {}",
+        per_message / envelope,
+        verdict(per_message / envelope <= 2.0)
+    );
+
+    println!("\nMemory of the relay process (/proc/PID/status)\n");
+    println!("  {:<52} {:>10} {:>10}", "when", "VmRSS MiB", "VmHWM MiB");
+    let big_label = format!("{}-message store", r.big.messages);
+    for (when, m) in [
+        (
+            "10k-message store, after every scenario above".to_string(),
+            r.small_memory,
+        ),
+        (
+            format!("{big_label}, after {} listings", r.probe.latencies_us.len()),
+            r.probe_memory,
+        ),
+        (format!("{big_label}, after the runs below"), r.end_memory),
+    ] {
+        println!(
+            "  {when:<52} {:>10.1} {:>10.1}",
+            m.rss_kib as f64 / 1024.0,
+            m.hwm_kib as f64 / 1024.0
+        );
+    }
+    let peak = r.end_memory.hwm_kib as f64 / 1024.0;
+    println!(
+        "  target: RSS ≤ 150 MiB on the large store: after the listings {:.1} MiB {}; peak {:.1} MiB {}",
+        r.probe_memory.rss_kib as f64 / 1024.0,
+        verdict(r.probe_memory.rss_kib as f64 / 1024.0 <= 150.0),
+        peak,
+        verdict(peak <= 150.0)
+    );
+
+    println!(
+        "\nLatency against the store's size: {} s measured after {} s warm-up each, {CLIENTS} clients\n",
+        plan.scale_window.as_secs_f64(),
+        plan.warmup.as_secs_f64()
+    );
+    println!(
+        "  {:<26} {:>11} {:>9} {:>8} {:>8} {:>7}",
+        "scenario", "messages", "req/s", "p50 ms", "p99 ms", "errors"
+    );
+    let small_messages = SMALL_THREADS * MESSAGES_PER_THREAD as u64;
+    for ((op, small), (_, big)) in r.scale_small.iter().zip(&r.scale_big) {
+        for (messages, s) in [(small_messages, small), (r.big.messages, big)] {
+            println!(
+                "  {:<26} {:>11} {:>9.0} {:>8.2} {:>8.2} {:>7}",
+                op.label(),
+                messages,
+                s.rate(),
+                s.ms(50.0),
+                s.ms(99.0),
+                s.errors
+            );
+        }
+        let (p50, p99) = (big.ms(50.0) / small.ms(50.0), big.ms(99.0) / small.ms(99.0));
+        println!(
+            "  {:<26} {:>11} {:>9.2} {:>8.2} {:>8.2}  target ≤ 1.5: {}",
+            "  ratio large / 10k",
+            "",
+            big.rate() / small.rate(),
+            p50,
+            p99,
+            verdict(p50 <= 1.5 && p99 <= 1.5)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_options() {
+        let default = Options {
+            quick: false,
+            only: None,
+            flood: false,
+            seconds: None,
+        };
+        assert_eq!(Options::parse(&[]).unwrap(), default);
+        assert_eq!(
+            Options::parse(&args(&["--quick"])).unwrap(),
+            Options {
+                quick: true,
+                ..default
+            }
+        );
+        assert_eq!(
+            Options::parse(&args(&["--only", "post", "--seconds", "20"])).unwrap(),
+            Options {
+                only: Some(Op::Post),
+                seconds: Some(20),
+                ..default
+            }
+        );
+        assert_eq!(
+            Options::parse(&args(&["--only", "flood"])).unwrap(),
+            Options {
+                flood: true,
+                ..default
+            }
+        );
+        assert!(Options::parse(&args(&["--seconds", "5"])).is_err());
+        assert!(Options::parse(&args(&["--quick", "--only", "flood"])).is_err());
+        assert!(Options::parse(&args(&["--only", "everything"])).is_err());
+        assert!(Options::parse(&args(&["--only", "post", "--seconds", "0"])).is_err());
+        assert!(Options::parse(&args(&["--quick", "--only", "post"])).is_err());
+        assert!(Options::parse(&args(&["--fast"])).is_err());
+        assert!(Options::parse(&args(&["10"])).is_err());
+    }
+}
