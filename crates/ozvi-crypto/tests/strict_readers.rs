@@ -1815,6 +1815,145 @@ mod rewrapping {
     }
 }
 
+/// The relay's side of a transfer (PROTOCOL.md §4.8): it cannot decrypt,
+/// so it compares bytes. Each rule is one a relaxed relay would let through.
+mod transfer_checks {
+    use super::*;
+    use ozvi_crypto::RewrapError;
+    use ozvi_crypto::protocol::envelope::rewrap;
+    use ozvi_crypto::protocol::transfer::{check_rewrap, person_key_id};
+
+    fn world() -> (PersonKeys, StaffKeys, Directory) {
+        let staff = StaffKeys::generate(&mut rng(110));
+        let directory = Directory {
+            version: 1,
+            issued_at: 0,
+            salt: DeploymentSalt([3; 16]),
+            default_centre: "ic".into(),
+            centres: vec![Centre {
+                id: "ic".into(),
+                names: Names {
+                    cs: "IC".into(),
+                    en: "IC".into(),
+                    uk: "IC".into(),
+                },
+                regions: vec![],
+                staff: vec![StaffMember {
+                    id: "s-0".into(),
+                    label: "S".into(),
+                    keys: staff.public(),
+                }],
+            }],
+        };
+        (PersonKeys::from_root(&[13; 32]), staff, directory)
+    }
+
+    fn message(person: &PersonKeys, staff: &StaffKeys, kind: Kind, v1: bool) -> Vec<u8> {
+        let mailbox = person.mailbox_id();
+        let mut to = vec![staff.public().x25519];
+        if kind != Kind::StaffNote {
+            to.push(person.public().x25519);
+        }
+        let signer = match kind {
+            Kind::PersonMessage => Signer::Person(person),
+            _ => Signer::Staff(staff),
+        };
+        let m = Message {
+            kind,
+            mailbox: &mailbox,
+            body: b"{\"text\":\"x\"}",
+            sent_at: 1000,
+        };
+        if v1 {
+            hazmat::seal_v1(&mut rng(111), signer, m, &to).expect("seals")
+        } else {
+            seal(&mut rng(111), signer, m, &to).expect("seals")
+        }
+    }
+
+    #[test]
+    fn the_person_key_comes_only_from_a_format_2_person_message() {
+        let (person, staff, _) = world();
+        let id = person.public().x25519.key_id();
+        assert_eq!(
+            person_key_id(&message(&person, &staff, Kind::PersonMessage, false)),
+            Some(id)
+        );
+        assert_eq!(
+            person_key_id(&message(&person, &staff, Kind::StaffReply, false)),
+            None
+        );
+        assert_eq!(
+            person_key_id(&message(&person, &staff, Kind::PersonMessage, true)),
+            None
+        );
+        assert_eq!(person_key_id(b"not an envelope"), None);
+    }
+
+    #[test]
+    fn a_rewrap_may_change_only_the_staff_stanzas() {
+        let (person, staff, directory) = world();
+        let id = person.public().x25519.key_id();
+        let public = person.public().x25519;
+        let mailbox = person.mailbox_id();
+        let to = vec![StaffKeys::generate(&mut rng(112)).public().x25519];
+        let old = message(&person, &staff, Kind::PersonMessage, false);
+        let new = rewrap(
+            &mut rng(113),
+            &old,
+            &mailbox,
+            staff.x25519(),
+            &directory,
+            Some(&public),
+            &to,
+        )
+        .expect("rewraps");
+        assert_eq!(check_rewrap(&old, &new, Some(&id)), Ok(()));
+        // Another message entirely (same kind, same person): new content.
+        let other = message(&person, &staff, Kind::PersonMessage, false);
+        let mut other_env = Envelope::parse(&other).expect("parses");
+        other_env.nonce[0] ^= 1;
+        assert_eq!(
+            check_rewrap(&old, &other_env.to_bytes(), Some(&id)),
+            Err(RewrapError::ContentChanged)
+        );
+        // The payload changed by one bit.
+        let mut changed = Envelope::parse(&new).expect("parses");
+        let last = changed.payload.len() - 1;
+        changed.payload[last] ^= 1;
+        assert_eq!(
+            check_rewrap(&old, &changed.to_bytes(), Some(&id)),
+            Err(RewrapError::ContentChanged)
+        );
+        // The person's stanza re-wrapped (or dropped): she could lose access.
+        let mut restanza = Envelope::parse(&new).expect("parses");
+        let her = restanza.stanzas.len() - 1;
+        restanza.stanzas[her].wrapped_key[0] ^= 1;
+        assert_eq!(
+            check_rewrap(&old, &restanza.to_bytes(), Some(&id)),
+            Err(RewrapError::PersonStanza)
+        );
+        assert_eq!(
+            check_rewrap(&old, &new, None),
+            Err(RewrapError::PersonStanza)
+        );
+        // Unreadable or legacy input.
+        assert_eq!(
+            check_rewrap(&old, b"junk", Some(&id)),
+            Err(RewrapError::Malformed)
+        );
+        assert_eq!(
+            check_rewrap(b"junk", &new, Some(&id)),
+            Err(RewrapError::Malformed)
+        );
+        let legacy = message(&person, &staff, Kind::PersonMessage, true);
+        assert_eq!(
+            check_rewrap(&legacy, &new, Some(&id)),
+            Err(RewrapError::Legacy)
+        );
+    }
+}
+
 mod auth_secrets {
     use super::*;
 
