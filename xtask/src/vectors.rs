@@ -6,6 +6,7 @@
 //! One scenario per file; `expect` names the outcome (PROTOCOL.md §8).
 //! Negative scenarios are built by changing a valid one in exactly one way.
 
+mod mutated;
 mod strict;
 
 use std::fs;
@@ -54,6 +55,8 @@ pub fn generate(out_dir: &Path) -> anyhow::Result<usize> {
     padding_vectors(&mut out)?;
     request_vectors(&world, &mut out)?;
     strict::vectors(&world, &mut out)?;
+    // Last: made from the files just written, without ozvi-crypto.
+    out.count += mutated::write(out_dir)?;
     Ok(out.count)
 }
 
