@@ -12,24 +12,24 @@ use clap::{Args, Parser, Subcommand};
 /// from OZVI_DESK_PASSPHRASE (for scripts).
 #[derive(Parser)]
 #[command(name = "ozvi-desk", version)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The desk's folder (settings, keystore, verified directories)
     /// [default: ~/.config/ozvi-desk]
     #[arg(long, env = "OZVI_DESK_HOME", global = true)]
-    pub home: Option<PathBuf>,
+    pub(crate) home: Option<PathBuf>,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Args)]
-pub struct Json {
+pub(crate) struct Json {
     /// Print JSON for machines instead of text for people.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create your keys (encrypted with a passphrase) and print the
     /// enrolment request to send to the operator.
     Init {
@@ -117,7 +117,7 @@ pub enum Command {
 }
 
 #[derive(Subcommand)]
-pub enum AdminCommand {
+pub(crate) enum AdminCommand {
     /// Create the root key in a passphrase-protected file (keep it offline).
     /// The passphrase comes from a prompt or OZVI_ROOT_PASSPHRASE.
     RootInit {

@@ -1,10 +1,10 @@
-//! The `ozvi-desk` command line: [`args`] declares it, this module runs the
+//! The `ozvi-desk` command line: `args` declares it, this module runs the
 //! staff member's commands, [`admin`] the operator's, [`prompt`] reads
 //! passphrases. Everything other people wrote is escaped before it reaches
 //! the terminal ([`crate::terminal`]).
 
 mod admin;
-pub mod args;
+mod args;
 mod prompt;
 
 use std::process::ExitCode;
