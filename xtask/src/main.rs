@@ -31,7 +31,8 @@ Commands:
                                   wasm build and the crypto tests in WebAssembly
   web                             Build the person's page into web-client/dist/
                                   (reproducible; prints SHA256SUMS)
-  vectors                         Regenerate crates/ozvi-crypto/vectors/*.json
+  vectors                         Regenerate crates/ozvi-crypto/vectors/*.json (and
+                                  the mutated-*.json made without ozvi-crypto)
   fuzz [--seconds N] [TARGET...]  Fuzz every target (or the ones named) for N seconds
                                   each (default 20) with cargo-fuzz on nightly
   bench [ARGS...]                 cargo bench -p ozvi-crypto --bench crypto [ARGS...]
@@ -39,7 +40,8 @@ Commands:
                                   Mutation testing (cargo-mutants, installed if
                                   needed) of ozvi-crypto's format/ and protocol/:
                                   fails if a mutant survives (slow: over an hour)
-  load [--quick]                  Load-test the release relay: 64 clients posting,
+  load [--quick]                  Build the release relay and crates/ozvi-load and
+                                  load-test the relay: 64 clients posting,
                                   listing and reading the staff inbox; disk and memory
                                   at 1M messages (~10 min; --quick: ~1 min, 100k)
   web-bench [RUNS]                The person's page in headless Chromium: download

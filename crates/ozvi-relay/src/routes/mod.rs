@@ -1,5 +1,9 @@
-//! HTTP routes. Handlers convert between JSON and the store; the protocol's
-//! rules live in `ozvi-crypto`, the relay's own rules in `crate::addressing`.
+//! HTTP routes. Handlers convert between the wire types (`ozvi-api`, the one
+//! definition of every body, code and route) and the store. Every protocol
+//! rule the relay enforces is a call into `ozvi-crypto` (addressing §4.7,
+//! transfer §4.8, staff requests §7, proof of work §10), made through
+//! `crate::addressing` where the relay adds what it stores (the thread's
+//! person key); nothing here re-implements one.
 
 pub mod events;
 pub mod openapi;
