@@ -428,6 +428,25 @@ mod proof_of_work {
     use super::*;
     use sha2::{Digest, Sha256};
 
+    /// A challenge whose nonce 0 has exactly 32 leading zero bits: found once
+    /// by 2^32 hashes (a throwaway search over `"ozvi-pow-32-" ‖ counter`), so
+    /// that the highest difficulty can be tested in microseconds.
+    fn thirty_two_bit_challenge() -> Vec<u8> {
+        let mut challenge = b"ozvi-pow-32-".to_vec();
+        challenge.extend_from_slice(&0x0000_0001_42cd_4027u64.to_be_bytes());
+        challenge
+    }
+
+    #[test]
+    fn the_highest_difficulty_is_solvable_and_one_more_is_not() {
+        let challenge = thirty_two_bit_challenge();
+        assert_eq!(pow::leading_zero_bits(&pow::digest(&challenge, 0)), 32);
+        assert!(pow::verify(&challenge, pow::MAX_DIFFICULTY, 0));
+        assert_eq!(pow::solve(&challenge, pow::MAX_DIFFICULTY), Some(0));
+        assert!(!pow::verify(&challenge, pow::MAX_DIFFICULTY + 1, 0));
+        assert_eq!(pow::solve(&challenge, pow::MAX_DIFFICULTY + 1), None);
+    }
+
     #[test]
     fn the_digest_is_sha256_of_label_challenge_and_big_endian_nonce() {
         let challenge = b"a challenge";
