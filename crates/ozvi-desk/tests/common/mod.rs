@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+use ozvi_api::person::{CreateThread, PostMessage, PowSolution};
+use ozvi_api::public::{Challenge, ChallengeRequest, Purpose};
+use ozvi_api::routes::paths;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -231,18 +234,22 @@ impl Person {
         SignedDirectory::verify(&json, &self.root, None).expect("verifies")
     }
 
-    async fn pow(&self, purpose: &str) -> Value {
-        let c: Value = self
+    /// A challenge, answered with nonce 0 (the test relay's difficulty is 0).
+    async fn pow(&self, purpose: Purpose) -> PowSolution {
+        let c: Challenge = self
             .http
-            .post(format!("{}/api/v1/pow", self.base))
-            .json(&json!({"purpose": purpose}))
+            .post(format!("{}{}", self.base, paths::POW))
+            .json(&ChallengeRequest { purpose })
             .send()
             .await
             .expect("request")
             .json()
             .await
-            .expect("json");
-        json!({"challenge": c["challenge"], "nonce": 0})
+            .expect("a challenge");
+        PowSolution {
+            challenge: c.challenge,
+            nonce: 0,
+        }
     }
 
     async fn seal(&self, centre: &str, body: &Value) -> Vec<u8> {
@@ -272,16 +279,16 @@ impl Person {
                        "danger_now": false, "contact": "po 17. hodině"}
         });
         let envelope = self.seal(centre, &body).await;
-        let request = json!({
-            "mailbox_id": self.mailbox().to_b64(),
-            "verifier": b64::encode(&self.keys.auth_secret().verifier().0),
-            "centre": centre,
-            "envelope": b64::encode(&envelope),
-            "pow": self.pow("create").await,
-        });
+        let request = CreateThread {
+            mailbox_id: self.mailbox().to_b64(),
+            verifier: b64::encode(&self.keys.auth_secret().verifier().0),
+            centre: centre.to_string(),
+            envelope: b64::encode(&envelope),
+            pow: Some(self.pow(Purpose::Create).await),
+        };
         let r = self
             .http
-            .post(format!("{}/api/v1/threads", self.base))
+            .post(format!("{}{}", self.base, paths::THREADS))
             .json(&request)
             .send()
             .await
@@ -296,10 +303,13 @@ impl Person {
         let envelope = self.seal(&centre, &json!({"text": text})).await;
         let r = self
             .http
-            .post(format!("{}/api/v1/mailbox/messages", self.base))
+            .post(format!("{}{}", self.base, paths::MAILBOX_MESSAGES))
             .header("Ozvi-Mailbox", self.mailbox().to_b64())
             .header("Ozvi-Auth", b64::encode(self.keys.auth_secret().expose()))
-            .json(&json!({"envelope": b64::encode(&envelope), "pow": self.pow("post").await}))
+            .json(&PostMessage {
+                envelope: b64::encode(&envelope),
+                pow: Some(self.pow(Purpose::Post).await),
+            })
             .send()
             .await
             .expect("request");
