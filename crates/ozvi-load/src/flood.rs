@@ -29,12 +29,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use ozvi_api::person::{CreateThread, PowSolution};
+use ozvi_api::public::{Challenge, ChallengeRequest, Purpose};
+use ozvi_api::routes::paths;
 use ozvi_crypto::PersonKeys;
 use ozvi_crypto::format::b64;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::protocol::pow;
 use rand_core::Rng as _;
-use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::fixture::{Fixture, seal_person};
@@ -110,10 +112,9 @@ async fn outcome(response: Result<reqwest::Response, reqwest::Error>) -> String 
         Err(_) => "transport error".into(),
         Ok(r) => {
             let status = r.status().as_u16();
-            let body: Value = r.json().await.unwrap_or(Value::Null);
-            match body["code"].as_str() {
-                Some(code) => format!("{status} {code}"),
-                None => status.to_string(),
+            match r.json::<ozvi_api::ErrorBody>().await {
+                Ok(body) => format!("{status} {}", body.code),
+                Err(_) => status.to_string(),
             }
         }
     }
@@ -123,22 +124,20 @@ async fn outcome(response: Result<reqwest::Response, reqwest::Error>) -> String 
 async fn challenge(
     http: &reqwest::Client,
     base: &str,
-    purpose: &str,
+    purpose: Purpose,
 ) -> Result<(String, u8), String> {
     let response = http
-        .post(format!("{base}/api/v1/pow"))
-        .json(&json!({ "purpose": purpose }))
+        .post(format!("{base}{}", paths::POW))
+        .json(&ChallengeRequest { purpose })
         .send()
         .await;
     match response {
         Ok(r) if r.status().is_success() => {
-            let body: Value = r.json().await.map_err(|_| "pow: not JSON".to_string())?;
-            let text = body["challenge"].as_str().unwrap_or_default().to_string();
-            let difficulty = body["difficulty"]
-                .as_u64()
-                .and_then(|d| u8::try_from(d).ok())
-                .ok_or("pow: no difficulty")?;
-            Ok((text, difficulty))
+            let body: Challenge = r
+                .json()
+                .await
+                .map_err(|_| "pow: not a challenge".to_string())?;
+            Ok((body.challenge, body.difficulty))
         }
         other => Err(format!("pow {}", outcome(other).await)),
     }
@@ -157,14 +156,14 @@ async fn solve(text: &str, difficulty: u8, solvers: Option<&Semaphore>) -> Optio
         .flatten()
 }
 
-fn creation(who: &PersonKeys, envelope: &[u8], pow: Value) -> Value {
-    json!({
-        "mailbox_id": who.mailbox_id().to_b64(),
-        "verifier": b64::encode(&who.auth_secret().verifier().0),
-        "centre": CENTRE,
-        "envelope": b64::encode(envelope),
-        "pow": pow,
-    })
+fn creation(who: &PersonKeys, envelope: &[u8], pow: PowSolution) -> CreateThread {
+    CreateThread {
+        mailbox_id: who.mailbox_id().to_b64(),
+        verifier: b64::encode(&who.auth_secret().verifier().0),
+        centre: CENTRE.to_string(),
+        envelope: b64::encode(envelope),
+        pow: Some(pow),
+    }
 }
 
 /// Challenge, solve, create: what the page does after sealing. Returns the
@@ -176,16 +175,23 @@ async fn solve_and_create(
     envelope: &[u8],
     solvers: Option<&Semaphore>,
 ) -> (String, u8) {
-    let (text, difficulty) = match challenge(http, base, "create").await {
+    let (text, difficulty) = match challenge(http, base, Purpose::Create).await {
         Ok(c) => c,
         Err(e) => return (e, 0),
     };
     let Some(nonce) = solve(&text, difficulty, solvers).await else {
         return ("unsolvable challenge".into(), difficulty);
     };
-    let body = creation(who, envelope, json!({ "challenge": text, "nonce": nonce }));
+    let body = creation(
+        who,
+        envelope,
+        PowSolution {
+            challenge: text,
+            nonce,
+        },
+    );
     let response = http
-        .post(format!("{base}/api/v1/threads"))
+        .post(format!("{base}{}", paths::THREADS))
         .json(&body)
         .send()
         .await;
@@ -261,20 +267,27 @@ async fn attack(
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let pow = match challenge(&http, &base, "create").await {
-                    Ok((text, _)) => json!({ "challenge": text, "nonce": n }),
+                let challenge = match challenge(&http, &base, Purpose::Create).await {
+                    Ok((text, _)) => text,
                     Err(e) => {
                         tally.add(format!("junk: {e}"));
-                        json!({ "challenge": "AAAA", "nonce": n })
+                        "AAAA".to_string()
                     }
                 };
                 let who = random_person();
-                let mut body = creation(&who, &own_envelope, pow);
+                let mut body = creation(
+                    &who,
+                    &own_envelope,
+                    PowSolution {
+                        challenge,
+                        nonce: n,
+                    },
+                );
                 if n.is_multiple_of(2) {
-                    body["envelope"] = json!(b64::encode(&vec![0x42u8; 1459]));
+                    body.envelope = b64::encode(&vec![0x42u8; 1459]);
                 }
                 let response = http
-                    .post(format!("{base}/api/v1/threads"))
+                    .post(format!("{base}{}", paths::THREADS))
                     .json(&body)
                     .send()
                     .await;
@@ -306,7 +319,7 @@ async fn attack(
                 }
             }
             while !stop.load(Ordering::Relaxed) {
-                match challenge(&http, &base, "create").await {
+                match challenge(&http, &base, Purpose::Create).await {
                     Ok(_) => tally.add("streams: pow 200".into()),
                     Err(e) => tally.add(format!("streams: {e}")),
                 }

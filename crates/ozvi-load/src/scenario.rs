@@ -16,7 +16,7 @@ use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::protocol::request::RequestAuth;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng as _, SeedableRng};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::fixture::{Fixture, Reader, unix_now};
 
@@ -196,7 +196,7 @@ async fn once(
             let index = rng.next_u64() % target.readers.len() as u64;
             let reader = &target.readers[index as usize];
             let request = http
-                .get(url("/api/v1/mailbox/messages"))
+                .get(url(ozvi_api::routes::paths::MAILBOX_MESSAGES))
                 .header("Ozvi-Mailbox", &reader.mailbox)
                 .header("Ozvi-Auth", &reader.auth);
             body_of(request.send().await).await?;
@@ -207,13 +207,17 @@ async fn once(
             let poster = &posters[client % posters.len()];
             let envelope = &poster.envelopes[n as usize % poster.envelopes.len()];
             // Difficulty 0: proof of work is off, so no challenge is fetched.
-            let body = json!({ "envelope": envelope });
+            let body = serde_json::to_string(&ozvi_api::person::PostMessage {
+                envelope: envelope.clone(),
+                pow: None,
+            })
+            .map_err(|e| e.to_string())?;
             let request = http
-                .post(url("/api/v1/mailbox/messages"))
+                .post(url(ozvi_api::routes::paths::MAILBOX_MESSAGES))
                 .header("Ozvi-Mailbox", &poster.mailbox)
                 .header("Ozvi-Auth", &poster.auth)
                 .header("content-type", "application/json")
-                .body(body.to_string());
+                .body(body);
             body_of(request.send().await).await?;
             Ok(())
         }
@@ -230,7 +234,7 @@ async fn once(
 fn signed_inbox(target: &Target, client: usize) -> Result<reqwest::RequestBuilder, RequestError> {
     let staff = &target.fixture.staff;
     let keys = &staff[client % staff.len()];
-    let path = "/api/v1/staff/threads";
+    let path = ozvi_api::routes::paths::STAFF_THREADS;
     let auth = RequestAuth::sign(
         &mut os_rng(),
         keys,
