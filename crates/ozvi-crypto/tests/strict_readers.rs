@@ -31,6 +31,39 @@ fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
 }
 
+/// A centre `ic` whose staff are `staff`, as `s-0`, `s-1`, … labelled `S`.
+fn centre_of(staff: &[StaffKeys]) -> Centre {
+    Centre {
+        id: "ic".into(),
+        names: Names {
+            cs: "IC".into(),
+            en: "IC".into(),
+            uk: "IC".into(),
+        },
+        regions: vec![],
+        staff: staff
+            .iter()
+            .enumerate()
+            .map(|(i, k)| StaffMember {
+                id: format!("s-{i}"),
+                label: "S".into(),
+                keys: k.public(),
+            })
+            .collect(),
+    }
+}
+
+/// A directory of [`centre_of`] `staff` alone, under the salt `[salt; 16]`.
+fn directory_of(staff: &[StaffKeys], salt: u8) -> Directory {
+    Directory {
+        version: 1,
+        issued_at: 0,
+        salt: DeploymentSalt([salt; 16]),
+        default_centre: "ic".into(),
+        centres: vec![centre_of(staff)],
+    }
+}
+
 // ------------------------------------------------------------------ codes
 
 mod codes {
@@ -1079,30 +1112,7 @@ mod envelopes {
         let staff: Vec<StaffKeys> = (0..staff_count)
             .map(|_| StaffKeys::generate(&mut r))
             .collect();
-        let directory = Directory {
-            version: 1,
-            issued_at: 0,
-            salt: DeploymentSalt([1; 16]),
-            default_centre: "ic".into(),
-            centres: vec![Centre {
-                id: "ic".into(),
-                names: Names {
-                    cs: "IC".into(),
-                    en: "IC".into(),
-                    uk: "IC".into(),
-                },
-                regions: vec![],
-                staff: staff
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| StaffMember {
-                        id: format!("s-{i}"),
-                        label: "S".into(),
-                        keys: k.public(),
-                    })
-                    .collect(),
-            }],
-        };
+        let directory = directory_of(&staff, 1);
         World {
             person: PersonKeys::from_root(&[8; 32]),
             staff,
@@ -1440,24 +1450,7 @@ mod addressing {
     fn world() -> World {
         let mut r = rng(90);
         let staff: Vec<StaffKeys> = (0..3).map(|_| StaffKeys::generate(&mut r)).collect();
-        let centre = Centre {
-            id: "ic".into(),
-            names: Names {
-                cs: "IC".into(),
-                en: "IC".into(),
-                uk: "IC".into(),
-            },
-            regions: vec![],
-            staff: staff
-                .iter()
-                .enumerate()
-                .map(|(i, k)| StaffMember {
-                    id: format!("s-{i}"),
-                    label: "S".into(),
-                    keys: k.public(),
-                })
-                .collect(),
-        };
+        let centre = centre_of(&staff);
         World {
             person: PersonKeys::from_root(&[9; 32]),
             staff,
@@ -1709,26 +1702,7 @@ mod rewrapping {
 
     fn world() -> World {
         let staff = StaffKeys::generate(&mut rng(100));
-        let directory = Directory {
-            version: 1,
-            issued_at: 0,
-            salt: DeploymentSalt([2; 16]),
-            default_centre: "ic".into(),
-            centres: vec![Centre {
-                id: "ic".into(),
-                names: Names {
-                    cs: "IC".into(),
-                    en: "IC".into(),
-                    uk: "IC".into(),
-                },
-                regions: vec![],
-                staff: vec![StaffMember {
-                    id: "s-0".into(),
-                    label: "S".into(),
-                    keys: staff.public(),
-                }],
-            }],
-        };
+        let directory = directory_of(std::slice::from_ref(&staff), 2);
         World {
             person: PersonKeys::from_root(&[11; 32]),
             staff,
@@ -1844,26 +1818,7 @@ mod transfer_checks {
 
     fn world() -> (PersonKeys, StaffKeys, Directory) {
         let staff = StaffKeys::generate(&mut rng(110));
-        let directory = Directory {
-            version: 1,
-            issued_at: 0,
-            salt: DeploymentSalt([3; 16]),
-            default_centre: "ic".into(),
-            centres: vec![Centre {
-                id: "ic".into(),
-                names: Names {
-                    cs: "IC".into(),
-                    en: "IC".into(),
-                    uk: "IC".into(),
-                },
-                regions: vec![],
-                staff: vec![StaffMember {
-                    id: "s-0".into(),
-                    label: "S".into(),
-                    keys: staff.public(),
-                }],
-            }],
-        };
+        let directory = directory_of(std::slice::from_ref(&staff), 3);
         (PersonKeys::from_root(&[13; 32]), staff, directory)
     }
 
