@@ -99,6 +99,12 @@ impl RelayClient {
         }
     }
 
+    fn count_request(&self) {
+        self.traffic
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn count_bytes(&self, n: usize) {
         self.traffic
             .bytes
@@ -115,9 +121,7 @@ impl RelayClient {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, DeskError> {
-        self.traffic
-            .requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.count_request();
         let response = request
             .timeout(Duration::from_secs(120))
             .send()
@@ -175,6 +179,19 @@ impl RelayClient {
             Some(body) => serde_json::to_vec(body).map_err(|_| DeskError::BadResponse)?,
             None => Vec::new(),
         };
+        let request = self.signed_request(staff, method, target, bytes)?;
+        self.send(request).await
+    }
+
+    /// A request signed by `keys` (PROTOCOL.md §7), with its JSON body if
+    /// any, ready to send.
+    fn signed_request(
+        &self,
+        staff: &Signing<'_>,
+        method: reqwest::Method,
+        target: &str,
+        bytes: Vec<u8>,
+    ) -> Result<reqwest::RequestBuilder, DeskError> {
         let auth = RequestAuth::sign(
             &mut os_rng(),
             staff.keys,
@@ -194,7 +211,7 @@ impl RelayClient {
                 .header("content-type", "application/json")
                 .body(bytes);
         }
-        self.send(request).await
+        Ok(request)
     }
 
     /// Every thread of the signer's centre changed after `since`, all pages.
@@ -353,27 +370,11 @@ impl RelayClient {
     /// Opens the centre's event stream (server-sent events). Each
     /// `event: change` in it means some thread of the centre changed.
     pub async fn events(&self, staff: &Signing<'_>) -> Result<reqwest::Response, DeskError> {
-        let request = self.http.get(self.url(paths::STAFF_EVENTS));
-        let bytes: Vec<u8> = Vec::new();
-        let auth = RequestAuth::sign(
-            &mut os_rng(),
-            staff.keys,
-            staff.salt,
-            "GET",
-            paths::STAFF_EVENTS,
-            &bytes,
-            now(),
-        )
-        .map_err(|_| DeskError::Prepare("signed request"))?;
-        let mut request = request;
-        for (name, value) in auth.to_headers() {
-            request = request.header(name, value);
-        }
+        let request =
+            self.signed_request(staff, reqwest::Method::GET, paths::STAFF_EVENTS, Vec::new())?;
         // No overall timeout: the stream stays open; the relay sends a
         // comment every 15 s.
-        self.traffic
-            .requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.count_request();
         let response = request
             .send()
             .await
