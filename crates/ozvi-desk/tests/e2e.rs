@@ -329,23 +329,7 @@ async fn a_replayed_message_is_shown_once_and_a_transferred_replay_stays_uncheck
 
     // Her first message delivered a second time (by the relay, or by anyone
     // who captured her request): the desk shows it once and flags the copy.
-    let listing: Value = serde_json::from_str(&anna.listing().await).expect("json");
-    let first =
-        b64::decode(listing["messages"][0]["envelope"].as_str().expect("str")).expect("b64");
-    relay
-        .state
-        .store
-        .append(
-            &anna.mailbox(),
-            Author::Person,
-            &first,
-            ozvi_desk::relay::now(),
-            Quota {
-                max_messages: 100,
-                max_bytes: 1 << 20,
-            },
-        )
-        .expect("replayed");
+    anna.replay_first(&relay).await;
     let view = json(&desk_ok(Some(&zlin), &["read", &id, "--json"]).await);
     let messages = view["messages"].as_array().expect("array");
     assert_eq!(messages.len(), 2);

@@ -10,7 +10,6 @@ use ozvi_crypto::format::envelope::Kind;
 use ozvi_desk::home::Home;
 use ozvi_desk::relay::Traffic;
 use ozvi_desk::session::{Listing, Session};
-use ozvi_relay::store::{Author, Quota};
 
 struct Setup {
     _tmp: tempfile::TempDir,
@@ -194,24 +193,7 @@ async fn a_replay_fetched_later_is_still_recognised() {
 
     // The same envelope stored again, after the desk opened the original:
     // the conversation's memory of message #1 must carry over.
-    let listing: serde_json::Value = serde_json::from_str(&s.anna.listing().await).expect("json");
-    let first =
-        ozvi_crypto::format::b64::decode(listing["messages"][0]["envelope"].as_str().expect("str"))
-            .expect("b64");
-    s.relay
-        .state
-        .store
-        .append(
-            &mailbox,
-            Author::Person,
-            &first,
-            ozvi_desk::relay::now(),
-            Quota {
-                max_messages: 100,
-                max_bytes: 1 << 20,
-            },
-        )
-        .expect("replayed");
+    s.anna.replay_first(&s.relay).await;
     let view = s.session.thread(&mailbox).await.expect("opens");
     assert_eq!(view.messages.len(), 2);
     assert!(view.messages[0].problem.is_none());

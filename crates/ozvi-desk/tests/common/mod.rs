@@ -354,6 +354,28 @@ impl Person {
             .collect()
     }
 
+    /// Stores her first message once more, as the relay (or anyone who
+    /// captured her request) could deliver it a second time.
+    pub async fn replay_first(&self, relay: &RelayApp) {
+        let listing: Value = serde_json::from_str(&self.listing().await).expect("json");
+        let first =
+            b64::decode(listing["messages"][0]["envelope"].as_str().expect("str")).expect("b64");
+        relay
+            .state
+            .store
+            .append(
+                &self.mailbox(),
+                ozvi_relay::store::Author::Person,
+                &first,
+                ozvi_desk::relay::now(),
+                ozvi_relay::store::Quota {
+                    max_messages: 100,
+                    max_bytes: 1 << 20,
+                },
+            )
+            .expect("replayed");
+    }
+
     /// Deletes her thread (the quick "delete everything" of her page).
     pub async fn delete(&self) {
         let r = self
