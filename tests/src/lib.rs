@@ -1,5 +1,33 @@
-//! Cross-crate end-to-end tests of Ozvi live in this crate's `tests/`
-//! directory: the relay with the desk, the browser client in headless
-//! Chromium, the auditor's tool against a real store. Each crate keeps its
-//! own unit and integration tests; only what spans crates belongs here.
+//! Ozvi's shared test harness, and (in `tests/`) the stories that span
+//! crates.
+//!
+//! Every crate's integration tests and benchmarks build their world from
+//! here instead of writing it again, as rustls-test serves rustls:
+//!
+//! - [`cast`]: an operator's root key, centres and their staff, the signed
+//!   directory (Zlín, and Zlín with Praha), people with fixed keys;
+//! - [`relay`]: a relay in the test's process ([`relay::Relay`], sled on a
+//!   temporary folder, an optional hand-moved clock) or the real
+//!   `ozvi-relay` binary ([`relay::RelayProcess`], its log captured);
+//! - [`http`]: the HTTP client (with the TLS provider chosen), one bound to
+//!   a given loopback address, and [`http::Http`], which holds every answer
+//!   against the API's definition;
+//! - [`person`]: a person who writes with `ozvi-crypto` as her page does;
+//! - [`desk`]: the `ozvi-desk` binary, an operator's folder driven through
+//!   `ozvi-desk admin`, staff desks;
+//! - [`programs`]: the workspace's binaries, Node.js browser scripts, the
+//!   repository's folders.
+//!
+//! The cross-crate stories in `tests/` (the person's page in Chromium with
+//! the desk and the auditor, the page's fetch layer against the OpenAPI
+//! document) use the same pieces.
 #![forbid(unsafe_code)]
+// A test harness: a failure is the test's failure, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+pub mod cast;
+pub mod desk;
+pub mod http;
+pub mod person;
+pub mod programs;
+pub mod relay;

@@ -4,10 +4,8 @@
 //! a directory under another root key. Run through the `ozvi-audit` binary,
 //! so the exit codes are checked too.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::Arc;
 
 use ozvi_crypto::format::b64;
 use ozvi_crypto::format::envelope::{Envelope, Kind};
@@ -15,12 +13,13 @@ use ozvi_crypto::primitives::hash::sha256;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
 use ozvi_crypto::primitives::x25519::X25519Public;
-use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
 use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
 use ozvi_crypto::{DeploymentSalt, Directory, PersonKeys, StaffKeys};
-use ozvi_relay::config::Config;
-use ozvi_relay::state::SystemClock;
-use ozvi_relay::store::{Author, CentreId, Quota, SledStore, Store};
+use ozvi_tests::cast::{Cast, centre, numbered};
+use ozvi_tests::person::text_body;
+use ozvi_tests::programs::{copy_dir, text};
+use ozvi_tests::relay::store::{Author, CentreId, Quota, SledStore, Store};
+use ozvi_tests::relay::{Config, Relay};
 
 const CANARY: &str = "Tajná zpráva KANÁR-5511";
 
@@ -29,14 +28,6 @@ fn audit(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("ozvi-audit runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn passes(args: &[&str]) -> String {
@@ -67,57 +58,31 @@ struct World {
 }
 
 fn world() -> World {
-    let mut rng = os_rng();
-    let root = Ed25519Secret::generate(&mut rng);
-    let staff = StaffKeys::generate(&mut rng);
-    let directory = Directory {
-        version: 2,
-        issued_at: 1_700_000_000,
-        salt: DeploymentSalt::generate(&mut rng),
-        default_centre: "ic-zlin".into(),
-        centres: vec![Centre {
-            id: "ic-zlin".into(),
-            names: Names {
-                cs: "IC Zlín".into(),
-                en: "IC Zlín".into(),
-                uk: "IC Злін".into(),
-            },
-            regions: vec!["CZ-72".into()],
-            staff: vec![StaffMember {
-                id: "zlin-1".into(),
-                label: "Jana".into(),
-                keys: staff.public(),
-            }],
-        }],
-    };
+    let (cast, staff) = Cast::zlin(69, 1);
+    let Cast {
+        root,
+        mut directory,
+    } = cast;
+    directory.version = 2;
+    directory.issued_at = 1_700_000_000;
     World {
         root,
         directory,
-        staff,
+        staff: staff.into_iter().next().expect("one"),
     }
 }
 
 fn envelope(w: &World, person: &PersonKeys, kind: Kind, text: &str) -> Vec<u8> {
-    let recipients = match kind {
-        Kind::StaffNote => vec![w.staff.public().x25519],
-        _ => vec![w.staff.public().x25519, person.public().x25519],
-    };
-    let signer = match kind {
-        Kind::PersonMessage => Signer::Person(person),
-        _ => Signer::Staff(&w.staff),
-    };
-    seal(
+    let staff = (kind != Kind::PersonMessage).then_some(&w.staff);
+    ozvi_tests::person::envelope(
         &mut os_rng(),
-        signer,
-        Message {
-            kind,
-            mailbox: &person.mailbox_id(),
-            body: format!(r#"{{"text":"{text}"}}"#).as_bytes(),
-            sent_at: 1,
-        },
-        &recipients,
+        &w.directory.centres[0],
+        person,
+        staff,
+        kind,
+        &text_body(text),
+        1,
     )
-    .expect("seals")
 }
 
 /// A sled store written by the relay's own store code: two threads with a
@@ -726,48 +691,19 @@ struct Deployment {
 
 impl Deployment {
     fn directory(&self, version: u64, with_removed: bool) -> Directory {
-        let member = |prefix: &str, i: usize, k: &StaffKeys| StaffMember {
-            id: format!("{prefix}-{i}"),
-            label: format!("{prefix} {i}"),
-            keys: k.public(),
-        };
-        let mut zlin: Vec<StaffMember> = self
-            .zlin
-            .iter()
-            .enumerate()
-            .map(|(i, k)| member("zlin", i, k))
-            .collect();
-        if with_removed {
-            zlin.push(member("zlin", 99, &self.removed));
-        }
-        let names = |n: &str| Names {
-            cs: n.into(),
-            en: n.into(),
-            uk: n.into(),
-        };
+        let removed = with_removed.then(|| ("zlin-99".to_string(), &self.removed));
         Directory {
             version,
             issued_at: 1_700_000_000 + version,
             salt: self.salt,
             default_centre: "ic-zlin".into(),
             centres: vec![
-                Centre {
-                    id: "ic-zlin".into(),
-                    names: names("IC Zlín"),
-                    regions: vec!["CZ-72".into()],
-                    staff: zlin,
-                },
-                Centre {
-                    id: "ic-brno".into(),
-                    names: names("IC Brno"),
-                    regions: vec!["CZ-64".into()],
-                    staff: self
-                        .brno
-                        .iter()
-                        .enumerate()
-                        .map(|(i, k)| member("brno", i, k))
-                        .collect(),
-                },
+                centre(
+                    "ic-zlin",
+                    "CZ-72",
+                    numbered("zlin", &self.zlin).chain(removed),
+                ),
+                centre("ic-brno", "CZ-64", numbered("brno", &self.brno)),
             ],
         }
     }
@@ -966,48 +902,24 @@ fn logs_with_an_address_agent_or_id_fail_and_clean_logs_pass() {
     }
 }
 
-struct Served {
-    base: String,
-    handle: actix_web::dev::ServerHandle,
-}
-
-async fn serve(w: &World, data: &Path, web_root: &Path) -> Served {
+/// A relay in this process serving `web_root`; its base URL ends in `/`.
+async fn serve(w: &World, data: &Path, web_root: &Path) -> (Relay, String) {
     let directory_file = data.with_extension("directory.json");
     std::fs::write(
         &directory_file,
         w.directory.sign(&w.root).expect("signs").to_json(),
     )
     .expect("write");
-    let config = Config {
+    let relay = Relay::start(Config {
         data: data.to_path_buf(),
         root_key: b64::encode(&w.root.public().to_bytes()),
         directory: Some(directory_file),
         web_root: Some(web_root.to_path_buf()),
         ..Config::default()
-    };
-    let store = Arc::new(SledStore::open(data).expect("opens"));
-    let state = ozvi_relay::startup::build(config, store, Arc::new(SystemClock))
-        .await
-        .expect("state");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}/", listener.local_addr().expect("address"));
-    let server = ozvi_relay::startup::run(listener, state).expect("server");
-    let handle = server.handle();
-    tokio::spawn(server);
-    Served { base, handle }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
+    })
+    .await;
+    let base = format!("{}/", relay.base);
+    (relay, base)
 }
 
 async fn audit_async(args: Vec<String>) -> Output {
@@ -1043,10 +955,10 @@ async fn the_served_page_must_be_the_build_and_the_directory_the_operators() {
     let site = tmp.path().join("site");
     copy_dir(&dist, &site);
     let manifest = dist.join("SHA256SUMS").display().to_string();
-    let relay = serve(&w, &tmp.path().join("data"), &site).await;
+    let (relay, base) = serve(&w, &tmp.path().join("data"), &site).await;
     let root_key = b64::encode(&w.root.public().to_bytes());
 
-    let base = relay.base.as_str();
+    let base = base.as_str();
     let web = ["web", base, "--manifest", &manifest];
     expect_audit(&web, 0, "files identical to the build").await;
     expect_audit(&["directory", base, "--root-key", &root_key], 0, "PASS").await;

@@ -7,21 +7,18 @@
 //! Prints the median and worst of several runs of each, beside the relay's
 //! `/healthz` round trip measured in the same run. Target: under 1 second.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ozvi_crypto::format::envelope::Kind;
 use ozvi_crypto::primitives::rng::os_rng;
-use ozvi_crypto::primitives::sig::Ed25519Secret;
-use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
 use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
-use ozvi_crypto::{DeploymentSalt, Directory, PersonKeys, StaffKeys};
+use ozvi_crypto::{Directory, PersonKeys, StaffKeys};
 use ozvi_desk::relay::RelayClient;
 use ozvi_desk::session::{Listing, Session};
-use ozvi_relay::config::Config;
-use ozvi_relay::state::SystemClock;
-use ozvi_relay::store::{Author, CentreId, Quota, SledStore, Store};
+use ozvi_tests::cast::Cast;
+use ozvi_tests::relay::store::{Author, CentreId, Quota, SledStore, Store};
+use ozvi_tests::relay::{self as relay, Relay, SystemClock, unlimited};
 
 const THREADS: usize = 1000;
 const LONG_THREAD: usize = 200;
@@ -50,40 +47,11 @@ fn main() {
 
 async fn bench(threads: usize, long: usize, runs: usize) {
     let mut rng = os_rng();
-    let root = Ed25519Secret::generate(&mut rng);
-    let staff: Vec<StaffKeys> = (0..3).map(|_| StaffKeys::generate(&mut rng)).collect();
-    let directory = Directory {
-        version: 1,
-        issued_at: 0,
-        salt: DeploymentSalt([4; 16]),
-        default_centre: "ic-zlin".into(),
-        centres: vec![Centre {
-            id: "ic-zlin".into(),
-            names: Names {
-                cs: "Zlín".into(),
-                en: "Zlín".into(),
-                uk: "Злін".into(),
-            },
-            regions: vec!["CZ-72".into()],
-            staff: staff
-                .iter()
-                .enumerate()
-                .map(|(i, k)| StaffMember {
-                    id: format!("zlin-{i}"),
-                    label: format!("Pracovnice {i}"),
-                    keys: k.public(),
-                })
-                .collect(),
-        }],
-    };
+    let (cast, staff) = Cast::zlin(4, 3);
+    let directory = cast.directory.clone();
     let dir = tempfile::tempdir().expect("temp dir");
-    let directory_file = dir.path().join("directory.json");
-    std::fs::write(
-        &directory_file,
-        directory.sign(&root).expect("signs").to_json(),
-    )
-    .expect("write");
-    let store = Arc::new(SledStore::open(&dir.path().join("data")).expect("sled"));
+    let config = unlimited(relay::config(&cast, dir.path()));
+    let store = Arc::new(SledStore::open(&config.data).expect("sled"));
 
     // Seed: `threads` threads with a first message and a note each, and one
     // thread of `long` messages alternating person and staff.
@@ -128,7 +96,7 @@ async fn bench(threads: usize, long: usize, runs: usize) {
                 now,
             )
             .expect("creates");
-        let note = serde_json::json!({"status": "in_progress", "assignee": "zlin-1", "notes": [{"at": now, "by": "zlin-0", "text": "Volat po 17."}]}).to_string();
+        let note = serde_json::json!({"status": "in_progress", "assignee": "zlin-2", "notes": [{"at": now, "by": "zlin-1", "text": "Volat po 17."}]}).to_string();
         let note = seal(
             &mut rng,
             Signer::Staff(&staff[0]),
@@ -179,21 +147,8 @@ async fn bench(threads: usize, long: usize, runs: usize) {
         started.elapsed()
     );
 
-    let config = Config {
-        data: dir.path().join("data"),
-        root_key: ozvi_crypto::format::b64::encode(&root.public().to_bytes()),
-        directory: Some(directory_file),
-        requests_per_address_per_minute: 1_000_000,
-        ..Config::default()
-    };
-    let state = ozvi_relay::startup::build(config, store, Arc::new(SystemClock))
-        .await
-        .expect("relay state");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let server = ozvi_relay::startup::run(listener, state).expect("relay");
-    let handle = server.handle();
-    tokio::spawn(server);
+    let relay = Relay::start_on(config, store, Arc::new(SystemClock)).await;
+    let base = relay.base.clone();
 
     // A fresh session for every run: the figures are those of a desk that
     // has opened nothing yet (a session remembers what it opened).
@@ -207,8 +162,7 @@ async fn bench(threads: usize, long: usize, runs: usize) {
         )
         .expect("enrolled")
     };
-    ozvi_desk::relay::install_tls_provider();
-    let http = reqwest::Client::new();
+    let http = ozvi_tests::http::client();
 
     let (mut health, mut inbox, mut thread) = (Vec::new(), Vec::new(), Vec::new());
     let long_mailbox = {
@@ -275,7 +229,7 @@ async fn bench(threads: usize, long: usize, runs: usize) {
         }
     );
     traffic(&base, &directory, &staff[2], &long_mailbox, long).await;
-    handle.stop(true).await;
+    relay.handle.stop(true).await;
 }
 
 /// What one action of the web UI asks of the relay: requests, bytes of

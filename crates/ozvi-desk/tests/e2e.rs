@@ -10,7 +10,7 @@ use ozvi_crypto::format::b64;
 use ozvi_crypto::format::envelope::Kind;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
-use ozvi_relay::store::{Author, Quota};
+use ozvi_tests::relay::Author;
 use serde_json::Value;
 
 const CANARY: &str = "Manžel mi vyhrožuje — KANÁREK-4411";
@@ -213,20 +213,7 @@ async fn a_conversation_from_enrolment_to_transfer() {
         &recipients,
     )
     .expect("seals");
-    relay
-        .state
-        .store
-        .append(
-            &boris.mailbox(),
-            Author::Staff,
-            &forged,
-            ozvi_desk::relay::now(),
-            Quota {
-                max_messages: 100,
-                max_bytes: 1 << 20,
-            },
-        )
-        .expect("injected");
+    relay.inject(&boris.mailbox(), Author::Staff, &forged);
     let view = json(
         &desk_ok(
             Some(&zlin_a),

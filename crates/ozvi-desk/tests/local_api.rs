@@ -331,7 +331,7 @@ async fn the_opening_secret_works_once_and_the_page_token_lives_only_in_the_page
 
 struct Unlocked {
     _tmp: tempfile::TempDir,
-    relay: RelayApp,
+    relay: Relay,
     desk: Desk,
     token: String,
     anna: Person,

@@ -13,7 +13,7 @@ use ozvi_desk::session::{Listing, Session};
 
 struct Setup {
     _tmp: tempfile::TempDir,
-    relay: RelayApp,
+    relay: Relay,
     session: Session,
     colleague: Session,
     anna: Person,

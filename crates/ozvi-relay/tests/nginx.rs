@@ -13,14 +13,16 @@
 //! is missing the test fails when `CI` is set and is skipped, with a line
 //! saying so, otherwise.
 
-use std::io::{BufRead, BufReader};
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::ffi::OsStr;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ozvi_crypto::format::b64;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
+use ozvi_tests::http::client_from;
+use ozvi_tests::relay::RelayProcess;
 
 /// The rate limit per client address in this test.
 const PER_MINUTE: u32 = 20;
@@ -113,8 +115,9 @@ fn adapt(block: &str, listen: u16, upstream: u16) -> String {
     out.join("\n")
 }
 
-/// Starts the relay binary behind_tls with 127.0.0.1 trusted; returns it and its port.
-fn start_relay(dir: &Path) -> (Guard, u16) {
+/// Starts the relay binary behind_tls with 127.0.0.1 trusted; returns it
+/// (its log in `dir/relay.log`) and its port.
+fn start_relay(dir: &Path) -> (RelayProcess, u16) {
     let root = Ed25519Secret::from_seed(&[11; 32]);
     let config = dir.join("relay.toml");
     std::fs::write(
@@ -125,40 +128,20 @@ fn start_relay(dir: &Path) -> (Guard, u16) {
         ),
     )
     .expect("write");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .arg("--data")
-        .arg(dir.join("data"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--root-key")
-        .arg(b64::encode(&root.public().to_bytes()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the relay starts");
-    let stderr = child.stderr.take().expect("piped");
-    let guard = Guard(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent && line.contains("listening") {
-                let port = line.rsplit("port=").next().unwrap_or_default().trim();
-                let _ = tx.send(port.parse::<u16>().ok());
-                sent = true;
-            } else if !sent {
-                eprintln!("relay: {line}");
-            }
-        }
-    });
-    let port = rx
-        .recv_timeout(Duration::from_secs(30))
-        .ok()
-        .flatten()
-        .expect("the relay says where it listens");
-    (guard, port)
+    let relay = RelayProcess::start(
+        [
+            OsStr::new("--data"),
+            dir.join("data").as_os_str(),
+            OsStr::new("--config"),
+            config.as_os_str(),
+            OsStr::new("--root-key"),
+            OsStr::new(&b64::encode(&root.public().to_bytes())),
+        ],
+        &[],
+        &dir.join("relay.log"),
+    );
+    let port = relay.port;
+    (relay, port)
 }
 
 /// Runs nginx with the documented block in `dir`, in the foreground.
@@ -216,15 +199,6 @@ fn start_nginx(nginx: &Path, dir: &Path, listen: u16, upstream: u16) -> Guard {
         std::thread::sleep(Duration::from_millis(50));
     }
     guard
-}
-
-fn client_from(source: &str) -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let source: IpAddr = source.parse().expect("address");
-    reqwest::Client::builder()
-        .local_address(source)
-        .build()
-        .expect("client")
 }
 
 #[tokio::test]

@@ -3,28 +3,22 @@
 //! session neither its log nor its data directory holds plaintext, codes,
 //! mailbox ids or client addresses.
 
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ozvi_crypto::format::b64;
 use ozvi_crypto::format::envelope::Kind;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
-use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
-use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
-use ozvi_crypto::{DeploymentSalt, Directory, PersonKeys, StaffKeys};
+use ozvi_crypto::{Directory, PersonKeys, StaffKeys};
+use ozvi_tests::cast::Cast;
+use ozvi_tests::person::text_body;
+use ozvi_tests::relay::RelayProcess;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
-
-/// An HTTP client. In a workspace build reqwest carries the desk's rustls
-/// without a built-in crypto provider, so one is chosen first.
-fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
 
 const CANARY: &str = "CANARY-7f3a-Kateřina-plaintext";
 
@@ -37,45 +31,20 @@ struct Setup {
 
 impl Setup {
     fn new() -> Self {
-        let mut rng = ChaCha20Rng::seed_from_u64(7);
-        let root = Ed25519Secret::generate(&mut rng);
-        let staff = StaffKeys::generate(&mut rng);
-        let directory = Directory {
-            version: 1,
-            issued_at: 0,
-            salt: DeploymentSalt([5; 16]),
-            default_centre: "ic-zlin".into(),
-            centres: vec![Centre {
-                id: "ic-zlin".into(),
-                names: Names {
-                    cs: "Zlín".into(),
-                    en: "Zlín".into(),
-                    uk: "Злін".into(),
-                },
-                regions: vec!["CZ-72".into()],
-                staff: vec![StaffMember {
-                    id: "zlin-1".into(),
-                    label: "Pracovnice".into(),
-                    keys: staff.public(),
-                }],
-            }],
-        };
+        let (cast, staff) = Cast::zlin(7, 1);
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(
-            dir.path().join("directory.json"),
-            directory.sign(&root).expect("valid").to_json(),
-        )
-        .expect("write");
+        cast.write_directory(&dir.path().join("directory.json"));
         std::fs::write(
             dir.path().join("relay.toml"),
             "pow_difficulty = 0\nrequests_per_address_per_minute = 1000000\nposts_per_thread_per_minute = 1000000\nthreads_per_centre_per_hour = 1000000\nmetrics_listen = \"127.0.0.1:0\"\n",
         )
         .expect("write");
+        let Cast { root, directory } = cast;
         Self {
             dir,
             root,
             directory,
-            staff,
+            staff: staff.into_iter().next().expect("one"),
         }
     }
 
@@ -83,54 +52,25 @@ impl Setup {
         self.dir.path().join("data")
     }
 
-    /// Starts the relay on a free port; returns it with its base URL.
+    /// Starts the relay (debug log appended to `log`); returns it with its
+    /// base URL.
     fn start(&self, log: &Path) -> (Child, String) {
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data")
-            .arg(self.data())
-            .arg("--config")
-            .arg(self.dir.path().join("relay.toml"))
-            .arg("--root-key")
-            .arg(b64::encode(&self.root.public().to_bytes()))
-            .arg("--directory")
-            .arg(self.dir.path().join("directory.json"))
-            .env("OZVI_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the relay starts");
-        let stderr = child.stderr.take().expect("piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut log_file = log_file;
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                use std::io::Write;
-                let _ = writeln!(log_file, "{line}");
-                if !sent && line.contains("listening") {
-                    // The relay logs its port only, never an address.
-                    let port = line
-                        .rsplit("port=")
-                        .next()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string();
-                    let _ = tx.send(format!("127.0.0.1:{port}"));
-                    sent = true;
-                }
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the relay says where it listens");
-        (child, format!("http://{address}"))
+        let dir = self.dir.path();
+        RelayProcess::start(
+            [
+                OsStr::new("--data"),
+                self.data().as_os_str(),
+                OsStr::new("--config"),
+                dir.join("relay.toml").as_os_str(),
+                OsStr::new("--root-key"),
+                OsStr::new(&b64::encode(&self.root.public().to_bytes())),
+                OsStr::new("--directory"),
+                dir.join("directory.json").as_os_str(),
+            ],
+            &[("OZVI_LOG", "debug")],
+            log,
+        )
+        .into_parts()
     }
 }
 
@@ -141,22 +81,15 @@ fn person(i: u32) -> PersonKeys {
 }
 
 fn envelope(setup: &Setup, p: &PersonKeys, text: &str, rng: &mut ChaCha20Rng) -> Vec<u8> {
-    let mut recipients = setup.directory.centres[0].staff_x25519();
-    recipients.push(p.public().x25519);
-    let body = json!({"text": text}).to_string();
-    let mailbox = p.mailbox_id();
-    seal(
+    ozvi_tests::person::envelope(
         rng,
-        Signer::Person(p),
-        Message {
-            kind: Kind::PersonMessage,
-            mailbox: &mailbox,
-            body: body.as_bytes(),
-            sent_at: 0,
-        },
-        &recipients,
+        &setup.directory.centres[0],
+        p,
+        None,
+        Kind::PersonMessage,
+        &text_body(text),
+        0,
     )
-    .expect("seals")
 }
 
 async fn pow(http: &reqwest::Client, base: &str, purpose: &str) -> Option<Value> {
@@ -236,7 +169,7 @@ type Acknowledged = (u32, u64, Vec<u8>);
 async fn every_acknowledged_message_survives_sigkill() {
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
-    let http = http_client();
+    let http = ozvi_tests::http::client();
     let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::new(Mutex::new(Vec::new()));
     let writers = 8u32;
     for round in 0..3u32 {
@@ -312,7 +245,7 @@ async fn every_acknowledged_message_survives_sigkill() {
 async fn logs_and_data_hold_no_plaintext_ids_or_addresses() {
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    ozvi_tests::http::install_tls_provider();
     let http = reqwest::Client::builder()
         .user_agent("CanaryBrowser/9.9")
         .build()
@@ -441,7 +374,7 @@ fn start_writers(
     Arc<Mutex<Vec<Acknowledged>>>,
     Vec<tokio::task::JoinHandle<()>>,
 ) {
-    let http = http_client();
+    let http = ozvi_tests::http::client();
     let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
     for w in 0..writers {
@@ -480,7 +413,7 @@ async fn sigterm_finishes_in_flight_requests_flushes_and_exits_zero() {
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
     let (mut child, base) = setup.start(&log);
-    let http = http_client();
+    let http = ozvi_tests::http::client();
     // A live-update stream stays open across the shutdown.
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let listener = person(999);
@@ -570,7 +503,7 @@ async fn export_while_running_gives_a_consistent_snapshot() {
     tokio::time::sleep(Duration::from_millis(400)).await;
 
     let export = |out: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
+        Command::new(ozvi_tests::programs::binary("ozvi-relay"))
             .arg("--data")
             .arg(setup.data())
             .arg("export")
@@ -639,7 +572,7 @@ async fn export_while_running_gives_a_consistent_snapshot() {
 
 #[test]
 fn help_documents_every_setting() {
-    let output = Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
+    let output = Command::new(ozvi_tests::programs::binary("ozvi-relay"))
         .arg("--help")
         .output()
         .expect("runs");
@@ -661,7 +594,7 @@ fn help_documents_every_setting() {
     ] {
         assert!(help.contains(needle), "--help mentions {needle}:\n{help}");
     }
-    let bad = Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
+    let bad = Command::new(ozvi_tests::programs::binary("ozvi-relay"))
         .arg("--listen")
         .arg("not-an-address")
         .output()
@@ -688,7 +621,7 @@ async fn behind_tls_without_a_trusted_proxy_refuses_to_start() {
     ] {
         let config = setup.dir.path().join("refused.toml");
         std::fs::write(&config, toml).expect("write");
-        let output = Command::new(env!("CARGO_BIN_EXE_ozvi-relay"))
+        let output = Command::new(ozvi_tests::programs::binary("ozvi-relay"))
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data")
@@ -711,7 +644,7 @@ async fn behind_tls_without_a_trusted_proxy_refuses_to_start() {
     std::fs::write(&config, toml).expect("write");
     let log = setup.dir.path().join("relay.log");
     let (mut child, base) = setup.start(&log);
-    let health = http_client()
+    let health = ozvi_tests::http::client()
         .get(format!("{base}/healthz"))
         .send()
         .await
@@ -726,7 +659,7 @@ async fn behind_tls_without_a_trusted_proxy_refuses_to_start() {
 async fn a_challenge_from_before_a_restart_is_refused_after_it() {
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
-    let http = http_client();
+    let http = ozvi_tests::http::client();
     let mut rng = ChaCha20Rng::seed_from_u64(77);
     let (mut relay, base) = setup.start(&log);
     let spent = pow(&http, &base, "create").await.expect("a challenge");
@@ -804,7 +737,7 @@ async fn a_staff_request_signed_before_a_restart_is_refused_after_it() {
     use ozvi_crypto::protocol::request::RequestAuth;
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
-    let http = http_client();
+    let http = ozvi_tests::http::client();
     let mut rng = ChaCha20Rng::seed_from_u64(12);
     let target = "/api/v1/staff/threads";
     let (mut child, base) = setup.start(&log);
@@ -962,7 +895,7 @@ async fn http_layer_refusals_write_no_log_line_each() {
 async fn metrics_are_served_on_their_own_listener_only() {
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
-    let http = http_client();
+    let http = ozvi_tests::http::client();
     let (mut child, base) = setup.start(&log);
     let text = log_after(&log);
     let port: u16 = text

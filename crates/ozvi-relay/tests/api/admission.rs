@@ -3,7 +3,6 @@
 //! Attackers reach the relay from their own loopback source addresses
 //! (127.0.0.x), the genuine person from another one.
 
-use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
 use ozvi_crypto::PersonKeys;
@@ -12,22 +11,13 @@ use ozvi_crypto::protocol::pow;
 use serde_json::{Value, json};
 
 use crate::helpers::{START, TestApp, assert_error, person, spawn_app_with};
+use ozvi_tests::http::client_from;
 
 /// Person number `i`, for many distinct people.
 fn someone(i: u32) -> PersonKeys {
     let mut root = [0x5a; 32];
     root[..4].copy_from_slice(&i.to_be_bytes());
     PersonKeys::from_root(&root)
-}
-
-/// An HTTP client whose connections come from `source` (a loopback address).
-fn client_from(source: &str) -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let source: IpAddr = source.parse().expect("address");
-    reqwest::Client::builder()
-        .local_address(source)
-        .build()
-        .expect("client")
 }
 
 /// A solved challenge of `purpose` fetched by `http`, with its difficulty.

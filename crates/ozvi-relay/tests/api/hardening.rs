@@ -3,7 +3,6 @@
 //! answers that tell a wrong secret from a missing thread, public metrics,
 //! HTTP-layer refusals without the API's error body.
 
-use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -18,18 +17,6 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{Http, START, TestApp, assert_error, person, spawn_app, spawn_app_with};
-
-/// A client whose connections come from `source` (any 127.x address is
-/// this machine's loopback).
-fn client_from(source: &str) -> Http {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Http(
-        reqwest::Client::builder()
-            .local_address(source.parse::<IpAddr>().expect("an address"))
-            .build()
-            .expect("client"),
-    )
-}
 
 /// Opens `person`'s event stream from `client`.
 async fn person_stream(
@@ -86,7 +73,7 @@ async fn event_streams_are_capped_per_address_and_in_total_and_freed_on_disconne
     for p in &people {
         assert_eq!(app.create_thread(p, "ic-zlin", "a").await.status(), 201);
     }
-    let attacker = client_from("127.0.0.1");
+    let attacker = Http::from_address("127.0.0.1");
     let mut held = Vec::new();
     for p in &people[..3] {
         let stream = person_stream(&app, &attacker, p).await;
@@ -109,16 +96,16 @@ async fn event_streams_are_capped_per_address_and_in_total_and_freed_on_disconne
         .await
         .expect("request");
     assert_eq!(listing.status(), 200);
-    let other = client_from("127.0.0.2");
+    let other = Http::from_address("127.0.0.2");
     let genuine = person_stream(&app, &other, &people[3]).await;
     assert_eq!(genuine.status(), 200, "another address still gets a stream");
-    let third = client_from("127.0.0.3");
+    let third = Http::from_address("127.0.0.3");
     let fifth = person_stream(&app, &third, &people[4]).await;
     assert_eq!(fifth.status(), 200);
     open_streams_become(&app, 5).await;
     // The relay's total holds whatever the address.
     assert_error(
-        person_stream(&app, &client_from("127.0.0.4"), &people[5]).await,
+        person_stream(&app, &Http::from_address("127.0.0.4"), &people[5]).await,
         429,
         "too_many_streams",
     )
@@ -128,7 +115,7 @@ async fn event_streams_are_capped_per_address_and_in_total_and_freed_on_disconne
     drop(held);
     drop(attacker);
     open_streams_become(&app, 2).await;
-    let again = person_stream(&app, &client_from("127.0.0.1"), &people[6]).await;
+    let again = person_stream(&app, &Http::from_address("127.0.0.1"), &people[6]).await;
     assert_eq!(again.status(), 200, "a freed place can be taken again");
     drop((genuine, fifth, again));
 }

@@ -1,0 +1,156 @@
+//! The `ozvi-desk` binary: staff desks and an operator's folder driven
+//! through `ozvi-desk admin`, as a centre and its operator use them.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::programs;
+
+/// Every test staff member's desk passphrase.
+pub const STAFF_PASS: &str = "heslo pro desk 123";
+/// The test operator's root-key passphrase.
+pub const ROOT_PASS: &str = "kořenové heslo 456";
+
+/// Runs `ozvi-desk` with `args` (and the staff and root passphrases in the
+/// environment), off the async runtime.
+pub async fn desk(home: Option<&Path>, args: &[&str]) -> Output {
+    desk_with(home, args, STAFF_PASS).await
+}
+
+/// [`desk`] with another staff passphrase.
+pub async fn desk_with(home: Option<&Path>, args: &[&str], passphrase: &str) -> Output {
+    let mut cmd = std::process::Command::new(programs::binary("ozvi-desk"));
+    if let Some(home) = home {
+        cmd.arg("--home").arg(home);
+    }
+    cmd.args(args)
+        .env("OZVI_DESK_PASSPHRASE", passphrase)
+        .env("OZVI_ROOT_PASSPHRASE", ROOT_PASS)
+        .env_remove("OZVI_DESK_HOME")
+        .stdin(std::process::Stdio::null());
+    tokio::task::spawn_blocking(move || cmd.output().expect("ozvi-desk runs"))
+        .await
+        .expect("join")
+}
+
+/// Runs `ozvi-desk` and expects success; returns stdout.
+pub async fn desk_ok(home: Option<&Path>, args: &[&str]) -> String {
+    let out = desk(home, args).await;
+    assert!(
+        out.status.success(),
+        "ozvi-desk {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// Runs `ozvi-desk` and expects failure with `needle` in stderr (and no
+/// panic).
+pub async fn desk_fails(home: Option<&Path>, args: &[&str], needle: &str) {
+    let out = desk(home, args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "ozvi-desk {args:?} should fail");
+    assert!(
+        stderr.contains(needle),
+        "ozvi-desk {args:?}: expected {needle:?} in: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
+}
+
+/// The operator's folder: the root key (made by `ozvi-desk admin
+/// root-init`) and the directory draft.
+pub struct Operator {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The root public key (base64url), as relays and desks take it.
+    pub root_key: String,
+}
+
+impl Operator {
+    /// A new root key in `dir`.
+    pub async fn new(dir: &Path) -> Self {
+        let root = dir.join("root.ozvi-keys");
+        let out = desk_ok(
+            None,
+            &["admin", "root-init", "--out", root.to_str().expect("utf-8")],
+        )
+        .await;
+        Self {
+            dir: dir.to_path_buf(),
+            root_key: out.trim().to_string(),
+        }
+    }
+
+    /// The draft directory's path.
+    pub fn draft(&self) -> String {
+        self.dir.join("draft.json").display().to_string()
+    }
+
+    /// The sample directory (all fourteen regions) as the draft.
+    pub async fn sample(&self) {
+        let keys = self.dir.join("sample-keys").display().to_string();
+        desk_ok(
+            None,
+            &["admin", "sample", "--draft", &self.draft(), "--keys", &keys],
+        )
+        .await;
+    }
+
+    /// Adds the staff member whose desk is `home` (its enrolment request) to
+    /// `centre` as `id`.
+    pub async fn enrol(&self, home: &Path, centre: &str, id: &str, label: &str) {
+        let request = home.join("enrolment.json").display().to_string();
+        desk_ok(
+            None,
+            &[
+                "admin",
+                "staff-add",
+                "--draft",
+                &self.draft(),
+                "--centre",
+                centre,
+                "--id",
+                id,
+                "--label",
+                label,
+                "--request",
+                &request,
+            ],
+        )
+        .await;
+    }
+
+    /// Signs the draft and publishes it to the relay `relay`.
+    pub async fn publish(&self, relay: &str) {
+        let signed = self.dir.join("signed.json").display().to_string();
+        let root = self.dir.join("root.ozvi-keys").display().to_string();
+        desk_ok(
+            None,
+            &[
+                "admin",
+                "sign",
+                "--draft",
+                &self.draft(),
+                "--root",
+                &root,
+                "--out",
+                &signed,
+            ],
+        )
+        .await;
+        desk_ok(None, &["admin", "publish", "--relay", relay, &signed]).await;
+    }
+}
+
+/// A staff member's desk folder `dir`, initialised for `relay` and
+/// `root_key` (its enrolment request written beside it).
+pub async fn staff_home(dir: &Path, relay: &str, root_key: &str) -> PathBuf {
+    let home = dir.to_path_buf();
+    let out = desk_ok(
+        Some(&home),
+        &["init", "--relay", relay, "--root-key", root_key],
+    )
+    .await;
+    assert!(out.contains("ozvi_enrolment"), "prints the request: {out}");
+    home
+}
