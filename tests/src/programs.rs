@@ -1,7 +1,8 @@
 //! The workspace's binaries, Node.js browser scripts, the repository.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 /// The repository's root folder.
 pub fn repo() -> PathBuf {
@@ -41,6 +42,28 @@ pub fn run_ok(command: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Sends SIGTERM to `child` and waits for it to exit; fails the test if it
+/// has not exited within `limit`.
+pub fn terminate(child: &mut Child, limit: Duration) -> ExitStatus {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "SIGTERM delivered");
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{child:?} did not stop within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// stdout then stderr of `out`, as text.

@@ -220,6 +220,18 @@ impl RelayProcess {
         }
     }
 
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops it with SIGTERM, as an init system does; fails the test unless
+    /// it exits within 15 seconds.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        programs::terminate(&mut child, Duration::from_secs(15))
+    }
+
     /// The process, to signal or wait for, and its base URL; the test now
     /// stops it itself.
     pub fn into_parts(mut self) -> (Child, String) {

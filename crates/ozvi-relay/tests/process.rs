@@ -15,6 +15,7 @@ use ozvi_crypto::primitives::sig::Ed25519Secret;
 use ozvi_crypto::{Directory, PersonKeys, StaffKeys};
 use ozvi_tests::cast::Cast;
 use ozvi_tests::person::text_body;
+use ozvi_tests::programs::terminate;
 use ozvi_tests::relay::RelayProcess;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -339,27 +340,6 @@ async fn logs_and_data_hold_no_plaintext_ids_or_addresses() {
                 String::from_utf8_lossy(needle)
             );
         }
-    }
-}
-
-/// Sends SIGTERM and waits up to `limit` for the exit status.
-fn terminate(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "SIGTERM delivered");
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the relay did not stop within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

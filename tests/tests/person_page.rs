@@ -15,128 +15,47 @@
 //! after one byte of a served file changes; at the end `ozvi-audit logs`
 //! finds no address, user agent, id, code or canary in the relay's log.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::io::Write;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use ozvi_tests::desk::{Operator, desk_ok, staff_home};
+use ozvi_tests::programs::{binary, copy_dir, node_succeeded, repo, run_ok, script_lines, text};
+use ozvi_tests::relay::RelayProcess;
 
 const CANARY: &str = "Manžel mi bere peníze a zamyká mě. STRÁNKA-7310";
 const REPLY: &str = "Dobrý den, jsme tu pro vás. Můžete psát kdykoli. ODPOVĚĎ-4412";
 const MORE: &str = "Děkuji. Napíšu zítra. DALŠÍ-2290";
 const NOTE: &str = "Interní: volala sousedka. POZNÁMKA-6120";
 
-/// A binary of the workspace beside this crate's own (`cargo test
-/// --workspace` builds them all).
-fn sibling(name: &str) -> PathBuf {
-    let path = std::path::Path::new(env!("CARGO_BIN_EXE_ozvi-desk")).with_file_name(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo test --workspace` (or `cargo build -p {name}`)",
-        path.display()
-    );
-    path
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A relay process, killed when the test ends however it ends.
-struct RelayClient(Child);
-
-impl Drop for RelayClient {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The relay binary on a free port, its log in `log`; returns once it answers.
-fn start_relay_process(
-    data: &Path,
-    root_key: &str,
-    web_root: &Path,
-    log: &Path,
-) -> (RelayClient, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(sibling("ozvi-relay"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--root-key",
-            root_key,
-        ])
-        .arg("--data")
-        .arg(data)
-        .arg("--web-root")
-        .arg(web_root)
-        .args(["--pow-difficulty", "10"])
-        .env_remove("OZVI_LOG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).expect("log file"))
-        .spawn()
-        .expect("ozvi-relay starts");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (RelayClient(child), base);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!(
-        "the relay did not start; its log: {}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
+/// The relay binary serving `web_root` (proof of work at difficulty 10, as
+/// her page solves it), its log in `log`.
+fn start_relay_process(data: &Path, root_key: &str, web_root: &Path, log: &Path) -> RelayProcess {
+    RelayProcess::start(
+        [
+            OsStr::new("--root-key"),
+            OsStr::new(root_key),
+            OsStr::new("--data"),
+            data.as_os_str(),
+            OsStr::new("--web-root"),
+            web_root.as_os_str(),
+            OsStr::new("--pow-difficulty"),
+            OsStr::new("10"),
+        ],
+        &[],
+        log,
+    )
 }
 
 /// `ozvi-audit ARGS`: its exit code and report.
-fn audit(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
-    let out = Command::new(sibling("ozvi-audit"))
+fn audit(args: &[&OsStr]) -> (Option<i32>, String) {
+    let out = Command::new(binary("ozvi-audit"))
         .args(args)
         .output()
         .expect("runs");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code(), report)
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    (out.status.code(), text(&out))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,7 +73,8 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
     copy_dir(&dist, &site);
     let data = tmp.path().join("relay-data");
     let relay_log = tmp.path().join("relay.log");
-    let (mut relay, base) = start_relay_process(&data, &operator.root_key, &site, &relay_log);
+    let mut relay = start_relay_process(&data, &operator.root_key, &site, &relay_log);
+    let base = relay.base.clone();
     let home = staff_home(&tmp.path().join("zlin-a"), &base, &operator.root_key).await;
     operator.sample().await;
     operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
@@ -227,8 +147,7 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
                 audited = true;
             }
             "STOP_RELAY" => {
-                run_ok(Command::new("kill").args(["-TERM", &relay.0.id().to_string()]));
-                let status = relay.0.wait().expect("the relay exits");
+                let status = relay.terminate();
                 assert!(status.success(), "SIGTERM: a clean exit ({status})");
                 writeln!(to_script, "STOPPED").expect("write");
             }
@@ -259,14 +178,15 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
     // Restore: a relay started on a copy of the export serves the directory.
     let restored = tmp.path().join("restored");
     copy_dir(&tmp.path().join("export"), &restored);
-    let (_again, again_base) = start_relay_process(
+    let again = start_relay_process(
         &restored,
         &operator.root_key,
         &site,
         &tmp.path().join("again.log"),
     );
-    ozvi_desk::relay::install_tls_provider();
-    let directory = reqwest::get(format!("{again_base}/api/v1/directory"))
+    let directory = ozvi_tests::http::client()
+        .get(again.url(ozvi_api::routes::paths::DIRECTORY))
+        .send()
         .await
         .expect("request");
     assert_eq!(
@@ -288,7 +208,7 @@ fn audit_while_running(
     root_key: &str,
 ) {
     run_ok(
-        Command::new(sibling("ozvi-relay"))
+        Command::new(binary("ozvi-relay"))
             .arg("--data")
             .arg(data)
             .arg("export")
