@@ -87,6 +87,17 @@ impl Writer<'_> {
         self.count += 1;
         Ok(())
     }
+
+    /// Writes each `(name, case, outcome)` in turn: an envelope family.
+    fn write_cases<'a>(
+        &mut self,
+        cases: impl IntoIterator<Item = (&'a str, Case<'a>, Value)>,
+    ) -> anyhow::Result<()> {
+        for (name, case, outcome) in cases {
+            self.write(name, case.json(outcome))?;
+        }
+        Ok(())
+    }
 }
 
 fn rng(seed: u64) -> ChaCha20Rng {
@@ -198,7 +209,20 @@ struct Case<'a> {
     expect_kind: Option<&'a str>,
 }
 
-impl Case<'_> {
+impl<'a> Case<'a> {
+    /// `bytes` in the person's mailbox, opened with the X25519 secret
+    /// `recipient`, with no kind expected.
+    fn new(world: &'a World, description: &'a str, bytes: &[u8], recipient: [u8; 32]) -> Self {
+        Case {
+            world,
+            description,
+            envelope: b64::encode(bytes),
+            mailbox: world.mailbox(),
+            recipient,
+            expect_kind: None,
+        }
+    }
+
     fn json(&self, expect: Value) -> Value {
         let mut v = json!({
             "type": "envelope",
@@ -227,63 +251,137 @@ fn kind_name(kind: Kind) -> &'static str {
         _ => "unknown",
     }
 }
+
+/// The outcome of an envelope that opens: its kind, who sent it, what and when.
+fn success(kind: Kind, sender: &Value, body: &str, sent_at: u64) -> Value {
+    json!({"expect": "success", "kind": kind_name(kind), "sender": sender, "body": body, "sent_at": sent_at})
+}
+
+/// The outcome of an envelope a reader must refuse with the error `expect`.
+fn fail(expect: &str) -> Value {
+    json!({"expect": expect})
+}
+
+/// The sender a reader reports for a message of the person.
+fn person_sender(w: &World) -> Value {
+    json!({"person": {
+        "x25519": b64::encode(w.person.public().x25519.as_bytes()),
+        "ed25519": b64::encode(&w.person.public().ed25519.to_bytes()),
+    }})
+}
+
+/// The sender a reader reports for a message of zlin-1.
+fn zlin1_sender() -> Value {
+    json!({"staff": {"centre": "ic-zlin", "staff": "zlin-1"}})
+}
+
+/// Where stanza `i` of an envelope starts: after the version, kind and count
+/// bytes, 88 bytes a stanza (`key_id [8] ‖ ephemeral [32] ‖ wrapped_key
+/// [48]`, PROTOCOL.md §4.1); `stanza_at(n)` is where the nonce starts.
+fn stanza_at(i: usize) -> usize {
+    3 + i * 88
+}
+
+/// `bytes` with the lowest bit of the byte at `at` flipped.
+fn flip(bytes: &[u8], at: usize) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    b[at] ^= 0x01;
+    b
+}
+
+/// `bytes` with the byte at `at` set to `value`.
+fn with_byte(bytes: &[u8], at: usize, value: u8) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    b[at] = value;
+    b
+}
+
+/// An envelope format to seal in (PROTOCOL.md §4.1).
+#[derive(Clone, Copy)]
+enum Format {
+    /// Format 1, which sealers no longer write (`hazmat::seal_v1`).
+    V1,
+    /// Format 2, the current one (`seal`).
+    V2,
+}
+
+/// One message to seal: `body` of `kind`, from `signer`, sent at `sent_at`.
+#[derive(Clone, Copy)]
+struct Letter<'a> {
+    signer: Signer<'a>,
+    kind: Kind,
+    body: &'a str,
+    sent_at: u64,
+}
+
+impl<'a> Letter<'a> {
+    /// A message of the person.
+    fn person(keys: &'a PersonKeys, body: &'a str, sent_at: u64) -> Self {
+        Letter {
+            signer: Signer::Person(keys),
+            kind: Kind::PersonMessage,
+            body,
+            sent_at,
+        }
+    }
+
+    /// A message of `kind` by a staff member.
+    fn staff(keys: &'a StaffKeys, kind: Kind, body: &'a str, sent_at: u64) -> Self {
+        Letter {
+            signer: Signer::Staff(keys),
+            kind,
+            body,
+            sent_at,
+        }
+    }
+
+    /// The message sealed into `mailbox` to `recipients` in `format`, with
+    /// `rng(seed)`.
+    fn seal(
+        &self,
+        format: Format,
+        seed: u64,
+        mailbox: &MailboxId,
+        recipients: &[X25519Public],
+    ) -> Result<Vec<u8>, ozvi_crypto::SealError> {
+        let message = Message {
+            kind: self.kind,
+            mailbox,
+            body: self.body.as_bytes(),
+            sent_at: self.sent_at,
+        };
+        match format {
+            Format::V1 => hazmat::seal_v1(&mut rng(seed), self.signer, message, recipients),
+            Format::V2 => seal(&mut rng(seed), self.signer, message, recipients),
+        }
+    }
+}
+
 /// The thread the format-2 and transfer vectors use: a person message, a
 /// reply by zlin-1 and a second person message, all in envelope format 2.
 struct Thread2 {
     person_body: &'static str,
+    reply_body: &'static str,
     messages: Vec<Vec<u8>>,
 }
 
 fn thread2(w: &World) -> anyhow::Result<Thread2> {
     let person_body = r#"{"text":"Potřebuji pomoc. Manžel mi vyhrožuje.","lang":"cs"}"#;
-    fn seal_as(
-        w: &World,
-        seed: u64,
-        signer: Signer<'_>,
-        kind: Kind,
-        body: &str,
-        at: u64,
-    ) -> Result<Vec<u8>, ozvi_crypto::SealError> {
-        seal(
-            &mut rng(seed),
-            signer,
-            Message {
-                kind,
-                mailbox: &w.mailbox(),
-                body: body.as_bytes(),
-                sent_at: at,
-            },
-            &w.thread_recipients(),
-        )
-    }
+    let (mailbox, recipients) = (w.mailbox(), w.thread_recipients());
+    let sealed = |seed, letter: Letter| letter.seal(Format::V2, seed, &mailbox, &recipients);
+    let reply_body = r#"{"text":"Jsme tu pro vás.","lang":"cs"}"#;
+    let later_body = r#"{"text":"Děkuji, ozvu se večer."}"#;
     let messages = vec![
-        seal_as(
-            w,
-            500,
-            Signer::Person(&w.person),
-            Kind::PersonMessage,
-            person_body,
-            NOW,
-        )?,
-        seal_as(
-            w,
+        sealed(500, Letter::person(&w.person, person_body, NOW))?,
+        sealed(
             501,
-            Signer::Staff(&w.zlin1),
-            Kind::StaffReply,
-            r#"{"text":"Jsme tu pro vás.","lang":"cs"}"#,
-            NOW + 600,
+            Letter::staff(&w.zlin1, Kind::StaffReply, reply_body, NOW + 600),
         )?,
-        seal_as(
-            w,
-            502,
-            Signer::Person(&w.person),
-            Kind::PersonMessage,
-            r#"{"text":"Děkuji, ozvu se večer."}"#,
-            NOW + 1200,
-        )?,
+        sealed(502, Letter::person(&w.person, later_body, NOW + 1200))?,
     ];
     Ok(Thread2 {
         person_body,
+        reply_body,
         messages,
     })
 }

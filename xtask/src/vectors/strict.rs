@@ -9,13 +9,12 @@ use ozvi_crypto::format::b64;
 use ozvi_crypto::format::envelope::{Envelope, Kind, MAX_RECIPIENTS};
 use ozvi_crypto::format::padding;
 use ozvi_crypto::protocol::directory::{Directory, MAX_STAFF_PER_CENTRE, MAX_TEXT_CHARS};
-use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
 use ozvi_crypto::protocol::labels;
 use ozvi_crypto::protocol::request::RequestAuth;
 use ozvi_crypto::{StaffKeys, StaffMember};
 use serde_json::{Value, json};
 
-use super::{Case, NOW, World, Writer, kind_name, rng};
+use super::{Case, Format, Letter, NOW, World, Writer, fail, rng, success, zlin1_sender};
 
 /// Writes every vector of this module.
 pub fn vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
@@ -55,34 +54,21 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
     while recipients.len() < MAX_RECIPIENTS {
         recipients.push(StaffKeys::generate(&mut extra).public().x25519);
     }
-    let sealed = seal(
-        &mut rng(901),
-        Signer::Staff(&w.zlin1),
-        Message {
-            kind: Kind::StaffReply,
-            mailbox: &mailbox,
-            body: body.as_bytes(),
-            sent_at: NOW + 900,
-        },
+    let sealed = Letter::staff(&w.zlin1, Kind::StaffReply, body, NOW + 900).seal(
+        Format::V2,
+        901,
+        &mailbox,
         &recipients,
     )?;
-    let case = |description: &'static str, bytes: &[u8]| Case {
-        world: w,
-        description,
-        envelope: b64::encode(bytes),
-        mailbox,
-        recipient: zlin1_secret,
-        expect_kind: None,
-    };
+    let case = |description, bytes: &[u8]| Case::new(w, description, bytes, zlin1_secret);
     out.write(
         "envelope-thirty-two-recipients",
-        case("a staff reply to 32 recipients, the most allowed", &sealed).json(json!({
-            "expect": "success",
-            "kind": kind_name(Kind::StaffReply),
-            "sender": {"staff": {"centre": "ic-zlin", "staff": "zlin-1"}},
-            "body": body,
-            "sent_at": NOW + 900,
-        })),
+        case("a staff reply to 32 recipients, the most allowed", &sealed).json(success(
+            Kind::StaffReply,
+            &zlin1_sender(),
+            body,
+            NOW + 900,
+        )),
     )?;
 
     let envelope = Envelope::parse(&sealed)?;
@@ -96,7 +82,7 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
             "33 stanzas, counted correctly, with distinct key ids and a bucket-sized payload",
             &too_many.to_bytes(),
         )
-        .json(json!({"expect": "malformed"})),
+        .json(fail("malformed")),
     )?;
     let mut none = envelope;
     none.stanzas.clear();
@@ -106,7 +92,7 @@ fn envelope_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
             "no stanza, counted correctly (0), with a bucket-sized payload",
             &none.to_bytes(),
         )
-        .json(json!({"expect": "malformed"})),
+        .json(fail("malformed")),
     )?;
     Ok(())
 }

@@ -167,17 +167,13 @@ pub(super) fn transfer_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()
     let mailbox = w.mailbox();
     let mut forged_recipients = praha.staff_x25519();
     forged_recipients.push(w.person.public().x25519);
-    let own_reply = seal(
-        &mut rng(540),
-        Signer::Staff(&w.zlin2),
-        Message {
-            kind: Kind::StaffReply,
-            mailbox: &mailbox,
-            body: r#"{"text":"Jiná odpověď."}"#.as_bytes(),
-            sent_at: NOW + 600,
-        },
-        &forged_recipients,
-    )?;
+    let own_reply = Letter::staff(
+        &w.zlin2,
+        Kind::StaffReply,
+        r#"{"text":"Jiná odpověď."}"#,
+        NOW + 600,
+    )
+    .seal(Format::V2, 540, &mailbox, &forged_recipients)?;
     write(
         "transfer-colleague-reply-replaced",
         "a colleague's reply replaced by a validly signed, correctly addressed reply of the transferring staff member",
@@ -214,15 +210,10 @@ pub(super) fn transfer_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()
         "content_changed",
     )?;
     let stranger = PersonKeys::from_root(&[0x78; 32]);
-    let elsewhere = seal(
-        &mut rng(543),
-        Signer::Person(&stranger),
-        Message {
-            kind: Kind::PersonMessage,
-            mailbox: &stranger.mailbox_id(),
-            body: r#"{"text":"Cizí zpráva."}"#.as_bytes(),
-            sent_at: NOW,
-        },
+    let elsewhere = Letter::person(&stranger, r#"{"text":"Cizí zpráva."}"#, NOW).seal(
+        Format::V2,
+        543,
+        &stranger.mailbox_id(),
         &forged_recipients,
     )?;
     write(
@@ -280,15 +271,10 @@ pub(super) fn transfer_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()
         &edit(0, &|e: &mut Envelope| e.stanzas.rotate_right(1)),
         "addressing",
     )?;
-    let legacy_first = hazmat::seal_v1(
-        &mut rng(560),
-        Signer::Person(&w.person),
-        Message {
-            kind: Kind::PersonMessage,
-            mailbox: &mailbox,
-            body: t.person_body.as_bytes(),
-            sent_at: NOW,
-        },
+    let legacy_first = Letter::person(&w.person, t.person_body, NOW).seal(
+        Format::V1,
+        560,
+        &mailbox,
         &w.thread_recipients(),
     )?;
     let mut legacy = stored.clone();
