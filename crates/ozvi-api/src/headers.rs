@@ -31,3 +31,44 @@ pub mod pattern {
     /// A centre id in the directory (PROTOCOL.md §6).
     pub const CENTRE_ID: &str = "^[a-z0-9-]{1,32}$";
 }
+
+/// The security headers on every response of the relay and of the desk's
+/// local web UI (docs/API.md, "Security headers"): one list, so the two
+/// cannot drift apart. Each adds its own Content-Security-Policy.
+pub mod security {
+    /// Name and value of every header both send.
+    pub const EVERY_RESPONSE: &[(&str, &str)] = &[
+        ("Referrer-Policy", "no-referrer"),
+        // Nothing of a conversation stays in a browser's cache.
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Cross-Origin-Resource-Policy", "same-origin"),
+        (
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), \
+             interest-cohort=(), browsing-topics=()",
+        ),
+    ];
+
+    /// The header name of the content security policy.
+    pub const CSP: &str = "Content-Security-Policy";
+
+    /// The relay's policy: the person's page and its WebAssembly, from the
+    /// relay's own origin only.
+    pub const RELAY_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self'; connect-src 'self'; font-src 'self'; \
+         manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+    /// The desk's local web UI's policy (no WebAssembly).
+    pub const DESK_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+         img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+         frame-ancestors 'none'";
+
+    /// HSTS, sent by a relay behind TLS.
+    pub const HSTS: (&str, &str) = (
+        "Strict-Transport-Security",
+        "max-age=63072000; includeSubDomains",
+    );
+}

@@ -213,6 +213,14 @@ async fn the_ui_refuses_other_hosts_other_origins_and_callers_without_the_secret
         .expect("ascii")
         .to_string();
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    // The same hardening headers as the relay's (one list in ozvi-api).
+    for (name, value) in ozvi_api::headers::security::EVERY_RESPONSE {
+        assert_eq!(
+            page.headers().get(*name).and_then(|v| v.to_str().ok()),
+            Some(*value),
+            "{name} on the desk's page"
+        );
+    }
     assert!(page.headers().get("access-control-allow-origin").is_none());
     assert!(page.headers().get("set-cookie").is_none());
     desk.handle.stop(true).await;

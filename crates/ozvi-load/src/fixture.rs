@@ -17,11 +17,10 @@ use ozvi_crypto::format::envelope::Kind;
 use ozvi_crypto::primitives::hash::sha256;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
-use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
-use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
 use ozvi_crypto::{AuthSecret, DeploymentSalt, Directory, MailboxId, PersonKeys, StaffKeys};
-use ozvi_relay::store::{Author, CentreId, Quota, SledStore, Store};
-use serde_json::json;
+use ozvi_tests::cast::{centre, numbered};
+use ozvi_tests::person::{envelope, text_body};
+use ozvi_tests::relay::store::{Author, CentreId, Quota, SledStore, Store};
 
 /// The directory's centres. Every seeded thread belongs to one of them, in turn.
 pub const CENTRES: [&str; 2] = ["ic-zlin", "ic-praha"];
@@ -101,7 +100,7 @@ impl Fixture {
             centres: CENTRES
                 .iter()
                 .zip(&staff)
-                .map(|(id, keys)| centre(id, keys))
+                .map(|(id, keys)| centre(id, "CZ-72", numbered(id, keys)))
                 .collect(),
         };
         let filler = CENTRES
@@ -367,43 +366,15 @@ pub(crate) fn seal_person(
     let centre = directory
         .centre(centre_id)
         .context("the centre is in the directory")?;
-    let mut recipients = centre.staff_x25519();
-    recipients.push(person.public().x25519);
-    let body = json!({ "text": format!("load test message {n}") }).to_string();
-    let mailbox = person.mailbox_id();
-    seal(
+    Ok(envelope(
         &mut os_rng(),
-        Signer::Person(person),
-        Message {
-            kind: Kind::PersonMessage,
-            mailbox: &mailbox,
-            body: body.as_bytes(),
-            sent_at: unix_now(),
-        },
-        &recipients,
-    )
-    .map_err(|e| anyhow!("sealing failed: {e:?}"))
-}
-
-fn centre(id: &str, staff: &[StaffKeys]) -> Centre {
-    Centre {
-        id: id.into(),
-        names: Names {
-            cs: format!("Centrum {id}"),
-            en: format!("Centre {id}"),
-            uk: format!("Центр {id}"),
-        },
-        regions: vec!["CZ-72".into()],
-        staff: staff
-            .iter()
-            .enumerate()
-            .map(|(n, keys)| StaffMember {
-                id: format!("{id}-{n}"),
-                label: "Pracovnice".into(),
-                keys: keys.public(),
-            })
-            .collect(),
-    }
+        centre,
+        person,
+        None,
+        Kind::PersonMessage,
+        &text_body(&format!("load test message {n}")),
+        unix_now(),
+    ))
 }
 
 /// Seconds since the Unix epoch.

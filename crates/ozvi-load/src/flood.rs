@@ -88,7 +88,7 @@ impl Tally {
 }
 
 fn client_from(source: IpAddr, timeout: Option<Duration>) -> anyhow::Result<reqwest::Client> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    ozvi_tests::http::install_tls_provider();
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .local_address(source)

@@ -92,9 +92,7 @@ fn load_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn http_client() -> anyhow::Result<reqwest::Client> {
-    // In a workspace build reqwest carries the desk's rustls without a
-    // built-in crypto provider; choose ring before building the client.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    ozvi_tests::http::install_tls_provider();
     reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(2 * CLIENTS)

@@ -56,7 +56,7 @@ pub fn run(binary: &Path, options: &Options) -> anyhow::Result<()> {
         .tempdir()
         .context("cannot create a temporary directory")?;
     let runtime = load_runtime()?;
-    let default_difficulty = ozvi_relay::config::Config::default().pow_difficulty;
+    let default_difficulty = ozvi_tests::relay::Config::default().pow_difficulty;
     runtime.block_on(async {
         let fixture = Fixture::new(0)?;
         let config =

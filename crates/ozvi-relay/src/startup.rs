@@ -164,32 +164,15 @@ pub fn run_metrics(listener: TcpListener, state: web::Data<AppState>) -> anyhow:
 
 /// Headers on every response (docs/API.md, "Security headers").
 fn security_headers(behind_tls: bool) -> DefaultHeaders {
-    let headers = DefaultHeaders::new()
-        .add((
-            "Content-Security-Policy",
-            "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-             img-src 'self'; connect-src 'self'; font-src 'self'; manifest-src 'self'; \
-             base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        ))
-        .add(("Referrer-Policy", "no-referrer"))
-        .add(("Cache-Control", "no-store"))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("X-Frame-Options", "DENY"))
-        .add(("Cross-Origin-Opener-Policy", "same-origin"))
-        .add(("Cross-Origin-Resource-Policy", "same-origin"))
-        .add((
-            "Permissions-Policy",
-            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), \
-             interest-cohort=(), browsing-topics=()",
-        ));
-    if behind_tls {
-        headers.add((
-            "Strict-Transport-Security",
-            "max-age=63072000; includeSubDomains",
-        ))
-    } else {
-        headers
+    use ozvi_api::headers::security;
+    let mut headers = DefaultHeaders::new().add((security::CSP, security::RELAY_CSP));
+    for header in security::EVERY_RESPONSE {
+        headers = headers.add(*header);
     }
+    if behind_tls {
+        headers = headers.add(security::HSTS);
+    }
+    headers
 }
 
 /// The built web client at `/` (GET and HEAD only): plain files, no

@@ -356,19 +356,15 @@ fn start_auto_lock(state: web::Data<WebState>) {
     });
 }
 
+/// The security headers of every answer (shared with the relay's, in
+/// `ozvi_api::headers::security`).
 fn headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((
-            "Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-             connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        ))
-        .add(("Referrer-Policy", "no-referrer"))
-        .add(("Cache-Control", "no-store"))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("X-Frame-Options", "DENY"))
-        .add(("Cross-Origin-Opener-Policy", "same-origin"))
-        .add(("Cross-Origin-Resource-Policy", "same-origin"))
+    use ozvi_api::headers::security;
+    let mut headers = DefaultHeaders::new().add((security::CSP, security::DESK_CSP));
+    for header in security::EVERY_RESPONSE {
+        headers = headers.add(*header);
+    }
+    headers
 }
 
 fn refuse(status: StatusCode, message: &str) -> HttpResponse {
