@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::person::Person;
 use crate::programs;
+use crate::relay::Relay;
 
 /// Every test staff member's desk passphrase.
 pub const STAFF_PASS: &str = "heslo pro desk 123";
@@ -153,4 +155,64 @@ pub async fn staff_home(dir: &Path, relay: &str, root_key: &str) -> PathBuf {
     .await;
     assert!(out.contains("ozvi_enrolment"), "prints the request: {out}");
     home
+}
+
+/// A staff member to enrol: (centre, staff id, label). Her desk folder is
+/// named by her id.
+pub type Member = (&'static str, &'static str, &'static str);
+
+/// Jana, at Zlín.
+pub const JANA: Member = ("ic-zlin", "zlin-a", "Jana");
+/// Petra, at Zlín.
+pub const PETRA: Member = ("ic-zlin", "zlin-b", "Petra");
+/// Eva, at Praha.
+pub const EVA: Member = ("ic-praha", "praha-a", "Eva");
+
+/// A deployment as an operator sets one up with the desk: a root key
+/// (`ozvi-desk admin root-init`), a relay in this process that trusts it,
+/// staff desks initialised against it, enrolled into the sample directory
+/// (every region) and published.
+pub struct Deployment {
+    /// The operator's folder.
+    pub operator: Operator,
+    /// The relay.
+    pub relay: Relay,
+    /// Each member's desk folder, in the order given.
+    pub homes: Vec<PathBuf>,
+    /// The folder everything lives in (removed at the end).
+    pub dir: tempfile::TempDir,
+}
+
+impl Deployment {
+    /// Sets it up with `staff` enrolled.
+    pub async fn new(staff: &[Member]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let operator = Operator::new(&dir.path().join("operator")).await;
+        let relay = Relay::for_operator(&dir.path().join("relay-data"), &operator.root_key).await;
+        let mut homes = Vec::new();
+        for (_, id, _) in staff {
+            homes.push(staff_home(&dir.path().join(id), &relay.base, &operator.root_key).await);
+        }
+        operator.sample().await;
+        for ((centre, id, label), home) in staff.iter().zip(&homes) {
+            operator.enrol(home, centre, id, label).await;
+        }
+        operator.publish(&relay.base).await;
+        Self {
+            operator,
+            relay,
+            homes,
+            dir,
+        }
+    }
+
+    /// The first member's desk folder.
+    pub fn home(&self) -> PathBuf {
+        self.homes.first().expect("a member").clone()
+    }
+
+    /// The person of `seed` writing to this relay.
+    pub fn person(&self, seed: u8) -> Person {
+        Person::new(seed, &self.relay.base, &self.operator.root_key)
+    }
 }

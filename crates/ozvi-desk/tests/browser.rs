@@ -38,18 +38,13 @@ fn browser_ready() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_work_in_the_browser() {
     browser_ready();
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let operator = Operator::new(&tmp.path().join("operator")).await;
-    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
-    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
-    operator.sample().await;
-    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
-    operator.publish(&relay.base).await;
-    let anna = Person::new(3, &relay.base, &operator.root_key);
+    let deployment = Deployment::new(&[JANA]).await;
+    let (relay, home) = (&deployment.relay, deployment.home());
+    let anna = deployment.person(3);
     anna.write_first("ic-zlin", CANARY).await;
     // 60,000 characters without a break must not push the case panel off
     // the screen.
-    let long = Person::new(5, &relay.base, &operator.root_key);
+    let long = deployment.person(5);
     long.write_first("ic-zlin", &format!("DLOUHÁ-{}", "x".repeat(60_000)))
         .await;
 
@@ -114,8 +109,7 @@ async fn the_ui_refuses_other_hosts_other_origins_and_callers_without_the_secret
     let desk = start_desk(&home);
     let token = desk.page_token().await;
     assert!(token.len() >= 43, "a 256-bit secret");
-    ozvi_desk::relay::install_tls_provider();
-    let http = reqwest::Client::new();
+    let http = ozvi_tests::http::client();
     let state = format!("{}/api/state", desk.base);
 
     let ok = http
@@ -228,17 +222,11 @@ async fn the_ui_refuses_other_hosts_other_origins_and_callers_without_the_secret
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desk_locks_itself_after_inactivity() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let operator = Operator::new(&tmp.path().join("operator")).await;
-    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
-    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
-    operator.sample().await;
-    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
-    operator.publish(&relay.base).await;
+    let deployment = Deployment::new(&[JANA]).await;
+    let (relay, home) = (&deployment.relay, deployment.home());
     let desk = start_desk_locking_after(&home, Duration::from_secs(2));
     let token = desk.page_token().await;
-    ozvi_desk::relay::install_tls_provider();
-    let http = reqwest::Client::new();
+    let http = ozvi_tests::http::client();
     let unlock = http
         .post(format!("{}/api/unlock", desk.base))
         .bearer_auth(&token)
@@ -283,14 +271,9 @@ async fn the_desk_locks_itself_after_inactivity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unattended_desk_locks_while_she_writes_and_marks_nothing_read() {
     browser_ready();
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let operator = Operator::new(&tmp.path().join("operator")).await;
-    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
-    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
-    operator.sample().await;
-    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
-    operator.publish(&relay.base).await;
-    let anna = Person::new(6, &relay.base, &operator.root_key);
+    let deployment = Deployment::new(&[JANA]).await;
+    let (relay, home) = (&deployment.relay, deployment.home());
+    let anna = deployment.person(6);
     anna.write_first("ic-zlin", CANARY).await;
 
     let desk = start_desk_locking_after(&home, Duration::from_secs(6));

@@ -300,17 +300,10 @@ async fn a_conversation_from_enrolment_to_transfer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_message_is_shown_once_and_a_transferred_replay_stays_unchecked() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let operator = Operator::new(&tmp.path().join("operator")).await;
-    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
-    let base = relay.base.clone();
-    let zlin = staff_home(&tmp.path().join("zlin"), &base, &operator.root_key).await;
-    let praha = staff_home(&tmp.path().join("praha"), &base, &operator.root_key).await;
-    operator.sample().await;
-    operator.enrol(&zlin, "ic-zlin", "zlin-a", "Jana").await;
-    operator.enrol(&praha, "ic-praha", "praha-a", "Eva").await;
-    operator.publish(&base).await;
-    let anna = Person::new(7, &base, &operator.root_key);
+    let deployment = Deployment::new(&[JANA, EVA]).await;
+    let relay = &deployment.relay;
+    let (zlin, praha) = (deployment.homes[0].clone(), deployment.homes[1].clone());
+    let anna = deployment.person(7);
     anna.write_first("ic-zlin", CANARY).await;
     let id = anna.mailbox().to_b64();
 
@@ -354,13 +347,8 @@ async fn a_replayed_message_is_shown_once_and_a_transferred_replay_stays_uncheck
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_clear_errors_and_changes_nothing() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let operator = Operator::new(&tmp.path().join("operator")).await;
-    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
-    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
-    operator.sample().await;
-    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
-    operator.publish(&relay.base).await;
+    let deployment = Deployment::new(&[JANA]).await;
+    let (operator, relay, home) = (&deployment.operator, &deployment.relay, deployment.home());
 
     // Wrong passphrase.
     let out = desk_with(Some(&home), &["inbox"], "not my passphrase").await;
@@ -389,7 +377,7 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
     )
     .await;
     // A bad root key or relay address at init.
-    let other = tmp.path().join("other");
+    let other = deployment.dir.path().join("other");
     desk_fails(
         Some(&other),
         &["init", "--relay", &relay.base, "--root-key", "abc"],
@@ -427,7 +415,7 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
     .await;
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10"));
     // Enrolling a request with a bad key.
-    let bad = tmp.path().join("bad-request.json");
+    let bad = deployment.dir.path().join("bad-request.json");
     std::fs::write(&bad, r#"{"ozvi_enrolment":1,"x25519":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","ed25519":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#).expect("write");
     let before = std::fs::read(operator.draft()).expect("draft");
     desk_fails(

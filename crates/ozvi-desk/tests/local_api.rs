@@ -247,8 +247,7 @@ async fn the_opening_secret_works_once_and_the_page_token_lives_only_in_the_page
     let tmp = tempfile::tempdir().expect("temp dir");
     let desk = start_desk_locking_after(&home_without_relay(tmp.path()), Duration::from_secs(600));
     let launch = desk.launch();
-    ozvi_desk::relay::install_tls_provider();
-    let http = reqwest::Client::new();
+    let http = ozvi_tests::http::client();
     let state = format!("{}/api/state", desk.base);
 
     // Before it is spent, the launch secret is not an API token either.
@@ -330,8 +329,7 @@ async fn the_opening_secret_works_once_and_the_page_token_lives_only_in_the_page
 }
 
 struct Unlocked {
-    _tmp: tempfile::TempDir,
-    relay: Relay,
+    deployment: Deployment,
     desk: Desk,
     token: String,
     anna: Person,
@@ -340,20 +338,14 @@ struct Unlocked {
 
 /// A relay, an enrolled staff member, a person's thread, and a desk.
 async fn desk_with_a_thread(lock_after: Duration) -> Unlocked {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let operator = Operator::new(&tmp.path().join("operator")).await;
-    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
-    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
-    operator.sample().await;
-    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
-    operator.publish(&relay.base).await;
-    let anna = Person::new(7, &relay.base, &operator.root_key);
+    let deployment = Deployment::new(&[JANA]).await;
+    let home = deployment.home();
+    let anna = deployment.person(7);
     anna.write_first("ic-zlin", "První zpráva.").await;
     let desk = start_desk_locking_after(&home, lock_after);
     let token = desk.page_token().await;
     Unlocked {
-        _tmp: tmp,
-        relay,
+        deployment,
         desk,
         token,
         anna,
@@ -374,8 +366,7 @@ async fn unlock(http: &reqwest::Client, u: &Unlocked, passphrase: &str) -> reqwe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passphrases_are_slowed_down_exponentially() {
     let u = desk_with_a_thread(Duration::from_secs(600)).await;
-    ozvi_desk::relay::install_tls_provider();
-    let http = reqwest::Client::new();
+    let http = ozvi_tests::http::client();
     let free = ozvi_desk::web::FREE_UNLOCK_FAILURES;
     for i in 0..free {
         let r = unlock(&http, &u, &format!("hádám heslo {i}")).await;
@@ -417,7 +408,7 @@ async fn wrong_passphrases_are_slowed_down_exponentially() {
     let r = unlock(&http, &u, STAFF_PASS).await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
     u.desk.handle.stop(true).await;
-    u.relay.handle.stop(true).await;
+    u.deployment.relay.handle.stop(true).await;
 }
 
 async fn unread(home: &std::path::Path) -> u64 {
@@ -430,8 +421,7 @@ async fn unread(home: &std::path::Path) -> u64 {
 async fn live_updates_neither_keep_the_desk_unlocked_nor_mark_anything_read() {
     let lock_after = Duration::from_secs(3);
     let u = desk_with_a_thread(lock_after).await;
-    ozvi_desk::relay::install_tls_provider();
-    let http = reqwest::Client::new();
+    let http = ozvi_tests::http::client();
     assert_eq!(unlock(&http, &u, STAFF_PASS).await.status(), 200);
     let id = u.anna.mailbox().to_b64();
 
@@ -531,5 +521,5 @@ async fn live_updates_neither_keep_the_desk_unlocked_nor_mark_anything_read() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     u.desk.handle.stop(true).await;
-    u.relay.handle.stop(true).await;
+    u.deployment.relay.handle.stop(true).await;
 }

@@ -12,38 +12,27 @@ use ozvi_desk::relay::Traffic;
 use ozvi_desk::session::{Listing, Session};
 
 struct Setup {
-    _tmp: tempfile::TempDir,
-    relay: Relay,
+    deployment: Deployment,
     session: Session,
     colleague: Session,
     anna: Person,
-    root_key: String,
 }
 
 async fn setup() -> Setup {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let operator = Operator::new(&tmp.path().join("operator")).await;
-    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
-    let zlin = staff_home(&tmp.path().join("zlin"), &relay.base, &operator.root_key).await;
-    let zlin_b = staff_home(&tmp.path().join("zlin-b"), &relay.base, &operator.root_key).await;
-    operator.sample().await;
-    operator.enrol(&zlin, "ic-zlin", "zlin-a", "Jana").await;
-    operator.enrol(&zlin_b, "ic-zlin", "zlin-b", "Petra").await;
-    operator.publish(&relay.base).await;
+    let deployment = Deployment::new(&[JANA, PETRA]).await;
+    let (zlin, zlin_b) = (deployment.homes[0].clone(), deployment.homes[1].clone());
     let session = Session::open(&Home::new(zlin), STAFF_PASS)
         .await
         .expect("unlocks");
     let colleague = Session::open(&Home::new(zlin_b), STAFF_PASS)
         .await
         .expect("unlocks");
-    let anna = Person::new(21, &relay.base, &operator.root_key);
+    let anna = deployment.person(21);
     Setup {
-        _tmp: tmp,
-        relay,
+        deployment,
         session,
         colleague,
         anna,
-        root_key: operator.root_key.clone(),
     }
 }
 
@@ -118,7 +107,7 @@ async fn a_thread_is_fetched_and_opened_once_and_then_only_what_is_new() {
     assert_eq!(view.messages.len(), 4);
     assert_eq!(view.note.notes.len(), 1);
     assert_eq!(view.note.notes[0].text, "Volat po 17.");
-    s.relay.handle.stop(true).await;
+    s.deployment.relay.handle.stop(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,7 +162,7 @@ async fn a_thread_deleted_and_begun_again_under_the_same_code_is_shown_anew() {
     let view = s.session.thread(&mailbox).await.expect("opens");
     let texts: Vec<&str> = view.messages.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(texts, ["TŘETÍ ZAČÁTEK", "a dál", "a ještě"]);
-    s.relay.handle.stop(true).await;
+    s.deployment.relay.handle.stop(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,7 +182,7 @@ async fn a_replay_fetched_later_is_still_recognised() {
 
     // The same envelope stored again, after the desk opened the original:
     // the conversation's memory of message #1 must carry over.
-    s.anna.replay_first(&s.relay).await;
+    s.anna.replay_first(&s.deployment.relay).await;
     let view = s.session.thread(&mailbox).await.expect("opens");
     assert_eq!(view.messages.len(), 2);
     assert!(view.messages[0].problem.is_none());
@@ -205,13 +194,13 @@ async fn a_replay_fetched_later_is_still_recognised() {
         "{:?}",
         view.messages[1]
     );
-    s.relay.handle.stop(true).await;
+    s.deployment.relay.handle.stop(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_inbox_refresh_asks_only_for_changes_and_a_full_listing_forgets_what_left() {
     let s = setup().await;
-    let bara = Person::new(22, &s.relay.base, &s.root_key);
+    let bara = s.deployment.person(22);
     s.anna.write_first("ic-zlin", "a").await;
     bara.write_first("ic-zlin", "b").await;
     let inbox = s.session.inbox().await.expect("inbox");
@@ -259,5 +248,5 @@ async fn a_live_inbox_refresh_asks_only_for_changes_and_a_full_listing_forgets_w
         1,
         "a full listing replaces what was remembered"
     );
-    s.relay.handle.stop(true).await;
+    s.deployment.relay.handle.stop(true).await;
 }

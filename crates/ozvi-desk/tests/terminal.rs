@@ -80,17 +80,12 @@ fn assert_structure(out: &str, messages: &[(u64, &str)], real_notes: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn her_text_cannot_drive_the_terminal_or_forge_staff_lines() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let operator = Operator::new(&tmp.path().join("operator")).await;
-    let relay = start_relay(&tmp.path().join("relay-data"), &operator.root_key).await;
-    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
-    operator.sample().await;
-    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
-    operator.publish(&relay.base).await;
+    let deployment = Deployment::new(&[JANA]).await;
+    let (relay, home) = (&deployment.relay, deployment.home());
 
     let now = ozvi_desk::export::time(ozvi_desk::relay::now());
     let text = hostile(&now);
-    let anna = Person::new(4, &relay.base, &operator.root_key);
+    let anna = deployment.person(4);
     anna.write_first("ic-zlin", &text).await;
     let id = anna.mailbox().to_b64();
     // One real staff reply, and her second hostile message after it.
@@ -117,7 +112,7 @@ async fn her_text_cannot_drive_the_terminal_or_forge_staff_lines() {
         "{out}"
     );
 
-    let export = tmp.path().join("case.txt");
+    let export = deployment.dir.path().join("case.txt");
     desk_ok(
         Some(&home),
         &["export", &id, "--out", export.to_str().expect("utf-8")],
@@ -139,7 +134,7 @@ async fn her_text_cannot_drive_the_terminal_or_forge_staff_lines() {
             assert_eq!(value["messages"][0]["text"], text.as_str(), "lossless");
         }
     }
-    let json_export = tmp.path().join("case.json");
+    let json_export = deployment.dir.path().join("case.json");
     desk_ok(
         Some(&home),
         &[
