@@ -4,7 +4,7 @@
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -161,35 +161,74 @@ pub struct RelayProcess {
     pub base: String,
     /// The port it listens on.
     pub port: u16,
+    /// Its log (standard error).
+    pub log: PathBuf,
+}
+
+/// A relay process's memory, from `/proc/PID/status`.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// Resident set size now (`VmRSS`), KiB.
+    pub rss_kib: u64,
+    /// Its peak so far (`VmHWM`), KiB.
+    pub hwm_kib: u64,
 }
 
 impl RelayProcess {
     /// Starts the workspace's `ozvi-relay` with `--listen 127.0.0.1:0` and
-    /// `args`, and returns once it logs the port it listens on. Its log
-    /// (stderr) is appended to `log`; `env` is set for it (`OZVI_LOG` is
-    /// otherwise removed, so it logs at its default level).
+    /// `args`, and returns once it logs the port it listens on; fails the
+    /// test if it does not within 30 seconds. See [`RelayProcess::launch`].
     pub fn start<I, S>(args: I, env: &[(&str, &str)], log: &Path) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut command = Command::new(programs::binary("ozvi-relay"));
+        let binary = programs::binary("ozvi-relay");
+        Self::launch(&binary, args, env, log, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts `binary` with `--listen 127.0.0.1:0` and `args`; its standard
+    /// error is appended to `log`. No `OZVI_*` variable of this process's
+    /// environment reaches it, only those of `env` (so it logs at its
+    /// default level unless `env` sets `OZVI_LOG`). Returns once it logs the
+    /// port it listens on, or an error with the end of its log if it exits
+    /// or stays silent for `wait`.
+    pub fn launch<I, S>(
+        binary: &Path,
+        args: I,
+        env: &[(&str, &str)],
+        log: &Path,
+        wait: Duration,
+    ) -> Result<Self, String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(binary);
         command
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
-            .env_remove("OZVI_LOG")
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("OZVI_") {
+                command.env_remove(name);
+            }
+        }
         for (name, value) in env {
             command.env(name, value);
         }
-        let mut child = command.spawn().expect("ozvi-relay starts");
-        let stderr = child.stderr.take().expect("piped");
         let mut log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
-            .expect("the log file opens");
+            .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let stderr = child.stderr.take().ok_or("no standard error")?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut sent = false;
@@ -203,19 +242,28 @@ impl RelayProcess {
                 }
             }
         });
-        match rx.recv_timeout(Duration::from_secs(30)).ok().flatten() {
-            Some(port) => Self {
-                child: Some(child),
-                base: format!("http://127.0.0.1:{port}"),
-                port,
-            },
+        let mut relay = Self {
+            child: Some(child),
+            base: String::new(),
+            port: 0,
+            log: log.to_path_buf(),
+        };
+        match rx.recv_timeout(wait).ok().flatten() {
+            Some(port) => {
+                relay.port = port;
+                relay.base = format!("http://127.0.0.1:{port}");
+                Ok(relay)
+            }
             None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "the relay did not say where it listens; its log:\n{}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
+                drop(relay.child.take().map(|mut c| {
+                    let _ = c.kill();
+                    c.wait()
+                }));
+                Err(format!(
+                    "the relay did not say where it listens within {} s; its log ends with:\n{}",
+                    wait.as_secs(),
+                    tail(log)
+                ))
             }
         }
     }
@@ -225,11 +273,51 @@ impl RelayProcess {
         format!("{}{path}", self.base)
     }
 
-    /// Stops it with SIGTERM, as an init system does; fails the test unless
-    /// it exits within 15 seconds.
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Its `VmRSS` and `VmHWM`.
+    pub fn memory(&self) -> Result<Memory, String> {
+        let path = format!("/proc/{}/status", self.pid());
+        let status =
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        Ok(Memory {
+            rss_kib: status_kib(&status, "VmRSS:").ok_or("no VmRSS in /proc status")?,
+            hwm_kib: status_kib(&status, "VmHWM:").ok_or("no VmHWM in /proc status")?,
+        })
+    }
+
+    /// Stops it with SIGTERM, as an init system does, and waits up to
+    /// `limit` for its exit status; kills it (and says so) if it takes
+    /// longer.
+    pub fn stop(&mut self, limit: Duration) -> Result<std::process::ExitStatus, String> {
+        let mut child = self.child.take().ok_or("already stopped")?;
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        let deadline = std::time::Instant::now() + limit;
+        while sent && std::time::Instant::now() < deadline {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(format!(
+            "the relay did not exit within {} s of SIGTERM; killed (log: {})",
+            limit.as_secs(),
+            self.log.display()
+        ))
+    }
+
+    /// [`RelayProcess::stop`] within 15 seconds, or the test fails.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
-        programs::terminate(&mut child, Duration::from_secs(15))
+        self.stop(Duration::from_secs(15))
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The process, to signal or wait for, and its base URL; the test now
@@ -246,5 +334,36 @@ impl Drop for RelayProcess {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// The value in KiB of a `/proc/PID/status` line such as `VmRSS:  1234 kB`.
+fn status_kib(status: &str, field: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The last lines of a log file, for an error message.
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_proc_status_fields() {
+        let status = "Name:\tozvi-relay\nVmHWM:\t   81234 kB\nVmRSS:\t   70000 kB\n";
+        assert_eq!(status_kib(status, "VmRSS:"), Some(70000));
+        assert_eq!(status_kib(status, "VmHWM:"), Some(81234));
+        assert_eq!(status_kib(status, "VmSwap:"), None);
     }
 }

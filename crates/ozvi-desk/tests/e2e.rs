@@ -309,7 +309,7 @@ async fn a_replayed_message_is_shown_once_and_a_transferred_replay_stays_uncheck
 
     // Her first message delivered a second time (by the relay, or by anyone
     // who captured her request): the desk shows it once and flags the copy.
-    anna.replay_first(&relay).await;
+    anna.replay_first(relay).await;
     let view = json(&desk_ok(Some(&zlin), &["read", &id, "--json"]).await);
     let messages = view["messages"].as_array().expect("array");
     assert_eq!(messages.len(), 2);

@@ -40,7 +40,7 @@ use rand_core::Rng as _;
 use tokio::sync::Semaphore;
 
 use super::fixture::{Fixture, seal_person};
-use super::relay::RelayProcess;
+use super::relay;
 
 /// Attacking clients.
 const ATTACKERS: usize = 64;
@@ -343,9 +343,8 @@ fn ms(d: Duration) -> f64 {
 pub async fn run(binary: &Path, work: &Path, seconds: u64) -> anyhow::Result<()> {
     let fixture = Arc::new(Fixture::new(0)?);
     let config = fixture.write_default_config(work)?;
-    let http = super::http_client()?;
     let log = work.join("relay.log");
-    let relay = RelayProcess::start(binary, &config, &work.join("flood"), &log, &http).await?;
+    let relay = relay::start(binary, &config, &work.join("flood"), &log)?;
     let base = relay.base.clone();
     println!(
         "relay PID {} with its default limits and proof of work; {ATTACKERS} attackers from \
@@ -414,8 +413,8 @@ pub async fn run(binary: &Path, work: &Path, seconds: u64) -> anyhow::Result<()>
             bail!("an attacker did not stop within 60 s");
         }
     }
-    let memory = relay.memory()?;
-    relay.stop()?;
+    let memory = relay.memory().map_err(anyhow::Error::msg)?;
+    relay::stop(relay)?;
 
     println!("\nWhat the attackers got ({} s):", seconds);
     for (what, count) in tally.snapshot() {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use crate::fixture::Fixture;
-use crate::relay::RelayProcess;
-use crate::{heading, http_client, load_runtime};
+use crate::relay;
+use crate::{heading, load_runtime};
 
 /// `--web-root DIR --script FILE [--runs N]`.
 #[derive(Debug, PartialEq)]
@@ -61,15 +61,12 @@ pub fn run(binary: &Path, options: &Options) -> anyhow::Result<()> {
         let fixture = Fixture::new(0)?;
         let config =
             fixture.write_config_with(work.path(), default_difficulty, Some(&options.web_root))?;
-        let http = http_client()?;
-        let relay = RelayProcess::start(
+        let relay = relay::start(
             binary,
             &config,
             &work.path().join("data"),
             &work.path().join("relay.log"),
-            &http,
-        )
-        .await?;
+        )?;
         heading(1, 2, "The page in headless Chromium");
         println!("proof of work at difficulty {default_difficulty} (the relay's default)");
         let status = std::process::Command::new("node")
@@ -79,7 +76,7 @@ pub fn run(binary: &Path, options: &Options) -> anyhow::Result<()> {
             .status()
             .context("cannot run node")?;
         heading(2, 2, "Stopping the relay");
-        relay.stop()?;
+        relay::stop(relay)?;
         anyhow::ensure!(status.success(), "the page benchmark failed ({status})");
         Ok(())
     })

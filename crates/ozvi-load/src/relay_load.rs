@@ -15,7 +15,7 @@ use ozvi_api::limits::{INBOX_PAGE, PERSON_PAGE as PAGE};
 use serde_json::Value;
 
 use crate::fixture::{Fixture, MESSAGES_PER_THREAD, Seeded};
-use crate::relay::{Memory, RelayProcess};
+use crate::relay::{self, Memory};
 use crate::scenario::{Budget, Op, Stats, Target};
 use crate::{CLIENTS, fixture, flood, heading, http_client, load_runtime, scenario};
 
@@ -209,7 +209,7 @@ fn run_only(binary: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
         fixture.seed(&dir, SMALL_THREADS)?;
         let http = http_client()?;
         let log = work.path().join("relay.log");
-        let relay = RelayProcess::start(binary, &config, &dir, &log, &http).await?;
+        let relay = relay::start(binary, &config, &dir, &log)?;
         println!("relay PID {}", relay.pid());
         let target = Arc::new(Target {
             base: relay.base.clone(),
@@ -233,13 +233,13 @@ fn run_only(binary: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
                 100.0 * stats.rate() / healthz.rate()
             );
         }
-        let memory = relay.memory()?;
+        let memory = relay.memory().map_err(anyhow::Error::msg)?;
         println!(
             "  relay memory: VmRSS {:.1} MiB, VmHWM {:.1} MiB",
             memory.rss_kib as f64 / 1024.0,
             memory.hwm_kib as f64 / 1024.0
         );
-        relay.stop()
+        relay::stop(relay)
     })
 }
 
@@ -283,7 +283,7 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
             plan.window.as_secs_f64()
         ),
     );
-    let relay = RelayProcess::start(binary, &config, &small_dir, &log, &http).await?;
+    let relay = relay::start(binary, &config, &small_dir, &log)?;
     let small_target = Arc::new(Target {
         base: relay.base.clone(),
         http: http.clone(),
@@ -311,8 +311,8 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
         print_progress(op, &stats);
         scale_small.push((op, stats));
     }
-    let small_memory = relay.memory()?;
-    relay.stop()?;
+    let small_memory = relay.memory().map_err(anyhow::Error::msg)?;
+    relay::stop(relay)?;
 
     let big_messages = plan.big_threads * MESSAGES_PER_THREAD as u64;
     heading(
@@ -329,7 +329,7 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
         STEPS,
         &format!("The relay on the {big_messages}-message store: memory, then latency"),
     );
-    let relay = RelayProcess::start(binary, &config, &big_dir, &log, &http).await?;
+    let relay = relay::start(binary, &config, &big_dir, &log)?;
     let big_target = Arc::new(Target {
         base: relay.base.clone(),
         http: http.clone(),
@@ -339,15 +339,15 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
     check_setup(&big_target).await?;
     let probe = scenario::run(&big_target, Op::List, CLIENTS, Budget::Count(plan.probe)).await;
     print_progress(Op::List, &probe);
-    let probe_memory = relay.memory()?;
+    let probe_memory = relay.memory().map_err(anyhow::Error::msg)?;
     let mut scale_big = Vec::new();
     for op in [Op::Post, Op::List] {
         let stats = scenario::run(&big_target, op, CLIENTS, scale_window).await;
         print_progress(op, &stats);
         scale_big.push((op, stats));
     }
-    let end_memory = relay.memory()?;
-    relay.stop()?;
+    let end_memory = relay.memory().map_err(anyhow::Error::msg)?;
+    relay::stop(relay)?;
     Ok(Report {
         main,
         small_memory,
