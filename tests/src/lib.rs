@@ -5,7 +5,9 @@
 //! here instead of writing it again, as rustls-test serves rustls:
 //!
 //! - [`cast`]: an operator's root key, centres and their staff, the signed
-//!   directory (Zlín, and Zlín with Praha), people with fixed keys;
+//!   directory (Zlín, and Zlín with Praha), people with fixed keys (the one
+//!   module without the `harness` feature: it builds for wasm32, for the
+//!   tests of ozvi-web inside WebAssembly);
 //! - [`relay`]: a relay in the test's process ([`relay::Relay`], sled on a
 //!   temporary folder, an optional hand-moved clock) or the real
 //!   `ozvi-relay` binary ([`relay::RelayProcess`], its log captured);
@@ -26,8 +28,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 pub mod cast;
+#[cfg(feature = "harness")]
 pub mod desk;
+#[cfg(feature = "harness")]
 pub mod http;
+#[cfg(feature = "harness")]
 pub mod person;
+#[cfg(feature = "harness")]
 pub mod programs;
+#[cfg(feature = "harness")]
 pub mod relay;

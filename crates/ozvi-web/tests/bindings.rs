@@ -7,11 +7,13 @@ use ozvi_crypto::format::b64;
 use ozvi_crypto::format::envelope::Kind;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
-use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
 use ozvi_crypto::protocol::envelope::{Message, Signer, open, seal};
 use ozvi_crypto::protocol::pow;
-use ozvi_crypto::{DeploymentSalt, Directory, MailboxId, StaffKeys};
+use ozvi_crypto::{Directory, MailboxId, StaffKeys};
+use ozvi_tests::cast::{Cast, centre, zlin};
 use ozvi_web::{Conversation, Deployment, Person, check_code, codes, new_code, solve_pow};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -33,39 +35,24 @@ struct World {
     signed: String,
 }
 
+/// Praha (the default centre) and Zlín, each with one staff member (the
+/// harness's cast); directory version 3.
 fn world() -> World {
-    let mut rng = os_rng();
-    let root = Ed25519Secret::generate(&mut rng);
+    let mut rng = ChaCha20Rng::seed_from_u64(0x7765_62);
     let staff = StaffKeys::generate(&mut rng);
-    let centre = |id: &str, regions: &[&str], keys: &StaffKeys, n: &str| Centre {
-        id: id.into(),
-        names: Names {
-            cs: format!("Centrum {n}"),
-            en: format!("Centre {n}"),
-            uk: format!("Центр {n}"),
-        },
-        regions: regions.iter().map(|r| r.to_string()).collect(),
-        staff: vec![StaffMember {
-            id: format!("{id}-1"),
-            label: "Jana".into(),
-            keys: keys.public(),
-        }],
-    };
-    let directory = Directory {
-        version: 3,
-        issued_at: 1_700_000_000,
-        salt: DeploymentSalt::generate(&mut rng),
-        default_centre: "ic-praha".into(),
-        centres: vec![
-            centre(
-                "ic-praha",
-                &["CZ-10"],
-                &StaffKeys::generate(&mut rng),
-                "Praha",
-            ),
-            centre("ic-zlin", &["CZ-72"], &staff, "Zlín"),
+    let praha = StaffKeys::generate(&mut rng);
+    let cast = Cast::new(
+        &mut rng,
+        vec![
+            centre("ic-praha", "CZ-10", [("praha-1", &praha)]),
+            zlin(std::slice::from_ref(&staff)),
         ],
-    };
+    );
+    let Cast {
+        root,
+        mut directory,
+    } = cast;
+    directory.version = 3;
     let signed = directory.sign(&root).expect("signs").to_json();
     World {
         root,
@@ -112,7 +99,7 @@ fn the_directory_verifies_only_under_its_root_and_routes_regions() {
     let centres: serde_json::Value =
         serde_json::from_str(&deployment.centres_json()).expect("json");
     assert_eq!(centres[1]["id"], "ic-zlin");
-    assert_eq!(centres[1]["names"]["uk"], "Центр Zlín");
+    assert_eq!(centres[1]["names"]["uk"], "Центр ic-zlin");
     assert_eq!(deployment.centre_for(Some("CZ-72".into())), "ic-zlin");
     assert_eq!(
         deployment.centre_for(None),
@@ -193,7 +180,7 @@ fn her_message_opens_for_staff_and_her_and_a_reply_opens_verified() {
     )
     .expect("json");
     assert_eq!(view["from"], "staff");
-    assert_eq!(view["staff"], "Jana");
+    assert_eq!(view["staff"], "Pracovnice", "her label in the directory");
     assert_eq!(view["centre"], "ic-zlin");
 
     let mut tampered = reply.clone();
