@@ -362,27 +362,8 @@ mod tests {
     #[test]
     fn staff_are_added_removed_and_the_last_one_is_kept() {
         let mut rng = os_rng();
-        let one = StaffKeys::generate(&mut rng).public();
-        let mut directory = Directory {
-            version: 1,
-            issued_at: 0,
-            salt: DeploymentSalt([1; 16]),
-            default_centre: "ic-zlin".into(),
-            centres: vec![Centre {
-                id: "ic-zlin".into(),
-                names: Names {
-                    cs: "Zlín".into(),
-                    en: "Zlín".into(),
-                    uk: "Злін".into(),
-                },
-                regions: vec!["CZ-72".into()],
-                staff: vec![StaffMember {
-                    id: "zlin-1".into(),
-                    label: "Pracovnice 1".into(),
-                    keys: one,
-                }],
-            }],
-        };
+        let (cast, _) = ozvi_tests::cast::Cast::zlin(1, 1);
+        let mut directory = cast.directory;
         assert!(
             remove_staff(&mut directory, "zlin-1").is_err(),
             "never an empty centre"
