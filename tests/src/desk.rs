@@ -186,9 +186,20 @@ pub struct Deployment {
 impl Deployment {
     /// Sets it up with `staff` enrolled.
     pub async fn new(staff: &[Member]) -> Self {
+        Self::with_relay(staff, |_| {}).await
+    }
+
+    /// [`Deployment::new`] with the relay's configuration adjusted first.
+    pub async fn with_relay(
+        staff: &[Member],
+        adjust: impl FnOnce(&mut crate::relay::Config),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let operator = Operator::new(&dir.path().join("operator")).await;
-        let relay = Relay::for_operator(&dir.path().join("relay-data"), &operator.root_key).await;
+        let mut config =
+            crate::relay::operator_config(&dir.path().join("relay-data"), &operator.root_key);
+        adjust(&mut config);
+        let relay = Relay::start(config).await;
         let mut homes = Vec::new();
         for (_, id, _) in staff {
             homes.push(staff_home(&dir.path().join(id), &relay.base, &operator.root_key).await);

@@ -18,7 +18,9 @@
 //! - [`desk`]: the `ozvi-desk` binary, an operator's folder driven through
 //!   `ozvi-desk admin`, staff desks;
 //! - [`programs`]: the workspace's binaries, Node.js browser scripts, the
-//!   repository's folders.
+//!   repository's folders;
+//! - [`smtp`]: a real SMTP server process on loopback (STARTTLS, a login),
+//!   whose accepted mail the test reads.
 //!
 //! The cross-crate stories in `tests/` (the person's page in Chromium with
 //! the desk and the auditor, the page's fetch layer against the OpenAPI
@@ -38,3 +40,5 @@ pub mod person;
 pub mod programs;
 #[cfg(feature = "harness")]
 pub mod relay;
+#[cfg(feature = "harness")]
+pub mod smtp;

@@ -78,6 +78,15 @@ pub fn unlimited(config: Config) -> Config {
     }
 }
 
+/// The configuration of [`Relay::for_operator`].
+pub fn operator_config(data: &Path, root_key: &str) -> Config {
+    unlimited(Config {
+        data: data.to_path_buf(),
+        root_key: root_key.to_string(),
+        ..Config::default()
+    })
+}
+
 /// A relay in the test's process on a free loopback port.
 pub struct Relay {
     /// `http://127.0.0.1:PORT` (no trailing slash).
@@ -93,12 +102,7 @@ impl Relay {
     /// (the operator publishes one, as with `ozvi-desk admin publish`), with
     /// no proof of work and no rate limits in reach: the desk's tests.
     pub async fn for_operator(data: &Path, root_key: &str) -> Self {
-        Self::start(unlimited(Config {
-            data: data.to_path_buf(),
-            root_key: root_key.to_string(),
-            ..Config::default()
-        }))
-        .await
+        Self::start(operator_config(data, root_key)).await
     }
 
     /// Starts a relay on a sled store at `config.data`, on the system clock.

@@ -55,6 +55,11 @@ const STEPS: &[Step] = &[
         on_failure: "crates/ozvi-relay/tests/nginx.rs runs the documented nginx configuration",
     },
     Step {
+        title: "An SMTP server (Debian's python3-aiosmtpd) for the notification tests",
+        action: |_| tools::ensure_smtp_server(),
+        on_failure: "crates/ozvi-relay/tests/notify.rs sends mail to a real SMTP server on loopback",
+    },
+    Step {
         title: "playwright-core for the browser tests (npm ci)",
         action: tools::ensure_browser_packages,
         on_failure: "the browser tests need tests/browser/node_modules",

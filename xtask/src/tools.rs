@@ -198,6 +198,20 @@ pub fn ensure_nginx() -> anyhow::Result<()> {
     apt_install("nginx")
 }
 
+/// Debian's aiosmtpd, the real SMTP server the notification tests send to
+/// (tests/smtp/server.py runs it with /usr/bin/python3, Debian's Python).
+pub fn ensure_smtp_server() -> anyhow::Result<()> {
+    let found = Command::new("/usr/bin/python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        println!("python3-aiosmtpd is installed");
+        return Ok(());
+    }
+    apt_install("python3-aiosmtpd")
+}
+
 /// `apt-get install -y --no-install-recommends PACKAGE` (through sudo unless
 /// root), after `apt-get update` if the first try fails.
 fn apt_install(package: &str) -> anyhow::Result<()> {

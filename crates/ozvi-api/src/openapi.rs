@@ -51,6 +51,7 @@ use crate::{person, public, staff};
         staff::MarkRead,
         staff::Resealed,
         staff::Transfer,
+        staff::Notifications,
     )),
     tags(
         (name = "public", description = "Anyone may call these."),

@@ -45,6 +45,8 @@ pub mod paths {
     pub const STAFF_TRANSFER: &str = "/api/v1/staff/transfer";
     /// The centre's live updates.
     pub const STAFF_EVENTS: &str = "/api/v1/staff/events";
+    /// Whether the centre's e-mail notifications are delivered.
+    pub const STAFF_NOTIFICATIONS: &str = "/api/v1/staff/notifications";
 }
 
 /// An HTTP method the API uses.
@@ -540,6 +542,21 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
             success: 200,
             response: Body::Events,
             errors: &[E::TooManyStreams],
+        },
+        Route {
+            method: Method::Get,
+            path: paths::STAFF_NOTIFICATIONS,
+            access: Staff,
+            summary: "Whether the centre's e-mail notifications are delivered.",
+            description: "The relay's delivery health for the signer's centre: when a digest \
+                last reached every recipient, when one last failed and what kind of failure it \
+                was. No address, server or reply is ever in it.",
+            query: Query::None,
+            request: Body::Empty,
+            body_limit: None,
+            success: 200,
+            response: Body::Json(schema::<staff::Notifications>()),
+            errors: &[],
         },
     ]
 });

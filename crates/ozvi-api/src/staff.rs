@@ -128,3 +128,20 @@ pub struct Transfer {
     /// The note re-sealed to the new centre's staff, or none.
     pub note: Option<String>,
 }
+
+/// `GET /api/v1/staff/notifications`: the centre's e-mail delivery health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// Whether the relay sends this centre notifications at all.
+    pub configured: bool,
+    /// When a digest last reached every recipient (Unix seconds).
+    pub last_success: Option<u64>,
+    /// When a digest last failed for a recipient (Unix seconds).
+    pub last_failure: Option<u64>,
+    /// What kind of failure that was: `connection`, `tls`,
+    /// `authentication`, `refused` or `other`.
+    pub failure: Option<String>,
+    /// Whether the latest attempt failed (staff are warned).
+    pub failing: bool,
+}

@@ -241,6 +241,22 @@ impl RelayClient {
         all.ok_or(DeskError::BadResponse)
     }
 
+    /// Whether the signer's centre's e-mail notifications are delivered.
+    pub async fn notifications(
+        &self,
+        staff: &Signing<'_>,
+    ) -> Result<ozvi_api::staff::Notifications, DeskError> {
+        let response = self
+            .signed(
+                staff,
+                reqwest::Method::GET,
+                paths::STAFF_NOTIFICATIONS,
+                None::<&()>,
+            )
+            .await?;
+        self.json(response).await
+    }
+
     /// A thread's messages after `after`, every page.
     pub async fn thread(
         &self,

@@ -45,3 +45,35 @@ pub fn transfer_checked(from: &str, messages: usize) -> String {
          Transfer from {from} checked: {messages} messages open, signatures and addressing hold."
     )
 }
+
+/// The line about the centre's e-mail notifications.
+pub fn notifications(health: &ozvi_api::staff::Notifications) -> String {
+    let when = |t: Option<u64>| t.map_or_else(|| "nikdy / never".to_string(), crate::export::time);
+    if !health.configured {
+        return "Upozornění e-mailem nejsou pro vaše centrum nastavena. / E-mail notifications \
+                are not set up for your centre."
+            .into();
+    }
+    if health.failing {
+        let why = match health.failure.as_deref() {
+            Some("authentication") => "server odmítl přihlášení / the server refused the login",
+            Some("connection") => "server nedostupný / the server could not be reached",
+            Some("tls") => "zabezpečené spojení selhalo / the secure connection failed",
+            Some("refused") => "server zprávu odmítl / the server refused the mail",
+            _ => "chyba / an error",
+        };
+        return format!(
+            "POZOR: upozornění e-mailem se nepodařilo doručit ({}: {why}). Poslední doručeno: {}. \
+             Nové zprávy sledujte v desku a informujte správce. / WARNING: e-mail notifications \
+             are failing; last delivered {}. Watch the desk and tell the operator.",
+            when(health.last_failure),
+            when(health.last_success),
+            when(health.last_success),
+        );
+    }
+    format!(
+        "Upozornění e-mailem: naposledy doručeno {}. / E-mail notifications: last delivered {}.",
+        when(health.last_success),
+        when(health.last_success)
+    )
+}

@@ -3,8 +3,10 @@
 //! Unix socket inside the data directory that only the relay's user can
 //! open (mode 0600). No HTTP route can reach it.
 //!
-//! The protocol is one line each way: `export <absolute path>` →
-//! `ok <bytes on disk>` or `error <message>`.
+//! The protocol is one request line, then the answer: `export <absolute
+//! path>` → `ok <bytes on disk>` or `error <message>`; `notify` (send the
+//! staff digest now) → one line per centre, `<centre> sent <n>` or
+//! `<centre> failed <kind>`, then `ok`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -29,7 +31,11 @@ pub fn socket_path(data: &Path) -> PathBuf {
 
 /// Binds the control socket (replacing a stale one) and answers requests
 /// until the runtime stops.
-pub fn start(data: &Path, store: Arc<SledStore>) -> anyhow::Result<()> {
+pub fn start(
+    data: &Path,
+    store: Arc<SledStore>,
+    state: actix_web::web::Data<crate::state::AppState>,
+) -> anyhow::Result<()> {
     let path = socket_path(data);
     if path.exists() {
         std::fs::remove_file(&path)
@@ -45,8 +51,9 @@ pub fn start(data: &Path, store: Arc<SledStore>) -> anyhow::Result<()> {
                 continue;
             };
             let store = Arc::clone(&store);
+            let state = state.clone();
             tokio::spawn(async move {
-                if let Err(e) = answer(stream, store).await {
+                if let Err(e) = answer(stream, store, state).await {
                     tracing::warn!(error = %e, "control socket request failed");
                 }
             });
@@ -55,14 +62,20 @@ pub fn start(data: &Path, store: Arc<SledStore>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn answer(stream: tokio::net::UnixStream, store: Arc<SledStore>) -> anyhow::Result<()> {
+async fn answer(
+    stream: tokio::net::UnixStream,
+    store: Arc<SledStore>,
+    state: actix_web::web::Data<crate::state::AppState>,
+) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     tokio::io::BufReader::new(read)
         .take(4096)
         .read_line(&mut line)
         .await?;
-    let reply = match line.trim_end().split_once(' ') {
+    let request = line.trim_end();
+    let reply = match request.split_once(' ') {
+        None if request == "notify" => notify_now(&state).await,
         Some(("export", out)) => {
             let out = PathBuf::from(out);
             match tokio::task::spawn_blocking(move || export(&store, &out)).await? {
@@ -70,10 +83,31 @@ async fn answer(stream: tokio::net::UnixStream, store: Arc<SledStore>) -> anyhow
                 Err(e) => format!("error {e:#}\n"),
             }
         }
-        _ => "error unknown request; the only one is `export <absolute path>`\n".to_string(),
+        _ => "error unknown request; there are `export <absolute path>` and `notify`\n".to_string(),
     };
     write.write_all(reply.as_bytes()).await?;
     Ok(())
+}
+
+/// Sends the staff digest now; the answer says what happened per centre.
+async fn notify_now(state: &crate::state::AppState) -> String {
+    if !state.notifier.enabled() {
+        return "error notifications are off: set [notify] smtp_host (docs/OPERATIONS.md)\n"
+            .to_string();
+    }
+    let outcomes = state
+        .notifier
+        .run(state.store.as_ref(), state.clock.now())
+        .await;
+    let mut reply = String::new();
+    for o in outcomes {
+        match o.failure {
+            Some(f) => reply.push_str(&format!("{} failed {}\n", o.centre, f.as_str())),
+            None => reply.push_str(&format!("{} sent {}\n", o.centre, o.sent)),
+        }
+    }
+    reply.push_str("ok\n");
+    reply
 }
 
 /// Writes a snapshot of `store` to `out`, which must be an absolute path
@@ -104,6 +138,29 @@ pub fn export(store: &SledStore, out: &Path) -> anyhow::Result<u64> {
     };
     copy.size_on_disk()
         .map_err(|e| anyhow::anyhow!("export unreadable: {e}"))
+}
+
+/// Sends `request` to the relay listening on `socket` and returns its whole
+/// answer (up to `ok` or `error …`). `Ok(None)` when no relay answers there.
+pub fn request(socket: &Path, request: &str) -> anyhow::Result<Option<String>> {
+    let Ok(mut stream) = UnixStream::connect(socket) else {
+        return Ok(None);
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(600)))?;
+    writeln!(stream, "{request}")?;
+    let mut answer = String::new();
+    for line in BufReader::new(stream).lines() {
+        let line = line?;
+        if let Some(message) = line.strip_prefix("error ") {
+            bail!("the relay refused: {message}");
+        }
+        if line == "ok" {
+            return Ok(Some(answer));
+        }
+        answer.push_str(&line);
+        answer.push('\n');
+    }
+    bail!("the relay gave no answer; see its log")
 }
 
 /// Asks the relay listening on `socket` for an export to `out`. Returns

@@ -114,6 +114,9 @@ pub struct Config {
     /// Transfer bodies (up to 32 MiB) read at the same time; more are
     /// refused with `busy` before their body is read.
     pub concurrent_large_bodies: usize,
+    /// Content-free e-mail to staff on a schedule (`[notify]`); off unless
+    /// `smtp_host` is set.
+    pub notify: crate::notify::config::NotifyConfig,
 }
 
 /// `metrics_listen`: an address, or `"off"`/`""` for none.
@@ -164,6 +167,7 @@ impl Default for Config {
             event_streams_total: 4096,
             event_stream_max_secs: 3600,
             concurrent_large_bodies: 4,
+            notify: crate::notify::config::NotifyConfig::default(),
         }
     }
 }
@@ -200,6 +204,7 @@ impl Config {
             self.threads_per_address_per_hour > 0 && self.threads_per_centre_per_hour > 0,
             "threads_per_address_per_hour and threads_per_centre_per_hour must be above 0"
         );
+        self.notify.validate()?;
         Ok(())
     }
 

@@ -32,6 +32,7 @@ pub mod error;
 pub mod flusher;
 pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -45,6 +45,10 @@ struct Cli {
     /// [default: 127.0.0.1:9464]
     #[arg(long, env = "OZVI_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    /// The SMTP password of [notify] (better here than in the file; never
+    /// logged)
+    #[arg(long, env = "OZVI_SMTP_PASSWORD", hide_env_values = true)]
+    smtp_password: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -60,6 +64,10 @@ enum Command {
         /// Where to write the snapshot (must not exist yet).
         out: PathBuf,
     },
+    /// Send the staff notification digest now, as at a scheduled slot
+    /// ([notify] in the configuration), through the running relay; prints
+    /// what happened for each centre. A way to test the mail settings.
+    Notify,
 }
 
 impl Cli {
@@ -86,6 +94,10 @@ impl Cli {
         if let Some(v) = self.pow_difficulty {
             config.pow_difficulty = v;
         }
+        if let Some(v) = &self.smtp_password {
+            config.notify.smtp_password =
+                ozvi_relay::notify::config::Password(zeroize::Zeroizing::new(v.clone()));
+        }
         if let Some(v) = &self.metrics_listen {
             config.metrics_listen = ozvi_relay::config::parse_listen_or_off(v)
                 .map_err(|e| anyhow::anyhow!("--metrics-listen: {e}"))?;
@@ -100,11 +112,25 @@ fn main() -> anyhow::Result<()> {
     let config = cli.config()?;
     match cli.command {
         Some(Command::Export { out }) => export(&config, &out),
+        Some(Command::Notify) => notify(&config),
         None | Some(Command::Serve) => {
             logging::summarize(http_layer_errors);
             serve(config)
         }
     }
+}
+
+/// `ozvi-relay notify`: asks the running relay to send the digest now.
+fn notify(config: &Config) -> anyhow::Result<()> {
+    let report =
+        admin::request(&admin::socket_path(&config.data), "notify")?.with_context(|| {
+            format!(
+                "no relay is running on {} (the digest is sent by the running relay)",
+                config.data.display()
+            )
+        })?;
+    print!("{report}");
+    Ok(())
 }
 
 /// `ozvi-relay export OUT`: through the running relay if there is one,
@@ -148,7 +174,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let metrics_listen = config.metrics_listen;
     let state = startup::build(config, store.clone(), Arc::new(SystemClock)).await?;
     startup::start_sweeper(state.clone());
-    admin::start(&config_data, Arc::clone(&store))?;
+    ozvi_relay::notify::Notifier::start(Arc::clone(&state.notifier), state.clone());
+    admin::start(&config_data, Arc::clone(&store), state.clone())?;
     let metrics = match metrics_listen.map(TcpListener::bind) {
         Some(Ok(listener)) => {
             let port = listener.local_addr()?.port();

@@ -112,3 +112,51 @@ impl Metrics {
         out
     }
 }
+
+/// Each configured centre's notification health, as gauges: when a digest
+/// last reached every recipient, when one last failed (and why), and
+/// whether the latest attempt failed. Centre ids are public (the signed
+/// directory); no address or server reply is ever here.
+pub fn render_notifications(health: &[(String, crate::notify::Health)]) -> String {
+    let mut out = String::new();
+    if health.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "# HELP ozvi_notify_last_success_seconds When a centre's digest last reached every \
+         recipient (Unix time; 0: never).\n# TYPE ozvi_notify_last_success_seconds gauge"
+    );
+    for (centre, h) in health {
+        let _ = writeln!(
+            out,
+            "ozvi_notify_last_success_seconds{{centre=\"{centre}\"}} {}",
+            h.last_success.unwrap_or(0)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP ozvi_notify_last_failure_seconds When a centre's digest last failed (Unix time; \
+         0: never), by kind.\n# TYPE ozvi_notify_last_failure_seconds gauge"
+    );
+    for (centre, h) in health {
+        let kind = h.failure.map_or("none", crate::notify::Failure::as_str);
+        let _ = writeln!(
+            out,
+            "ozvi_notify_last_failure_seconds{{centre=\"{centre}\",kind=\"{kind}\"}} {}",
+            h.last_failure.unwrap_or(0)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP ozvi_notify_failing 1 if a centre's latest digest failed.\n# TYPE ozvi_notify_failing gauge"
+    );
+    for (centre, h) in health {
+        let _ = writeln!(
+            out,
+            "ozvi_notify_failing{{centre=\"{centre}\"}} {}",
+            u8::from(h.failing())
+        );
+    }
+    out
+}

@@ -53,6 +53,10 @@ pub async fn build(
     };
     let now = clock.now();
     let flusher = Flusher::start(Arc::clone(&store)).context("cannot start the flusher thread")?;
+    let notifier = Arc::new(
+        crate::notify::Notifier::new(&config.notify)
+            .context("[notify]: cannot set up the SMTP connection")?,
+    );
     let state = web::Data::new(AppState {
         store,
         flusher,
@@ -69,6 +73,7 @@ pub async fn build(
         )),
         directory_bodies: Arc::new(tokio::sync::Semaphore::new(DIRECTORY_BODIES)),
         started_at: now,
+        notifier,
         config,
     });
     if let Some(path) = state.config.directory.clone() {

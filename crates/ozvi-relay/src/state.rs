@@ -83,6 +83,8 @@ pub struct AppState {
     /// Directory bodies (up to 1 MiB, unauthenticated until verified) being
     /// received now: a few at a time, apart from transfers.
     pub directory_bodies: Arc<tokio::sync::Semaphore>,
+    /// Staff notifications by e-mail and their delivery health.
+    pub notifier: Arc<crate::notify::Notifier>,
     /// When this process started (the relay's clock, Unix seconds). Staff
     /// requests signed at or before it are refused: their nonces may have
     /// been used before a restart, and the nonce cache is in memory only.

@@ -45,6 +45,9 @@ pub(crate) enum Command {
     Enrolment,
     /// Your centre's conversations, newest activity first.
     Inbox(Json),
+    /// Whether your centre's e-mail notifications are delivered (when the
+    /// last one arrived, or a warning if the relay cannot send them).
+    Notifications(Json),
     /// Read a conversation (marks it read). THREAD is its id or the first
     /// characters of it, as the inbox shows.
     Read {

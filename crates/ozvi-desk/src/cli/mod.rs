@@ -82,6 +82,15 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
             print!("{text}");
             Ok(())
         }
+        Command::Notifications(json) => {
+            let session = session(home).await?;
+            let view = session.notifications().await?;
+            if json.json {
+                return print_json(&view);
+            }
+            println!("{}", view.line);
+            Ok(())
+        }
         Command::Inbox(json) => {
             let session = session(home).await?;
             let inbox = session.inbox().await?;
@@ -93,6 +102,13 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
                 escape(&session.me().centre_name),
                 escape(&session.me().label)
             );
+            // A failing notification is said first, where it cannot be
+            // missed; a relay without the route is not an error here.
+            if let Ok(n) = session.notifications().await
+                && n.warning
+            {
+                println!("{}", n.line);
+            }
             if inbox.is_empty() {
                 println!("No conversations.");
             }

@@ -62,6 +62,19 @@ impl Session {
         self.inbox_listing(Listing::Full).await
     }
 
+    /// Whether the centre's e-mail notifications reach staff (the relay's
+    /// delivery health), with the line to show.
+    pub async fn notifications(&self) -> Result<NotificationView, DeskError> {
+        let health = self.relay.notifications(&self.signing()).await?;
+        Ok(NotificationView {
+            line: crate::text::notifications(&health),
+            warning: health.failing,
+            configured: health.configured,
+            last_success: health.last_success,
+            last_failure: health.last_failure,
+        })
+    }
+
     /// The centre's threads, newest activity first, listed as `how` says.
     pub async fn inbox_listing(&self, how: Listing) -> Result<Vec<InboxEntry>, DeskError> {
         let since = match how {
@@ -112,4 +125,19 @@ impl Session {
             (None, _) => Err(DeskError::UnknownThread(id.into())),
         }
     }
+}
+
+/// The centre's e-mail notification health as the desk shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NotificationView {
+    /// The line to show (Czech, then English).
+    pub line: String,
+    /// The latest digest failed: show it as a warning.
+    pub warning: bool,
+    /// The relay sends this centre notifications at all.
+    pub configured: bool,
+    /// When a digest last reached every recipient (Unix seconds).
+    pub last_success: Option<u64>,
+    /// When one last failed (Unix seconds).
+    pub last_failure: Option<u64>,
 }

@@ -24,7 +24,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use ozvi_crypto::protocol::envelope::open;
 use ozvi_crypto::{Centre, Directory, MailboxId, OpenError, Sender, SignedDirectory, StaffKeys};
 
-pub use inbox::Listing;
+pub use inbox::{Listing, NotificationView};
 pub use views::{InboxEntry, Me, MessageView, ThreadView, Writer};
 
 use crate::error::DeskError;

@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/lock", web::post().to(lock))
         .route("/activity", web::post().to(activity))
         .route("/inbox", web::get().to(inbox))
+        .route("/notifications", web::get().to(notifications))
         .route("/thread", web::post().to(thread))
         .route("/read", web::post().to(read))
         .route("/reply", web::post().to(reply))
@@ -294,6 +295,13 @@ async fn inbox(state: web::Data<WebState>, req: HttpRequest) -> Answer {
         Listing::Changes
     };
     Ok(HttpResponse::Ok().json(session.inbox_listing(how).await?))
+}
+
+/// Whether the centre's e-mail notifications arrive (a background request:
+/// the page asks every few minutes).
+async fn notifications(state: web::Data<WebState>, req: HttpRequest) -> Answer {
+    let session = with_session(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(session.notifications().await?))
 }
 
 #[derive(Deserialize)]

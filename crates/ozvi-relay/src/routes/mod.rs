@@ -61,6 +61,7 @@ routes! {
     Post paths::STAFF_NOTE => staff::put_note,
     Post paths::STAFF_TRANSFER => staff::transfer,
     Get paths::STAFF_EVENTS => events::staff_events,
+    Get paths::STAFF_NOTIFICATIONS => staff::notifications,
 }
 
 /// Reads a request body of at most `limit` bytes. A declared length over the

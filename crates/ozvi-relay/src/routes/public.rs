@@ -27,7 +27,8 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(
             state
                 .metrics
-                .render_coarse(state.clock.now(), state.config.metrics_interval_secs),
+                .render_coarse(state.clock.now(), state.config.metrics_interval_secs)
+                + &crate::metrics::render_notifications(&state.notifier.health_all()),
         )
 }
 

@@ -218,6 +218,23 @@ pub async fn list_threads(
     }))
 }
 
+/// `GET /api/v1/staff/notifications`: the signer's centre's e-mail
+/// delivery health.
+pub async fn notifications(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (staff, _) = authenticate(&state, &req, b"")?;
+    let health = state.notifier.health(&staff.centre);
+    Ok(HttpResponse::Ok().json(ozvi_api::staff::Notifications {
+        configured: state.notifier.configured_for(&staff.centre),
+        last_success: health.last_success,
+        last_failure: health.last_failure,
+        failure: health.failure.map(|f| f.as_str().to_string()),
+        failing: health.failing(),
+    }))
+}
+
 /// `POST /api/v1/staff/thread`: a thread's messages after `after`, and its note.
 pub async fn read_thread(
     state: web::Data<AppState>,

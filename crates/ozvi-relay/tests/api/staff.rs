@@ -451,3 +451,36 @@ async fn notes_stay_with_staff_and_a_transfer_moves_the_whole_history() {
     let listing: Value = listing.json().await.expect("json");
     assert_eq!(listing["centre"], "ic-praha", "same code, new centre");
 }
+
+#[tokio::test]
+async fn notification_health_is_for_signed_staff_of_the_centre_only() {
+    let app = spawn_app().await;
+    let path = ozvi_api::routes::paths::STAFF_NOTIFICATIONS;
+    let response = app.staff_request(&app.zlin[0], "GET", path, None).await;
+    assert_eq!(response.status(), 200);
+    let health: ozvi_api::staff::Notifications = response.json().await.expect("the body");
+    assert_eq!(
+        health,
+        ozvi_api::staff::Notifications {
+            configured: false,
+            last_success: None,
+            last_failure: None,
+            failure: None,
+            failing: false,
+        },
+        "no [notify] in this relay's configuration"
+    );
+    assert_error(
+        app.http.get(app.url(path)).send().await.expect("request"),
+        401,
+        "missing_signature",
+    )
+    .await;
+    let stranger = ozvi_crypto::StaffKeys::generate(&mut ozvi_crypto::primitives::rng::os_rng());
+    assert_error(
+        app.staff_request(&stranger, "GET", path, None).await,
+        403,
+        "unknown_staff_key",
+    )
+    .await;
+}

@@ -30,6 +30,7 @@ const T = {
     lockedNotice: 'Pracoviště se zamklo. Odemkněte je heslem.', waitingNone: '—',
     exportNote: 'Prohlížeč uloží soubor čitelný i pro ostatní uživatele tohoto počítače. Soubor jen pro vás vytvoří příkaz ozvi-desk export.',
     usedToken: 'Tato adresa už byla použita nebo neplatí. Novou vypíše ozvi-desk serve po stisku Enter.',
+    alerts: 'Upozorňovat v prohlížeči', sound: 'Zvuk při nové zprávě', newMessage: 'Nová zpráva v Ozvi.',
   },
   en: {
     desk: 'desk', language: 'Language', lock: 'Lock', unlockTitle: 'Unlock the desk',
@@ -52,6 +53,7 @@ const T = {
     lockedNotice: 'The desk locked itself. Unlock it with your passphrase.', waitingNone: '—',
     exportNote: 'The browser saves the file readable by other users of this computer. For a file only you can read, use ozvi-desk export.',
     usedToken: 'This address was already used or is no longer valid. Press Enter where ozvi-desk serve runs for a new one.',
+    alerts: 'Browser notifications', sound: 'Sound for a new message', newMessage: 'A new message in Ozvi.',
   },
 };
 
@@ -75,6 +77,50 @@ const state = {
 };
 
 class Locked extends Error {}
+
+const TITLE = document.title;
+// Conversations with unread messages when she was last alerted.
+let alerted = 0;
+
+// A short tone, made here (nothing is fetched).
+function beep() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    tone.frequency.value = 660;
+    tone.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.2);
+  } catch (e) { /* no sound on this machine */ }
+}
+
+// While the page is open: the count of conversations with unread messages
+// in the tab title, and, when it grows while she looks elsewhere, a browser
+// notification (if she allowed it) and a tone (if she chose it). Neither
+// says anything of the message.
+function alertNew() {
+  const unread = state.inbox.filter((e) => e.unread > 0).length;
+  document.title = unread ? `(${unread}) ${TITLE}` : TITLE;
+  if (unread > alerted && !looking()) {
+    if ('Notification' in window && Notification.permission === 'granted') {
+      new Notification('Ozvi', { body: t('newMessage'), tag: 'ozvi' });
+    }
+    if ($('#sound').checked) beep();
+  }
+  alerted = unread;
+}
+
+// Whether the centre's e-mail notifications arrive (the relay's delivery
+// health): a line above the inbox, a warning when they fail.
+async function loadMailHealth() {
+  const epoch = state.epoch;
+  const view = await api('/api/notifications');
+  if (epoch !== state.epoch || !state.me) return;
+  const line = $('#mail-health');
+  line.textContent = view.line;
+  line.className = view.warning ? 'warning' : '';
+  line.hidden = false;
+}
 
 // `user`: the request is the staff member's own action (it extends the
 // session); otherwise it is a background request.
@@ -211,6 +257,7 @@ async function loadInbox(user = true) {
   if (epoch !== state.epoch || !state.me) return;
   state.inbox = inbox;
   renderInbox();
+  alertNew();
 }
 
 function renderIntake(intake) {
@@ -283,7 +330,8 @@ async function openThread(id, user = false) {
 // A live update: fetched in the background, marks nothing read.
 async function refresh() {
   if (state.open) await openThread(state.open, false);
-  else await loadInbox(false);
+  // The inbox too (what changed only), for the count and the alerts.
+  await loadInbox(false);
 }
 
 // Live updates: the desk holds a long poll to the relay's event stream.
@@ -329,9 +377,17 @@ function wire() {
     const passphrase = $('#passphrase').value;
     $('#passphrase').value = '';
     api('/api/unlock', { passphrase }, true)
-      .then(async (data) => { setSession(data); show('inbox-view'); await loadInbox(); })
+      .then(async (data) => { setSession(data); show('inbox-view'); await loadInbox(); loadMailHealth().catch(() => {}); })
       .catch((e) => { $('#unlock-error').textContent = e.message; });
   });
+  if ('Notification' in window && Notification.permission === 'default') {
+    $('#alerts').hidden = false;
+    $('#alerts').addEventListener('click', () => {
+      Notification.requestPermission().then(() => { $('#alerts').hidden = Notification.permission !== 'default'; });
+    });
+  }
+  // The e-mail delivery health, now and every five minutes.
+  setInterval(() => { if (state.me) loadMailHealth().catch(() => {}); }, 5 * 60 * 1000);
   $('#lock').addEventListener('click', () => guarded(async () => { locked(''); await api('/api/lock', {}, true); }));
   $('#sort').addEventListener('change', renderInbox);
   $('#back').addEventListener('click', () => guarded(async () => { state.open = null; show('inbox-view'); await loadInbox(); }));
@@ -395,7 +451,9 @@ async function start() {
   }
   try {
     const data = await api('/api/state');
-    if (data.unlocked) { setSession(data); show('inbox-view'); await loadInbox(false); } else locked('');
+    if (data.unlocked) {
+      setSession(data); show('inbox-view'); await loadInbox(false); loadMailHealth().catch(() => {});
+    } else locked('');
   } catch (e) {
     notice(e.message, true);
   }
