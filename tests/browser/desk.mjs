@@ -56,8 +56,9 @@ try {
 
   await page.fill('#passphrase', 'not the passphrase');
   await page.click('#unlock-btn');
-  await page.locator('#unlock-error').filter({ hasText: /passphrase|heslo/i }).waitFor();
-  step('a wrong passphrase is refused');
+  // In the page's language, not the desk's English.
+  await page.locator('#unlock-error', { hasText: 'Nesprávné heslo.' }).waitFor();
+  step('a wrong passphrase is refused, in Czech');
 
   await page.fill('#passphrase', env('OZVI_PASSPHRASE'));
   await page.click('#unlock-btn');
@@ -68,8 +69,12 @@ try {
   if (cells[4] !== 'nový') throw new Error(`status: ${cells}`);
   step(`inbox shows the thread: ${cells.join(' | ')}`);
 
+  if (await page.title() !== '(2) Ozvi — pracoviště') throw new Error(`tab title: ${await page.title()}`);
+  step('the tab title counts the conversations with unread messages');
+
   await row.click();
   await page.locator('.message.person', { hasText: env('OZVI_CANARY') }).waitFor();
+  if (await page.locator('#transfer-to').inputValue() !== '') throw new Error('the transfer menu starts on a centre');
   const intake = await page.locator('#intake').textContent();
   if (!intake.includes('CZ-72') || !intake.includes('fyzické')) throw new Error(`intake: ${intake}`);
   step('thread decrypted; form answers shown as fields');
@@ -81,6 +86,7 @@ try {
 
   await page.selectOption('#status', 'in_progress');
   await page.locator('#notice', { hasText: 'Uloženo' }).waitFor();
+  await page.locator('#notice').waitFor({ state: 'hidden', timeout: 8000 });
   await page.fill('#note-text', 'Interní: volat po 17.');
   await page.click('#note-form button');
   await page.locator('#notes li', { hasText: 'Interní: volat po 17.' }).waitFor();

@@ -85,8 +85,16 @@ impl actix_web::ResponseError for Failure {
 
     fn error_response(&self) -> HttpResponse {
         let locked = matches!(self.0, DeskError::Locked);
+        // A stable code the page translates (its language, not the desk's).
+        let code = match &self.0 {
+            DeskError::Locked => "locked",
+            DeskError::Keystore(crate::keystore::KeystoreError::WrongPassphrase) => {
+                "wrong_passphrase"
+            }
+            _ => "error",
+        };
         HttpResponse::build(self.status_code())
-            .json(json!({"error": self.0.to_string(), "locked": locked}))
+            .json(json!({"error": self.0.to_string(), "code": code, "locked": locked}))
     }
 }
 
@@ -222,6 +230,7 @@ fn too_soon(wait: Duration) -> HttpResponse {
         .insert_header(("Retry-After", seconds.to_string()))
         .json(json!({
             "error": format!("too many wrong passphrases; try again in {seconds} s"),
+            "code": "too_many_attempts",
             "retry_after": seconds,
         }))
 }

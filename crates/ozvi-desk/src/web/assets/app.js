@@ -31,6 +31,8 @@ const T = {
     exportNote: 'Prohlížeč uloží soubor čitelný i pro ostatní uživatele tohoto počítače. Soubor jen pro vás vytvoří příkaz ozvi-desk export.',
     usedToken: 'Tato adresa už byla použita nebo neplatí. Novou vypíše ozvi-desk serve po stisku Enter.',
     alerts: 'Upozorňovat v prohlížeči', sound: 'Zvuk při nové zprávě', newMessage: 'Nová zpráva v Ozvi.',
+    chooseCentre: '— vyberte centrum —', err_wrong_passphrase: 'Nesprávné heslo.',
+    err_too_many_attempts: 'Příliš mnoho nesprávných pokusů. Zkuste to znovu za {s} s.',
   },
   en: {
     desk: 'desk', language: 'Language', lock: 'Lock', unlockTitle: 'Unlock the desk',
@@ -54,6 +56,8 @@ const T = {
     exportNote: 'The browser saves the file readable by other users of this computer. For a file only you can read, use ozvi-desk export.',
     usedToken: 'This address was already used or is no longer valid. Press Enter where ozvi-desk serve runs for a new one.',
     alerts: 'Browser notifications', sound: 'Sound for a new message', newMessage: 'A new message in Ozvi.',
+    chooseCentre: '— choose a centre —', err_wrong_passphrase: 'Wrong passphrase.',
+    err_too_many_attempts: 'Too many wrong attempts. Try again in {s} s.',
   },
 };
 
@@ -138,7 +142,12 @@ async function api(path, body, user = false) {
   const data = type.startsWith('application/json') ? await response.json() : await response.text();
   if (!response.ok) {
     if (data && data.locked) throw new Locked(data.error);
-    throw new Error((data && data.error) || response.statusText);
+    // Errors the page knows are said in its language.
+    const known = data && data.code && T.cs[`err_${data.code}`];
+    const message = known
+      ? t(`err_${data.code}`).replace('{s}', String(data.retry_after ?? ''))
+      : (data && data.error) || response.statusText;
+    throw new Error(message);
   }
   return data;
 }
@@ -158,11 +167,17 @@ function waited(since) {
   return hours >= 48 ? `${Math.floor(hours / 24)} d` : `${hours} h`;
 }
 
+let noticeTimer = null;
+
+// A line above the page; a confirmation ("Uloženo.") clears itself after a
+// few seconds, an error stays until the next notice.
 function notice(text, error = false) {
   const el = $('#notice');
   el.textContent = text;
   el.className = error ? 'error' : '';
   el.hidden = !text;
+  clearTimeout(noticeTimer);
+  if (text && !error) noticeTimer = setTimeout(() => notice(''), 4000);
 }
 
 function show(view) {
@@ -187,7 +202,11 @@ function setSession(data) {
   $('#me').textContent = `${data.me.centre_name} — ${data.me.label}`;
   $('#assignee').replaceChildren(el('option', { value: '', textContent: t('nobody') }),
     ...state.staff.map((s) => el('option', { value: s.id, textContent: s.name })));
-  $('#transfer-to').replaceChildren(...state.centres.map((c) => el('option', { value: c.id, textContent: c.name })));
+  // No centre is chosen until she chooses one.
+  $('#transfer-to').replaceChildren(
+    el('option', { value: '', textContent: t('chooseCentre') }),
+    ...state.centres.map((c) => el('option', { value: c.id, textContent: c.name })),
+  );
 }
 
 // Locked: every decrypted word leaves the page (removed from the DOM, not
