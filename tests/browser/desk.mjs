@@ -65,11 +65,30 @@ try {
   const row = page.locator(`#inbox tbody tr[data-id="${env('OZVI_THREAD_ID')}"]`);
   await row.waitFor();
   const cells = await row.locator('td').allTextContents();
-  if (cells[2] !== '1') throw new Error(`unread count: ${cells}`);
-  if (cells[4] !== 'nový') throw new Error(`status: ${cells}`);
+  if (cells[1] !== 'oběť · cs') throw new Error(`who writes: ${cells}`);
+  if (cells[2] !== env('OZVI_CANARY')) throw new Error(`latest line: ${cells}`);
+  if (cells[4] !== '1') throw new Error(`unread count: ${cells}`);
+  if (cells[6] !== 'nový') throw new Error(`status: ${cells}`);
   step(`inbox shows the thread: ${cells.join(' | ')}`);
 
-  if (await page.title() !== '(2) Ozvi — pracoviště') throw new Error(`tab title: ${await page.title()}`);
+  // Triage: in danger and unanswered comes first, flagged, whatever the order.
+  for (const order of ['activity', 'waiting']) {
+    await page.selectOption('#sort', order);
+    const first = page.locator('#inbox tbody tr').first();
+    if (await first.getAttribute('data-id') !== env('OZVI_DANGER_ID')) throw new Error(`${order}: the endangered person is not first`);
+    const who = await first.locator('td').nth(1).textContent();
+    if (!who.includes('V OHROŽENÍ') || !who.includes('uk')) throw new Error(`danger row: ${who}`);
+  }
+  await page.selectOption('#sort', 'activity');
+  await page.fill('#search', 'OLENA-3307');
+  if (await page.locator('#inbox tbody tr').count() !== 1) throw new Error('search within the decrypted text');
+  await page.fill('#search', '');
+  await page.selectOption('#filter-status', 'closed');
+  if (await page.locator('#inbox tbody tr').count() !== 0) throw new Error('status filter');
+  await page.selectOption('#filter-status', '');
+  step('danger first and flagged; who writes, language, latest line; search and filters');
+
+  if (await page.title() !== '(3) Ozvi — pracoviště') throw new Error(`tab title: ${await page.title()}`);
   step('the tab title counts the conversations with unread messages');
 
   await row.click();
@@ -98,7 +117,7 @@ try {
 
   await page.click('#back');
   // The inbox is reloaded on the way back; wait for the new status to show.
-  await page.locator('#inbox tbody tr td:nth-child(5)', { hasText: 'řeší se' }).waitFor();
+  await page.locator('#inbox tbody tr td:nth-child(7)', { hasText: 'řeší se' }).waitFor();
 
   // 60,000 characters without a break: the case panel stays on screen.
   await page.locator(`#inbox tbody tr[data-id="${env('OZVI_LONG_ID')}"]`).click();

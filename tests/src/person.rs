@@ -140,12 +140,28 @@ impl Person {
         )
     }
 
-    /// Creates her thread with a first message and intake answers.
+    /// Creates her thread with a first message and intake answers (not in
+    /// danger right now, writing for herself, in Czech).
     pub async fn write_first(&self, centre: &str, text: &str) {
+        self.write_first_with(centre, text, "self", false, "cs")
+            .await;
+    }
+
+    /// Creates her thread with a first message and these answers of the
+    /// form: who writes (`self`, `witness`, `professional`), whether she is
+    /// in danger right now, her page's language.
+    pub async fn write_first_with(
+        &self,
+        centre: &str,
+        text: &str,
+        role: &str,
+        danger_now: bool,
+        lang: &str,
+    ) {
         let body = json!({
-            "text": text, "lang": "cs",
-            "intake": {"role": "self", "region": "CZ-72", "violence": ["psychological", "physical"],
-                       "danger_now": false, "contact": "po 17. hodině"}
+            "text": text, "lang": lang,
+            "intake": {"role": role, "region": "CZ-72", "violence": ["psychological", "physical"],
+                       "danger_now": danger_now, "contact": "po 17. hodině"}
         });
         let envelope = self.seal(centre, &body).await;
         let request = CreateThread {

@@ -30,6 +30,14 @@ pub struct ThreadSummary {
     /// The staff-only note (status, assignee, internal notes), an envelope
     /// of kind 3, base64url; none until staff write one.
     pub note: Option<String>,
+    /// The thread's first message (her form answers are in it), for the
+    /// inbox's triage. In the inbox listing only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<StoredEnvelope>,
+    /// Its newest message, when that is not the first. In the inbox
+    /// listing only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<StoredEnvelope>,
 }
 
 /// `GET /api/v1/staff/threads`: the centre's changed threads.

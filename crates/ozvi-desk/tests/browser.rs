@@ -47,6 +47,12 @@ async fn staff_work_in_the_browser() {
     let long = deployment.person(5);
     long.write_first("ic-zlin", &format!("DLOUHÁ-{}", "x".repeat(60_000)))
         .await;
+    // In danger and written last: sorted by waiting time she would come
+    // last; danger puts her first in either order.
+    let olena = deployment.person(6);
+    olena
+        .write_first_with("ic-zlin", "Він зараз удома. OLENA-3307", "self", true, "uk")
+        .await;
 
     let desk = start_desk(&home);
     let mut child = Command::new("node")
@@ -55,6 +61,7 @@ async fn staff_work_in_the_browser() {
         .env("OZVI_PASSPHRASE", STAFF_PASS)
         .env("OZVI_THREAD_ID", anna.mailbox().to_b64())
         .env("OZVI_LONG_ID", long.mailbox().to_b64())
+        .env("OZVI_DANGER_ID", olena.mailbox().to_b64())
         .env("OZVI_CANARY", CANARY)
         .env("OZVI_REPLY", REPLY)
         .env("OZVI_LIVE", LIVE)

@@ -67,7 +67,8 @@ fn waited(entry: &InboxEntry) -> String {
     }
     let hours = relay::now().saturating_sub(entry.waiting_since) / 3600;
     if hours >= 48 {
-        format!("{} d", hours / 24)
+        // Over the 48 hours the centre promises (the legend says so).
+        format!("{hours} h >48")
     } else {
         format!("{hours} h")
     }
@@ -144,7 +145,36 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
                     },
                     escape(&unchecked)
                 );
+                // What the desk could decrypt: danger, who writes, her
+                // language, the newest line (escaped: it is her text).
+                let role = match e.role.as_deref() {
+                    Some("self") => "oběť / victim",
+                    Some("witness") => "svědek / witness",
+                    Some("professional") => "odborník / professional",
+                    _ => "—",
+                };
+                println!(
+                    "{:<10} {}{} · {} · {}: {}",
+                    "",
+                    if e.danger {
+                        "!!! V OHROŽENÍ TEĎ / IN DANGER NOW · "
+                    } else {
+                        ""
+                    },
+                    role,
+                    escape(e.lang.as_deref().unwrap_or("—")),
+                    if e.latest_from_person {
+                        "ona / she"
+                    } else {
+                        "centrum / centre"
+                    },
+                    escape(e.latest_line.as_deref().unwrap_or(""))
+                );
             }
+            println!(
+                "waiting: od nejstarší nezodpovězené zprávy; přes 48 h = déle, než centrum slibuje \
+                 / since the oldest unanswered message; over 48 h = longer than the centre promises"
+            );
             Ok(())
         }
         Command::Read { thread, json } => {

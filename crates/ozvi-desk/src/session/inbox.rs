@@ -8,11 +8,14 @@
 //! person, transferred away): those stay listed until the next full listing
 //! or until someone opens them (then they are forgotten).
 
+use ozvi_api::person::StoredEnvelope;
 use ozvi_api::staff::ThreadSummary;
-use ozvi_crypto::MailboxId;
+use ozvi_crypto::format::b64;
+use ozvi_crypto::format::envelope::Kind;
+use ozvi_crypto::{MailboxId, Sender};
 
 use super::Session;
-use super::memory::InboxMemory;
+use super::memory::{InboxMemory, Preview};
 use super::views::InboxEntry;
 use crate::error::DeskError;
 
@@ -36,6 +39,17 @@ impl Session {
             MailboxId::from_b64(&summary.mailbox_id).map_err(|_| DeskError::BadResponse)?;
         let note = self.note(&mailbox, summary.note.as_deref());
         let transfer_unchecked = note.signer_centre.filter(|c| *c != self.me.centre);
+        let first = summary
+            .first
+            .as_ref()
+            .and_then(|m| self.preview(&mailbox, m))
+            .filter(|p| p.from_person);
+        let latest = summary
+            .latest
+            .as_ref()
+            .and_then(|m| self.preview(&mailbox, m))
+            .or_else(|| first.clone());
+        let intake = first.as_ref().and_then(|f| f.intake.clone());
         let entry = InboxEntry {
             id: summary.mailbox_id.clone(),
             short: summary.mailbox_id.chars().take(8).collect(),
@@ -53,8 +67,54 @@ impl Session {
             assignee: note.body.assignee,
             note_problem: note.problem,
             transfer_unchecked,
+            danger: intake.as_ref().is_some_and(|i| i.danger_now),
+            role: intake.map(|i| i.role),
+            lang: first.as_ref().and_then(|f| f.lang.clone()),
+            latest_line: latest.as_ref().map(|l| l.line.clone()),
+            latest_from_person: latest.is_some_and(|l| l.from_person),
         };
         Ok((mailbox, entry))
+    }
+
+    /// What the inbox shows of one stored message, opened once per session
+    /// (messages never change). Only what its signature proves is believed:
+    /// a message that does not open and verify shows nothing. The thread's
+    /// full checks (replays, order) are the thread view's.
+    fn preview(&self, mailbox: &MailboxId, stored: &StoredEnvelope) -> Option<Preview> {
+        let key = (mailbox.0, stored.seq);
+        if let Some((ciphertext, known)) = self.memory().previews.get(&key)
+            && *ciphertext == stored.envelope
+        {
+            return known.clone();
+        }
+        let opened = b64::decode(&stored.envelope)
+            .ok()
+            .and_then(|bytes| self.open_envelope(&bytes, mailbox).ok());
+        let preview = opened.and_then(|(opened, _)| match (&opened.sender, opened.kind) {
+            (Sender::Person(_), Kind::PersonMessage) => {
+                let body: crate::plaintext::PersonBody =
+                    ozvi_crypto::format::json::from_slice(&opened.body).ok()?;
+                Some(Preview {
+                    from_person: true,
+                    line: first_line(&body.text),
+                    lang: body.lang,
+                    intake: body.intake,
+                })
+            }
+            (Sender::Staff { .. }, Kind::StaffReply) => {
+                let body: crate::plaintext::ReplyBody =
+                    ozvi_crypto::format::json::from_slice(&opened.body).ok()?;
+                Some(Preview {
+                    line: first_line(&body.text),
+                    ..Preview::default()
+                })
+            }
+            _ => None,
+        });
+        self.memory()
+            .previews
+            .insert(key, (stored.envelope.clone(), preview.clone()));
+        preview
     }
 
     /// The centre's threads, newest activity first.
@@ -104,7 +164,12 @@ impl Session {
         };
         let mut entries: Vec<InboxEntry> = inbox.entries.values().map(|(_, e)| e.clone()).collect();
         memory.inbox = Some(inbox);
-        entries.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(a.id.cmp(&b.id)));
+        entries.sort_by(|a, b| {
+            urgent(b)
+                .cmp(&urgent(a))
+                .then(b.last_activity.cmp(&a.last_activity))
+                .then(a.id.cmp(&b.id))
+        });
         Ok(entries)
     }
 
@@ -125,6 +190,25 @@ impl Session {
             (None, _) => Err(DeskError::UnknownThread(id.into())),
         }
     }
+}
+
+/// In danger now and not yet answered: listed first.
+pub fn urgent(entry: &InboxEntry) -> bool {
+    entry.danger && entry.waiting_since != 0
+}
+
+/// The first non-empty line of `text`, at most 120 characters.
+fn first_line(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut short: String = line.chars().take(120).collect();
+    if line.chars().count() > 120 {
+        short.push('…');
+    }
+    short
 }
 
 /// The centre's e-mail notification health as the desk shows it.

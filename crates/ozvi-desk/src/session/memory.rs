@@ -30,6 +30,22 @@ pub(super) struct Memory {
     /// Opened notes, by mailbox id, with the note's ciphertext (base64url)
     /// they were opened from.
     pub notes: HashMap<[u8; 16], OpenedNote>,
+    /// The inbox's previews (first and newest message), by mailbox id and
+    /// sequence number, with the ciphertext they were opened from.
+    pub previews: HashMap<([u8; 16], u64), (String, Option<Preview>)>,
+}
+
+/// What the inbox shows of one message.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Preview {
+    /// Written by the person (verified), not staff.
+    pub from_person: bool,
+    /// Its first line, shortened.
+    pub line: String,
+    /// Her page's language.
+    pub lang: Option<String>,
+    /// The form answers (the first message only).
+    pub intake: Option<crate::plaintext::Intake>,
 }
 
 /// One opened thread.

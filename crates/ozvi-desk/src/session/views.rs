@@ -50,6 +50,16 @@ pub struct InboxEntry {
     /// centre has opened every message, verified every signature and the
     /// addressing, and recorded that in the note.
     pub transfer_unchecked: Option<String>,
+    /// Her first message said she is in danger right now.
+    pub danger: bool,
+    /// Who writes, from the form: `self`, `witness` or `professional`.
+    pub role: Option<String>,
+    /// The language of her page.
+    pub lang: Option<String>,
+    /// The first line of the newest message (at most 120 characters).
+    pub latest_line: Option<String>,
+    /// The newest message is hers (not a staff reply).
+    pub latest_from_person: bool,
 }
 
 /// Who wrote a message, as its signature shows (serialized as `author`).

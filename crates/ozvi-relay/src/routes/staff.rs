@@ -174,6 +174,8 @@ fn own_thread(
 /// A thread as the inbox lists it.
 fn summary(mailbox: &MailboxId, r: &ThreadRecord, note: Option<Vec<u8>>) -> ThreadSummary {
     ThreadSummary {
+        first: None,
+        latest: None,
         note: note.map(|n| ozvi_crypto::format::b64::encode(&n)),
         mailbox_id: mailbox.to_b64(),
         created_at: r.created_at,
@@ -213,7 +215,27 @@ pub async fn list_threads(
         cursor,
         threads: threads
             .iter()
-            .map(|(m, r)| Ok(summary(m, r, state.store.note(m)?)))
+            .map(|(m, r)| {
+                // The first and the newest message ride along for triage
+                // (danger, who writes, her language, the latest line), so
+                // the desk need not fetch every thread to sort its inbox.
+                let mut entry = summary(m, r, state.store.note(m)?);
+                entry.first = state
+                    .store
+                    .messages(m, 0, 1)?
+                    .into_iter()
+                    .next()
+                    .map(message);
+                if r.last_seq > 1 {
+                    entry.latest = state
+                        .store
+                        .messages(m, r.last_seq - 1, 1)?
+                        .into_iter()
+                        .next()
+                        .map(message);
+                }
+                Ok(entry)
+            })
             .collect::<Result<_, ApiError>>()?,
     }))
 }

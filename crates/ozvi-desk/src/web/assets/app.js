@@ -32,6 +32,10 @@ const T = {
     usedToken: 'Tato adresa už byla použita nebo neplatí. Novou vypíše ozvi-desk serve po stisku Enter.',
     alerts: 'Upozorňovat v prohlížeči', sound: 'Zvuk při nové zprávě', newMessage: 'Nová zpráva v Ozvi.',
     chooseCentre: '— vyberte centrum —', err_wrong_passphrase: 'Nesprávné heslo.',
+    colWho: 'Kdo píše', colLatest: 'Poslední zpráva', danger: 'V OHROŽENÍ', filterStatus: 'Stav',
+    filterAssignee: 'Přiděleno', all: 'vše', mine: 'mně', search: 'Hledat v textu', over48: 'přes 48 h',
+    staffWrote: 'centrum: ',
+    legend: 'Čeká: jak dlouho čeká nejstarší nezodpovězená zpráva. Červeně: déle než 48 h, které centrum slibuje. Nahoře: kdo je v ohrožení a dosud nemá odpověď. Hledá se jen v tom, co desk rozšifroval pro přehled (první a poslední zpráva), nikde jinde.',
     err_too_many_attempts: 'Příliš mnoho nesprávných pokusů. Zkuste to znovu za {s} s.',
   },
   en: {
@@ -57,6 +61,10 @@ const T = {
     usedToken: 'This address was already used or is no longer valid. Press Enter where ozvi-desk serve runs for a new one.',
     alerts: 'Browser notifications', sound: 'Sound for a new message', newMessage: 'A new message in Ozvi.',
     chooseCentre: '— choose a centre —', err_wrong_passphrase: 'Wrong passphrase.',
+    colWho: 'Who writes', colLatest: 'Latest message', danger: 'IN DANGER', filterStatus: 'Status',
+    filterAssignee: 'Assignee', all: 'all', mine: 'me', search: 'Search the text', over48: 'over 48 h',
+    staffWrote: 'centre: ',
+    legend: 'Waiting: how long the oldest unanswered message has waited. Red: longer than the 48 hours the centre promises. At the top: who is in danger and has no answer yet. The search looks only at what the desk decrypted for this list (the first and the latest message), nowhere else.',
     err_too_many_attempts: 'Too many wrong attempts. Try again in {s} s.',
   },
 };
@@ -164,7 +172,7 @@ function when(unix) {
 function waited(since) {
   if (!since) return t('waitingNone');
   const hours = Math.floor((Date.now() / 1000 - since) / 3600);
-  return hours >= 48 ? `${Math.floor(hours / 24)} d` : `${hours} h`;
+  return hours >= 48 ? `${hours} h — ${t('over48')}` : `${hours} h`;
 }
 
 let noticeTimer = null;
@@ -202,6 +210,9 @@ function setSession(data) {
   $('#me').textContent = `${data.me.centre_name} — ${data.me.label}`;
   $('#assignee').replaceChildren(el('option', { value: '', textContent: t('nobody') }),
     ...state.staff.map((s) => el('option', { value: s.id, textContent: s.name })));
+  $('#filter-assignee').replaceChildren(el('option', { value: '', textContent: t('all') }),
+    el('option', { value: '-', textContent: t('nobody') }),
+    ...state.staff.map((s) => el('option', { value: s.id, textContent: s.name })));
   // No centre is chosen until she chooses one.
   $('#transfer-to').replaceChildren(
     el('option', { value: '', textContent: t('chooseCentre') }),
@@ -212,7 +223,8 @@ function setSession(data) {
 // Locked: every decrypted word leaves the page (removed from the DOM, not
 // hidden), as do the form fields she was typing in.
 function clearContent() {
-  for (const sel of ['#messages', '#notes', '#intake', '#inbox tbody', '#assignee', '#transfer-to']) $(sel).replaceChildren();
+  for (const sel of ['#messages', '#notes', '#intake', '#inbox tbody', '#assignee', '#transfer-to', '#filter-assignee']) $(sel).replaceChildren();
+  $('#search').value = '';
   for (const sel of ['#thread-id', '#me']) $(sel).textContent = '';
   for (const sel of ['#reply-text', '#note-text']) $(sel).value = '';
   $('#intake').hidden = true;
@@ -243,16 +255,41 @@ async function guarded(action) {
   }
 }
 
+// In danger now and not yet answered: always at the top.
+const urgent = (e) => e.danger && e.waiting_since > 0;
+
+// Who writes: the role from her form, and her page's language.
+function who(e) {
+  return [e.role ? t(`role_${e.role}`) : '', e.lang || ''].filter(Boolean).join(' · ') || '—';
+}
+
+function matches(e) {
+  const status = $('#filter-status').value;
+  const assignee = $('#filter-assignee').value;
+  const search = $('#search').value.trim().toLocaleLowerCase();
+  if (status && e.status !== status) return false;
+  if (assignee === '-' && e.assignee) return false;
+  if (assignee && assignee !== '-' && e.assignee !== assignee) return false;
+  if (search && !`${e.latest_line || ''} ${e.short}`.toLocaleLowerCase().includes(search)) return false;
+  return true;
+}
+
 function renderInbox() {
-  const rows = [...state.inbox];
+  const rows = state.inbox.filter(matches);
   if ($('#sort').value === 'waiting') {
     rows.sort((a, b) => (a.waiting_since || Infinity) - (b.waiting_since || Infinity));
   }
+  // Stable: within each group the chosen order stays.
+  rows.sort((a, b) => Number(urgent(b)) - Number(urgent(a)));
   $('#inbox-empty').hidden = rows.length > 0;
   $('#inbox tbody').replaceChildren(...rows.map((e) => {
     const late = e.waiting_since && Date.now() / 1000 - e.waiting_since > 48 * 3600;
-    const row = el('tr', { tabIndex: 0, className: e.unread ? 'unread' : '' },
+    const classes = [e.unread ? 'unread' : '', urgent(e) ? 'danger' : ''].filter(Boolean).join(' ');
+    const row = el('tr', { tabIndex: 0, className: classes },
       el('td', {}, el('code', { textContent: e.short })),
+      el('td', {}, ...(e.danger ? [el('strong', { className: 'danger', textContent: `⚠ ${t('danger')} ` })] : []),
+        el('span', { textContent: who(e) })),
+      el('td', { className: 'latest', textContent: `${e.latest_from_person ? '' : t('staffWrote')}${e.latest_line || ''}` }),
       el('td', { textContent: when(e.last_activity) }),
       el('td', { textContent: String(e.unread) }),
       el('td', { textContent: waited(e.waiting_since), className: late ? 'late' : '' }),
@@ -409,6 +446,8 @@ function wire() {
   setInterval(() => { if (state.me) loadMailHealth().catch(() => {}); }, 5 * 60 * 1000);
   $('#lock').addEventListener('click', () => guarded(async () => { locked(''); await api('/api/lock', {}, true); }));
   $('#sort').addEventListener('change', renderInbox);
+  for (const id of ['#filter-status', '#filter-assignee']) $(id).addEventListener('change', renderInbox);
+  $('#search').addEventListener('input', renderInbox);
   $('#back').addEventListener('click', () => guarded(async () => { state.open = null; show('inbox-view'); await loadInbox(); }));
   $('#reply-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
