@@ -20,6 +20,21 @@ pub fn time(unix: u64) -> String {
     }
 }
 
+/// A Unix time with its zone, for the case record: `2026-11-23 13:05 CET
+/// (+01:00)`, in this machine's time zone.
+pub fn time_zoned(unix: u64) -> String {
+    let Ok(seconds) = i64::try_from(unix) else {
+        return unix.to_string();
+    };
+    match jiff::Timestamp::from_second(seconds) {
+        Ok(t) => t
+            .to_zoned(jiff::tz::TimeZone::system())
+            .strftime("%Y-%m-%d %H:%M %Z (%:z)")
+            .to_string(),
+        Err(_) => unix.to_string(),
+    }
+}
+
 /// Who wrote a message, in Czech (escaped for a terminal).
 pub fn author(author: &Writer) -> String {
     match author {
@@ -57,7 +72,13 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
         escape(&me.centre_name),
         escape(&me.centre)
     );
-    let _ = writeln!(out, "Založeno: {}", time(e.created_at));
+    let zone = jiff::tz::TimeZone::system();
+    let _ = writeln!(
+        out,
+        "Časové pásmo / time zone: {}",
+        zone.iana_name().unwrap_or("místní / local")
+    );
+    let _ = writeln!(out, "Založeno: {}", time_zoned(e.created_at));
     if let Some(from) = &e.transfer_unchecked {
         let _ = writeln!(
             out,
@@ -83,7 +104,7 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
             out,
             "\n--- #{} · {} · {}",
             m.seq,
-            time(m.stored_at),
+            time_zoned(m.stored_at),
             author(&m.author)
         );
         if let Some(problem) = &m.problem {
@@ -91,11 +112,16 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
             continue;
         }
         if let Some(i) = &m.intake {
+            let violence: Vec<String> = i
+                .violence
+                .iter()
+                .map(|v| crate::text::violence(v))
+                .collect();
             let mut fields = format!(
-                "Role: {}\nKraj: {}\nNásilí: {}\nV ohrožení teď: {}",
-                escape(&i.role),
-                escape(i.region.as_deref().unwrap_or("neví")),
-                escape(&i.violence.join(", ")),
+                "Kdo píše: {}\nKraj: {}\nDruh násilí: {}\nV ohrožení teď: {}",
+                escape(&crate::text::role(&i.role)),
+                escape(&crate::text::region(i.region.as_deref())),
+                escape(&violence.join(", ")),
                 if i.danger_now { "ANO" } else { "ne" }
             );
             if let Some(c) = &i.contact {
@@ -109,7 +135,7 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
     if !view.note.notes.is_empty() {
         let _ = writeln!(out, "\n=== Interní poznámky (jen pro centrum)");
         for n in &view.note.notes {
-            let _ = writeln!(out, "--- {} · {}", time(n.at), escape(&n.by));
+            let _ = writeln!(out, "--- {} · {}", time_zoned(n.at), escape(&n.by));
             out.push_str(&block(&n.text));
         }
     }

@@ -77,3 +77,49 @@ pub fn notifications(health: &ozvi_api::staff::Notifications) -> String {
         when(health.last_success)
     )
 }
+
+/// Who writes, from the form, in Czech (an unknown code as it is).
+pub fn role(code: &str) -> String {
+    match code {
+        "self" => "oběť (píše sama za sebe)".into(),
+        "witness" => "svědek".into(),
+        "professional" => "odborník".into(),
+        other => other.into(),
+    }
+}
+
+/// A kind of violence, in Czech (an unknown code as it is).
+pub fn violence(code: &str) -> String {
+    match code {
+        "psychological" => "psychické".into(),
+        "physical" => "fyzické".into(),
+        "sexual" => "sexuální".into(),
+        "economic" => "ekonomické".into(),
+        other => other.into(),
+    }
+}
+
+/// A region (ISO 3166-2:CZ) by its Czech name, with the code.
+pub fn region(code: Option<&str>) -> String {
+    let Some(code) = code else {
+        return "neví".into();
+    };
+    let name = match code {
+        "CZ-10" => "Hlavní město Praha",
+        "CZ-20" => "Středočeský kraj",
+        "CZ-31" => "Jihočeský kraj",
+        "CZ-32" => "Plzeňský kraj",
+        "CZ-41" => "Karlovarský kraj",
+        "CZ-42" => "Ústecký kraj",
+        "CZ-51" => "Liberecký kraj",
+        "CZ-52" => "Královéhradecký kraj",
+        "CZ-53" => "Pardubický kraj",
+        "CZ-63" => "Kraj Vysočina",
+        "CZ-64" => "Jihomoravský kraj",
+        "CZ-71" => "Olomoucký kraj",
+        "CZ-72" => "Zlínský kraj",
+        "CZ-80" => "Moravskoslezský kraj",
+        _ => return code.into(),
+    };
+    format!("{name} ({code})")
+}

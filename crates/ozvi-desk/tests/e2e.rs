@@ -67,7 +67,16 @@ async fn a_conversation_from_enrolment_to_transfer() {
     assert!(first["problem"].is_null());
     let text = desk_ok(Some(&zlin_a), &["read", &short]).await;
     assert!(
-        text.contains("Kraj: CZ-72") && text.contains("Kontakt: po 17. hodině"),
+        text.contains("Kraj: Zlínský kraj (CZ-72)")
+            && text.contains("Kdo píše: oběť")
+            && text.contains("Druh násilí: psychické, fyzické")
+            && text.contains("Kontakt: po 17. hodině")
+            && !text.contains("Role: self")
+            && text.contains("Časové pásmo / time zone: ")
+            && text
+                .lines()
+                .any(|l| l.starts_with("--- #1 · ")
+                    && (l.contains(":00) · ") || l.contains(":30) · "))),
         "{text}"
     );
     let inbox = json(&desk_ok(Some(&zlin_a), &["inbox", "--json"]).await);
