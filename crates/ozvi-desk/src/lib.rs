@@ -24,6 +24,7 @@ pub mod error;
 pub mod export;
 pub mod home;
 pub mod keystore;
+pub mod launcher;
 pub mod plaintext;
 pub mod relay;
 pub mod session;

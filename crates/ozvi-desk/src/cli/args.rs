@@ -114,6 +114,17 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 15)]
         lock_after: u64,
     },
+    /// Start the desk without a terminal: a per-user service (systemd) that
+    /// runs `serve`, and an "Ozvi desk" launcher in the applications menu
+    /// that runs `open`.
+    Install,
+    /// Open the running desk in the browser (a new single-use address from
+    /// it); with --print, print the address instead.
+    Open {
+        /// Print the address instead of starting the browser.
+        #[arg(long)]
+        print: bool,
+    },
     /// The operator's tools: root key, directory, enrolment, publishing.
     #[command(subcommand)]
     Admin(AdminCommand),

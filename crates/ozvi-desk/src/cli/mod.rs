@@ -262,6 +262,22 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
         Command::Serve { port, lock_after } => {
             crate::web::serve(home.clone(), port, lock_after).await
         }
+        Command::Install => {
+            print!(
+                "{}",
+                crate::launcher::install(home, &crate::launcher::Places::of_user()?)?
+            );
+            Ok(())
+        }
+        Command::Open { print } => {
+            let url = crate::launcher::request_url(home)?;
+            if print {
+                println!("{url}");
+                Ok(())
+            } else {
+                crate::launcher::open_in_browser(&url)
+            }
+        }
         Command::Admin(command) => admin::run(command).await,
     }
 }

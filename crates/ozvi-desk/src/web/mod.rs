@@ -286,6 +286,7 @@ pub async fn serve(home: Home, port: u16, lock_after_minutes: u64) -> Result<(),
         Duration::from_secs(lock_after_minutes.max(1) * 60),
     )
     .map_err(|e| DeskError::Io(e.to_string()))?;
+    crate::launcher::listen(&running.state.home, running.url_maker())?;
     println!("Ozvi desk: open {}", running.url);
     println!("(only on this computer; the address works once; stop with Ctrl-C)");
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
