@@ -61,6 +61,12 @@ try {
   }));
   if (left.messages || left.rows || left.intake) throw new Error(`left in the DOM: ${JSON.stringify(left)}`);
   step('nothing decrypted is left in the page');
+
+  // Her messages keep coming: the locked page says so, with a count only.
+  await page.locator('#locked-news', { hasText: 'Od zamčení' }).waitFor({ timeout: 15000 });
+  const title = await page.title();
+  if (!/^\(\d+\) Ozvi/.test(title)) throw new Error(`title while locked: ${title}`);
+  step(`locked, the page still counts what arrived: "${await page.locator('#locked-news').textContent()}", title "${title}"`);
   console.log('LOCKED');
 } catch (e) {
   failed = true;

@@ -277,6 +277,12 @@ async fn unlock(state: web::Data<WebState>, payload: web::Payload) -> Answer {
     let answer = json!({"unlocked": true, "me": session.me(), "centres": centres(&session),
                         "staff": staff(&session), "generation": *state.generation.borrow(),
                         "lock_after": state.lock_after.as_secs_f64()});
+    state
+        .unlocks
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    state
+        .while_locked
+        .store(0, std::sync::atomic::Ordering::SeqCst);
     super::follow(state.clone(), Arc::downgrade(&session));
     *state.session.write().await = Some(session);
     state.touch();
@@ -464,7 +470,18 @@ struct Since {
 /// locks, a waiting page is told at once.
 async fn wait(state: web::Data<WebState>, query: web::Query<Since>) -> Answer {
     if state.current().await.is_none() {
-        return Err(Failure(DeskError::Locked));
+        // Locked: the page still learns how many changes arrived since,
+        // and nothing else.
+        let mut rx = state.generation.subscribe();
+        if *rx.borrow_and_update() == query.since {
+            let _ = tokio::time::timeout(Duration::from_secs(25), rx.changed()).await;
+        }
+        let generation = *rx.borrow();
+        let changes = state.while_locked.load(std::sync::atomic::Ordering::SeqCst);
+        return Ok(HttpResponse::Unauthorized().json(json!({
+            "error": DeskError::Locked.to_string(), "code": "locked", "locked": true,
+            "changes": changes, "generation": generation,
+        })));
     }
     let mut rx = state.generation.subscribe();
     let changed = *rx.borrow_and_update() != query.since

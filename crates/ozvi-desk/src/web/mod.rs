@@ -124,6 +124,11 @@ pub struct WebState {
     /// page long-polls until it moves past the value it last saw, so no
     /// change is missed between two polls.
     generation: tokio::sync::watch::Sender<u64>,
+    /// Changes in the centre seen since the desk locked itself (on the
+    /// event stream that was open then): the locked page still says "2 new".
+    while_locked: std::sync::atomic::AtomicU64,
+    /// Moves on at every unlock: a follower of an earlier session stops.
+    unlocks: std::sync::atomic::AtomicU64,
     /// The staff member's last own action (never a background request).
     last_activity: Mutex<Instant>,
     lock_after: Duration,
@@ -236,6 +241,8 @@ pub fn start(home: Home, listener: TcpListener, lock_after: Duration) -> anyhow:
         ],
         session: RwLock::new(None),
         generation: tokio::sync::watch::Sender::new(0),
+        while_locked: std::sync::atomic::AtomicU64::new(0),
+        unlocks: std::sync::atomic::AtomicU64::new(0),
         last_activity: Mutex::new(Instant::now()),
         lock_after,
         unlock: tokio::sync::Mutex::new(Backoff::default()),
@@ -309,7 +316,15 @@ pub async fn serve(home: Home, port: u16, lock_after_minutes: u64) -> Result<(),
 /// after a pause, and counted as a change, since something may have been
 /// missed meanwhile (every connection counts as a change). None of this is
 /// the staff member's activity: it never delays the lock.
+///
+/// When the desk locks, the stream open at that moment is still read (its
+/// signature was made while unlocked; no key is needed to read it), and its
+/// changes are counted in `while_locked`, so the locked page can still say
+/// that something new arrived, until that stream ends (the relay closes it
+/// after `event_stream_max_secs`, an hour by default) or she unlocks.
 fn follow(state: web::Data<WebState>, session: std::sync::Weak<Session>) {
+    use std::sync::atomic::Ordering;
+    let epoch = state.unlocks.load(Ordering::SeqCst);
     tokio::spawn(async move {
         loop {
             let Some(strong) = session.upgrade() else {
@@ -325,14 +340,17 @@ fn follow(state: web::Data<WebState>, session: std::sync::Weak<Session>) {
                     match tokio::time::timeout(Duration::from_secs(30), response.chunk()).await {
                         Ok(Ok(Some(chunk))) => {
                             if chunk.windows(13).any(|w| w == b"event: change") {
+                                if session.strong_count() == 0 {
+                                    state.while_locked.fetch_add(1, Ordering::SeqCst);
+                                }
                                 state.generation.send_modify(|g| *g += 1);
                             }
                         }
                         Ok(_) => break,
                         Err(_) => {}
                     }
-                    if session.strong_count() == 0 {
-                        return;
+                    if state.unlocks.load(Ordering::SeqCst) != epoch {
+                        return; // a newer session follows its own stream
                     }
                 }
             }

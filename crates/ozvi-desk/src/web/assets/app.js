@@ -31,6 +31,7 @@ const T = {
     exportNote: 'Prohlížeč uloží soubor čitelný i pro ostatní uživatele tohoto počítače. Soubor jen pro vás vytvoří příkaz ozvi-desk export.',
     usedToken: 'Tato adresa už byla použita nebo neplatí. Novou vypíše ozvi-desk serve po stisku Enter.',
     alerts: 'Upozorňovat v prohlížeči', sound: 'Zvuk při nové zprávě', newMessage: 'Nová zpráva v Ozvi.',
+    whileLocked: 'Od zamčení: {n} nové události v konverzacích. Odemkněte a podívejte se.',
     chooseCentre: '— vyberte centrum —', err_wrong_passphrase: 'Nesprávné heslo.',
     colWho: 'Kdo píše', colLatest: 'Poslední zpráva', danger: 'V OHROŽENÍ', filterStatus: 'Stav',
     filterAssignee: 'Přiděleno', all: 'vše', mine: 'mně', search: 'Hledat v textu', over48: 'přes 48 h',
@@ -60,6 +61,7 @@ const T = {
     exportNote: 'The browser saves the file readable by other users of this computer. For a file only you can read, use ozvi-desk export.',
     usedToken: 'This address was already used or is no longer valid. Press Enter where ozvi-desk serve runs for a new one.',
     alerts: 'Browser notifications', sound: 'Sound for a new message', newMessage: 'A new message in Ozvi.',
+    whileLocked: 'Since the desk locked: {n} new events in the conversations. Unlock to see them.',
     chooseCentre: '— choose a centre —', err_wrong_passphrase: 'Wrong passphrase.',
     colWho: 'Who writes', colLatest: 'Latest message', danger: 'IN DANGER', filterStatus: 'Status',
     filterAssignee: 'Assignee', all: 'all', mine: 'me', search: 'Search the text', over48: 'over 48 h',
@@ -88,7 +90,20 @@ const state = {
   lockAfter: 15 * 60 * 1000, lastInput: Date.now(), lastReport: 0,
 };
 
-class Locked extends Error {}
+class Locked extends Error {
+  constructor(message, data = {}) {
+    super(message);
+    this.changes = data.changes || 0;
+    this.generation = data.generation;
+  }
+}
+
+// Locked, the page still says how many changes arrived since (and nothing
+// more): in the title and above the passphrase.
+function lockedNews(changes) {
+  document.title = changes ? `(${changes}) ${TITLE}` : TITLE;
+  $('#locked-news').textContent = changes ? t('whileLocked').replace('{n}', changes) : '';
+}
 
 const TITLE = document.title;
 // Conversations with unread messages when she was last alerted.
@@ -149,7 +164,7 @@ async function api(path, body, user = false) {
   const type = response.headers.get('content-type') || '';
   const data = type.startsWith('application/json') ? await response.json() : await response.text();
   if (!response.ok) {
-    if (data && data.locked) throw new Locked(data.error);
+    if (data && data.locked) throw new Locked(data.error, data);
     // Errors the page knows are said in its language.
     const known = data && data.code && T.cs[`err_${data.code}`];
     const message = known
@@ -202,6 +217,7 @@ function el(tag, props = {}, ...children) {
 
 function setSession(data) {
   state.me = data.me;
+  lockedNews(0);
   if (data.lock_after) state.lockAfter = data.lock_after * 1000;
   state.lastInput = Date.now();
   state.staff = data.staff || [];
@@ -393,13 +409,23 @@ async function refresh() {
 // Live updates: the desk holds a long poll to the relay's event stream.
 async function watch() {
   for (;;) {
-    if (!state.me) { await new Promise((r) => setTimeout(r, 1000)); continue; }
+    if (!token) { await new Promise((r) => setTimeout(r, 1000)); continue; }
+    // An answer to a poll made in another state (locked, unlocked) than the
+    // page is in now says nothing about now: asked again.
+    const epoch = state.epoch;
+    const unlocked = !!state.me;
     try {
       const { changed, generation } = await api(`/api/wait?since=${state.generation ?? 0}`);
       state.generation = generation;
       if (changed && state.me) await refresh();
     } catch (e) {
-      if (e instanceof Locked) locked(t('lockedNotice'));
+      if (e instanceof Locked) {
+        if (epoch !== state.epoch || unlocked !== !!state.me) continue;
+        if (state.me) locked(t('lockedNotice'));
+        if (e.generation !== undefined) state.generation = e.generation;
+        lockedNews(e.changes);
+        continue; // the desk long-polls while locked too
+      }
       await new Promise((r) => setTimeout(r, 3000));
     }
   }
