@@ -8,31 +8,29 @@ use crate::terminal::{block, escape};
 
 /// A Unix time as `2026-11-23 13:05` in this machine's time zone.
 pub fn time(unix: u64) -> String {
-    let Ok(seconds) = i64::try_from(unix) else {
-        return unix.to_string();
-    };
-    match jiff::Timestamp::from_second(seconds) {
-        Ok(t) => t
-            .to_zoned(jiff::tz::TimeZone::system())
-            .strftime("%Y-%m-%d %H:%M")
-            .to_string(),
-        Err(_) => unix.to_string(),
-    }
+    local(unix, "%Y-%m-%d %H:%M")
 }
 
 /// A Unix time with its zone, for the case record: `2026-11-23 13:05 CET
 /// (+01:00)`, in this machine's time zone.
 pub fn time_zoned(unix: u64) -> String {
-    let Ok(seconds) = i64::try_from(unix) else {
-        return unix.to_string();
-    };
-    match jiff::Timestamp::from_second(seconds) {
-        Ok(t) => t
-            .to_zoned(jiff::tz::TimeZone::system())
-            .strftime("%Y-%m-%d %H:%M %Z (%:z)")
-            .to_string(),
-        Err(_) => unix.to_string(),
-    }
+    local(unix, "%Y-%m-%d %H:%M %Z (%:z)")
+}
+
+/// `unix` in this machine's time zone, as `format` (strftime) says; the
+/// number itself if it is no time.
+fn local(unix: u64, format: &str) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|seconds| jiff::Timestamp::from_second(seconds).ok())
+        .map_or_else(
+            || unix.to_string(),
+            |t| {
+                t.to_zoned(jiff::tz::TimeZone::system())
+                    .strftime(format)
+                    .to_string()
+            },
+        )
 }
 
 /// Who wrote a message, in Czech (escaped for a terminal).

@@ -122,41 +122,67 @@ pub fn render_notifications(health: &[(String, crate::notify::Health)]) -> Strin
     if health.is_empty() {
         return out;
     }
-    let _ = writeln!(
-        out,
-        "# HELP ozvi_notify_last_success_seconds When a centre's digest last reached every \
-         recipient (Unix time; 0: never).\n# TYPE ozvi_notify_last_success_seconds gauge"
+    let mut gauge =
+        |name: &str, help: &str, value: &dyn Fn(&crate::notify::Health) -> (String, u64)| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for (centre, h) in health {
+                let (labels, v) = value(h);
+                let _ = writeln!(out, "{name}{{centre=\"{centre}\"{labels}}} {v}");
+            }
+        };
+    gauge(
+        "ozvi_notify_last_success_seconds",
+        "When a centre's digest last reached every recipient (Unix time; 0: never).",
+        &|h| (String::new(), h.last_success.unwrap_or(0)),
     );
-    for (centre, h) in health {
-        let _ = writeln!(
-            out,
-            "ozvi_notify_last_success_seconds{{centre=\"{centre}\"}} {}",
-            h.last_success.unwrap_or(0)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP ozvi_notify_last_failure_seconds When a centre's digest last failed (Unix time; \
-         0: never), by kind.\n# TYPE ozvi_notify_last_failure_seconds gauge"
+    gauge(
+        "ozvi_notify_last_failure_seconds",
+        "When a centre's digest last failed (Unix time; 0: never), by kind.",
+        &|h| {
+            let kind = h.failure.map_or("none", crate::notify::Failure::as_str);
+            (format!(",kind=\"{kind}\""), h.last_failure.unwrap_or(0))
+        },
     );
-    for (centre, h) in health {
-        let kind = h.failure.map_or("none", crate::notify::Failure::as_str);
-        let _ = writeln!(
-            out,
-            "ozvi_notify_last_failure_seconds{{centre=\"{centre}\",kind=\"{kind}\"}} {}",
-            h.last_failure.unwrap_or(0)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP ozvi_notify_failing 1 if a centre's latest digest failed.\n# TYPE ozvi_notify_failing gauge"
+    gauge(
+        "ozvi_notify_failing",
+        "1 if a centre's latest digest failed.",
+        &|h| (String::new(), u64::from(h.failing())),
     );
-    for (centre, h) in health {
-        let _ = writeln!(
-            out,
-            "ozvi_notify_failing{{centre=\"{centre}\"}} {}",
-            u8::from(h.failing())
-        );
-    }
     out
+}
+
+#[cfg(test)]
+mod notification_tests {
+    use super::render_notifications;
+    use crate::notify::{Failure, Health};
+
+    #[test]
+    fn each_centre_has_its_three_gauges_and_nothing_else() {
+        let text = render_notifications(&[
+            (
+                "ic-zlin".into(),
+                Health {
+                    last_success: Some(100),
+                    last_failure: Some(200),
+                    failure: Some(Failure::Authentication),
+                },
+            ),
+            ("ic-praha".into(), Health::default()),
+        ]);
+        for line in [
+            "ozvi_notify_last_success_seconds{centre=\"ic-zlin\"} 100",
+            "ozvi_notify_last_failure_seconds{centre=\"ic-zlin\",kind=\"authentication\"} 200",
+            "ozvi_notify_failing{centre=\"ic-zlin\"} 1",
+            "ozvi_notify_last_success_seconds{centre=\"ic-praha\"} 0",
+            "ozvi_notify_last_failure_seconds{centre=\"ic-praha\",kind=\"none\"} 0",
+            "ozvi_notify_failing{centre=\"ic-praha\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+        assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 6);
+        assert!(
+            render_notifications(&[]).is_empty(),
+            "nothing without [notify]"
+        );
+    }
 }
