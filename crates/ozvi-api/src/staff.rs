@@ -47,6 +47,10 @@ pub struct Inbox {
     pub centre: String,
     /// Pass as `since` next time to get only what changed.
     pub cursor: u64,
+    /// Days without activity after which the relay deletes a thread of this
+    /// centre (the relay's retention), so the desk can warn before.
+    #[serde(default)]
+    pub retention_days: u32,
     /// At most [`crate::limits::INBOX_PAGE`] threads, newest change first.
     pub threads: Vec<ThreadSummary>,
 }

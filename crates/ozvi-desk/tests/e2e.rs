@@ -476,3 +476,26 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
     relay.handle.stop(true).await;
     desk_fails(Some(&home), &["inbox"], "cannot be reached").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_warns_a_week_before_a_quiet_thread_is_deleted() {
+    // Retention of 10 days: a new thread is deleted in 10 days, no warning;
+    // with 5 days it is within the week, and the inbox says when.
+    for (days, warned) in [(10, false), (5, true)] {
+        let deployment = Deployment::with_relay(&[JANA], |c| c.retention_days = days).await;
+        let home = deployment.home();
+        deployment.person(51).write_first("ic-zlin", "Pomoc.").await;
+        let inbox = json(&desk_ok(Some(&home), &["inbox", "--json"]).await);
+        let entry = &inbox[0];
+        let expected = entry["last_activity"].as_u64().expect("time") + u64::from(days) * 86_400;
+        assert_eq!(entry["expires_at"], expected, "{entry}");
+        assert_eq!(entry["expires_soon"], warned, "{entry}");
+        let text = desk_ok(Some(&home), &["inbox"]).await;
+        assert_eq!(
+            text.contains("⌛ bez další aktivity se smaže"),
+            warned,
+            "{text}"
+        );
+        deployment.relay.handle.stop(true).await;
+    }
+}

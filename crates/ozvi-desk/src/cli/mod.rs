@@ -170,6 +170,15 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
                     },
                     escape(e.latest_line.as_deref().unwrap_or(""))
                 );
+                if let (true, Some(at)) = (e.expires_soon, e.expires_at) {
+                    println!(
+                        "{:<10} ⌛ bez další aktivity se smaže {} / deleted on {} without further \
+                         activity",
+                        "",
+                        export::time(at),
+                        export::time(at)
+                    );
+                }
             }
             println!(
                 "waiting: od nejstarší nezodpovězené zprávy; přes 48 h = déle, než centrum slibuje \

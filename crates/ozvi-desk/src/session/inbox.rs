@@ -72,6 +72,8 @@ impl Session {
             lang: first.as_ref().and_then(|f| f.lang.clone()),
             latest_line: latest.as_ref().map(|l| l.line.clone()),
             latest_from_person: latest.is_some_and(|l| l.from_person),
+            expires_at: None,
+            expires_soon: false,
         };
         Ok((mailbox, entry))
     }
@@ -164,6 +166,17 @@ impl Session {
         };
         let mut entries: Vec<InboxEntry> = inbox.entries.values().map(|(_, e)| e.clone()).collect();
         memory.inbox = Some(inbox);
+        drop(memory);
+        // The relay deletes a thread after its retention without activity:
+        // say when, and warn in the last seven days.
+        let now = crate::relay::now();
+        for e in &mut entries {
+            if page.retention_days > 0 {
+                let at = e.last_activity + u64::from(page.retention_days) * 86_400;
+                e.expires_at = Some(at);
+                e.expires_soon = at.saturating_sub(now) <= 7 * 86_400;
+            }
+        }
         entries.sort_by(|a, b| {
             urgent(b)
                 .cmp(&urgent(a))

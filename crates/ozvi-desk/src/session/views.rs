@@ -60,6 +60,11 @@ pub struct InboxEntry {
     pub latest_line: Option<String>,
     /// The newest message is hers (not a staff reply).
     pub latest_from_person: bool,
+    /// When the relay will delete the thread if nothing happens in it
+    /// (its last activity plus the centre's retention).
+    pub expires_at: Option<u64>,
+    /// That is within seven days: warn.
+    pub expires_soon: bool,
 }
 
 /// Who wrote a message, as its signature shows (serialized as `author`).

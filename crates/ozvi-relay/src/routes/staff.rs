@@ -211,6 +211,7 @@ pub async fn list_threads(
         .max()
         .unwrap_or(query.since);
     Ok(HttpResponse::Ok().json(Inbox {
+        retention_days: state.config.retention_days_for(&staff.centre),
         centre: staff.centre,
         cursor,
         threads: threads

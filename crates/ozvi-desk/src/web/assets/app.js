@@ -32,6 +32,7 @@ const T = {
     usedToken: 'Tato adresa už byla použita nebo neplatí. Novou vypíše ozvi-desk serve po stisku Enter.',
     alerts: 'Upozorňovat v prohlížeči', sound: 'Zvuk při nové zprávě', newMessage: 'Nová zpráva v Ozvi.',
     whileLocked: 'Od zamčení: {n} nové události v konverzacích. Odemkněte a podívejte se.',
+    expires: 'bez aktivity se smaže',
     chooseCentre: '— vyberte centrum —', err_wrong_passphrase: 'Nesprávné heslo.',
     colWho: 'Kdo píše', colLatest: 'Poslední zpráva', danger: 'V OHROŽENÍ', filterStatus: 'Stav',
     filterAssignee: 'Přiděleno', all: 'vše', mine: 'mně', search: 'Hledat v textu', over48: 'přes 48 h',
@@ -62,6 +63,7 @@ const T = {
     usedToken: 'This address was already used or is no longer valid. Press Enter where ozvi-desk serve runs for a new one.',
     alerts: 'Browser notifications', sound: 'Sound for a new message', newMessage: 'A new message in Ozvi.',
     whileLocked: 'Since the desk locked: {n} new events in the conversations. Unlock to see them.',
+    expires: 'deleted without activity on',
     chooseCentre: '— choose a centre —', err_wrong_passphrase: 'Wrong passphrase.',
     colWho: 'Who writes', colLatest: 'Latest message', danger: 'IN DANGER', filterStatus: 'Status',
     filterAssignee: 'Assignee', all: 'all', mine: 'me', search: 'Search the text', over48: 'over 48 h',
@@ -310,9 +312,10 @@ function renderInbox() {
       el('td', { textContent: String(e.unread) }),
       el('td', { textContent: waited(e.waiting_since), className: late ? 'late' : '' }),
       el('td', {
-        textContent: e.note_problem ? '⚠'
+        textContent: (e.note_problem ? '⚠'
           : e.transfer_unchecked ? `⚠ ${t('unchecked').replace('{from}', e.transfer_unchecked)}`
-            : t(`st_${e.status}`),
+            : t(`st_${e.status}`))
+          + (e.expires_soon ? ` · ⌛ ${t('expires')} ${when(e.expires_at)}` : ''),
         className: e.transfer_unchecked ? 'unchecked' : '',
       }),
       el('td', { textContent: e.assignee_label || e.assignee || '—' }));
