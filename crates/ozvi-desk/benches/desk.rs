@@ -208,7 +208,7 @@ async fn bench(threads: usize, long: usize, runs: usize) {
     );
     println!(
         "{:<44} {:>10.1?} {:>10.1?}   target < 1 s: {}",
-        format!("open inbox of {} threads (decrypt notes)", threads + 1),
+        format!("open inbox of {} threads (notes, previews)", threads + 1),
         inbox_median,
         inbox_worst,
         if inbox_worst < Duration::from_secs(1) {
