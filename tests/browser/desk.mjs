@@ -11,7 +11,12 @@
 //
 // Prints one line per step; exits non-zero on the first failure.
 
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 const [url] = process.argv.slice(2);
 const env = (name) => {
@@ -27,6 +32,22 @@ const browser = await chromium.launch({
 });
 const step = (text) => console.log(`step: ${text}`);
 let failed = false;
+
+/** axe-core (WCAG 2.1 A and AA) on what is on screen, in Czech and English. */
+async function accessible(page, screen) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  for (const lang of ['cs', 'en']) {
+    await page.selectOption('#lang', lang);
+    const violations = await page.evaluate(async () => {
+      const result = await window.axe.run(document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      });
+      return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    });
+    if (violations.length) throw new Error(`axe on ${screen} (${lang}): ${violations.join('; ')}`);
+  }
+  await page.selectOption('#lang', 'cs');
+}
 try {
   const page = await browser.newPage();
   page.on('dialog', (dialog) => dialog.accept());
@@ -54,6 +75,7 @@ try {
   await again.close();
   step('reopening or reloading the original URL opens nothing');
 
+  await accessible(page, 'the lock screen');
   await page.fill('#passphrase', 'not the passphrase');
   await page.click('#unlock-btn');
   // In the page's language, not the desk's English.
@@ -61,7 +83,7 @@ try {
   step('a wrong passphrase is refused, in Czech');
 
   await page.fill('#passphrase', env('OZVI_PASSPHRASE'));
-  await page.click('#unlock-btn');
+  await page.press('#passphrase', 'Enter'); // the keyboard unlocks
   const row = page.locator(`#inbox tbody tr[data-id="${env('OZVI_THREAD_ID')}"]`);
   await row.waitFor();
   const cells = await row.locator('td').allTextContents();
@@ -87,12 +109,18 @@ try {
   if (await page.locator('#inbox tbody tr').count() !== 0) throw new Error('status filter');
   await page.selectOption('#filter-status', '');
   step('danger first and flagged; who writes, language, latest line; search and filters');
+  await accessible(page, 'the inbox');
+  step('axe-core finds nothing on the inbox (cs, en)');
 
   if (await page.title() !== '(3) Ozvi — pracoviště') throw new Error(`tab title: ${await page.title()}`);
   step('the tab title counts the conversations with unread messages');
 
-  await row.click();
+  // By keyboard alone: the row takes the focus and Enter opens it.
+  await row.focus();
+  await page.keyboard.press('Enter');
   await page.locator('.message.person', { hasText: env('OZVI_CANARY') }).waitFor();
+  await accessible(page, 'a conversation');
+  step('a conversation opened with the keyboard; axe-core finds nothing on it');
   if (await page.locator('#transfer-to').inputValue() !== '') throw new Error('the transfer menu starts on a centre');
   const intake = await page.locator('#intake').textContent();
   if (!intake.includes('CZ-72') || !intake.includes('fyzické')) throw new Error(`intake: ${intake}`);

@@ -81,6 +81,17 @@ async fn staff_work_in_the_browser() {
         log.push(line);
     }
     node_succeeded(child, &log, "the browser story").await;
+    for reached in [
+        "step: axe-core finds nothing on the inbox",
+        "step: a conversation opened with the keyboard",
+        "step: danger first and flagged",
+    ] {
+        assert!(
+            log.iter().any(|l| l.starts_with(reached)),
+            "the script ran to {reached:?}:\n{}",
+            log.join("\n")
+        );
+    }
 
     // What the browser did reached the relay: the person verifies the reply;
     // the status and note are there for staff and not for her.
