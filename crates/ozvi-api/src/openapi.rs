@@ -52,6 +52,8 @@ use crate::{person, public, staff};
         staff::Resealed,
         staff::Transfer,
         staff::Notifications,
+        staff::CentreRecord,
+        staff::CentreRecordUpload,
     )),
     tags(
         (name = "public", description = "Anyone may call these."),

@@ -47,6 +47,8 @@ pub mod paths {
     pub const STAFF_EVENTS: &str = "/api/v1/staff/events";
     /// Whether the centre's e-mail notifications are delivered.
     pub const STAFF_NOTIFICATIONS: &str = "/api/v1/staff/notifications";
+    /// The centre's reply templates (a staff-only envelope).
+    pub const STAFF_TEMPLATES: &str = "/api/v1/staff/templates";
 }
 
 /// An HTTP method the API uses.
@@ -557,6 +559,33 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
             success: 200,
             response: Body::Json(schema::<staff::Notifications>()),
             errors: &[],
+        },
+        Route {
+            method: Method::Get,
+            path: paths::STAFF_TEMPLATES,
+            access: Staff,
+            summary: "The centre's reply templates, as the staff-only envelope staff stored.",
+            description: "`envelope` is null until staff store one.",
+            query: Query::None,
+            request: Body::Empty,
+            body_limit: None,
+            success: 200,
+            response: Body::Json(schema::<staff::CentreRecord>()),
+            errors: &[],
+        },
+        Route {
+            method: Method::Put,
+            path: paths::STAFF_TEMPLATES,
+            access: Staff,
+            summary: "Replaces the centre's reply templates.",
+            description: "A kind-3 envelope sealed to exactly the signer's centre's staff, \
+                under the centre's record mailbox id (PROTOCOL.md §4.10).",
+            query: Query::None,
+            request: Body::Json(schema::<staff::CentreRecordUpload>()),
+            body_limit: Some(limits::BODY_LIMIT),
+            success: 204,
+            response: Body::Empty,
+            errors: &[E::InvalidEncoding, E::InvalidEnvelope, E::UnknownCentre],
         },
     ]
 });

@@ -157,3 +157,19 @@ pub struct Notifications {
     /// Whether the latest attempt failed (staff are warned).
     pub failing: bool,
 }
+
+/// `GET /api/v1/staff/templates`: the centre's record, if staff stored one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CentreRecord {
+    /// The kind-3 envelope, base64url; null until staff store one.
+    pub envelope: Option<String>,
+}
+
+/// `PUT /api/v1/staff/templates`: the new record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CentreRecordUpload {
+    /// The kind-3 envelope, base64url (PROTOCOL.md §4.10).
+    pub envelope: String,
+}

@@ -1944,3 +1944,52 @@ mod auth_secrets {
         );
     }
 }
+
+// ------------------------------------------------------------ centre records
+
+mod centre_records {
+    use super::*;
+    use ozvi_crypto::protocol::addressing::centre_record_mailbox;
+
+    #[test]
+    fn the_record_mailbox_is_the_specified_hash_of_the_centre_id() {
+        // Computed apart from this crate (Python's hashlib):
+        // sha256(b"ozvi/v1/centre-record" + bytes([len(id)]) + id)[:16].
+        for (id, hex) in [
+            ("ic-zlin", "7cd020a7399818f37f2362a8e9d46b59"),
+            ("ic-praha", "409498bfdb63e253fc4743e5bd015e12"),
+        ] {
+            let expected: Vec<u8> = (0..16)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+                .collect();
+            assert_eq!(centre_record_mailbox(id).0.to_vec(), expected, "{id}");
+        }
+    }
+
+    #[test]
+    fn a_record_sealed_for_one_centre_does_not_open_as_another_centres() {
+        let mut r = rng(71);
+        let staff = vec![StaffKeys::generate(&mut r)];
+        let directory = directory_of(&staff, 7);
+        let mine = centre_record_mailbox("ic-zlin");
+        let sealed = seal(
+            &mut r,
+            Signer::Staff(&staff[0]),
+            Message {
+                kind: Kind::StaffNote,
+                mailbox: &mine,
+                body: br#"{"templates":[]}"#,
+                sent_at: 1,
+            },
+            &directory.centres[0].staff_x25519(),
+        )
+        .expect("seals");
+        assert!(open(&sealed, &mine, staff[0].x25519(), &directory).is_ok());
+        assert_eq!(
+            open(&sealed, &centre_record_mailbox("ic-praha"), staff[0].x25519(), &directory)
+                .err(),
+            Some(OpenError::DecryptionFailed),
+            "bound to its centre's record mailbox"
+        );
+    }
+}

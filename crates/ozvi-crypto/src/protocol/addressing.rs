@@ -7,6 +7,12 @@
 //!   thread's person key id from the first message and holds every later
 //!   message and every transfer to it.
 //! - Kind 3 goes to every staff member of the centre and to no one else.
+//!
+//! A centre's own staff-only records (its reply templates, PROTOCOL.md §4.10)
+//! are kind-3 envelopes too, sealed under the mailbox id
+//! [`centre_record_mailbox`] derives from the centre's id: no person's
+//! thread can have it, and a record of one centre does not open as
+//! another's.
 
 use std::collections::BTreeSet;
 
@@ -14,6 +20,18 @@ use crate::error::{AddressingError, SealError};
 use crate::format::envelope::{CURRENT_VERSION, Envelope, Kind};
 use crate::primitives::x25519::{KEY_ID_LEN, X25519Public};
 use crate::protocol::directory::Centre;
+
+/// The mailbox id a centre's staff-only record is sealed under:
+/// `SHA-256("ozvi/v1/centre-record" ‖ len(id) ‖ id)[0..16]`, with `len` one
+/// byte (a centre id is 1 to 32 ASCII characters, PROTOCOL.md §6.1).
+pub fn centre_record_mailbox(centre_id: &str) -> crate::MailboxId {
+    let id = centre_id.as_bytes();
+    let len = [u8::try_from(id.len()).unwrap_or(u8::MAX)];
+    let digest = crate::primitives::hash::sha256(&[super::labels::CENTRE_RECORD, &len, id]);
+    let mut mailbox = [0u8; 16];
+    mailbox.copy_from_slice(&digest[..16]);
+    crate::MailboxId(mailbox)
+}
 
 /// A recipient key id (PROTOCOL.md §4.2).
 pub type KeyId = [u8; KEY_ID_LEN];

@@ -40,4 +40,7 @@ pub mod labels {
     pub const POW: &[u8] = b"ozvi/v1/pow";
     /// Signature context of a staff request.
     pub const STAFF_REQUEST: &[u8] = b"ozvi/v1/staff-request";
+    /// SHA-256 prefix: the mailbox id a centre's staff-only record (its
+    /// reply templates) is sealed under.
+    pub const CENTRE_RECORD: &[u8] = b"ozvi/v1/centre-record";
 }

@@ -62,6 +62,8 @@ routes! {
     Post paths::STAFF_TRANSFER => staff::transfer,
     Get paths::STAFF_EVENTS => events::staff_events,
     Get paths::STAFF_NOTIFICATIONS => staff::notifications,
+    Get paths::STAFF_TEMPLATES => staff::get_templates,
+    Put paths::STAFF_TEMPLATES => staff::put_templates,
 }
 
 /// Reads a request body of at most `limit` bytes. A declared length over the

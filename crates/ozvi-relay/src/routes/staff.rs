@@ -258,6 +258,45 @@ pub async fn notifications(
     }))
 }
 
+/// `GET /api/v1/staff/templates`: the signer's centre's reply templates,
+/// the staff-only envelope as stored (PROTOCOL.md §4.10).
+pub async fn get_templates(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (staff, _) = authenticate(&state, &req, b"")?;
+    let centre = state.centre_id(&staff.centre)?;
+    let envelope = state.store.centre_record(&centre)?;
+    Ok(HttpResponse::Ok().json(ozvi_api::staff::CentreRecord {
+        envelope: envelope.map(|e| ozvi_crypto::format::b64::encode(&e)),
+    }))
+}
+
+/// `PUT /api/v1/staff/templates`: replaces them. The envelope must be of
+/// kind 3 and sealed to exactly the signer's centre's staff, as a note is;
+/// the relay cannot see (and the desks check) that it is bound to the
+/// centre's record mailbox and signed by one of its staff.
+pub async fn put_templates(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (staff, current, body) = signed_body(&state, &req, payload, BODY_LIMIT).await?;
+    let upload: ozvi_api::staff::CentreRecordUpload = parse_json(&body)?;
+    let envelope = decode(&upload.envelope)?;
+    let centre = current
+        .directory
+        .centre(&staff.centre)
+        .ok_or(ApiError::UnknownCentre)?;
+    check_envelope(&envelope, Kind::StaffNote, centre, None)?;
+    let id = state.centre_id(&staff.centre)?;
+    state
+        .store
+        .put_centre_record(&id, &envelope, state.clock.now())?;
+    state.flusher.flush().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// `POST /api/v1/staff/thread`: a thread's messages after `after`, and its note.
 pub async fn read_thread(
     state: web::Data<AppState>,

@@ -14,6 +14,7 @@ struct Inner {
     threads: BTreeMap<[u8; 16], ThreadRecord>,
     messages: BTreeMap<([u8; 16], u64), StoredMessage>,
     notes: BTreeMap<[u8; 16], Vec<u8>>,
+    centres: BTreeMap<CentreId, Vec<u8>>,
     directory: Option<Vec<u8>>,
     change: u64,
 }
@@ -194,6 +195,20 @@ impl Store for MemoryStore {
 
     fn note(&self, mailbox: &MailboxId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.lock().notes.get(&mailbox.0).cloned())
+    }
+
+    fn put_centre_record(
+        &self,
+        centre: &CentreId,
+        envelope: &[u8],
+        _now: u64,
+    ) -> Result<(), StoreError> {
+        self.lock().centres.insert(centre.clone(), envelope.to_vec());
+        Ok(())
+    }
+
+    fn centre_record(&self, centre: &CentreId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().centres.get(centre).cloned())
     }
 
     fn transfer(

@@ -140,6 +140,18 @@ pub trait Store: Send + Sync + 'static {
     /// Threads whose last activity is before `cutoff` (Unix seconds).
     fn inactive_since(&self, cutoff: u64) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError>;
 
+    /// Replaces a centre's staff-only record (its reply templates, a kind-3
+    /// envelope; PROTOCOL.md §4.10), stored at `now` (a minute).
+    fn put_centre_record(
+        &self,
+        centre: &CentreId,
+        envelope: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError>;
+
+    /// A centre's staff-only record, if staff stored one.
+    fn centre_record(&self, centre: &CentreId) -> Result<Option<Vec<u8>>, StoreError>;
+
     /// Stores the signed directory.
     fn set_directory(&self, json: &[u8]) -> Result<(), StoreError>;
 

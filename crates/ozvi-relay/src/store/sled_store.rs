@@ -30,6 +30,9 @@ pub struct SledStore {
     messages: Tree,
     notes: Tree,
     activity: Tree,
+    /// Each centre's staff-only record: key the centre id (33 bytes, as in
+    /// `threads`), value version ‖ stored_at ‖ envelope (as a note).
+    centres: Tree,
     system: Tree,
     /// Writes hold it shared; an export holds it exclusively, so that the
     /// snapshot is consistent across trees (sled has no snapshot reads).
@@ -71,6 +74,7 @@ impl SledStore {
             messages: tree("messages")?,
             notes: tree("notes")?,
             activity: tree("activity")?,
+            centres: tree("centres")?,
             system: tree("system")?,
             gate: Arc::default(),
             order: Arc::default(),
@@ -79,7 +83,9 @@ impl SledStore {
     }
 
     /// The names of the trees that hold data, for the export and the auditor.
-    pub const TREES: [&'static str; 5] = ["threads", "messages", "notes", "activity", "system"];
+    pub const TREES: [&'static str; 6] = [
+        "threads", "messages", "notes", "activity", "centres", "system",
+    ];
 
     /// Writes a consistent copy of every tree to a new database in `dir`
     /// while the relay keeps running. Reads go on meanwhile; writes wait
@@ -366,6 +372,32 @@ impl Store for SledStore {
                 Ok(())
             })
             .map_err(tx_error)
+    }
+
+    fn put_centre_record(
+        &self,
+        centre: &CentreId,
+        envelope: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        let record = StoredMessage {
+            seq: 0,
+            stored_at: to_minute(now),
+            envelope: envelope.to_vec(),
+        };
+        self.centres
+            .insert(centre.to_fixed(), record.encode_value())
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn centre_record(&self, centre: &CentreId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.centres
+            .get(centre.to_fixed())
+            .map_err(backend)?
+            .map(|v| StoredMessage::decode_value(0, &v).map(|m| m.envelope))
+            .transpose()
     }
 
     fn note(&self, mailbox: &MailboxId) -> Result<Option<Vec<u8>>, StoreError> {

@@ -484,3 +484,87 @@ async fn notification_health_is_for_signed_staff_of_the_centre_only() {
     )
     .await;
 }
+
+/// A kind-`kind` envelope from `staff` under Zlín's record mailbox, sealed to
+/// `to`.
+fn centre_record(
+    app: &crate::helpers::TestApp,
+    staff: &ozvi_crypto::StaffKeys,
+    kind: Kind,
+    to: &[ozvi_crypto::primitives::x25519::X25519Public],
+) -> String {
+    use ozvi_crypto::protocol::addressing::centre_record_mailbox;
+    use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
+    let envelope = seal(
+        &mut *app.rng.lock().expect("rng"),
+        Signer::Staff(staff),
+        Message {
+            kind,
+            mailbox: &centre_record_mailbox("ic-zlin"),
+            body: br#"{"templates":[{"id":"prvni","lang":"cs","title":"Prvni","text":"Dobry den"}]}"#,
+            sent_at: 1,
+        },
+        to,
+    )
+    .expect("seals");
+    b64::encode(&envelope)
+}
+
+/// The templates envelope `staff`'s centre stored, as the relay lists it.
+async fn templates_of(app: &crate::helpers::TestApp, staff: &ozvi_crypto::StaffKeys) -> Option<String> {
+    let path = ozvi_api::routes::paths::STAFF_TEMPLATES;
+    let response = app.staff_request(staff, "GET", path, None).await;
+    assert_eq!(response.status(), 200);
+    response
+        .json::<ozvi_api::staff::CentreRecord>()
+        .await
+        .expect("the body")
+        .envelope
+}
+
+/// `staff` replaces the centre's templates with `envelope`.
+async fn put_templates(
+    app: &crate::helpers::TestApp,
+    staff: &ozvi_crypto::StaffKeys,
+    envelope: &str,
+) -> reqwest::Response {
+    let body = json!({ "envelope": envelope });
+    app.staff_request(staff, "PUT", ozvi_api::routes::paths::STAFF_TEMPLATES, Some(&body))
+        .await
+}
+
+#[tokio::test]
+async fn a_centres_reply_templates_are_one_staff_only_envelope_of_its_own() {
+    let app = spawn_app().await;
+    let path = ozvi_api::routes::paths::STAFF_TEMPLATES;
+    assert_eq!(templates_of(&app, &app.zlin[0]).await, None, "none until stored");
+
+    let staff_x25519 = app.centre("ic-zlin").staff_x25519();
+    let good = centre_record(&app, &app.zlin[0], Kind::StaffNote, &staff_x25519);
+    assert_eq!(put_templates(&app, &app.zlin[0], &good).await.status(), 204);
+    assert_eq!(
+        templates_of(&app, &app.zlin[1]).await,
+        Some(good.clone()),
+        "a colleague gets the same envelope"
+    );
+    assert_eq!(templates_of(&app, &app.praha).await, None, "another centre has its own");
+
+    // Bad input gets a 4xx with a code and changes nothing.
+    let reply_kind = centre_record(&app, &app.zlin[0], Kind::StaffReply, &staff_x25519);
+    let one_staff_only = centre_record(&app, &app.zlin[0], Kind::StaffNote, &staff_x25519[..1]);
+    for (envelope, code) in [
+        (reply_kind.as_str(), "invalid_envelope"),
+        (one_staff_only.as_str(), "invalid_envelope"),
+        ("not base64!", "invalid_encoding"),
+    ] {
+        assert_error(put_templates(&app, &app.zlin[1], envelope).await, 400, code).await;
+    }
+    assert_error(
+        app.staff_request(&app.zlin[0], "PUT", path, Some(&json!({ "envelope": good, "x": 1 })))
+            .await,
+        400,
+        "malformed_request",
+    )
+    .await;
+    assert_eq!(templates_of(&app, &app.zlin[0]).await, Some(good), "unchanged");
+}
