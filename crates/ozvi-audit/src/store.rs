@@ -47,7 +47,9 @@ use crate::random;
 use crate::report::Report;
 
 /// The trees a relay writes (docs/API.md), and sled's own default tree.
-pub const TREES: [&str; 5] = ["threads", "messages", "notes", "activity", "system"];
+pub const TREES: [&str; 6] = [
+    "threads", "messages", "notes", "activity", "centres", "system",
+];
 const SLED_DEFAULT: &[u8] = b"__sled__default";
 
 const MAILBOX_LEN: usize = 16;
@@ -457,6 +459,41 @@ pub fn audit(
                 kind: envelope.kind,
                 key_ids: envelope.stanzas.iter().map(|s| s.key_id).collect(),
             }),
+            Err(problem) => report.fail(at, problem),
+        }
+    }
+
+    // Each centre's staff-only record (its reply templates): a note-shaped
+    // value under the centre's id, sealed to that centre's staff only.
+    for entry in tree("centres")?.iter() {
+        let (key, value) = entry?;
+        report.count("centres records");
+        search(canaries, "centres", &key, &value, &mut report);
+        let at = format!("centres {}", short_hex(&key));
+        if key.len() != CENTRE_LEN {
+            report.fail(&at, "not a centre id (33 bytes)");
+            continue;
+        }
+        if let Err(problem) = check_centre(&key) {
+            report.fail(&at, problem);
+            continue;
+        }
+        let centre_id = String::from_utf8_lossy(&key[1..=usize::from(key[0])]).into_owned();
+        if have_directory && !known.centres.contains(&centre_id) {
+            report.fail(&at, "a record of a centre no directory lists");
+        }
+        match check_stored_envelope(&value, &[Kind::StaffNote], &at, &mut pools, &mut report) {
+            Ok(envelope) => {
+                report.count("stanza key ids checked");
+                let outsiders = envelope
+                    .stanzas
+                    .iter()
+                    .filter(|s| !known.is_staff_of(&s.key_id, &centre_id))
+                    .count();
+                if have_directory && outsiders > 0 {
+                    report.fail(&at, "sealed to a key that is not the centre's staff");
+                }
+            }
             Err(problem) => report.fail(at, problem),
         }
     }

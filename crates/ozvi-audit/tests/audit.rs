@@ -116,6 +116,22 @@ fn seeded(w: &World, dir: &Path) {
             .put_note(&mailbox, &note, 1_700_000_160)
             .expect("note");
     }
+    // The centre's reply templates: a note under its record mailbox id.
+    let templates = seal(
+        &mut os_rng(),
+        Signer::Staff(&w.staff),
+        Message {
+            kind: Kind::StaffNote,
+            mailbox: &ozvi_crypto::protocol::addressing::centre_record_mailbox("ic-zlin"),
+            body: br#"{"templates":[{"id":"prvni","lang":"cs","title":"T","text":"Dobry den"}]}"#,
+            sent_at: 1,
+        },
+        &[w.staff.public().x25519],
+    )
+    .expect("seals");
+    store
+        .put_centre_record(&centre, &templates, 1_700_000_200)
+        .expect("templates");
     store
         .set_directory(
             w.directory
@@ -153,7 +169,9 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
     assert_eq!(json["passed"], true);
     assert_eq!(json["checked"]["messages records"], 4);
     assert_eq!(json["checked"]["threads records"], 2);
-    assert_eq!(json["checked"]["payloads that look random"], 6);
+    assert_eq!(json["checked"]["centres records"], 1);
+    // Four messages, two notes and the templates record.
+    assert_eq!(json["checked"]["payloads that look random"], 7);
 
     // Each plant goes into a fresh copy of the store.
     let plant = |name: &str, f: &dyn Fn(&sled::Db)| -> PathBuf {
@@ -219,6 +237,48 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
     fails(
         &["store", path(&shapes)],
         "a tree the relay does not document",
+    );
+
+    // A centre's templates record holding plain text, and one sealed to a
+    // key that is not the centre's staff.
+    let templates_text = plant("templates-text", &|db| {
+        let centres = db.open_tree("centres").expect("tree");
+        let (key, value) = centres.iter().next().expect("a record").expect("reads");
+        let mut envelope = Envelope::parse(&value[9..]).expect("parses");
+        let text = format!("{CANARY} ").repeat(envelope.payload.len() / (CANARY.len() + 1) + 1);
+        let len = envelope.payload.len();
+        envelope.payload = text.as_bytes()[..len].to_vec();
+        let mut record = value[..9].to_vec();
+        record.extend_from_slice(&envelope.to_bytes());
+        centres.insert(key, record).expect("insert");
+    });
+    fails(
+        &["store", path(&templates_text), "--canary", CANARY],
+        "as UTF-8",
+    );
+    let outsider = plant("templates-outsider", &|db| {
+        let centres = db.open_tree("centres").expect("tree");
+        let (key, value) = centres.iter().next().expect("a record").expect("reads");
+        let stranger = StaffKeys::generate(&mut os_rng());
+        let sealed = seal(
+            &mut os_rng(),
+            Signer::Staff(&w.staff),
+            Message {
+                kind: Kind::StaffNote,
+                mailbox: &ozvi_crypto::protocol::addressing::centre_record_mailbox("ic-zlin"),
+                body: b"{}",
+                sent_at: 1,
+            },
+            &[w.staff.public().x25519, stranger.public().x25519],
+        )
+        .expect("seals");
+        let mut record = value[..9].to_vec();
+        record.extend_from_slice(&sealed);
+        centres.insert(key, record).expect("insert");
+    });
+    fails(
+        &["store", path(&outsider)],
+        "sealed to a key that is not the centre's staff",
     );
 
     // Eight bytes of something else hidden in a thread's byte counter.

@@ -1986,8 +1986,13 @@ mod centre_records {
         .expect("seals");
         assert!(open(&sealed, &mine, staff[0].x25519(), &directory).is_ok());
         assert_eq!(
-            open(&sealed, &centre_record_mailbox("ic-praha"), staff[0].x25519(), &directory)
-                .err(),
+            open(
+                &sealed,
+                &centre_record_mailbox("ic-praha"),
+                staff[0].x25519(),
+                &directory
+            )
+            .err(),
             Some(OpenError::DecryptionFailed),
             "bound to its centre's record mailbox"
         );

@@ -203,7 +203,9 @@ impl Store for MemoryStore {
         envelope: &[u8],
         _now: u64,
     ) -> Result<(), StoreError> {
-        self.lock().centres.insert(centre.clone(), envelope.to_vec());
+        self.lock()
+            .centres
+            .insert(centre.clone(), envelope.to_vec());
         Ok(())
     }
 

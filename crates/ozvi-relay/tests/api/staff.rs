@@ -501,7 +501,8 @@ fn centre_record(
         Message {
             kind,
             mailbox: &centre_record_mailbox("ic-zlin"),
-            body: br#"{"templates":[{"id":"prvni","lang":"cs","title":"Prvni","text":"Dobry den"}]}"#,
+            body:
+                br#"{"templates":[{"id":"prvni","lang":"cs","title":"Prvni","text":"Dobry den"}]}"#,
             sent_at: 1,
         },
         to,
@@ -511,7 +512,10 @@ fn centre_record(
 }
 
 /// The templates envelope `staff`'s centre stored, as the relay lists it.
-async fn templates_of(app: &crate::helpers::TestApp, staff: &ozvi_crypto::StaffKeys) -> Option<String> {
+async fn templates_of(
+    app: &crate::helpers::TestApp,
+    staff: &ozvi_crypto::StaffKeys,
+) -> Option<String> {
     let path = ozvi_api::routes::paths::STAFF_TEMPLATES;
     let response = app.staff_request(staff, "GET", path, None).await;
     assert_eq!(response.status(), 200);
@@ -529,15 +533,24 @@ async fn put_templates(
     envelope: &str,
 ) -> reqwest::Response {
     let body = json!({ "envelope": envelope });
-    app.staff_request(staff, "PUT", ozvi_api::routes::paths::STAFF_TEMPLATES, Some(&body))
-        .await
+    app.staff_request(
+        staff,
+        "PUT",
+        ozvi_api::routes::paths::STAFF_TEMPLATES,
+        Some(&body),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn a_centres_reply_templates_are_one_staff_only_envelope_of_its_own() {
     let app = spawn_app().await;
     let path = ozvi_api::routes::paths::STAFF_TEMPLATES;
-    assert_eq!(templates_of(&app, &app.zlin[0]).await, None, "none until stored");
+    assert_eq!(
+        templates_of(&app, &app.zlin[0]).await,
+        None,
+        "none until stored"
+    );
 
     let staff_x25519 = app.centre("ic-zlin").staff_x25519();
     let good = centre_record(&app, &app.zlin[0], Kind::StaffNote, &staff_x25519);
@@ -547,7 +560,11 @@ async fn a_centres_reply_templates_are_one_staff_only_envelope_of_its_own() {
         Some(good.clone()),
         "a colleague gets the same envelope"
     );
-    assert_eq!(templates_of(&app, &app.praha).await, None, "another centre has its own");
+    assert_eq!(
+        templates_of(&app, &app.praha).await,
+        None,
+        "another centre has its own"
+    );
 
     // Bad input gets a 4xx with a code and changes nothing.
     let reply_kind = centre_record(&app, &app.zlin[0], Kind::StaffReply, &staff_x25519);
@@ -560,11 +577,20 @@ async fn a_centres_reply_templates_are_one_staff_only_envelope_of_its_own() {
         assert_error(put_templates(&app, &app.zlin[1], envelope).await, 400, code).await;
     }
     assert_error(
-        app.staff_request(&app.zlin[0], "PUT", path, Some(&json!({ "envelope": good, "x": 1 })))
-            .await,
+        app.staff_request(
+            &app.zlin[0],
+            "PUT",
+            path,
+            Some(&json!({ "envelope": good, "x": 1 })),
+        )
+        .await,
         400,
         "malformed_request",
     )
     .await;
-    assert_eq!(templates_of(&app, &app.zlin[0]).await, Some(good), "unchanged");
+    assert_eq!(
+        templates_of(&app, &app.zlin[0]).await,
+        Some(good),
+        "unchanged"
+    );
 }
