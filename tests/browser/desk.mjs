@@ -126,6 +126,15 @@ try {
   if (!intake.includes('CZ-72') || !intake.includes('fyzické')) throw new Error(`intake: ${intake}`);
   step('thread decrypted; form answers shown as fields');
 
+  // A template puts its text in the field; saving stores the field's text
+  // as that template for the whole centre.
+  await page.locator('#template option[value="first-cs"]').waitFor({ state: 'attached' });
+  await page.selectOption('#template', 'first-cs');
+  if (!(await page.inputValue('#reply-text')).startsWith('Dobrý den, děkujeme')) throw new Error('the template did not fill the reply');
+  await page.fill('#reply-text', 'Dobrý den, tady IC Zlín. ŠABLONA-8841');
+  await page.click('#template-save');
+  await page.locator('#notice', { hasText: 'Šablona uložena' }).waitFor();
+  step('a template fills the reply; its text saved for the centre');
   await page.fill('#reply-text', env('OZVI_REPLY'));
   await page.click('#reply-send');
   await page.locator('.message.staff', { hasText: env('OZVI_REPLY') }).waitFor();

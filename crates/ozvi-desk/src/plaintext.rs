@@ -156,3 +156,24 @@ mod tests {
         assert!(serde_json::from_str::<NoteBody>(r#"{"status":"lost"}"#).is_err());
     }
 }
+
+/// A centre's reply templates (a kind-3 envelope under the centre's record
+/// mailbox, PROTOCOL.md §4.10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplatesBody {
+    /// The templates, in the order staff see them.
+    pub templates: Vec<Template>,
+}
+
+/// One reply template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    /// A short id, unique in the centre (`first-cs`).
+    pub id: String,
+    /// The language of the text: `cs`, `en` or `uk`.
+    pub lang: String,
+    /// What staff see in the list.
+    pub title: String,
+    /// The reply text it puts in the form.
+    pub text: String,
+}

@@ -257,6 +257,39 @@ impl RelayClient {
         self.json(response).await
     }
 
+    /// The centre's reply templates envelope, if staff stored one.
+    pub async fn templates(&self, staff: &Signing<'_>) -> Result<Option<String>, DeskError> {
+        let response = self
+            .signed(
+                staff,
+                reqwest::Method::GET,
+                paths::STAFF_TEMPLATES,
+                None::<&()>,
+            )
+            .await?;
+        let record: ozvi_api::staff::CentreRecord = self.json(response).await?;
+        Ok(record.envelope)
+    }
+
+    /// Replaces the centre's reply templates envelope.
+    pub async fn put_templates(
+        &self,
+        staff: &Signing<'_>,
+        envelope: &str,
+    ) -> Result<(), DeskError> {
+        let body = ozvi_api::staff::CentreRecordUpload {
+            envelope: envelope.to_string(),
+        };
+        self.signed(
+            staff,
+            reqwest::Method::PUT,
+            paths::STAFF_TEMPLATES,
+            Some(&body),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// A thread's messages after `after`, every page.
     pub async fn thread(
         &self,

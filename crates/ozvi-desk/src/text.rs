@@ -123,3 +123,42 @@ pub fn region(code: Option<&str>) -> String {
     };
     format!("{name} ({code})")
 }
+
+/// The built-in first answers, offered until a centre stores its own.
+pub fn default_templates() -> Vec<crate::plaintext::Template> {
+    let t = |id: &str, lang: &str, title: &str, text: &str| crate::plaintext::Template {
+        id: id.into(),
+        lang: lang.into(),
+        title: title.into(),
+        text: text.into(),
+    };
+    vec![
+        t(
+            "first-cs",
+            "cs",
+            "První odpověď (česky)",
+            "Dobrý den, děkujeme, že jste nám napsala. Jsme intervenční centrum a pomáháme \
+             lidem, kteří zažívají násilí od blízké osoby. Vše, co nám napíšete, je důvěrné a \
+             naše pomoc je zdarma. Napište nám prosím, kdy a jak je pro vás bezpečné se s námi \
+             spojit. Pokud jste v ohrožení teď, volejte 158 nebo 112.",
+        ),
+        t(
+            "first-en",
+            "en",
+            "First answer (English)",
+            "Hello, thank you for writing to us. We are an intervention centre and we help \
+             people who experience violence from someone close. Everything you write is \
+             confidential and our help is free. Please tell us when and how it is safe to \
+             contact you. If you are in danger right now, call 112 (they speak English).",
+        ),
+        t(
+            "first-uk",
+            "uk",
+            "Перша відповідь (українською)",
+            "Добрий день, дякуємо, що написали нам. Ми — інтервенційний центр і допомагаємо \
+             людям, які зазнають насильства від близької людини. Усе, що ви нам напишете, \
+             конфіденційне, а наша допомога безкоштовна. Напишіть, будь ласка, коли і як \
+             безпечно з вами зв'язатися. Якщо ви в небезпеці зараз, телефонуйте 112.",
+        ),
+    ]
+}

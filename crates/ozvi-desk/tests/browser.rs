@@ -85,6 +85,7 @@ async fn staff_work_in_the_browser() {
         "step: axe-core finds nothing on the inbox",
         "step: a conversation opened with the keyboard",
         "step: danger first and flagged",
+        "step: a template fills the reply",
     ] {
         assert!(
             log.iter().any(|l| l.starts_with(reached)),
@@ -109,6 +110,13 @@ async fn staff_work_in_the_browser() {
     )
     .expect("json");
     assert_eq!(view["note"]["status"], "in_progress");
+    let templates: serde_json::Value =
+        serde_json::from_str(&desk_ok(Some(&home), &["templates", "--json"]).await).expect("json");
+    assert_eq!(templates["stored"], true, "{templates}");
+    assert_eq!(
+        templates["templates"][0]["text"], "Dobrý den, tady IC Zlín. ŠABLONA-8841",
+        "{templates}"
+    );
     assert_eq!(view["note"]["notes"][0]["text"], "Interní: volat po 17.");
     desk.handle.stop(true).await;
     relay.handle.stop(true).await;

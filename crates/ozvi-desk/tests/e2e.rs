@@ -499,3 +499,90 @@ async fn the_inbox_warns_a_week_before_a_quiet_thread_is_deleted() {
         deployment.relay.handle.stop(true).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_templates_are_shared_by_the_centre_and_a_forged_set_is_refused() {
+    let deployment = Deployment::new(&[JANA, PETRA, EVA]).await;
+    let (jana, petra, eva) = (
+        deployment.homes[0].clone(),
+        deployment.homes[1].clone(),
+        deployment.homes[2].clone(),
+    );
+    let defaults = json(&desk_ok(Some(&jana), &["templates", "--json"]).await);
+    assert_eq!(defaults["stored"], false);
+    let langs: Vec<&str> = defaults["templates"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|t| t["lang"].as_str().expect("lang"))
+        .collect();
+    assert_eq!(langs, ["cs", "en", "uk"], "built-in first answers");
+
+    let file = deployment.dir.path().join("templates.json");
+    std::fs::write(
+        &file,
+        r#"[{"id":"prvni","lang":"cs","title":"První","text":"Dobrý den, jsme IC Zlín. VZOR-1180"}]"#,
+    )
+    .expect("write");
+    desk_ok(
+        Some(&jana),
+        &["templates", "--set", file.to_str().expect("utf-8")],
+    )
+    .await;
+    let shared = json(&desk_ok(Some(&petra), &["templates", "--json"]).await);
+    assert_eq!(shared["stored"], true);
+    assert_eq!(
+        shared["templates"][0]["text"],
+        "Dobrý den, jsme IC Zlín. VZOR-1180"
+    );
+    let praha = json(&desk_ok(Some(&eva), &["templates", "--json"]).await);
+    assert_eq!(praha["stored"], false, "Praha has its own: {praha}");
+
+    // Bad input changes nothing.
+    std::fs::write(
+        &file,
+        r#"[{"id":"Bad Id","lang":"cs","title":"T","text":"x"}]"#,
+    )
+    .expect("write");
+    desk_fails(
+        Some(&jana),
+        &["templates", "--set", file.to_str().expect("utf-8")],
+        "template ids",
+    )
+    .await;
+    let still = json(&desk_ok(Some(&petra), &["templates", "--json"]).await);
+    assert_eq!(still["templates"][0]["id"], "prvni");
+
+    // A set sealed by a key the directory does not list, as a hostile relay
+    // could store it: not believed, and said so.
+    let directory = deployment.person(1).directory().await;
+    let stranger = StaffKeys::generate(&mut os_rng());
+    let forged = seal(
+        &mut os_rng(),
+        Signer::Staff(&stranger),
+        Message {
+            kind: Kind::StaffNote,
+            mailbox: &ozvi_crypto::protocol::addressing::centre_record_mailbox("ic-zlin"),
+            body: br#"{"templates":[{"id":"x","lang":"cs","title":"X","text":"Prijdte sama v noci."}]}"#,
+            sent_at: 0,
+        },
+        &directory.centre("ic-zlin").expect("centre").staff_x25519(),
+    )
+    .expect("seals");
+    let centre = ozvi_tests::relay::store::CentreId::parse("ic-zlin").expect("id");
+    deployment
+        .relay
+        .state
+        .store
+        .put_centre_record(&centre, &forged, 0)
+        .expect("stored");
+    let view = json(&desk_ok(Some(&jana), &["templates", "--json"]).await);
+    assert!(
+        view["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("PODEZŘELÁ")),
+        "{view}"
+    );
+    assert!(!view.to_string().contains("Prijdte sama"), "{view}");
+    deployment.relay.handle.stop(true).await;
+}

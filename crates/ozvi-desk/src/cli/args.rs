@@ -45,6 +45,15 @@ pub(crate) enum Command {
     Enrolment,
     /// Your centre's conversations, newest activity first.
     Inbox(Json),
+    /// Your centre's reply templates (shared by its staff); --set FILE
+    /// replaces them with a JSON list of {id, lang, title, text}.
+    Templates {
+        /// A JSON file with the new list.
+        #[arg(long)]
+        set: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        json: Json,
+    },
     /// Whether your centre's e-mail notifications are delivered (when the
     /// last one arrived, or a warning if the relay cannot send them).
     Notifications(Json),

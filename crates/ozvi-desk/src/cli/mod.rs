@@ -83,6 +83,33 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
             print!("{text}");
             Ok(())
         }
+        Command::Templates { set, json } => {
+            let session = session(home).await?;
+            if let Some(path) = set {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| DeskError::Io(format!("{}: {e}", path.display())))?;
+                let list: Vec<crate::plaintext::Template> = serde_json::from_str(&text)
+                    .map_err(|e| DeskError::Invalid(format!("{}: {e}", path.display())))?;
+                session.save_templates(list).await?;
+            }
+            let view = session.templates().await?;
+            if json.json {
+                return print_json(&view);
+            }
+            if let Some(problem) = &view.problem {
+                println!("{}", escape(problem));
+            }
+            for t in &view.templates {
+                println!(
+                    "--- {} [{}] {}",
+                    escape(&t.id),
+                    escape(&t.lang),
+                    escape(&t.title)
+                );
+                print!("{}", crate::terminal::block(&t.text));
+            }
+            Ok(())
+        }
         Command::Notifications(json) => {
             let session = session(home).await?;
             let view = session.notifications().await?;

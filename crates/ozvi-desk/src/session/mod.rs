@@ -14,6 +14,7 @@
 mod inbox;
 mod memory;
 mod notes;
+mod templates;
 mod thread;
 mod transfer;
 pub mod views;
@@ -25,6 +26,7 @@ use ozvi_crypto::protocol::envelope::open;
 use ozvi_crypto::{Centre, Directory, MailboxId, OpenError, Sender, SignedDirectory, StaffKeys};
 
 pub use inbox::{Listing, NotificationView};
+pub use templates::TemplatesView;
 pub use views::{InboxEntry, Me, MessageView, ThreadView, Writer};
 
 use crate::error::DeskError;

@@ -24,6 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/activity", web::post().to(activity))
         .route("/inbox", web::get().to(inbox))
         .route("/notifications", web::get().to(notifications))
+        .route("/templates", web::get().to(templates))
+        .route("/templates", web::post().to(save_templates))
         .route("/thread", web::post().to(thread))
         .route("/read", web::post().to(read))
         .route("/reply", web::post().to(reply))
@@ -310,6 +312,28 @@ async fn inbox(state: web::Data<WebState>, req: HttpRequest) -> Answer {
         Listing::Changes
     };
     Ok(HttpResponse::Ok().json(session.inbox_listing(how).await?))
+}
+
+async fn templates(state: web::Data<WebState>, req: HttpRequest) -> Answer {
+    let session = with_session(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(session.templates().await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplatesRequest {
+    templates: Vec<crate::plaintext::Template>,
+}
+
+/// Replaces the centre's templates: only as her own action.
+async fn save_templates(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<TemplatesRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
+    session.save_templates(body.into_inner().templates).await?;
+    Ok(HttpResponse::Ok().json(session.templates().await?))
 }
 
 /// Whether the centre's e-mail notifications arrive (a background request:

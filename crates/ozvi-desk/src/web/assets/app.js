@@ -33,6 +33,8 @@ const T = {
     alerts: 'Upozorňovat v prohlížeči', sound: 'Zvuk při nové zprávě', newMessage: 'Nová zpráva v Ozvi.',
     whileLocked: 'Od zamčení: {n} nové události v konverzacích. Odemkněte a podívejte se.',
     expires: 'bez aktivity se smaže',
+    templateLabel: 'Šablona odpovědi', templateSave: 'Uložit text jako tuto šablonu', noTemplate: '— bez šablony —',
+    templateSaved: 'Šablona uložena pro celé centrum.',
     chooseCentre: '— vyberte centrum —', err_wrong_passphrase: 'Nesprávné heslo.',
     colWho: 'Kdo píše', colLatest: 'Poslední zpráva', danger: 'V OHROŽENÍ', filterStatus: 'Stav',
     filterAssignee: 'Přiděleno', all: 'vše', mine: 'mně', search: 'Hledat v textu', over48: 'přes 48 h',
@@ -64,6 +66,8 @@ const T = {
     alerts: 'Browser notifications', sound: 'Sound for a new message', newMessage: 'A new message in Ozvi.',
     whileLocked: 'Since the desk locked: {n} new events in the conversations. Unlock to see them.',
     expires: 'deleted without activity on',
+    templateLabel: 'Reply template', templateSave: 'Save the text as this template', noTemplate: '— no template —',
+    templateSaved: 'Template saved for the whole centre.',
     chooseCentre: '— choose a centre —', err_wrong_passphrase: 'Wrong passphrase.',
     colWho: 'Who writes', colLatest: 'Latest message', danger: 'IN DANGER', filterStatus: 'Status',
     filterAssignee: 'Assignee', all: 'all', mine: 'me', search: 'Search the text', over48: 'over 48 h',
@@ -137,6 +141,20 @@ function alertNew() {
     if ($('#sound').checked) beep();
   }
   alerted = unread;
+}
+
+// The centre's reply templates: choosing one puts its text in the reply
+// field; "save" stores the field's text as the chosen template for every
+// colleague (sealed to the centre's staff on the relay).
+async function loadTemplates() {
+  const epoch = state.epoch;
+  const view = await api('/api/templates');
+  if (epoch !== state.epoch || !state.me) return;
+  state.templates = view.templates;
+  const chosen = $('#template').value;
+  $('#template').replaceChildren(el('option', { value: '', textContent: t('noTemplate') }),
+    ...view.templates.map((tp) => el('option', { value: tp.id, textContent: tp.title })));
+  $('#template').value = view.templates.some((tp) => tp.id === chosen) ? chosen : '';
 }
 
 // Whether the centre's e-mail notifications arrive (the relay's delivery
@@ -241,7 +259,8 @@ function setSession(data) {
 // Locked: every decrypted word leaves the page (removed from the DOM, not
 // hidden), as do the form fields she was typing in.
 function clearContent() {
-  for (const sel of ['#messages', '#notes', '#intake', '#inbox tbody', '#assignee', '#transfer-to', '#filter-assignee']) $(sel).replaceChildren();
+  for (const sel of ['#messages', '#notes', '#intake', '#inbox tbody', '#assignee', '#transfer-to', '#filter-assignee', '#template']) $(sel).replaceChildren();
+  state.templates = [];
   $('#search').value = '';
   for (const sel of ['#thread-id', '#me']) $(sel).textContent = '';
   for (const sel of ['#reply-text', '#note-text']) $(sel).value = '';
@@ -462,7 +481,10 @@ function wire() {
     const passphrase = $('#passphrase').value;
     $('#passphrase').value = '';
     api('/api/unlock', { passphrase }, true)
-      .then(async (data) => { setSession(data); show('inbox-view'); await loadInbox(); loadMailHealth().catch(() => {}); })
+      .then(async (data) => {
+        setSession(data); show('inbox-view'); await loadInbox();
+        loadMailHealth().catch(() => {}); loadTemplates().catch(() => {});
+      })
       .catch((e) => { $('#unlock-error').textContent = e.message; });
   });
   if ('Notification' in window && Notification.permission === 'default') {
@@ -475,6 +497,19 @@ function wire() {
   setInterval(() => { if (state.me) loadMailHealth().catch(() => {}); }, 5 * 60 * 1000);
   $('#lock').addEventListener('click', () => guarded(async () => { locked(''); await api('/api/lock', {}, true); }));
   $('#sort').addEventListener('change', renderInbox);
+  $('#template').addEventListener('change', () => {
+    const chosen = (state.templates || []).find((tp) => tp.id === $('#template').value);
+    if (chosen) $('#reply-text').value = chosen.text;
+  });
+  $('#template-save').addEventListener('click', () => guarded(async () => {
+    const id = $('#template').value;
+    const text = $('#reply-text').value;
+    if (!id || !text.trim()) return;
+    const templates = (state.templates || []).map((tp) => (tp.id === id ? { ...tp, text } : tp));
+    const view = await api('/api/templates', { templates }, true);
+    state.templates = view.templates;
+    notice(t('templateSaved'));
+  }));
   for (const id of ['#filter-status', '#filter-assignee']) $(id).addEventListener('change', renderInbox);
   $('#search').addEventListener('input', renderInbox);
   $('#back').addEventListener('click', () => guarded(async () => { state.open = null; show('inbox-view'); await loadInbox(); }));
@@ -539,7 +574,8 @@ async function start() {
   try {
     const data = await api('/api/state');
     if (data.unlocked) {
-      setSession(data); show('inbox-view'); await loadInbox(false); loadMailHealth().catch(() => {});
+      setSession(data); show('inbox-view'); await loadInbox(false);
+      loadMailHealth().catch(() => {}); loadTemplates().catch(() => {});
     } else locked('');
   } catch (e) {
     notice(e.message, true);
