@@ -144,6 +144,18 @@ fn seeded(w: &World, dir: &Path) {
     store.flush().expect("flush");
 }
 
+/// A stored value (version ‖ stored at ‖ envelope) whose envelope keeps its
+/// shape but carries the canary as plain text instead of ciphertext.
+fn with_text_payload(value: &[u8]) -> Vec<u8> {
+    let mut envelope = Envelope::parse(&value[9..]).expect("parses");
+    let len = envelope.payload.len();
+    let text = format!("{CANARY} ").repeat(len / (CANARY.len() + 1) + 1);
+    envelope.payload = text.as_bytes()[..len].to_vec();
+    let mut record = value[..9].to_vec();
+    record.extend_from_slice(&envelope.to_bytes());
+    record
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
@@ -193,13 +205,9 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
     // A plaintext message: a well-formed envelope whose payload is text.
     let plaintext = plant("plaintext", &|db| {
         let (messages, key, value) = first_message(db);
-        let mut envelope = Envelope::parse(&value[9..]).expect("parses");
-        let text = format!("{CANARY} ").repeat(envelope.payload.len() / (CANARY.len() + 1) + 1);
-        let len = envelope.payload.len();
-        envelope.payload = text.as_bytes()[..len].to_vec();
-        let mut record = value[..9].to_vec();
-        record.extend_from_slice(&envelope.to_bytes());
-        messages.insert(key, record).expect("insert");
+        messages
+            .insert(key, with_text_payload(&value))
+            .expect("insert");
     });
     fails(
         &["store", path(&plaintext)],
@@ -244,13 +252,9 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
     let templates_text = plant("templates-text", &|db| {
         let centres = db.open_tree("centres").expect("tree");
         let (key, value) = centres.iter().next().expect("a record").expect("reads");
-        let mut envelope = Envelope::parse(&value[9..]).expect("parses");
-        let text = format!("{CANARY} ").repeat(envelope.payload.len() / (CANARY.len() + 1) + 1);
-        let len = envelope.payload.len();
-        envelope.payload = text.as_bytes()[..len].to_vec();
-        let mut record = value[..9].to_vec();
-        record.extend_from_slice(&envelope.to_bytes());
-        centres.insert(key, record).expect("insert");
+        centres
+            .insert(key, with_text_payload(&value))
+            .expect("insert");
     });
     fails(
         &["store", path(&templates_text), "--canary", CANARY],
