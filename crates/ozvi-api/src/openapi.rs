@@ -49,6 +49,7 @@ use crate::{person, public, staff};
         staff::ThreadPage,
         staff::EnvelopeRequest,
         staff::MarkRead,
+        staff::Keep,
         staff::Resealed,
         staff::Transfer,
         staff::Notifications,

@@ -47,6 +47,8 @@ pub mod paths {
     pub const STAFF_EVENTS: &str = "/api/v1/staff/events";
     /// Whether the centre's e-mail notifications are delivered.
     pub const STAFF_NOTIFICATIONS: &str = "/api/v1/staff/notifications";
+    /// Staff keep a quiet thread from deletion.
+    pub const STAFF_KEEP: &str = "/api/v1/staff/keep";
     /// The centre's reply templates (a staff-only envelope).
     pub const STAFF_TEMPLATES: &str = "/api/v1/staff/templates";
 }
@@ -480,6 +482,20 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
             description: "Recorded durably.",
             query: Query::None,
             request: Body::Json(schema::<staff::MarkRead>()),
+            body_limit: Some(limits::BODY_LIMIT),
+            success: 204,
+            response: Body::Empty,
+            errors: &[E::InvalidEncoding, E::InvalidField, E::UnknownMailbox],
+        },
+        Route {
+            method: Method::Post,
+            path: paths::STAFF_KEEP,
+            access: Staff,
+            summary: "Keeps a quiet thread from deletion for another retention period.",
+            description: "Its last activity becomes now; nothing else changes. The relay \
+                records no reason.",
+            query: Query::None,
+            request: Body::Json(schema::<staff::Keep>()),
             body_limit: Some(limits::BODY_LIMIT),
             success: 204,
             response: Body::Empty,

@@ -114,6 +114,15 @@ pub struct MarkRead {
     pub seq: u64,
 }
 
+/// `POST /api/v1/staff/keep`'s body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Keep {
+    /// The mailbox id, base64url (16 bytes).
+    #[schema(pattern = "^[A-Za-z0-9_-]{21}[AQgw]$")]
+    pub mailbox_id: String,
+}
+
 /// One message of a transfer, re-sealed to the receiving centre.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -369,6 +369,16 @@ impl RelayClient {
         Ok(())
     }
 
+    /// Keeps a quiet thread for another retention period.
+    pub async fn keep(&self, staff: &Signing<'_>, mailbox: &MailboxId) -> Result<(), DeskError> {
+        let body = ozvi_api::staff::Keep {
+            mailbox_id: mailbox.to_b64(),
+        };
+        self.signed(staff, reqwest::Method::POST, paths::STAFF_KEEP, Some(&body))
+            .await?;
+        Ok(())
+    }
+
     /// Replaces the staff-only note.
     pub async fn put_note(
         &self,

@@ -586,3 +586,40 @@ async fn reply_templates_are_shared_by_the_centre_and_a_forged_set_is_refused() 
     assert!(!view.to_string().contains("Prijdte sama"), "{view}");
     deployment.relay.handle.stop(true).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_conversation_can_be_kept() {
+    let deployment = Deployment::with_relay(&[JANA], |c| c.retention_days = 5).await;
+    let home = deployment.home();
+    let anna = deployment.person(52);
+    anna.write_first("ic-zlin", "Pomoc.").await;
+    let id = anna.mailbox().to_b64();
+    let before = deployment
+        .relay
+        .state
+        .store
+        .thread(&anna.mailbox())
+        .expect("reads")
+        .expect("a thread")
+        .change;
+    let out = desk_ok(Some(&home), &["keep", &id[..8]]).await;
+    assert!(out.contains("Ponecháno"), "{out}");
+    let after = deployment
+        .relay
+        .state
+        .store
+        .thread(&anna.mailbox())
+        .expect("reads")
+        .expect("kept");
+    assert!(
+        after.change > before,
+        "the relay recorded it (a new change)"
+    );
+    desk_fails(
+        Some(&home),
+        &["keep", "zzzzzzzz"],
+        "no conversation of your centre",
+    )
+    .await;
+    deployment.relay.handle.stop(true).await;
+}

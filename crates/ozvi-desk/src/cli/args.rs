@@ -45,6 +45,11 @@ pub(crate) enum Command {
     Enrolment,
     /// Your centre's conversations, newest activity first.
     Inbox(Json),
+    /// Keep a quiet conversation from deletion for another retention period.
+    Keep {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+    },
     /// Your centre's reply templates (shared by its staff); --set FILE
     /// replaces them with a JSON list of {id, lang, title, text}.
     Templates {

@@ -240,6 +240,15 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
             println!("Note saved (visible to your centre's staff only).");
             Ok(())
         }
+        Command::Keep { thread } => {
+            let session = session(home).await?;
+            let mailbox = session.resolve(&thread).await?;
+            session.keep(&mailbox).await?;
+            println!(
+                "Ponecháno: bez aktivity se smaže až po další lhůtě. / Kept for another retention period."
+            );
+            Ok(())
+        }
         Command::Status { thread, status } => {
             let status = Status::parse(&status).ok_or_else(|| {
                 DeskError::Invalid(format!(

@@ -260,6 +260,16 @@ impl Session {
     }
 
     /// Marks the thread read up to `seq`, unless this session already did.
+    /// Keeps a quiet conversation from deletion for another retention
+    /// period (the relay restarts its inactivity clock).
+    pub async fn keep(&self, mailbox: &MailboxId) -> Result<(), DeskError> {
+        self.relay
+            .keep(&self.signing(), mailbox)
+            .await
+            .map_err(|e| self.not_found(e, mailbox))
+    }
+
+    /// Records that the centre has read the thread up to `seq`.
     pub async fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), DeskError> {
         let done = self
             .memory()

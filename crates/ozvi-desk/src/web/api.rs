@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/activity", web::post().to(activity))
         .route("/inbox", web::get().to(inbox))
         .route("/notifications", web::get().to(notifications))
+        .route("/keep", web::post().to(keep))
         .route("/templates", web::get().to(templates))
         .route("/templates", web::post().to(save_templates))
         .route("/thread", web::post().to(thread))
@@ -312,6 +313,24 @@ async fn inbox(state: web::Data<WebState>, req: HttpRequest) -> Answer {
         Listing::Changes
     };
     Ok(HttpResponse::Ok().json(session.inbox_listing(how).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeepRequest {
+    id: String,
+}
+
+/// Keeps a quiet conversation: only as her own action.
+async fn keep(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<KeepRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
+    let mailbox = session.resolve(&body.id).await?;
+    session.keep(&mailbox).await?;
+    Ok(HttpResponse::Ok().json(json!({})))
 }
 
 async fn templates(state: web::Data<WebState>, req: HttpRequest) -> Answer {

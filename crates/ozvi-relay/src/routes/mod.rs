@@ -58,6 +58,7 @@ routes! {
     Post paths::STAFF_THREAD => staff::read_thread,
     Post paths::STAFF_REPLY => staff::reply,
     Post paths::STAFF_READ => staff::mark_read,
+    Post paths::STAFF_KEEP => staff::keep,
     Post paths::STAFF_NOTE => staff::put_note,
     Post paths::STAFF_TRANSFER => staff::transfer,
     Get paths::STAFF_EVENTS => events::staff_events,

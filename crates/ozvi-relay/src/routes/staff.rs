@@ -391,6 +391,23 @@ pub async fn mark_read(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// `POST /api/v1/staff/keep`: a quiet thread is kept for another retention
+/// period (its last activity becomes now).
+pub async fn keep(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (staff, _, body) = signed_body(&state, &req, payload, BODY_LIMIT).await?;
+    let request: ozvi_api::staff::Keep = parse_json(&body)?;
+    let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
+    let record = own_thread(&state, &staff, &mailbox)?;
+    state.store.keep(&mailbox, state.clock.now())?;
+    state.flusher.flush().await?;
+    state.notify(mailbox.0, &staff.centre, record.last_seq);
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// `POST /api/v1/staff/note`: replaces the thread's staff-only note (kind 3).
 pub async fn put_note(
     state: web::Data<AppState>,

@@ -163,6 +163,18 @@ impl Store for MemoryStore {
         Ok(changed)
     }
 
+    fn keep(&self, mailbox: &MailboxId, now: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let change = inner.next_change();
+        let record = inner
+            .threads
+            .get_mut(&mailbox.0)
+            .ok_or(StoreError::NotFound)?;
+        record.change = change;
+        record.last_activity = to_minute(now);
+        Ok(())
+    }
+
     fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let record = inner.threads.get(&mailbox.0).ok_or(StoreError::NotFound)?;

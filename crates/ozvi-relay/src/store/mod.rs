@@ -117,6 +117,11 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError>;
 
+    /// Staff keep a quiet thread: its last activity becomes `now` (a
+    /// minute), so retention counts again from there. Nothing else about
+    /// the thread changes.
+    fn keep(&self, mailbox: &MailboxId, now: u64) -> Result<(), StoreError>;
+
     /// Records that the centre's staff have read up to `seq`.
     fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), StoreError>;
 

@@ -344,6 +344,30 @@ impl Store for SledStore {
         }
     }
 
+    fn keep(&self, mailbox: &MailboxId, now: u64) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        let now = to_minute(now);
+        let _in_order = self.in_order();
+        let change = self.next_change()?;
+        (&self.threads, &self.activity)
+            .transaction(|(threads, activity)| {
+                let Some(bytes) = threads.get(mailbox.0)? else {
+                    return abort(StoreError::NotFound);
+                };
+                let mut record = match ThreadRecord::decode(&bytes) {
+                    Ok(r) => r,
+                    Err(e) => return abort(e),
+                };
+                activity.remove(activity_key(&record.centre, record.change, mailbox))?;
+                record.change = change;
+                record.last_activity = now;
+                threads.insert(&mailbox.0, record.encode())?;
+                activity.insert(activity_key(&record.centre, change, mailbox), &[])?;
+                Ok(())
+            })
+            .map_err(tx_error)
+    }
+
     fn put_note(&self, mailbox: &MailboxId, envelope: &[u8], now: u64) -> Result<(), StoreError> {
         let _writing = self.writing();
         let now = to_minute(now);

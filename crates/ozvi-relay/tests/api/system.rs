@@ -246,3 +246,75 @@ async fn the_person_hears_of_a_reply_within_two_seconds() {
         .expect("bytes");
     assert_eq!(&event[..], b"event: change\ndata: 2\n\n");
 }
+
+#[tokio::test]
+async fn staff_can_keep_a_quiet_thread_for_another_retention_period() {
+    let app = spawn_app_with(|c| c.retention_days = 30).await;
+    let anna = person(24);
+    assert_eq!(app.create_thread(&anna, "ic-zlin", "a").await.status(), 201);
+    let keep = ozvi_api::routes::paths::STAFF_KEEP;
+    let body = json!({ "mailbox_id": anna.mailbox_id().to_b64() });
+    app.clock.advance(25 * 86_400);
+    let kept_at = ozvi_relay::state::Clock::now(app.clock.as_ref());
+    assert_eq!(
+        app.staff_request(&app.zlin[0], "POST", keep, Some(&body))
+            .await
+            .status(),
+        204
+    );
+    let record = app
+        .state
+        .store
+        .thread(&anna.mailbox_id())
+        .expect("reads")
+        .expect("kept");
+    assert_eq!(
+        record.last_activity,
+        kept_at - kept_at % 60,
+        "the clock starts again"
+    );
+    // 40 days after it was written, 15 after it was kept: still there.
+    app.clock.advance(15 * 86_400);
+    assert_eq!(
+        ozvi_relay::startup::sweep(&app.state)
+            .await
+            .expect("sweeps"),
+        0
+    );
+    // 31 days after it was kept: gone.
+    app.clock.advance(16 * 86_400);
+    assert_eq!(
+        ozvi_relay::startup::sweep(&app.state)
+            .await
+            .expect("sweeps"),
+        1
+    );
+
+    // Another centre's staff, a thread that is gone, bad ids: refused.
+    assert_error(
+        app.staff_request(&app.praha, "POST", keep, Some(&body))
+            .await,
+        404,
+        "unknown_mailbox",
+    )
+    .await;
+    assert_error(
+        app.staff_request(&app.zlin[0], "POST", keep, Some(&body))
+            .await,
+        404,
+        "unknown_mailbox",
+    )
+    .await;
+    assert_error(
+        app.staff_request(
+            &app.zlin[0],
+            "POST",
+            keep,
+            Some(&json!({ "mailbox_id": "short" })),
+        )
+        .await,
+        400,
+        "invalid_encoding",
+    )
+    .await;
+}

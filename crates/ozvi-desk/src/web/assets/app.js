@@ -35,6 +35,7 @@ const T = {
     expires: 'bez aktivity se smaže',
     templateLabel: 'Šablona odpovědi', templateSave: 'Uložit text jako tuto šablonu', noTemplate: '— bez šablony —',
     templateSaved: 'Šablona uložena pro celé centrum.',
+    keep: 'Ponechat další lhůtu', kept: 'Ponecháno: bez aktivity se smaže až po další lhůtě.',
     chooseCentre: '— vyberte centrum —', err_wrong_passphrase: 'Nesprávné heslo.',
     colWho: 'Kdo píše', colLatest: 'Poslední zpráva', danger: 'V OHROŽENÍ', filterStatus: 'Stav',
     filterAssignee: 'Přiděleno', all: 'vše', mine: 'mně', search: 'Hledat v textu', over48: 'přes 48 h',
@@ -68,6 +69,7 @@ const T = {
     expires: 'deleted without activity on',
     templateLabel: 'Reply template', templateSave: 'Save the text as this template', noTemplate: '— no template —',
     templateSaved: 'Template saved for the whole centre.',
+    keep: 'Keep for another period', kept: 'Kept: without activity it is deleted only after another period.',
     chooseCentre: '— choose a centre —', err_wrong_passphrase: 'Wrong passphrase.',
     colWho: 'Who writes', colLatest: 'Latest message', danger: 'IN DANGER', filterStatus: 'Status',
     filterAssignee: 'Assignee', all: 'all', mine: 'me', search: 'Search the text', over48: 'over 48 h',
@@ -537,6 +539,10 @@ function wire() {
   $('#assignee').addEventListener('change', () => guarded(async () => {
     await api('/api/assign', { id: state.open, staff: $('#assignee').value || null }, true);
     notice(t('saved'));
+  }));
+  $('#keep-btn').addEventListener('click', () => guarded(async () => {
+    await api('/api/keep', { id: state.open }, true);
+    notice(t('kept'));
   }));
   $('#export-btn').addEventListener('click', () => guarded(async () => {
     const text = await api('/api/export', { id: state.open }, true);
