@@ -25,6 +25,19 @@ impl Inner {
         self.change
     }
 
+    /// The thread's last activity becomes `now` under a new change number
+    /// (a note, keeping it).
+    fn touch(&mut self, mailbox: &MailboxId, now: u64) -> Result<(), StoreError> {
+        let change = self.next_change();
+        let record = self
+            .threads
+            .get_mut(&mailbox.0)
+            .ok_or(StoreError::NotFound)?;
+        record.change = change;
+        record.last_activity = to_minute(now);
+        Ok(())
+    }
+
     fn person_messages_after(&self, mailbox: &MailboxId, seq: u64) -> u32 {
         let count = self
             .messages
@@ -164,15 +177,7 @@ impl Store for MemoryStore {
     }
 
     fn keep(&self, mailbox: &MailboxId, now: u64) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        let change = inner.next_change();
-        let record = inner
-            .threads
-            .get_mut(&mailbox.0)
-            .ok_or(StoreError::NotFound)?;
-        record.change = change;
-        record.last_activity = to_minute(now);
-        Ok(())
+        self.lock().touch(mailbox, now)
     }
 
     fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), StoreError> {
@@ -194,13 +199,7 @@ impl Store for MemoryStore {
 
     fn put_note(&self, mailbox: &MailboxId, envelope: &[u8], now: u64) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let change = inner.next_change();
-        let record = inner
-            .threads
-            .get_mut(&mailbox.0)
-            .ok_or(StoreError::NotFound)?;
-        record.change = change;
-        record.last_activity = to_minute(now);
+        inner.touch(mailbox, now)?;
         inner.notes.insert(mailbox.0, envelope.to_vec());
         Ok(())
     }

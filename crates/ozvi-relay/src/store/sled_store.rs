@@ -138,6 +138,31 @@ fn abort<T>(e: StoreError) -> Result<T, ConflictableTransactionError<StoreError>
     Err(ConflictableTransactionError::Abort(e))
 }
 
+/// Inside a transaction: the thread's last activity becomes `now` (a
+/// minute) under change number `change`, its inbox entry moved with it.
+/// What staff write without adding a message (a note, keeping it) does this.
+fn touch_thread(
+    threads: &sled::transaction::TransactionalTree,
+    activity: &sled::transaction::TransactionalTree,
+    mailbox: &MailboxId,
+    change: u64,
+    now: u64,
+) -> Result<(), ConflictableTransactionError<StoreError>> {
+    let Some(bytes) = threads.get(mailbox.0)? else {
+        return abort(StoreError::NotFound);
+    };
+    let mut record = match ThreadRecord::decode(&bytes) {
+        Ok(r) => r,
+        Err(e) => return abort(e),
+    };
+    activity.remove(activity_key(&record.centre, record.change, mailbox))?;
+    record.change = change;
+    record.last_activity = now;
+    threads.insert(&mailbox.0, record.encode())?;
+    activity.insert(activity_key(&record.centre, change, mailbox), &[])?;
+    Ok(())
+}
+
 fn message_key(mailbox: &MailboxId, seq: u64) -> [u8; MessageKey::LEN] {
     MessageKey::encode(mailbox, seq)
 }
@@ -351,19 +376,7 @@ impl Store for SledStore {
         let change = self.next_change()?;
         (&self.threads, &self.activity)
             .transaction(|(threads, activity)| {
-                let Some(bytes) = threads.get(mailbox.0)? else {
-                    return abort(StoreError::NotFound);
-                };
-                let mut record = match ThreadRecord::decode(&bytes) {
-                    Ok(r) => r,
-                    Err(e) => return abort(e),
-                };
-                activity.remove(activity_key(&record.centre, record.change, mailbox))?;
-                record.change = change;
-                record.last_activity = now;
-                threads.insert(&mailbox.0, record.encode())?;
-                activity.insert(activity_key(&record.centre, change, mailbox), &[])?;
-                Ok(())
+                touch_thread(threads, activity, mailbox, change, now)
             })
             .map_err(tx_error)
     }
@@ -375,24 +388,13 @@ impl Store for SledStore {
         let change = self.next_change()?;
         (&self.threads, &self.notes, &self.activity)
             .transaction(|(threads, notes, activity)| {
-                let Some(bytes) = threads.get(mailbox.0)? else {
-                    return abort(StoreError::NotFound);
-                };
-                let mut record = match ThreadRecord::decode(&bytes) {
-                    Ok(r) => r,
-                    Err(e) => return abort(e),
-                };
-                activity.remove(activity_key(&record.centre, record.change, mailbox))?;
-                record.change = change;
-                record.last_activity = now;
+                touch_thread(threads, activity, mailbox, change, now)?;
                 let note = StoredMessage {
                     seq: 0,
                     stored_at: now,
                     envelope: envelope.to_vec(),
                 };
                 notes.insert(&mailbox.0, note.encode_value())?;
-                threads.insert(&mailbox.0, record.encode())?;
-                activity.insert(activity_key(&record.centre, change, mailbox), &[])?;
                 Ok(())
             })
             .map_err(tx_error)
