@@ -122,20 +122,10 @@ pub fn export(store: &SledStore, out: &Path) -> anyhow::Result<u64> {
     store
         .export_to(out)
         .map_err(|e| anyhow::anyhow!("export failed: {e}"))?;
-    // The copy is opened once more to prove it readable. sled releases the
-    // copy's file lock when its background threads let go of it, which on a
-    // busy machine can be a moment after `export_to` returned: a refusal is
-    // retried for up to five seconds before it counts.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let copy = loop {
-        match SledStore::open(out) {
-            Ok(copy) => break copy,
-            Err(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            Err(e) => bail!("export unreadable: {e}"),
-        }
-    };
+    // The copy is opened once more to prove it readable, once sled has let
+    // go of it.
+    let copy = SledStore::open_released(out, Duration::from_secs(5))
+        .map_err(|e| anyhow::anyhow!("export unreadable: {e}"))?;
     copy.size_on_disk()
         .map_err(|e| anyhow::anyhow!("export unreadable: {e}"))
 }

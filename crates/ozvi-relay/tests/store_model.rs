@@ -204,7 +204,8 @@ proptest! {
             }
             sled.flush().expect("flushes");
         }
-        let reopened = SledStore::open(dir.path()).expect("reopens");
+        let reopened = SledStore::open_released(dir.path(), std::time::Duration::from_secs(5))
+            .expect("reopens");
         prop_assert_eq!(observe(&reopened), observe(&model), "durable across reopening");
         let cutoff = now - 86_400;
         let mut old: Vec<[u8; 16]> = reopened.inactive_since(cutoff).expect("reads").iter().map(|(m, _)| m.0).collect();

@@ -58,6 +58,22 @@ impl SledStore {
         Self::from_db(db)
     }
 
+    /// [`SledStore::open`] on a directory another handle has just let go
+    /// of: sled releases its file lock when its background threads end,
+    /// which on a busy machine can be a moment after the handle was dropped,
+    /// so a refusal is retried for up to `wait` before it counts.
+    pub fn open_released(dir: &Path, wait: std::time::Duration) -> Result<Self, StoreError> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match Self::open(dir) {
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                opened => return opened,
+            }
+        }
+    }
+
     /// A store in a temporary directory that is removed on drop (tests).
     pub fn temporary() -> Result<Self, StoreError> {
         let db = sled::Config::new()
