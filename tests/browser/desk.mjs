@@ -122,6 +122,9 @@ try {
   await accessible(page, 'a conversation');
   step('a conversation opened with the keyboard; axe-core finds nothing on it');
   if (await page.locator('#transfer-to').inputValue() !== '') throw new Error('the transfer menu starts on a centre');
+  // The language switch of the axe check re-renders the conversation
+  // after a refresh: wait for the Czech fields rather than read at once.
+  await page.locator('#intake', { hasText: 'fyzické' }).waitFor({ timeout: 10000 }).catch(() => {});
   const intake = await page.locator('#intake').textContent();
   if (!intake.includes('CZ-72') || !intake.includes('fyzické')) throw new Error(`intake: ${intake}`);
   step('thread decrypted; form answers shown as fields');
