@@ -248,6 +248,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::PersonMessage => "person_message",
         Kind::StaffReply => "staff_reply",
         Kind::StaffNote => "staff_note",
+        Kind::CaseEntry => "case_entry",
         _ => "unknown",
     }
 }

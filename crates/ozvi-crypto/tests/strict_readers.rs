@@ -1262,13 +1262,19 @@ mod envelopes {
         assert_eq!(header.len(), 3 + 3 * 88 + 24);
         assert_eq!(&sealed[..header.len()], &header[..]);
         assert_eq!(envelope.payload.len(), BUCKETS[0] + 16);
-        for kind in [Kind::PersonMessage, Kind::StaffReply, Kind::StaffNote] {
+        for kind in [
+            Kind::PersonMessage,
+            Kind::StaffReply,
+            Kind::StaffNote,
+            Kind::CaseEntry,
+        ] {
             assert_eq!(Kind::from_byte(kind.to_byte()), Ok(kind));
         }
         assert_eq!(Kind::PersonMessage.to_byte(), 1);
         assert_eq!(Kind::StaffReply.to_byte(), 2);
         assert_eq!(Kind::StaffNote.to_byte(), 3);
-        for byte in [0u8, 4, 255] {
+        assert_eq!(Kind::CaseEntry.to_byte(), 4);
+        for byte in [0u8, 5, 255] {
             assert_eq!(Kind::from_byte(byte), Err(ParseError::Invalid));
         }
     }

@@ -226,6 +226,7 @@ fn kind_from_name(name: &str) -> Kind {
         "person_message" => Kind::PersonMessage,
         "staff_reply" => Kind::StaffReply,
         "staff_note" => Kind::StaffNote,
+        "case_entry" => Kind::CaseEntry,
         other => panic!("unknown kind {other}"),
     }
 }
@@ -235,6 +236,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::PersonMessage => "person_message",
         Kind::StaffReply => "staff_reply",
         Kind::StaffNote => "staff_note",
+        Kind::CaseEntry => "case_entry",
         _ => "unknown",
     }
 }

@@ -8,7 +8,78 @@ pub(super) fn envelope_v2_vectors(w: &World, out: &mut Writer) -> anyhow::Result
     let t = thread2(w)?;
     opened_vectors(w, &t, out)?;
     changed_vectors(w, &t, out)?;
+    case_vectors(w, out)?;
     Ok(())
+}
+
+/// A case entry (kind 4, PROTOCOL.md §4.11): staff-only, under a case's
+/// random mailbox id (seed 530 draws it, seed 531 seals).
+fn case_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
+    let body = r#"{"type":"attempt","at":1795435200,"by":"zlin-1","channel":"phone","outcome":"reached"}"#;
+    let case = ozvi_crypto::protocol::case::new_case_mailbox(&mut rng(530));
+    let staff = w.zlin().staff_x25519();
+    let entry = Letter::staff(&w.zlin1, Kind::CaseEntry, body, NOW + 900).seal(
+        Format::V2,
+        531,
+        &case,
+        &staff,
+    )?;
+    let zlin2_secret = *w.zlin2.x25519().to_bytes();
+    let in_case = |description, bytes: &[u8], recipient| {
+        let mut c = Case::new(w, description, bytes, recipient);
+        c.mailbox = case;
+        c
+    };
+    let mut expecting_note = in_case(
+        "a case entry opened by a reader that expects a staff note",
+        &entry,
+        zlin2_secret,
+    );
+    expecting_note.expect_kind = Some("staff_note");
+    out.write_cases([
+        (
+            "envelope-v2-case-entry-read-by-colleague",
+            in_case(
+                "a case entry (kind 4) under the case's random mailbox id, opened by a colleague",
+                &entry,
+                zlin2_secret,
+            ),
+            success(Kind::CaseEntry, &zlin1_sender(), body, NOW + 900),
+        ),
+        (
+            "envelope-v2-case-entry-not-for-the-person",
+            in_case(
+                "a case entry is staff-only: the person holds no stanza",
+                &entry,
+                *w.person.x25519().to_bytes(),
+            ),
+            fail("no_matching_key"),
+        ),
+        (
+            "envelope-v2-case-entry-relabelled-note",
+            in_case(
+                "a case entry relabelled as a staff note: the kind is associated data",
+                &with_byte(&entry, 1, Kind::StaffNote.to_byte()),
+                zlin2_secret,
+            ),
+            fail("decryption_failed"),
+        ),
+        (
+            "envelope-v2-case-entry-in-another-mailbox",
+            Case::new(
+                w,
+                "a case entry presented as a message of a person's thread: the mailbox id is associated data",
+                &entry,
+                zlin2_secret,
+            ),
+            fail("decryption_failed"),
+        ),
+        (
+            "envelope-v2-case-entry-expected-note",
+            expecting_note,
+            fail("unexpected_kind"),
+        ),
+    ])
 }
 
 /// Who opens a format-2 message, before and after a transfer re-wraps it for

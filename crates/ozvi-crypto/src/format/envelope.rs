@@ -46,6 +46,9 @@ pub enum Kind {
     StaffReply,
     /// Staff-only metadata of a thread (status, assignee, internal notes).
     StaffNote,
+    /// One entry of a centre's staff-only case log (an eviction record, a
+    /// contact attempt, …; PROTOCOL.md §4.11): appended, never replaced.
+    CaseEntry,
 }
 
 impl Kind {
@@ -55,6 +58,7 @@ impl Kind {
             Kind::PersonMessage => 1,
             Kind::StaffReply => 2,
             Kind::StaffNote => 3,
+            Kind::CaseEntry => 4,
         }
     }
 
@@ -64,6 +68,7 @@ impl Kind {
             1 => Ok(Kind::PersonMessage),
             2 => Ok(Kind::StaffReply),
             3 => Ok(Kind::StaffNote),
+            4 => Ok(Kind::CaseEntry),
             _ => Err(ParseError::Invalid),
         }
     }

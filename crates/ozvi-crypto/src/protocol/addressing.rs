@@ -6,7 +6,7 @@
 //!   person, whose stanza is the **last** one (format 2). The relay learns the
 //!   thread's person key id from the first message and holds every later
 //!   message and every transfer to it.
-//! - Kind 3 goes to every staff member of the centre and to no one else.
+//! - Kinds 3 and 4 go to every staff member of the centre and to no one else.
 //!
 //! A centre's own staff-only records (its reply templates, PROTOCOL.md §4.10)
 //! are kind-3 envelopes too, sealed under the mailbox id
@@ -46,7 +46,7 @@ pub fn recipients(
 ) -> Result<Vec<X25519Public>, SealError> {
     let mut out = centre.staff_x25519();
     match kind {
-        Kind::StaffNote => {}
+        Kind::StaffNote | Kind::CaseEntry => {}
         _ => out.push(*person.ok_or(SealError::RecipientCount)?),
     }
     Ok(out)
@@ -87,7 +87,7 @@ pub fn check_parsed(
         .map(|s| s.keys.x25519.key_id())
         .collect();
     let (staff_stanzas, last) = match kind {
-        Kind::StaffNote => (&envelope.stanzas[..], None),
+        Kind::StaffNote | Kind::CaseEntry => (&envelope.stanzas[..], None),
         _ => match envelope.stanzas.split_last() {
             Some((last, rest)) => (rest, Some(last.key_id)),
             None => return Err(AddressingError::Recipients),

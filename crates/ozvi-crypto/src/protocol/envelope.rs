@@ -115,7 +115,7 @@ pub(crate) fn seal_version(
             },
             keys.ed25519(),
         ),
-        (Signer::Staff(keys), Kind::StaffReply | Kind::StaffNote) => (
+        (Signer::Staff(keys), Kind::StaffReply | Kind::StaffNote | Kind::CaseEntry) => (
             FrameSigner::Staff {
                 ed25519: keys.public().ed25519,
             },
@@ -276,7 +276,10 @@ fn open_parsed(
     let frame = Frame::parse(data).map_err(|_| OpenError::InvalidMessage)?;
     let signer_key: Ed25519Public = match (envelope.kind, &frame.signer) {
         (Kind::PersonMessage, FrameSigner::Person { ed25519, .. }) => *ed25519,
-        (Kind::StaffReply | Kind::StaffNote, FrameSigner::Staff { ed25519 }) => *ed25519,
+        (
+            Kind::StaffReply | Kind::StaffNote | Kind::CaseEntry,
+            FrameSigner::Staff { ed25519 },
+        ) => *ed25519,
         _ => return Err(OpenError::InvalidMessage),
     };
     let signed = signing_input(envelope.kind, mailbox, &frame.signed_part());
@@ -379,7 +382,7 @@ pub fn rewrap(
     }
     let (opened, content_key) = open_parsed(&envelope, mailbox, recipient, directory)?;
     let kept: Option<Stanza> = match opened.kind {
-        Kind::StaffNote => None,
+        Kind::StaffNote | Kind::CaseEntry => None,
         _ => {
             let person_id = person.ok_or(TransferError::PersonStanza)?.key_id();
             let stanza = envelope

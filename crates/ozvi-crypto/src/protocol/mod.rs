@@ -1,6 +1,7 @@
 //! The protocol operations (PROTOCOL.md §2–§7).
 
 pub mod addressing;
+pub mod case;
 pub mod code;
 pub mod conversation;
 pub mod directory;
