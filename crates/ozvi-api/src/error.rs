@@ -117,6 +117,10 @@ codes! {
     /// verifiably.
     LegacyThread = "legacy_thread", 409,
         "This conversation holds version 1 envelopes, which cannot be transferred verifiably.";
+    /// A case entry sent to a conversation, or a reply, note or transfer
+    /// for a case (PROTOCOL.md §4.11).
+    WrongThreadKind = "wrong_thread_kind", 409,
+        "A case entry goes to a case; a reply, a note or a transfer to a conversation.";
     /// The body is larger than the endpoint accepts.
     PayloadTooLarge = "payload_too_large", 413, "The request body is too large.";
     /// Too many requests from this client.

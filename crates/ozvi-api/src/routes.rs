@@ -51,6 +51,8 @@ pub mod paths {
     pub const STAFF_KEEP: &str = "/api/v1/staff/keep";
     /// The centre's reply templates (a staff-only envelope).
     pub const STAFF_TEMPLATES: &str = "/api/v1/staff/templates";
+    /// A case entry: opens a staff-only case or appends to one.
+    pub const STAFF_CASE: &str = "/api/v1/staff/case";
 }
 
 /// An HTTP method the API uses.
@@ -472,6 +474,32 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
                 E::UnknownMailbox,
                 E::UnknownCentre,
                 E::QuotaExceeded,
+                E::WrongThreadKind,
+            ],
+        },
+        Route {
+            method: Method::Post,
+            path: paths::STAFF_CASE,
+            access: Staff,
+            summary: "A case entry (kind 4): opens a staff-only case or appends to one.",
+            description: "The mailbox id is the case's, drawn at random by the desk \
+                (PROTOCOL.md §4.11). The first entry for an unused id opens the case \
+                for the signer's centre; later ones are appended, never replaced. The \
+                envelope must be sealed to exactly the centre's staff. Stored and \
+                durable when answered.",
+            query: Query::None,
+            request: Body::Json(schema::<staff::EnvelopeRequest>()),
+            body_limit: Some(limits::BODY_LIMIT),
+            success: 201,
+            response: Body::Json(schema::<person::Posted>()),
+            errors: &[
+                E::InvalidEncoding,
+                E::InvalidField,
+                E::InvalidEnvelope,
+                E::UnknownMailbox,
+                E::UnknownCentre,
+                E::QuotaExceeded,
+                E::WrongThreadKind,
             ],
         },
         Route {
@@ -518,6 +546,7 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
                 E::InvalidEnvelope,
                 E::UnknownMailbox,
                 E::UnknownCentre,
+                E::WrongThreadKind,
             ],
         },
         Route {
@@ -543,6 +572,7 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
                 E::ThreadChanged,
                 E::TransferChangesContent,
                 E::LegacyThread,
+                E::WrongThreadKind,
                 E::Busy,
             ],
         },

@@ -98,7 +98,8 @@ pub struct EnvelopeRequest {
     /// The mailbox id, base64url (16 bytes).
     #[schema(pattern = "^[A-Za-z0-9_-]{21}[AQgw]$")]
     pub mailbox_id: String,
-    /// A padded envelope, base64url: kind 2 for a reply, kind 3 for a note.
+    /// A padded envelope, base64url: kind 2 for a reply, kind 3 for a note,
+    /// kind 4 for a case entry.
     #[schema(pattern = "^[A-Za-z0-9_-]*$")]
     pub envelope: String,
 }

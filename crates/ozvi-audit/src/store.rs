@@ -61,6 +61,9 @@ const MINUTE: u64 = 60;
 struct Thread {
     centre: Vec<u8>,
     centre_id: String,
+    /// A staff-only case (PROTOCOL.md §4.11): no verifier (32 zero bytes),
+    /// case entries only, no note, nothing waiting or unread.
+    case: bool,
     created_at: u64,
     change: u64,
     last_seq: u64,
@@ -359,9 +362,13 @@ pub fn audit(
                     report.fail(&at, "of a centre no directory lists");
                 }
                 judge_field(&mut report, &at, "its mailbox id", &key);
-                judge_field(&mut report, &at, "its verifier", &value[1..33]);
                 pools.mailboxes.add(&key);
-                pools.verifiers.add(&value[1..33]);
+                if thread.case {
+                    report.count("cases (staff-only)");
+                } else {
+                    judge_field(&mut report, &at, "its verifier", &value[1..33]);
+                    pools.verifiers.add(&value[1..33]);
+                }
                 threads.insert(key.to_vec(), thread);
             }
             Err(problem) => report.fail(at, problem),
@@ -397,13 +404,12 @@ pub fn audit(
                 }
             }
         }
-        match check_stored_envelope(
-            &value,
-            &[Kind::PersonMessage, Kind::StaffReply],
-            &at,
-            &mut pools,
-            &mut report,
-        ) {
+        // A case holds case entries only; a conversation never holds one.
+        let kinds: &[Kind] = match threads.get(&key[..MAILBOX_LEN]) {
+            Some(t) if t.case => &[Kind::CaseEntry],
+            _ => &[Kind::PersonMessage, Kind::StaffReply],
+        };
+        match check_stored_envelope(&value, kinds, &at, &mut pools, &mut report) {
             Ok(envelope) => sealed
                 .entry(key[..MAILBOX_LEN].to_vec())
                 .or_default()
@@ -450,8 +456,10 @@ pub fn audit(
         report.count("notes records");
         search(canaries, "notes", &key, &value, &mut report);
         let at = format!("notes {}", short_hex(&key));
-        if key.len() != MAILBOX_LEN || !threads.contains_key(key.as_ref()) {
-            report.fail(&at, "a note of no thread");
+        match threads.get(key.as_ref()) {
+            Some(t) if key.len() == MAILBOX_LEN && !t.case => {}
+            Some(_) => report.fail(&at, "a note on a case"),
+            None => report.fail(&at, "a note of no thread"),
         }
         match check_stored_envelope(&value, &[Kind::StaffNote], &at, &mut pools, &mut report) {
             Ok(envelope) => sealed.entry(key.to_vec()).or_default().push(Sealed {
@@ -580,6 +588,10 @@ fn check_thread(key: &[u8], value: &[u8]) -> Result<Thread, String> {
     if u64::from(message_count) > last_seq || staff_read > last_seq || unread > message_count {
         return Err("counters that contradict each other".into());
     }
+    let case = value[1..33].iter().all(|&b| b == 0);
+    if case && (unanswered != 0 || unread != 0) {
+        return Err("a case (no verifier) that waits for an answer".into());
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(u64::MAX, |d| d.as_secs());
@@ -590,6 +602,7 @@ fn check_thread(key: &[u8], value: &[u8]) -> Result<Thread, String> {
     Ok(Thread {
         centre: centre.to_vec(),
         centre_id,
+        case,
         created_at: created,
         change,
         last_seq,

@@ -14,7 +14,7 @@ use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
 use ozvi_crypto::primitives::x25519::X25519Public;
 use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
-use ozvi_crypto::{DeploymentSalt, Directory, PersonKeys, StaffKeys};
+use ozvi_crypto::{DeploymentSalt, Directory, MailboxId, PersonKeys, StaffKeys};
 use ozvi_tests::cast::{Cast, centre, numbered};
 use ozvi_tests::person::text_body;
 use ozvi_tests::programs::{copy_dir, text};
@@ -85,6 +85,28 @@ fn envelope(w: &World, person: &PersonKeys, kind: Kind, text: &str) -> Vec<u8> {
     )
 }
 
+/// The mailbox id of the seeded case (random-looking, as a desk draws it).
+const CASE_ID: [u8; 16] = [
+    0x5e, 0x0b, 0x9a, 0x31, 0xc4, 0x7f, 0x12, 0xe8, 0x6d, 0xa0, 0x3b, 0x94, 0x27, 0xf1, 0x58, 0xcd,
+];
+
+/// A case entry (or another `kind`) from the centre's staff member in
+/// `case`, sealed to the centre's staff.
+fn case_entry(w: &World, case: &MailboxId, kind: Kind, text: &str) -> Vec<u8> {
+    seal(
+        &mut os_rng(),
+        Signer::Staff(&w.staff),
+        Message {
+            kind,
+            mailbox: case,
+            body: format!("{{\"type\":\"note\",\"text\":\"{text}\"}}").as_bytes(),
+            sent_at: 1,
+        },
+        &[w.staff.public().x25519],
+    )
+    .expect("seals")
+}
+
 /// A sled store written by the relay's own store code: two threads with a
 /// person message, a staff reply and a note, and the directory.
 fn seeded(w: &World, dir: &Path) {
@@ -115,6 +137,20 @@ fn seeded(w: &World, dir: &Path) {
         store
             .put_note(&mailbox, &note, 1_700_000_160)
             .expect("note");
+    }
+    // A staff-only case with two entries (PROTOCOL.md §4.11).
+    let case = MailboxId(CASE_ID);
+    for (at, text) in [(1_700_000_220, "vykázání"), (1_700_000_280, "pokus")] {
+        let entry = case_entry(w, &case, Kind::CaseEntry, text);
+        if at == 1_700_000_220 {
+            store
+                .create_thread(&case, [0; 32], &centre, &entry, at)
+                .expect("opens the case");
+        } else {
+            store
+                .append(&case, Author::Case, &entry, at, quota)
+                .expect("appends");
+        }
     }
     // The centre's reply templates: a note under its record mailbox id.
     let templates = seal(
@@ -179,11 +215,12 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
     let json: serde_json::Value =
         serde_json::from_slice(&audit(&["store", path(&data), "--json"]).stdout).expect("JSON");
     assert_eq!(json["passed"], true);
-    assert_eq!(json["checked"]["messages records"], 4);
-    assert_eq!(json["checked"]["threads records"], 2);
+    assert_eq!(json["checked"]["messages records"], 6);
+    assert_eq!(json["checked"]["threads records"], 3);
+    assert_eq!(json["checked"]["cases (staff-only)"], 1);
     assert_eq!(json["checked"]["centres records"], 1);
-    // Four messages, two notes and the templates record.
-    assert_eq!(json["checked"]["payloads that look random"], 7);
+    // Four messages, two case entries, two notes and the templates record.
+    assert_eq!(json["checked"]["payloads that look random"], 9);
 
     // Each plant goes into a fresh copy of the store.
     let plant = |name: &str, f: &dyn Fn(&sled::Db)| -> PathBuf {
@@ -284,6 +321,42 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
         &["store", path(&outsider)],
         "sealed to a key that is not the centre's staff",
     );
+
+    // A case holds case entries only, has no note and waits for nothing.
+    let person_in_case = plant("case-person-message", &|db| {
+        let messages = db.open_tree("messages").expect("tree");
+        let mut key = CASE_ID.to_vec();
+        key.extend_from_slice(&2u64.to_be_bytes());
+        let value = messages.get(&key).expect("reads").expect("the entry");
+        let her = PersonKeys::from_root(&[9; 32]);
+        let mut record = value[..9].to_vec();
+        let sealed = envelope(&w, &her, Kind::PersonMessage, "x");
+        record.extend_from_slice(&sealed);
+        messages.insert(key, record).expect("insert");
+    });
+    fails(&["store", path(&person_in_case)], "an envelope of kind 1");
+    let note_on_case = plant("case-note", &|db| {
+        let note = case_entry(&w, &MailboxId(CASE_ID), Kind::StaffNote, "x");
+        let mut record = vec![1];
+        record.extend_from_slice(&1_700_000_280u64.to_be_bytes());
+        record.extend_from_slice(&note);
+        db.open_tree("notes")
+            .expect("tree")
+            .insert(CASE_ID, record)
+            .expect("insert");
+    });
+    fails(&["store", path(&note_on_case)], "a note on a case");
+    let waiting_case = plant("case-waiting", &|db| {
+        let threads = db.open_tree("threads").expect("tree");
+        let mut value = threads
+            .get(CASE_ID)
+            .expect("reads")
+            .expect("the case")
+            .to_vec();
+        value[126..130].copy_from_slice(&1u32.to_be_bytes());
+        threads.insert(CASE_ID, value).expect("insert");
+    });
+    fails(&["store", path(&waiting_case)], "waits for an answer");
 
     // Eight bytes of something else hidden in a thread's byte counter.
     let counter = plant("counter", &|db| {

@@ -86,6 +86,10 @@ pub enum ApiError {
     /// A per-thread quota is reached.
     #[error("quota exceeded")]
     QuotaExceeded,
+    /// A case entry for a conversation, or a reply, note or transfer for a
+    /// case.
+    #[error("wrong thread kind")]
+    WrongThreadKind,
     /// The body is larger than the endpoint accepts.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -128,6 +132,7 @@ impl ApiError {
             ApiError::TransferChangesContent => ErrorCode::TransferChangesContent,
             ApiError::LegacyThread => ErrorCode::LegacyThread,
             ApiError::QuotaExceeded => ErrorCode::QuotaExceeded,
+            ApiError::WrongThreadKind => ErrorCode::WrongThreadKind,
             ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,

@@ -23,6 +23,8 @@ pub struct Metrics {
     pub person_messages: AtomicU64,
     /// Replies posted by staff.
     pub staff_replies: AtomicU64,
+    /// Staff-only cases opened (their first entry).
+    pub cases_opened: AtomicU64,
     /// Requests refused with a 4xx.
     pub client_errors: AtomicU64,
     /// Requests that failed with a 5xx.
@@ -86,6 +88,11 @@ impl Metrics {
                 "ozvi_staff_replies_total",
                 "Replies posted by staff.",
                 &self.staff_replies,
+            ),
+            (
+                "ozvi_cases_opened_total",
+                "Staff-only cases opened.",
+                &self.cases_opened,
             ),
             (
                 "ozvi_client_errors_total",

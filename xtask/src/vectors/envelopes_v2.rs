@@ -15,7 +15,8 @@ pub(super) fn envelope_v2_vectors(w: &World, out: &mut Writer) -> anyhow::Result
 /// A case entry (kind 4, PROTOCOL.md §4.11): staff-only, under a case's
 /// random mailbox id (seed 530 draws it, seed 531 seals).
 fn case_vectors(w: &World, out: &mut Writer) -> anyhow::Result<()> {
-    let body = r#"{"type":"attempt","at":1795435200,"by":"zlin-1","channel":"phone","outcome":"reached"}"#;
+    let body =
+        r#"{"type":"attempt","at":1795435200,"by":"zlin-1","channel":"phone","outcome":"reached"}"#;
     let case = ozvi_crypto::protocol::case::new_case_mailbox(&mut rng(530));
     let staff = w.zlin().staff_x25519();
     let entry = Letter::staff(&w.zlin1, Kind::CaseEntry, body, NOW + 900).seal(

@@ -135,7 +135,10 @@ mod tests {
             Check::NotInCase
         );
         assert_eq!(
-            log.push(4, Some(&entry(Kind::PersonMessage, Sender::Person(person), 4))),
+            log.push(
+                4,
+                Some(&entry(Kind::PersonMessage, Sender::Person(person), 4))
+            ),
             Check::NotInCase
         );
         // A replay and an out-of-order listing.

@@ -276,10 +276,9 @@ fn open_parsed(
     let frame = Frame::parse(data).map_err(|_| OpenError::InvalidMessage)?;
     let signer_key: Ed25519Public = match (envelope.kind, &frame.signer) {
         (Kind::PersonMessage, FrameSigner::Person { ed25519, .. }) => *ed25519,
-        (
-            Kind::StaffReply | Kind::StaffNote | Kind::CaseEntry,
-            FrameSigner::Staff { ed25519 },
-        ) => *ed25519,
+        (Kind::StaffReply | Kind::StaffNote | Kind::CaseEntry, FrameSigner::Staff { ed25519 }) => {
+            *ed25519
+        }
         _ => return Err(OpenError::InvalidMessage),
     };
     let signed = signing_input(envelope.kind, mailbox, &frame.signed_part());

@@ -59,6 +59,7 @@ routes! {
     Post paths::STAFF_REPLY => staff::reply,
     Post paths::STAFF_READ => staff::mark_read,
     Post paths::STAFF_KEEP => staff::keep,
+    Post paths::STAFF_CASE => staff::case_entry,
     Post paths::STAFF_NOTE => staff::put_note,
     Post paths::STAFF_TRANSFER => staff::transfer,
     Get paths::STAFF_EVENTS => events::staff_events,

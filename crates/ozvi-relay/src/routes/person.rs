@@ -89,7 +89,8 @@ pub fn authenticate(
     let expected = AuthVerifier(record.as_ref().map_or([0; 32], |r| r.verifier));
     let matches = presented == expected;
     match record {
-        Some(record) if matches => Ok((mailbox, record)),
+        // A case has no person (its verifier is no secret's hash anyway).
+        Some(record) if matches && !record.is_case() => Ok((mailbox, record)),
         _ => Err(ApiError::UnknownMailbox),
     }
 }
@@ -104,6 +105,10 @@ pub async fn create_thread(
     let request: CreateThread = parse_json(&body)?;
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
     let verifier: [u8; 32] = decode_array(&request.verifier)?;
+    if verifier == ThreadRecord::NO_PERSON {
+        // The mark of a staff-only case (PROTOCOL.md §4.11).
+        return Err(ApiError::InvalidField);
+    }
     let envelope = decode(&request.envelope)?;
     let directory = state.directory()?;
     let centre = directory

@@ -335,6 +335,10 @@ async fn envelope_request(
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
     let envelope = decode(&request.envelope)?;
     let record = own_thread(state, &staff, &mailbox)?;
+    if record.is_case() {
+        // A case takes case entries only (`POST /api/v1/staff/case`).
+        return Err(ApiError::WrongThreadKind);
+    }
     let centre = current
         .directory
         .centre(&staff.centre)
@@ -373,6 +377,60 @@ pub async fn reply(
     state.flusher.flush().await?;
     Metrics::inc(&state.metrics.staff_replies);
     state.notify(r.mailbox.0, &r.staff.centre, seq);
+    Ok(HttpResponse::Created().json(Posted { seq }))
+}
+
+/// `POST /api/v1/staff/case`: a case entry (kind 4, PROTOCOL.md §4.11).
+/// The first entry under an unused mailbox id opens a staff-only case of
+/// the signer's centre; later entries are appended to it. A conversation
+/// takes no case entry, and another centre's thread is answered as a
+/// missing one.
+pub async fn case_entry(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (staff, current, body) = signed_body(&state, &req, payload, BODY_LIMIT).await?;
+    let request: EnvelopeRequest = parse_json(&body)?;
+    let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
+    let envelope = decode(&request.envelope)?;
+    let centre = current
+        .directory
+        .centre(&staff.centre)
+        .ok_or(ApiError::UnknownCentre)?;
+    check_envelope(&envelope, Kind::CaseEntry, centre, None)?;
+    let now = state.clock.now();
+    let seq = match state.store.thread(&mailbox)? {
+        None => {
+            let id = state.centre_id(&staff.centre)?;
+            state
+                .store
+                .create_thread(&mailbox, ThreadRecord::NO_PERSON, &id, &envelope, now)
+                .map_err(|e| match e {
+                    // Opened by someone else meanwhile: as for any thread
+                    // that is not this centre's case.
+                    crate::store::StoreError::Exists => ApiError::UnknownMailbox,
+                    e => e.into(),
+                })?;
+            Metrics::inc(&state.metrics.cases_opened);
+            1
+        }
+        Some(record) if record.centre.as_str() != staff.centre => {
+            return Err(ApiError::UnknownMailbox);
+        }
+        Some(record) if !record.is_case() => return Err(ApiError::WrongThreadKind),
+        Some(_) => {
+            let quota = Quota {
+                max_messages: state.config.max_messages_per_thread,
+                max_bytes: state.config.max_bytes_per_thread,
+            };
+            state
+                .store
+                .append(&mailbox, Author::Case, &envelope, now, quota)?
+        }
+    };
+    state.flusher.flush().await?;
+    state.notify(mailbox.0, &staff.centre, seq);
     Ok(HttpResponse::Created().json(Posted { seq }))
 }
 
@@ -454,6 +512,10 @@ pub async fn transfer(
     drop(body);
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
     let record = own_thread(&state, &staff, &mailbox)?;
+    if record.is_case() {
+        // A case stays with its centre (PROTOCOL.md §4.11).
+        return Err(ApiError::WrongThreadKind);
+    }
     let to = current
         .directory
         .centre(&request.to_centre)

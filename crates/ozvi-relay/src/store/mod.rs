@@ -58,6 +58,8 @@ pub enum Author {
     Person,
     /// A staff member (kind 2).
     Staff,
+    /// A staff member's case entry (kind 4): waits for no answer.
+    Case,
 }
 
 /// Per-thread limits, from the configuration.

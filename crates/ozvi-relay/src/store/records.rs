@@ -137,9 +137,20 @@ impl ThreadRecord {
     pub const VERSION: u8 = 1;
     /// Encoded length.
     pub const LEN: usize = 1 + 32 + CentreId::LEN + 7 * 8 + 2 * 4;
+    /// The verifier of a staff-only case (PROTOCOL.md §4.11): 32 zero
+    /// bytes, which no auth secret hashes to, so no one can open a case as
+    /// a person. A person's new thread may not claim it.
+    pub const NO_PERSON: [u8; 32] = [0; 32];
 
-    /// A new thread holding its first message (a person's, seq 1), created at
-    /// `now` (a minute) with change number `change`.
+    /// Whether this is a staff-only case rather than a conversation.
+    pub fn is_case(&self) -> bool {
+        self.verifier == Self::NO_PERSON
+    }
+
+    /// A new thread holding its first message (seq 1: a person's, or for a
+    /// case, whose verifier is [`Self::NO_PERSON`], its first entry),
+    /// created at `now` (a minute) with change number `change`. A case
+    /// waits for no answer and counts nothing unread.
     pub fn new(
         verifier: [u8; 32],
         centre: CentreId,
@@ -147,18 +158,19 @@ impl ThreadRecord {
         now: u64,
         change: u64,
     ) -> Self {
+        let person = verifier != Self::NO_PERSON;
         Self {
             verifier,
             centre,
             created_at: now,
             last_activity: now,
-            unanswered_since: now,
+            unanswered_since: if person { now } else { 0 },
             change,
             last_seq: 1,
             message_count: 1,
             total_bytes: first_len as u64,
             staff_read_seq: 0,
-            unread: 1,
+            unread: u32::from(person),
         }
     }
 
@@ -185,6 +197,7 @@ impl ThreadRecord {
                 }
             }
             super::Author::Staff => self.unanswered_since = 0,
+            super::Author::Case => {}
         }
         self.last_seq
     }

@@ -594,3 +594,211 @@ async fn a_centres_reply_templates_are_one_staff_only_envelope_of_its_own() {
         "unchanged"
     );
 }
+
+/// A case entry (kind 4) from `staff` under `case`, sealed to `to`.
+fn case_entry(
+    app: &crate::helpers::TestApp,
+    staff: &ozvi_crypto::StaffKeys,
+    case: &ozvi_crypto::MailboxId,
+    kind: Kind,
+    to: &[ozvi_crypto::primitives::x25519::X25519Public],
+) -> String {
+    use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
+    let envelope = seal(
+        &mut *app.rng.lock().expect("rng"),
+        Signer::Staff(staff),
+        Message {
+            kind,
+            mailbox: case,
+            body: br#"{"type":"attempt","at":1,"by":"zlin-1","channel":"phone","outcome":"no_answer"}"#,
+            sent_at: 1,
+        },
+        to,
+    )
+    .expect("seals");
+    b64::encode(&envelope)
+}
+
+async fn post_case(
+    app: &crate::helpers::TestApp,
+    staff: &ozvi_crypto::StaffKeys,
+    mailbox: &str,
+    envelope: &str,
+) -> reqwest::Response {
+    let body = json!({ "mailbox_id": mailbox, "envelope": envelope });
+    app.staff_request(
+        staff,
+        "POST",
+        ozvi_api::routes::paths::STAFF_CASE,
+        Some(&body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_case_is_a_staff_only_log_that_is_appended_to_and_nothing_else() {
+    let app = spawn_app().await;
+    let case = ozvi_crypto::protocol::case::new_case_mailbox(&mut *app.rng.lock().expect("rng"));
+    let id = case.to_b64();
+    let staff_x25519 = app.centre("ic-zlin").staff_x25519();
+    let entry = |staff| case_entry(&app, staff, &case, Kind::CaseEntry, &staff_x25519);
+
+    // The first entry opens the case; the next is appended after it.
+    let first = post_case(&app, &app.zlin[0], &id, &entry(&app.zlin[0])).await;
+    assert_eq!(first.status(), 201);
+    assert_eq!(first.json::<Value>().await.expect("json")["seq"], 1);
+    let second = post_case(&app, &app.zlin[1], &id, &entry(&app.zlin[1])).await;
+    assert_eq!(second.json::<Value>().await.expect("json")["seq"], 2);
+
+    // Colleagues see it in the inbox; it waits for no answer and has
+    // nothing unread, so no notification counts it as waiting.
+    let inbox: Value = app
+        .staff_request(&app.zlin[1], "GET", "/api/v1/staff/threads?since=0", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let listed = &inbox["threads"][0];
+    assert_eq!(listed["mailbox_id"], id.as_str());
+    assert_eq!(listed["unanswered_since"], 0);
+    assert_eq!(listed["unread"], 0);
+    assert_eq!(listed["message_count"], 2);
+
+    // No person can open it: the verifier of a case is no secret's hash,
+    // and a person's new thread may not claim that verifier.
+    let read = app
+        .http
+        .get(app.url("/api/v1/mailbox/messages"))
+        .header("Ozvi-Mailbox", id.as_str())
+        .header("Ozvi-Auth", b64::encode(&[0u8; 32]))
+        .send()
+        .await
+        .expect("request");
+    assert_error(read, 404, "unknown_mailbox").await;
+    let her = person(41);
+    let claim = json!({
+        "mailbox_id": her.mailbox_id().to_b64(),
+        "verifier": b64::encode(&[0u8; 32]),
+        "centre": "ic-zlin",
+        "envelope": b64::encode(&app.person_message(&her, "ic-zlin", "ahoj")),
+        "pow": app.challenge("create").await,
+    });
+    let claimed = app
+        .http
+        .post(app.url("/api/v1/threads"))
+        .json(&claim)
+        .send()
+        .await
+        .expect("request");
+    assert_error(claimed, 400, "invalid_field").await;
+
+    // Bad input gets a 4xx with a code and changes nothing.
+    let note_kind = case_entry(&app, &app.zlin[0], &case, Kind::StaffNote, &staff_x25519);
+    let one_staff_only = case_entry(
+        &app,
+        &app.zlin[0],
+        &case,
+        Kind::CaseEntry,
+        &staff_x25519[..1],
+    );
+    for (envelope, code) in [
+        (note_kind.as_str(), "invalid_envelope"),
+        (one_staff_only.as_str(), "invalid_envelope"),
+        ("not base64!", "invalid_encoding"),
+    ] {
+        assert_error(
+            post_case(&app, &app.zlin[0], &id, envelope).await,
+            400,
+            code,
+        )
+        .await;
+    }
+    // Another centre cannot write to it, nor learn that it exists.
+    let praha_x25519 = app.centre("ic-praha").staff_x25519();
+    let from_praha = case_entry(&app, &app.praha, &case, Kind::CaseEntry, &praha_x25519);
+    assert_error(
+        post_case(&app, &app.praha, &id, &from_praha).await,
+        404,
+        "unknown_mailbox",
+    )
+    .await;
+
+    // A case takes no reply, note or transfer; a conversation no case entry.
+    let anna = person(42);
+    assert_eq!(
+        app.create_thread(&anna, "ic-zlin", "pomoc").await.status(),
+        201
+    );
+    let conversation = anna.mailbox_id();
+    let into_conversation = case_entry(
+        &app,
+        &app.zlin[0],
+        &conversation,
+        Kind::CaseEntry,
+        &staff_x25519,
+    );
+    assert_error(
+        post_case(
+            &app,
+            &app.zlin[0],
+            &conversation.to_b64(),
+            &into_conversation,
+        )
+        .await,
+        409,
+        "wrong_thread_kind",
+    )
+    .await;
+    let note = case_entry(&app, &app.zlin[0], &case, Kind::StaffNote, &staff_x25519);
+    assert_error(
+        app.staff_request(
+            &app.zlin[0],
+            "POST",
+            ozvi_api::routes::paths::STAFF_NOTE,
+            Some(&json!({ "mailbox_id": id, "envelope": note })),
+        )
+        .await,
+        409,
+        "wrong_thread_kind",
+    )
+    .await;
+    let reply = app.staff_envelope(&app.zlin[0], "ic-zlin", &anna, Kind::StaffReply, "x");
+    assert_error(
+        app.staff_request(
+            &app.zlin[0],
+            "POST",
+            ozvi_api::routes::paths::STAFF_REPLY,
+            Some(&json!({ "mailbox_id": id, "envelope": b64::encode(&reply) })),
+        )
+        .await,
+        409,
+        "wrong_thread_kind",
+    )
+    .await;
+    assert_error(
+        app.staff_request(
+            &app.zlin[0],
+            "POST",
+            ozvi_api::routes::paths::STAFF_TRANSFER,
+            Some(&json!({ "mailbox_id": id, "to_centre": "ic-praha", "messages": [] })),
+        )
+        .await,
+        409,
+        "wrong_thread_kind",
+    )
+    .await;
+
+    // Still exactly the two entries, as they were stored.
+    let page: Value = app
+        .staff_request(
+            &app.zlin[0],
+            "POST",
+            ozvi_api::routes::paths::STAFF_THREAD,
+            Some(&json!({ "mailbox_id": id, "after": 0 })),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["messages"].as_array().map(Vec::len), Some(2), "{page}");
+}
