@@ -11,6 +11,11 @@ pub fn time(unix: u64) -> String {
     local(unix, "%Y-%m-%d %H:%M")
 }
 
+/// A Unix time as a date, `2026-11-23`, in this machine's time zone.
+pub fn date(unix: u64) -> String {
+    local(unix, "%Y-%m-%d")
+}
+
 /// A Unix time with its zone, for the case record: `2026-11-23 13:05 CET
 /// (+01:00)`, in this machine's time zone.
 pub fn time_zoned(unix: u64) -> String {

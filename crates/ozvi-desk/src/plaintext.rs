@@ -118,6 +118,165 @@ pub struct NoteBody {
     /// Internal notes, oldest first.
     #[serde(default)]
     pub notes: Vec<InternalNote>,
+    /// When and how it is safe to contact her, as staff agreed with her.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safe_contact: Option<SafeContact>,
+}
+
+/// When and how it is safe to contact her (a case's or a conversation's):
+/// shown before any call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafeContact {
+    /// When it is safe (free text: "weekdays 9–12, never evenings").
+    #[serde(default)]
+    pub times: String,
+    /// Whether a voicemail may be left.
+    #[serde(default)]
+    pub voicemail: bool,
+    /// A code word agreed with her, if any.
+    #[serde(default)]
+    pub code_word: String,
+}
+
+/// One entry of a staff-only case (kind 4, PROTOCOL.md §4.11). Entries are
+/// appended, never replaced: a correction is a new entry of the same type,
+/// and the newest of each type is what the desk shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CaseBody {
+    /// The police eviction record, as the centre received it.
+    Record(EvictionRecord),
+    /// A contact attempt.
+    Attempt(Attempt),
+    /// When and how it is safe to contact her.
+    SafeContact(SafeContact),
+    /// An anonymous conversation belongs to this case.
+    Link {
+        /// The conversation's mailbox id (base64url).
+        mailbox_id: String,
+    },
+    /// The case closes with her own choice.
+    Close {
+        /// What she chose.
+        choice: Choice,
+        /// Anything staff add.
+        #[serde(default)]
+        text: String,
+    },
+    /// A free note.
+    Note {
+        /// The note.
+        text: String,
+    },
+}
+
+/// The police eviction record (vykázání, zákon 273/2008 §44–47).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvictionRecord {
+    /// When the police entered the home (Unix seconds): the eviction runs
+    /// ten days from then.
+    pub entered_at: u64,
+    /// When the centre received the record: contact is due 48 hours later
+    /// (zákon 108/2006 §60a).
+    pub received_at: u64,
+    /// The police unit that sent it.
+    #[serde(default)]
+    pub police_unit: String,
+    /// The record's number.
+    #[serde(default)]
+    pub record_no: String,
+    /// The endangered person's name, as the record gives it.
+    #[serde(default)]
+    pub name: String,
+    /// Her phone, as the record gives it.
+    #[serde(default)]
+    pub phone: String,
+    /// Her address, as the record gives it.
+    #[serde(default)]
+    pub address: String,
+    /// Children in the household.
+    #[serde(default)]
+    pub children: String,
+    /// Free notes.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// One contact attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// When (Unix seconds).
+    pub at: u64,
+    /// How.
+    pub channel: Channel,
+    /// What came of it.
+    pub outcome: Outcome,
+    /// Anything staff add.
+    #[serde(default)]
+    pub text: String,
+}
+
+/// How staff tried to reach her.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A phone call.
+    Phone,
+    /// A visit.
+    Visit,
+    /// A letter.
+    Letter,
+    /// A chat or a message.
+    Chat,
+}
+
+/// What came of an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// She was reached.
+    Reached,
+    /// No answer.
+    NoAnswer,
+    /// A wrong number or address.
+    WrongNumber,
+    /// She was reached but could not talk safely.
+    UnsafeToTalk,
+    /// She declined help.
+    Declined,
+    /// She accepted help.
+    Accepted,
+}
+
+impl Outcome {
+    /// She was reached (whatever she then said).
+    pub fn reached_her(self) -> bool {
+        matches!(
+            self,
+            Outcome::Reached | Outcome::UnsafeToTalk | Outcome::Declined | Outcome::Accepted
+        )
+    }
+}
+
+impl Attempt {
+    /// Whether this attempt stops the 48-hour clock: it reached her, or
+    /// it is a documented attempt — a letter sent or a visit made — even
+    /// when no one answered. A call or a chat that reached no one does not.
+    pub fn stops_the_clock(&self) -> bool {
+        self.outcome.reached_her() || matches!(self.channel, Channel::Letter | Channel::Visit)
+    }
+}
+
+/// What she chose when the case closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    /// She accepted help.
+    Accepted,
+    /// She declined help.
+    Declined,
+    /// She could not be reached.
+    Unreachable,
 }
 
 #[cfg(test)]
@@ -146,6 +305,7 @@ mod tests {
                 by: "zlin-2".into(),
                 text: "Volala policie.".into(),
             }],
+            safe_contact: None,
         };
         let json = serde_json::to_string(&note).expect("serializes");
         assert!(json.contains(r#""status":"waiting""#));
@@ -154,6 +314,43 @@ mod tests {
             note
         );
         assert!(serde_json::from_str::<NoteBody>(r#"{"status":"lost"}"#).is_err());
+    }
+
+    #[test]
+    fn case_entries_parse_as_documented_and_the_clock_rule_holds() {
+        let attempt: CaseBody = serde_json::from_str(
+            r#"{"type":"attempt","at":5,"channel":"phone","outcome":"no_answer","future":1}"#,
+        )
+        .expect("parses");
+        let CaseBody::Attempt(a) = attempt else {
+            panic!("an attempt")
+        };
+        assert!(!a.stops_the_clock(), "an unanswered call");
+        for (channel, outcome, stops) in [
+            (Channel::Phone, Outcome::Reached, true),
+            (Channel::Phone, Outcome::UnsafeToTalk, true),
+            (Channel::Chat, Outcome::WrongNumber, false),
+            (Channel::Letter, Outcome::NoAnswer, true),
+            (Channel::Visit, Outcome::NoAnswer, true),
+        ] {
+            let a = Attempt {
+                at: 1,
+                channel,
+                outcome,
+                text: String::new(),
+            };
+            assert_eq!(a.stops_the_clock(), stops, "{channel:?} {outcome:?}");
+        }
+        let record: CaseBody = serde_json::from_str(
+            r#"{"type":"record","entered_at":1,"received_at":2,"name":"Jana"}"#,
+        )
+        .expect("parses");
+        assert!(matches!(record, CaseBody::Record(r) if r.name == "Jana"));
+        assert!(serde_json::from_str::<CaseBody>(r#"{"type":"rumour"}"#).is_err());
+        assert!(
+            serde_json::from_str::<CaseBody>(r#"{"type":"attempt","at":1,"channel":"fax","outcome":"reached"}"#)
+                .is_err()
+        );
     }
 }
 

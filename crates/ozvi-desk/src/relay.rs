@@ -353,6 +353,25 @@ impl RelayClient {
         Ok(posted.seq)
     }
 
+    /// Posts a sealed case entry (PROTOCOL.md §4.11): the first under an
+    /// unused id opens the case. Returns its sequence number.
+    pub async fn case_entry(
+        &self,
+        staff: &Signing<'_>,
+        case: &MailboxId,
+        envelope: &[u8],
+    ) -> Result<u64, DeskError> {
+        let body = EnvelopeRequest {
+            mailbox_id: case.to_b64(),
+            envelope: b64::encode(envelope),
+        };
+        let response = self
+            .signed(staff, reqwest::Method::POST, paths::STAFF_CASE, Some(&body))
+            .await?;
+        let posted: Posted = self.json(response).await?;
+        Ok(posted.seq)
+    }
+
     /// Marks the thread read up to `seq`.
     pub async fn mark_read(
         &self,

@@ -162,3 +162,131 @@ pub fn default_templates() -> Vec<crate::plaintext::Template> {
         ),
     ]
 }
+
+/// How the case log names an attempt's channel.
+pub fn channel(channel: crate::plaintext::Channel) -> &'static str {
+    use crate::plaintext::Channel;
+    match channel {
+        Channel::Phone => "telefon / phone",
+        Channel::Visit => "návštěva / visit",
+        Channel::Letter => "dopis / letter",
+        Channel::Chat => "chat / chat",
+    }
+}
+
+/// How the case log names an attempt's outcome.
+pub fn outcome(outcome: crate::plaintext::Outcome) -> &'static str {
+    use crate::plaintext::Outcome;
+    match outcome {
+        Outcome::Reached => "zastižena / reached",
+        Outcome::NoAnswer => "nebere to / no answer",
+        Outcome::WrongNumber => "špatné číslo / wrong number",
+        Outcome::UnsafeToTalk => "nemůže bezpečně mluvit / unsafe to talk",
+        Outcome::Declined => "pomoc odmítla / declined help",
+        Outcome::Accepted => "pomoc přijala / accepted help",
+    }
+}
+
+/// How the case log names her choice at closing.
+pub fn choice(choice: crate::plaintext::Choice) -> &'static str {
+    use crate::plaintext::Choice;
+    match choice {
+        Choice::Accepted => "pomoc přijala / accepted help",
+        Choice::Declined => "pomoc odmítla / declined help",
+        Choice::Unreachable => "nepodařilo se zastihnout / could not be reached",
+    }
+}
+
+/// One line for an entry of the case log.
+pub fn case_entry_line(body: &crate::plaintext::CaseBody) -> String {
+    use crate::plaintext::CaseBody;
+    let time = crate::export::time;
+    match body {
+        CaseBody::Record(r) => format!(
+            "Záznam o vykázání: vykázání {}, přijat {} ({} {}) / Eviction record: evicted {}, received {}",
+            time(r.entered_at),
+            time(r.received_at),
+            r.police_unit,
+            r.record_no,
+            time(r.entered_at),
+            time(r.received_at),
+        ),
+        CaseBody::Attempt(a) => format!(
+            "Pokus o kontakt {}: {}, {}{} / Contact attempt",
+            time(a.at),
+            channel(a.channel),
+            outcome(a.outcome),
+            if a.text.is_empty() { String::new() } else { format!(" — {}", a.text) },
+        ),
+        CaseBody::SafeContact(s) => format!(
+            "Bezpečný kontakt / Safe contact: {}; vzkaz na záznamník / voicemail: {}{}",
+            s.times,
+            if s.voicemail { "ano / yes" } else { "NE / NO" },
+            if s.code_word.is_empty() { "" } else { "; heslo domluveno / code word agreed" },
+        ),
+        CaseBody::Link { mailbox_id } => format!(
+            "Propojeno s konverzací / Linked to conversation {}",
+            mailbox_id.chars().take(8).collect::<String>()
+        ),
+        CaseBody::Close { choice: c, text } => format!(
+            "Případ uzavřen / Case closed: {}{}",
+            choice(*c),
+            if text.is_empty() { String::new() } else { format!(" — {text}") },
+        ),
+        CaseBody::Note { text } => format!("Poznámka / Note: {text}"),
+    }
+}
+
+/// What the 48-hour clock says.
+pub fn deadline_line(
+    due: Option<u64>,
+    stopped: Option<u64>,
+    closed: bool,
+    overdue: bool,
+    now: u64,
+) -> String {
+    let time = crate::export::time;
+    match (due, stopped) {
+        (None, _) => "Chybí záznam o vykázání. / The eviction record is missing.".into(),
+        (Some(due), Some(at)) if at <= due => format!(
+            "Kontaktováno včas ({}). / Contacted in time ({}).",
+            time(at),
+            time(at)
+        ),
+        (Some(due), Some(at)) => format!(
+            "Kontaktováno po lhůtě ({}, lhůta {}). / Contacted late ({}, due {}).",
+            time(at),
+            time(due),
+            time(at),
+            time(due)
+        ),
+        (Some(_), None) if closed => "Uzavřeno bez kontaktu. / Closed without contact.".into(),
+        (Some(due), None) if overdue => {
+            let hours = now.saturating_sub(due) / 3600;
+            format!(
+                "PO LHŮTĚ: kontakt měl proběhnout do {} (před {hours} h). / OVERDUE: contact was due {} ({hours} h ago).",
+                time(due),
+                time(due)
+            )
+        }
+        (Some(due), None) => {
+            let hours = due.saturating_sub(now) / 3600;
+            format!(
+                "Kontaktovat do {} (zbývá {hours} h). / Contact due {} ({hours} h left).",
+                time(due),
+                time(due)
+            )
+        }
+    }
+}
+
+/// The reminder about the court petition while the eviction runs.
+pub fn court_reminder(eviction_end: u64) -> String {
+    let end = crate::export::time(eviction_end);
+    format!(
+        "Vykázání končí {end}. Do té doby může podat návrh na předběžné opatření k soudu; \
+         podáním se vykázání prodlužuje do rozhodnutí soudu. / The eviction ends {end}. Until \
+         then she may petition the court for a preliminary measure; filing extends the eviction \
+         until the court decides."
+    )
+}

@@ -74,6 +74,13 @@ impl Session {
             latest_from_person: latest.is_some_and(|l| l.from_person),
             expires_at: None,
             expires_soon: false,
+            // The kind byte is bound into the payload (PROTOCOL.md §4.3): a
+            // relay that changes it makes the entries fail to open.
+            case: summary
+                .first
+                .as_ref()
+                .and_then(|m| b64::decode(&m.envelope).ok())
+                .is_some_and(|bytes| bytes.get(1) == Some(&Kind::CaseEntry.to_byte())),
         };
         Ok((mailbox, entry))
     }
@@ -177,6 +184,8 @@ impl Session {
                 e.expires_soon = at.saturating_sub(now) <= 7 * 86_400;
             }
         }
+        // Cases are listed with the cases (`Session::cases`).
+        entries.retain(|e| !e.case);
         entries.sort_by(|a, b| {
             urgent(b)
                 .cmp(&urgent(a))

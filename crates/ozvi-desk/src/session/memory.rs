@@ -33,6 +33,8 @@ pub(super) struct Memory {
     /// The inbox's previews (first and newest message), by mailbox id and
     /// sequence number, with the ciphertext they were opened from.
     pub previews: HashMap<([u8; 16], u64), (String, Option<Preview>)>,
+    /// Cases opened in this session.
+    pub cases: super::cases::CasesMemory,
 }
 
 /// What the inbox shows of one message.

@@ -6,11 +6,13 @@
 //! - `thread`: opening a thread, replying, read marks.
 //! - `notes`: the staff-only note (status, assignee, internal notes).
 //! - `transfer`: moving a thread to another centre.
+//! - [`cases`]: eviction cases, their statutory clocks and the statistics.
 //! - `memory`: what the session remembers so that it asks the relay only
 //!   for what changed.
 //!
 //! Words shown to staff live in [`crate::text`].
 
+pub mod cases;
 mod inbox;
 mod memory;
 mod notes;
@@ -25,6 +27,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use ozvi_crypto::protocol::envelope::open;
 use ozvi_crypto::{Centre, Directory, MailboxId, OpenError, Sender, SignedDirectory, StaffKeys};
 
+pub use cases::{CaseView, Statistics};
 pub use inbox::{Listing, NotificationView};
 pub use templates::TemplatesView;
 pub use views::{InboxEntry, Me, MessageView, ThreadView, Writer};
@@ -145,6 +148,7 @@ impl Session {
         let mut memory = self.memory();
         memory.threads.remove(&mailbox.0);
         memory.notes.remove(&mailbox.0);
+        memory.cases.remove(&mailbox.0);
         if let Some(inbox) = memory.inbox.as_mut() {
             inbox.entries.remove(&mailbox.0);
         }

@@ -156,6 +156,24 @@ impl Session {
             .map(drop)
     }
 
+    /// Records when and how it is safe to contact her (or clears it).
+    pub async fn set_safe_contact(
+        &self,
+        mailbox: &MailboxId,
+        safe: Option<crate::plaintext::SafeContact>,
+    ) -> Result<(), DeskError> {
+        if let Some(s) = &safe
+            && (s.times.chars().count() > 1000 || s.code_word.chars().count() > 200)
+        {
+            return Err(DeskError::Invalid(
+                "bezpečný kontakt je příliš dlouhý / the safe-contact details are too long".into(),
+            ));
+        }
+        self.update_note(mailbox, |n| n.safe_contact = safe)
+            .await
+            .map(drop)
+    }
+
     /// Adds an internal note, visible to the centre's staff only.
     pub async fn add_note(&self, mailbox: &MailboxId, text: &str) -> Result<(), DeskError> {
         let text = text.trim();

@@ -20,7 +20,7 @@ pub struct Me {
 }
 
 /// A thread in the inbox.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct InboxEntry {
     /// The mailbox id, base64url: the thread's id.
     pub id: String,
@@ -65,6 +65,9 @@ pub struct InboxEntry {
     pub expires_at: Option<u64>,
     /// That is within seven days: warn.
     pub expires_soon: bool,
+    /// A staff-only eviction case (PROTOCOL.md §4.11), not a conversation:
+    /// listed with the cases, not in the inbox.
+    pub case: bool,
 }
 
 /// Who wrote a message, as its signature shows (serialized as `author`).
