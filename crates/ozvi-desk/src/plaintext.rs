@@ -348,8 +348,10 @@ mod tests {
         assert!(matches!(record, CaseBody::Record(r) if r.name == "Jana"));
         assert!(serde_json::from_str::<CaseBody>(r#"{"type":"rumour"}"#).is_err());
         assert!(
-            serde_json::from_str::<CaseBody>(r#"{"type":"attempt","at":1,"channel":"fax","outcome":"reached"}"#)
-                .is_err()
+            serde_json::from_str::<CaseBody>(
+                r#"{"type":"attempt","at":1,"channel":"fax","outcome":"reached"}"#
+            )
+            .is_err()
         );
     }
 }

@@ -216,13 +216,21 @@ pub fn case_entry_line(body: &crate::plaintext::CaseBody) -> String {
             time(a.at),
             channel(a.channel),
             outcome(a.outcome),
-            if a.text.is_empty() { String::new() } else { format!(" — {}", a.text) },
+            if a.text.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", a.text)
+            },
         ),
         CaseBody::SafeContact(s) => format!(
             "Bezpečný kontakt / Safe contact: {}; vzkaz na záznamník / voicemail: {}{}",
             s.times,
             if s.voicemail { "ano / yes" } else { "NE / NO" },
-            if s.code_word.is_empty() { "" } else { "; heslo domluveno / code word agreed" },
+            if s.code_word.is_empty() {
+                ""
+            } else {
+                "; heslo domluveno / code word agreed"
+            },
         ),
         CaseBody::Link { mailbox_id } => format!(
             "Propojeno s konverzací / Linked to conversation {}",
@@ -231,7 +239,11 @@ pub fn case_entry_line(body: &crate::plaintext::CaseBody) -> String {
         CaseBody::Close { choice: c, text } => format!(
             "Případ uzavřen / Case closed: {}{}",
             choice(*c),
-            if text.is_empty() { String::new() } else { format!(" — {text}") },
+            if text.is_empty() {
+                String::new()
+            } else {
+                format!(" — {text}")
+            },
         ),
         CaseBody::Note { text } => format!("Poznámka / Note: {text}"),
     }

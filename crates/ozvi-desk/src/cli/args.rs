@@ -119,6 +119,35 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record when and how it is safe to contact her in a conversation
+    /// (shown before any call); --clear removes it.
+    SafeContact {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        #[command(flatten)]
+        safe: SafeContactArgs,
+        /// Remove the details.
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Your centre's eviction cases, the nearest deadline first (overdue
+    /// ones marked).
+    Cases(Json),
+    /// One eviction case: register a police record, log contact attempts,
+    /// close it.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// The annual-report figures as CSV: eviction records received,
+    /// contacted within 48 h, accepted, declined; conversations opened,
+    /// answered within 48 h, median first response.
+    Stats {
+        /// First day, YYYY-MM-DD [default: 1 January of this year]
+        #[arg(long)]
+        from: Option<String>,
+        /// The day after the last, YYYY-MM-DD [default: a year after --from]
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Open the desk in your browser (only on this computer).
     Serve {
         /// Port on 127.0.0.1 [default: any free port]
@@ -142,6 +171,110 @@ pub(crate) enum Command {
     /// The operator's tools: root key, directory, enrolment, publishing.
     #[command(subcommand)]
     Admin(AdminCommand),
+}
+
+/// When and how it is safe to contact her.
+#[derive(Args)]
+pub(crate) struct SafeContactArgs {
+    /// When it is safe, e.g. "weekdays 9-12, never evenings".
+    #[arg(long, default_value = "")]
+    pub(crate) times: String,
+    /// A voicemail may be left.
+    #[arg(long)]
+    pub(crate) voicemail: bool,
+    /// The code word agreed with her.
+    #[arg(long, default_value = "")]
+    pub(crate) code_word: String,
+}
+
+/// Times are `YYYY-MM-DD HH:MM` in this computer's time zone, or Unix
+/// seconds.
+#[derive(Subcommand)]
+pub(crate) enum CaseCommand {
+    /// Register a police eviction record as it arrived; prints the case id.
+    Open {
+        /// When the police entered the home.
+        #[arg(long)]
+        entered: String,
+        /// When the centre received the record [default: now].
+        #[arg(long)]
+        received: Option<String>,
+        /// The police unit.
+        #[arg(long, default_value = "")]
+        police_unit: String,
+        /// The record's number.
+        #[arg(long, default_value = "")]
+        record_no: String,
+        /// Her name, as the record gives it.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Her phone.
+        #[arg(long, default_value = "")]
+        phone: String,
+        /// Her address.
+        #[arg(long, default_value = "")]
+        address: String,
+        /// Children in the household.
+        #[arg(long, default_value = "")]
+        children: String,
+        /// Free notes.
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
+        notes: String,
+    },
+    /// The case, its deadlines and its log.
+    Show {
+        #[arg(allow_hyphen_values = true)]
+        case: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Log a contact attempt: channel phone, visit, letter or chat; outcome
+    /// reached, no_answer, wrong_number, unsafe_to_talk, declined or
+    /// accepted.
+    Attempt {
+        #[arg(allow_hyphen_values = true)]
+        case: String,
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        outcome: String,
+        /// When [default: now].
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
+        text: String,
+    },
+    /// Record when and how it is safe to contact her.
+    SafeContact {
+        #[arg(allow_hyphen_values = true)]
+        case: String,
+        #[command(flatten)]
+        safe: SafeContactArgs,
+    },
+    /// Link an anonymous conversation to the case (she wrote after the
+    /// police left).
+    Link {
+        #[arg(allow_hyphen_values = true)]
+        case: String,
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+    },
+    /// Close the case with her choice: accepted, declined or unreachable.
+    Close {
+        #[arg(allow_hyphen_values = true)]
+        case: String,
+        #[arg(long)]
+        choice: String,
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
+        text: String,
+    },
+    /// Add a note to the case's log.
+    Note {
+        #[arg(allow_hyphen_values = true)]
+        case: String,
+        #[arg(long, allow_hyphen_values = true)]
+        text: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -5,6 +5,7 @@
 
 mod admin;
 mod args;
+mod cases;
 mod prompt;
 
 use std::process::ExitCode;
@@ -304,6 +305,14 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
             println!("Written to {} (readable only by you).", out.display());
             Ok(())
         }
+        Command::SafeContact {
+            thread,
+            safe,
+            clear,
+        } => cases::safe_contact(&session(home).await?, &thread, safe, clear).await,
+        Command::Cases(json) => cases::list(&session(home).await?, json.json).await,
+        Command::Case(command) => cases::run(&session(home).await?, command).await,
+        Command::Stats { from, to } => cases::stats(&session(home).await?, from, to).await,
         Command::Serve { port, lock_after } => {
             crate::web::serve(home.clone(), port, lock_after).await
         }

@@ -258,11 +258,9 @@ impl Session {
             CaseBody::Link { mailbox_id } => {
                 let conversation = MailboxId::from_b64(mailbox_id)
                     .map_err(|_| DeskError::UnknownThread(mailbox_id.clone()))?;
-                // Only a conversation of this centre can be linked.
-                let view = self.thread(&conversation).await?;
-                if view.entry.case {
-                    return Err(DeskError::UnknownThread(mailbox_id.clone()));
-                }
+                // Only a conversation of this centre can be linked (a case
+                // does not open as one).
+                self.thread(&conversation).await?;
             }
             CaseBody::Close { text, .. } => check_text(text)?,
             CaseBody::Note { text } => {
@@ -328,6 +326,24 @@ impl Session {
         Ok(cases)
     }
 
+    /// Finds a case of the centre by its full id or a unique prefix.
+    pub async fn resolve_case(&self, id: &str) -> Result<MailboxId, DeskError> {
+        let id = id.trim();
+        if let Ok(case) = MailboxId::from_b64(id) {
+            return Ok(case);
+        }
+        if id.len() < 4 {
+            return Err(DeskError::UnknownThread(id.into()));
+        }
+        let cases = self.cases().await?;
+        let mut matches = cases.iter().filter(|c| c.id.starts_with(id));
+        match (matches.next(), matches.next()) {
+            (Some(one), None) => MailboxId::from_b64(&one.id).map_err(|_| DeskError::BadResponse),
+            (Some(_), Some(_)) => Err(DeskError::AmbiguousThread(id.into())),
+            (None, _) => Err(DeskError::UnknownThread(id.into())),
+        }
+    }
+
     /// One case of the centre, with its clocks.
     pub async fn case(&self, case: &MailboxId) -> Result<CaseView, DeskError> {
         let known = self
@@ -341,9 +357,23 @@ impl Session {
             .thread(&self.signing(), case, after)
             .await
             .map_err(|e| self.not_found(e, case))?;
-        let (_, entry) = self.entry(&page.thread)?;
-        if !entry.case {
+        let (_, mut entry) = self.entry(&page.thread)?;
+        // A case's first entry is of kind 4 (bound into its payload, so a
+        // relay cannot relabel a conversation as a case).
+        let first_is_entry = page.messages.first().is_some_and(opens_a_case);
+        let same_case = known.is_some_and(|(created, _)| created == page.thread.created_at);
+        if !(first_is_entry || same_case) {
             return Err(DeskError::UnknownThread(case.to_b64()));
+        }
+        // When the relay deletes it, as the inbox listing computed.
+        if let Some((_, (_, listed))) = self
+            .memory()
+            .inbox
+            .as_ref()
+            .and_then(|i| i.entries.get_key_value(&case.0))
+        {
+            entry.expires_at = listed.expires_at;
+            entry.expires_soon = listed.expires_soon;
         }
         let mut memory = self.memory();
         let remembered = memory.cases.entry(case.0).or_default();
@@ -360,7 +390,7 @@ impl Session {
             }
         }
         drop(memory);
-        let opened: Vec<(StoredEnvelope, Result<(ozvi_crypto::Opened, bool), OpenError>)> = fresh
+        let opened: Vec<(StoredEnvelope, Opening)> = fresh
             .into_iter()
             .map(|stored| {
                 let result = b64::decode(&stored.envelope)
@@ -480,6 +510,16 @@ impl Session {
         };
         Ok(stats)
     }
+}
+
+/// Whether `stored` is the first entry of a case (seq 1, kind 4). The kind
+/// is bound into the payload, so a relay cannot relabel a conversation as a
+/// case or back: the entries would not open.
+pub(super) fn opens_a_case(stored: &StoredEnvelope) -> bool {
+    stored.seq == 1
+        && b64::decode(&stored.envelope)
+            .ok()
+            .is_some_and(|b| b.get(1) == Some(&Kind::CaseEntry.to_byte()))
 }
 
 /// Open cases first (overdue first, then by the nearest deadline), closed
@@ -658,6 +698,10 @@ pub fn parse_choice(text: &str) -> Option<Choice> {
     serde_json::from_value(serde_json::Value::String(text.into())).ok()
 }
 
+/// An entry as opening it went: opened (and whether under an older
+/// directory), or why not.
+type Opening = Result<(ozvi_crypto::Opened, bool), OpenError>;
+
 /// Cases remembered by a session, by mailbox id.
 pub(super) type CasesMemory = HashMap<[u8; 16], CaseMemory>;
 
@@ -733,7 +777,11 @@ mod tests {
 
         let too_late = view(
             t,
-            vec![attempt(t + CONTACT_WITHIN + 1, Channel::Phone, Outcome::Reached)],
+            vec![attempt(
+                t + CONTACT_WITHIN + 1,
+                Channel::Phone,
+                Outcome::Reached,
+            )],
             false,
             t + CONTACT_WITHIN + 60,
         );

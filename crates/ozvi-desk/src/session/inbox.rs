@@ -171,19 +171,20 @@ impl Session {
                 entries: fresh.into_iter().collect(),
             },
         };
-        let mut entries: Vec<InboxEntry> = inbox.entries.values().map(|(_, e)| e.clone()).collect();
-        memory.inbox = Some(inbox);
-        drop(memory);
+        let mut inbox = inbox;
         // The relay deletes a thread after its retention without activity:
         // say when, and warn in the last seven days.
         let now = crate::relay::now();
-        for e in &mut entries {
+        for (_, e) in inbox.entries.values_mut() {
             if page.retention_days > 0 {
                 let at = e.last_activity + u64::from(page.retention_days) * 86_400;
                 e.expires_at = Some(at);
                 e.expires_soon = at.saturating_sub(now) <= 7 * 86_400;
             }
         }
+        let mut entries: Vec<InboxEntry> = inbox.entries.values().map(|(_, e)| e.clone()).collect();
+        memory.inbox = Some(inbox);
+        drop(memory);
         // Cases are listed with the cases (`Session::cases`).
         entries.retain(|e| !e.case);
         entries.sort_by(|a, b| {

@@ -55,6 +55,14 @@ impl Session {
                 .await
                 .map_err(|e| self.not_found(e, mailbox))?;
         }
+        if page
+            .messages
+            .first()
+            .is_some_and(super::cases::opens_a_case)
+        {
+            // An eviction case is read as a case, never as a conversation.
+            return Err(DeskError::UnknownThread(mailbox.to_b64()));
+        }
         let (mailbox_id, mut entry) = self.entry(&page.thread)?;
         let messages = {
             let mut memory = self.memory();
