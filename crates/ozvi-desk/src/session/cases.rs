@@ -290,16 +290,25 @@ impl Session {
                 .map_err(|_| DeskError::Prepare("case"))?,
         )
         .map_err(|_| DeskError::TooLong)?;
-        self.relay
+        let seq = self
+            .relay
             .case_entry(&self.signing(), case, &envelope)
             .await
-            .map_err(|e| self.not_found(e, case))
+            .map_err(|e| self.not_found(e, case))?;
+        // The listing's count is stale now: the next look asks the relay
+        // (and the next listing of changes brings the case back).
+        if let Some(inbox) = self.memory().inbox.as_mut() {
+            inbox.entries.remove(&case.0);
+        }
+        Ok(seq)
     }
 
     /// Every case of the centre: open ones first, overdue first, then by the
     /// nearest deadline; closed ones last, newest first.
     pub async fn cases(&self) -> Result<Vec<CaseView>, DeskError> {
-        self.inbox().await?;
+        // What changed since the last listing (a full one the first time):
+        // an unchanged case is shown from memory without a request.
+        self.inbox_listing(super::Listing::Changes).await?;
         let listed: Vec<InboxEntry> = self
             .memory()
             .inbox
@@ -351,6 +360,22 @@ impl Session {
             .cases
             .get(&case.0)
             .map(|c| (c.created_at, c.stored.len() as u64));
+        let listed = self
+            .memory()
+            .inbox
+            .as_ref()
+            .and_then(|i| i.entries.get(&case.0).map(|(_, e)| e.clone()));
+        if let (Some((created, n)), Some(listed)) = (known, &listed)
+            && listed.case
+            && listed.created_at == created
+            && u64::from(listed.messages) == n
+        {
+            // Nothing new since it was opened.
+            let memory = self.memory();
+            if let Some(remembered) = memory.cases.get(&case.0) {
+                return Ok(build_view(case, listed, remembered, relay::now()));
+            }
+        }
         let after = known.map_or(0, |(_, n)| n);
         let page = self
             .relay

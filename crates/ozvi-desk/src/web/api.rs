@@ -35,6 +35,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/assign", web::post().to(assign))
         .route("/transfer", web::post().to(transfer))
         .route("/export", web::post().to(export))
+        .route("/safe-contact", web::post().to(safe_contact))
+        .route("/cases", web::get().to(cases))
+        .route("/case", web::post().to(case))
+        .route("/case/open", web::post().to(open_case))
+        .route("/case/entry", web::post().to(case_entry))
+        .route("/stats", web::post().to(stats))
         .route("/wait", web::get().to(wait));
 }
 
@@ -498,6 +504,101 @@ async fn export(
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(text))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SafeContactRequest {
+    id: String,
+    safe: Option<crate::plaintext::SafeContact>,
+}
+
+/// When and how it is safe to contact her, in a conversation's note.
+async fn safe_contact(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<SafeContactRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
+    let mailbox = session.resolve(&body.id).await?;
+    session
+        .set_safe_contact(&mailbox, body.into_inner().safe)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({})))
+}
+
+/// The centre's eviction cases, the nearest deadline first.
+async fn cases(state: web::Data<WebState>, req: HttpRequest) -> Answer {
+    let session = with_session(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(session.cases().await?))
+}
+
+/// One case with its clocks and log.
+async fn case(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<ThreadRequest>,
+) -> Answer {
+    let session = with_session(&state, &req).await?;
+    let id = session.resolve_case(&body.id).await?;
+    Ok(HttpResponse::Ok().json(session.case(&id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenCaseRequest {
+    record: crate::plaintext::EvictionRecord,
+}
+
+/// Registers a police eviction record: only as her own action.
+async fn open_case(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<OpenCaseRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
+    let id = session.open_case(body.into_inner().record).await?;
+    Ok(HttpResponse::Ok().json(session.case(&id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseEntryRequest {
+    id: String,
+    entry: crate::plaintext::CaseBody,
+}
+
+/// Appends an entry (an attempt, safe contact, a link, closing, a note).
+async fn case_entry(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<CaseEntryRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
+    let body = body.into_inner();
+    let id = session.resolve_case(&body.id).await?;
+    session.add_case_entry(&id, body.entry).await?;
+    Ok(HttpResponse::Ok().json(session.case(&id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsRequest {
+    from: u64,
+    to: u64,
+}
+
+/// The annual-report figures as CSV.
+async fn stats(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<StatsRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
+    let stats = session.statistics(body.from, body.to).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .body(stats.to_csv()))
 }
 
 #[derive(Deserialize)]

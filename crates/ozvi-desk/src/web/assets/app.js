@@ -42,6 +42,32 @@ const T = {
     staffWrote: 'centrum: ',
     legend: 'Čeká: jak dlouho čeká nejstarší nezodpovězená zpráva. Červeně: déle než 48 h, které centrum slibuje. Nahoře: kdo je v ohrožení a dosud nemá odpověď. Hledá se jen v tom, co desk rozšifroval pro přehled (první a poslední zpráva), nikde jinde.',
     err_too_many_attempts: 'Příliš mnoho nesprávných pokusů. Zkuste to znovu za {s} s.',
+    casesNav: 'Případy vykázání', safeTitle: 'Bezpečný kontakt', safeTimes: 'Kdy a jak je bezpečné ji kontaktovat',
+    safeVoicemail: 'Smí se nechat vzkaz na záznamníku', safeCode: 'Domluvené heslo', save: 'Uložit',
+    casesTitle: 'Případy vykázání',
+    casesLegend: 'Centrum musí ohroženou osobu kontaktovat do 48 hodin od přijetí úředního záznamu o vykázání. Vykázání trvá 10 dní od vstupu policie. Nahoře a červeně: po lhůtě bez pokusu o kontakt. Lhůtu zastaví první pokus, při kterém byla zastižena, nebo dopis či návštěva.',
+    colCase: 'Případ', colPerson: 'Osoba', colDeadline: 'Lhůta', colEvictionEnd: 'Konec vykázání', colState: 'Stav',
+    casesEmpty: 'Žádné případy vykázání.', newCase: 'Zapsat nový záznam o vykázání',
+    caseEntered: 'Vstup policie (začátek vykázání)', caseReceived: 'Záznam přijat centrem', caseUnit: 'Útvar policie',
+    caseRecordNo: 'Číslo záznamu', caseName: 'Ohrožená osoba (jméno)', casePhone: 'Telefon', caseAddress: 'Adresa',
+    caseChildren: 'Děti v domácnosti', caseNotes: 'Poznámky', caseSave: 'Zapsat případ',
+    statsTitle: 'Statistika pro výroční zprávu', statsFrom: 'Od', statsTo: 'Do (včetně)', statsCsv: 'Stáhnout CSV',
+    backCases: '← Zpět na případy', caseHeading: 'Případ vykázání', logTitle: 'Záznam o postupu',
+    attemptTitle: 'Pokus o kontakt', attemptAt: 'Kdy', attemptChannel: 'Jak', attemptOutcome: 'Výsledek',
+    attemptText: 'Poznámka', attemptSave: 'Zapsat pokus', ch_phone: 'telefon', ch_visit: 'návštěva',
+    ch_letter: 'dopis', ch_chat: 'chat', out_reached: 'zastižena', out_no_answer: 'nebere to',
+    out_wrong_number: 'špatné číslo', out_unsafe_to_talk: 'nemůže bezpečně mluvit', out_declined: 'pomoc odmítla',
+    out_accepted: 'pomoc přijala', linkTitle: 'Propojit s konverzací', linkTo: 'Anonymní konverzace', link: 'Propojit',
+    caseNoteTitle: 'Poznámka do záznamu', closeTitle: 'Uzavřít případ', closeChoice: 'Její rozhodnutí',
+    ch_accepted: 'pomoc přijala', ch_declined: 'pomoc odmítla', ch_unreachable: 'nepodařilo se zastihnout', close: 'Uzavřít',
+    overdue: 'PO LHŮTĚ: kontakt měl proběhnout do {t}', dueBy: 'Kontaktovat do {t}', contactedInTime: 'Kontaktováno včas ({t})',
+    contactedLate: 'Kontaktováno po lhůtě ({t})', closedNoContact: 'Uzavřeno bez kontaktu', stOpen: 'otevřený',
+    stClosed: 'uzavřen: {c}', court: 'Vykázání končí {t}. Do té doby může podat návrh na předběžné opatření k soudu; podáním se vykázání prodlužuje do rozhodnutí soudu.',
+    safeLine: 'BEZPEČNÝ KONTAKT: {times} · vzkaz na záznamník: {vm} · heslo: {code}', noRecord: 'Chybí záznam o vykázání.',
+    caseOpened: 'Případ zapsán.', chooseConversation: '— vyberte konverzaci —', linked: 'Propojená konverzace',
+    rec_police: 'Policie', rec_person: 'Osoba', rec_phone: 'Telefon', rec_address: 'Adresa', rec_children: 'Děti',
+    rec_notes: 'Poznámky', rec_entered: 'Vstup policie', rec_received: 'Přijato', overdueCount: '{n} po lhůtě',
+
   },
   en: {
     desk: 'desk', language: 'Language', lock: 'Lock', unlockTitle: 'Unlock the desk',
@@ -76,6 +102,32 @@ const T = {
     staffWrote: 'centre: ',
     legend: 'Waiting: how long the oldest unanswered message has waited. Red: longer than the 48 hours the centre promises. At the top: who is in danger and has no answer yet. The search looks only at what the desk decrypted for this list (the first and the latest message), nowhere else.',
     err_too_many_attempts: 'Too many wrong attempts. Try again in {s} s.',
+    casesNav: 'Eviction cases', safeTitle: 'Safe contact', safeTimes: 'When and how it is safe to contact her',
+    safeVoicemail: 'A voicemail may be left', safeCode: 'Agreed code word', save: 'Save',
+    casesTitle: 'Eviction cases',
+    casesLegend: 'The centre must contact the endangered person within 48 hours of receiving the police eviction record. The eviction lasts 10 days from the police entry. At the top, in red: overdue without a contact attempt. The first attempt that reached her, or a letter or visit, stops the clock.',
+    colCase: 'Case', colPerson: 'Person', colDeadline: 'Deadline', colEvictionEnd: 'Eviction ends', colState: 'State',
+    casesEmpty: 'No eviction cases.', newCase: 'Register a new eviction record',
+    caseEntered: 'Police entry (eviction starts)', caseReceived: 'Record received by the centre', caseUnit: 'Police unit',
+    caseRecordNo: 'Record number', caseName: 'Endangered person (name)', casePhone: 'Phone', caseAddress: 'Address',
+    caseChildren: 'Children in the household', caseNotes: 'Notes', caseSave: 'Register the case',
+    statsTitle: 'Statistics for the annual report', statsFrom: 'From', statsTo: 'To (inclusive)', statsCsv: 'Download CSV',
+    backCases: '← Back to cases', caseHeading: 'Eviction case', logTitle: 'Case log',
+    attemptTitle: 'Contact attempt', attemptAt: 'When', attemptChannel: 'How', attemptOutcome: 'Outcome',
+    attemptText: 'Note', attemptSave: 'Log the attempt', ch_phone: 'phone', ch_visit: 'visit',
+    ch_letter: 'letter', ch_chat: 'chat', out_reached: 'reached', out_no_answer: 'no answer',
+    out_wrong_number: 'wrong number', out_unsafe_to_talk: 'unsafe to talk', out_declined: 'declined help',
+    out_accepted: 'accepted help', linkTitle: 'Link a conversation', linkTo: 'Anonymous conversation', link: 'Link',
+    caseNoteTitle: 'Note in the log', closeTitle: 'Close the case', closeChoice: 'Her choice',
+    ch_accepted: 'accepted help', ch_declined: 'declined help', ch_unreachable: 'could not be reached', close: 'Close',
+    overdue: 'OVERDUE: contact was due {t}', dueBy: 'Contact due {t}', contactedInTime: 'Contacted in time ({t})',
+    contactedLate: 'Contacted late ({t})', closedNoContact: 'Closed without contact', stOpen: 'open',
+    stClosed: 'closed: {c}', court: 'The eviction ends {t}. Until then she may petition the court for a preliminary measure; filing extends the eviction until the court decides.',
+    safeLine: 'SAFE CONTACT: {times} · voicemail: {vm} · code word: {code}', noRecord: 'The eviction record is missing.',
+    caseOpened: 'Case registered.', chooseConversation: '— choose a conversation —', linked: 'Linked conversation',
+    rec_police: 'Police', rec_person: 'Person', rec_phone: 'Phone', rec_address: 'Address', rec_children: 'Children',
+    rec_notes: 'Notes', rec_entered: 'Police entry', rec_received: 'Received', overdueCount: '{n} overdue',
+
   },
 };
 
@@ -226,7 +278,8 @@ function notice(text, error = false) {
 }
 
 function show(view) {
-  for (const id of ['locked', 'inbox-view', 'thread-view']) $(`#${id}`).hidden = id !== view;
+  for (const id of ['locked', 'inbox-view', 'thread-view', 'cases-view', 'case-view']) $(`#${id}`).hidden = id !== view;
+  state.view = view;
   $('#lock').hidden = view === 'locked';
 }
 
@@ -261,7 +314,12 @@ function setSession(data) {
 // Locked: every decrypted word leaves the page (removed from the DOM, not
 // hidden), as do the form fields she was typing in.
 function clearContent() {
-  for (const sel of ['#messages', '#notes', '#intake', '#inbox tbody', '#assignee', '#transfer-to', '#filter-assignee', '#template']) $(sel).replaceChildren();
+  for (const sel of ['#messages', '#notes', '#intake', '#inbox tbody', '#assignee', '#transfer-to', '#filter-assignee', '#template',
+    '#cases tbody', '#case-log', '#case-record', '#link-to']) $(sel).replaceChildren();
+  for (const sel of ['#case-id', '#case-deadline', '#case-court', '#case-safe', '#thread-safe', '#cases-count']) $(sel).textContent = '';
+  for (const form of document.querySelectorAll('form')) form.reset();
+  state.cases = [];
+  state.caseOpen = null;
   state.templates = [];
   $('#search').value = '';
   for (const sel of ['#thread-id', '#me']) $(sel).textContent = '';
@@ -394,6 +452,10 @@ function renderThread(view) {
     item.dataset.seq = m.seq;
     return item;
   }));
+  $('#thread-safe').textContent = safeLine(view.note.safe_contact);
+  $('#thread-safe-times').value = view.note.safe_contact?.times || '';
+  $('#thread-safe-voicemail').checked = !!view.note.safe_contact?.voicemail;
+  $('#thread-safe-code').value = view.note.safe_contact?.code_word || '';
   $('#status').value = view.note.status;
   $('#assignee').value = view.note.assignee || '';
   $('#notes').replaceChildren(...view.note.notes.map((n) => el('li', {},
@@ -423,8 +485,100 @@ async function openThread(id, user = false) {
   if (user) await markShownRead();
 }
 
+// The safe-contact line, shown before any call.
+function safeLine(s) {
+  if (!s || !(s.times || s.code_word)) return '';
+  return t('safeLine').replace('{times}', s.times || '—').replace('{vm}', s.voicemail ? t('yes') : t('no').toUpperCase())
+    .replace('{code}', s.code_word || '—');
+}
+
+// What the 48-hour clock says, from the case's fields.
+function deadline(c) {
+  if (!c.contact_due) return t('noRecord');
+  if (c.clock_stopped_at) return t(c.contacted_in_time ? 'contactedInTime' : 'contactedLate').replace('{t}', when(c.clock_stopped_at));
+  if (c.closed) return t('closedNoContact');
+  return t(c.overdue ? 'overdue' : 'dueBy').replace('{t}', when(c.contact_due));
+}
+
+function caseState(c) {
+  return c.closed ? t('stClosed').replace('{c}', t(`ch_${c.closed.choice}`)) : t('stOpen');
+}
+
+function renderCases() {
+  const cases = state.cases || [];
+  const overdue = cases.filter((c) => c.overdue).length;
+  $('#cases-count').textContent = cases.length ? `(${cases.length}${overdue ? ` · ${t('overdueCount').replace('{n}', overdue)}` : ''})` : '';
+  $('#cases-btn').className = overdue ? 'overdue' : '';
+  $('#cases-empty').hidden = cases.length > 0;
+  $('#cases tbody').replaceChildren(...cases.map((c) => {
+    const row = el('tr', { tabIndex: 0, className: c.overdue ? 'overdue' : c.closed ? 'closed' : '' },
+      el('td', {}, el('code', { textContent: c.short })),
+      el('td', { textContent: c.record?.name || '—' }),
+      el('td', { className: 'deadline', textContent: (c.overdue ? '⚠ ' : '') + deadline(c) }),
+      el('td', { textContent: when(c.eviction_end) }),
+      el('td', { textContent: caseState(c) + (c.expires_soon ? ` · ⌛ ${t('expires')} ${when(c.expires_at)}` : '') }));
+    row.dataset.id = c.id;
+    row.addEventListener('click', () => guarded(() => openCase(c.id)));
+    row.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') guarded(() => openCase(c.id)); });
+    return row;
+  }));
+}
+
+async function loadCases() {
+  const epoch = state.epoch;
+  const cases = await api('/api/cases');
+  if (epoch !== state.epoch || !state.me) return;
+  state.cases = cases;
+  renderCases();
+}
+
+function renderCase(c) {
+  state.caseOpen = c.id;
+  $('#case-id').textContent = c.short;
+  const line = $('#case-deadline');
+  line.textContent = (c.overdue ? '⚠ ' : '') + deadline(c);
+  line.className = c.overdue ? 'overdue' : '';
+  $('#case-court').textContent = c.court_reminder ? t('court').replace('{t}', when(c.eviction_end)) : '';
+  $('#case-safe').textContent = safeLine(c.safe_contact);
+  const r = c.record || {};
+  const pairs = [
+    [t('rec_person'), r.name], [t('rec_phone'), r.phone], [t('rec_address'), r.address],
+    [t('rec_children'), r.children], [t('rec_police'), [r.police_unit, r.record_no].filter(Boolean).join(' ')],
+    [t('rec_entered'), when(r.entered_at)], [t('rec_received'), when(r.received_at)],
+    [t('colEvictionEnd'), when(c.eviction_end)], [t('rec_notes'), r.notes],
+    ...c.links.map((id) => [t('linked'), id.slice(0, 8)]),
+  ].filter(([, v]) => v);
+  $('#case-record').replaceChildren(...pairs.flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: v })]));
+  $('#case-log').replaceChildren(...c.entries.map((e) => el('li', {},
+    el('span', { className: 'meta', textContent: `#${e.seq} · ${when(e.stored_at)} · ${e.by || '⚠'}: ` }),
+    el('span', { className: e.problem ? 'problem' : '', textContent: e.problem || e.line }))));
+  $('#link-to').replaceChildren(el('option', { value: '', textContent: t('chooseConversation') }),
+    ...state.inbox.map((e) => el('option', { value: e.id, textContent: `${e.short} · ${e.latest_line || ''}`.slice(0, 80) })));
+  show('case-view');
+}
+
+async function openCase(id) {
+  const epoch = state.epoch;
+  const c = await api('/api/case', { id });
+  if (epoch !== state.epoch || !state.me) return;
+  renderCase(c);
+}
+
+// A datetime-local field as Unix seconds (this computer's time zone).
+const seconds = (sel) => Math.floor(new Date($(sel).value).getTime() / 1000);
+// A date field's midnight, local time.
+const day = (sel, plus = 0) => Math.floor(new Date(`${$(sel).value}T00:00`).getTime() / 1000) + plus;
+
+async function addEntry(entry) {
+  const c = await api('/api/case/entry', { id: state.caseOpen, entry }, true);
+  notice(t('saved'));
+  renderCase(c);
+}
+
 // A live update: fetched in the background, marks nothing read.
 async function refresh() {
+  if (state.view === 'case-view' && state.caseOpen) await openCase(state.caseOpen);
+  if (state.view === 'cases-view' || state.view === 'inbox-view') await loadCases();
   if (state.open) await openThread(state.open, false);
   // The inbox too (what changed only), for the count and the alerts.
   await loadInbox(false);
@@ -485,7 +639,7 @@ function wire() {
     api('/api/unlock', { passphrase }, true)
       .then(async (data) => {
         setSession(data); show('inbox-view'); await loadInbox();
-        loadMailHealth().catch(() => {}); loadTemplates().catch(() => {});
+        loadMailHealth().catch(() => {}); loadTemplates().catch(() => {}); loadCases().catch(() => {});
       })
       .catch((e) => { $('#unlock-error').textContent = e.message; });
   });
@@ -540,6 +694,65 @@ function wire() {
     await api('/api/assign', { id: state.open, staff: $('#assignee').value || null }, true);
     notice(t('saved'));
   }));
+  $('#thread-safe-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(async () => {
+      const safe = { times: $('#thread-safe-times').value, voicemail: $('#thread-safe-voicemail').checked, code_word: $('#thread-safe-code').value };
+      await api('/api/safe-contact', { id: state.open, safe }, true);
+      notice(t('saved'));
+      await openThread(state.open, true);
+    });
+  });
+  $('#cases-btn').addEventListener('click', () => guarded(async () => { state.open = null; show('cases-view'); await loadCases(); }));
+  $('#cases-back').addEventListener('click', () => guarded(async () => { show('inbox-view'); await loadInbox(); }));
+  $('#case-back').addEventListener('click', () => guarded(async () => { state.caseOpen = null; show('cases-view'); await loadCases(); }));
+  $('#case-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(async () => {
+      const record = {
+        entered_at: seconds('#case-entered'), received_at: seconds('#case-received'),
+        police_unit: $('#case-unit').value, record_no: $('#case-record-no').value, name: $('#case-name').value,
+        phone: $('#case-phone').value, address: $('#case-address').value, children: $('#case-children').value,
+        notes: $('#case-notes').value,
+      };
+      const c = await api('/api/case/open', { record }, true);
+      $('#case-form').reset();
+      notice(t('caseOpened'));
+      renderCase(c);
+    });
+  });
+  $('#attempt-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(async () => {
+      await addEntry({ type: 'attempt', at: seconds('#attempt-at'), channel: $('#attempt-channel').value, outcome: $('#attempt-outcome').value, text: $('#attempt-text').value });
+      $('#attempt-form').reset();
+    });
+  });
+  $('#case-safe-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(() => addEntry({ type: 'safe_contact', times: $('#case-safe-times').value, voicemail: $('#case-safe-voicemail').checked, code_word: $('#case-safe-code').value }));
+  });
+  $('#link-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if ($('#link-to').value) guarded(() => addEntry({ type: 'link', mailbox_id: $('#link-to').value }));
+  });
+  $('#case-note-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(async () => { await addEntry({ type: 'note', text: $('#case-note-text').value }); $('#case-note-text').value = ''; });
+  });
+  $('#close-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(() => addEntry({ type: 'close', choice: $('#close-choice').value, text: $('#close-text').value }));
+  });
+  $('#stats-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(async () => {
+      const csv = await api('/api/stats', { from: day('#stats-from'), to: day('#stats-to', 86400) }, true);
+      const link = el('a', { href: URL.createObjectURL(new Blob([csv], { type: 'text/csv' })), download: `ozvi-statistika-${$('#stats-from').value}.csv` });
+      link.click();
+      URL.revokeObjectURL(link.href);
+    });
+  });
   $('#keep-btn').addEventListener('click', () => guarded(async () => {
     await api('/api/keep', { id: state.open }, true);
     notice(t('kept'));
@@ -581,7 +794,7 @@ async function start() {
     const data = await api('/api/state');
     if (data.unlocked) {
       setSession(data); show('inbox-view'); await loadInbox(false);
-      loadMailHealth().catch(() => {}); loadTemplates().catch(() => {});
+      loadMailHealth().catch(() => {}); loadTemplates().catch(() => {}); loadCases().catch(() => {});
     } else locked('');
   } catch (e) {
     notice(e.message, true);
