@@ -122,6 +122,88 @@ async fn staff_work_in_the_browser() {
     relay.handle.stop(true).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eviction_cases_in_the_browser() {
+    browser_ready();
+    let deployment = Deployment::new(&[JANA, PETRA]).await;
+    let (relay, jana, petra) = (
+        &deployment.relay,
+        deployment.homes[0].clone(),
+        deployment.homes[1].clone(),
+    );
+    deployment
+        .person(7)
+        .write_first("ic-zlin", "Policie u nás byla včera.")
+        .await;
+    // A record that arrived three days ago and that nobody acted on.
+    let now = ozvi_tests::person::now();
+    let overdue = desk_ok(
+        Some(&petra),
+        &[
+            "case",
+            "open",
+            "--entered",
+            &(now - 75 * 3600).to_string(),
+            "--received",
+            &(now - 72 * 3600).to_string(),
+            "--name",
+            "OHROŽENÁ-5521",
+        ],
+    )
+    .await
+    .trim()
+    .to_string();
+
+    let desk = start_desk(&jana);
+    let mut child = Command::new("node")
+        .arg(browser_dir().join("cases.mjs"))
+        .arg(&desk.url)
+        .env("OZVI_PASSPHRASE", STAFF_PASS)
+        .env("OZVI_OVERDUE_ID", &overdue)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let mut rx = script_lines(&mut child);
+    let mut log = Vec::new();
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(90), rx.recv())
+        .await
+        .expect("the browser script makes progress")
+    {
+        if line == "READY_FOR_LIVE" {
+            // Her colleague logs a letter on the case Jana has open.
+            desk_ok(
+                Some(&petra),
+                &[
+                    "case",
+                    "attempt",
+                    &overdue,
+                    "--channel",
+                    "letter",
+                    "--outcome",
+                    "no_answer",
+                    "--text",
+                    "ŽIVĚ-DOPIS-77",
+                ],
+            )
+            .await;
+        }
+        log.push(line);
+    }
+    node_succeeded(child, &log, "the cases story").await;
+    // What the browser registered is the centre's, for her colleague too.
+    let cases: serde_json::Value =
+        serde_json::from_str(&desk_ok(Some(&petra), &["cases", "--json"]).await).expect("json");
+    let new = cases
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["record"]["name"] == "NOVÁ-3390"))
+        .unwrap_or_else(|| panic!("the case registered in the browser: {cases}"));
+    assert_eq!(new["contacted_in_time"], true, "{new}");
+    assert_eq!(new["safe_contact"]["times"], "jen dopoledne", "{new}");
+    desk.handle.stop(true).await;
+    relay.handle.stop(true).await;
+}
+
 #[tokio::test]
 async fn the_ui_refuses_other_hosts_other_origins_and_callers_without_the_secret() {
     let tmp = tempfile::tempdir().expect("temp dir");

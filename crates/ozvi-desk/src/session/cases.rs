@@ -324,7 +324,7 @@ impl Session {
         let mut cases = Vec::with_capacity(listed.len());
         for entry in listed {
             let id = MailboxId::from_b64(&entry.id).map_err(|_| DeskError::BadResponse)?;
-            match self.case(&id).await {
+            match self.case_as_listed(&id).await {
                 Ok(case) => cases.push(case),
                 // Deleted meanwhile.
                 Err(DeskError::UnknownThread(_)) => {}
@@ -353,8 +353,15 @@ impl Session {
         }
     }
 
-    /// One case of the centre, with its clocks.
+    /// One case of the centre, with its clocks (what changed is asked for
+    /// first, so a colleague's new entry shows).
     pub async fn case(&self, case: &MailboxId) -> Result<CaseView, DeskError> {
+        self.inbox_listing(super::Listing::Changes).await?;
+        self.case_as_listed(case).await
+    }
+
+    /// [`Session::case`] against the listing in memory.
+    async fn case_as_listed(&self, case: &MailboxId) -> Result<CaseView, DeskError> {
         let known = self
             .memory()
             .cases
