@@ -345,6 +345,9 @@ async fn eviction_cases_keep_the_statutory_clocks_and_feed_the_statistics() {
             .map(Vec::len),
         Some(2)
     );
+    // A quiet case is kept like a conversation.
+    let kept = desk_ok(Some(jana), &["keep", &late[..8]]).await;
+    assert!(kept.contains("Ponecháno"), "{kept}");
     // Cases stay out of the inbox.
     let inbox = json(&desk_ok(Some(jana), &["inbox", "--json"]).await);
     assert_eq!(inbox.as_array().map(Vec::len), Some(3), "{inbox}");

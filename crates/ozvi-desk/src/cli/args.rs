@@ -45,7 +45,8 @@ pub(crate) enum Command {
     Enrolment,
     /// Your centre's conversations, newest activity first.
     Inbox(Json),
-    /// Keep a quiet conversation from deletion for another retention period.
+    /// Keep a quiet conversation (or eviction case) from deletion for
+    /// another retention period.
     Keep {
         #[arg(allow_hyphen_values = true)]
         thread: String,

@@ -243,7 +243,11 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
         }
         Command::Keep { thread } => {
             let session = session(home).await?;
-            let mailbox = session.resolve(&thread).await?;
+            // A conversation, or else an eviction case.
+            let mailbox = match session.resolve(&thread).await {
+                Err(DeskError::UnknownThread(_)) => session.resolve_case(&thread).await?,
+                other => other?,
+            };
             session.keep(&mailbox).await?;
             println!(
                 "Ponecháno: bez aktivity se smaže až po další lhůtě. / Kept for another retention period."

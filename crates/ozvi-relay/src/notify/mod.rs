@@ -316,7 +316,9 @@ impl Notifier {
 }
 
 /// A centre's digest: whether a thread changed after `seen` holds person
-/// messages staff have not read, and how many wait over 24 and 48 hours.
+/// messages staff have not read, or a staff-only case was opened or added
+/// to (the relay knows no more of a case, and says no more), and how many
+/// conversations wait over 24 and 48 hours.
 /// Returns it with the newest change number seen.
 pub fn count(
     store: &dyn Store,
@@ -331,7 +333,7 @@ pub fn count(
         let page = store.changed_threads(centre, 0, before, PAGE)?;
         for (_, record) in &page {
             newest = newest.max(record.change);
-            if record.change > seen && record.unread > 0 {
+            if record.change > seen && (record.unread > 0 || record.is_case()) {
                 digest.new_activity = true;
             }
             if record.unanswered_since != 0 {
@@ -348,5 +350,45 @@ pub fn count(
             Some(oldest) if page.len() == PAGE => before = oldest,
             _ => return Ok((digest, newest)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Author, MemoryStore, Quota, ThreadRecord};
+    use ozvi_crypto::MailboxId;
+
+    #[test]
+    fn a_case_is_new_activity_and_never_waiting() {
+        let store = MemoryStore::new();
+        let zlin = CentreId::parse("ic-zlin").expect("id");
+        let t = 1_800_000_000;
+        let person = MailboxId([1; 16]);
+        store
+            .create_thread(&person, [7; 32], &zlin, &[1, 1], t)
+            .expect("creates");
+        store.mark_read(&person, 1).expect("read");
+        store
+            .append(
+                &person,
+                Author::Staff,
+                &[1, 2],
+                t + 60,
+                Quota {
+                    max_messages: 10,
+                    max_bytes: 1000,
+                },
+            )
+            .expect("answered");
+        let (quiet, seen) = count(&store, &zlin, 0, t + 3 * 86_400).expect("counts");
+        assert!(!quiet.new_activity, "read and answered");
+        let case = MailboxId([2; 16]);
+        store
+            .create_thread(&case, ThreadRecord::NO_PERSON, &zlin, &[1, 4], t)
+            .expect("opens a case");
+        let (digest, _) = count(&store, &zlin, seen, t + 3 * 86_400).expect("counts");
+        assert!(digest.new_activity, "a case opened since the last digest");
+        assert_eq!((digest.waiting_24h, digest.waiting_48h), (0, 0));
     }
 }

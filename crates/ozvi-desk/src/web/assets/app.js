@@ -540,6 +540,8 @@ function renderCase(c) {
   line.className = c.overdue ? 'overdue' : '';
   $('#case-court').textContent = c.court_reminder ? t('court').replace('{t}', when(c.eviction_end)) : '';
   $('#case-safe').textContent = safeLine(c.safe_contact);
+  $('#case-expires').hidden = !c.expires_soon;
+  $('#case-expires span').textContent = c.expires_soon ? `⌛ ${t('expires')} ${when(c.expires_at)}` : '';
   const r = c.record || {};
   const pairs = [
     [t('rec_person'), r.name], [t('rec_phone'), r.phone], [t('rec_address'), r.address],
@@ -744,6 +746,11 @@ function wire() {
     ev.preventDefault();
     guarded(() => addEntry({ type: 'close', choice: $('#close-choice').value, text: $('#close-text').value }));
   });
+  $('#case-keep').addEventListener('click', () => guarded(async () => {
+    await api('/api/keep', { id: state.caseOpen }, true);
+    notice(t('kept'));
+    await openCase(state.caseOpen);
+  }));
   $('#stats-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     guarded(async () => {
