@@ -11,21 +11,10 @@
 // two seconds. They appear in the page, but the desk still locks, and then
 // nothing decrypted is left in the page. Prints LOCKED when done.
 
-import { chromium } from 'playwright-core';
+import { env, launch, step } from './desk-common.mjs';
 
 const [url] = process.argv.slice(2);
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
-
-const browser = await chromium.launch({
-  executablePath: process.env.OZVI_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
-const step = (text) => console.log(`step: ${text}`);
+const browser = await launch();
 let failed = false;
 try {
   const page = await browser.newPage();

@@ -11,43 +11,11 @@
 //
 // Prints one line per step; exits non-zero on the first failure.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
-
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+import { accessible, env, launch, step } from './desk-common.mjs';
 
 const [url] = process.argv.slice(2);
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
-
-const browser = await chromium.launch({
-  executablePath: process.env.OZVI_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
-const step = (text) => console.log(`step: ${text}`);
+const browser = await launch();
 let failed = false;
-
-/** axe-core (WCAG 2.1 A and AA) on what is on screen, in Czech and English. */
-async function accessible(page, screen) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  for (const lang of ['cs', 'en']) {
-    await page.selectOption('#lang', lang);
-    const violations = await page.evaluate(async () => {
-      const result = await window.axe.run(document, {
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-      });
-      return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    });
-    if (violations.length) throw new Error(`axe on ${screen} (${lang}): ${violations.join('; ')}`);
-  }
-  await page.selectOption('#lang', 'cs');
-}
 try {
   const page = await browser.newPage();
   page.on('dialog', (dialog) => dialog.accept());

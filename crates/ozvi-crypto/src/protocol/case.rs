@@ -14,13 +14,11 @@
 //! member **of the case's centre** (step 5 of opening accepts any listed
 //! centre), not a replay, and in increasing order.
 
-use std::collections::BTreeMap;
-
 use rand_core::CryptoRng;
 
 use crate::MailboxId;
 use crate::format::envelope::Kind;
-use crate::format::frame::MSG_ID_LEN;
+use crate::protocol::conversation::Ledger;
 use crate::protocol::envelope::{Opened, Sender};
 
 /// A fresh random mailbox id for a new case.
@@ -54,8 +52,7 @@ pub enum Check {
 #[derive(Debug, Clone)]
 pub struct CaseLog {
     centre: String,
-    seen: BTreeMap<[u8; MSG_ID_LEN], u64>,
-    last_seq: Option<u64>,
+    ledger: Ledger,
 }
 
 impl CaseLog {
@@ -63,18 +60,16 @@ impl CaseLog {
     pub fn new(centre: &str) -> Self {
         Self {
             centre: centre.to_string(),
-            seen: BTreeMap::new(),
-            last_seq: None,
+            ledger: Ledger::default(),
         }
     }
 
     /// The entry at sequence number `seq`; `opened` is `None` when it did
     /// not open or verify (it still takes its place in the order).
     pub fn push(&mut self, seq: u64, opened: Option<&Opened>) -> Check {
-        if self.last_seq.is_some_and(|last| seq <= last) {
+        if !self.ledger.in_order(seq) {
             return Check::OutOfOrder;
         }
-        self.last_seq = Some(seq);
         let Some(opened) = opened else {
             return Check::Use;
         };
@@ -82,22 +77,22 @@ impl CaseLog {
             (Sender::Staff { centre, .. }, Kind::CaseEntry) if *centre == self.centre => {}
             _ => return Check::NotInCase,
         }
-        if let Some(&first_seq) = self.seen.get(&opened.msg_id) {
-            return Check::Replay { first_seq };
+        match self.ledger.replay_of(&opened.msg_id, seq) {
+            Some(first_seq) => Check::Replay { first_seq },
+            None => Check::Use,
         }
-        self.seen.insert(opened.msg_id, seq);
-        Check::Use
     }
 
     /// How many distinct entries were used.
     pub fn used(&self) -> usize {
-        self.seen.len()
+        self.ledger.distinct()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::frame::MSG_ID_LEN;
     use crate::protocol::keys::PersonKeys;
 
     fn entry(kind: Kind, sender: Sender, id: u8) -> Opened {

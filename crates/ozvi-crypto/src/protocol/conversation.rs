@@ -47,11 +47,45 @@ pub enum Check {
     NotInThread,
 }
 
+/// What every reader of a sequence of messages (a thread, a case) checks
+/// across them: the order, and which `msg_id`s it has already seen.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Ledger {
+    seen: BTreeMap<[u8; MSG_ID_LEN], u64>,
+    last_seq: Option<u64>,
+}
+
+impl Ledger {
+    /// Takes `seq`'s place in the order; false if it does not follow the
+    /// previous one.
+    pub(crate) fn in_order(&mut self, seq: u64) -> bool {
+        if self.last_seq.is_some_and(|last| seq <= last) {
+            return false;
+        }
+        self.last_seq = Some(seq);
+        true
+    }
+
+    /// Records `msg_id` at `seq`; the sequence number of its first
+    /// appearance if it was seen before (a replay).
+    pub(crate) fn replay_of(&mut self, msg_id: &[u8; MSG_ID_LEN], seq: u64) -> Option<u64> {
+        if let Some(&first) = self.seen.get(msg_id) {
+            return Some(first);
+        }
+        self.seen.insert(*msg_id, seq);
+        None
+    }
+
+    /// How many distinct messages were recorded.
+    pub(crate) fn distinct(&self) -> usize {
+        self.seen.len()
+    }
+}
+
 /// The reader's state for one thread.
 #[derive(Debug, Default, Clone)]
 pub struct Conversation {
-    seen: BTreeMap<[u8; MSG_ID_LEN], u64>,
-    last_seq: Option<u64>,
+    ledger: Ledger,
     person: Option<PersonPublic>,
 }
 
@@ -64,10 +98,9 @@ impl Conversation {
     /// The message at sequence number `seq`; `opened` is `None` when it did
     /// not open or verify (it still takes its place in the order).
     pub fn push(&mut self, seq: u64, opened: Option<&Opened>) -> Check {
-        if self.last_seq.is_some_and(|last| seq <= last) {
+        if !self.ledger.in_order(seq) {
             return Check::OutOfOrder;
         }
-        self.last_seq = Some(seq);
         let Some(opened) = opened else {
             return Check::Show;
         };
@@ -80,16 +113,15 @@ impl Conversation {
             (Sender::Staff { .. }, Kind::StaffReply) => {}
             _ => return Check::NotInThread,
         }
-        if let Some(&first_seq) = self.seen.get(&opened.msg_id) {
-            return Check::Replay { first_seq };
+        match self.ledger.replay_of(&opened.msg_id, seq) {
+            Some(first_seq) => Check::Replay { first_seq },
+            None => Check::Show,
         }
-        self.seen.insert(opened.msg_id, seq);
-        Check::Show
     }
 
     /// How many distinct messages were shown.
     pub fn shown(&self) -> usize {
-        self.seen.len()
+        self.ledger.distinct()
     }
 }
 

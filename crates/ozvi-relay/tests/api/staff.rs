@@ -485,6 +485,32 @@ async fn notification_health_is_for_signed_staff_of_the_centre_only() {
     .await;
 }
 
+/// A kind-`kind` envelope from `staff` under `mailbox` with `body`, sealed
+/// to `to`, base64url.
+fn staff_only(
+    app: &crate::helpers::TestApp,
+    staff: &ozvi_crypto::StaffKeys,
+    mailbox: &ozvi_crypto::MailboxId,
+    kind: Kind,
+    body: &[u8],
+    to: &[ozvi_crypto::primitives::x25519::X25519Public],
+) -> String {
+    use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
+    let envelope = seal(
+        &mut *app.rng.lock().expect("rng"),
+        Signer::Staff(staff),
+        Message {
+            kind,
+            mailbox,
+            body,
+            sent_at: 1,
+        },
+        to,
+    )
+    .expect("seals");
+    b64::encode(&envelope)
+}
+
 /// A kind-`kind` envelope from `staff` under Zlín's record mailbox, sealed to
 /// `to`.
 fn centre_record(
@@ -493,22 +519,9 @@ fn centre_record(
     kind: Kind,
     to: &[ozvi_crypto::primitives::x25519::X25519Public],
 ) -> String {
-    use ozvi_crypto::protocol::addressing::centre_record_mailbox;
-    use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
-    let envelope = seal(
-        &mut *app.rng.lock().expect("rng"),
-        Signer::Staff(staff),
-        Message {
-            kind,
-            mailbox: &centre_record_mailbox("ic-zlin"),
-            body:
-                br#"{"templates":[{"id":"prvni","lang":"cs","title":"Prvni","text":"Dobry den"}]}"#,
-            sent_at: 1,
-        },
-        to,
-    )
-    .expect("seals");
-    b64::encode(&envelope)
+    let mailbox = ozvi_crypto::protocol::addressing::centre_record_mailbox("ic-zlin");
+    let body = br#"{"templates":[{"id":"prvni","lang":"cs","title":"Prvni","text":"Dobry den"}]}"#;
+    staff_only(app, staff, &mailbox, kind, body, to)
 }
 
 /// The templates envelope `staff`'s centre stored, as the relay lists it.
@@ -603,20 +616,8 @@ fn case_entry(
     kind: Kind,
     to: &[ozvi_crypto::primitives::x25519::X25519Public],
 ) -> String {
-    use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
-    let envelope = seal(
-        &mut *app.rng.lock().expect("rng"),
-        Signer::Staff(staff),
-        Message {
-            kind,
-            mailbox: case,
-            body: br#"{"type":"attempt","at":1,"by":"zlin-1","channel":"phone","outcome":"no_answer"}"#,
-            sent_at: 1,
-        },
-        to,
-    )
-    .expect("seals");
-    b64::encode(&envelope)
+    let body = br#"{"type":"attempt","at":1,"channel":"phone","outcome":"no_answer"}"#;
+    staff_only(app, staff, case, kind, body, to)
 }
 
 async fn post_case(
