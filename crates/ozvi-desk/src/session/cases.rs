@@ -345,12 +345,7 @@ impl Session {
             return Err(DeskError::UnknownThread(id.into()));
         }
         let cases = self.cases().await?;
-        let mut matches = cases.iter().filter(|c| c.id.starts_with(id));
-        match (matches.next(), matches.next()) {
-            (Some(one), None) => MailboxId::from_b64(&one.id).map_err(|_| DeskError::BadResponse),
-            (Some(_), Some(_)) => Err(DeskError::AmbiguousThread(id.into())),
-            (None, _) => Err(DeskError::UnknownThread(id.into())),
-        }
+        super::inbox::unique_prefix(id, cases.iter().map(|c| c.id.as_str()))
     }
 
     /// One case of the centre, with its clocks (what changed is asked for
@@ -398,12 +393,7 @@ impl Session {
             return Err(DeskError::UnknownThread(case.to_b64()));
         }
         // When the relay deletes it, as the inbox listing computed.
-        if let Some((_, (_, listed))) = self
-            .memory()
-            .inbox
-            .as_ref()
-            .and_then(|i| i.entries.get_key_value(&case.0))
-        {
+        if let Some(listed) = &listed {
             entry.expires_at = listed.expires_at;
             entry.expires_soon = listed.expires_soon;
         }

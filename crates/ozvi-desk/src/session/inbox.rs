@@ -79,8 +79,7 @@ impl Session {
             case: summary
                 .first
                 .as_ref()
-                .and_then(|m| b64::decode(&m.envelope).ok())
-                .is_some_and(|bytes| bytes.get(1) == Some(&Kind::CaseEntry.to_byte())),
+                .is_some_and(super::cases::opens_a_case),
         };
         Ok((mailbox, entry))
     }
@@ -206,12 +205,21 @@ impl Session {
             return Err(DeskError::UnknownThread(id.into()));
         }
         let inbox = self.inbox().await?;
-        let mut matches = inbox.iter().filter(|e| e.id.starts_with(id));
-        match (matches.next(), matches.next()) {
-            (Some(one), None) => MailboxId::from_b64(&one.id).map_err(|_| DeskError::BadResponse),
-            (Some(_), Some(_)) => Err(DeskError::AmbiguousThread(id.into())),
-            (None, _) => Err(DeskError::UnknownThread(id.into())),
-        }
+        unique_prefix(id, inbox.iter().map(|e| e.id.as_str()))
+    }
+}
+
+/// The one id among `ids` that begins with `prefix` (at least four
+/// characters, checked by the caller): a conversation's or a case's.
+pub(super) fn unique_prefix<'a>(
+    prefix: &str,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<MailboxId, DeskError> {
+    let mut matches = ids.filter(|id| id.starts_with(prefix));
+    match (matches.next(), matches.next()) {
+        (Some(one), None) => MailboxId::from_b64(one).map_err(|_| DeskError::BadResponse),
+        (Some(_), Some(_)) => Err(DeskError::AmbiguousThread(prefix.into())),
+        (None, _) => Err(DeskError::UnknownThread(prefix.into())),
     }
 }
 
