@@ -30,6 +30,53 @@ pub(super) fn code_vectors(out: &mut Writer) -> anyhow::Result<()> {
         "code-lookalikes",
         ok(&lookalike, "o is read as 0 and l as 1"),
     )?;
+    // The Cyrillic look-alikes of PROTOCOL.md §2, written out here from the
+    // spec's table rather than taken from the parser.
+    let cyrillic = |upper: bool| -> String {
+        grouped
+            .chars()
+            .map(|ch| {
+                let (capital, small) = match ch {
+                    'A' => ('\u{0410}', '\u{0430}'),
+                    'B' => ('\u{0412}', '\u{0432}'),
+                    'C' => ('\u{0421}', '\u{0441}'),
+                    'E' => ('\u{0415}', '\u{0435}'),
+                    'H' => ('\u{041D}', '\u{043D}'),
+                    'K' => ('\u{041A}', '\u{043A}'),
+                    'M' => ('\u{041C}', '\u{043C}'),
+                    'P' => ('\u{0420}', '\u{0440}'),
+                    'T' => ('\u{0422}', '\u{0442}'),
+                    'X' => ('\u{0425}', '\u{0445}'),
+                    'Y' => ('\u{0423}', '\u{0443}'),
+                    'W' => ('\u{051C}', '\u{051D}'),
+                    '0' => ('\u{041E}', '\u{043E}'),
+                    '1' => ('\u{0406}', '\u{0456}'),
+                    '3' => ('\u{0417}', '\u{0437}'),
+                    other => (other, other),
+                };
+                if upper { capital } else { small }
+            })
+            .collect()
+    };
+    let ukrainian = cyrillic(true);
+    assert!(
+        !ukrainian.is_ascii(),
+        "the code has letters with look-alikes"
+    );
+    out.write(
+        "code-cyrillic-capitals",
+        ok(
+            &ukrainian,
+            "Cyrillic capitals that look like symbols (В, Е, Ԝ, О, І, З) are read as them",
+        ),
+    )?;
+    out.write(
+        "code-cyrillic-lowercase",
+        ok(
+            &cyrillic(false),
+            "Cyrillic look-alikes in lower case (в, е, ԝ, о, і, з): the keys of the capitals without Shift",
+        ),
+    )?;
     let dashes = grouped.replace('-', "\u{2013}");
     out.write(
         "code-en-dashes",
@@ -82,6 +129,31 @@ pub(super) fn code_vectors(out: &mut Writer) -> anyhow::Result<()> {
     out.write(
         "code-non-ascii",
         bad(&with_accent, "a Czech letter", "invalid_character"),
+    )?;
+    // Cyrillic letters that are not look-alikes, after Cyrillic ones that are.
+    // `9ВR-ІОЕ-И3D-…`: the seventh code character typed as И.
+    let with_i: String = ukrainian
+        .chars()
+        .enumerate()
+        .map(|(i, ch)| if i == 8 { '\u{0418}' } else { ch })
+        .collect();
+    out.write(
+        "code-cyrillic-not-look-alike",
+        bad(
+            &with_i,
+            "И (Cyrillic i) is not drawn like any symbol",
+            "invalid_character",
+        ),
+    )?;
+    assert_eq!(&canonical[1..2], "B", "the code's second symbol is B");
+    let with_soft_sign = format!("{}\u{042C}{}", &canonical[..1], &canonical[2..]);
+    out.write(
+        "code-cyrillic-soft-sign",
+        bad(
+            &with_soft_sign,
+            "Ь looks like a lower-case b, not like the B a code shows",
+            "invalid_character",
+        ),
     )?;
     Ok(())
 }

@@ -3,7 +3,9 @@
 //! 17 random symbols of Crockford's base32 alphabet (85 bits from the OS
 //! CSPRNG) and one check symbol, shown as six groups of three:
 //! `K7M-2QX-...`. Parsing ignores case, spaces and dashes, reads `I`/`L` as
-//! `1` and `O` as `0`, and refuses a code whose check symbol does not match.
+//! `1` and `O` as `0`, reads the Cyrillic letters drawn like a symbol as that
+//! symbol (a Ukrainian keyboard types `К` for `K`), and refuses a code whose
+//! check symbol does not match.
 //!
 //! The check is a weighted sum over GF(32) with the distinct weights α^0 …
 //! α^17 (α a primitive element): a single substituted symbol changes the sum
@@ -117,9 +119,11 @@ fn is_invisible(ch: char) -> bool {
     matches!(ch, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
-/// The value of a typed character, with Crockford's readings of look-alikes.
+/// The value of a typed character, with Crockford's readings of look-alikes
+/// and the Cyrillic letters drawn like a symbol.
 fn symbol_value(ch: char) -> Option<u8> {
-    let upper = match ch.to_ascii_uppercase() {
+    let latin = cyrillic_look_alike(ch).unwrap_or(ch);
+    let upper = match latin.to_ascii_uppercase() {
         'I' | 'L' => '1',
         'O' => '0',
         other => other,
@@ -129,6 +133,41 @@ fn symbol_value(ch: char) -> Option<u8> {
         .iter()
         .position(|&a| a == byte)
         .and_then(|p| u8::try_from(p).ok())
+}
+
+/// The Latin letter or digit a Cyrillic letter is drawn like (PROTOCOL.md §2,
+/// *Cyrillic look-alikes*): the Cyrillic capitals that Unicode's confusables
+/// data (UTS #39) maps to a symbol of the alphabet or to `I`, `L` or `O`, and
+/// their lower-case forms, which a keyboard types from the same key. A code is
+/// shown in capitals, so only the capital's shape counts: `Ь` looks like a
+/// lower-case `b`, not like `B`, and is not here. Written as escapes, because
+/// in source code the two scripts cannot be told apart.
+fn cyrillic_look_alike(ch: char) -> Option<char> {
+    Some(match ch {
+        '\u{0410}' | '\u{0430}' => 'A', // А а
+        '\u{0412}' | '\u{0432}' => 'B', // В в
+        '\u{0421}' | '\u{0441}' => 'C', // С с
+        '\u{0415}' | '\u{0435}' => 'E', // Е е
+        '\u{050C}' | '\u{050D}' => 'G', // Ԍ ԍ (Komi sje)
+        '\u{041D}' | '\u{043D}' => 'H', // Н н
+        '\u{0406}' | '\u{0456}' => 'I', // І і (Ukrainian i), read as 1
+        '\u{04C0}' | '\u{04CF}' => 'I', // Ӏ ӏ (palochka), read as 1
+        '\u{0408}' | '\u{0458}' => 'J', // Ј ј
+        '\u{041A}' | '\u{043A}' => 'K', // К к
+        '\u{041C}' | '\u{043C}' => 'M', // М м
+        '\u{041E}' | '\u{043E}' => 'O', // О о, read as 0
+        '\u{0420}' | '\u{0440}' => 'P', // Р р
+        '\u{0405}' | '\u{0455}' => 'S', // Ѕ ѕ (dze)
+        '\u{0422}' | '\u{0442}' => 'T', // Т т
+        '\u{0474}' | '\u{0475}' => 'V', // Ѵ ѵ (izhitsa)
+        '\u{051C}' | '\u{051D}' => 'W', // Ԝ ԝ
+        '\u{0425}' | '\u{0445}' => 'X', // Х х
+        '\u{0423}' | '\u{0443}' => 'Y', // У у
+        '\u{04AE}' | '\u{04AF}' => 'Y', // Ү ү (straight u)
+        '\u{0417}' | '\u{0437}' => '3', // З з
+        '\u{04E0}' | '\u{04E1}' => '3', // Ӡ ӡ (Abkhasian dze)
+        _ => return None,
+    })
 }
 
 /// Multiplication in GF(2^5) modulo the primitive polynomial x^5 + x^2 + 1.
@@ -216,6 +255,137 @@ mod tests {
         );
     }
 
+    /// Every Cyrillic look-alike of PROTOCOL.md §2, capital and lower case,
+    /// with the symbol it is read as. Hard-coded, not taken from the parser.
+    const CYRILLIC: [(char, char, char); 22] = [
+        ('\u{0410}', '\u{0430}', 'A'),
+        ('\u{0412}', '\u{0432}', 'B'),
+        ('\u{0421}', '\u{0441}', 'C'),
+        ('\u{0415}', '\u{0435}', 'E'),
+        ('\u{050C}', '\u{050D}', 'G'),
+        ('\u{041D}', '\u{043D}', 'H'),
+        ('\u{0406}', '\u{0456}', '1'),
+        ('\u{04C0}', '\u{04CF}', '1'),
+        ('\u{0408}', '\u{0458}', 'J'),
+        ('\u{041A}', '\u{043A}', 'K'),
+        ('\u{041C}', '\u{043C}', 'M'),
+        ('\u{041E}', '\u{043E}', '0'),
+        ('\u{0420}', '\u{0440}', 'P'),
+        ('\u{0405}', '\u{0455}', 'S'),
+        ('\u{0422}', '\u{0442}', 'T'),
+        ('\u{0474}', '\u{0475}', 'V'),
+        ('\u{051C}', '\u{051D}', 'W'),
+        ('\u{0425}', '\u{0445}', 'X'),
+        ('\u{0423}', '\u{0443}', 'Y'),
+        ('\u{04AE}', '\u{04AF}', 'Y'),
+        ('\u{0417}', '\u{0437}', '3'),
+        ('\u{04E0}', '\u{04E1}', '3'),
+    ];
+
+    /// A code whose symbol at `position` is `symbol`.
+    fn code_with(position: usize, symbol: char, seed: u64) -> Code {
+        let mut code = Code::generate(&mut ChaCha20Rng::seed_from_u64(seed));
+        let value = ALPHABET
+            .iter()
+            .position(|&a| char::from(a) == symbol)
+            .expect("a symbol of the alphabet");
+        code.symbols[position] = u8::try_from(value).expect("below 32");
+        code.symbols[DATA_SYMBOLS] = check_symbol(&code.symbols[..DATA_SYMBOLS]);
+        code
+    }
+
+    #[test]
+    fn each_cyrillic_look_alike_is_read_as_its_symbol_in_either_case() {
+        for (i, &(capital, small, symbol)) in CYRILLIC.iter().enumerate() {
+            let position = i % DATA_SYMBOLS;
+            let code = code_with(position, symbol, 10 + i as u64);
+            let canonical: Vec<char> = code.canonical().chars().collect();
+            for typed in [capital, small] {
+                let mut input = canonical.clone();
+                input[position] = typed;
+                let input: String = input.into_iter().collect();
+                assert_eq!(
+                    Code::parse(&input).as_ref(),
+                    Ok(&code),
+                    "U+{:04X} is read as {symbol}",
+                    u32::from(typed)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_code_typed_on_a_ukrainian_keyboard_parses() {
+        // Every letter that has a Cyrillic look-alike typed in Cyrillic,
+        // alternately capital and lower case, the rest as shown.
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let mut typed_some = 0;
+        for _ in 0..20 {
+            let code = Code::generate(&mut rng);
+            let grouped = code.grouped();
+            let typed: String = grouped
+                .chars()
+                .enumerate()
+                .map(|(i, ch)| {
+                    CYRILLIC
+                        .iter()
+                        .find(|&&(_, _, symbol)| symbol == ch && ch.is_ascii_alphabetic())
+                        .map_or(ch, |&(capital, small, _)| {
+                            typed_some += 1;
+                            if i % 2 == 0 { capital } else { small }
+                        })
+                })
+                .collect();
+            assert_eq!(Code::parse(&typed).as_ref(), Ok(&code), "{typed}");
+        }
+        assert!(typed_some > 50, "the codes had letters to type in Cyrillic");
+    }
+
+    #[test]
+    fn only_the_listed_cyrillic_letters_are_read_and_any_other_is_refused_where_typed() {
+        // Every Cyrillic block: U+0400–U+052F, Extended-A, -B and -C.
+        let blocks = [
+            0x0400..=0x052F,
+            0x2DE0..=0x2DFF,
+            0xA640..=0xA69F,
+            0x1C80..=0x1C8F,
+        ];
+        let code = Code::generate(&mut ChaCha20Rng::seed_from_u64(6));
+        let canonical: Vec<char> = code.canonical().chars().collect();
+        let mut read = 0;
+        for cp in blocks.into_iter().flatten() {
+            let Some(ch) = char::from_u32(cp) else {
+                continue;
+            };
+            let listed = CYRILLIC
+                .iter()
+                .find(|&&(capital, small, _)| ch == capital || ch == small);
+            // The letter at the 8th code character, after a look-alike that
+            // is read and a dash that is skipped.
+            let mut input: String = canonical[..6].iter().collect();
+            input.push('\u{041A}');
+            input.push('-');
+            input.push(ch);
+            input.extend(&canonical[8..]);
+            match listed {
+                Some(&(_, _, symbol)) => {
+                    read += 1;
+                    assert_eq!(
+                        symbol_value(ch),
+                        symbol_value(symbol),
+                        "U+{cp:04X} is read as {symbol}"
+                    );
+                }
+                None => assert_eq!(
+                    Code::parse(&input),
+                    Err(CodeError::InvalidCharacter { position: 8 }),
+                    "U+{cp:04X} is not a look-alike"
+                ),
+            }
+        }
+        assert_eq!(read, 2 * CYRILLIC.len());
+    }
+
     #[test]
     fn every_single_typo_and_every_swap_is_caught() {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
@@ -258,6 +428,19 @@ mod tests {
         );
         assert_eq!(
             Code::parse("ÁBC"),
+            Err(CodeError::InvalidCharacter { position: 1 })
+        );
+        // Cyrillic: К, М and З are look-alikes; И, Й and Ё are not.
+        assert_eq!(
+            Code::parse("КМ3-И"),
+            Err(CodeError::InvalidCharacter { position: 4 })
+        );
+        assert_eq!(
+            Code::parse("к м й"),
+            Err(CodeError::InvalidCharacter { position: 3 })
+        );
+        assert_eq!(
+            Code::parse("ЁЕ"),
             Err(CodeError::InvalidCharacter { position: 1 })
         );
         let long = "A".repeat(10_000);
