@@ -75,6 +75,9 @@ pub struct Listing {
     pub centre: String,
     /// The newest sequence number in the thread.
     pub last_seq: u64,
+    /// The centre's staff have read the thread up to this sequence number
+    /// (0: nothing yet; back to 0 when the thread moves to another centre).
+    pub read_through: u64,
     /// At most [`crate::limits::PERSON_PAGE`] messages after `after`,
     /// oldest first.
     pub messages: Vec<StoredEnvelope>,

@@ -149,6 +149,13 @@ pub struct Transfer {
     pub messages: Vec<Resealed>,
     /// The note re-sealed to the new centre's staff, or none.
     pub note: Option<String>,
+    /// The transfer notice to the person: a padded envelope of kind 2
+    /// addressed to the receiving centre's staff and the person, base64url,
+    /// appended after the messages (PROTOCOL.md §4.8). The desk always
+    /// sends one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9_-]*$")]
+    pub notice: Option<String>,
 }
 
 /// `GET /api/v1/staff/notifications`: the centre's e-mail delivery health.

@@ -18,7 +18,7 @@ use ozvi_crypto::{DeploymentSalt, Directory, MailboxId, PersonKeys, StaffKeys};
 use ozvi_tests::cast::{Cast, centre, numbered};
 use ozvi_tests::person::text_body;
 use ozvi_tests::programs::{copy_dir, text};
-use ozvi_tests::relay::store::{Author, CentreId, Quota, SledStore, Store};
+use ozvi_tests::relay::store::{Author, CentreId, Moved, Quota, SledStore, Store};
 use ozvi_tests::relay::{Config, Relay};
 
 const CANARY: &str = "Tajná zpráva KANÁR-5511";
@@ -972,8 +972,11 @@ fn a_realistic_relay_store_raises_no_false_alarm() {
                 .transfer(
                     &mailbox,
                     &CentreId::parse("ic-brno").expect("id"),
-                    &resealed,
-                    None,
+                    Moved {
+                        resealed: &resealed,
+                        note: None,
+                        notice: None,
+                    },
                     minute + 180,
                 )
                 .expect("transfers");

@@ -2,7 +2,9 @@
 //! random sequences of operations, including after reopening the database.
 
 use ozvi_crypto::MailboxId;
-use ozvi_relay::store::{Author, CentreId, MemoryStore, Quota, SledStore, Store, StoreError};
+use ozvi_relay::store::{
+    Author, CentreId, MemoryStore, Moved, Quota, SledStore, Store, StoreError,
+};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ enum Op {
     Transfer {
         mailbox: u8,
         centre: u8,
+        /// With a transfer notice of this length.
+        notice: Option<usize>,
     },
     Tick {
         minutes: u64,
@@ -58,7 +62,13 @@ fn op() -> impl Strategy<Value = Op> {
         (mailbox.clone(), 0u64..8).prop_map(|(mailbox, seq)| Op::MarkRead { mailbox, seq }),
         (mailbox.clone(), 10usize..100).prop_map(|(mailbox, len)| Op::Note { mailbox, len }),
         mailbox.clone().prop_map(|mailbox| Op::Delete { mailbox }),
-        (mailbox, centre).prop_map(|(mailbox, centre)| Op::Transfer { mailbox, centre }),
+        (mailbox, centre, proptest::option::of(10usize..100)).prop_map(
+            |(mailbox, centre, notice)| Op::Transfer {
+                mailbox,
+                centre,
+                notice
+            }
+        ),
         (1u64..5000).prop_map(|minutes| Op::Tick { minutes }),
     ]
 }
@@ -135,7 +145,12 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
             .delete_thread(&id(*mailbox))
             .map(|b| b.to_string())
             .map_err(class),
-        Op::Transfer { mailbox, centre: c } => {
+        Op::Transfer {
+            mailbox,
+            centre: c,
+            notice,
+        } => {
+            let notice = notice.map(|len| envelope(2, len, step));
             let messages = store
                 .messages(&id(*mailbox), 0, usize::MAX)
                 .map_err(class)?;
@@ -144,7 +159,16 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
                 .map(|m| (m.seq, envelope(m.envelope[1], m.envelope.len() + 8, step)))
                 .collect();
             store
-                .transfer(&id(*mailbox), &centre(*c), &resealed, None, now)
+                .transfer(
+                    &id(*mailbox),
+                    &centre(*c),
+                    Moved {
+                        resealed: &resealed,
+                        note: None,
+                        notice: notice.as_deref(),
+                    },
+                    now,
+                )
                 .map(|()| String::new())
                 .map_err(class)
         }

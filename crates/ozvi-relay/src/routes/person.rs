@@ -196,6 +196,7 @@ pub async fn list_messages(
         .body(listing_json(
             record.centre.as_str(),
             record.last_seq,
+            record.staff_read_seq,
             &messages,
         )))
 }
@@ -205,7 +206,12 @@ pub async fn list_messages(
 /// when listings are all it does (docs/PERFORMANCE.md, "Relay"); base64url,
 /// numbers and centre ids (`[a-z0-9-]`) never need escaping. A test checks
 /// that the bytes equal serde_json's for the same listing.
-fn listing_json(centre: &str, last_seq: u64, messages: &[StoredMessage]) -> String {
+fn listing_json(
+    centre: &str,
+    last_seq: u64,
+    read_through: u64,
+    messages: &[StoredMessage],
+) -> String {
     use base64::Engine as _;
     use std::fmt::Write as _;
 
@@ -224,7 +230,10 @@ fn listing_json(centre: &str, last_seq: u64, messages: &[StoredMessage]) -> Stri
         out.push_str(&serde_json::Value::from(centre).to_string());
     }
     // Writing into a String cannot fail.
-    let _ = write!(out, ",\"last_seq\":{last_seq},\"messages\":[");
+    let _ = write!(
+        out,
+        ",\"last_seq\":{last_seq},\"read_through\":{read_through},\"messages\":["
+    );
     for (i, m) in messages.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -258,10 +267,16 @@ pub async fn delete_thread(
 mod tests {
     use super::*;
 
-    fn serde_listing(centre: &str, last_seq: u64, messages: &[StoredMessage]) -> String {
+    fn serde_listing(
+        centre: &str,
+        last_seq: u64,
+        read_through: u64,
+        messages: &[StoredMessage],
+    ) -> String {
         serde_json::to_string(&ozvi_api::person::Listing {
             centre: centre.to_string(),
             last_seq,
+            read_through,
             messages: messages
                 .iter()
                 .map(|m| {
@@ -295,9 +310,13 @@ mod tests {
             ("weird \"id\"\n", u64::MAX, vec![message(u64::MAX, 3)]),
             ("", 1, vec![message(1, 0)]),
         ];
-        for (centre, last_seq, messages) in cases {
-            let direct = listing_json(centre, last_seq, &messages);
-            assert_eq!(direct, serde_listing(centre, last_seq, &messages));
+        for (i, (centre, last_seq, messages)) in cases.into_iter().enumerate() {
+            let read_through = last_seq.saturating_sub(i as u64);
+            let direct = listing_json(centre, last_seq, read_through, &messages);
+            assert_eq!(
+                direct,
+                serde_listing(centre, last_seq, read_through, &messages)
+            );
             let parsed: serde_json::Value = serde_json::from_str(&direct).expect("valid JSON");
             assert_eq!(
                 parsed["messages"].as_array().map(Vec::len),

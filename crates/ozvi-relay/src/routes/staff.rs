@@ -19,7 +19,7 @@ use crate::addressing::{check_envelope, thread_person_key};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::state::{AppState, CurrentDirectory};
-use crate::store::{Author, Quota, ThreadRecord};
+use crate::store::{Author, Moved, Quota, ThreadRecord};
 
 pub use ozvi_api::limits::{INBOX_PAGE, THREAD_PAGE as MESSAGE_PAGE};
 /// How long a transfer's body may take to arrive (32 MiB at ~1 Mbit/s).
@@ -542,16 +542,29 @@ pub async fn transfer(
     if let Some(note) = &note {
         check_envelope(note, Kind::StaffNote, to, None)?;
     }
+    // The notice telling her where her conversation went is a reply like
+    // any other, addressed to the new centre and to her.
+    let notice = request.notice.as_deref().map(decode).transpose()?;
+    if let Some(notice) = &notice {
+        let person = stored
+            .first()
+            .and_then(|(_, first)| ozvi_crypto::protocol::transfer::person_key_id(first));
+        check_envelope(notice, Kind::StaffReply, to, person.as_ref())?;
+    }
     let to_id = state.centre_id(&to.id)?;
     state.store.transfer(
         &mailbox,
         &to_id,
-        &resealed,
-        note.as_deref(),
+        Moved {
+            resealed: &resealed,
+            note: note.as_deref(),
+            notice: notice.as_deref(),
+        },
         state.clock.now(),
     )?;
     state.flusher.flush().await?;
+    let last_seq = record.last_seq + u64::from(notice.is_some());
     state.notify(mailbox.0, &staff.centre, record.last_seq);
-    state.notify(mailbox.0, &to.id, record.last_seq);
+    state.notify(mailbox.0, &to.id, last_seq);
     Ok(HttpResponse::NoContent().finish())
 }

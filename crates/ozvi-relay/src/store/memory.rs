@@ -7,7 +7,9 @@ use std::sync::Mutex;
 
 use ozvi_crypto::MailboxId;
 
-use super::{Author, CentreId, Quota, Store, StoreError, StoredMessage, ThreadRecord, to_minute};
+use super::{
+    Author, CentreId, Moved, Quota, Store, StoreError, StoredMessage, ThreadRecord, to_minute,
+};
 
 #[derive(Default)]
 struct Inner {
@@ -228,10 +230,14 @@ impl Store for MemoryStore {
         &self,
         mailbox: &MailboxId,
         to: &CentreId,
-        resealed: &[(u64, Vec<u8>)],
-        note: Option<&[u8]>,
+        moved: Moved<'_>,
         now: u64,
     ) -> Result<(), StoreError> {
+        let Moved {
+            resealed,
+            note,
+            notice,
+        } = moved;
         let mut inner = self.lock();
         let count = inner
             .threads
@@ -276,6 +282,17 @@ impl Store for MemoryStore {
         record.total_bytes = record.total_bytes.saturating_add_signed(delta);
         record.staff_read_seq = 0;
         record.unread = unread;
+        if let Some(notice) = notice {
+            let seq = record.record_notice(notice.len());
+            inner.messages.insert(
+                (mailbox.0, seq),
+                StoredMessage {
+                    seq,
+                    stored_at: to_minute(now),
+                    envelope: notice.to_vec(),
+                },
+            );
+        }
         Ok(())
     }
 

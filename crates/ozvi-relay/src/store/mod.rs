@@ -62,6 +62,17 @@ pub enum Author {
     Case,
 }
 
+/// What a transfer writes (besides the thread's new centre).
+#[derive(Debug, Clone, Copy)]
+pub struct Moved<'a> {
+    /// Every message's envelope re-wrapped, with its sequence number.
+    pub resealed: &'a [(u64, Vec<u8>)],
+    /// The note re-sealed to the new centre's staff; `None` removes it.
+    pub note: Option<&'a [u8]>,
+    /// The transfer notice to her (a kind-2 envelope), appended last.
+    pub notice: Option<&'a [u8]>,
+}
+
 /// Per-thread limits, from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
@@ -134,13 +145,14 @@ pub trait Store: Send + Sync + 'static {
     fn note(&self, mailbox: &MailboxId) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Moves a thread to another centre, replacing every message's envelope
-    /// with its re-sealed form (same sequence numbers) and the note.
+    /// with its re-sealed form (same sequence numbers) and the note, and
+    /// appending the transfer notice, if any, as the next message (all or
+    /// nothing). The new centre has read nothing yet.
     fn transfer(
         &self,
         mailbox: &MailboxId,
         to: &CentreId,
-        resealed: &[(u64, Vec<u8>)],
-        note: Option<&[u8]>,
+        moved: Moved<'_>,
         now: u64,
     ) -> Result<(), StoreError>;
 

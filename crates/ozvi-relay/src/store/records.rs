@@ -202,6 +202,18 @@ impl ThreadRecord {
         self.last_seq
     }
 
+    /// Counts a transfer notice (a staff reply sent with a transfer,
+    /// PROTOCOL.md §4.8) of `len` bytes; returns its sequence number. Unlike
+    /// [`Self::record_append`] it answers nothing: the receiving centre still
+    /// owes her an answer, and it is not held to the quota (one message a
+    /// transfer, and a full thread must still be able to move).
+    pub fn record_notice(&mut self, len: usize) -> u64 {
+        self.last_seq += 1;
+        self.message_count += 1;
+        self.total_bytes += len as u64;
+        self.last_seq
+    }
+
     /// Whether appending `len` more bytes stays within `quota`.
     pub fn fits(&self, len: usize, quota: super::Quota) -> bool {
         self.message_count < quota.max_messages && self.total_bytes + len as u64 <= quota.max_bytes

@@ -13,7 +13,9 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::{Db, Tree};
 
 use super::records::{ActivityKey, MessageKey};
-use super::{Author, CentreId, Quota, Store, StoreError, StoredMessage, ThreadRecord, to_minute};
+use super::{
+    Author, CentreId, Moved, Quota, Store, StoreError, StoredMessage, ThreadRecord, to_minute,
+};
 
 /// Key of the signed directory in the `system` tree.
 const DIRECTORY_KEY: &[u8] = b"directory";
@@ -454,10 +456,14 @@ impl Store for SledStore {
         &self,
         mailbox: &MailboxId,
         to: &CentreId,
-        resealed: &[(u64, Vec<u8>)],
-        note: Option<&[u8]>,
+        moved: Moved<'_>,
         now: u64,
     ) -> Result<(), StoreError> {
+        let Moved {
+            resealed,
+            note,
+            notice,
+        } = moved;
         let _writing = self.writing();
         let now = to_minute(now);
         let _in_order = self.in_order();
@@ -515,6 +521,15 @@ impl Store for SledStore {
                 record.total_bytes = total;
                 record.staff_read_seq = 0;
                 record.unread = unread;
+                if let Some(notice) = notice {
+                    let seq = record.record_notice(notice.len());
+                    let message = StoredMessage {
+                        seq,
+                        stored_at: now,
+                        envelope: notice.to_vec(),
+                    };
+                    messages.insert(&message_key(mailbox, seq), message.encode_value())?;
+                }
                 threads.insert(&mailbox.0, record.encode())?;
                 activity.insert(activity_key(to, change, mailbox), &[])?;
                 Ok(())

@@ -4,7 +4,7 @@ use ozvi_crypto::format::b64;
 use ozvi_crypto::protocol::envelope::open;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, person, spawn_app};
+use crate::helpers::{TestApp, assert_error, person, spawn_app};
 
 #[tokio::test]
 async fn a_person_creates_a_thread_writes_again_reads_and_deletes_it() {
@@ -328,4 +328,76 @@ async fn with_proof_of_work_turned_off_no_challenge_is_needed() {
         .await
         .expect("request");
     assert_error(bad, 403, "invalid_proof_of_work").await;
+}
+
+/// What her listing says of the centre's read mark: `read_through`.
+async fn read_through(app: &TestApp, who: &ozvi_crypto::PersonKeys) -> Value {
+    let listing: Value = app
+        .as_person(app.http.get(app.url("/api/v1/mailbox/messages")), who)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    listing["read_through"].clone()
+}
+
+#[tokio::test]
+async fn she_sees_how_far_the_centre_has_read_and_nothing_of_another_thread() {
+    let app = spawn_app().await;
+    let anna = person(2);
+    let boris = person(3);
+    assert_eq!(
+        app.create_thread(&anna, "ic-zlin", "první").await.status(),
+        201
+    );
+    assert_eq!(
+        app.create_thread(&boris, "ic-zlin", "jiná").await.status(),
+        201
+    );
+    assert_eq!(read_through(&app, &anna).await, 0, "nothing read yet");
+
+    let mark = |who: &ozvi_crypto::PersonKeys, seq: u64| json!({"mailbox_id": who.mailbox_id().to_b64(), "seq": seq});
+    let read = app
+        .staff_request(
+            &app.zlin[0],
+            "POST",
+            "/api/v1/staff/read",
+            Some(&mark(&anna, 1)),
+        )
+        .await;
+    assert_eq!(read.status(), 204);
+    assert_eq!(read_through(&app, &anna).await, 1);
+    assert_eq!(
+        read_through(&app, &boris).await,
+        0,
+        "only her thread was read"
+    );
+
+    // She writes again: the centre has not read that one yet.
+    let again = app.person_message(&anna, "ic-zlin", "druhá");
+    let body = json!({"envelope": b64::encode(&again), "pow": app.challenge("post").await});
+    let posted = app
+        .as_person(app.http.post(app.url("/api/v1/mailbox/messages")), &anna)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(posted.status(), 201);
+    assert_eq!(read_through(&app, &anna).await, 1);
+    // A mark past the end stops at her newest message; a lower one never
+    // takes the mark back.
+    for seq in [99, 1] {
+        let read = app
+            .staff_request(
+                &app.zlin[1],
+                "POST",
+                "/api/v1/staff/read",
+                Some(&mark(&anna, seq)),
+            )
+            .await;
+        assert_eq!(read.status(), 204);
+        assert_eq!(read_through(&app, &anna).await, 2);
+    }
 }

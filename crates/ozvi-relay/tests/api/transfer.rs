@@ -467,3 +467,113 @@ async fn a_thread_of_format_1_envelopes_stays_readable_and_is_not_transferred() 
         "ic-zlin"
     );
 }
+
+/// A reply by zlin-1 in Anna's thread, sealed to `centre`'s staff and to
+/// `to_person` (the notice of a transfer, PROTOCOL.md §4.8).
+fn notice(app: &TestApp, anna: &PersonKeys, centre: &str, to_person: &PersonKeys) -> Vec<u8> {
+    let mut recipients = app.centre(centre).staff_x25519();
+    recipients.push(to_person.public().x25519);
+    seal(
+        &mut *app.rng.lock().expect("rng"),
+        Signer::Staff(&app.zlin[1]),
+        Message {
+            kind: Kind::StaffReply,
+            mailbox: &anna.mailbox_id(),
+            body: br#"{"text":"","transfer":{"to":"ic-praha","reason":"Moved to Praha."}}"#,
+            sent_at: app.clock.now(),
+        },
+        &recipients,
+    )
+    .expect("seals")
+}
+
+async fn transfer_with_notice(
+    app: &TestApp,
+    anna: &PersonKeys,
+    messages: &Messages,
+    notice: &[u8],
+) -> reqwest::Response {
+    let body = json!({
+        "mailbox_id": anna.mailbox_id().to_b64(),
+        "to_centre": "ic-praha",
+        "messages": messages
+            .iter()
+            .map(|(seq, e)| json!({"seq": seq, "envelope": b64::encode(e)}))
+            .collect::<Vec<_>>(),
+        "note": null,
+        "notice": b64::encode(notice),
+    });
+    app.staff_request(&app.zlin[1], "POST", "/api/v1/staff/transfer", Some(&body))
+        .await
+}
+
+async fn listing(app: &TestApp, who: &PersonKeys) -> Value {
+    app.as_person(app.http.get(app.url("/api/v1/mailbox/messages")), who)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn the_transfer_notice_reaches_her_and_the_new_centre_still_owes_an_answer() {
+    let app = spawn_app().await;
+    let anna = person(44);
+    let boris = person(45);
+    let before = history(&app, &anna).await;
+    let read = json!({"mailbox_id": anna.mailbox_id().to_b64(), "seq": 3});
+    let marked = app
+        .staff_request(&app.zlin[0], "POST", "/api/v1/staff/read", Some(&read))
+        .await;
+    assert_eq!(marked.status(), 204);
+    assert_eq!(listing(&app, &anna).await["read_through"], 3);
+    let genuine = rewrapped(&app, &anna, &before);
+
+    // A notice the old centre could still read, or sealed to someone else
+    // than her, is refused, and nothing moves.
+    for wrong in [
+        notice(&app, &anna, "ic-zlin", &anna),
+        notice(&app, &anna, "ic-praha", &boris),
+    ] {
+        let refused = transfer_with_notice(&app, &anna, &genuine, &wrong).await;
+        assert_error(refused, 400, "invalid_envelope").await;
+        let unchanged = listing(&app, &anna).await;
+        assert_eq!(unchanged["centre"], "ic-zlin");
+        assert_eq!(unchanged["last_seq"], 3);
+    }
+
+    let sent = notice(&app, &anna, "ic-praha", &anna);
+    let moved = transfer_with_notice(&app, &anna, &genuine, &sent).await;
+    assert_eq!(moved.status(), 204);
+    let after = listing(&app, &anna).await;
+    assert_eq!(after["centre"], "ic-praha");
+    assert_eq!(after["last_seq"], 4, "the notice comes after her history");
+    assert_eq!(after["read_through"], 0, "Praha has read nothing yet");
+    let last = &after["messages"][3];
+    assert_eq!(last["seq"], 4);
+    let bytes = b64::decode(last["envelope"].as_str().expect("string")).expect("b64");
+    assert_eq!(bytes, sent, "stored byte for byte");
+    let opened = open(&bytes, &anna.mailbox_id(), anna.x25519(), &app.directory)
+        .expect("she opens and verifies the notice");
+    assert_eq!(opened.kind, Kind::StaffReply);
+    assert!(
+        matches!(&opened.sender, ozvi_crypto::Sender::Staff { centre, .. } if centre == "ic-zlin"),
+        "signed by the staff member who transferred it"
+    );
+
+    // Praha sees her last message still waiting for an answer: the notice
+    // answers nothing.
+    let inbox: Value = app
+        .staff_request(&app.praha, "GET", "/api/v1/staff/threads?since=0", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let thread = &inbox["threads"][0];
+    assert_eq!(thread["mailbox_id"], anna.mailbox_id().to_b64());
+    assert_ne!(thread["unanswered_since"], 0);
+    assert_eq!(thread["unread"], 2);
+    assert_eq!(thread["last_seq"], 4);
+}
