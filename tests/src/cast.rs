@@ -27,6 +27,9 @@ pub fn centre<'a, S: Into<String>>(
             uk: format!("Центр {id}"),
         },
         regions: vec![region.into()],
+        contact: None,
+        answer_time: None,
+        acknowledgement: None,
         staff: staff
             .into_iter()
             .map(|(sid, keys)| StaffMember {

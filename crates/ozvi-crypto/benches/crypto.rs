@@ -74,6 +74,9 @@ impl Fixture {
                     uk: "Центр".into(),
                 },
                 regions: REGIONS.iter().map(|r| (*r).to_owned()).collect(),
+                contact: None,
+                answer_time: None,
+                acknowledgement: None,
                 staff: staff
                     .iter()
                     .enumerate()

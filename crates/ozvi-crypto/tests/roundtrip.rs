@@ -12,7 +12,7 @@ use ozvi_crypto::format::padding::bucket_for;
 use ozvi_crypto::primitives::aead::{TAG_LEN, XNONCE_LEN};
 use ozvi_crypto::primitives::sig::Ed25519Secret;
 use ozvi_crypto::protocol::code::{ALPHABET, SYMBOLS};
-use ozvi_crypto::protocol::directory::{Names, REGIONS};
+use ozvi_crypto::protocol::directory::{Contact, Names, REGIONS, Texts};
 use ozvi_crypto::protocol::envelope::{Message, Signer, open, open_expecting, seal};
 use ozvi_crypto::{
     Centre, Code, CodeError, DeploymentSalt, Directory, DirectoryError, Kind, MailboxId, OpenError,
@@ -36,8 +36,18 @@ fn staff_id(c: usize, s: usize) -> String {
     format!("staff-{c}-{s}")
 }
 
+/// The same text in the three languages, marked with the language.
+fn texts(text: &str) -> Texts {
+    Texts {
+        cs: format!("{text} (cs)"),
+        en: format!("{text} (en)"),
+        uk: format!("{text} (uk)"),
+    }
+}
+
 /// A directory with one centre per entry of `staff`, listing those keys.
-/// Regions are a random subset of the 14 per centre.
+/// Regions are a random subset of the 14 per centre; contact details, an
+/// answer time and an acknowledgement are each present or not at random.
 fn directory(
     rng: &mut ChaCha20Rng,
     version: u64,
@@ -62,6 +72,13 @@ fn directory(
                 .filter(|_| rng.next_u32() & 1 == 1)
                 .map(|r| (*r).to_owned())
                 .collect(),
+            contact: (rng.next_u32() & 1 == 1).then(|| Contact {
+                phone: format!("+420 000 000 {c:03}"),
+                address: format!("Ukázková {c}, Zlín"),
+                hours: texts("8–16"),
+            }),
+            answer_time: (rng.next_u32() & 1 == 1).then(|| texts("Do jednoho dne")),
+            acknowledgement: (rng.next_u32() & 1 == 1).then(|| texts("Děkujeme")),
             staff: members
                 .iter()
                 .enumerate()

@@ -14,7 +14,7 @@ use ozvi_crypto::hazmat;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
 use ozvi_crypto::primitives::x25519::X25519Public;
 use ozvi_crypto::protocol::directory::{
-    MAX_SIGNED_LEN, MAX_STAFF_PER_CENTRE, MAX_TEXT_CHARS, Names,
+    Contact, MAX_MESSAGE_CHARS, MAX_SIGNED_LEN, MAX_STAFF_PER_CENTRE, MAX_TEXT_CHARS, Names, Texts,
 };
 use ozvi_crypto::protocol::envelope::{Message, Signer, open, seal};
 use ozvi_crypto::protocol::pow;
@@ -41,6 +41,9 @@ fn centre_of(staff: &[StaffKeys]) -> Centre {
             uk: "IC".into(),
         },
         regions: vec![],
+        contact: None,
+        answer_time: None,
+        acknowledgement: None,
         staff: staff
             .iter()
             .enumerate()
@@ -647,12 +650,18 @@ mod directories {
                     id: "ic-zlin".into(),
                     names: names("Zlín"),
                     regions: vec!["CZ-72".into()],
+                    contact: None,
+                    answer_time: None,
+                    acknowledgement: None,
                     staff: vec![member("zlin-1", &zlin)],
                 },
                 Centre {
                     id: "ic-praha".into(),
                     names: names("Praha"),
                     regions: vec!["CZ-10".into(), "CZ-20".into()],
+                    contact: None,
+                    answer_time: None,
+                    acknowledgement: None,
                     staff: vec![member("praha-1", &praha)],
                 },
             ],
@@ -1093,6 +1102,216 @@ mod directories {
         let mut moved = newer.clone();
         moved.salt = DeploymentSalt([10; 16]);
         assert_eq!(check(&moved), Err(DirectoryError::WrongDeployment));
+        // The new optional members are content too: adding one under the
+        // pinned version is a different directory.
+        let mut acknowledged = pinned.clone();
+        with_details(&mut acknowledged);
+        assert_eq!(check(&acknowledged), Err(DirectoryError::Rollback));
+    }
+
+    fn texts(text: &str) -> Texts {
+        Texts {
+            cs: format!("{text} cs"),
+            en: format!("{text} en"),
+            uk: format!("{text} uk"),
+        }
+    }
+
+    /// Gives Zlín contact details, an answer time and an acknowledgement.
+    fn with_details(d: &mut Directory) {
+        let zlin = &mut d.centres[0];
+        zlin.contact = Some(Contact {
+            phone: "+420 000 000 072".into(),
+            address: "Ukázková 1, Zlín".into(),
+            hours: texts("Po–Pá 8–16"),
+        });
+        zlin.answer_time = Some(texts("Do jednoho pracovního dne"));
+        zlin.acknowledgement = Some(texts("Děkujeme, zprávu jsme dostali"));
+    }
+
+    #[test]
+    fn contact_answer_time_and_acknowledgement_are_optional_and_round_trip() {
+        let f = fixture();
+        // Without them a centre's document has exactly its old members, so
+        // a directory signed before they existed reads as it always did.
+        let value = payload(&f);
+        let members: Vec<&String> = value["centres"][0]
+            .as_object()
+            .expect("object")
+            .keys()
+            .collect();
+        assert_eq!(members, ["id", "names", "regions", "staff"]);
+        accepted(&f, with_details);
+        let mut d = f.directory.clone();
+        with_details(&mut d);
+        let value = serde_json::to_value(d.to_doc()).expect("serializes");
+        assert_eq!(value["centres"][0]["contact"]["phone"], "+420 000 000 072");
+        assert_eq!(
+            value["centres"][0]["contact"]["hours"]["uk"],
+            "Po–Pá 8–16 uk"
+        );
+        assert_eq!(
+            value["centres"][0]["acknowledgement"]["cs"],
+            "Děkujeme, zprávu jsme dostali cs"
+        );
+        assert_eq!(verify_payload(&f, &value), Ok(d.clone()));
+        assert_eq!(Directory::from_doc(d.to_doc()), Ok(d.clone()));
+        // Each one alone.
+        accepted(&f, |d| {
+            with_details(d);
+            d.centres[0].contact = None;
+        });
+        accepted(&f, |d| {
+            with_details(d);
+            d.centres[0].answer_time = None;
+            d.centres[0].acknowledgement = None;
+        });
+    }
+
+    #[test]
+    fn a_phone_number_is_digits_single_spaces_and_a_leading_plus() {
+        let f = fixture();
+        let phone = |p: &str| {
+            let p = p.to_string();
+            move |d: &mut Directory| {
+                with_details(d);
+                if let Some(c) = d.centres[0].contact.as_mut() {
+                    c.phone = p;
+                }
+            }
+        };
+        for good in [
+            "+420 000 000 072",
+            "158",
+            "+420000000072",
+            "000 000 072",
+            "123456789012345",
+            "+1 2 3",
+        ] {
+            accepted(&f, phone(good));
+        }
+        for bad in [
+            "",
+            "+",
+            "12",
+            "+12",
+            "1234567890123456",
+            "+420 000 000 0720 000",
+            "+420  000 000 072",
+            " 420 000 000 072",
+            "+420 000 000 072 ",
+            "+ 420 000 000 072",
+            "++420 000 000 072",
+            "420+000000072",
+            "+420-000-000-072",
+            "(+420) 000 000 072",
+            "+420\u{A0}000 000 072",
+            "+420 ٠٠٠ 000 072",
+            "+420 000 000 072\n",
+            "tel:+420000000072",
+        ] {
+            rejected(&f, phone(bad));
+        }
+    }
+
+    #[test]
+    fn contact_and_messages_follow_the_text_rule_with_their_limits() {
+        let f = fixture();
+        type Edit = fn(&mut Directory, String);
+        let fields: [(Edit, usize); 8] = [
+            (|d, t| with_contact(d).address = t, MAX_TEXT_CHARS),
+            (|d, t| with_contact(d).hours.cs = t, MAX_TEXT_CHARS),
+            (|d, t| with_contact(d).hours.en = t, MAX_TEXT_CHARS),
+            (|d, t| with_contact(d).hours.uk = t, MAX_TEXT_CHARS),
+            (|d, t| answer(d).cs = t, MAX_MESSAGE_CHARS),
+            (|d, t| answer(d).uk = t, MAX_MESSAGE_CHARS),
+            (|d, t| acknowledgement(d).en = t, MAX_MESSAGE_CHARS),
+            (|d, t| acknowledgement(d).uk = t, MAX_MESSAGE_CHARS),
+        ];
+        fn with_contact(d: &mut Directory) -> &mut Contact {
+            with_details(d);
+            d.centres[0].contact.as_mut().expect("set")
+        }
+        fn answer(d: &mut Directory) -> &mut Texts {
+            with_details(d);
+            d.centres[0].answer_time.as_mut().expect("set")
+        }
+        fn acknowledgement(d: &mut Directory) -> &mut Texts {
+            with_details(d);
+            d.centres[0].acknowledgement.as_mut().expect("set")
+        }
+        for (edit, limit) in fields {
+            // Counted in characters, not bytes.
+            accepted(&f, |d| edit(d, "ž".repeat(limit)));
+            accepted(&f, |d| edit(d, "Пн–Пт 8:00–16:00".into()));
+            for bad in [
+                String::new(),
+                "ž".repeat(limit + 1),
+                " Zlín".into(),
+                "Zlín ".into(),
+                "Zlín\nZlín".into(),
+                "Zl\u{7}ín".into(),
+                "Zl\u{200B}ín".into(),
+                "\u{202E}nílZ".into(),
+                "Zl\u{2066}ín".into(),
+                "Zl\u{FEFF}ín".into(),
+            ] {
+                rejected(&f, |d| edit(d, bad.clone()));
+            }
+        }
+        // The limits differ: 200 for contact texts, 500 for messages.
+        rejected(&f, |d| {
+            with_contact(d).address = "ž".repeat(MAX_TEXT_CHARS + 1)
+        });
+        accepted(&f, |d| answer(d).en = "ž".repeat(MAX_TEXT_CHARS + 1));
+    }
+
+    #[test]
+    fn the_new_members_have_exactly_their_shape_and_null_is_not_absent() {
+        let f = fixture();
+        let mut d = f.directory.clone();
+        with_details(&mut d);
+        let value = serde_json::to_value(d.to_doc()).expect("serializes");
+        let refused = |change: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = value.clone();
+            change(&mut v["centres"][0]);
+            assert_eq!(
+                verify_payload(&f, &v),
+                Err(DirectoryError::Malformed),
+                "{}",
+                v["centres"][0]
+            );
+        };
+        use serde_json::json;
+        for member in ["contact", "answer_time", "acknowledgement"] {
+            refused(&|c| c[member] = json!(null));
+            refused(&|c| c[member] = json!("Děkujeme"));
+            refused(&|c| c[member] = json!({}));
+        }
+        for member in ["phone", "address", "hours"] {
+            refused(&|c| {
+                c["contact"].as_object_mut().expect("object").remove(member);
+            });
+            refused(&|c| c["contact"][member] = json!(null));
+        }
+        refused(&|c| c["contact"]["phone"] = json!(420_000_000_072_u64));
+        refused(&|c| c["contact"]["email"] = json!("ic@example.org"));
+        refused(&|c| c["contact"]["hours"]["de"] = json!("8–16"));
+        refused(&|c| {
+            c["contact"]["hours"]
+                .as_object_mut()
+                .expect("object")
+                .remove("cs");
+        });
+        refused(&|c| c["answer_time"]["de"] = json!("Bald"));
+        refused(&|c| {
+            c["acknowledgement"]
+                .as_object_mut()
+                .expect("object")
+                .remove("uk");
+        });
+        refused(&|c| c["acknowledgement"]["cs"] = json!(["Děkujeme"]));
+        refused(&|c| c["answer"] = json!({"cs": "a", "en": "a", "uk": "a"}));
     }
 }
 

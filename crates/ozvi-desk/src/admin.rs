@@ -14,7 +14,7 @@ use ozvi_crypto::primitives::hash::sha256;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::sig::{Ed25519Public, Ed25519Secret};
 use ozvi_crypto::primitives::x25519::X25519Public;
-use ozvi_crypto::protocol::directory::{Centre, Names, StaffMember};
+use ozvi_crypto::protocol::directory::{Centre, Contact, Names, StaffMember, Texts};
 use ozvi_crypto::{DeploymentSalt, Directory, SignedDirectory, StaffKeys, StaffPublic};
 use serde::{Deserialize, Serialize};
 
@@ -71,115 +71,223 @@ impl Enrolment {
     }
 }
 
-/// The 15 intervention centres of the sample directory: id, Czech, English
-/// and Ukrainian names, regions. Moravskoslezský kraj has two.
-pub const SAMPLE_CENTRES: [(&str, &str, &str, &str, &[&str]); 15] = [
-    (
-        "ic-praha",
-        "Intervenční centrum Praha",
-        "Intervention Centre Prague",
-        "Інтервенційний центр Прага",
-        &["CZ-10"],
-    ),
-    (
-        "ic-stredocesky",
-        "Intervenční centrum Středočeského kraje",
-        "Intervention Centre of the Central Bohemian Region",
-        "Інтервенційний центр Середньочеського краю",
-        &["CZ-20"],
-    ),
-    (
-        "ic-jihocesky",
-        "Intervenční centrum Jihočeského kraje",
-        "Intervention Centre of the South Bohemian Region",
-        "Інтервенційний центр Південночеського краю",
-        &["CZ-31"],
-    ),
-    (
-        "ic-plzensky",
-        "Intervenční centrum Plzeňského kraje",
-        "Intervention Centre of the Plzeň Region",
-        "Інтервенційний центр Пльзенського краю",
-        &["CZ-32"],
-    ),
-    (
-        "ic-karlovarsky",
-        "Intervenční centrum Karlovarského kraje",
-        "Intervention Centre of the Karlovy Vary Region",
-        "Інтервенційний центр Карловарського краю",
-        &["CZ-41"],
-    ),
-    (
-        "ic-ustecky",
-        "Intervenční centrum Ústeckého kraje",
-        "Intervention Centre of the Ústí nad Labem Region",
-        "Інтервенційний центр Устецького краю",
-        &["CZ-42"],
-    ),
-    (
-        "ic-liberecky",
-        "Intervenční centrum Libereckého kraje",
-        "Intervention Centre of the Liberec Region",
-        "Інтервенційний центр Ліберецького краю",
-        &["CZ-51"],
-    ),
-    (
-        "ic-kralovehradecky",
-        "Intervenční centrum Královéhradeckého kraje",
-        "Intervention Centre of the Hradec Králové Region",
-        "Інтервенційний центр Краловоградецького краю",
-        &["CZ-52"],
-    ),
-    (
-        "ic-pardubicky",
-        "Intervenční centrum Pardubického kraje",
-        "Intervention Centre of the Pardubice Region",
-        "Інтервенційний центр Пардубицького краю",
-        &["CZ-53"],
-    ),
-    (
-        "ic-vysocina",
-        "Intervenční centrum Kraje Vysočina",
-        "Intervention Centre of the Vysočina Region",
-        "Інтервенційний центр краю Височина",
-        &["CZ-63"],
-    ),
-    (
-        "ic-jihomoravsky",
-        "Intervenční centrum Jihomoravského kraje",
-        "Intervention Centre of the South Moravian Region",
-        "Інтервенційний центр Південноморавського краю",
-        &["CZ-64"],
-    ),
-    (
-        "ic-olomoucky",
-        "Intervenční centrum Olomouckého kraje",
-        "Intervention Centre of the Olomouc Region",
-        "Інтервенційний центр Оломоуцького краю",
-        &["CZ-71"],
-    ),
-    (
-        "ic-zlin",
-        "Intervenční centrum Zlínského kraje",
-        "Intervention Centre of the Zlín Region",
-        "Інтервенційний центр Злінського краю",
-        &["CZ-72"],
-    ),
-    (
-        "ic-ostrava",
-        "Intervenční centrum Ostrava",
-        "Intervention Centre Ostrava",
-        "Інтервенційний центр Острава",
-        &["CZ-80"],
-    ),
-    (
-        "ic-opava",
-        "Intervenční centrum Opava",
-        "Intervention Centre Opava",
-        "Інтервенційний центр Опава",
-        &["CZ-80"],
-    ),
+/// One centre of the sample directory.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleCentre {
+    /// The centre's id.
+    pub id: &'static str,
+    /// Its name in Czech, English and Ukrainian.
+    pub names: [&'static str; 3],
+    /// The regions it serves.
+    pub regions: &'static [&'static str],
+    /// The town of its sample address.
+    pub town: &'static str,
+    /// Its sample phone number: `+420 000 000` and three digits, a range no
+    /// real Czech number uses.
+    pub phone: &'static str,
+}
+
+/// The 15 intervention centres of the sample directory. Moravskoslezský kraj
+/// has two. Addresses and phone numbers are sample data and say so.
+pub const SAMPLE_CENTRES: [SampleCentre; 15] = [
+    SampleCentre {
+        id: "ic-praha",
+        names: [
+            "Intervenční centrum Praha",
+            "Intervention Centre Prague",
+            "Інтервенційний центр Прага",
+        ],
+        regions: &["CZ-10"],
+        town: "Praha",
+        phone: "+420 000 000 010",
+    },
+    SampleCentre {
+        id: "ic-stredocesky",
+        names: [
+            "Intervenční centrum Středočeského kraje",
+            "Intervention Centre of the Central Bohemian Region",
+            "Інтервенційний центр Середньочеського краю",
+        ],
+        regions: &["CZ-20"],
+        town: "Praha",
+        phone: "+420 000 000 020",
+    },
+    SampleCentre {
+        id: "ic-jihocesky",
+        names: [
+            "Intervenční centrum Jihočeského kraje",
+            "Intervention Centre of the South Bohemian Region",
+            "Інтервенційний центр Південночеського краю",
+        ],
+        regions: &["CZ-31"],
+        town: "České Budějovice",
+        phone: "+420 000 000 031",
+    },
+    SampleCentre {
+        id: "ic-plzensky",
+        names: [
+            "Intervenční centrum Plzeňského kraje",
+            "Intervention Centre of the Plzeň Region",
+            "Інтервенційний центр Пльзенського краю",
+        ],
+        regions: &["CZ-32"],
+        town: "Plzeň",
+        phone: "+420 000 000 032",
+    },
+    SampleCentre {
+        id: "ic-karlovarsky",
+        names: [
+            "Intervenční centrum Karlovarského kraje",
+            "Intervention Centre of the Karlovy Vary Region",
+            "Інтервенційний центр Карловарського краю",
+        ],
+        regions: &["CZ-41"],
+        town: "Karlovy Vary",
+        phone: "+420 000 000 041",
+    },
+    SampleCentre {
+        id: "ic-ustecky",
+        names: [
+            "Intervenční centrum Ústeckého kraje",
+            "Intervention Centre of the Ústí nad Labem Region",
+            "Інтервенційний центр Устецького краю",
+        ],
+        regions: &["CZ-42"],
+        town: "Ústí nad Labem",
+        phone: "+420 000 000 042",
+    },
+    SampleCentre {
+        id: "ic-liberecky",
+        names: [
+            "Intervenční centrum Libereckého kraje",
+            "Intervention Centre of the Liberec Region",
+            "Інтервенційний центр Ліберецького краю",
+        ],
+        regions: &["CZ-51"],
+        town: "Liberec",
+        phone: "+420 000 000 051",
+    },
+    SampleCentre {
+        id: "ic-kralovehradecky",
+        names: [
+            "Intervenční centrum Královéhradeckého kraje",
+            "Intervention Centre of the Hradec Králové Region",
+            "Інтервенційний центр Краловоградецького краю",
+        ],
+        regions: &["CZ-52"],
+        town: "Hradec Králové",
+        phone: "+420 000 000 052",
+    },
+    SampleCentre {
+        id: "ic-pardubicky",
+        names: [
+            "Intervenční centrum Pardubického kraje",
+            "Intervention Centre of the Pardubice Region",
+            "Інтервенційний центр Пардубицького краю",
+        ],
+        regions: &["CZ-53"],
+        town: "Pardubice",
+        phone: "+420 000 000 053",
+    },
+    SampleCentre {
+        id: "ic-vysocina",
+        names: [
+            "Intervenční centrum Kraje Vysočina",
+            "Intervention Centre of the Vysočina Region",
+            "Інтервенційний центр краю Височина",
+        ],
+        regions: &["CZ-63"],
+        town: "Jihlava",
+        phone: "+420 000 000 063",
+    },
+    SampleCentre {
+        id: "ic-jihomoravsky",
+        names: [
+            "Intervenční centrum Jihomoravského kraje",
+            "Intervention Centre of the South Moravian Region",
+            "Інтервенційний центр Південноморавського краю",
+        ],
+        regions: &["CZ-64"],
+        town: "Brno",
+        phone: "+420 000 000 064",
+    },
+    SampleCentre {
+        id: "ic-olomoucky",
+        names: [
+            "Intervenční centrum Olomouckého kraje",
+            "Intervention Centre of the Olomouc Region",
+            "Інтервенційний центр Оломоуцького краю",
+        ],
+        regions: &["CZ-71"],
+        town: "Olomouc",
+        phone: "+420 000 000 071",
+    },
+    SampleCentre {
+        id: "ic-zlin",
+        names: [
+            "Intervenční centrum Zlínského kraje",
+            "Intervention Centre of the Zlín Region",
+            "Інтервенційний центр Злінського краю",
+        ],
+        regions: &["CZ-72"],
+        town: "Zlín",
+        phone: "+420 000 000 072",
+    },
+    SampleCentre {
+        id: "ic-ostrava",
+        names: [
+            "Intervenční centrum Ostrava",
+            "Intervention Centre Ostrava",
+            "Інтервенційний центр Острава",
+        ],
+        regions: &["CZ-80"],
+        town: "Ostrava",
+        phone: "+420 000 000 080",
+    },
+    SampleCentre {
+        id: "ic-opava",
+        names: [
+            "Intervenční centrum Opava",
+            "Intervention Centre Opava",
+            "Інтервенційний центр Опава",
+        ],
+        regions: &["CZ-80"],
+        town: "Opava",
+        phone: "+420 000 000 081",
+    },
 ];
+
+/// The sample answer time (cs, en, uk), for every sample centre: an
+/// operator replaces it with each centre's own.
+pub const SAMPLE_ANSWER_TIME: [&str; 3] = [
+    "Obvykle odpovídáme do jednoho pracovního dne; lidi po policejním vykázání kontaktujeme do 48 hodin.",
+    "We usually reply within one working day. After a police eviction, we contact the person at risk within 48 hours.",
+    "Зазвичай ми відповідаємо протягом одного робочого дня. Якщо поліція виселила кривдника зі спільного житла, ми зв’язуємося з постраждалою людиною протягом 48 годин.",
+];
+
+/// The sample acknowledgement (cs, en, uk) the person's page shows at once
+/// after her first message. It says that it is automatic, so nobody takes it
+/// for a person's answer.
+pub const SAMPLE_ACKNOWLEDGEMENT: [&str; 3] = [
+    "Děkujeme, vaši zprávu jsme dostali. Přečte ji pracovnice nebo pracovník intervenčního centra a odpoví vám tady v konverzaci. Vraťte se sem se svým kódem. Pokud jste v bezprostředním ohrožení, volejte 158 nebo 112. Toto je automatická zpráva.",
+    "Thank you, we have received your message. A worker at the intervention centre will read it and reply to you here in the conversation. Come back here with your code. If you are in immediate danger, call 158 or 112. This is an automatic message.",
+    "Дякуємо, ми отримали ваше повідомлення. Його прочитає працівниця або працівник інтервенційного центру й відповість вам тут, у розмові. Повертайтеся сюди зі своїм кодом. Якщо вам загрожує безпосередня небезпека, телефонуйте 158 або 112. Це автоматичне повідомлення.",
+];
+
+/// Sample opening hours (cs, en, uk), marked as sample data.
+pub const SAMPLE_HOURS: [&str; 3] = [
+    "Po–Pá 8:00–16:00 (ukázková data)",
+    "Mon–Fri 8:00–16:00 (sample data)",
+    "Пн–Пт 8:00–16:00 (зразкові дані)",
+];
+
+fn texts([cs, en, uk]: [&str; 3]) -> Texts {
+    Texts {
+        cs: cs.into(),
+        en: en.into(),
+        uk: uk.into(),
+    }
+}
 
 /// Creates the operator's root key in a passphrase-protected file; returns
 /// its public key.
@@ -217,27 +325,21 @@ pub fn create_staff_keystore(path: &Path, passphrase: &str) -> Result<StaffPubli
 
 /// The sample directory: 15 centres, one staff member each whose keystore
 /// is written to `keys_dir` as `<staff id>.ozvi-keys` under `passphrase`.
-/// `ic-praha` is the default centre.
+/// `ic-praha` is the default centre. Every centre has sample contact details
+/// (an address on "Ukázková" street marked "ukázková data", a phone number
+/// `+420 000 000 …`), the sample answer time and acknowledgement: the
+/// operator replaces them in the draft (OPERATIONS.md).
 pub fn sample(keys_dir: &Path, passphrase: &str) -> Result<Directory, DeskError> {
     let mut centres = Vec::with_capacity(SAMPLE_CENTRES.len());
-    for (id, cs, en, uk, regions) in SAMPLE_CENTRES {
-        let staff_id = format!("{}-1", id.trim_start_matches("ic-"));
+    for centre in &SAMPLE_CENTRES {
+        let staff_id = format!("{}-1", centre.id.trim_start_matches("ic-"));
         let keys =
             create_staff_keystore(&keys_dir.join(format!("{staff_id}.ozvi-keys")), passphrase)?;
-        centres.push(Centre {
-            id: id.into(),
-            names: Names {
-                cs: cs.into(),
-                en: en.into(),
-                uk: uk.into(),
-            },
-            regions: regions.iter().map(|r| r.to_string()).collect(),
-            staff: vec![StaffMember {
-                id: staff_id,
-                label: "Pracovnice 1".into(),
-                keys,
-            }],
-        });
+        centres.push(centre.centre(StaffMember {
+            id: staff_id,
+            label: "Pracovnice 1".into(),
+            keys,
+        }));
     }
     let directory = Directory {
         version: 1,
@@ -247,6 +349,30 @@ pub fn sample(keys_dir: &Path, passphrase: &str) -> Result<Directory, DeskError>
         centres,
     };
     Ok(directory)
+}
+
+impl SampleCentre {
+    /// The directory's centre, with `staff` as its one staff member.
+    pub fn centre(&self, staff: StaffMember) -> Centre {
+        let [cs, en, uk] = self.names;
+        Centre {
+            id: self.id.into(),
+            names: Names {
+                cs: cs.into(),
+                en: en.into(),
+                uk: uk.into(),
+            },
+            regions: self.regions.iter().map(|r| r.to_string()).collect(),
+            contact: Some(Contact {
+                phone: self.phone.into(),
+                address: format!("Ukázková 1, {} (ukázková data)", self.town),
+                hours: texts(SAMPLE_HOURS),
+            }),
+            answer_time: Some(texts(SAMPLE_ANSWER_TIME)),
+            acknowledgement: Some(texts(SAMPLE_ACKNOWLEDGEMENT)),
+            staff: vec![staff],
+        }
+    }
 }
 
 /// Reads a draft; it must satisfy every rule of PROTOCOL.md §6.1.
@@ -357,6 +483,69 @@ mod tests {
         bad.x25519 = b64::encode(&[0u8; 32]); // a low-order point
         assert!(bad.keys().is_err());
         assert!(serde_json::from_str::<Enrolment>(r#"{"x25519":"a"}"#).is_err());
+    }
+
+    #[test]
+    fn every_sample_centre_has_sample_contact_details_an_answer_time_and_an_acknowledgement() {
+        let mut rng = os_rng();
+        let centres: Vec<Centre> = SAMPLE_CENTRES
+            .iter()
+            .map(|c| {
+                c.centre(StaffMember {
+                    id: format!("{}-1", c.id),
+                    label: "Pracovnice 1".into(),
+                    keys: StaffKeys::generate(&mut rng).public(),
+                })
+            })
+            .collect();
+        let directory = Directory {
+            version: 1,
+            issued_at: 0,
+            salt: DeploymentSalt::generate(&mut rng),
+            default_centre: "ic-praha".into(),
+            centres,
+        };
+        let root = Ed25519Secret::generate(&mut rng);
+        let signed = directory
+            .sign(&root)
+            .expect("the sample directory is valid");
+        let verified = SignedDirectory::verify(signed.to_json().as_bytes(), &root.public(), None)
+            .expect("verifies");
+        assert_eq!(verified, directory);
+        let mut phones = std::collections::BTreeSet::new();
+        for c in &verified.centres {
+            let contact = c.contact.as_ref().expect("contact details");
+            // Sample data, and plainly so: no number a real line could have,
+            // no real street.
+            assert!(contact.phone.starts_with("+420 000 000 0"), "{}", c.id);
+            assert!(phones.insert(contact.phone.clone()), "{} unique", c.id);
+            assert!(contact.address.starts_with("Ukázková 1, "), "{}", c.id);
+            assert!(contact.address.ends_with(" (ukázková data)"), "{}", c.id);
+            assert!(contact.hours.cs.contains("ukázková data"));
+            assert!(contact.hours.en.contains("sample data"));
+            assert!(contact.hours.uk.contains("зразкові дані"));
+            let answer = c.answer_time.as_ref().expect("an answer time");
+            assert!(answer.cs.contains("do jednoho pracovního dne"));
+            assert!(answer.cs.contains("48 hodin"));
+            assert!(answer.en.contains("48 hours"));
+            assert!(answer.uk.contains("48 годин"));
+            // The acknowledgement says it is automatic, in her language.
+            let ack = c.acknowledgement.as_ref().expect("an acknowledgement");
+            assert!(ack.cs.starts_with("Děkujeme, vaši zprávu jsme dostali."));
+            assert!(ack.cs.ends_with("Toto je automatická zpráva."));
+            assert!(ack.en.ends_with("This is an automatic message."));
+            assert!(ack.uk.ends_with("Це автоматичне повідомлення."));
+        }
+        assert_eq!(phones.len(), 15);
+        let zlin = verified.centre("ic-zlin").expect("listed");
+        assert_eq!(
+            zlin.contact.as_ref().map(|c| c.phone.as_str()),
+            Some("+420 000 000 072")
+        );
+        assert_eq!(
+            zlin.contact.as_ref().map(|c| c.address.as_str()),
+            Some("Ukázková 1, Zlín (ukázková data)")
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@ use ozvi_crypto::format::json;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::sig::Ed25519Public;
 use ozvi_crypto::protocol::conversation::{self, Check};
+use ozvi_crypto::protocol::directory::Texts;
 use ozvi_crypto::protocol::envelope::{self, Message, Signer};
 use ozvi_crypto::protocol::{addressing, pow};
 use ozvi_crypto::{
@@ -93,18 +94,44 @@ pub struct Deployment {
     directory: Directory,
 }
 
+/// One centre as the page reads it from [`Deployment::centres_json`]. The
+/// optional members are left out when the directory does not list them.
 #[derive(Serialize)]
 struct CentreView<'a> {
     id: &'a str,
-    names: Names<'a>,
+    names: Languages<'a>,
     regions: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contact: Option<ContactView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answer_time: Option<Languages<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acknowledgement: Option<Languages<'a>>,
 }
 
+/// A text in Czech, English and Ukrainian.
 #[derive(Serialize)]
-struct Names<'a> {
+struct Languages<'a> {
     cs: &'a str,
     en: &'a str,
     uk: &'a str,
+}
+
+impl<'a> Languages<'a> {
+    fn of(texts: &'a Texts) -> Self {
+        Self {
+            cs: &texts.cs,
+            en: &texts.en,
+            uk: &texts.uk,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ContactView<'a> {
+    phone: &'a str,
+    address: &'a str,
+    hours: Languages<'a>,
 }
 
 #[wasm_bindgen]
@@ -132,7 +159,11 @@ impl Deployment {
         self.directory.version as f64
     }
 
-    /// The centres as JSON: `[{id, names: {cs, en, uk}, regions: [...]}]`.
+    /// The centres as JSON, from the signed directory (PROTOCOL.md §6.1):
+    /// `[{id, names: {cs, en, uk}, regions: [...], contact?: {phone,
+    /// address, hours: {cs, en, uk}}, answer_time?: {cs, en, uk},
+    /// acknowledgement?: {cs, en, uk}}]`. A member marked `?` is absent when
+    /// the directory does not list it for that centre.
     #[wasm_bindgen(js_name = centresJson)]
     pub fn centres_json(&self) -> String {
         let centres: Vec<CentreView<'_>> = self
@@ -141,12 +172,19 @@ impl Deployment {
             .iter()
             .map(|c| CentreView {
                 id: &c.id,
-                names: Names {
+                names: Languages {
                     cs: &c.names.cs,
                     en: &c.names.en,
                     uk: &c.names.uk,
                 },
                 regions: &c.regions,
+                contact: c.contact.as_ref().map(|contact| ContactView {
+                    phone: &contact.phone,
+                    address: &contact.address,
+                    hours: Languages::of(&contact.hours),
+                }),
+                answer_time: c.answer_time.as_ref().map(Languages::of),
+                acknowledgement: c.acknowledgement.as_ref().map(Languages::of),
             })
             .collect();
         serde_json::to_string(&centres).expect("strings always serialize")

@@ -7,6 +7,7 @@ use ozvi_crypto::format::b64;
 use ozvi_crypto::format::envelope::Kind;
 use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
+use ozvi_crypto::protocol::directory::{Contact, Texts};
 use ozvi_crypto::protocol::envelope::{Message, Signer, open, seal};
 use ozvi_crypto::protocol::pow;
 use ozvi_crypto::{Directory, MailboxId, StaffKeys};
@@ -89,6 +90,99 @@ fn a_new_code_checks_and_typos_get_their_own_codes() {
         c2.into_iter().collect()
     };
     assert_eq!(thrown(check_code(&swapped)), codes::CODE_TYPO);
+}
+
+#[wasm_bindgen_test]
+fn a_code_typed_with_cyrillic_look_alikes_checks_as_the_latin_code() {
+    let code = new_code();
+    // Every symbol with a Cyrillic look-alike typed in Cyrillic (PROTOCOL.md §2).
+    let cyrillic: String = code
+        .chars()
+        .map(|ch| match ch {
+            'A' => 'А',
+            'B' => 'в',
+            'C' => 'С',
+            'E' => 'е',
+            'H' => 'Н',
+            'K' => 'к',
+            'M' => 'М',
+            'P' => 'р',
+            'T' => 'Т',
+            'X' => 'х',
+            'Y' => 'У',
+            '0' => 'О',
+            '1' => 'І',
+            '3' => 'З',
+            other => other,
+        })
+        .collect();
+    assert_eq!(check_code(&cyrillic).expect("look-alikes"), code);
+    // И is not drawn like any symbol: the character error, not a typo.
+    let with_i = format!("И{}", &code[1..]);
+    assert_eq!(thrown(check_code(&with_i)), codes::CODE_CHARACTER);
+}
+
+fn texts(text: &str) -> Texts {
+    Texts {
+        cs: format!("{text} cs"),
+        en: format!("{text} en"),
+        uk: format!("{text} uk"),
+    }
+}
+
+#[wasm_bindgen_test]
+fn centres_carry_contact_details_answer_time_and_acknowledgement_only_when_listed() {
+    let mut w = world();
+    let zlin = w
+        .directory
+        .centres
+        .iter_mut()
+        .find(|c| c.id == "ic-zlin")
+        .expect("listed");
+    zlin.contact = Some(Contact {
+        phone: "+420 000 000 072".into(),
+        address: "Ukázková 1, Zlín (ukázková data)".into(),
+        hours: texts("Po–Pá 8–16"),
+    });
+    zlin.answer_time = Some(texts("Do jednoho pracovního dne"));
+    zlin.acknowledgement = Some(texts("Děkujeme, zprávu jsme dostali"));
+    let signed = w.directory.sign(&w.root).expect("signs").to_json();
+    let deployment = Deployment::new(&signed, &root_key(&w)).expect("verifies");
+    let centres: serde_json::Value =
+        serde_json::from_str(&deployment.centres_json()).expect("json");
+    // The exact shape the page codes against.
+    assert_eq!(
+        centres[1],
+        serde_json::json!({
+            "id": "ic-zlin",
+            "names": {"cs": "Centrum ic-zlin", "en": "Centre ic-zlin", "uk": "Центр ic-zlin"},
+            "regions": ["CZ-72"],
+            "contact": {
+                "phone": "+420 000 000 072",
+                "address": "Ukázková 1, Zlín (ukázková data)",
+                "hours": {"cs": "Po–Pá 8–16 cs", "en": "Po–Pá 8–16 en", "uk": "Po–Pá 8–16 uk"}
+            },
+            "answer_time": {
+                "cs": "Do jednoho pracovního dne cs",
+                "en": "Do jednoho pracovního dne en",
+                "uk": "Do jednoho pracovního dne uk"
+            },
+            "acknowledgement": {
+                "cs": "Děkujeme, zprávu jsme dostali cs",
+                "en": "Děkujeme, zprávu jsme dostali en",
+                "uk": "Děkujeme, zprávu jsme dostali uk"
+            }
+        })
+    );
+    // Praha lists none of them: the members are absent, not null.
+    assert_eq!(
+        centres[0],
+        serde_json::json!({
+            "id": "ic-praha",
+            "names": {"cs": "Centrum ic-praha", "en": "Centre ic-praha", "uk": "Центр ic-praha"},
+            "regions": ["CZ-10"]
+        })
+    );
 }
 
 #[wasm_bindgen_test]

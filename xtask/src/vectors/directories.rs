@@ -371,6 +371,166 @@ pub(super) fn directory_vectors(w: &World, out: &mut Writer) -> anyhow::Result<(
             "malformed",
         ),
     )?;
+    centre_details(&doc, &vector, &sign_raw, out)?;
+    Ok(())
+}
+
+/// A centre's optional contact details, answer time and acknowledgement
+/// (§6.1), written into the payload as JSON here rather than through
+/// `ozvi-crypto`'s types; each negative vector changes one member of the
+/// valid one.
+fn centre_details(
+    doc: &Value,
+    vector: &dyn Fn(&str, &str, Option<&str>, &str) -> Value,
+    sign_raw: &dyn Fn(&Value) -> String,
+    out: &mut Writer,
+) -> anyhow::Result<()> {
+    let mut detailed = doc.clone();
+    let zlin = &mut detailed["centres"][0];
+    assert_eq!(zlin["id"], "ic-zlin");
+    zlin["contact"] = json!({
+        "phone": "+420 000 000 072",
+        "address": "Ukázková 1, 760 01 Zlín (ukázková data)",
+        "hours": {
+            "cs": "Po–Pá 8:00–16:00",
+            "en": "Mon–Fri 8 am – 4 pm",
+            "uk": "Пн–Пт 8:00–16:00"
+        }
+    });
+    zlin["answer_time"] = json!({
+        "cs": "Obvykle odpovídáme do jednoho pracovního dne; lidi po policejním vykázání kontaktujeme do 48 hodin.",
+        "en": "We usually answer within one working day; after a police eviction we contact people within 48 hours.",
+        "uk": "Зазвичай ми відповідаємо протягом одного робочого дня; після поліцейського виселення кривдника ми зв’язуємося з людьми протягом 48 годин."
+    });
+    zlin["acknowledgement"] = json!({
+        "cs": "Děkujeme, vaši zprávu jsme dostali. Přečte ji pracovnice nebo pracovník intervenčního centra. Toto je automatická zpráva.",
+        "en": "Thank you, we have received your message. A worker of the intervention centre will read it. This is an automatic message.",
+        "uk": "Дякуємо, ми отримали ваше повідомлення. Його прочитає працівниця або працівник інтервенційного центру. Це автоматичне повідомлення."
+    });
+    let ok = "success";
+    let bad = "malformed";
+    out.write(
+        "directory-centre-details",
+        vector(
+            "a centre with contact details, an answer time and an acknowledgement",
+            &sign_raw(&detailed),
+            None,
+            ok,
+        ),
+    )?;
+    let cases: [(&str, &str, &str, fn(&mut Value)); 17] = [
+        (
+            "directory-details-phone-15-digits",
+            "a phone number of 15 digits, the most allowed",
+            ok,
+            |c| c["contact"]["phone"] = json!("+420 000 000 072 000"),
+        ),
+        (
+            "directory-details-phone-16-digits",
+            "a phone number of 16 digits",
+            bad,
+            |c| c["contact"]["phone"] = json!("+420 000 000 072 0000"),
+        ),
+        (
+            "directory-details-phone-3-digits",
+            "a phone number of 3 digits, the fewest allowed",
+            ok,
+            |c| c["contact"]["phone"] = json!("158"),
+        ),
+        (
+            "directory-details-phone-2-digits",
+            "a phone number of 2 digits",
+            bad,
+            |c| c["contact"]["phone"] = json!("15"),
+        ),
+        (
+            "directory-details-phone-dashes",
+            "a phone number with dashes",
+            bad,
+            |c| c["contact"]["phone"] = json!("+420-000-000-072"),
+        ),
+        (
+            "directory-details-phone-double-space",
+            "a phone number with two spaces in a row",
+            bad,
+            |c| c["contact"]["phone"] = json!("+420  000 000 072"),
+        ),
+        (
+            "directory-details-acknowledgement-500-characters",
+            "an acknowledgement of 500 characters, the most allowed",
+            ok,
+            |c| c["acknowledgement"]["uk"] = json!("ж".repeat(500)),
+        ),
+        (
+            "directory-details-acknowledgement-501-characters",
+            "an acknowledgement of 501 characters",
+            bad,
+            |c| c["acknowledgement"]["uk"] = json!("ж".repeat(501)),
+        ),
+        (
+            "directory-details-hours-201-characters",
+            "opening hours of 201 characters (200 is the most)",
+            bad,
+            |c| c["contact"]["hours"]["cs"] = json!("ž".repeat(201)),
+        ),
+        (
+            "directory-details-bidi-override-in-acknowledgement",
+            "a right-to-left override in an acknowledgement",
+            bad,
+            |c| c["acknowledgement"]["en"] = json!("Thank you \u{202E}.egassem"),
+        ),
+        (
+            "directory-details-line-break-in-answer-time",
+            "a line break (a control character) in an answer time",
+            bad,
+            |c| c["answer_time"]["cs"] = json!("Obvykle odpovídáme\ndo jednoho dne."),
+        ),
+        (
+            "directory-details-blank-address",
+            "an empty address",
+            bad,
+            |c| c["contact"]["address"] = json!(""),
+        ),
+        (
+            "directory-details-null-answer-time",
+            "an answer time of null (leave the member out instead)",
+            bad,
+            |c| c["answer_time"] = Value::Null,
+        ),
+        (
+            "directory-details-unknown-contact-member",
+            "contact details with an unknown member",
+            bad,
+            |c| c["contact"]["email"] = json!("ic@example.org"),
+        ),
+        (
+            "directory-details-missing-hours",
+            "contact details without opening hours",
+            bad,
+            |c| {
+                c["contact"].as_object_mut().map(|o| o.remove("hours"));
+            },
+        ),
+        (
+            "directory-details-answer-time-missing-language",
+            "an answer time without its Ukrainian text",
+            bad,
+            |c| {
+                c["answer_time"].as_object_mut().map(|o| o.remove("uk"));
+            },
+        ),
+        (
+            "directory-details-acknowledgement-as-text",
+            "an acknowledgement given as one string instead of three languages",
+            bad,
+            |c| c["acknowledgement"] = json!("Děkujeme."),
+        ),
+    ];
+    for (name, description, expect, change) in cases {
+        let mut d = detailed.clone();
+        change(&mut d["centres"][0]);
+        out.write(name, vector(description, &sign_raw(&d), None, expect))?;
+    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The directory document's JSON shape (PROTOCOL.md §6.1). Validation of its
 //! content and the signature live in [`crate::protocol::directory`].
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The signed form served by the relay:
 /// `{"directory": b64url(payload), "signature": b64url(sig)}`. The signature
@@ -44,8 +44,64 @@ pub struct CentreDoc {
     pub names: NamesDoc,
     /// ISO 3166-2:CZ region codes this centre serves.
     pub regions: Vec<String>,
+    /// How to reach the centre itself, shown to the person once she has
+    /// written. Optional: absent in older directories.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub contact: Option<ContactDoc>,
+    /// When the centre usually answers. Optional.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub answer_time: Option<TextsDoc>,
+    /// The automatic acknowledgement shown after her first message. Optional.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub acknowledgement: Option<TextsDoc>,
     /// Staff members whose keys receive this centre's messages.
     pub staff: Vec<StaffDoc>,
+}
+
+/// An optional member that, when present, must hold a value: `null` is the
+/// wrong JSON type, not "absent" (§6.1). Absence is `#[serde(default)]`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// A centre's own contact details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactDoc {
+    /// Telephone number: digits, single spaces, an optional leading `+`.
+    pub phone: String,
+    /// Postal address.
+    pub address: String,
+    /// Opening hours in the three languages.
+    pub hours: TextsDoc,
+}
+
+/// A text in the three languages of the service (other than a name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextsDoc {
+    /// Czech.
+    pub cs: String,
+    /// English.
+    pub en: String,
+    /// Ukrainian.
+    pub uk: String,
 }
 
 /// A name in the three languages of the service.

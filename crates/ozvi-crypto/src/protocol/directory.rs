@@ -8,7 +8,9 @@
 use std::collections::BTreeSet;
 
 use crate::error::DirectoryError;
-use crate::format::directory::{CentreDoc, DirectoryDoc, NamesDoc, SignedDirectoryDoc, StaffDoc};
+use crate::format::directory::{
+    CentreDoc, ContactDoc, DirectoryDoc, NamesDoc, SignedDirectoryDoc, StaffDoc, TextsDoc,
+};
 use crate::format::{b64, json};
 use crate::primitives::sig::{Ed25519Public, Ed25519Secret, SIGNATURE_LEN};
 use crate::primitives::x25519::X25519Public;
@@ -25,8 +27,14 @@ pub const REGIONS: [&str; 14] = [
 /// The most staff keys one centre may list: with the person's own key, one
 /// envelope then has at most 32 recipients.
 pub const MAX_STAFF_PER_CENTRE: usize = 31;
-/// The longest name or label, in characters.
+/// The longest name, label, address or opening hours, in characters.
 pub const MAX_TEXT_CHARS: usize = 200;
+/// The longest answer time or acknowledgement, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+/// The fewest digits in a centre's phone number (`158` has three).
+pub const MIN_PHONE_DIGITS: usize = 3;
+/// The most digits in a centre's phone number (E.164's limit).
+pub const MAX_PHONE_DIGITS: usize = 15;
 /// The largest signed directory accepted, in bytes.
 pub const MAX_SIGNED_LEN: usize = 1 << 20;
 
@@ -52,6 +60,29 @@ pub struct Names {
     pub uk: String,
 }
 
+/// A text other than a name in Czech, English and Ukrainian: opening hours,
+/// an answer time, an acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Texts {
+    /// Czech.
+    pub cs: String,
+    /// English.
+    pub en: String,
+    /// Ukrainian.
+    pub uk: String,
+}
+
+/// A centre's own contact details, shown to the person once she has written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// Telephone number: digits and single spaces, an optional leading `+`.
+    pub phone: String,
+    /// Postal address.
+    pub address: String,
+    /// Opening hours.
+    pub hours: Texts,
+}
+
 /// An intervention centre.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Centre {
@@ -61,6 +92,14 @@ pub struct Centre {
     pub names: Names,
     /// ISO 3166-2:CZ regions it serves.
     pub regions: Vec<String>,
+    /// How to reach the centre itself, if the operator has listed it.
+    pub contact: Option<Contact>,
+    /// When the centre usually answers ("within one working day…"), if listed.
+    pub answer_time: Option<Texts>,
+    /// The automatic acknowledgement the person's page shows at once after
+    /// her first message, if listed. It comes from the signed directory, so
+    /// the relay cannot forge it.
+    pub acknowledgement: Option<Texts>,
     /// Its staff, at least one.
     pub staff: Vec<StaffMember>,
 }
@@ -117,10 +156,19 @@ impl Directory {
                 return Err(Malformed);
             }
             let names = Names {
-                cs: valid_text(c.names.cs)?,
-                en: valid_text(c.names.en)?,
-                uk: valid_text(c.names.uk)?,
+                cs: valid_text(c.names.cs, MAX_TEXT_CHARS)?,
+                en: valid_text(c.names.en, MAX_TEXT_CHARS)?,
+                uk: valid_text(c.names.uk, MAX_TEXT_CHARS)?,
             };
+            let contact = c.contact.map(valid_contact).transpose()?;
+            let answer_time = c
+                .answer_time
+                .map(|t| valid_texts(t, MAX_MESSAGE_CHARS))
+                .transpose()?;
+            let acknowledgement = c
+                .acknowledgement
+                .map(|t| valid_texts(t, MAX_MESSAGE_CHARS))
+                .transpose()?;
             let mut regions = BTreeSet::new();
             for r in &c.regions {
                 if !REGIONS.contains(&r.as_str()) || !regions.insert(r.clone()) {
@@ -148,7 +196,7 @@ impl Directory {
                 }
                 staff.push(StaffMember {
                     id: s.id,
-                    label: valid_text(s.label)?,
+                    label: valid_text(s.label, MAX_TEXT_CHARS)?,
                     keys,
                 });
             }
@@ -156,6 +204,9 @@ impl Directory {
                 id: c.id,
                 names,
                 regions: c.regions,
+                contact,
+                answer_time,
+                acknowledgement,
                 staff,
             });
         }
@@ -197,6 +248,13 @@ impl Directory {
                         uk: c.names.uk.clone(),
                     },
                     regions: c.regions.clone(),
+                    contact: c.contact.as_ref().map(|contact| ContactDoc {
+                        phone: contact.phone.clone(),
+                        address: contact.address.clone(),
+                        hours: texts_doc(&contact.hours),
+                    }),
+                    answer_time: c.answer_time.as_ref().map(texts_doc),
+                    acknowledgement: c.acknowledgement.as_ref().map(texts_doc),
                     staff: c
                         .staff
                         .iter()
@@ -329,14 +387,14 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// Names and labels: 1..=200 characters, no surrounding white space, no
-/// control characters and no invisible formatting characters (bidirectional
-/// overrides and isolates, zero-width characters) that could make a name
-/// display as something else.
-fn valid_text(text: String) -> Result<String, DirectoryError> {
+/// Every text (§6.1, text rule): 1..=`max` characters, no surrounding white
+/// space, no control characters and no invisible formatting characters
+/// (bidirectional overrides and isolates, zero-width characters) that could
+/// make a text display as something else.
+fn valid_text(text: String, max: usize) -> Result<String, DirectoryError> {
     let chars = text.chars().count();
     if chars == 0
-        || chars > MAX_TEXT_CHARS
+        || chars > max
         || text.trim() != text
         || text
             .chars()
@@ -345,4 +403,47 @@ fn valid_text(text: String) -> Result<String, DirectoryError> {
         return Err(DirectoryError::Malformed);
     }
     Ok(text)
+}
+
+/// A text in the three languages, each under the text rule.
+fn valid_texts(texts: TextsDoc, max: usize) -> Result<Texts, DirectoryError> {
+    Ok(Texts {
+        cs: valid_text(texts.cs, max)?,
+        en: valid_text(texts.en, max)?,
+        uk: valid_text(texts.uk, max)?,
+    })
+}
+
+fn texts_doc(texts: &Texts) -> TextsDoc {
+    TextsDoc {
+        cs: texts.cs.clone(),
+        en: texts.en.clone(),
+        uk: texts.uk.clone(),
+    }
+}
+
+/// A centre's contact details (§6.1): a phone number the page can dial, an
+/// address and opening hours under the text rule.
+fn valid_contact(contact: ContactDoc) -> Result<Contact, DirectoryError> {
+    if !valid_phone(&contact.phone) {
+        return Err(DirectoryError::Malformed);
+    }
+    Ok(Contact {
+        phone: contact.phone,
+        address: valid_text(contact.address, MAX_TEXT_CHARS)?,
+        hours: valid_texts(contact.hours, MAX_TEXT_CHARS)?,
+    })
+}
+
+/// `+`? then 3 to 15 ASCII digits with at most one space between two
+/// digits: `+420 000 000 072`, `158`. Nothing else, so a `tel:` link made
+/// from it dials exactly the digits shown.
+fn valid_phone(phone: &str) -> bool {
+    let number = phone.strip_prefix('+').unwrap_or(phone);
+    let digits = number.bytes().filter(u8::is_ascii_digit).count();
+    (MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&digits)
+        && number.bytes().all(|b| b.is_ascii_digit() || b == b' ')
+        && number.starts_with(|c: char| c.is_ascii_digit())
+        && number.ends_with(|c: char| c.is_ascii_digit())
+        && !number.contains("  ")
 }

@@ -423,6 +423,9 @@ mod tests {
                 uk: id.into(),
             },
             regions: vec![],
+            contact: None,
+            answer_time: None,
+            acknowledgement: None,
             staff: vec![StaffMember {
                 id: format!("{id}-1"),
                 label: "Staff".into(),

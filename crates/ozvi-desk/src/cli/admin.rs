@@ -113,6 +113,22 @@ pub async fn run(command: AdminCommand) -> Result<(), DeskError> {
                     escape(&c.regions.join(" ")),
                     escape(&c.names.cs)
                 );
+                // What the person's page shows of the centre, for the
+                // operator to read once more before publishing.
+                if let Some(contact) = &c.contact {
+                    println!(
+                        "    contact: {}, {}; {}",
+                        escape(&contact.phone),
+                        escape(&contact.address),
+                        escape(&contact.hours.cs)
+                    );
+                }
+                if let Some(answer) = &c.answer_time {
+                    println!("    answer time: {}", escape(&answer.cs));
+                }
+                if let Some(ack) = &c.acknowledgement {
+                    println!("    acknowledgement: {}", escape(&ack.cs));
+                }
                 for s in &c.staff {
                     println!(
                         "    {:<16} {:<20} {}",
