@@ -1,12 +1,12 @@
 //! `ozvi-audit directory URL --root-key KEY`: the directory the relay
 //! serves must verify under the operator's root key (published out of
 //! band), be well formed in every field (PROTOCOL.md §6: canonical keys,
-//! unique ids, valid names), and not be older than a version the auditor
+//! unique ids, valid names, contact details and texts), and not be older than a version the auditor
 //! saw before; the root key the relay hands the page must be the same key.
 
-use ozvi_crypto::SignedDirectory;
 use ozvi_crypto::format::b64;
 use ozvi_crypto::primitives::sig::Ed25519Public;
+use ozvi_crypto::{Centre, SignedDirectory};
 
 use crate::report::Report;
 
@@ -51,6 +51,28 @@ pub async fn audit(base: &str, root: &Ed25519Public, min_version: u64) -> anyhow
             report
                 .checked
                 .insert("staff keys well formed".into(), staff as u64);
+            // What the person's page promises her (§6.1): a centre without
+            // an answer time or acknowledgement is worth a look, not a fault.
+            let count = |has: &dyn Fn(&Centre) -> bool| {
+                directory.centres.iter().filter(|c| has(c)).count() as u64
+            };
+            let details = [
+                (
+                    "centres with contact details",
+                    count(&|c| c.contact.is_some()),
+                ),
+                (
+                    "centres with an answer time",
+                    count(&|c| c.answer_time.is_some()),
+                ),
+                (
+                    "centres with an acknowledgement",
+                    count(&|c| c.acknowledgement.is_some()),
+                ),
+            ];
+            for (name, n) in details {
+                report.checked.insert(name.into(), n);
+            }
             report.notes.push(format!(
                 "version {}, issued at {} (Unix time), default centre {}",
                 directory.version, directory.issued_at, directory.default_centre
