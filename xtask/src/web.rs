@@ -5,10 +5,15 @@
 //! --target web`; the page's own files are copied beside it. The build is
 //! reproducible: paths of this machine are remapped out of the binary, so
 //! the same source gives byte-identical files wherever it is checked out.
-//! It writes `dist/SHA256SUMS` and prints it, for the auditor
-//! (`ozvi-audit web` compares a running relay's files with it).
+//! Every compressible file gets precompressed variants beside it,
+//! `NAME.gz` and `NAME.br`, made deterministically (see [`precompress`]),
+//! which the relay serves to browsers that accept them. It writes
+//! `dist/SHA256SUMS` (the variants included) and prints it, for the auditor
+//! (`ozvi-audit web` compares a running relay's files with it, each
+//! encoding of each file).
 
 use std::fs;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -78,6 +83,7 @@ pub fn build_into(root: &Path, out: &Path, target_dir: &Path) -> anyhow::Result<
         fs::copy(source.join(file), out.join(file))
             .with_context(|| format!("copying web-client/{file}"))?;
     }
+    precompress(out)?;
     let manifest = manifest(out)?;
     let text: String = manifest
         .iter()
@@ -153,6 +159,71 @@ pub fn bench(root: &Path, runs: u32) -> anyhow::Result<()> {
     .context("the page benchmark failed; see the output above")
 }
 
+/// Extensions of the files worth compressing: text and WebAssembly.
+/// Images in compressed formats (png, jpg, woff2) gain nothing.
+const COMPRESSIBLE: &[&str] = &[
+    "html", "js", "mjs", "css", "svg", "wasm", "json", "txt", "xml", "map",
+];
+
+/// Compresses a file's bytes into one variant.
+type Compressor = fn(&[u8]) -> anyhow::Result<Vec<u8>>;
+
+/// The suffixes of the precompressed variants, as the relay looks for them
+/// (actix-files' `try_compressed`) and the auditor checks them.
+const VARIANTS: &[(&str, Compressor)] = &[(".gz", gzip), (".br", brotli)];
+
+/// Writes `NAME.gz` and `NAME.br` beside every compressible file below
+/// `dir`, each only when it is smaller than the file itself. The output
+/// depends only on the input bytes and the locked crate versions.
+fn precompress(dir: &Path) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files)?;
+    for (relative, _) in files {
+        let compressible = Path::new(&relative)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| COMPRESSIBLE.contains(&e));
+        if !compressible {
+            continue;
+        }
+        let path = dir.join(&relative);
+        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        for (suffix, compress) in VARIANTS {
+            let packed = compress(&bytes).with_context(|| format!("compressing {relative}"))?;
+            if packed.len() < bytes.len() {
+                fs::write(dir.join(format!("{relative}{suffix}")), packed)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// gzip (RFC 1952) at the highest level, with nothing of the build in the
+/// header: no file name, modification time 0, operating system 255
+/// ("unknown").
+fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?)
+}
+
+/// Brotli (RFC 7932) at quality 11, the highest, with a 4 MiB window
+/// (larger than any page file).
+fn brotli(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        size_hint: bytes.len(),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out)
+}
+
 fn print_manifest(out: &Path, manifest: &Manifest) {
     println!("\nWeb client in {} (SHA256SUMS):", out.display());
     for (path, hash) in manifest {
@@ -160,7 +231,8 @@ fn print_manifest(out: &Path, manifest: &Manifest) {
     }
 }
 
-/// SHA-256 of every file below `dir` except `SHA256SUMS`, sorted by path.
+/// SHA-256 of every file below `dir` except `SHA256SUMS`, sorted by path
+/// (the precompressed variants included).
 pub fn manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let mut files = Vec::new();
     collect(dir, dir, &mut files)?;
@@ -188,4 +260,73 @@ fn collect(base: &Path, dir: &Path, files: &mut Manifest) -> anyhow::Result<()> 
         files.push((relative, hex));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use super::*;
+
+    /// A fresh empty folder under the system's temp directory.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ozvi-xtask-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn gzip_headers_carry_nothing_of_the_build_and_round_trip() {
+        let text = b"<!doctype html><p>Nejsi v tom sama. ".repeat(40);
+        let packed = gzip(&text).unwrap();
+        // RFC 1952: magic, deflate, no flags (no name), mtime 0, XFL 2
+        // (slowest, best), OS 255.
+        assert_eq!(&packed[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255]);
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&packed[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, text);
+        assert_eq!(gzip(&text).unwrap(), packed, "the same bytes every time");
+    }
+
+    #[test]
+    fn brotli_round_trips_and_is_deterministic() {
+        let text = b"export const quickExit = () => location.replace('about:blank');\n".repeat(30);
+        let packed = brotli(&text).unwrap();
+        assert!(packed.len() < text.len() / 4);
+        let mut back = Vec::new();
+        brotli::Decompressor::new(&packed[..], 4096)
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, text);
+        assert_eq!(brotli(&text).unwrap(), packed, "the same bytes every time");
+    }
+
+    #[test]
+    fn variants_are_written_only_for_compressible_files_that_shrink() {
+        let dir = scratch("precompress");
+        fs::create_dir(dir.join("pkg")).unwrap();
+        fs::write(dir.join("app.js"), "let a = 1;\n".repeat(100)).unwrap();
+        fs::write(dir.join("pkg/m.wasm"), [0u8; 2000]).unwrap();
+        fs::write(dir.join("tiny.css"), "a{}").unwrap();
+        fs::write(dir.join("photo.png"), [7u8; 2000]).unwrap();
+        precompress(&dir).unwrap();
+        let names: Vec<String> = manifest(&dir).unwrap().into_iter().map(|e| e.0).collect();
+        assert_eq!(
+            names,
+            [
+                "app.js",
+                "app.js.br",
+                "app.js.gz",
+                "photo.png",
+                "pkg/m.wasm",
+                "pkg/m.wasm.br",
+                "pkg/m.wasm.gz",
+                "tiny.css",
+            ]
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -3,8 +3,18 @@
 //! `SHA256SUMS`; anyone can rebuild it from the source), must load nothing
 //! that the build does not list and nothing from another origin, and every
 //! response must carry the security headers of docs/API.md.
+//!
+//! The build lists precompressed variants beside the files (`app.js.gz`,
+//! `app.js.br`), which the relay sends to browsers that accept them. Each
+//! file is fetched three times, with `Accept-Encoding: identity`, `gzip` and
+//! `br`; whatever coding the relay says it sent (`Content-Encoding`), the
+//! body must be that variant of the build, byte for byte, and must
+//! decompress to exactly the file. A coding the build has no variant for
+//! is a failure: the relay compressed something itself, or sent bytes of
+//! its own.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read as _;
 use std::sync::LazyLock;
 
 use anyhow::{Context, bail};
@@ -64,23 +74,16 @@ pub async fn audit(base: &str, manifest: &BTreeMap<String, String>) -> anyhow::R
     let mut report = Report::new("web");
     let mut referenced: BTreeSet<String> = BTreeSet::new();
     for (path, hash) in manifest {
-        let url = base.join(path).expect("a relative path");
-        let response = http
-            .get(url.clone())
-            .send()
-            .await
-            .with_context(|| format!("cannot fetch {url}"))?;
-        report.count("files fetched");
-        let at = format!("/{path}");
-        if !response.status().is_success() {
-            report.fail(
-                &at,
-                format!("answered {} (no redirect is expected)", response.status()),
-            );
+        if is_variant(path, manifest) {
+            // Checked through its file's answer to that coding.
             continue;
         }
-        check_headers(&at, response.headers(), &mut report);
-        let body = response.bytes().await?;
+        let url = base.join(path).expect("a relative path");
+        let at = format!("/{path}");
+        let Some(body) = fetch_every_coding(&http, &url, &at, path, manifest, &mut report).await?
+        else {
+            continue;
+        };
         let served = hex(&Sha256::digest(&body));
         if served == *hash {
             report.count("files identical to the build");
@@ -121,23 +124,163 @@ pub async fn audit(base: &str, manifest: &BTreeMap<String, String>) -> anyhow::R
         }
     }
     // The page as a browser opens it: the directory URL itself.
-    let response = http.get(base.clone()).send().await?;
-    if !response.status().is_success() {
-        report.fail(
-            "/",
-            format!("answered {} (no redirect is expected)", response.status()),
-        );
-    }
-    check_headers("/", response.headers(), &mut report);
-    let body = response.bytes().await?;
-    let served = hex(&Sha256::digest(&body));
-    if Some(&served) != manifest.get("index.html") {
-        report.fail(
-            "/",
-            "the page opened at the address is not the build's index.html",
-        );
+    if let Some(body) =
+        fetch_every_coding(&http, &base, "/", "index.html", manifest, &mut report).await?
+    {
+        let served = hex(&Sha256::digest(&body));
+        if Some(&served) != manifest.get("index.html") {
+            report.fail(
+                "/",
+                "the page opened at the address is not the build's index.html",
+            );
+        }
     }
     Ok(report)
+}
+
+/// The content codings the relay may send, each with the suffix of its
+/// variant in the build (`cargo xtask web`) and its decoder.
+const CODINGS: &[(&str, &str, Decoder)] = &[("gzip", ".gz", gunzip), ("br", ".br", unbrotli)];
+
+/// Whether `path` is a precompressed variant of a file the build lists
+/// (`app.js.br` beside `app.js`). The relay serves it by that name too, as
+/// plain bytes, but a browser only ever gets it as a coding of its file,
+/// and that is how the audit checks it.
+fn is_variant(path: &str, manifest: &BTreeMap<String, String>) -> bool {
+    CODINGS.iter().any(|(_, suffix, _)| {
+        path.strip_suffix(suffix)
+            .is_some_and(|file| manifest.contains_key(file))
+    })
+}
+
+/// More than any page file: a variant that inflates past this is cut
+/// there, and so differs from its file.
+const MAX_DECOMPRESSED: u64 = 64 << 20;
+
+/// A decoder: decompresses at most `limit` bytes (the rest is never read),
+/// so that a hostile relay's small body cannot fill the auditor's memory.
+type Decoder = fn(&[u8], u64) -> std::io::Result<Vec<u8>>;
+
+fn gunzip(body: &[u8], limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(limit)
+        .read_to_end(&mut out)?;
+    Ok(out)
+}
+
+fn unbrotli(body: &[u8], limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    brotli_decompressor::Decompressor::new(body, 4096)
+        .take(limit)
+        .read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Fetches `url` (the build's file `path`, or `/` for index.html) once with
+/// `Accept-Encoding: identity` and once for each coding; checks each
+/// answer's headers and, when it is compressed, its bytes against the
+/// build's variant and its decompressed bytes against the file. Returns the
+/// identity body for the caller to compare, or `None` (reported) when the
+/// file was not served.
+async fn fetch_every_coding(
+    http: &reqwest::Client,
+    url: &reqwest::Url,
+    at: &str,
+    path: &str,
+    manifest: &BTreeMap<String, String>,
+    report: &mut Report,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let mut identity = None;
+    for accept in ["identity", "gzip", "br"] {
+        let response = http
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT_ENCODING, accept)
+            .send()
+            .await
+            .with_context(|| format!("cannot fetch {url}"))?;
+        report.count("requests for the page's files");
+        if !response.status().is_success() {
+            report.fail(
+                at,
+                format!(
+                    "answered {} to Accept-Encoding: {accept} (no redirect is expected)",
+                    response.status()
+                ),
+            );
+            return Ok(None);
+        }
+        check_headers(at, response.headers(), report);
+        let coding = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .filter(|c| c != "identity");
+        let body = response.bytes().await?;
+        if accept == "identity" {
+            if let Some(coding) = coding {
+                report.fail(
+                    at,
+                    format!("sent Content-Encoding: {coding} to Accept-Encoding: identity"),
+                );
+            }
+            identity = Some(body.to_vec());
+            continue;
+        }
+        let Some(coding) = coding else {
+            // No variant sent: the body is the file itself.
+            report.count("answers sent uncompressed to a client that accepts a coding");
+            if manifest.get(path) != Some(&hex(&Sha256::digest(&body))) {
+                report.fail(
+                    at,
+                    format!("the uncompressed answer to Accept-Encoding: {accept} is not the build's file"),
+                );
+            }
+            continue;
+        };
+        if coding != accept {
+            report.fail(
+                at,
+                format!("sent Content-Encoding: {coding} to Accept-Encoding: {accept}"),
+            );
+            continue;
+        }
+        let Some((_, suffix, decode)) = CODINGS.iter().find(|(name, _, _)| *name == coding) else {
+            continue;
+        };
+        let variant = format!("{path}{suffix}");
+        let Some(listed) = manifest.get(&variant) else {
+            report.fail(
+                at,
+                format!("sent Content-Encoding: {coding}, but the build has no {variant}"),
+            );
+            continue;
+        };
+        let served = hex(&Sha256::digest(&body));
+        if served != *listed {
+            report.fail(
+                at,
+                format!("the {coding} answer's SHA-256 {served} differs from the build's {variant} {listed}"),
+            );
+            continue;
+        }
+        match decode(&body, MAX_DECOMPRESSED) {
+            Ok(plain) if manifest.get(path) == Some(&hex(&Sha256::digest(&plain))) => {
+                report
+                    .count("compressed answers identical to the build, decompressing to the file");
+            }
+            Ok(_) => report.fail(
+                at,
+                format!("{variant} is the build's, but does not decompress to {path}"),
+            ),
+            Err(_) => report.fail(at, format!("{variant} does not decompress as {coding}")),
+        }
+    }
+    Ok(identity)
 }
 
 /// The headers docs/API.md promises on every response.

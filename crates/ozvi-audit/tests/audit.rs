@@ -1044,20 +1044,31 @@ fn logs_with_an_address_agent_or_id_fail_and_clean_logs_pass() {
 
 /// A relay in this process serving `web_root`; its base URL ends in `/`.
 async fn serve(w: &World, data: &Path, web_root: &Path) -> (Relay, String) {
+    serve_with(w, data, web_root, |_| {}).await
+}
+
+/// [`serve`], with its configuration adjusted.
+async fn serve_with(
+    w: &World,
+    data: &Path,
+    web_root: &Path,
+    adjust: impl FnOnce(&mut Config),
+) -> (Relay, String) {
     let directory_file = data.with_extension("directory.json");
     std::fs::write(
         &directory_file,
         w.directory.sign(&w.root).expect("signs").to_json(),
     )
     .expect("write");
-    let relay = Relay::start(Config {
+    let mut config = Config {
         data: data.to_path_buf(),
         root_key: b64::encode(&w.root.public().to_bytes()),
         directory: Some(directory_file),
         web_root: Some(web_root.to_path_buf()),
         ..Config::default()
-    })
-    .await;
+    };
+    adjust(&mut config);
+    let relay = Relay::start(config).await;
     let base = format!("{}/", relay.base);
     (relay, base)
 }
@@ -1127,5 +1138,141 @@ async fn the_served_page_must_be_the_build_and_the_directory_the_operators() {
     let foreign = ["directory", base, "--root-key", &other_key];
     expect_audit(&foreign, 1, "not signed by this root key").await;
     expect_audit(&foreign, 1, "another root key").await;
+    relay.handle.stop(true).await;
+}
+
+/// `SHA256SUMS` text for `files` (path → bytes' SHA-256), as the build writes it.
+fn manifest_text(lines: &[(String, String)]) -> String {
+    lines
+        .iter()
+        .map(|(path, hash)| format!("{hash}  {path}\n"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_coding_the_relay_sends_must_be_the_builds_and_decompress_to_the_file() {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web-client/dist");
+    assert!(
+        dist.join("SHA256SUMS").is_file(),
+        "run `cargo xtask web` (cargo xtask test does) to build web-client/dist"
+    );
+    let hex = |bytes: &[u8]| -> String {
+        sha256(&[bytes])
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let built: Vec<(String, String)> = std::fs::read_to_string(dist.join("SHA256SUMS"))
+        .expect("read")
+        .lines()
+        .map(|l| {
+            let (hash, path) = l.split_once("  ").expect("HASH  PATH");
+            (path.to_string(), hash.to_string())
+        })
+        .collect();
+    for variant in ["app.js.gz", "app.js.br", "pkg/ozvi_web_bg.wasm.br"] {
+        assert!(
+            built.iter().any(|(p, _)| p == variant),
+            "the build lists {variant}"
+        );
+    }
+    let w = world();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("site");
+    copy_dir(&dist, &site);
+    // Five audits of three requests per file from one address in a minute:
+    // more than the default limit allows.
+    let (relay, base) = serve_with(&w, &tmp.path().join("data"), &site, |c| {
+        c.requests_per_address_per_minute = 10_000;
+    })
+    .await;
+    let base = base.as_str();
+    // Runs the web audit against `lines` written as the manifest.
+    let audit_with = |lines: Vec<(String, String)>| {
+        let file = tmp.path().join("SHA256SUMS.test");
+        std::fs::write(&file, manifest_text(&lines)).expect("write");
+        let args = ["web", base, "--manifest", file.to_str().expect("utf-8")];
+        args.map(str::to_string).to_vec()
+    };
+    let check = |args: Vec<String>, code: i32, needle: &'static str| async move {
+        let out = audit_async(args).await;
+        let report = text(&out);
+        assert_eq!(out.status.code(), Some(code), "{report}");
+        assert!(report.contains(needle), "expected {needle:?}: {report}");
+        report
+    };
+
+    // The build as it is: every coding of every file checks out.
+    let report = check(
+        audit_with(built.clone()),
+        0,
+        "compressed answers identical to the build, decompressing to the file",
+    )
+    .await;
+    assert!(report.contains("files identical to the build"), "{report}");
+
+    // One byte of a served variant changed: the brotli answer is caught
+    // (the identity and gzip answers of app.js are still the build's).
+    let br = site.join("app.js.br");
+    let original = std::fs::read(&br).expect("read");
+    let mut changed = original.clone();
+    changed[10] ^= 0x01;
+    std::fs::write(&br, &changed).expect("write");
+    let report = check(
+        audit_with(built.clone()),
+        1,
+        "/app.js: the br answer's SHA-256",
+    )
+    .await;
+    assert!(!report.contains("/app.js: the gzip answer"), "{report}");
+    std::fs::write(&br, &original).expect("restore");
+
+    // A coding the build does not list for a file: the relay sent bytes the
+    // auditor cannot hold against anything.
+    let without_gz: Vec<_> = built
+        .iter()
+        .filter(|(p, _)| p != "app.js.gz")
+        .cloned()
+        .collect();
+    check(
+        audit_with(without_gz),
+        1,
+        "/app.js: sent Content-Encoding: gzip, but the build has no app.js.gz",
+    )
+    .await;
+
+    // A variant that is the (claimed) build's, byte for byte, but holds
+    // another text than its file, and one that is not gzip at all.
+    let app = std::fs::read(site.join("app.js")).expect("read");
+    let gz = site.join("app.js.gz");
+    let mut other = app.clone();
+    other[100] ^= 0x20;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut encoder, &other).expect("gzip");
+    let forged = encoder.finish().expect("gzip");
+    for (bytes, needle) in [
+        (
+            forged,
+            "/app.js: app.js.gz is the build's, but does not decompress to app.js",
+        ),
+        (
+            b"\x1f\x8b not gzip".to_vec(),
+            "/app.js: app.js.gz does not decompress as gzip",
+        ),
+    ] {
+        std::fs::write(&gz, &bytes).expect("write");
+        let relisted: Vec<_> = built
+            .iter()
+            .map(|(p, h)| {
+                let h = if p == "app.js.gz" {
+                    hex(&bytes)
+                } else {
+                    h.clone()
+                };
+                (p.clone(), h)
+            })
+            .collect();
+        check(audit_with(relisted), 1, needle).await;
+    }
     relay.handle.stop(true).await;
 }

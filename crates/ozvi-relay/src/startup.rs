@@ -133,7 +133,7 @@ pub fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<
             .wrap(security_headers(behind_tls))
             .configure(routes::configure);
         let app = match &web_root {
-            Some(dir) => app.service(web_client(dir)),
+            Some(dir) => app.service(web_client(dir.clone())),
             None => app,
         };
         app.default_service(web::to(not_found))
@@ -181,18 +181,71 @@ fn security_headers(behind_tls: bool) -> DefaultHeaders {
 }
 
 /// The built web client at `/` (GET and HEAD only): plain files, no
-/// directory listings, no hidden files, nothing outside `dir`. No `ETag` or `Last-Modified`: the
-/// pages are `no-store`, so that a shared phone's browser cache keeps no
-/// trace of a visit.
-fn web_client(dir: &std::path::Path) -> actix_files::Files {
-    actix_files::Files::new("/", dir)
+/// directory listings, no hidden files, nothing outside `dir`. No `ETag` or
+/// `Last-Modified`: the pages are `no-store`, so that a shared phone's
+/// browser cache keeps no trace of a visit.
+///
+/// Precompressed variants (`cargo xtask web` writes `NAME.br` and `NAME.gz`
+/// beside a file when they are smaller) are served in the file's place when
+/// the request's `Accept-Encoding` accepts them: the highest q-value wins,
+/// brotli before gzip when equal, `q=0` refuses a coding, and anything else
+/// (no header, `identity`, a header that does not parse) gets the file as
+/// it is. The variant keeps the file's own `Content-Type` and says its
+/// coding in `Content-Encoding`; every file response says `Vary:
+/// Accept-Encoding`. The relay never compresses on the fly, so what it sends
+/// is always one of the files listed in `SHA256SUMS`. A variant asked for by
+/// its own name (`/app.js.br`, a line of the manifest) is sent as the bytes
+/// on disk, with no `Content-Encoding`, for an auditor to hash.
+fn web_client(
+    dir: std::path::PathBuf,
+) -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let get_or_head =
+        || actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head());
+    let files = actix_files::Files::new("/", dir)
         .index_file("index.html")
         .use_etag(false)
         .use_last_modified(false)
         .prefer_utf8(true)
         .disable_content_disposition()
-        .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
-        .default_handler(web::to(not_found))
+        .try_compressed()
+        .guard(get_or_head())
+        .default_handler(web::to(not_found));
+    web::scope("")
+        .guard(get_or_head())
+        .wrap(from_fn(vary_on_accept_encoding))
+        .service(files)
+}
+
+/// Adds `Vary: Accept-Encoding` to a successful file response that does not
+/// say it yet: the identity response varies with the header as much as a
+/// compressed one does (actix-files marks only the latter).
+async fn vary_on_accept_encoding(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use actix_web::http::header::{HeaderValue, VARY};
+    let mut response = next.call(req).await?;
+    let said = response.headers().get_all(VARY).any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|name| name.trim().eq_ignore_ascii_case("accept-encoding"))
+        })
+    });
+    let status = response.status();
+    if !said && (status.is_success() || status == actix_web::http::StatusCode::NOT_MODIFIED) {
+        response
+            .headers_mut()
+            .append(VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    Ok(response)
 }
 
 /// Gives every error response the API's `{code, message}` body. The API's
