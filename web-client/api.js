@@ -96,7 +96,11 @@ export async function listMessages(person, after = 0) {
     }
     if (!fresh.length || cursor >= listing.last_seq) break;
   }
-  return { centre: String(listing.centre ?? ''), lastSeq: listing.last_seq, messages };
+  // How far the centre has read (its read mark), when the relay says.
+  const readThrough = Number.isInteger(listing.read_through) ? listing.read_through : null;
+  return {
+    centre: String(listing.centre ?? ''), lastSeq: listing.last_seq, readThrough, messages,
+  };
 }
 
 export async function deleteThread(person) {

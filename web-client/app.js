@@ -1,51 +1,66 @@
 // The person's page: first contact, the code, returning, the conversation.
-// Every cryptographic step is ozvi-crypto in WebAssembly (pkg/ozvi_web.js);
-// this file only moves text between the screen, the WebAssembly module and
-// the relay. Nothing is stored on the device and screens change without
-// touching the browser's history.
+// The start screen, the helplines and the information pages are in the HTML
+// and show before this module runs. Every cryptographic step is ozvi-crypto
+// in WebAssembly, run in a worker (crypto.js → worker.js) that loads while
+// she reads and types; this file only moves text between the screen, the
+// worker and the relay. Nothing is stored on the device and screens change
+// without touching the browser's history.
 
-import init, { Conversation, Deployment, Person, checkCode, newCode, solvePow } from './pkg/ozvi_web.js';
 import * as api from './api.js';
+import * as crypto from './crypto.js';
 import { onExit } from './exit.js';
-import { REGIONS, language, setLanguage, t } from './i18n.js';
+import { REGIONS, browserLanguage, language, setLanguage, t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 
+/** The longest message, in characters; longer text is refused, never cut. */
+const MAX_CHARS = 15000;
+/** The region value of "I don't know". */
+const UNKNOWN = 'unknown';
+
 /** What the page holds in memory, and nowhere else. */
 const state = {
-  deployment: null,
   centres: [],
-  person: null,
+  person: null, // {handle, mailboxId, authSecret, verifier} (keys stay in the worker)
   centre: null,
   code: null, // only while the code screen shows it
   pending: null, // a first message sent without a confirmation: {code, person, centre, envelope, text}
   seen: new Set(), // sequence numbers rendered
-  conversation: null, // ozvi-crypto's checks across the thread (replays, order)
+  conversation: null, // the worker's handle of ozvi-crypto's checks (replays, order)
+  ownLast: 0, // her newest message's sequence number
+  firstCentre: null, // the centre she first wrote to, for the acknowledgement
   stopFollowing: null,
+  rendering: Promise.resolve(),
 };
 
 function clearInputs() {
   $('contact-form').reset();
   $('danger-alert').hidden = true;
+  $('child-help').hidden = true;
+  $('witness-hint').hidden = true;
+  $('place-list').replaceChildren();
+  $('reader').textContent = '';
   $('write-text').value = '';
   $('code-input').value = '';
+  $('code-check').value = '';
+  for (const id of ['message-count', 'write-count', 'code-check-status']) $(id).textContent = '';
 }
 
 function forget() {
   state.stopFollowing?.();
   state.stopFollowing = null;
-  if (state.pending && state.pending.person !== state.person) state.pending.person.free();
+  if (state.pending && state.pending.person !== state.person) crypto.free(state.pending.person.handle);
   state.pending = null;
-  state.person?.free();
-  state.person = null;
-  state.code = null;
-  state.centre = null;
+  crypto.free(state.person?.handle);
+  crypto.free(state.conversation);
+  Object.assign(state, {
+    person: null, code: null, centre: null, conversation: null, ownLast: 0, firstCentre: null,
+  });
   state.seen.clear();
-  state.conversation?.free();
-  state.conversation = null;
   $('code').textContent = '';
   $('messages').replaceChildren();
   $('delete-confirm').hidden = true;
+  $('read-marker').textContent = '';
   clearInputs();
 }
 onExit(forget);
@@ -61,9 +76,9 @@ function show(name) {
   heading.focus();
 }
 
-function setError(id, key) {
+function setError(id, key, values) {
   const el = $(id);
-  el.textContent = key ? t(key) : '';
+  el.textContent = key ? t(key, values) : '';
   el.hidden = !key;
 }
 
@@ -71,17 +86,7 @@ function progress(id, key) {
   $(id).textContent = key ? t(key) : '';
 }
 
-/**
- * Lets the browser paint (a progress line) before a blocking step. A hidden
- * tab gets no animation frames, so a timer finishes the wait there.
- */
-const paint = () => new Promise((resolve) => {
-  const done = () => setTimeout(resolve, 0);
-  requestAnimationFrame(done);
-  setTimeout(resolve, 50);
-});
-
-/** Proof of work above this many bits would freeze a phone for too long. */
+/** Proof of work above this many bits would keep her waiting too long. */
 const MAX_POW_BITS = 20;
 
 async function solveChallenge(purpose) {
@@ -89,7 +94,7 @@ async function solveChallenge(purpose) {
   if (!(Number.isInteger(c.difficulty) && c.difficulty <= MAX_POW_BITS)) {
     throw new api.RelayError('err.pow_too_hard');
   }
-  return { challenge: c.challenge, nonce: solvePow(c.challenge, c.difficulty) };
+  return { challenge: c.challenge, nonce: await crypto.solvePow(c.challenge, c.difficulty) };
 }
 
 /** The error key for anything thrown: the relay's, the module's, or generic. */
@@ -98,55 +103,12 @@ function errorKey(error) {
   const message = String(error?.message ?? '');
   if (message.startsWith('code_')) return `err.${message}`;
   if (message.startsWith('directory_')) return 'err.directory';
+  if (message === 'worker_failed') return 'err.browser';
   return 'err.generic';
 }
 
-// --- The deployment ----------------------------------------------------------
-
-let loading = null;
-
-/** The verified directory; fetched once, again after a failure. */
-function deployment() {
-  loading ??= (async () => {
-    const [{ root_key: rootKey }, signed] = await Promise.all([api.config(), api.directory()]);
-    const verified = new Deployment(signed, rootKey);
-    state.deployment = verified;
-    state.centres = JSON.parse(verified.centresJson());
-    return verified;
-  })().catch((error) => {
-    loading = null;
-    throw error;
-  });
-  return loading;
-}
-
-function centreName(id) {
-  const centre = state.centres.find((c) => c.id === id);
-  return centre ? centre.names[language()] : id;
-}
-
-function fillRegions() {
-  const select = $('region');
-  const chosen = select.value;
-  const options = [new Option(t('region.unknown'), '')];
-  for (const [code, names] of Object.entries(REGIONS)) options.push(new Option(names[language()], code));
-  select.replaceChildren(...options);
-  select.value = chosen;
-}
-
-// --- First contact -----------------------------------------------------------
-
-function intake() {
-  const form = $('contact-form');
-  const contact = $('contact').value.trim();
-  return {
-    role: form.querySelector('input[name=role]:checked')?.value ?? 'self',
-    region: $('region').value || null,
-    violence: [...form.querySelectorAll('input[name=violence]:checked')].map((i) => i.value),
-    danger_now: form.querySelector('input[name=danger]:checked')?.value === 'yes',
-    ...(contact ? { contact } : {}),
-  };
-}
+/** Characters as she sees them (code points, not UTF-16 units). */
+const length = (text) => [...text].length;
 
 /** Runs `work` while measuring it as `ozvi:NAME` (User Timing, for the benchmark). */
 async function step(name, work) {
@@ -158,55 +120,225 @@ async function step(name, work) {
   }
 }
 
-async function sendFirst(event) {
-  event.preventDefault();
-  const text = $('message').value.trim();
-  $('message-error').hidden = Boolean(text);
-  if (!text) {
-    $('message').setAttribute('aria-invalid', 'true');
-    $('message').setAttribute('aria-describedby', 'message-error');
-    $('message').focus();
+// --- The deployment ----------------------------------------------------------
+
+let loading = null;
+
+/** The verified directory's centres; fetched once, again after a failure. */
+function deployment() {
+  loading ??= (async () => {
+    const [{ root_key: rootKey }, signed] = await Promise.all([api.config(), api.directory()]);
+    state.centres = await crypto.verifyDirectory(signed, rootKey);
+    return state.centres;
+  })().catch((error) => {
+    loading = null;
+    throw error;
+  });
+  return loading;
+}
+
+const centreById = (id) => state.centres.find((c) => c.id === id);
+
+/** A directory text in her language (`{cs, en, uk}`), or ''. */
+const localized = (texts) => (texts ? texts[language()] ?? texts.cs ?? '' : '');
+
+function centreName(id) {
+  const centre = centreById(id);
+  return centre ? localized(centre.names) : id;
+}
+
+function fillRegions() {
+  const select = $('region');
+  const chosen = select.value;
+  const options = [new Option(t('region.choose'), '')];
+  for (const [code, names] of Object.entries(REGIONS)) options.push(new Option(names[language()], code));
+  options.push(new Option(t('region.unknown'), UNKNOWN));
+  select.replaceChildren(...options);
+  select.value = chosen;
+}
+
+/** The region chosen (an ISO code), null for "I don't know", undefined for none yet. */
+function chosenRegion() {
+  const value = $('region').value;
+  if (!value) return undefined;
+  return value === UNKNOWN ? null : value;
+}
+
+/** One line naming the centre that will read her message, before she sends. */
+async function nameReader() {
+  const region = chosenRegion();
+  const line = $('reader');
+  if (region === undefined) {
+    line.textContent = '';
     return;
   }
-  $('message').removeAttribute('aria-invalid');
-  $('message').removeAttribute('aria-describedby');
+  try {
+    await deployment();
+    if (chosenRegion() !== region) return; // changed meanwhile
+    const centre = await crypto.centreFor(region);
+    line.textContent = t(region === null ? 'reader.unknown' : 'reader.centre', { centre: centreName(centre) });
+  } catch {
+    line.textContent = '';
+  }
+}
+
+// --- Towns and postcodes (an offline list, loaded when she types) -------------
+
+let places = null;
+let placeTimer = null;
+
+async function suggestPlaces() {
+  const query = $('place').value.trim();
+  const list = $('place-list');
+  if (length(query) < 2) {
+    list.replaceChildren();
+    $('place-status').textContent = '';
+    return;
+  }
+  try {
+    places ??= await import('./places.js');
+  } catch {
+    return; // the region list still works
+  }
+  if ($('place').value.trim() !== query) return;
+  const found = places.findPlaces(query, 8);
+  list.replaceChildren(...found.map((place) => {
+    const item = document.createElement('li');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'place';
+    const name = place.partOf ? `${place.name}, ${place.partOf}` : place.name;
+    const where = place.district && place.district !== place.name
+      ? `${name} (${t('place.district', { district: place.district })})` : name;
+    button.textContent = `${where} – ${REGIONS[place.region]?.[language()] ?? place.region}`;
+    button.addEventListener('click', () => choosePlace(place));
+    item.append(button);
+    return item;
+  }));
+  $('place-status').textContent = found.length ? t('place.found', { count: found.length }) : t('place.none');
+}
+
+/** Loads and unpacks the list while she reads the form, not on her first keystroke. */
+function preparePlaces() {
+  const later = window.requestIdleCallback ?? ((f) => setTimeout(f, 200));
+  later(async () => {
+    try {
+      places ??= await import('./places.js');
+      places.preparePlaces();
+    } catch { /* the region list still works */ }
+  });
+}
+
+function choosePlace(place) {
+  $('region').value = place.region;
+  $('place').value = place.name;
+  $('place-list').replaceChildren();
+  $('place-status').textContent = t('place.chosen', {
+    place: place.name, region: REGIONS[place.region]?.[language()] ?? place.region,
+  });
+  $('region-error').hidden = true;
+  $('region').removeAttribute('aria-invalid');
+  nameReader();
+  $('region').focus();
+}
+
+// --- First contact -----------------------------------------------------------
+
+const checked = (name) => $('contact-form').querySelector(`input[name=${name}]:checked`)?.value;
+
+function intake() {
+  const times = $('safe-times').value.trim();
+  const channel = checked('channel');
+  const voicemail = checked('voicemail');
+  const word = $('safe-word').value.trim();
+  // PROTOCOL.md §4.6: the same schema as the staff note's safe_contact.
+  const safe = {
+    ...(times ? { times } : {}),
+    ...(channel ? { chat_only: channel === 'chat' } : {}),
+    ...(voicemail ? { voicemail: voicemail === 'yes' } : {}),
+    ...(word ? { code_word: word } : {}),
+  };
+  const age = checked('age');
+  return {
+    role: checked('role') ?? 'self',
+    region: chosenRegion() ?? null,
+    violence: [...$('contact-form').querySelectorAll('input[name=violence]:checked')].map((i) => i.value),
+    danger_now: checked('danger') === 'yes',
+    ...(age ? { age_band: age } : {}),
+    ...(Object.keys(safe).length ? { safe_contact: safe } : {}),
+  };
+}
+
+/** Shows how long a message is, and refuses (never cuts) one that is too long. */
+function countChars(field, counter) {
+  const count = length($(field).value);
+  const el = $(counter);
+  el.textContent = count > MAX_CHARS * 0.8 ? t('form.count', { count, limit: MAX_CHARS }) : '';
+  el.classList.toggle('over', count > MAX_CHARS);
+  return count;
+}
+
+/** Checks a message; shows the error beside it and returns false when it cannot go. */
+function messageOk(field, errorId) {
+  const el = $(field);
+  const text = el.value.trim();
+  let key = null;
+  let values;
+  if (!text) key = 'form.message-empty';
+  else if (length(text) > MAX_CHARS) {
+    key = 'form.too-long';
+    values = { over: length(text) - MAX_CHARS, limit: MAX_CHARS };
+  }
+  setError(errorId, key, values);
+  if (key) {
+    el.setAttribute('aria-invalid', 'true');
+    el.setAttribute('aria-describedby', `${errorId} ${el.getAttribute('aria-describedby')?.split(' ')[0] ?? ''}`.trim());
+    el.focus();
+    return false;
+  }
+  el.removeAttribute('aria-invalid');
+  return true;
+}
+
+async function sendFirst(event) {
+  event.preventDefault();
+  if (!messageOk('message', 'message-error')) return;
+  const text = $('message').value.trim();
+  if (chosenRegion() === undefined) {
+    $('region-error').hidden = false;
+    $('region').setAttribute('aria-invalid', 'true');
+    $('region').focus();
+    return;
+  }
+  $('region').removeAttribute('aria-invalid');
+  $('region-error').hidden = true;
   setError('form-error', null);
   $('send').disabled = true;
   performance.clearMeasures();
   performance.mark('ozvi:send-clicked');
+  progress('progress', 'progress.send');
   // Set once the thread may exist on the relay without her knowing.
   let uncertain = false;
   try {
-    progress('progress', 'progress.directory');
-    const deploy = await step('directory', deployment);
+    await step('directory', deployment);
     // A first message whose sending was not confirmed goes again with the
     // same code, so a lost answer never leaves a second, orphaned thread.
     if (state.pending && state.pending.text !== text) {
-      state.pending.person.free();
+      crypto.free(state.pending.person.handle);
       state.pending = null;
     }
     if (!state.pending) {
       const answers = intake();
-      const centre = deploy.centreFor(answers.region ?? undefined);
+      const centre = await crypto.centreFor(answers.region);
       const body = JSON.stringify({ text, lang: language(), intake: answers });
-
-      progress('progress', 'progress.derive');
-      await paint();
-      const code = newCode();
-      const person = await step('derive', () => Person.derive(code, deploy));
-
-      progress('progress', 'progress.seal');
-      await paint();
-      const envelope = await step('seal', () => person.seal(deploy, centre, body, Date.now() / 1000));
+      const person = await step('derive', () => crypto.newPerson());
+      const { code } = person;
+      delete person.code;
+      const envelope = await step('seal', () => crypto.seal(person, centre, body, Date.now() / 1000));
       state.pending = { code, person, centre, envelope, text };
     }
     const { code, person, centre, envelope } = state.pending;
-
-    progress('progress', 'progress.pow');
-    await paint();
     const pow = await step('pow', () => solveChallenge('create'));
-
-    progress('progress', 'progress.send');
     await step('send', async () => {
       uncertain = true;
       try {
@@ -218,18 +350,18 @@ async function sendFirst(event) {
     });
 
     state.pending = null;
-    state.person?.free();
-    Object.assign(state, { person, centre, code });
+    crypto.free(state.person?.handle);
+    Object.assign(state, { person, centre, code, firstCentre: centre });
     clearInputs();
     showCode(code);
   } catch (error) {
     const key = errorKey(error);
-    const unconfirmed = uncertain && state.pending && (key === 'err.relay_down' || key === 'err.offline');
+    const unreachable = key === 'err.relay_down' || key === 'err.offline';
+    const unconfirmed = uncertain && state.pending && unreachable;
     // Keep the sealed message for a retry with the same code while the
     // relay is unreachable; anything else starts afresh.
-    const unreachable = key === 'err.relay_down' || key === 'err.offline';
     if (state.pending && !unreachable) {
-      state.pending.person.free();
+      crypto.free(state.pending.person.handle);
       state.pending = null;
     }
     setError('form-error', unconfirmed ? 'err.retry_same' : key);
@@ -237,6 +369,14 @@ async function sendFirst(event) {
     progress('progress', null);
     $('send').disabled = false;
   }
+}
+
+/** Where and when to come back: for the code screen and its printout. */
+function fillReturnInfo() {
+  $('code-address').textContent = `${window.location.origin}${window.location.pathname}`;
+  const centre = centreById(state.centre);
+  $('code-reader').textContent = state.centre ? t('reader.centre', { centre: centreName(state.centre) }) : '';
+  $('code-answer').textContent = localized(centre?.answer_time);
 }
 
 function showCode(code) {
@@ -248,12 +388,23 @@ function showCode(code) {
     return span;
   };
   $('code').replaceChildren(half(groups.slice(0, 3), false), half(groups.slice(3), true));
-  $('code-noted').checked = false;
+  $('code-check').value = '';
+  $('code-check-status').textContent = '';
   $('code-continue').disabled = true;
   setError('code-error', null);
   $('copy-status').textContent = '';
+  fillReturnInfo();
   show('code');
   performance.mark('ozvi:code-shown');
+}
+
+/** She types the code's last three characters before leaving the code screen. */
+function checkLastThree() {
+  const typed = $('code-check').value.replace(/[\s-]/g, '').toUpperCase();
+  const last = (state.code ?? '').replaceAll('-', '').slice(-3);
+  const ok = typed.length >= 3 && typed === last;
+  $('code-continue').disabled = !ok;
+  $('code-check-status').textContent = typed.length >= 3 ? t(ok ? 'code.check-ok' : 'code.check-wrong') : '';
 }
 
 async function copyCode() {
@@ -271,32 +422,30 @@ async function openWithCode(event) {
   event.preventDefault();
   setError('return-error', null);
   const input = $('code-input');
-  let code;
-  try {
-    code = checkCode(input.value);
-  } catch (error) {
-    input.setAttribute('aria-invalid', 'true');
-    setError('return-error', errorKey(error));
-    input.focus();
-    return;
-  }
-  input.removeAttribute('aria-invalid');
   $('open-btn').disabled = true;
   progress('return-progress', 'progress.open');
-  await paint();
-  let person;
+  let person = null;
   try {
-    const deploy = await deployment();
-    person = Person.derive(code, deploy);
+    let code;
+    try {
+      code = await crypto.checkCode(input.value);
+    } catch (error) {
+      input.setAttribute('aria-invalid', 'true');
+      throw error;
+    }
+    input.removeAttribute('aria-invalid');
+    await deployment();
+    person = await crypto.derive(code);
     const listing = await api.listMessages(person);
-    state.person?.free();
-    Object.assign(state, { person, centre: listing.centre, code: null });
+    crypto.free(state.person?.handle);
+    Object.assign(state, { person, centre: listing.centre, code: null, firstCentre: null });
     person = null;
     input.value = '';
-    openThread(listing);
+    await openThread(listing);
   } catch (error) {
-    person?.free();
+    crypto.free(person?.handle);
     setError('return-error', errorKey(error));
+    if (input.getAttribute('aria-invalid')) input.focus();
   } finally {
     progress('return-progress', null);
     $('open-btn').disabled = false;
@@ -305,13 +454,16 @@ async function openWithCode(event) {
 
 // --- The conversation --------------------------------------------------------
 
-function openThread(listing) {
+async function openThread(listing) {
   $('delete-confirm').hidden = true;
   state.seen.clear();
-  state.conversation?.free();
-  state.conversation = new Conversation();
+  state.ownLast = 0;
+  crypto.free(state.conversation);
+  state.conversation = await crypto.newConversation();
   $('messages').replaceChildren();
-  render(listing);
+  $('thread-status').hidden = true;
+  $('read-marker').textContent = '';
+  await render(listing);
   show('thread');
   state.stopFollowing?.();
   state.stopFollowing = api.follow(state.person, refresh);
@@ -320,11 +472,8 @@ function openThread(listing) {
 async function refresh() {
   const { person } = state;
   if (!person) return;
-  const after = Math.max(0, ...state.seen);
   try {
-    const listing = await api.listMessages(person, after);
-    // She may have left, or opened another conversation, meanwhile.
-    if (state.person === person) render(listing);
+    await render(null);
   } catch (error) {
     if (state.person !== person) return;
     if (error instanceof api.RelayError && error.key === 'err.not_found') {
@@ -334,85 +483,160 @@ async function refresh() {
   }
 }
 
+/**
+ * Renders a listing (or fetches what is new when `listing` is null). One
+ * render at a time, in order: ozvi-crypto's checks need the thread's order.
+ */
 function render(listing) {
-  state.centre = listing.centre;
-  $('thread-centre').textContent = t('thread.centre', { centre: centreName(listing.centre) });
+  const run = state.rendering.then(async () => {
+    const { person } = state;
+    if (!person) return;
+    const fetched = listing ?? await api.listMessages(person, Math.max(0, ...state.seen));
+    if (state.person !== person) return; // she left meanwhile
+    await renderListing(fetched);
+  });
+  state.rendering = run.catch(() => {});
+  return run;
+}
+
+function showCentre(id) {
+  state.centre = id;
+  $('thread-centre').textContent = t('reader.centre', { centre: centreName(id) });
+  const centre = centreById(id);
+  $('thread-answer').textContent = localized(centre?.answer_time);
+  const contact = centre?.contact;
+  $('centre-contact').hidden = !contact;
+  if (contact) {
+    const phone = document.createElement('a');
+    phone.href = `tel:${contact.phone.replace(/[^+\d]/g, '')}`;
+    phone.textContent = contact.phone;
+    $('contact-phone').replaceChildren(phone);
+    $('contact-address').textContent = contact.address ?? '';
+    $('contact-hours').textContent = localized(contact.hours);
+  }
+}
+
+async function renderListing(listing) {
+  showCentre(listing.centre);
   const list = $('messages');
   for (const message of listing.messages) {
     if (state.seen.has(message.seq)) continue;
     state.seen.add(message.seq);
-    let item = null;
+    let items = [];
     try {
-      item = messageItem(message);
+      items = await messageItems(message);
     } catch {
       // A malformed entry is shown as unverifiable; the rest still render.
-      item = messageItem({ seq: message.seq, stored_at: 0, envelope: '' });
+      items = [plainItem('message unverified', '', t('msg.unverified'), message.stored_at)];
     }
-    if (item) list.append(item);
+    list.append(...items);
+  }
+  const marker = $('read-marker');
+  if (state.ownLast && Number.isInteger(listing.readThrough)) {
+    marker.textContent = t(listing.readThrough >= state.ownLast ? 'thread.read' : 'thread.unread');
+  } else {
+    marker.textContent = '';
   }
 }
 
-function messageItem(message) {
+function plainItem(className, whoText, bodyText, at) {
   const item = document.createElement('li');
+  item.className = className;
   const who = document.createElement('p');
   who.className = 'who';
+  who.textContent = whoText;
   const text = document.createElement('p');
   text.className = 'text';
+  text.textContent = bodyText;
   const when = document.createElement('p');
   when.className = 'when';
-  // ozvi-crypto opens it and checks it against the thread so far.
-  const result = JSON.parse(state.person.openInThread(
-    state.deployment, state.conversation, message.seq, message.envelope,
-  ));
-  if (result.check === 'out_of_order') return null;
-  const opened = result.check === 'show' ? result : null;
-  if (result.check === 'replay') {
-    item.className = 'message unverified';
-    text.textContent = t('msg.replay');
-  } else if (opened) {
-    let body = {};
-    try { body = JSON.parse(opened.body); } catch { body = {}; }
-    if (!body || typeof body !== 'object') body = {};
-    if (opened.from === 'staff') {
-      item.className = 'message staff';
-      who.textContent = `${opened.staff} · ${centreName(opened.centre)}`;
-      const badge = document.createElement('span');
-      badge.className = 'verified';
-      badge.textContent = ` ✓ ${t('msg.verified')}`;
-      who.append(badge);
-    } else {
-      item.className = 'message person';
-      who.textContent = t('msg.me');
-    }
-    text.textContent = typeof body.text === 'string' ? body.text : '';
-  } else {
-    item.className = 'message unverified';
-    text.textContent = t('msg.unverified');
-  }
-  // A verified message shows the time its sender signed, not the relay's.
-  const at = opened && !item.classList.contains('unverified') ? opened.sent_at : message.stored_at;
   when.textContent = at ? new Date(at * 1000).toLocaleString(language()) : '';
   item.append(who, text, when);
   return item;
 }
 
+/** The centre's automatic acknowledgement, from the signed directory. */
+function acknowledgement(centreId, at) {
+  const text = localized(centreById(centreId)?.acknowledgement);
+  if (!text) return null;
+  const item = plainItem('message auto', t('msg.auto', { centre: centreName(centreId) }), text, at);
+  const why = document.createElement('p');
+  why.className = 'hint';
+  why.textContent = t('msg.auto-why');
+  item.insertBefore(why, item.lastChild);
+  return item;
+}
+
+const STATES = ['received', 'in_progress', 'waiting', 'closed'];
+
+async function messageItems(message) {
+  // ozvi-crypto opens it and checks it against the thread so far.
+  const result = await crypto.open(state.person, state.conversation, message.seq, message.envelope);
+  if (result.check === 'out_of_order' || result.check === 'not_in_thread') return [];
+  if (result.check === 'replay') return [plainItem('message unverified', '', t('msg.replay'), message.stored_at)];
+  if (result.check !== 'show') return [plainItem('message unverified', '', t('msg.unverified'), message.stored_at)];
+  let body = {};
+  try { body = JSON.parse(result.body); } catch { body = {}; }
+  if (!body || typeof body !== 'object') body = {};
+  const text = typeof body.text === 'string' ? body.text : '';
+  // A verified message shows the time its sender signed, not the relay's.
+  const at = result.sent_at;
+  if (result.from !== 'staff') {
+    state.ownLast = Math.max(state.ownLast, message.seq);
+    const items = [plainItem('message person', t('msg.me'), text, at)];
+    // Her first message: the centre's acknowledgement follows at once.
+    if (message.seq === 1) {
+      const ack = acknowledgement(state.firstCentre ?? state.centre, at);
+      if (ack) items.push(ack);
+    }
+    return items;
+  }
+  const item = plainItem('message staff', `${result.staff} · ${centreName(result.centre)}`, text, at);
+  const badge = document.createElement('span');
+  badge.className = 'verified';
+  badge.textContent = ` ✓ ${t('msg.verified')}`;
+  item.querySelector('.who').append(badge);
+  const notes = [];
+  const transfer = body.transfer;
+  if (transfer && typeof transfer === 'object' && typeof transfer.to === 'string') {
+    notes.push(t('msg.transfer', { centre: centreName(transfer.to) }));
+    if (typeof transfer.reason === 'string' && transfer.reason) notes.push(t('msg.reason', { reason: transfer.reason }));
+  }
+  const status = body.status;
+  if (status && typeof status === 'object' && STATES.includes(status.state)) {
+    const line = t('status.label', { state: t(`status.${status.state}`) })
+      + (typeof status.note === 'string' && status.note ? ` – ${status.note}` : '');
+    notes.push(line);
+    $('thread-status').textContent = line;
+    $('thread-status').hidden = false;
+  }
+  for (const note of notes) {
+    const p = document.createElement('p');
+    p.className = 'notice-line';
+    p.textContent = note;
+    item.insertBefore(p, item.querySelector('.text'));
+  }
+  // A transfer notice is told in her language above; its text repeats it.
+  if (!text || notes.length && transfer) item.querySelector('.text').remove();
+  return [item];
+}
+
 async function writeMore(event) {
   event.preventDefault();
+  if (!state.person || !messageOk('write-text', 'write-error')) return;
   const text = $('write-text').value.trim();
-  if (!text || !state.person) return;
   setError('write-error', null);
   $('write-send').disabled = true;
+  const { person } = state;
   try {
-    progress('write-progress', 'progress.pow');
-    await paint();
-    const pow = await solveChallenge('post');
-    progress('write-progress', 'progress.seal');
-    const envelope = state.person.seal(
-      state.deployment, state.centre, JSON.stringify({ text, lang: language() }), Date.now() / 1000,
-    );
     progress('write-progress', 'progress.send');
-    await api.postMessage(state.person, envelope, pow);
+    const pow = await solveChallenge('post');
+    const envelope = await crypto.seal(
+      person, state.centre, JSON.stringify({ text, lang: language() }), Date.now() / 1000,
+    );
+    await api.postMessage(person, envelope, pow);
     $('write-text').value = '';
+    countChars('write-text', 'write-count');
     await refresh();
     progress('write-progress', 'thread.sent');
   } catch (error) {
@@ -434,16 +658,43 @@ async function deleteConversation() {
   }
 }
 
+// --- Leaving -------------------------------------------------------------------
+
+/** Whether she has typed something that leaving would lose. */
+function typed() {
+  return ['message', 'write-text', 'safe-times', 'safe-word'].some((id) => $(id).value.trim() !== '');
+}
+
+// The phone's Back gesture or closing the tab asks first when text was
+// typed; the quick exit (which marks the page `exiting`) never asks.
+window.addEventListener('beforeunload', (event) => {
+  if (document.documentElement.classList.contains('exiting') || !typed()) return;
+  event.preventDefault();
+  event.returnValue = '';
+});
+
 // --- Wiring ----------------------------------------------------------------------
 
+function applyLanguage(lang) {
+  setLanguage(lang);
+  $('lang').value = language();
+  fillRegions();
+  nameReader();
+  if (state.person && state.centre) showCentre(state.centre);
+  if (!$('screen-code').hidden) fillReturnInfo();
+}
+
 function wire() {
-  $('lang').addEventListener('change', () => {
-    setLanguage($('lang').value);
-    fillRegions();
-    if (state.person && state.centre) $('thread-centre').textContent = t('thread.centre', { centre: centreName(state.centre) });
-  });
-  $('start-new').addEventListener('click', () => show('form'));
+  $('lang').addEventListener('change', () => applyLanguage($('lang').value));
+  const toForm = () => {
+    show('form');
+    preparePlaces();
+  };
+  $('start-new').addEventListener('click', toForm);
+  for (const button of document.querySelectorAll('button.go-form')) button.addEventListener('click', toForm);
   $('start-return').addEventListener('click', () => show('return'));
+  $('show-about').addEventListener('click', () => show('about'));
+  $('show-witness').addEventListener('click', () => show('witness'));
   for (const button of document.querySelectorAll('button.back, button.home')) {
     button.addEventListener('click', () => {
       $('code-input').value = '';
@@ -458,25 +709,41 @@ function wire() {
       if (danger) $('danger-alert').scrollIntoView({ block: 'start' });
     });
   }
+  const childOrWitness = () => {
+    const child = checked('age') === 'under_16';
+    $('child-help').hidden = !child;
+    $('witness-hint').hidden = checked('role') !== 'witness';
+  };
+  for (const radio of document.querySelectorAll('input[name=age], input[name=role]')) {
+    radio.addEventListener('change', childOrWitness);
+  }
+  $('place').addEventListener('input', () => {
+    clearTimeout(placeTimer);
+    placeTimer = setTimeout(suggestPlaces, 120);
+  });
+  $('region').addEventListener('change', () => {
+    $('region-error').hidden = true;
+    $('region').removeAttribute('aria-invalid');
+    nameReader();
+  });
+  $('message').addEventListener('input', () => countChars('message', 'message-count'));
+  $('write-text').addEventListener('input', () => countChars('write-text', 'write-count'));
   $('contact-form').addEventListener('submit', sendFirst);
   $('copy-code').addEventListener('click', copyCode);
   $('print-code').addEventListener('click', () => window.print());
-  $('code-noted').addEventListener('change', () => {
-    $('code-continue').disabled = !$('code-noted').checked;
-  });
+  $('code-check').addEventListener('input', checkLastThree);
   $('code-continue').addEventListener('click', async () => {
     $('code-continue').disabled = true;
     setError('code-error', null);
     try {
       const listing = await api.listMessages(state.person);
-      // The code has been shown and noted: it leaves the page's memory.
+      // The code has been shown and checked: it leaves the page's memory.
       state.code = null;
       $('code').textContent = '';
-      openThread(listing);
+      await openThread(listing);
     } catch (error) {
       setError('code-error', errorKey(error));
-    } finally {
-      $('code-continue').disabled = !$('code-noted').checked;
+      $('code-continue').disabled = false;
     }
   });
   $('return-form').addEventListener('submit', openWithCode);
@@ -497,22 +764,16 @@ function wire() {
   $('delete-yes').addEventListener('click', deleteConversation);
 }
 
-async function start() {
-  setLanguage('cs');
-  fillRegions();
+function start() {
+  applyLanguage(browserLanguage());
   wire();
-  try {
-    await init();
-  } catch {
-    $('loading').hidden = true;
-    setError('fatal', 'err.browser');
-    return;
-  }
-  $('loading').hidden = true;
-  show('home');
   performance.mark('ozvi:interactive');
-  // Fetch and verify the directory early, so sending does not wait for it;
-  // a failure here is reported when she sends.
+  // The WebAssembly module loads in the worker while she reads; the signed
+  // directory is fetched and verified early, so sending does not wait for
+  // it. A failure here is reported when she sends.
+  crypto.ready().then(() => performance.mark('ozvi:crypto-ready'), () => {
+    setError('fatal', 'err.browser');
+  });
   deployment().catch(() => {});
 }
 
