@@ -55,7 +55,7 @@ try {
   const row = page.locator(`#inbox tbody tr[data-id="${env('OZVI_THREAD_ID')}"]`);
   await row.waitFor();
   const cells = await row.locator('td').allTextContents();
-  if (cells[1] !== 'oběť · cs') throw new Error(`who writes: ${cells}`);
+  if (cells[1] !== 'ohrožená osoba · cs') throw new Error(`who writes: ${cells}`);
   if (cells[2] !== env('OZVI_CANARY')) throw new Error(`latest line: ${cells}`);
   if (cells[4] !== '1') throw new Error(`unread count: ${cells}`);
   if (cells[6] !== 'nový') throw new Error(`status: ${cells}`);

@@ -163,7 +163,13 @@ impl Person {
             "intake": {"role": role, "region": "CZ-72", "violence": ["psychological", "physical"],
                        "danger_now": danger_now, "contact": "po 17. hodině"}
         });
-        let envelope = self.seal(centre, &body).await;
+        self.write_first_body(centre, &body).await;
+    }
+
+    /// Creates her thread with a first message of exactly this body
+    /// (PROTOCOL.md §4.6, kind 1).
+    pub async fn write_first_body(&self, centre: &str, body: &Value) {
+        let envelope = self.seal(centre, body).await;
         let request = CreateThread {
             mailbox_id: self.mailbox().to_b64(),
             verifier: b64::encode(&self.keys.auth_secret().verifier().0),
@@ -225,6 +231,30 @@ impl Person {
                     who,
                     body["text"].as_str().unwrap_or_default().to_string(),
                 )
+            })
+            .collect()
+    }
+
+    /// Every message she can read, opened and verified as her page does:
+    /// (seq, kind, verified sender's centre and staff id or "person",
+    /// the JSON body).
+    pub async fn read_bodies(&self) -> Vec<(u64, Kind, String, Value)> {
+        let listing: Value = serde_json::from_str(&self.listing().await).expect("json");
+        let directory = self.directory().await;
+        listing["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| {
+                let bytes = b64::decode(m["envelope"].as_str().expect("str")).expect("b64");
+                let opened = open(&bytes, &self.mailbox(), self.keys.x25519(), &directory)
+                    .expect("she can open and verify every message");
+                let who = match &opened.sender {
+                    ozvi_crypto::Sender::Staff { centre, staff } => format!("{centre}/{staff}"),
+                    _ => "person".to_string(),
+                };
+                let body: Value = serde_json::from_slice(&opened.body).expect("json");
+                (m["seq"].as_u64().expect("seq"), opened.kind, who, body)
             })
             .collect()
     }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::plaintext::AgeBand;
 use crate::session::{Me, ThreadView, Writer};
 use crate::terminal::{block, escape};
 
@@ -89,6 +90,36 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
         );
     }
     let _ = writeln!(out, "Stav: {}", view.note.status.label_cs());
+    match &view.her_state {
+        Some(told) if told.note.is_empty() => {
+            let _ = writeln!(out, "Stav pro ni / her state: {}", told.state.label());
+        }
+        Some(told) => {
+            let _ = writeln!(
+                out,
+                "Stav pro ni / her state: {} — {}",
+                told.state.label(),
+                escape(&told.note)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "Stav pro ni / her state: dosud nesděleno / not told yet"
+            );
+        }
+    }
+    let intake = view.messages.iter().find_map(|m| m.intake.as_ref());
+    if intake.is_some_and(|i| i.age_band == Some(AgeBand::Under16)) {
+        let _ = writeln!(out, "!!! {}", crate::text::UNDER_16);
+    }
+    if let Some(s) = intake.and_then(|i| i.safe_contact.as_ref()) {
+        let _ = writeln!(
+            out,
+            "Bezpečný kontakt podle ní / Safe contact, as she said: {}",
+            escape(&crate::text::safe_contact(s))
+        );
+    }
     if let Some(a) = &e.assignee {
         let _ = writeln!(
             out,
@@ -130,10 +161,35 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
             if let Some(c) = &i.contact {
                 let _ = write!(fields, "\nKontakt: {}", escape(c));
             }
+            if let Some(age) = i.age_band {
+                let _ = write!(fields, "\nVěk / Age: {}", age.label());
+            }
+            if let Some(safe) = &i.safe_contact {
+                let _ = write!(
+                    fields,
+                    "\nBezpečný kontakt / Safe contact: {}",
+                    escape(&crate::text::safe_contact(safe))
+                );
+            }
             fields.push('\n');
             out.push_str(&block(&fields));
         }
-        out.push_str(&block(&m.text));
+        if let Some(told) = &m.status {
+            let _ = writeln!(out, "=== Stav sdělen / State told: {}", told.state.label());
+            if !told.note.is_empty() {
+                out.push_str(&block(&told.note));
+            }
+        }
+        if let Some(moved) = &m.transfer {
+            let _ = writeln!(
+                out,
+                "=== Předáno centru / Transferred to {}",
+                escape(&moved.to)
+            );
+        }
+        if !m.text.is_empty() {
+            out.push_str(&block(&m.text));
+        }
     }
     if !view.note.notes.is_empty() {
         let _ = writeln!(out, "\n=== Interní poznámky (jen pro centrum)");

@@ -30,19 +30,202 @@ pub struct Intake {
     /// She is in danger right now.
     #[serde(default)]
     pub danger_now: bool,
-    /// When and how she may be contacted, if she said.
+    /// When and how she may be contacted, if she said (free text, from
+    /// pages before `safe_contact`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
+    /// The age she gave; an unknown value is taken as not given.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub age_band: Option<AgeBand>,
+    /// When and how it is safe to contact her, as she said: the staff
+    /// note's schema. One that breaks the schema is taken as not given.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub safe_contact: Option<SafeContact>,
 }
 
-/// A staff reply (kind 2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The age she gave in the form (PROTOCOL.md §4.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgeBand {
+    /// Under 16: centres serve people over 16; point her to Linka bezpečí.
+    #[serde(rename = "under_16")]
+    Under16,
+    /// 16 or 17.
+    #[serde(rename = "16_17")]
+    From16To17,
+    /// 18 or over.
+    #[serde(rename = "adult")]
+    Adult,
+    /// She preferred not to say.
+    #[serde(rename = "unsaid")]
+    Unsaid,
+}
+
+impl AgeBand {
+    /// How staff see it (Czech / English).
+    pub fn label(self) -> &'static str {
+        match self {
+            AgeBand::Under16 => "mladší 16 let / under 16",
+            AgeBand::From16To17 => "16–17 let / 16–17",
+            AgeBand::Adult => "dospělá osoba / adult",
+            AgeBand::Unsaid => "neuvedla / not said",
+        }
+    }
+}
+
+/// A value a reader must take as absent when it breaks its schema or a
+/// bound (PROTOCOL.md §4.6), without failing the whole body.
+trait Checked {
+    fn holds(&self) -> bool {
+        true
+    }
+}
+
+impl Checked for AgeBand {}
+
+/// Deserializes an optional member that is dropped, not fatal, when it
+/// does not parse or holds no bound.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Checked,
+{
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value::<T>(value).ok().filter(T::holds))
+}
+
+/// A staff reply (kind 2): text, or the conversation's state for her, or a
+/// transfer's notice (PROTOCOL.md §4.6).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyBody {
-    /// The reply.
+    /// The reply (may be empty beside a state or a transfer).
+    #[serde(default)]
     pub text: String,
     /// Its language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// The conversation's state as the centre sets it for her; one with an
+    /// unknown state or over its bounds is ignored.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub status: Option<StateUpdate>,
+    /// The conversation moved to another centre; ignored when malformed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub transfer: Option<TransferNotice>,
+}
+
+/// The conversation's state as she sees it, with the centre's own line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateUpdate {
+    /// The state.
+    pub state: HerState,
+    /// The centre's one-line explanation (at most [`StateUpdate::NOTE_MAX`]
+    /// characters, no line break).
+    #[serde(default)]
+    pub note: String,
+}
+
+impl StateUpdate {
+    /// Most characters of a state's note.
+    pub const NOTE_MAX: usize = 200;
+}
+
+impl Checked for StateUpdate {
+    fn holds(&self) -> bool {
+        self.note.chars().count() <= Self::NOTE_MAX && !self.note.contains(['\n', '\r'])
+    }
+}
+
+/// A conversation's state as the centre tells her (PROTOCOL.md §4.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HerState {
+    /// The centre has her message.
+    Received,
+    /// The centre is working on it.
+    InProgress,
+    /// The centre waits for her to write.
+    Waiting,
+    /// Closed.
+    Closed,
+}
+
+impl HerState {
+    /// Every state, in order.
+    pub const ALL: [HerState; 4] = [
+        HerState::Received,
+        HerState::InProgress,
+        HerState::Waiting,
+        HerState::Closed,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HerState::Received => "received",
+            HerState::InProgress => "in_progress",
+            HerState::Waiting => "waiting",
+            HerState::Closed => "closed",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// How staff see it (Czech / English): what she is shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            HerState::Received => "přijato / received",
+            HerState::InProgress => "řešíme / in progress",
+            HerState::Waiting => "čekáme na vás / waiting for you",
+            HerState::Closed => "uzavřeno / closed",
+        }
+    }
+}
+
+/// The notice of a transfer: which centre reads her conversation now, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferNotice {
+    /// The receiving centre's id.
+    pub to: String,
+    /// The transferring staff member's reason (at most
+    /// [`TransferNotice::REASON_MAX`] characters).
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl TransferNotice {
+    /// Most characters of a reason.
+    pub const REASON_MAX: usize = 500;
+}
+
+impl Checked for TransferNotice {
+    fn holds(&self) -> bool {
+        let id = (1..=32).contains(&self.to.len())
+            && self
+                .to
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        id && self.reason.chars().count() <= Self::REASON_MAX
+    }
 }
 
 /// Where a case stands.
@@ -123,19 +306,37 @@ pub struct NoteBody {
     pub safe_contact: Option<SafeContact>,
 }
 
-/// When and how it is safe to contact her (a case's or a conversation's):
-/// shown before any call.
+/// When and how it is safe to contact her (a case's, a conversation's, or
+/// as she said in her first message): shown before any call. One schema
+/// for all three (PROTOCOL.md §4.6).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SafeContact {
     /// When it is safe (free text: "weekdays 9–12, never evenings").
     #[serde(default)]
     pub times: String,
+    /// Only chat (written messages) is safe: no call.
+    #[serde(default)]
+    pub chat_only: bool,
     /// Whether a voicemail may be left.
     #[serde(default)]
     pub voicemail: bool,
     /// A code word agreed with her, if any.
     #[serde(default)]
     pub code_word: String,
+}
+
+impl SafeContact {
+    /// Most characters of `times`.
+    pub const TIMES_MAX: usize = 1000;
+    /// Most characters of `code_word`.
+    pub const CODE_WORD_MAX: usize = 200;
+}
+
+impl Checked for SafeContact {
+    fn holds(&self) -> bool {
+        self.times.chars().count() <= Self::TIMES_MAX
+            && self.code_word.chars().count() <= Self::CODE_WORD_MAX
+    }
 }
 
 /// One entry of a staff-only case (kind 4, PROTOCOL.md §4.11). Entries are
@@ -291,6 +492,48 @@ mod tests {
         assert_eq!(intake.region.as_deref(), Some("CZ-72"));
         assert_eq!(intake.violence, ["psychological", "economic"]);
         assert_eq!(intake.contact.as_deref(), Some("po 17. hodině"));
+    }
+
+    #[test]
+    fn a_state_or_transfer_or_intake_answer_that_breaks_its_schema_is_ignored_not_fatal() {
+        let good: ReplyBody = serde_json::from_str(
+            r#"{"text":"","status":{"state":"waiting","note":"Napište."},"transfer":{"to":"ic-praha","reason":"Praha"}}"#,
+        )
+        .expect("parses");
+        assert_eq!(good.status.expect("state").state, HerState::Waiting);
+        assert_eq!(good.transfer.expect("transfer").to, "ic-praha");
+        let long = "x".repeat(201);
+        for status in [
+            r#"{"state":"lost"}"#.to_string(),
+            r#"{"state":"closed","note":"a\nb"}"#
+                .to_string(),
+            format!(r#"{{"state":"closed","note":"{long}"}}"#),
+            r#"{"state":"closed","extra":1}"#.to_string(),
+            r#""closed""#.to_string(),
+        ] {
+            let body: ReplyBody =
+                serde_json::from_str(&format!(r#"{{"text":"Dobrý den","status":{status}}}"#))
+                    .expect("the reply still parses");
+            assert_eq!(body.status, None, "{status}");
+            assert_eq!(body.text, "Dobrý den");
+        }
+        let moved: ReplyBody =
+            serde_json::from_str(r#"{"text":"t","transfer":{"to":"IC Praha!","reason":""}}"#)
+                .expect("parses");
+        assert_eq!(moved.transfer, None);
+        let body: PersonBody = serde_json::from_str(
+            r#"{"text":"t","intake":{"role":"self","age_band":"12","safe_contact":{"times":7}}}"#,
+        )
+        .expect("her message still parses");
+        let intake = body.intake.expect("intake");
+        assert_eq!((intake.age_band, intake.safe_contact), (None, None));
+        let body: PersonBody = serde_json::from_str(
+            r#"{"text":"t","intake":{"role":"self","age_band":"under_16","safe_contact":{"times":"ráno","chat_only":true}}}"#,
+        )
+        .expect("parses");
+        let intake = body.intake.expect("intake");
+        assert_eq!(intake.age_band, Some(AgeBand::Under16));
+        assert!(intake.safe_contact.expect("safe contact").chat_only);
     }
 
     #[test]

@@ -414,7 +414,8 @@ impl RelayClient {
         Ok(())
     }
 
-    /// Moves a thread to another centre with every message re-sealed.
+    /// Moves a thread to another centre with every message re-sealed, and
+    /// the notice telling her so appended (PROTOCOL.md §4.8).
     pub async fn transfer(
         &self,
         staff: &Signing<'_>,
@@ -422,6 +423,7 @@ impl RelayClient {
         to_centre: &str,
         messages: &[(u64, Vec<u8>)],
         note: Option<&[u8]>,
+        notice: &[u8],
     ) -> Result<(), DeskError> {
         let body = Transfer {
             mailbox_id: mailbox.to_b64(),
@@ -434,6 +436,7 @@ impl RelayClient {
                 })
                 .collect(),
             note: note.map(b64::encode),
+            notice: Some(b64::encode(notice)),
         };
         self.signed(
             staff,

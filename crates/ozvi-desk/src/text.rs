@@ -46,6 +46,74 @@ pub fn transfer_checked(from: &str, messages: usize) -> String {
     )
 }
 
+/// The language of a transfer notice: hers when the page offers it, else
+/// Czech.
+pub fn notice_lang(lang: Option<&str>) -> &'static str {
+    match lang {
+        Some("en") => "en",
+        Some("uk") => "uk",
+        _ => "cs",
+    }
+}
+
+/// The text of a transfer notice to her, in `lang` (`cs`, `en`, `uk`):
+/// which centre reads her conversation now, and why (PROTOCOL.md §4.6).
+pub fn transfer_notice(
+    lang: &str,
+    names: &ozvi_crypto::protocol::directory::Names,
+    reason: &str,
+) -> String {
+    let (name, head, why, same) = match lang {
+        "en" => (
+            &names.en,
+            "Your conversation has been passed to",
+            "Why:",
+            "Your code stays the same, and the centre sees the whole conversation so far.",
+        ),
+        "uk" => (
+            &names.uk,
+            "Вашу розмову передано до",
+            "Причина:",
+            "Ваш код не змінюється, і центр бачить усю розмову.",
+        ),
+        _ => (
+            &names.cs,
+            "Vaši konverzaci jsme předali centru",
+            "Důvod:",
+            "Váš kód zůstává stejný a centrum vidí celou dosavadní konverzaci.",
+        ),
+    };
+    let mut out = format!("{head} {name}.");
+    if !reason.is_empty() {
+        out.push_str(&format!(" {why} {reason}"));
+    }
+    out.push(' ');
+    out.push_str(same);
+    out
+}
+
+/// What staff see for a first message from someone under 16.
+pub const UNDER_16: &str = "MLADŠÍ 16 LET: intervenční centra pomáhají lidem od 16 let;      laskavě ji nasměrujte na Linku bezpečí 116 111 (telefon i chat) a přesto ji vyslechněte. /      UNDER 16: ICs serve people over 16: point her kindly to Linka bezpečí 116 111 and still      hear her.";
+
+/// Her safe-contact details as one line (the same for a note's and her own).
+pub fn safe_contact(s: &crate::plaintext::SafeContact) -> String {
+    format!(
+        "{}; {}; vzkaz na záznamník / voicemail: {}{}",
+        if s.times.is_empty() { "—" } else { &s.times },
+        if s.chat_only {
+            "JEN CHAT, NEVOLAT / CHAT ONLY, DO NOT CALL"
+        } else {
+            "volat lze / calls allowed"
+        },
+        if s.voicemail { "ano / yes" } else { "NE / NO" },
+        if s.code_word.is_empty() {
+            String::new()
+        } else {
+            format!("; heslo / code word: {}", s.code_word)
+        },
+    )
+}
+
 /// The line about the centre's e-mail notifications.
 pub fn notifications(health: &ozvi_api::staff::Notifications) -> String {
     let when = |t: Option<u64>| t.map_or_else(|| "nikdy / never".to_string(), crate::export::time);
@@ -81,7 +149,7 @@ pub fn notifications(health: &ozvi_api::staff::Notifications) -> String {
 /// Who writes, from the form, in Czech (an unknown code as it is).
 pub fn role(code: &str) -> String {
     match code {
-        "self" => "oběť (píše sama za sebe)".into(),
+        "self" => "ohrožená osoba (píše sama za sebe)".into(),
         "witness" => "svědek".into(),
         "professional" => "odborník".into(),
         other => other.into(),

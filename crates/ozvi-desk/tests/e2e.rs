@@ -68,7 +68,7 @@ async fn a_conversation_from_enrolment_to_transfer() {
     let text = desk_ok(Some(&zlin_a), &["read", &short]).await;
     assert!(
         text.contains("Kraj: Zlínský kraj (CZ-72)")
-            && text.contains("Kdo píše: oběť")
+            && text.contains("Kdo píše: ohrožená osoba")
             && text.contains("Druh násilí: psychické, fyzické")
             && text.contains("Kontakt: po 17. hodině")
             && !text.contains("Role: self")
@@ -149,7 +149,9 @@ async fn a_conversation_from_enrolment_to_transfer() {
         .await,
     );
     let messages = eva_view["messages"].as_array().expect("array");
-    assert_eq!(messages.len(), 2);
+    // Her history, and the notice telling her where it went.
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[2]["transfer"]["to"], "ic-praha");
     assert!(
         messages.iter().all(|m| m["problem"].is_null()),
         "{eva_view}"
@@ -170,7 +172,7 @@ async fn a_conversation_from_enrolment_to_transfer() {
         eva_view["note"]["notes"][1]["text"]
             .as_str()
             .expect("the check is recorded")
-            .contains("Transfer from ic-zlin checked: 2 messages"),
+            .contains("Transfer from ic-zlin checked: 3 messages"),
         "{eva_view}"
     );
     assert_eq!(eva_view["note"]["notes"][1]["by"], "praha-a");
@@ -178,7 +180,8 @@ async fn a_conversation_from_enrolment_to_transfer() {
     assert!(eva_inbox[0]["transfer_unchecked"].is_null(), "{eva_inbox}");
     // The person still reads her whole history, with the same signatures.
     let seen = anna.read_all().await;
-    assert_eq!(seen.len(), 2);
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[2].2, "zlin-a", "the notice, signed by who transferred it");
     assert_eq!(seen[0].3, CANARY);
     assert_eq!(seen[1].2, "zlin-a");
     let zlin_inbox = json(&desk_ok(Some(&zlin_a), &["inbox", "--json"]).await);
@@ -200,8 +203,8 @@ async fn a_conversation_from_enrolment_to_transfer() {
     )
     .await;
     let seen = anna.read_all().await;
-    assert_eq!(seen.len(), 3);
-    assert_eq!(seen[2].2, "praha-a");
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[3].2, "praha-a");
 
     // A forged reply injected straight into the store is flagged.
     let boris = Person::new(2, &base, &operator.root_key);

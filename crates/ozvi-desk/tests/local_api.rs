@@ -189,6 +189,11 @@ async fn no_spelling_of_an_api_path_reaches_a_handler_without_the_token() {
             "/api/status",
             r#"{"id":"abcdefgh","status":"closed"}"#,
         ),
+        (
+            "POST",
+            "/api/her-state",
+            r#"{"id":"abcdefgh","state":"waiting","note":""}"#,
+        ),
         ("POST", "/api/assign", r#"{"id":"abcdefgh","staff":null}"#),
         (
             "POST",

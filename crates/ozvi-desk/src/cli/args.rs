@@ -101,13 +101,28 @@ pub(crate) enum Command {
         #[arg(long, conflicts_with = "staff")]
         nobody: bool,
     },
-    /// Move the conversation to another centre; the person keeps her code.
+    /// Tell her the conversation's state (sealed to her like a reply):
+    /// received, in_progress, waiting (for her) or closed, with an optional
+    /// one-line explanation she reads.
+    State {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        state: String,
+        /// The centre's one-line explanation (at most 200 characters).
+        #[arg(allow_hyphen_values = true, default_value = "")]
+        note: String,
+    },
+    /// Move the conversation to another centre; the person keeps her code
+    /// and is told, in a sealed message, which centre reads it now and why.
     Transfer {
         #[arg(allow_hyphen_values = true)]
         thread: String,
         /// The receiving centre's id.
         #[arg(long)]
         to: String,
+        /// Why, in words she will read (at most 500 characters).
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
+        reason: String,
     },
     /// Write the decrypted conversation to a file for the case record.
     Export {
@@ -180,6 +195,9 @@ pub(crate) struct SafeContactArgs {
     /// When it is safe, e.g. "weekdays 9-12, never evenings".
     #[arg(long, default_value = "")]
     pub(crate) times: String,
+    /// Only chat is safe: do not call her.
+    #[arg(long)]
+    pub(crate) chat_only: bool,
     /// A voicemail may be left.
     #[arg(long)]
     pub(crate) voicemail: bool,

@@ -48,6 +48,7 @@ fn parse_day(text: &str) -> Result<u64, DeskError> {
 fn safe(args: SafeContactArgs) -> SafeContact {
     SafeContact {
         times: args.times,
+        chat_only: args.chat_only,
         voicemail: args.voicemail,
         code_word: args.code_word,
     }

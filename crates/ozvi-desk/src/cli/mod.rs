@@ -14,7 +14,7 @@ use clap::Parser;
 
 use crate::export;
 use crate::home::{Home, Settings};
-use crate::plaintext::Status;
+use crate::plaintext::{HerState, Status};
 use crate::relay::{self, RelayClient};
 use crate::session::{InboxEntry, Session};
 use crate::terminal::escape;
@@ -176,16 +176,21 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
                 // What the desk could decrypt: danger, who writes, her
                 // language, the newest line (escaped: it is her text).
                 let role = match e.role.as_deref() {
-                    Some("self") => "oběť / victim",
+                    Some("self") => "ohrožená osoba / at risk",
                     Some("witness") => "svědek / witness",
                     Some("professional") => "odborník / professional",
                     _ => "—",
                 };
                 println!(
-                    "{:<10} {}{} · {} · {}: {}",
+                    "{:<10} {}{}{} · {} · {}: {}",
                     "",
                     if e.danger {
                         "!!! V OHROŽENÍ TEĎ / IN DANGER NOW · "
+                    } else {
+                        ""
+                    },
+                    if e.under_16 {
+                        "!!! MLADŠÍ 16 LET / UNDER 16 (116 111) · "
                     } else {
                         ""
                     },
@@ -198,6 +203,9 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
                     },
                     escape(e.latest_line.as_deref().unwrap_or(""))
                 );
+                if let Some(told) = &e.her_state {
+                    println!("{:<10} stav pro ni / her state: {}", "", told.state.label());
+                }
                 if let (true, Some(at)) = (e.expires_soon, e.expires_at) {
                     println!(
                         "{:<10} ⌛ bez další aktivity se smaže {} / deleted on {} without further \
@@ -282,11 +290,29 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
             println!("Assigned to {}.", staff.as_deref().unwrap_or("nobody"));
             Ok(())
         }
-        Command::Transfer { thread, to } => {
+        Command::State {
+            thread,
+            state,
+            note,
+        } => {
+            let state = HerState::parse(&state).ok_or_else(|| {
+                DeskError::Invalid(format!(
+                    "unknown state `{state}`; use received, in_progress, waiting or closed"
+                ))
+            })?;
             let session = session(home).await?;
             let mailbox = session.resolve(&thread).await?;
-            session.transfer(&mailbox, &to).await?;
-            println!("Transferred to {to}; the person keeps her code.");
+            let seq = session.set_her_state(&mailbox, state, &note).await?;
+            println!("Sděleno / Told her (message {seq}): {}.", state.label());
+            Ok(())
+        }
+        Command::Transfer { thread, to, reason } => {
+            let session = session(home).await?;
+            let mailbox = session.resolve(&thread).await?;
+            session.transfer(&mailbox, &to, &reason).await?;
+            println!(
+                "Transferred to {to}; the person keeps her code and is told in a sealed message."
+            );
             Ok(())
         }
         Command::Export { thread, out, json } => {

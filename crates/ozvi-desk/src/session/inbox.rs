@@ -50,6 +50,14 @@ impl Session {
             .and_then(|m| self.preview(&mailbox, m))
             .or_else(|| first.clone());
         let intake = first.as_ref().and_then(|f| f.intake.clone());
+        // Her state: from the whole thread when this session opened it (a
+        // later message of hers does not hide it), else from the newest.
+        let her_state = match self.memory().threads.get(&mailbox.0) {
+            Some(thread) if thread.last_seq() >= summary.last_seq => {
+                super::views::her_state(&thread.views)
+            }
+            _ => latest.as_ref().and_then(|l| l.status.clone()),
+        };
         let entry = InboxEntry {
             id: summary.mailbox_id.clone(),
             short: summary.mailbox_id.chars().take(8).collect(),
@@ -68,6 +76,10 @@ impl Session {
             note_problem: note.problem,
             transfer_unchecked,
             danger: intake.as_ref().is_some_and(|i| i.danger_now),
+            under_16: intake
+                .as_ref()
+                .is_some_and(|i| i.age_band == Some(crate::plaintext::AgeBand::Under16)),
+            her_state,
             role: intake.map(|i| i.role),
             lang: first.as_ref().and_then(|f| f.lang.clone()),
             latest_line: latest.as_ref().map(|l| l.line.clone()),
@@ -107,6 +119,7 @@ impl Session {
                     line: first_line(&body.text),
                     lang: body.lang,
                     intake: body.intake,
+                    status: None,
                 })
             }
             (Sender::Staff { .. }, Kind::StaffReply) => {
@@ -114,6 +127,7 @@ impl Session {
                     ozvi_crypto::format::json::from_slice(&opened.body).ok()?;
                 Some(Preview {
                     line: first_line(&body.text),
+                    status: body.status,
                     ..Preview::default()
                 })
             }

@@ -48,6 +48,8 @@ pub(super) struct Preview {
     pub lang: Option<String>,
     /// The form answers (the first message only).
     pub intake: Option<crate::plaintext::Intake>,
+    /// A staff reply's state for her.
+    pub status: Option<crate::plaintext::StateUpdate>,
 }
 
 /// One opened thread.

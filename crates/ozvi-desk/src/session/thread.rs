@@ -15,7 +15,7 @@ use super::Session;
 use super::memory::ThreadMemory;
 use super::views::{MessageView, ThreadView, Writer};
 use crate::error::DeskError;
-use crate::plaintext::{InternalNote, PersonBody, ReplyBody};
+use crate::plaintext::{HerState, InternalNote, PersonBody, ReplyBody, StateUpdate};
 use crate::relay;
 use crate::text;
 
@@ -98,10 +98,13 @@ impl Session {
             note = self.write_note(mailbox, note).await?;
             entry.transfer_unchecked = None;
         }
+        let her_state = super::views::her_state(&messages);
+        entry.her_state.clone_from(&her_state);
         Ok(ThreadView {
             entry,
             messages,
             note,
+            her_state,
         })
     }
 
@@ -154,6 +157,9 @@ impl Session {
             author: Writer::Unverified,
             text: String::new(),
             intake: None,
+            lang: None,
+            status: None,
+            transfer: None,
             problem: None,
         };
         let opened = b64::decode(&stored.envelope)
@@ -190,6 +196,7 @@ impl Session {
                         view.author = Writer::Person;
                         view.text = body.text;
                         view.intake = body.intake;
+                        view.lang = body.lang;
                     }
                     Err(_) => view.problem = Some(text::unopened(OpenError::Malformed)),
                 }
@@ -204,6 +211,9 @@ impl Session {
                             former,
                         };
                         view.text = body.text;
+                        view.lang = body.lang;
+                        view.status = body.status;
+                        view.transfer = body.transfer;
                     }
                     Err(_) => view.problem = Some(text::unopened(OpenError::Malformed)),
                 }
@@ -238,14 +248,60 @@ impl Session {
         if text.is_empty() {
             return Err(DeskError::EmptyText);
         }
+        self.send_reply(
+            mailbox,
+            &ReplyBody {
+                text: text.into(),
+                lang: Some("cs".into()),
+                ..ReplyBody::default()
+            },
+        )
+        .await
+    }
+
+    /// Tells her the conversation's state, with the centre's one-line
+    /// explanation (PROTOCOL.md §4.6): a reply, sealed to her and signed,
+    /// in the thread's order. Returns its sequence number.
+    pub async fn set_her_state(
+        &self,
+        mailbox: &MailboxId,
+        state: HerState,
+        note: &str,
+    ) -> Result<u64, DeskError> {
+        let note = note.trim();
+        if note.contains(['\n', '\r']) {
+            return Err(DeskError::Invalid(
+                "vysvětlení musí být na jeden řádek / the explanation must be one line".into(),
+            ));
+        }
+        if note.chars().count() > StateUpdate::NOTE_MAX {
+            return Err(DeskError::Invalid(format!(
+                "vysvětlení má nejvýš {} znaků / the explanation has at most {} characters",
+                StateUpdate::NOTE_MAX,
+                StateUpdate::NOTE_MAX
+            )));
+        }
+        self.send_reply(
+            mailbox,
+            &ReplyBody {
+                lang: Some("cs".into()),
+                status: Some(StateUpdate {
+                    state,
+                    note: note.into(),
+                }),
+                ..ReplyBody::default()
+            },
+        )
+        .await
+    }
+
+    /// Seals `body` as a reply to her and this centre's staff, posts it and
+    /// marks the thread read up to it.
+    async fn send_reply(&self, mailbox: &MailboxId, body: &ReplyBody) -> Result<u64, DeskError> {
         let person = self.person_key(mailbox).await?;
         let recipients = addressing::recipients(Kind::StaffReply, self.my_centre()?, Some(&person))
             .map_err(|_| DeskError::Prepare("reply"))?;
-        let body = serde_json::to_vec(&ReplyBody {
-            text: text.into(),
-            lang: Some("cs".into()),
-        })
-        .map_err(|_| DeskError::Prepare("reply"))?;
+        let body = serde_json::to_vec(body).map_err(|_| DeskError::Prepare("reply"))?;
         let envelope = seal(
             &mut os_rng(),
             Signer::Staff(&self.keys),

@@ -11,14 +11,22 @@ use ozvi_crypto::protocol::envelope::{Message, Signer, rewrap, seal};
 use ozvi_crypto::{Kind, MailboxId, OpenError, TransferError};
 
 use super::Session;
+use super::views::Writer;
 use crate::error::DeskError;
-use crate::plaintext::NoteBody;
+use crate::plaintext::{NoteBody, ReplyBody, TransferNotice};
 use crate::relay;
+use crate::text;
 
 impl Session {
-    /// Transfers the thread to centre `to`. Refuses if any message or the
-    /// note does not verify.
-    pub async fn transfer(&self, mailbox: &MailboxId, to: &str) -> Result<(), DeskError> {
+    /// Transfers the thread to centre `to`, telling her in a sealed notice
+    /// which centre now reads it and `reason` (PROTOCOL.md §4.8). Refuses
+    /// if any message or the note does not verify.
+    pub async fn transfer(
+        &self,
+        mailbox: &MailboxId,
+        to: &str,
+        reason: &str,
+    ) -> Result<(), DeskError> {
         let target = self
             .directory
             .centre(to)
@@ -26,6 +34,23 @@ impl Session {
         if target.id == self.me.centre {
             return Err(DeskError::SameCentre);
         }
+        let reason = reason.trim();
+        if reason.chars().count() > TransferNotice::REASON_MAX {
+            return Err(DeskError::Invalid(format!(
+                "důvod má nejvýš {} znaků / the reason has at most {} characters",
+                TransferNotice::REASON_MAX,
+                TransferNotice::REASON_MAX
+            )));
+        }
+        // Her language: that of her newest verified message.
+        let lang = self
+            .thread(mailbox)
+            .await?
+            .messages
+            .iter()
+            .rev()
+            .filter(|m| matches!(m.author, Writer::Person))
+            .find_map(|m| m.lang.clone());
         // Every message, as stored now (the relay refuses a transfer that
         // does not list exactly the stored messages).
         let page = self
@@ -74,8 +99,41 @@ impl Session {
                 .map_err(|_| DeskError::Prepare("note"))?
             }
         };
+        // The notice: a reply of this staff member, sealed to the new
+        // centre's staff and to her, appended by the relay with the move.
+        let lang = text::notice_lang(lang.as_deref());
+        let body = ReplyBody {
+            text: text::transfer_notice(lang, &target.names, reason),
+            lang: Some(lang.into()),
+            transfer: Some(TransferNotice {
+                to: target.id.clone(),
+                reason: reason.into(),
+            }),
+            ..ReplyBody::default()
+        };
+        let body = serde_json::to_vec(&body).map_err(|_| DeskError::Prepare("notice"))?;
+        let notice = seal(
+            &mut rng,
+            Signer::Staff(&self.keys),
+            Message {
+                kind: Kind::StaffReply,
+                mailbox,
+                body: &body,
+                sent_at: relay::now(),
+            },
+            &addressing::recipients(Kind::StaffReply, target, Some(&person))
+                .map_err(|_| DeskError::Prepare("notice"))?,
+        )
+        .map_err(|_| DeskError::TooLong)?;
         self.relay
-            .transfer(&self.signing(), mailbox, to, &resealed, Some(&note))
+            .transfer(
+                &self.signing(),
+                mailbox,
+                to,
+                &resealed,
+                Some(&note),
+                &notice,
+            )
             .await?;
         // The thread is the other centre's now.
         self.forget(mailbox);

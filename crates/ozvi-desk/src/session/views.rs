@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::plaintext::{Intake, NoteBody, Status};
+use crate::plaintext::{Intake, NoteBody, StateUpdate, Status, TransferNotice};
 
 /// Who the unlocked staff member is, by the directory.
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +52,13 @@ pub struct InboxEntry {
     pub transfer_unchecked: Option<String>,
     /// Her first message said she is in danger right now.
     pub danger: bool,
+    /// Her first message gave her age as under 16: centres serve people
+    /// over 16; point her kindly to Linka bezpečí 116 111 and still hear her.
+    pub under_16: bool,
+    /// The conversation's state as the centre last told her (the newest
+    /// verified state this desk has seen: the thread's, once opened in
+    /// this session, else the newest message's).
+    pub her_state: Option<StateUpdate>,
     /// Who writes, from the form: `self`, `witness` or `professional`.
     pub role: Option<String>,
     /// The language of her page.
@@ -106,8 +113,23 @@ pub struct MessageView {
     pub text: String,
     /// The first message's form answers.
     pub intake: Option<Intake>,
+    /// The language of her page (her messages) or of the reply.
+    pub lang: Option<String>,
+    /// A staff reply telling her the conversation's state.
+    pub status: Option<StateUpdate>,
+    /// A staff reply telling her the conversation moved.
+    pub transfer: Option<TransferNotice>,
     /// Why the message cannot be trusted; shown instead of the text.
     pub problem: Option<String>,
+}
+
+/// The conversation's current state for her: the newest shown message's.
+pub fn her_state(messages: &[MessageView]) -> Option<StateUpdate> {
+    messages
+        .iter()
+        .rev()
+        .filter(|m| m.problem.is_none())
+        .find_map(|m| m.status.clone())
 }
 
 /// A whole thread, decrypted.
@@ -117,6 +139,9 @@ pub struct ThreadView {
     pub entry: InboxEntry,
     /// Every message, oldest first.
     pub messages: Vec<MessageView>,
+    /// The conversation's state as the centre last told her: the newest
+    /// verified reply carrying one (PROTOCOL.md §4.6); none yet when absent.
+    pub her_state: Option<StateUpdate>,
     /// The staff-only note.
     pub note: NoteBody,
 }

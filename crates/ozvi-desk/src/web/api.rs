@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use super::WebState;
 use crate::error::DeskError;
-use crate::plaintext::Status;
+use crate::plaintext::{HerState, Status};
 use crate::session::{Listing, Session};
 
 /// The routes of the `/api` scope (guarded by the page token).
@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/reply", web::post().to(reply))
         .route("/note", web::post().to(note))
         .route("/status", web::post().to(status))
+        .route("/her-state", web::post().to(her_state))
         .route("/assign", web::post().to(assign))
         .route("/transfer", web::post().to(transfer))
         .route("/export", web::post().to(export))
@@ -480,6 +481,32 @@ async fn assign(
 struct TransferRequest {
     id: String,
     to: String,
+    /// Why, in words she reads in the notice.
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HerStateRequest {
+    id: String,
+    state: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Tells her the conversation's state (a sealed reply).
+async fn her_state(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<HerStateRequest>,
+) -> Answer {
+    let told = HerState::parse(&body.state)
+        .ok_or_else(|| Failure(DeskError::Invalid("unknown state".into())))?;
+    let session = for_user(&state, &req).await?;
+    let mailbox = session.resolve(&body.id).await?;
+    let seq = session.set_her_state(&mailbox, told, &body.note).await?;
+    Ok(HttpResponse::Ok().json(json!({ "seq": seq })))
 }
 
 async fn transfer(
@@ -489,7 +516,7 @@ async fn transfer(
 ) -> Answer {
     let session = for_user(&state, &req).await?;
     let mailbox = session.resolve(&body.id).await?;
-    session.transfer(&mailbox, &body.to).await?;
+    session.transfer(&mailbox, &body.to, &body.reason).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 

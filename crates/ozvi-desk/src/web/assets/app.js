@@ -23,7 +23,15 @@ const T = {
     st_closed: 'uzavřeno', nobody: '— nikdo —', person: 'Klientka / klient', former: 'bývalá pracovnice',
     unchecked: 'převedeno z {from} — dosud neověřeno',
     intakeRole: 'Kdo píše', intakeRegion: 'Kraj', intakeViolence: 'Druh násilí', intakeDanger: 'V ohrožení teď',
-    intakeContact: 'Kontakt', yes: 'ANO', no: 'ne', unknown: 'neví', role_self: 'oběť', role_witness: 'svědek',
+    under16: 'MLADŠÍ 16 LET: intervenční centra pomáhají lidem od 16 let. Laskavě ji nasměrujte na Linku bezpečí 116 111 (telefon i chat) a přesto ji vyslechněte.',
+    under16Short: 'pod 16', intakeAge: 'Věk', age_under_16: 'mladší 16 let', age_16_17: '16–17 let', age_adult: 'dospělá osoba',
+    age_unsaid: 'neuvedla', intakeSafe: 'Bezpečný kontakt (podle ní)', safeChatOnly: 'Jen chat, nevolat',
+    chatOnly: 'JEN CHAT, NEVOLAT', callsAllowed: 'volat lze',
+    herStateTitle: 'Stav konverzace pro ni (uvidí ho)', herStateLabel: 'Sdělit stav', herStateNote: 'Vysvětlení na jeden řádek (nepovinné, uvidí ho)',
+    herStateSend: 'Sdělit stav', herStateNone: 'Stav jí zatím nebyl sdělen.', herStateNow: 'Ví: {s}',
+    hs_received: 'přijato', hs_in_progress: 'řešíme', hs_waiting: 'čekáme na vás', hs_closed: 'uzavřeno',
+    stateTold: 'Sdělený stav', movedTo: 'Předáno centru {c}', transferReason: 'Důvod (uvidí ho ve zprávě o předání)',
+    intakeContact: 'Kontakt', yes: 'ANO', no: 'ne', unknown: 'neví', role_self: 'ohrožená osoba', role_witness: 'svědek',
     role_professional: 'odborník', v_psychological: 'psychické', v_physical: 'fyzické', v_sexual: 'sexuální',
     v_economic: 'ekonomické', confirmTransfer: 'Opravdu předat konverzaci centru {c}? Vaše centrum ji pak neuvidí.',
     sent: 'Odesláno.', saved: 'Uloženo.', transferred: 'Předáno.', noToken: 'Otevřete pracoviště z adresy, kterou vypsal příkaz ozvi-desk serve. Každá adresa platí jednou; novou vypíše po stisku Enter.',
@@ -83,7 +91,15 @@ const T = {
     st_closed: 'closed', nobody: '— nobody —', person: 'The person', former: 'former staff',
     unchecked: 'transferred from {from} — not yet checked',
     intakeRole: 'Who writes', intakeRegion: 'Region', intakeViolence: 'Kind of violence', intakeDanger: 'In danger now',
-    intakeContact: 'Contact', yes: 'YES', no: 'no', unknown: "doesn't know", role_self: 'victim', role_witness: 'witness',
+    under16: 'UNDER 16: ICs serve people over 16. Point her kindly to Linka bezpečí 116 111 (phone and chat) and still hear her.',
+    under16Short: 'under 16', intakeAge: 'Age', age_under_16: 'under 16', age_16_17: '16–17', age_adult: 'adult',
+    age_unsaid: 'not said', intakeSafe: 'Safe contact (as she said)', safeChatOnly: 'Chat only, do not call',
+    chatOnly: 'CHAT ONLY, DO NOT CALL', callsAllowed: 'calls allowed',
+    herStateTitle: 'Conversation state for her (she sees it)', herStateLabel: 'Tell her the state', herStateNote: 'One-line explanation (optional, she sees it)',
+    herStateSend: 'Tell her', herStateNone: 'She has not been told a state yet.', herStateNow: 'She knows: {s}',
+    hs_received: 'received', hs_in_progress: 'in progress', hs_waiting: 'waiting for you', hs_closed: 'closed',
+    stateTold: 'State told', movedTo: 'Transferred to {c}', transferReason: 'Reason (she reads it in the transfer notice)',
+    intakeContact: 'Contact', yes: 'YES', no: 'no', unknown: "doesn't know", role_self: 'person at risk', role_witness: 'witness',
     role_professional: 'professional', v_psychological: 'psychological', v_physical: 'physical', v_sexual: 'sexual',
     v_economic: 'economic', confirmTransfer: 'Transfer this conversation to {c}? Your centre will no longer see it.',
     sent: 'Sent.', saved: 'Saved.', transferred: 'Transferred.', noToken: 'Open the desk from the address ozvi-desk serve printed. Each address works once; press Enter there for a new one.',
@@ -385,6 +401,7 @@ function renderInbox() {
     const row = el('tr', { tabIndex: 0, className: classes },
       el('td', {}, el('code', { textContent: e.short })),
       el('td', {}, ...(e.danger ? [el('strong', { className: 'danger', textContent: `⚠ ${t('danger')} ` })] : []),
+        ...(e.under_16 ? [el('strong', { className: 'danger', textContent: `⚠ ${t('under16Short')} ` })] : []),
         el('span', { textContent: who(e) })),
       el('td', { className: 'latest', textContent: `${e.latest_from_person ? '' : t('staffWrote')}${e.latest_line || ''}` }),
       el('td', { textContent: when(e.last_activity) }),
@@ -394,6 +411,7 @@ function renderInbox() {
         textContent: (e.note_problem ? '⚠'
           : e.transfer_unchecked ? `⚠ ${t('unchecked').replace('{from}', e.transfer_unchecked)}`
             : t(`st_${e.status}`))
+          + (e.her_state ? ` · ${t('herStateNow').replace('{s}', t(`hs_${e.her_state.state}`))}` : '')
           + (e.expires_soon ? ` · ⌛ ${t('expires')} ${when(e.expires_at)}` : ''),
         className: e.transfer_unchecked ? 'unchecked' : '',
       }),
@@ -425,6 +443,8 @@ function renderIntake(intake) {
     [t('intakeDanger'), intake.danger_now ? t('yes') : t('no'), intake.danger_now ? 'danger' : ''],
   ];
   if (intake.contact) pairs.push([t('intakeContact'), intake.contact]);
+  if (intake.age_band) pairs.push([t('intakeAge'), t(`age_${intake.age_band}`), intake.age_band === 'under_16' ? 'danger' : '']);
+  if (intake.safe_contact) pairs.push([t('intakeSafe'), safeLine(intake.safe_contact)]);
   dl.replaceChildren(...pairs.flatMap(([k, v, cls]) => [el('dt', { textContent: k }), el('dd', { textContent: v, className: cls || '' })]));
 }
 
@@ -443,18 +463,30 @@ function renderThread(view) {
   unchecked.hidden = !view.entry.transfer_unchecked;
   unchecked.textContent = view.entry.transfer_unchecked
     ? `⚠ ${t('unchecked').replace('{from}', view.entry.transfer_unchecked)}` : '';
-  renderIntake(view.messages.find((m) => m.intake)?.intake);
+  const intake = view.messages.find((m) => m.intake)?.intake;
+  renderIntake(intake);
+  $('#under-16').hidden = intake?.age_band !== 'under_16';
+  $('#her-safe').hidden = !intake?.safe_contact;
+  $('#her-safe').textContent = intake?.safe_contact ? `${t('intakeSafe')}: ${safeLine(intake.safe_contact)}` : '';
+  $('#her-state').textContent = view.her_state
+    ? t('herStateNow').replace('{s}', stateLine(view.her_state)) : t('herStateNone');
   $('#messages').replaceChildren(...view.messages.map((m) => {
     const kind = m.problem ? 'problem' : m.author.type;
+    const told = m.problem ? [] : [
+      ...(m.status ? [el('div', { className: 'told', textContent: `${t('stateTold')}: ${stateLine(m.status)}` })] : []),
+      ...(m.transfer ? [el('div', { className: 'told', textContent: t('movedTo').replace('{c}', m.transfer.to) })] : []),
+    ];
     const item = el('li', { className: `message ${kind}` },
       el('div', { className: 'meta', textContent: `#${m.seq} · ${when(m.stored_at)} · ${author(m.author)}` }),
-      el('div', { className: 'text', textContent: m.problem || m.text }));
+      ...told,
+      ...(m.problem || m.text || !told.length ? [el('div', { className: 'text', textContent: m.problem || m.text })] : []));
     item.dataset.seq = m.seq;
     return item;
   }));
   $('#thread-safe').textContent = safeLine(view.note.safe_contact);
   $('#thread-safe-times').value = view.note.safe_contact?.times || '';
   $('#thread-safe-voicemail').checked = !!view.note.safe_contact?.voicemail;
+  $('#thread-safe-chat').checked = !!view.note.safe_contact?.chat_only;
   $('#thread-safe-code').value = view.note.safe_contact?.code_word || '';
   $('#status').value = view.note.status;
   $('#assignee').value = view.note.assignee || '';
@@ -487,9 +519,15 @@ async function openThread(id, user = false) {
 
 // The safe-contact line, shown before any call.
 function safeLine(s) {
-  if (!s || !(s.times || s.code_word)) return '';
-  return t('safeLine').replace('{times}', s.times || '—').replace('{vm}', s.voicemail ? t('yes') : t('no').toUpperCase())
-    .replace('{code}', s.code_word || '—');
+  if (!s || !(s.times || s.code_word || s.chat_only)) return '';
+  return (s.chat_only ? `${t('chatOnly')} · ` : '')
+    + t('safeLine').replace('{times}', s.times || '—').replace('{vm}', s.voicemail ? t('yes') : t('no').toUpperCase())
+      .replace('{code}', s.code_word || '—');
+}
+
+// A state she was told, with the centre's line.
+function stateLine(s) {
+  return `${t(`hs_${s.state}`)}${s.note ? ` — ${s.note}` : ''}`;
 }
 
 // What the 48-hour clock says, from the case's fields.
@@ -688,6 +726,15 @@ function wire() {
       await openThread(state.open, true);
     });
   });
+  $('#her-state-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    guarded(async () => {
+      await api('/api/her-state', { id: state.open, state: $('#her-state-select').value, note: $('#her-state-note').value }, true);
+      $('#her-state-note').value = '';
+      notice(t('sent'));
+      await openThread(state.open, true);
+    });
+  });
   $('#status').addEventListener('change', () => guarded(async () => {
     await api('/api/status', { id: state.open, status: $('#status').value }, true);
     notice(t('saved'));
@@ -699,7 +746,7 @@ function wire() {
   $('#thread-safe-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     guarded(async () => {
-      const safe = { times: $('#thread-safe-times').value, voicemail: $('#thread-safe-voicemail').checked, code_word: $('#thread-safe-code').value };
+      const safe = { times: $('#thread-safe-times').value, chat_only: $('#thread-safe-chat').checked, voicemail: $('#thread-safe-voicemail').checked, code_word: $('#thread-safe-code').value };
       await api('/api/safe-contact', { id: state.open, safe }, true);
       notice(t('saved'));
       await openThread(state.open, true);
@@ -773,7 +820,8 @@ function wire() {
   $('#transfer-btn').addEventListener('click', () => guarded(async () => {
     const to = $('#transfer-to');
     if (!to.value || !confirm(t('confirmTransfer').replace('{c}', to.selectedOptions[0].textContent))) return;
-    await api('/api/transfer', { id: state.open, to: to.value }, true);
+    await api('/api/transfer', { id: state.open, to: to.value, reason: $('#transfer-reason').value }, true);
+    $('#transfer-reason').value = '';
     state.open = null;
     notice(t('transferred'));
     show('inbox-view');
