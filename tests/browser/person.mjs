@@ -5,12 +5,13 @@
 //
 //   node person.mjs BASE_URL
 //   env: OZVI_CANARY (her first message), OZVI_REPLY (the reply the test
-//        sends), OZVI_MORE (her second message)
+//        sends), OZVI_MORE (her second message), OZVI_REASON (why the
+//        centre transfers her conversation)
 //
 // Talks to the test over stdio: prints `CREATED` when her thread exists and
-// waits for `REPLIED`; prints `STOP_RELAY` and waits for `STOPPED`. Every
-// other line is `step: …`, `timing: …` or an error. Exits non-zero on the
-// first failure.
+// waits for `REPLIED`; prints `TRANSFER` and waits for `TRANSFERRED`; prints
+// `STOP_RELAY` and waits for `STOPPED`. Every other line is `step: …`,
+// `timing: …` or an error. Exits non-zero on the first failure.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -82,9 +83,84 @@ async function traces(context, page) {
   return { cookies: cookies.length, ...stored };
 }
 
+/** Chrome DevTools' "Slow 4G" and a 4× slower CPU: a cheap phone. */
+async function cheapPhone(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 562.5, downloadThroughput: 180000, uploadThroughput: 84375,
+  });
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+}
+
+/** Cyrillic letters drawn like the code's Latin ones (a Ukrainian keyboard). */
+const CYRILLIC = { A: 'А', B: 'В', C: 'С', E: 'Е', H: 'Н', K: 'К', M: 'М', P: 'Р', T: 'Т', X: 'Х', 3: 'З' };
+
 let failed = false;
 try {
-  const context = await browser.newContext({ viewport: { width: 320, height: 700 } });
+  // --- A cheap phone: the first text and the form before the cryptography ---
+  {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: 'cs-CZ' });
+    const page = await context.newPage();
+    await cheapPhone(page);
+    await page.goto(base, { waitUntil: 'commit' });
+    await page.locator('#home-title').waitFor({ state: 'visible', timeout: 30000 });
+    await page.waitForFunction(() => performance.getEntriesByName('ozvi:interactive').length > 0, null, { timeout: 30000 });
+    await page.click('#start-new');
+    await page.fill('#message', 'funguje to');
+    const usableAt = await page.evaluate(() => performance.now());
+    const times = await page.evaluate(() => ({
+      firstText: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1,
+      interactive: performance.getEntriesByName('ozvi:interactive')[0].startTime,
+    }));
+    const ready = await page.waitForFunction(() => performance.getEntriesByName('ozvi:crypto-ready').length > 0, null, { timeout: 60000 })
+      .then(() => page.evaluate(() => performance.getEntriesByName('ozvi:crypto-ready')[0].startTime));
+    console.log(`timing: cheap phone (4× CPU, Slow 4G): first text ${Math.round(times.firstText)} ms, form usable ${Math.round(times.interactive)} ms (typed in by ${Math.round(usableAt)} ms), cryptography ready ${Math.round(ready)} ms`);
+    check(times.firstText > 0, 'a first contentful paint');
+    await context.close();
+    step('cheap phone: the start screen paints from the HTML, the form works before the WebAssembly is ready');
+  }
+
+  // --- Before any script: the start screen and the helplines are in the HTML ---
+  {
+    const context = await browser.newContext({ javaScriptEnabled: false, locale: 'cs-CZ' });
+    const page = await context.newPage();
+    await page.goto(base);
+    check(await page.locator('#home-title').isVisible(), 'the start screen shows without JavaScript');
+    for (const number of ['158', '112', '116006', '116016', '116111']) {
+      check(await page.locator(`#helplines a[href="tel:${number}"]`).isVisible(), `tel:${number} without JavaScript`);
+    }
+    check((await page.locator('#helplines').textContent()).includes('anglicky'), '112 speaks English');
+    await context.close();
+    step('without JavaScript: the start screen, 158, 112 (in English too), 116 006, 116 016, 116 111 as tel: links');
+  }
+
+  // --- A Ukrainian phone opens in Ukrainian ---
+  {
+    const context = await browser.newContext({ viewport: { width: 320, height: 700 }, locale: 'uk-UA' });
+    const page = await context.newPage();
+    await page.goto(base);
+    await page.locator('html[lang=uk]').waitFor({ state: 'attached' });
+    check(await page.title() === 'Форма', `title: ${await page.title()}`);
+    check((await page.locator('#home-title').textContent()).includes('Напишіть'), 'the heading is Ukrainian');
+    check(await page.locator('#lang').inputValue() === 'uk', 'the language choice says Ukrainian');
+    await page.click('#show-about');
+    await visible(page, 'screen-about');
+    check((await page.locator('#screen-about').textContent()).includes('безкоштовна'), 'what an IC is, in Ukrainian');
+    await accessible(page, 'what an intervention centre is');
+    await fitsNarrowScreen(page, 'about');
+    await page.click('#screen-about button.home');
+    await page.click('#show-witness');
+    await visible(page, 'screen-witness');
+    await accessible(page, 'witness guidance');
+    await fitsNarrowScreen(page, 'witness');
+    const stored = await traces(context, page);
+    check(Object.values(stored).every((n) => n === 0), `a Ukrainian visit left ${JSON.stringify(stored)}`);
+    await context.close();
+    step('a Ukrainian browser opens the page in Ukrainian; "what is an IC" and the witness guidance, axe clean in cs/en/uk');
+  }
+
+  const context = await browser.newContext({ viewport: { width: 320, height: 700 }, locale: 'cs-CZ' });
   const page = await context.newPage();
   const external = [];
   page.on('request', (r) => { if (new URL(r.url()).origin !== origin) external.push(r.url()); });
@@ -95,6 +171,8 @@ try {
     if (m.type() === 'error' && !expected) consoleErrors.push(`${m.text()} (${m.location().url})`);
   });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.type()); d.dismiss().catch(() => {}); });
 
   // --- First contact ---
   await page.goto(base);
@@ -102,9 +180,10 @@ try {
   const history0 = await page.evaluate(() => history.length);
   check(await page.title() === 'Formulář', `title: ${await page.title()}`);
   check(await page.locator('#quick-exit').isVisible(), 'quick exit visible');
+  check((await page.locator('#screen-home').textContent()).includes('Nemusíte uvádět jméno'), 'no name needed');
   await accessible(page, 'home');
   await fitsNarrowScreen(page, 'home');
-  step('start screen: neutral title, quick exit, safety notice; axe clean in cs/en/uk; fits 320 px');
+  step('start screen: neutral title, quick exit, safety notice, helplines; axe clean in cs/en/uk; fits 320 px');
 
   // Keyboard only: Tab to "write for the first time", Enter.
   let guard = 0;
@@ -119,6 +198,19 @@ try {
   const exitBox = await page.locator('#quick-exit').boundingBox();
   check(exitBox && exitBox.y >= 0 && exitBox.y + exitBox.height <= 700, `quick exit off screen when scrolled: ${JSON.stringify(exitBox)}`);
   step('keyboard only: Tab and Enter open the form, focus follows; the quick exit stays on screen when scrolled');
+
+  await page.check('input[name=age][value=under_16]');
+  await visible(page, 'child-help');
+  check(await page.locator('#child-help a[href="tel:116111"]').isVisible(), 'under 16: Linka bezpečí 116 111');
+  await accessible(page, 'form, under 16');
+  await page.check('input[name=role][value=witness]');
+  await visible(page, 'witness-hint');
+  check(await page.locator('#child-help').isVisible(), 'a child witness sees 116 111 too');
+  await page.check('input[name=age][value=adult]');
+  await page.check('input[name=role][value=self]');
+  check(await page.locator('#child-help').isHidden(), 'an adult does not see the children’s line');
+  step('age band first: under 16 (and a child witness) is pointed to 116 111 and can still write');
+
   await page.check('input[name=danger][value=yes]');
   await visible(page, 'danger-alert');
   const alert = await page.locator('#danger-alert').textContent();
@@ -129,10 +221,39 @@ try {
   await visible(page, 'message-error');
   step('an empty message is refused with a clear error');
 
+  await page.fill('#message', env('OZVI_CANARY'));
+  await page.click('#send');
+  await visible(page, 'region-error');
+  check(await page.locator('#reader').textContent() === '', 'no centre is named before a region is chosen');
+  step('no silent default: sending without a region asks for one');
+
+  await page.fill('#place', 'vset');
+  await page.locator('#place-list button', { hasText: 'Vsetín' }).first().click();
+  check(await page.locator('#region').inputValue() === 'CZ-72', 'Vsetín is in the Zlín region');
+  await page.locator('#reader', { hasText: 'Zlín' }).waitFor();
+  step(`a town typed: Vsetín → Zlín region; before sending: "${await page.locator('#reader').textContent()}"`);
+  await page.fill('#place', '76001');
+  await page.locator('#place-list button', { hasText: 'Zlín' }).first().waitFor();
+  await page.selectOption('#region', 'unknown');
+  await page.locator('#reader', { hasText: 'Praha' }).waitFor();
   await page.selectOption('#region', 'CZ-72');
+  await page.locator('#reader', { hasText: 'Zlín' }).waitFor();
+  step('a postcode finds its town; "I don’t know" names the centre that will read it');
+
   await page.check('input[name=violence][value=physical]');
   await page.check('input[name=violence][value=psychological]');
-  await page.fill('#contact', 'jen sem, po 17. hodině');
+  await page.fill('#safe-times', 'po 17. hodině');
+  await page.check('input[name=channel][value=chat]');
+  await page.check('input[name=voicemail][value=no]');
+  const long = 'á'.repeat(15001);
+  await page.fill('#message', long);
+  await page.click('#send');
+  await page.locator('#message-error', { hasText: '15000' }).waitFor();
+  check((await page.locator('#message').inputValue()).length === long.length, 'a long text is never cut');
+  const errorBox = await page.locator('#message-error').boundingBox();
+  check(errorBox && errorBox.x >= 0 && errorBox.x + errorBox.width <= 320, `the error fits the screen: ${JSON.stringify(errorBox)}`);
+  step('a text over the limit is refused with its length, never cut; the error stays on a narrow screen');
+
   await page.fill('#message', env('OZVI_CANARY'));
   await accessible(page, 'form');
   await fitsNarrowScreen(page, 'form');
@@ -145,12 +266,18 @@ try {
     performance.getEntriesByType('measure').filter((m) => m.name.startsWith('ozvi:'))
       .map((m) => [m.name.slice(5), Math.round(m.duration)])));
   console.log(`timing: ${JSON.stringify(timings)}`);
+  check((await page.locator('#code-address').textContent()).startsWith(origin), 'the code screen says where to come back');
+  check((await page.locator('#code-reader').textContent()).includes('Zlín'), 'and who reads her messages');
+  check((await page.locator('#code-answer').textContent()).length > 10, 'and when the centre usually answers');
   check(await page.locator('#code-continue').isDisabled(), 'she must confirm she noted the code');
+  await page.fill('#code-check', 'ZZZ'.slice(0, 3) === code.slice(-3) ? '000' : 'ZZZ');
+  check(await page.locator('#code-continue').isDisabled(), 'wrong last characters do not let her go on');
   await accessible(page, 'code');
   await fitsNarrowScreen(page, 'code');
-  step(`code shown (${code.length} characters, grouped); continuing needs her confirmation`);
+  await page.fill('#code-check', code.slice(-3).toLowerCase());
+  check(await page.locator('#code-continue').isEnabled(), 'the right last three characters do');
+  step(`code shown (${code.length} characters, grouped) with where and when to come back; continuing needs its last three characters`);
 
-  await page.check('#code-noted');
   await page.click('#code-continue');
   await visible(page, 'screen-thread');
   await page.locator('.message.person', { hasText: env('OZVI_CANARY') }).waitFor();
@@ -161,9 +288,11 @@ try {
   const reply = page.locator('.message.staff', { hasText: env('OZVI_REPLY') });
   await reply.waitFor({ timeout: 10000 });
   check((await reply.locator('.verified').count()) === 1, 'the reply is marked verified');
+  await page.locator('#read-marker', { hasText: 'přečetlo' }).waitFor({ timeout: 10000 });
+  await page.locator('#thread-status', { hasText: 'řešíme' }).waitFor({ timeout: 10000 });
   await accessible(page, 'thread');
   await fitsNarrowScreen(page, 'thread');
-  step('the reply arrived without reloading, marked as verified from the centre');
+  step('the reply arrived without reloading, marked as verified from the centre; she sees it read and in progress');
 
   // --- Returning with the code ---
   await page.click('#leave');
@@ -183,19 +312,40 @@ try {
   await accessible(page, 'return with an error');
   step('a mistyped code and a short one get their own messages');
 
-  // Lower case, spaces instead of dashes: still her code.
-  await page.fill('#code-input', code.toLowerCase().replaceAll('-', ' '));
+  // Lower case, spaces instead of dashes, Cyrillic look-alikes: still her code.
+  const cyrillic = [...code.replaceAll('-', ' ')].map((c) => CYRILLIC[c] ?? c).join('');
+  check(/[А-Я]/.test(cyrillic), `the code has a letter with a Cyrillic look-alike: ${code}`);
+  await page.fill('#code-input', cyrillic.toLowerCase());
   await page.click('#open-btn');
   await visible(page, 'screen-thread');
   await page.locator('.message.person', { hasText: env('OZVI_CANARY') }).waitFor();
-  await page.locator('.message.staff .verified').waitFor();
+  await page.locator('.message.staff .verified').first().waitFor();
   check(await page.locator('#code-input').inputValue() === '', 'the typed code is cleared');
-  step('the code (typed in lower case with spaces) opens the whole conversation');
+  step('the code (typed in lower case, with spaces and Cyrillic look-alike letters) opens the whole conversation');
 
   await page.fill('#write-text', env('OZVI_MORE'));
   await page.click('#write-send');
   await page.locator('.message.person', { hasText: env('OZVI_MORE') }).waitFor();
   step('she writes again');
+
+  // --- The centre transfers her conversation: she is told, in a sealed message ---
+  await ask('TRANSFER', 'TRANSFERRED');
+  const notice = page.locator('.message.staff', { hasText: env('OZVI_REASON') });
+  await notice.waitFor({ timeout: 15000 });
+  check((await notice.textContent()).includes('Jihomoravského'), `the notice names the new centre: ${await notice.textContent()}`);
+  check((await notice.locator('.verified').count()) === 1, 'the notice is verified');
+  await page.locator('#thread-centre', { hasText: 'Jihomoravského' }).waitFor({ timeout: 10000 });
+  await accessible(page, 'thread after a transfer');
+  step('transferred: a verified message says which centre reads it now and why');
+
+  // Leaving with typed text asks first (the quick exit never does).
+  await page.fill('#write-text', 'rozepsáno');
+  await page.evaluate(() => window.location.assign('about:blank')).catch(() => null);
+  await page.waitForTimeout(500);
+  check(dialogs.includes('beforeunload'), `leaving with typed text asks first: ${dialogs}`);
+  check(page.url().startsWith(origin), 'she stays when she says no');
+  await page.fill('#write-text', '');
+  step('leaving with typed text asks first');
 
   await page.click('#delete-btn');
   await visible(page, 'delete-confirm');
@@ -206,7 +356,7 @@ try {
   await page.click('#start-return');
   await page.fill('#code-input', code);
   await page.click('#open-btn');
-  await page.locator('#return-error', { hasText: 'neotevřel' }).waitFor();
+  await page.locator('#return-error', { hasText: 'nenašli' }).waitFor();
   step('deleted: the code no longer opens anything');
 
   await page.click('#show-a11y');
@@ -235,6 +385,8 @@ try {
     }],
   ]) {
     const p = await context.newPage();
+    const asked = [];
+    p.on('dialog', (d) => { asked.push(d.type()); d.accept().catch(() => {}); });
     await p.goto('about:blank');
     await p.goto(base);
     await visible(p, 'screen-home');
@@ -244,6 +396,7 @@ try {
     await p.waitForURL(NEUTRAL, { timeout: 5000 });
     await p.goBack().catch(() => null);
     check(!p.url().startsWith(origin), `Back after the quick exit (${how}) returned to ${p.url()}`);
+    check(asked.length === 0, `the quick exit (${how}) asked: ${asked}`);
     await p.close();
     step(`quick exit by ${how}: neutral site, Back does not return`);
   }
@@ -251,6 +404,7 @@ try {
   // --- The relay goes down while she writes ---
   await page.click('#screen-a11y button.home');
   await page.click('#start-new');
+  await page.selectOption('#region', 'CZ-72');
   await page.fill('#message', 'zkouška');
   await ask('STOP_RELAY', 'STOPPED');
   await page.click('#send');

@@ -29,6 +29,7 @@ const CANARY: &str = "Manžel mi bere peníze a zamyká mě. STRÁNKA-7310";
 const REPLY: &str = "Dobrý den, jsme tu pro vás. Můžete psát kdykoli. ODPOVĚĎ-4412";
 const MORE: &str = "Děkuji. Napíšu zítra. DALŠÍ-2290";
 const NOTE: &str = "Interní: volala sousedka. POZNÁMKA-6120";
+const REASON: &str = "Bydlíte nyní v Brně, kolegyně z Brna vám pomohou na místě. DŮVOD-5531";
 
 /// The relay binary serving `web_root` (proof of work at difficulty 10, as
 /// her page solves it), its log in `log`.
@@ -96,6 +97,7 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
         .env("OZVI_CANARY", CANARY)
         .env("OZVI_REPLY", REPLY)
         .env("OZVI_MORE", MORE)
+        .env("OZVI_REASON", REASON)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -105,6 +107,7 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
     let mut rx = script_lines(&mut child);
     let mut log = Vec::new();
     let mut audited = false;
+    let mut thread = String::new();
     while let Some(line) = tokio::time::timeout(Duration::from_secs(180), rx.recv())
         .await
         .expect("the browser script makes progress")
@@ -132,10 +135,18 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
                     serde_json::json!(["psychological", "physical"]),
                     "{view}"
                 );
+                assert_eq!(first["intake"]["age_band"], "adult", "{view}");
+                let safe = &first["intake"]["safe_contact"];
+                assert_eq!(safe["times"], "po 17. hodině", "{view}");
+                assert_eq!(safe["chat_only"], true, "{view}");
+                assert_eq!(safe["voicemail"], false, "{view}");
                 desk_ok(Some(&home), &["reply", &id, "--text", REPLY]).await;
                 desk_ok(Some(&home), &["note", &id, "--text", NOTE]).await;
                 desk_ok(Some(&home), &["status", &id, "in_progress"]).await;
+                // What she sees of it: the state, sealed to her like a reply.
+                desk_ok(Some(&home), &["state", &id, "in_progress"]).await;
                 writeln!(to_script, "REPLIED").expect("write");
+                thread = id;
                 audit_while_running(
                     &data,
                     &tmp.path().join("export"),
@@ -145,6 +156,15 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
                     &operator.root_key,
                 );
                 audited = true;
+            }
+            "TRANSFER" => {
+                // Her case belongs to Brno now; the desk tells her so.
+                desk_ok(
+                    Some(&home),
+                    &["transfer", &thread, "--to", "ic-jihomoravsky", "--reason", REASON],
+                )
+                .await;
+                writeln!(to_script, "TRANSFERRED").expect("write");
             }
             "STOP_RELAY" => {
                 let status = relay.terminate();
@@ -166,7 +186,7 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
     assert!(audited, "the store and the page were audited");
 
     // The relay's whole log, from start to SIGTERM: nobody in it.
-    let canaries = [CANARY, REPLY, MORE, NOTE];
+    let canaries = [CANARY, REPLY, MORE, NOTE, REASON];
     let mut args: Vec<&OsStr> = vec![OsStr::new("logs"), relay_log.as_os_str()];
     for c in &canaries {
         args.extend([OsStr::new("--canary"), OsStr::new(c)]);
