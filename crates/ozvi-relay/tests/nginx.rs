@@ -9,6 +9,11 @@
 //! are dropped, and `proxy_pass` points at the relay's port. Clients reach
 //! nginx from their own loopback source addresses (127.0.0.2 and 127.0.0.3).
 //!
+//! Through the same block, the page's files arrive as the relay sends them:
+//! the precompressed variant the client accepts, or the file itself, never
+//! compressed again by nginx (the block says `gzip off`, which the test's
+//! `http` block, like a distribution's, turns on for every type).
+//!
 //! nginx is installed by `cargo xtask test` (Debian's `nginx` package). If it
 //! is missing the test fails when `CI` is set and is skipped, with a line
 //! saying so, otherwise.
@@ -115,19 +120,23 @@ fn adapt(block: &str, listen: u16, upstream: u16) -> String {
     out.join("\n")
 }
 
-/// Starts the relay binary behind_tls with 127.0.0.1 trusted; returns it
-/// (its log in `dir/relay.log`) and its port.
-fn start_relay(dir: &Path) -> (RelayProcess, u16) {
+/// Starts the relay binary behind_tls with 127.0.0.1 trusted (and serving
+/// `web_root`, if given); returns it (its log in `dir/relay.log`) and its
+/// port.
+fn start_relay(dir: &Path, web_root: Option<&Path>) -> (RelayProcess, u16) {
     let root = Ed25519Secret::from_seed(&[11; 32]);
     let config = dir.join("relay.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "behind_tls = true\ntrusted_proxies = [\"127.0.0.1\"]\n\
-             requests_per_address_per_minute = {PER_MINUTE}\npow_difficulty = 0\n"
-        ),
-    )
-    .expect("write");
+    let mut toml = format!(
+        "behind_tls = true\ntrusted_proxies = [\"127.0.0.1\"]\n\
+         requests_per_address_per_minute = {PER_MINUTE}\npow_difficulty = 0\n"
+    );
+    if let Some(web_root) = web_root {
+        toml.push_str(&format!(
+            "web_root = {:?}\n",
+            web_root.display().to_string()
+        ));
+    }
+    std::fs::write(&config, toml).expect("write");
     let relay = RelayProcess::start(
         [
             OsStr::new("--data"),
@@ -170,6 +179,10 @@ fn start_nginx(nginx: &Path, dir: &Path, listen: u16, upstream: u16) -> Guard {
          fastcgi_temp_path {p}/fastcgi;\n\
          uwsgi_temp_path {p}/uwsgi;\n\
          scgi_temp_path {p}/scgi;\n\
+         gzip on;\n\
+         gzip_types *;\n\
+         gzip_min_length 1;\n\
+         gzip_proxied any;\n\
          {server}\n\
          }}\n"
     );
@@ -213,7 +226,7 @@ async fn behind_the_documented_nginx_one_noisy_client_does_not_limit_another() {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let (_relay, upstream) = start_relay(dir.path());
+    let (_relay, upstream) = start_relay(dir.path(), None);
     let listen = free_port();
     let _nginx = start_nginx(&nginx, dir.path(), listen, upstream);
     let base = format!("http://127.0.0.1:{listen}");
@@ -287,6 +300,72 @@ async fn behind_the_documented_nginx_one_noisy_client_does_not_limit_another() {
     );
 }
 
+#[tokio::test]
+async fn behind_the_documented_nginx_the_page_arrives_as_the_relay_sends_it() {
+    let Some(nginx) = find_nginx() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nginx is not installed: `cargo xtask test` installs Debian's nginx package"
+        );
+        eprintln!("SKIPPED: nginx is not installed (apt-get install nginx); CI fails here");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A page as `cargo xtask web` leaves it: index.html with both variants
+    // (bytes told apart, so each answer shows which file came through), and
+    // a script too small to have any.
+    let site = dir.path().join("site");
+    std::fs::create_dir(&site).expect("mkdir");
+    let page = "<!doctype html><title>Ozvi</title>\n".repeat(100);
+    let script = "export const exit = () => location.replace('about:blank');\n".repeat(10);
+    let files: [(&str, &[u8]); 4] = [
+        ("index.html", page.as_bytes()),
+        ("index.html.br", b"brotli variant of index.html"),
+        ("index.html.gz", b"\x1f\x8b\x08\0gzip variant of index.html"),
+        ("exit.js", script.as_bytes()),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(site.join(name), bytes).expect("write");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let (_relay, upstream) = start_relay(dir.path(), Some(&site));
+    let listen = free_port();
+    let _nginx = start_nginx(&nginx, dir.path(), listen, upstream);
+    let client = client_from("127.0.0.2");
+    for (path, accept, sent, coding) in [
+        ("/", "gzip, deflate, br, zstd", "index.html.br", Some("br")),
+        ("/index.html", "br", "index.html.br", Some("br")),
+        ("/", "gzip, deflate", "index.html.gz", Some("gzip")),
+        ("/", "identity", "index.html", None),
+        // No variant: the file itself, which nginx must not compress.
+        ("/exit.js", "gzip, deflate, br", "exit.js", None),
+        ("/exit.js", "gzip", "exit.js", None),
+    ] {
+        let response = client
+            .get(format!("http://127.0.0.1:{listen}{path}"))
+            .header("Accept-Encoding", accept)
+            .send()
+            .await
+            .expect("nginx answers");
+        assert_eq!(response.status(), 200, "{path} with {accept}");
+        let headers = response.headers().clone();
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().expect("ascii"));
+        assert_eq!(header("content-encoding"), coding, "{path} with {accept}");
+        assert!(
+            header("vary").is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")),
+            "{path} with {accept}: {headers:?}"
+        );
+        assert_eq!(header("cache-control"), Some("no-store"));
+        let body = response.bytes().await.expect("body");
+        let expected = files.iter().find(|f| f.0 == sent).expect("a file").1;
+        assert_eq!(&body[..], expected, "{path} with {accept} sends {sent}");
+    }
+}
+
 #[test]
 fn the_documented_block_forwards_the_client_address() {
     let block = documented_block();
@@ -295,4 +374,5 @@ fn the_documented_block_forwards_the_client_address() {
         "{block}"
     );
     assert!(block.contains("access_log off;"), "{block}");
+    assert!(block.contains("gzip off;"), "{block}");
 }
