@@ -161,7 +161,14 @@ async fn a_person_writes_gets_a_reply_returns_and_deletes_in_the_browser() {
                 // Her case belongs to Brno now; the desk tells her so.
                 desk_ok(
                     Some(&home),
-                    &["transfer", &thread, "--to", "ic-jihomoravsky", "--reason", REASON],
+                    &[
+                        "transfer",
+                        &thread,
+                        "--to",
+                        "ic-jihomoravsky",
+                        "--reason",
+                        REASON,
+                    ],
                 )
                 .await;
                 writeln!(to_script, "TRANSFERRED").expect("write");
