@@ -96,7 +96,7 @@ function sample(path, method) {
     case 'POST /api/v1/threads':
     case 'POST /api/v1/mailbox/messages': return { seq: 2 };
     case 'GET /api/v1/mailbox/messages':
-      return { centre: 'ic-zlin', last_seq: 2, messages: [{ seq: 1, stored_at: 1800000000, envelope }, { seq: 2, stored_at: 1800000060, envelope }] };
+      return { centre: 'ic-zlin', last_seq: 2, read_through: 1, messages: [{ seq: 1, stored_at: 1800000000, envelope }, { seq: 2, stored_at: 1800000060, envelope }] };
     default: return undefined;
   }
 }
