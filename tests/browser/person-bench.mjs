@@ -1,7 +1,9 @@
 // Figures of the person's page in headless Chromium (Debian's), against a
 // running relay that serves it (`cargo xtask web-bench` starts one):
 //
-// - the size of everything the page downloads, raw and gzipped;
+// - the size of everything the page downloads: the bytes the relay sends
+//   for `Accept-Encoding: identity`, `gzip` and `br` (its precompressed
+//   variants), and what Chromium itself received on the wire;
 // - time from opening the page to interactive;
 // - time from "Send" to the code on screen, split into key derivation,
 //   proof of work, sealing and the request;
@@ -12,7 +14,7 @@
 //   node person-bench.mjs BASE_URL [RUNS]
 
 import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { request as httpRequest } from 'node:http';
 import { chromium } from 'playwright-core';
 
 const [base, runsArg] = process.argv.slice(2);
@@ -27,6 +29,20 @@ const median = (values) => {
 };
 const ms = (v) => `${v.toFixed(2).padStart(9)} ms`;
 
+// The body bytes the relay puts on the wire for `path` when the client
+// accepts `encoding` (node:http decompresses nothing), and the coding it
+// says it used.
+const transferred = (path, encoding) => new Promise((resolve, reject) => {
+  const req = httpRequest(`${origin}${path}`, { headers: { 'accept-encoding': encoding } }, (res) => {
+    let bytes = 0;
+    res.on('data', (chunk) => { bytes += chunk.length; });
+    res.on('end', () => resolve({ bytes, coding: res.headers['content-encoding'] ?? 'identity' }));
+    res.on('error', reject);
+  });
+  req.on('error', reject);
+  req.end();
+});
+
 const browser = await chromium.launch({
   executablePath: process.env.OZVI_CHROMIUM || '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -36,6 +52,10 @@ const browser = await chromium.launch({
 try {
   // --- Sizes, time to interactive, Send → code -----------------------------
   const sizes = new Map();
+  // What Chromium received in the first run: encoded body bytes per path,
+  // and the Accept-Encoding it sent.
+  const wire = new Map();
+  let chromiumAccepts = '';
   const loads = [];
   const sends = [];
   for (let run = 0; run < RUNS; run += 1) {
@@ -46,6 +66,16 @@ try {
       if (url.origin !== origin) throw new Error(`a request to another origin: ${url}`);
       if (request.method() === 'GET') sizes.set(url.pathname, null);
     });
+    if (run === 0) {
+      page.on('requestfinished', async (request) => {
+        if (request.method() !== 'GET') return;
+        const path = new URL(request.url()).pathname;
+        const [sent, headers] = await Promise.all([request.sizes(), request.allHeaders()]);
+        // A worker's own requests come with no sizes (0): unmeasured.
+        if (sent.responseBodySize > 0) wire.set(path, sent.responseBodySize);
+        if (path === '/') chromiumAccepts = headers['accept-encoding'] ?? '(none)';
+      });
+    }
     await page.goto(base);
     console.error(`run ${run + 1}: page opened`);
     await page.waitForFunction(() => performance.getEntriesByName('ozvi:interactive').length > 0);
@@ -72,24 +102,33 @@ try {
     }));
     await context.close();
   }
-  // Each GET the page made, fetched once more to weigh it.
+  // Each GET the page made, fetched once more per coding to weigh it.
   for (const path of sizes.keys()) {
-    const body = Buffer.from(await (await fetch(`${origin}${path}`)).arrayBuffer());
-    sizes.set(path, { raw: body.length, gzip: gzipSync(body, { level: 9 }).length });
+    const [raw, gzip, br] = await Promise.all(
+      ['identity', 'gzip', 'br'].map((encoding) => transferred(path, encoding)));
+    if (raw.coding !== 'identity') throw new Error(`${path}: ${raw.coding} sent for identity`);
+    sizes.set(path, { raw: raw.bytes, gzip, br });
   }
 
-  let raw = 0;
-  let gzip = 0;
-  console.log('\nWhat the page downloads (each file once; gzip -9 of the bytes served)\n');
-  console.log('  file                                  bytes    gzipped');
+  const bytes = { raw: 0, gzip: 0, br: 0, chromium: 0 };
+  const cell = (t) => `${String(t.bytes).padStart(9)}${t.coding === 'identity' ? '*' : ' '}`;
+  console.log('\nWhat the page downloads: body bytes the relay sends per Accept-Encoding');
+  console.log('(each file once; * = sent as it is: no variant, or an API answer)\n');
+  console.log('  file                                  identity       gzip         br   Chromium');
   for (const [path, size] of [...sizes].sort()) {
-    console.log(`  ${path.padEnd(34)} ${String(size.raw).padStart(9)} ${String(size.gzip).padStart(10)}`);
-    raw += size.raw;
-    gzip += size.gzip;
+    const got = wire.get(path);
+    console.log(`  ${path.padEnd(34)} ${String(size.raw).padStart(9)}  ${cell(size.gzip)} ${cell(size.br)} ${String(got ?? '-').padStart(10)}`);
+    bytes.raw += size.raw;
+    bytes.gzip += size.gzip.bytes;
+    bytes.br += size.br.bytes;
+    bytes.chromium += got ?? 0;
   }
-  console.log(`  ${'total'.padEnd(34)} ${String(raw).padStart(9)} ${String(gzip).padStart(10)}`);
-  const kib = gzip / 1024;
-  console.log(`  total gzipped: ${kib.toFixed(1)} KiB   target ≤ 250 KiB: ${kib <= 250 ? 'PASS' : 'MISS'}`);
+  console.log(`  ${'total'.padEnd(34)} ${String(bytes.raw).padStart(9)}  ${String(bytes.gzip).padStart(9)}  ${String(bytes.br).padStart(9)}  ${String(bytes.chromium).padStart(10)}`);
+  const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+  console.log(`  identity ${kib(bytes.raw)}, gzip ${kib(bytes.gzip)}, br ${kib(bytes.br)}; `
+    + `Chromium (Accept-Encoding: ${chromiumAccepts}) received ${kib(bytes.chromium)}`);
+  console.log('  (Chromium "-": requested by the worker, which Playwright gives no sizes for)');
+  console.log(`  what a browser receives (br): ${kib(bytes.br)}   target ≤ 250 KiB: ${bytes.br / 1024 <= 250 ? 'PASS' : 'MISS'}`);
 
   console.log(`\nOpening the page to interactive (WebAssembly loaded), median of ${RUNS}: ${ms(median(loads))}`);
   console.log(`\nFrom "Send" to the code on screen, median of ${RUNS} (proof of work at the relay's difficulty)\n`);
@@ -119,6 +158,8 @@ try {
   await page.waitForFunction(() => performance.getEntriesByName('ozvi:interactive').length > 0);
   const result = await page.evaluate(async () => {
     const ozvi = await import('/pkg/ozvi_web.js');
+    // The page itself runs the module in a worker: initialise it here too.
+    await ozvi.default();
     const sodium = (await import('/__bench/libsodium-wrappers.mjs')).default;
     await sodium.ready;
     const openpgp = await import('/__bench/openpgp.mjs');
