@@ -181,6 +181,8 @@ try {
   check(await page.title() === 'Formulář', `title: ${await page.title()}`);
   check(await page.locator('#quick-exit').isVisible(), 'quick exit visible');
   check((await page.locator('#screen-home').textContent()).includes('Nemusíte uvádět jméno'), 'no name needed');
+  const untranslated = await page.evaluate(async () => (await import('/i18n.js')).missingKeys());
+  check(untranslated.length === 0, `texts missing in a language: ${untranslated.join(', ')}`);
   await accessible(page, 'home');
   await fitsNarrowScreen(page, 'home');
   step('start screen: neutral title, quick exit, safety notice, helplines; axe clean in cs/en/uk; fits 320 px');

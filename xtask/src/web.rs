@@ -27,11 +27,13 @@ use crate::tools::{self, WASM_TARGET};
 const PAGE_FILES: &[&str] = &[
     "index.html",
     "favicon.svg",
-    "style.css",
     "exit.js",
     "app.js",
     "api.js",
     "i18n.js",
+    "crypto.js",
+    "worker.js",
+    "places.js",
 ];
 
 /// The manifest of a build: `(path inside dist, SHA-256 hex)`, sorted.
