@@ -505,8 +505,7 @@ mod tests {
         let long = "x".repeat(201);
         for status in [
             r#"{"state":"lost"}"#.to_string(),
-            r#"{"state":"closed","note":"a\nb"}"#
-                .to_string(),
+            r#"{"state":"closed","note":"a\nb"}"#.to_string(),
             format!(r#"{{"state":"closed","note":"{long}"}}"#),
             r#"{"state":"closed","extra":1}"#.to_string(),
             r#""closed""#.to_string(),

@@ -181,7 +181,10 @@ async fn a_conversation_from_enrolment_to_transfer() {
     // The person still reads her whole history, with the same signatures.
     let seen = anna.read_all().await;
     assert_eq!(seen.len(), 3);
-    assert_eq!(seen[2].2, "zlin-a", "the notice, signed by who transferred it");
+    assert_eq!(
+        seen[2].2, "zlin-a",
+        "the notice, signed by who transferred it"
+    );
     assert_eq!(seen[0].3, CANARY);
     assert_eq!(seen[1].2, "zlin-a");
     let zlin_inbox = json(&desk_ok(Some(&zlin_a), &["inbox", "--json"]).await);
