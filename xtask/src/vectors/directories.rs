@@ -375,13 +375,19 @@ pub(super) fn directory_vectors(w: &World, out: &mut Writer) -> anyhow::Result<(
     Ok(())
 }
 
+/// Builds a vector: name, description, signed directory (or none), expectation.
+type VectorFn<'a> = &'a dyn Fn(&str, &str, Option<&str>, &str) -> Value;
+
+/// One negative or boundary case: name, description, expectation, the edit.
+type DetailCase = (&'static str, &'static str, &'static str, fn(&mut Value));
+
 /// A centre's optional contact details, answer time and acknowledgement
 /// (§6.1), written into the payload as JSON here rather than through
 /// `ozvi-crypto`'s types; each negative vector changes one member of the
 /// valid one.
 fn centre_details(
     doc: &Value,
-    vector: &dyn Fn(&str, &str, Option<&str>, &str) -> Value,
+    vector: VectorFn<'_>,
     sign_raw: &dyn Fn(&Value) -> String,
     out: &mut Writer,
 ) -> anyhow::Result<()> {
@@ -418,7 +424,7 @@ fn centre_details(
             ok,
         ),
     )?;
-    let cases: [(&str, &str, &str, fn(&mut Value)); 17] = [
+    let cases: [DetailCase; 17] = [
         (
             "directory-details-phone-15-digits",
             "a phone number of 15 digits, the most allowed",
