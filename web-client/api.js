@@ -15,7 +15,8 @@ export class RelayError extends Error {
 function explain(status, code) {
   if (status === 429) return 'err.rate_limited';
   if (code === 'unknown_mailbox' || code === 'wrong_auth') return 'err.not_found';
-  if (code === 'quota_exceeded' || code === 'payload_too_large') return 'err.quota';
+  if (code === 'quota_exceeded') return 'err.thread_full';
+  if (code === 'payload_too_large') return 'err.quota';
   if (status >= 500 || status === 0) return 'err.relay_down';
   return 'err.generic';
 }

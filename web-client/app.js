@@ -29,6 +29,9 @@ const state = {
   conversation: null, // the worker's handle of ozvi-crypto's checks (replays, order)
   ownLast: 0, // her newest message's sequence number
   firstCentre: null, // the centre she first wrote to, for the acknowledgement
+  transferredTo: new Set(), // centres named by verified transfer notices
+  ack: null, // the acknowledgement's list item
+  returnTo: 'home', // the screen the accessibility statement goes back to
   stopFollowing: null,
   rendering: Promise.resolve(),
 };
@@ -43,7 +46,13 @@ function clearInputs() {
   $('write-text').value = '';
   $('code-input').value = '';
   $('code-check').value = '';
-  for (const id of ['message-count', 'write-count', 'code-check-status']) $(id).textContent = '';
+  for (const id of [
+    'message-count', 'write-count', 'code-check-status', 'place-status', 'progress',
+    'write-progress', 'return-progress', 'copy-status',
+  ]) $(id).textContent = '';
+  for (const id of ['message-error', 'region-error', 'form-error', 'write-error', 'return-error', 'code-error']) {
+    $(id).hidden = true;
+  }
 }
 
 function forget() {
@@ -54,18 +63,26 @@ function forget() {
   crypto.free(state.person?.handle);
   crypto.free(state.conversation);
   Object.assign(state, {
-    person: null, code: null, centre: null, conversation: null, ownLast: 0, firstCentre: null,
+    person: null, code: null, centre: null, conversation: null, ownLast: 0, firstCentre: null, ack: null,
   });
   state.seen.clear();
-  $('code').textContent = '';
+  state.transferredTo.clear();
+  for (const id of [
+    'code', 'code-address', 'code-reader', 'code-answer', 'thread-centre', 'thread-answer',
+    'thread-status', 'read-marker', 'contact-phone', 'contact-address', 'contact-hours',
+  ]) $(id).textContent = '';
+  $('thread-status').hidden = true;
+  $('centre-contact').hidden = true;
   $('messages').replaceChildren();
   $('delete-confirm').hidden = true;
-  $('read-marker').textContent = '';
   clearInputs();
 }
 onExit(forget);
 
 // --- Screens ---------------------------------------------------------------
+
+/** The screen on view. */
+const current = () => document.querySelector('[data-screen]:not([hidden])')?.id.replace('screen-', '') ?? 'home';
 
 function show(name) {
   for (const section of document.querySelectorAll('[data-screen]')) {
@@ -91,7 +108,7 @@ const MAX_POW_BITS = 20;
 
 async function solveChallenge(purpose) {
   const c = await api.challenge(purpose);
-  if (!(Number.isInteger(c.difficulty) && c.difficulty <= MAX_POW_BITS)) {
+  if (!(Number.isInteger(c.difficulty) && c.difficulty >= 0 && c.difficulty <= MAX_POW_BITS)) {
     throw new api.RelayError('err.pow_too_hard');
   }
   return { challenge: c.challenge, nonce: await crypto.solvePow(c.challenge, c.difficulty) };
@@ -198,7 +215,10 @@ async function suggestPlaces() {
   try {
     places ??= await import('./places.js');
   } catch {
-    return; // the region list still works
+    // The region list still works.
+    $('place-status').textContent = t('place.unavailable');
+    $('place-hint').textContent = t('place.unavailable');
+    return;
   }
   if ($('place').value.trim() !== query) return;
   const found = places.findPlaces(query, 8);
@@ -238,6 +258,7 @@ function choosePlace(place) {
   });
   $('region-error').hidden = true;
   $('region').removeAttribute('aria-invalid');
+  $('region').removeAttribute('aria-describedby');
   nameReader();
   $('region').focus();
 }
@@ -292,7 +313,20 @@ function messageOk(field, errorId) {
   setError(errorId, key, values);
   if (key) {
     el.setAttribute('aria-invalid', 'true');
-    el.setAttribute('aria-describedby', `${errorId} ${el.getAttribute('aria-describedby')?.split(' ')[0] ?? ''}`.trim());
+    el.focus();
+    return false;
+  }
+  el.removeAttribute('aria-invalid');
+  return true;
+}
+
+/** A safe-contact field within its bound (PROTOCOL.md §4.6), or its error shown. */
+function boundOk(field, errorId, limit) {
+  const el = $(field);
+  const over = length(el.value.trim()) - limit;
+  setError(errorId, over > 0 ? 'form.field-too-long' : null, { over, limit });
+  if (over > 0) {
+    el.setAttribute('aria-invalid', 'true');
     el.focus();
     return false;
   }
@@ -302,15 +336,18 @@ function messageOk(field, errorId) {
 
 async function sendFirst(event) {
   event.preventDefault();
+  if (!boundOk('safe-times', 'safe-times-error', 1000) || !boundOk('safe-word', 'safe-word-error', 200)) return;
   if (!messageOk('message', 'message-error')) return;
   const text = $('message').value.trim();
   if (chosenRegion() === undefined) {
     $('region-error').hidden = false;
+    $('region').setAttribute('aria-describedby', 'region-error');
     $('region').setAttribute('aria-invalid', 'true');
     $('region').focus();
     return;
   }
   $('region').removeAttribute('aria-invalid');
+  $('region').removeAttribute('aria-describedby');
   $('region-error').hidden = true;
   setError('form-error', null);
   $('send').disabled = true;
@@ -323,7 +360,9 @@ async function sendFirst(event) {
     await step('directory', deployment);
     // A first message whose sending was not confirmed goes again with the
     // same code, so a lost answer never leaves a second, orphaned thread.
-    if (state.pending && state.pending.text !== text) {
+    // Once sent without an answer, it is the message that may be on the
+    // relay: it goes again as it was (an edit is for the conversation).
+    if (state.pending && !state.pending.attempted && state.pending.text !== text) {
       crypto.free(state.pending.person.handle);
       state.pending = null;
     }
@@ -334,13 +373,20 @@ async function sendFirst(event) {
       const person = await step('derive', () => crypto.newPerson());
       const { code } = person;
       delete person.code;
-      const envelope = await step('seal', () => crypto.seal(person, centre, body, Date.now() / 1000));
-      state.pending = { code, person, centre, envelope, text };
+      let envelope;
+      try {
+        envelope = await step('seal', () => crypto.seal(person, centre, body, Date.now() / 1000));
+      } catch (error) {
+        crypto.free(person.handle);
+        throw error;
+      }
+      state.pending = { code, person, centre, envelope, text, attempted: false };
     }
     const { code, person, centre, envelope } = state.pending;
     const pow = await step('pow', () => solveChallenge('create'));
     await step('send', async () => {
       uncertain = true;
+      state.pending.attempted = true;
       try {
         await api.createThread(person, centre, envelope, pow);
       } catch (error) {
@@ -357,10 +403,11 @@ async function sendFirst(event) {
   } catch (error) {
     const key = errorKey(error);
     const unreachable = key === 'err.relay_down' || key === 'err.offline';
-    const unconfirmed = uncertain && state.pending && unreachable;
-    // Keep the sealed message for a retry with the same code while the
-    // relay is unreachable; anything else starts afresh.
-    if (state.pending && !unreachable) {
+    const unconfirmed = state.pending?.attempted && (uncertain ? unreachable : true);
+    // A message that was sent without an answer may be on the relay: it is
+    // kept and goes again with the same code, whatever fails next. One
+    // that never left starts afresh unless the relay was unreachable.
+    if (state.pending && !state.pending.attempted && !unreachable) {
       crypto.free(state.pending.person.handle);
       state.pending = null;
     }
@@ -398,13 +445,26 @@ function showCode(code) {
   performance.mark('ozvi:code-shown');
 }
 
-/** She types the code's last three characters before leaving the code screen. */
-function checkLastThree() {
-  const typed = $('code-check').value.replace(/[\s-]/g, '').toUpperCase();
-  const last = (state.code ?? '').replaceAll('-', '').slice(-3);
-  const ok = typed.length >= 3 && typed === last;
+/**
+ * She types the code's last three characters before leaving the code
+ * screen. They are read as a typed code is (ozvi-crypto: any case,
+ * Crockford's and Cyrillic look-alikes): the code's first fifteen and her
+ * three must parse to the code itself.
+ */
+async function checkLastThree() {
+  const code = state.code ?? '';
+  const typed = $('code-check').value;
+  let ok = false;
+  try {
+    ok = code !== '' && await crypto.checkCode(code.replaceAll('-', '').slice(0, 15) + typed) === code;
+  } catch {
+    ok = false;
+  }
+  if ($('code-check').value !== typed) return; // she typed on meanwhile
+  const complete = typed.replace(/[\s\-\u2010-\u2015]/g, '').length >= 3;
   $('code-continue').disabled = !ok;
-  $('code-check-status').textContent = typed.length >= 3 ? t(ok ? 'code.check-ok' : 'code.check-wrong') : '';
+  $('code-check').toggleAttribute('aria-invalid', complete && !ok);
+  $('code-check-status').textContent = complete ? t(ok ? 'code.check-ok' : 'code.check-wrong') : '';
 }
 
 async function copyCode() {
@@ -456,7 +516,15 @@ async function openWithCode(event) {
 
 async function openThread(listing) {
   $('delete-confirm').hidden = true;
+  await state.rendering; // an earlier conversation's render ends first
   state.seen.clear();
+  state.transferredTo.clear();
+  state.ack = null;
+  // The centre she wrote to, or (returning) the one the relay names.
+  const centre = state.centre || listing.centre;
+  state.centre = null;
+  $('thread-centre').textContent = '';
+  showCentre(centre);
   state.ownLast = 0;
   crypto.free(state.conversation);
   state.conversation = await crypto.newConversation();
@@ -477,8 +545,9 @@ async function refresh() {
   } catch (error) {
     if (state.person !== person) return;
     if (error instanceof api.RelayError && error.key === 'err.not_found') {
+      const onThread = current() === 'thread';
       forget();
-      show('deleted');
+      if (onThread) show('deleted');
     }
   }
 }
@@ -493,16 +562,21 @@ function render(listing) {
     if (!person) return;
     const fetched = listing ?? await api.listMessages(person, Math.max(0, ...state.seen));
     if (state.person !== person) return; // she left meanwhile
-    await renderListing(fetched);
+    await renderListing(fetched, person, state.conversation);
   });
   state.rendering = run.catch(() => {});
   return run;
 }
 
+/** Shows the centre (one the signed directory lists) that reads her messages. */
 function showCentre(id) {
-  state.centre = id;
-  $('thread-centre').textContent = t('reader.centre', { centre: centreName(id) });
   const centre = centreById(id);
+  if (!centre) return;
+  const line = t('reader.centre', { centre: centreName(id) });
+  // Rebuilt only when it changes, so focus and screen readers are left alone.
+  if (state.centre === id && $('thread-centre').textContent === line) return;
+  state.centre = id;
+  $('thread-centre').textContent = line;
   $('thread-answer').textContent = localized(centre?.answer_time);
   const contact = centre?.contact;
   $('centre-contact').hidden = !contact;
@@ -516,30 +590,35 @@ function showCentre(id) {
   }
 }
 
-async function renderListing(listing) {
-  showCentre(listing.centre);
+async function renderListing(listing, person, conversation) {
+  // The relay names the centre; the page believes it when it first opens
+  // the conversation, and after that only a verified transfer notice may
+  // change it (PROTOCOL.md §4.8): her next messages are sealed to it.
+  if (!state.centre) showCentre(listing.centre);
   const list = $('messages');
   for (const message of listing.messages) {
     if (state.seen.has(message.seq)) continue;
     state.seen.add(message.seq);
     let items = [];
     try {
-      items = await messageItems(message);
+      items = await messageItems(message, person, conversation);
     } catch {
       // A malformed entry is shown as unverifiable; the rest still render.
       items = [plainItem('message unverified', '', t('msg.unverified'), message.stored_at)];
     }
+    if (state.person !== person) return; // she left meanwhile
     list.append(...items);
   }
+  if (listing.centre !== state.centre && state.transferredTo.has(listing.centre)) showCentre(listing.centre);
   const marker = $('read-marker');
+  let read = '';
   if (state.ownLast && Number.isInteger(listing.readThrough)) {
-    marker.textContent = t(listing.readThrough >= state.ownLast ? 'thread.read' : 'thread.unread');
-  } else {
-    marker.textContent = '';
+    read = t(listing.readThrough >= state.ownLast ? 'thread.read' : 'thread.unread');
   }
+  if (marker.textContent !== read) marker.textContent = read;
 }
 
-function plainItem(className, whoText, bodyText, at) {
+function plainItem(className, whoText, bodyText, at, lang) {
   const item = document.createElement('li');
   item.className = className;
   const who = document.createElement('p');
@@ -548,9 +627,10 @@ function plainItem(className, whoText, bodyText, at) {
   const text = document.createElement('p');
   text.className = 'text';
   text.textContent = bodyText;
+  if (['cs', 'en', 'uk'].includes(lang)) text.lang = lang;
   const when = document.createElement('p');
   when.className = 'when';
-  when.textContent = at ? new Date(at * 1000).toLocaleString(language()) : '';
+  when.textContent = Number.isInteger(at) && at > 0 ? new Date(at * 1000).toLocaleString(language()) : '';
   item.append(who, text, when);
   return item;
 }
@@ -560,6 +640,7 @@ function acknowledgement(centreId, at) {
   const text = localized(centreById(centreId)?.acknowledgement);
   if (!text) return null;
   const item = plainItem('message auto', t('msg.auto', { centre: centreName(centreId) }), text, at);
+  item.dataset.at = String(at);
   const why = document.createElement('p');
   why.className = 'hint';
   why.textContent = t('msg.auto-why');
@@ -569,9 +650,29 @@ function acknowledgement(centreId, at) {
 
 const STATES = ['received', 'in_progress', 'waiting', 'closed'];
 
-async function messageItems(message) {
+/** A reply's `status` as PROTOCOL.md §4.6 allows it, or null (ignored). */
+function validStatus(status) {
+  if (!status || typeof status !== 'object' || Array.isArray(status)) return null;
+  if (!Object.keys(status).every((k) => k === 'state' || k === 'note')) return null;
+  if (!STATES.includes(status.state)) return null;
+  const note = status.note ?? '';
+  if (typeof note !== 'string' || length(note) > 200 || /[\n\r]/.test(note)) return null;
+  return { state: status.state, note };
+}
+
+/** A reply's `transfer`, to a centre the directory lists, or null (ignored). */
+function validTransfer(transfer) {
+  if (!transfer || typeof transfer !== 'object' || Array.isArray(transfer)) return null;
+  if (!Object.keys(transfer).every((k) => k === 'to' || k === 'reason')) return null;
+  const { to, reason } = transfer;
+  if (typeof to !== 'string' || !/^[a-z0-9-]{1,32}$/.test(to) || !centreById(to)) return null;
+  if (typeof reason !== 'string' || length(reason) > 500) return null;
+  return { to, reason };
+}
+
+async function messageItems(message, person, conversation) {
   // ozvi-crypto opens it and checks it against the thread so far.
-  const result = await crypto.open(state.person, state.conversation, message.seq, message.envelope);
+  const result = await crypto.open(person, conversation, message.seq, message.envelope);
   if (result.check === 'out_of_order' || result.check === 'not_in_thread') return [];
   if (result.check === 'replay') return [plainItem('message unverified', '', t('msg.replay'), message.stored_at)];
   if (result.check !== 'show') return [plainItem('message unverified', '', t('msg.unverified'), message.stored_at)];
@@ -583,29 +684,37 @@ async function messageItems(message) {
   const at = result.sent_at;
   if (result.from !== 'staff') {
     state.ownLast = Math.max(state.ownLast, message.seq);
-    const items = [plainItem('message person', t('msg.me'), text, at)];
+    const items = [plainItem('message person', t('msg.me'), text, at, body.lang)];
     // Her first message: the centre's acknowledgement follows at once.
     if (message.seq === 1) {
-      const ack = acknowledgement(state.firstCentre ?? state.centre, at);
-      if (ack) items.push(ack);
+      state.ack = acknowledgement(state.firstCentre ?? state.centre, at);
+      if (state.ack) items.push(state.ack);
     }
     return items;
   }
-  const item = plainItem('message staff', `${result.staff} · ${centreName(result.centre)}`, text, at);
+  const item = plainItem('message staff', `${result.staff} · ${centreName(result.centre)}`, text, at, body.lang);
   const badge = document.createElement('span');
   badge.className = 'verified';
   badge.textContent = ` ✓ ${t('msg.verified')}`;
   item.querySelector('.who').append(badge);
   const notes = [];
-  const transfer = body.transfer;
-  if (transfer && typeof transfer === 'object' && typeof transfer.to === 'string') {
+  const transfer = validTransfer(body.transfer);
+  if (transfer) {
     notes.push(t('msg.transfer', { centre: centreName(transfer.to) }));
-    if (typeof transfer.reason === 'string' && transfer.reason) notes.push(t('msg.reason', { reason: transfer.reason }));
+    if (transfer.reason) notes.push(t('msg.reason', { reason: transfer.reason }));
+    // Returning after a transfer, the acknowledgement is the first centre's:
+    // the one that signed the first notice.
+    if (!state.firstCentre && !state.transferredTo.size && state.ack && centreById(result.centre)) {
+      const ack = acknowledgement(result.centre, Number(state.ack.dataset.at));
+      if (ack) state.ack.replaceWith(ack);
+      state.ack = ack;
+    }
+    state.transferredTo.add(transfer.to);
   }
-  const status = body.status;
-  if (status && typeof status === 'object' && STATES.includes(status.state)) {
+  const status = validStatus(body.status);
+  if (status) {
     const line = t('status.label', { state: t(`status.${status.state}`) })
-      + (typeof status.note === 'string' && status.note ? ` – ${status.note}` : '');
+      + (status.note ? ` – ${status.note}` : '');
     notes.push(line);
     $('thread-status').textContent = line;
     $('thread-status').hidden = false;
@@ -617,7 +726,7 @@ async function messageItems(message) {
     item.insertBefore(p, item.querySelector('.text'));
   }
   // A transfer notice is told in her language above; its text repeats it.
-  if (!text || notes.length && transfer) item.querySelector('.text').remove();
+  if (!text || transfer) item.querySelector('.text').remove();
   return [item];
 }
 
@@ -655,6 +764,7 @@ async function deleteConversation() {
     show('deleted');
   } catch (error) {
     setError('write-error', errorKey(error));
+    $('delete-btn').focus();
   }
 }
 
@@ -662,13 +772,24 @@ async function deleteConversation() {
 
 /** Whether she has typed something that leaving would lose. */
 function typed() {
-  return ['message', 'write-text', 'safe-times', 'safe-word'].some((id) => $(id).value.trim() !== '');
+  // A code on screen she may not have noted yet counts too.
+  return state.code !== null
+    || ['message', 'write-text', 'safe-times', 'safe-word'].some((id) => $(id).value.trim() !== '');
 }
+
+/** Set for a moment when she taps a phone number: calling never asks. */
+let calling = false;
+document.addEventListener('click', (event) => {
+  if (event.target.closest?.('a[href^="tel:"]')) {
+    calling = true;
+    setTimeout(() => { calling = false; }, 1000);
+  }
+}, true);
 
 // The phone's Back gesture or closing the tab asks first when text was
 // typed; the quick exit (which marks the page `exiting`) never asks.
 window.addEventListener('beforeunload', (event) => {
-  if (document.documentElement.classList.contains('exiting') || !typed()) return;
+  if (document.documentElement.classList.contains('exiting') || calling || !typed()) return;
   event.preventDefault();
   event.returnValue = '';
 });
@@ -701,7 +822,12 @@ function wire() {
       show('home');
     });
   }
-  $('show-a11y').addEventListener('click', () => show('a11y'));
+  $('show-a11y').addEventListener('click', () => {
+    if (current() !== 'a11y') state.returnTo = current();
+    show('a11y');
+  });
+  // Back where she was: the code screen or her conversation stay open.
+  $('a11y-back').addEventListener('click', () => show(state.returnTo));
   for (const radio of document.querySelectorAll('input[name=danger]')) {
     radio.addEventListener('change', () => {
       const danger = radio.checked && radio.value === 'yes';
@@ -723,9 +849,19 @@ function wire() {
   });
   $('region').addEventListener('change', () => {
     $('region-error').hidden = true;
+    $('region').removeAttribute('aria-describedby');
     $('region').removeAttribute('aria-invalid');
     nameReader();
   });
+  // Enter in a one-line field does not send the form; in the town field it
+  // takes the first suggestion.
+  for (const id of ['place', 'safe-times', 'safe-word']) {
+    $(id).addEventListener('keydown', (event) => {
+      if (event.key !== 'Enter' || event.isComposing) return;
+      event.preventDefault();
+      if (id === 'place') $('place-list').querySelector('button')?.click();
+    });
+  }
   $('message').addEventListener('input', () => countChars('message', 'message-count'));
   $('write-text').addEventListener('input', () => countChars('write-text', 'write-count'));
   $('contact-form').addEventListener('submit', sendFirst);
@@ -737,10 +873,10 @@ function wire() {
     setError('code-error', null);
     try {
       const listing = await api.listMessages(state.person);
+      await openThread(listing);
       // The code has been shown and checked: it leaves the page's memory.
       state.code = null;
       $('code').textContent = '';
-      await openThread(listing);
     } catch (error) {
       setError('code-error', errorKey(error));
       $('code-continue').disabled = false;

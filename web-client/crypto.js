@@ -6,6 +6,8 @@
 import { onExit } from './exit.js';
 
 let worker = null;
+/** Set when the worker could not load, or after the quick exit: calls fail at once. */
+let failure = null;
 let nextId = 1;
 const waiting = new Map();
 
@@ -30,12 +32,21 @@ function start() {
   // every call with `worker_failed`; the page says the browser cannot do it.
   worker.onerror = (event) => {
     event.preventDefault?.();
-    failAll('worker_failed');
+    failure = 'worker_failed';
+    failAll(failure);
   };
 }
 
 function call(op, ...args) {
-  if (!worker) start();
+  if (failure) return Promise.reject(new CryptoError(failure));
+  if (!worker) {
+    try {
+      start();
+    } catch {
+      failure = 'worker_failed';
+      return Promise.reject(new CryptoError(failure));
+    }
+  }
   return new Promise((resolve, reject) => {
     const id = nextId;
     nextId += 1;
@@ -48,7 +59,8 @@ function call(op, ...args) {
 export function stop() {
   worker?.terminate();
   worker = null;
-  failAll('stopped');
+  failure = 'stopped';
+  failAll(failure);
 }
 onExit(stop);
 

@@ -6,7 +6,8 @@
 //
 // Requests are `{id, op, args}`; answers are `{id, ok: true, value}` or
 // `{id, ok: false, error}` where `error` is ozvi-web's stable error code
-// (`code_typo`, `directory_signature`, …) or `worker_failed`.
+// (`code_typo`, `directory_signature`, …), `worker_failed` (the WebAssembly
+// module cannot run in this browser) or `internal`.
 
 import init, {
   Conversation, Deployment, Person, checkCode, newCode, solvePow,
@@ -27,7 +28,7 @@ function keep(object) {
 
 function get(handle, type) {
   const object = objects.get(handle);
-  if (!(object instanceof type)) throw new Error('worker_failed');
+  if (!(object instanceof type)) throw new Error('internal');
   return object;
 }
 
@@ -103,14 +104,19 @@ const ops = {
 self.onmessage = async ({ data }) => {
   const { id, op, args } = data ?? {};
   try {
-    await ready;
-    if (!Object.hasOwn(ops, op)) throw new Error('worker_failed');
+    try {
+      await ready;
+    } catch {
+      throw new Error('worker_failed');
+    }
+    if (!Object.hasOwn(ops, op)) throw new Error('internal');
     const value = ops[op](...(Array.isArray(args) ? args : []));
     self.postMessage({ id, ok: true, value });
   } catch (error) {
     const message = String(error?.message ?? '');
     // Only ozvi-web's stable codes cross back, never an internal message.
-    const code = /^[a-z_]{1,40}$/.test(message) ? message : 'worker_failed';
+    // `worker_failed` is kept for a module that could not load at all.
+    const code = /^[a-z_]{1,40}$/.test(message) ? message : 'internal';
     self.postMessage({ id, ok: false, error: code });
   }
 };
