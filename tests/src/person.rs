@@ -210,27 +210,16 @@ impl Person {
     /// Every message she can read: (seq, kind, verified sender's staff id or
     /// "person", text).
     pub async fn read_all(&self) -> Vec<(u64, Kind, String, String)> {
-        let listing: Value = serde_json::from_str(&self.listing().await).expect("json");
-        let directory = self.directory().await;
-        listing["messages"]
-            .as_array()
-            .expect("messages")
-            .iter()
-            .map(|m| {
-                let bytes = b64::decode(m["envelope"].as_str().expect("str")).expect("b64");
-                let opened = open(&bytes, &self.mailbox(), self.keys.x25519(), &directory)
-                    .expect("she can open and verify every message");
+        self.opened()
+            .await
+            .into_iter()
+            .map(|(seq, opened, body)| {
                 let who = match &opened.sender {
                     ozvi_crypto::Sender::Staff { staff, .. } => staff.clone(),
                     _ => "person".to_string(),
                 };
-                let body: Value = serde_json::from_slice(&opened.body).expect("json");
-                (
-                    m["seq"].as_u64().expect("seq"),
-                    opened.kind,
-                    who,
-                    body["text"].as_str().unwrap_or_default().to_string(),
-                )
+                let text = body["text"].as_str().unwrap_or_default().to_string();
+                (seq, opened.kind, who, text)
             })
             .collect()
     }
@@ -239,6 +228,22 @@ impl Person {
     /// (seq, kind, verified sender's centre and staff id or "person",
     /// the JSON body).
     pub async fn read_bodies(&self) -> Vec<(u64, Kind, String, Value)> {
+        self.opened()
+            .await
+            .into_iter()
+            .map(|(seq, opened, body)| {
+                let who = match &opened.sender {
+                    ozvi_crypto::Sender::Staff { centre, staff } => format!("{centre}/{staff}"),
+                    _ => "person".to_string(),
+                };
+                (seq, opened.kind, who, body)
+            })
+            .collect()
+    }
+
+    /// Her whole thread, each message opened and verified under the
+    /// directory: (seq, what opened, the JSON body).
+    async fn opened(&self) -> Vec<(u64, ozvi_crypto::Opened, Value)> {
         let listing: Value = serde_json::from_str(&self.listing().await).expect("json");
         let directory = self.directory().await;
         listing["messages"]
@@ -249,12 +254,8 @@ impl Person {
                 let bytes = b64::decode(m["envelope"].as_str().expect("str")).expect("b64");
                 let opened = open(&bytes, &self.mailbox(), self.keys.x25519(), &directory)
                     .expect("she can open and verify every message");
-                let who = match &opened.sender {
-                    ozvi_crypto::Sender::Staff { centre, staff } => format!("{centre}/{staff}"),
-                    _ => "person".to_string(),
-                };
                 let body: Value = serde_json::from_slice(&opened.body).expect("json");
-                (m["seq"].as_u64().expect("seq"), opened.kind, who, body)
+                (m["seq"].as_u64().expect("seq"), opened, body)
             })
             .collect()
     }
