@@ -30,7 +30,9 @@ const state = {
   ownLast: 0, // her newest message's sequence number
   firstCentre: null, // the centre she first wrote to, for the acknowledgement
   transferredTo: new Set(), // centres named by verified transfer notices
-  ack: null, // the acknowledgement's list item
+  models: [], // what each shown entry says, in order (redrawn on a language change)
+  ack: null, // the acknowledgement's model
+  readThrough: null, // the centre's read mark, as the relay last said
   returnTo: 'home', // the screen the accessibility statement goes back to
   stopFollowing: null,
   rendering: Promise.resolve(),
@@ -64,6 +66,7 @@ function forget() {
   crypto.free(state.conversation);
   Object.assign(state, {
     person: null, code: null, centre: null, conversation: null, ownLast: 0, firstCentre: null, ack: null,
+    models: [], readThrough: null,
   });
   state.seen.clear();
   state.transferredTo.clear();
@@ -520,6 +523,8 @@ async function openThread(listing) {
   state.seen.clear();
   state.transferredTo.clear();
   state.ack = null;
+  state.models = [];
+  state.readThrough = null;
   // The centre she wrote to, or (returning) the one the relay names.
   const centre = state.centre || listing.centre;
   state.centre = null;
@@ -590,6 +595,14 @@ function showCentre(id) {
   }
 }
 
+// Each shown entry is kept as what it says (a model), not only as DOM, so
+// a change of language redraws the conversation without opening anything
+// again (ozvi-crypto's checks have already seen every message).
+//   {kind: 'unverified' | 'replay', at}
+//   {kind: 'person', text, at, lang}
+//   {kind: 'ack', centre, at}            the directory's acknowledgement
+//   {kind: 'staff', staff, centre, text, at, lang, transfer, status}
+
 async function renderListing(listing, person, conversation) {
   // The relay names the centre; the page believes it when it first opens
   // the conversation, and after that only a verified transfer notice may
@@ -599,23 +612,47 @@ async function renderListing(listing, person, conversation) {
   for (const message of listing.messages) {
     if (state.seen.has(message.seq)) continue;
     state.seen.add(message.seq);
-    let items = [];
+    let models = [];
     try {
-      items = await messageItems(message, person, conversation);
+      models = await messageModels(message, person, conversation);
     } catch {
       // A malformed entry is shown as unverifiable; the rest still render.
-      items = [plainItem('message unverified', '', t('msg.unverified'), message.stored_at)];
+      models = [{ kind: 'unverified', at: message.stored_at }];
     }
     if (state.person !== person) return; // she left meanwhile
-    list.append(...items);
+    for (const model of models) {
+      model.el = draw(model);
+      state.models.push(model);
+      list.append(model.el);
+    }
   }
   if (listing.centre !== state.centre && state.transferredTo.has(listing.centre)) showCentre(listing.centre);
+  state.readThrough = listing.readThrough;
+  showProgress();
+}
+
+/** The read marker and the centre's latest state, in her language. */
+function showProgress() {
   const marker = $('read-marker');
   let read = '';
-  if (state.ownLast && Number.isInteger(listing.readThrough)) {
-    read = t(listing.readThrough >= state.ownLast ? 'thread.read' : 'thread.unread');
+  if (state.ownLast && Number.isInteger(state.readThrough)) {
+    read = t(state.readThrough >= state.ownLast ? 'thread.read' : 'thread.unread');
   }
   if (marker.textContent !== read) marker.textContent = read;
+  const latest = state.models.findLast((m) => m.status);
+  const line = latest ? statusLine(latest.status) : '';
+  if ($('thread-status').textContent !== line) $('thread-status').textContent = line;
+  $('thread-status').hidden = !line;
+}
+
+/** Redraws every shown entry in the current language. */
+function redrawConversation() {
+  for (const model of state.models) {
+    const el = draw(model);
+    model.el.replaceWith(el);
+    model.el = el;
+  }
+  showProgress();
 }
 
 function plainItem(className, whoText, bodyText, at, lang) {
@@ -635,17 +672,52 @@ function plainItem(className, whoText, bodyText, at, lang) {
   return item;
 }
 
-/** The centre's automatic acknowledgement, from the signed directory. */
-function acknowledgement(centreId, at) {
-  const text = localized(centreById(centreId)?.acknowledgement);
-  if (!text) return null;
-  const item = plainItem('message auto', t('msg.auto', { centre: centreName(centreId) }), text, at);
-  item.dataset.at = String(at);
-  const why = document.createElement('p');
-  why.className = 'hint';
-  why.textContent = t('msg.auto-why');
-  item.insertBefore(why, item.lastChild);
-  return item;
+const statusLine = (status) => t('status.label', { state: t(`status.${status.state}`) })
+  + (status.note ? ` – ${status.note}` : '');
+
+/** A model as a list item, in the current language. */
+function draw(model) {
+  switch (model.kind) {
+    case 'person':
+      return plainItem('message person', t('msg.me'), model.text, model.at, model.lang);
+    case 'ack': {
+      // The centre's automatic acknowledgement, from the signed directory.
+      const item = plainItem('message auto', t('msg.auto', { centre: centreName(model.centre) }),
+        localized(centreById(model.centre)?.acknowledgement), model.at);
+      const why = document.createElement('p');
+      why.className = 'hint';
+      why.textContent = t('msg.auto-why');
+      item.insertBefore(why, item.lastChild);
+      return item;
+    }
+    case 'staff': {
+      const item = plainItem('message staff', `${model.staff} · ${centreName(model.centre)}`,
+        model.text, model.at, model.lang);
+      const badge = document.createElement('span');
+      badge.className = 'verified';
+      badge.textContent = ` ✓ ${t('msg.verified')}`;
+      item.querySelector('.who').append(badge);
+      const notes = [];
+      if (model.transfer) {
+        notes.push(t('msg.transfer', { centre: centreName(model.transfer.to) }));
+        if (model.transfer.reason) notes.push(t('msg.reason', { reason: model.transfer.reason }));
+      }
+      if (model.status) notes.push(statusLine(model.status));
+      for (const note of notes) {
+        const p = document.createElement('p');
+        p.className = 'notice-line';
+        p.textContent = note;
+        item.insertBefore(p, item.querySelector('.text'));
+      }
+      // A transfer notice is told in her language above; its text repeats it.
+      if (!model.text || model.transfer) item.querySelector('.text').remove();
+      return item;
+    }
+    case 'replay':
+      return plainItem('message unverified', '', t('msg.replay'), model.at);
+    default:
+      return plainItem('message unverified', '', t('msg.unverified'), model.at);
+  }
 }
 
 const STATES = ['received', 'in_progress', 'waiting', 'closed'];
@@ -670,12 +742,13 @@ function validTransfer(transfer) {
   return { to, reason };
 }
 
-async function messageItems(message, person, conversation) {
+/** Opens one listed message and says what it shows (the models above). */
+async function messageModels(message, person, conversation) {
   // ozvi-crypto opens it and checks it against the thread so far.
   const result = await crypto.open(person, conversation, message.seq, message.envelope);
   if (result.check === 'out_of_order' || result.check === 'not_in_thread') return [];
-  if (result.check === 'replay') return [plainItem('message unverified', '', t('msg.replay'), message.stored_at)];
-  if (result.check !== 'show') return [plainItem('message unverified', '', t('msg.unverified'), message.stored_at)];
+  if (result.check === 'replay') return [{ kind: 'replay', at: message.stored_at }];
+  if (result.check !== 'show') return [{ kind: 'unverified', at: message.stored_at }];
   let body = {};
   try { body = JSON.parse(result.body); } catch { body = {}; }
   if (!body || typeof body !== 'object') body = {};
@@ -684,50 +757,32 @@ async function messageItems(message, person, conversation) {
   const at = result.sent_at;
   if (result.from !== 'staff') {
     state.ownLast = Math.max(state.ownLast, message.seq);
-    const items = [plainItem('message person', t('msg.me'), text, at, body.lang)];
+    const models = [{ kind: 'person', text, at, lang: body.lang }];
     // Her first message: the centre's acknowledgement follows at once.
-    if (message.seq === 1) {
-      state.ack = acknowledgement(state.firstCentre ?? state.centre, at);
-      if (state.ack) items.push(state.ack);
+    const centre = state.firstCentre ?? state.centre;
+    if (message.seq === 1 && localized(centreById(centre)?.acknowledgement)) {
+      state.ack = { kind: 'ack', centre, at };
+      models.push(state.ack);
     }
-    return items;
+    return models;
   }
-  const item = plainItem('message staff', `${result.staff} · ${centreName(result.centre)}`, text, at, body.lang);
-  const badge = document.createElement('span');
-  badge.className = 'verified';
-  badge.textContent = ` ✓ ${t('msg.verified')}`;
-  item.querySelector('.who').append(badge);
-  const notes = [];
   const transfer = validTransfer(body.transfer);
   if (transfer) {
-    notes.push(t('msg.transfer', { centre: centreName(transfer.to) }));
-    if (transfer.reason) notes.push(t('msg.reason', { reason: transfer.reason }));
     // Returning after a transfer, the acknowledgement is the first centre's:
     // the one that signed the first notice.
-    if (!state.firstCentre && !state.transferredTo.size && state.ack && centreById(result.centre)) {
-      const ack = acknowledgement(result.centre, Number(state.ack.dataset.at));
-      if (ack) state.ack.replaceWith(ack);
-      state.ack = ack;
+    if (!state.firstCentre && !state.transferredTo.size && state.ack
+      && localized(centreById(result.centre)?.acknowledgement)) {
+      state.ack.centre = result.centre;
+      const el = draw(state.ack);
+      state.ack.el.replaceWith(el);
+      state.ack.el = el;
     }
     state.transferredTo.add(transfer.to);
   }
-  const status = validStatus(body.status);
-  if (status) {
-    const line = t('status.label', { state: t(`status.${status.state}`) })
-      + (status.note ? ` – ${status.note}` : '');
-    notes.push(line);
-    $('thread-status').textContent = line;
-    $('thread-status').hidden = false;
-  }
-  for (const note of notes) {
-    const p = document.createElement('p');
-    p.className = 'notice-line';
-    p.textContent = note;
-    item.insertBefore(p, item.querySelector('.text'));
-  }
-  // A transfer notice is told in her language above; its text repeats it.
-  if (!text || transfer) item.querySelector('.text').remove();
-  return [item];
+  return [{
+    kind: 'staff', staff: result.staff, centre: result.centre, text, at, lang: body.lang,
+    transfer, status: validStatus(body.status),
+  }];
 }
 
 async function writeMore(event) {
@@ -801,7 +856,10 @@ function applyLanguage(lang) {
   $('lang').value = language();
   fillRegions();
   nameReader();
-  if (state.person && state.centre) showCentre(state.centre);
+  if (state.person && state.centre) {
+    showCentre(state.centre);
+    redrawConversation();
+  }
   if (!$('screen-code').hidden) fillReturnInfo();
 }
 

@@ -346,6 +346,13 @@ try {
   check((await notice.locator('.verified').count()) === 1, 'the notice is verified');
   await page.locator('#thread-centre', { hasText: 'Jihomoravského' }).waitFor({ timeout: 10000 });
   await accessible(page, 'thread after a transfer');
+  await page.selectOption('#lang', 'en');
+  await page.locator('.message.person .who', { hasText: 'You' }).first().waitFor({ timeout: 5000 });
+  check((await page.locator('#thread-status').textContent()).includes('in progress'), 'the state in English');
+  check((await page.locator('.message.staff .verified').first().textContent()).includes('Verified'), 'the badge in English');
+  check((await notice.textContent()).includes('is now read by'), 'the notice in English');
+  await page.selectOption('#lang', 'cs');
+  await page.locator('.message.person .who', { hasText: 'Vy' }).first().waitFor({ timeout: 5000 });
   step('transferred: a verified message says which centre reads it now and why');
 
   // Leaving with typed text asks first (the quick exit never does).
