@@ -145,6 +145,23 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Posts `person`'s next message to her thread at `centre_id` (with a
+    /// solved proof of work); returns the response.
+    pub async fn post_message(
+        &self,
+        person: &PersonKeys,
+        centre_id: &str,
+        text: &str,
+    ) -> reqwest::Response {
+        let envelope = self.person_message(person, centre_id, text);
+        let body = json!({"envelope": b64::encode(&envelope), "pow": self.challenge("post").await});
+        self.as_person(self.http.post(self.url("/api/v1/mailbox/messages")), person)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// A request with the person's auth headers.
     pub fn as_person(&self, builder: Request, person: &PersonKeys) -> Request {
         builder

@@ -376,14 +376,7 @@ async fn she_sees_how_far_the_centre_has_read_and_nothing_of_another_thread() {
     );
 
     // She writes again: the centre has not read that one yet.
-    let again = app.person_message(&anna, "ic-zlin", "druhá");
-    let body = json!({"envelope": b64::encode(&again), "pow": app.challenge("post").await});
-    let posted = app
-        .as_person(app.http.post(app.url("/api/v1/mailbox/messages")), &anna)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
+    let posted = app.post_message(&anna, "ic-zlin", "druhá").await;
     assert_eq!(posted.status(), 201);
     assert_eq!(read_through(&app, &anna).await, 1);
     // A mark past the end stops at her newest message; a lower one never
