@@ -162,6 +162,17 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `person`'s listing of her thread (`GET /api/v1/mailbox/messages`), as JSON.
+    pub async fn listing(&self, person: &PersonKeys) -> Value {
+        self.as_person(self.http.get(self.url("/api/v1/mailbox/messages")), person)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// A request with the person's auth headers.
     pub fn as_person(&self, builder: Request, person: &PersonKeys) -> Request {
         builder

@@ -332,15 +332,7 @@ async fn with_proof_of_work_turned_off_no_challenge_is_needed() {
 
 /// What her listing says of the centre's read mark: `read_through`.
 async fn read_through(app: &TestApp, who: &ozvi_crypto::PersonKeys) -> Value {
-    let listing: Value = app
-        .as_person(app.http.get(app.url("/api/v1/mailbox/messages")), who)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
-    listing["read_through"].clone()
+    app.listing(who).await["read_through"].clone()
 }
 
 #[tokio::test]

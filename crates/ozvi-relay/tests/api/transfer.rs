@@ -31,27 +31,13 @@ async fn history(app: &TestApp, anna: &PersonKeys) -> Messages {
             .status(),
         201
     );
-    let again = app.person_message(anna, "ic-zlin", "druhá");
-    let body = json!({"envelope": b64::encode(&again), "pow": app.challenge("post").await});
-    let posted = app
-        .as_person(app.http.post(app.url("/api/v1/mailbox/messages")), anna)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
+    let posted = app.post_message(anna, "ic-zlin", "druhá").await;
     assert_eq!(posted.status(), 201);
     stored(app, anna).await
 }
 
 async fn stored(app: &TestApp, who: &PersonKeys) -> Messages {
-    let listing: Value = app
-        .as_person(app.http.get(app.url("/api/v1/mailbox/messages")), who)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let listing = app.listing(who).await;
     listing["messages"]
         .as_array()
         .expect("array")
@@ -87,7 +73,18 @@ fn rewrapped(app: &TestApp, anna: &PersonKeys, messages: &Messages) -> Messages 
 }
 
 async fn transfer(app: &TestApp, anna: &PersonKeys, messages: &Messages) -> reqwest::Response {
-    let body = json!({
+    transfer_request(app, anna, messages, None).await
+}
+
+/// Zlin-2's transfer of Anna's thread to Praha, re-sealed as `messages`,
+/// with a notice to her when given (PROTOCOL.md §4.8).
+async fn transfer_request(
+    app: &TestApp,
+    anna: &PersonKeys,
+    messages: &Messages,
+    notice: Option<&[u8]>,
+) -> reqwest::Response {
+    let mut body = json!({
         "mailbox_id": anna.mailbox_id().to_b64(),
         "to_centre": "ic-praha",
         "messages": messages
@@ -96,6 +93,9 @@ async fn transfer(app: &TestApp, anna: &PersonKeys, messages: &Messages) -> reqw
             .collect::<Vec<_>>(),
         "note": null,
     });
+    if let Some(notice) = notice {
+        body["notice"] = json!(b64::encode(notice));
+    }
     app.staff_request(&app.zlin[1], "POST", "/api/v1/staff/transfer", Some(&body))
         .await
 }
@@ -487,36 +487,6 @@ fn notice(app: &TestApp, anna: &PersonKeys, centre: &str, to_person: &PersonKeys
     .expect("seals")
 }
 
-async fn transfer_with_notice(
-    app: &TestApp,
-    anna: &PersonKeys,
-    messages: &Messages,
-    notice: &[u8],
-) -> reqwest::Response {
-    let body = json!({
-        "mailbox_id": anna.mailbox_id().to_b64(),
-        "to_centre": "ic-praha",
-        "messages": messages
-            .iter()
-            .map(|(seq, e)| json!({"seq": seq, "envelope": b64::encode(e)}))
-            .collect::<Vec<_>>(),
-        "note": null,
-        "notice": b64::encode(notice),
-    });
-    app.staff_request(&app.zlin[1], "POST", "/api/v1/staff/transfer", Some(&body))
-        .await
-}
-
-async fn listing(app: &TestApp, who: &PersonKeys) -> Value {
-    app.as_person(app.http.get(app.url("/api/v1/mailbox/messages")), who)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json")
-}
-
 #[tokio::test]
 async fn the_transfer_notice_reaches_her_and_the_new_centre_still_owes_an_answer() {
     let app = spawn_app().await;
@@ -528,7 +498,7 @@ async fn the_transfer_notice_reaches_her_and_the_new_centre_still_owes_an_answer
         .staff_request(&app.zlin[0], "POST", "/api/v1/staff/read", Some(&read))
         .await;
     assert_eq!(marked.status(), 204);
-    assert_eq!(listing(&app, &anna).await["read_through"], 3);
+    assert_eq!(app.listing(&anna).await["read_through"], 3);
     let genuine = rewrapped(&app, &anna, &before);
 
     // A notice the old centre could still read, or sealed to someone else
@@ -537,17 +507,17 @@ async fn the_transfer_notice_reaches_her_and_the_new_centre_still_owes_an_answer
         notice(&app, &anna, "ic-zlin", &anna),
         notice(&app, &anna, "ic-praha", &boris),
     ] {
-        let refused = transfer_with_notice(&app, &anna, &genuine, &wrong).await;
+        let refused = transfer_request(&app, &anna, &genuine, Some(&wrong)).await;
         assert_error(refused, 400, "invalid_envelope").await;
-        let unchanged = listing(&app, &anna).await;
+        let unchanged = app.listing(&anna).await;
         assert_eq!(unchanged["centre"], "ic-zlin");
         assert_eq!(unchanged["last_seq"], 3);
     }
 
     let sent = notice(&app, &anna, "ic-praha", &anna);
-    let moved = transfer_with_notice(&app, &anna, &genuine, &sent).await;
+    let moved = transfer_request(&app, &anna, &genuine, Some(&sent)).await;
     assert_eq!(moved.status(), 204);
-    let after = listing(&app, &anna).await;
+    let after = app.listing(&anna).await;
     assert_eq!(after["centre"], "ic-praha");
     assert_eq!(after["last_seq"], 4, "the notice comes after her history");
     assert_eq!(after["read_through"], 0, "Praha has read nothing yet");
