@@ -6,6 +6,7 @@ pub mod code;
 pub mod conversation;
 pub mod directory;
 pub mod envelope;
+pub mod file;
 pub mod keys;
 pub mod pow;
 pub mod request;
@@ -44,4 +45,6 @@ pub mod labels {
     /// SHA-256 prefix: the mailbox id a centre's staff-only record (its
     /// reply templates) is sealed under.
     pub const CENTRE_RECORD: &[u8] = b"ozvi/v1/centre-record";
+    /// Associated-data prefix of every chunk of an attached file.
+    pub const FILE_CHUNK: &[u8] = b"ozvi/v1/file-chunk";
 }
