@@ -176,6 +176,7 @@ impl Person {
             centre: centre.to_string(),
             envelope: b64::encode(&envelope),
             pow: Some(self.pow(Purpose::Create).await),
+            files: Vec::new(),
         };
         let r = self
             .http
@@ -200,6 +201,7 @@ impl Person {
             .json(&PostMessage {
                 envelope: b64::encode(&envelope),
                 pow: Some(self.pow(Purpose::Post).await),
+                files: Vec::new(),
             })
             .send()
             .await

@@ -63,6 +63,10 @@ codes! {
     /// addressed as PROTOCOL.md §4.7 requires.
     InvalidEnvelope = "invalid_envelope", 400,
         "The envelope is malformed, unpadded, of the wrong kind, or not addressed to every staff member of the centre.";
+    /// An upload whose length is not a blob length of PROTOCOL.md §12.1, or
+    /// whose first byte is not a known file format.
+    InvalidFile = "invalid_file", 400,
+        "The file is not an encrypted blob of an allowed size.";
     /// The directory is badly signed or malformed.
     InvalidDirectory = "invalid_directory", 400,
         "The directory is malformed or not signed by the root key.";
@@ -93,6 +97,9 @@ codes! {
     UnknownMailbox = "unknown_mailbox", 404, "There is no conversation for this code.";
     /// No directory has been installed yet.
     NoDirectory = "no_directory", 404, "No directory has been published yet.";
+    /// No such file in this thread (or not yet claimed by a message, for a
+    /// download); a claim of an id that is not an unclaimed upload.
+    UnknownFile = "unknown_file", 404, "There is no such file in this conversation.";
     /// No such route.
     NotFound = "not_found", 404, "No such endpoint.";
     /// The route exists but not with this method (the answer has `Allow`).
@@ -121,6 +128,13 @@ codes! {
     /// for a case (PROTOCOL.md §4.11).
     WrongThreadKind = "wrong_thread_kind", 409,
         "A case entry goes to a case; a reply, a note or a transfer to a conversation.";
+    /// An upload under an id a message already claimed.
+    FileExists = "file_exists", 409, "A file with this id is already part of a message.";
+    /// The same file id is being uploaded by another request right now.
+    UploadInProgress = "upload_in_progress", 409,
+        "This file is being uploaded by another request. Please try again in a moment.";
+    /// An upload without `Content-Length`.
+    LengthRequired = "length_required", 411, "An upload must state its Content-Length.";
     /// The body is larger than the endpoint accepts.
     PayloadTooLarge = "payload_too_large", 413, "The request body is too large.";
     /// Too many requests from this client.

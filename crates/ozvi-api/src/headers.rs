@@ -5,6 +5,12 @@
 pub const MAILBOX: &str = "ozvi-mailbox";
 /// The person's auth secret: base64url of 32 bytes (43 characters).
 pub const AUTH: &str = "ozvi-auth";
+/// A file id (uploads and downloads of PROTOCOL.md §12): base64url of 16
+/// bytes.
+pub const FILE: &str = "ozvi-file";
+/// A solved proof of work for a first upload to a mailbox without a thread:
+/// `<challenge base64url>.<nonce decimal>`.
+pub const POW: &str = "ozvi-pow";
 /// A staff request's Ed25519 public key: base64url of 32 bytes.
 pub const STAFF_KEY: &str = ozvi_crypto::protocol::request::headers::KEY;
 /// A staff request's Unix time in seconds: decimal, no leading zeros.

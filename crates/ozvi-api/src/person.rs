@@ -32,9 +32,15 @@ pub struct CreateThread {
     #[schema(pattern = "^[A-Za-z0-9_-]*$")]
     pub envelope: String,
     /// A solved challenge of purpose `create`; may be left out only when
-    /// the relay's difficulty is 0.
+    /// the relay's difficulty is 0, or when her first upload to this
+    /// mailbox already carried one (docs/API.md, "Files").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pow: Option<PowSolution>,
+    /// Files this message carries, uploaded before it (docs/API.md,
+    /// "Files"): at most 5 file ids, base64url (16 bytes), no repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 5)]
+    pub files: Vec<String>,
 }
 
 /// `POST /api/v1/mailbox/messages`: the person writes again.
@@ -48,6 +54,11 @@ pub struct PostMessage {
     /// relay's difficulty is 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pow: Option<PowSolution>,
+    /// Files this message carries, uploaded before it (docs/API.md,
+    /// "Files"): at most 5 file ids, base64url (16 bytes), no repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 5)]
+    pub files: Vec<String>,
 }
 
 /// One stored message as the relay returns it, to the person and to staff.

@@ -53,6 +53,10 @@ pub mod paths {
     pub const STAFF_TEMPLATES: &str = "/api/v1/staff/templates";
     /// A case entry: opens a staff-only case or appends to one.
     pub const STAFF_CASE: &str = "/api/v1/staff/case";
+    /// The person uploads (PUT) or downloads (GET) a file.
+    pub const MAILBOX_FILE: &str = "/api/v1/mailbox/file";
+    /// Staff upload (PUT) or download (POST) a file.
+    pub const STAFF_FILE: &str = "/api/v1/staff/file";
 }
 
 /// An HTTP method the API uses.

@@ -102,6 +102,24 @@ pub struct EnvelopeRequest {
     /// kind 4 for a case entry.
     #[schema(pattern = "^[A-Za-z0-9_-]*$")]
     pub envelope: String,
+    /// Files a reply carries, uploaded before it (docs/API.md, "Files"): at
+    /// most 5 file ids, base64url (16 bytes), no repeats. Replies only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 5)]
+    pub files: Vec<String>,
+}
+
+/// `POST /api/v1/staff/file`: one claimed file of a thread of the signer's
+/// centre; the answer is the blob (`application/octet-stream`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileRequest {
+    /// The mailbox id, base64url (16 bytes).
+    #[schema(pattern = "^[A-Za-z0-9_-]{21}[AQgw]$")]
+    pub mailbox_id: String,
+    /// The file id, base64url (16 bytes).
+    #[schema(pattern = "^[A-Za-z0-9_-]{21}[AQgw]$")]
+    pub file_id: String,
 }
 
 /// `POST /api/v1/staff/read`'s body.

@@ -338,6 +338,7 @@ impl RelayClient {
         envelope: &[u8],
     ) -> Result<u64, DeskError> {
         let body = EnvelopeRequest {
+            files: Vec::new(),
             mailbox_id: mailbox.to_b64(),
             envelope: b64::encode(envelope),
         };
@@ -362,6 +363,7 @@ impl RelayClient {
         envelope: &[u8],
     ) -> Result<u64, DeskError> {
         let body = EnvelopeRequest {
+            files: Vec::new(),
             mailbox_id: case.to_b64(),
             envelope: b64::encode(envelope),
         };
@@ -406,6 +408,7 @@ impl RelayClient {
         envelope: &[u8],
     ) -> Result<(), DeskError> {
         let body = EnvelopeRequest {
+            files: Vec::new(),
             mailbox_id: mailbox.to_b64(),
             envelope: b64::encode(envelope),
         };

@@ -163,6 +163,7 @@ fn creation(who: &PersonKeys, envelope: &[u8], pow: PowSolution) -> CreateThread
         centre: CENTRE.to_string(),
         envelope: b64::encode(envelope),
         pow: Some(pow),
+        files: Vec::new(),
     }
 }
 

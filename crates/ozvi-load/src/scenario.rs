@@ -210,6 +210,7 @@ async fn once(
             let body = serde_json::to_string(&ozvi_api::person::PostMessage {
                 envelope: envelope.clone(),
                 pow: None,
+                files: Vec::new(),
             })
             .map_err(|e| e.to_string())?;
             let request = http
