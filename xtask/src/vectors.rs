@@ -17,6 +17,7 @@ mod codes;
 mod directories;
 mod envelopes;
 mod envelopes_v2;
+mod files;
 mod mutated;
 mod paddings;
 mod requests;
@@ -69,6 +70,7 @@ pub fn generate(out_dir: &Path) -> anyhow::Result<usize> {
     paddings::padding_vectors(&mut out)?;
     requests::request_vectors(&world, &mut out)?;
     strict::vectors(&world, &mut out)?;
+    files::file_vectors(&world, &mut out)?;
     // Last: made from the files just written, without ozvi-crypto.
     out.count += mutated::write(out_dir)?;
     Ok(out.count)

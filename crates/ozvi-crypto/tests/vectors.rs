@@ -98,6 +98,7 @@ fn every_vector_file_holds() {
         "padding",
         "staff_request",
         "transfer",
+        "file",
     ] {
         assert!(
             counts.keys().any(|k| k.starts_with(kind)),
@@ -167,6 +168,7 @@ fn run(kind: &str, v: &Value) -> Outcome {
         "padding" => run_padding(v),
         "staff_request" => run_request(v),
         "transfer" => run_transfer(v),
+        "file" => run_file(v),
         other => panic!("unknown vector type {other}"),
     }
 }
@@ -397,4 +399,60 @@ fn run_transfer(v: &Value) -> Outcome {
         }
     }
     Ok(None)
+}
+
+/// A file vector (PROTOCOL.md §12; xtask/src/vectors/files.rs): seal the
+/// plaintext (byte `i` is `i mod 251`) with the given id, key and nonce
+/// prefix, apply `blob_ops`, open with `reference` in `mailbox_id`.
+fn run_file(v: &Value) -> Outcome {
+    use ozvi_crypto::protocol::file::{
+        self, CHUNK_CIPHERTEXT_LEN, FileError, FileId, FileKey, FileRef, HEADER_LEN,
+    };
+    use sha2::{Digest, Sha256};
+    let reference = FileRef::from_json(&v["reference"]).map_err(|_| "invalid_reference")?;
+    let seal = &v["seal"];
+    let size = seal["size"].as_u64().expect("size") as usize;
+    let plain: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let mut blob = file::seal_with(
+        &MailboxId::from_b64(text(seal, "mailbox_id")).expect("mailbox"),
+        &FileId(bytes(seal, "file_id").try_into().expect("16 bytes")),
+        &FileKey::from_bytes(bytes(seal, "key").try_into().expect("32 bytes")),
+        &bytes(seal, "nonce_prefix").try_into().expect("19 bytes"),
+        &plain,
+    )
+    .expect("the vector's file seals");
+    let chunk = |i: u64| {
+        let i = i as usize;
+        HEADER_LEN + i * CHUNK_CIPHERTEXT_LEN..HEADER_LEN + (i + 1) * CHUNK_CIPHERTEXT_LEN
+    };
+    for op in v["blob_ops"].as_array().expect("blob_ops") {
+        let n = |k: &str| op[k].as_u64().expect("an integer");
+        match text(op, "op") {
+            "drop_chunk" => {
+                blob.drain(chunk(n("index")));
+            }
+            "swap_chunks" => {
+                let a = blob[chunk(n("a"))].to_vec();
+                let b = blob[chunk(n("b"))].to_vec();
+                blob[chunk(n("a"))].copy_from_slice(&b);
+                blob[chunk(n("b"))].copy_from_slice(&a);
+            }
+            "set_byte" => blob[n("offset") as usize] = n("value") as u8,
+            "append" => blob.extend(bytes(op, "bytes")),
+            other => panic!("unknown blob op {other}"),
+        }
+    }
+    let mailbox = MailboxId::from_b64(text(v, "mailbox_id")).expect("mailbox");
+    let opened = file::open(&mailbox, &reference, &blob).map_err(|e| match e {
+        FileError::Length => "length",
+        FileError::Hash => "hash",
+        FileError::UnsupportedVersion => "unsupported_version",
+        FileError::DecryptionFailed => "decryption_failed",
+        FileError::Padding => "padding",
+        _ => "other",
+    })?;
+    Ok(Some(serde_json::json!({
+        "blob_sha256": b64::encode(&Sha256::digest(&blob)),
+        "plaintext_sha256": b64::encode(&Sha256::digest(opened.as_slice())),
+    })))
 }
