@@ -60,6 +60,11 @@ const STEPS: &[Step] = &[
         on_failure: "crates/ozvi-relay/tests/notify.rs sends mail to a real SMTP server on loopback",
     },
     Step {
+        title: "exiftool (Debian's libimage-exiftool-perl) for the photo tests",
+        action: |_| tools::ensure_exiftool(),
+        on_failure: "the photo tests check with exiftool that no metadata reaches the centre",
+    },
+    Step {
         title: "playwright-core for the browser tests (npm ci)",
         action: tools::ensure_browser_packages,
         on_failure: "the browser tests need tests/browser/node_modules",

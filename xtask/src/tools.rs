@@ -198,6 +198,19 @@ pub fn ensure_nginx() -> anyhow::Result<()> {
     apt_install("nginx")
 }
 
+/// Debian's exiftool, which the photo tests run on the files the desk saves
+/// to find any metadata left (`libimage-exiftool-perl`).
+pub const EXIFTOOL: &str = "/usr/bin/exiftool";
+
+/// Installs Debian's `libimage-exiftool-perl` unless `exiftool` is there.
+pub fn ensure_exiftool() -> anyhow::Result<()> {
+    if Path::new(EXIFTOOL).exists() {
+        println!("{EXIFTOOL} is installed");
+        return Ok(());
+    }
+    apt_install("libimage-exiftool-perl")
+}
+
 /// Debian's aiosmtpd, the real SMTP server the notification tests send to
 /// (tests/smtp/server.py runs it with /usr/bin/python3, Debian's Python).
 pub fn ensure_smtp_server() -> anyhow::Result<()> {
