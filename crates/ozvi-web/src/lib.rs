@@ -21,6 +21,8 @@
 //!   order; `ozvi_crypto::protocol::conversation`), used through
 //!   [`Person::open_in_thread`].
 //! - [`solve_pow`]: the relay's proof of work (§10).
+//! - [`seal_file`], [`open_file`]: attached photos (§12), sealed and opened
+//!   with `ozvi_crypto::protocol::file`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -32,6 +34,8 @@ use ozvi_crypto::primitives::sig::Ed25519Public;
 use ozvi_crypto::protocol::conversation::{self, Check};
 use ozvi_crypto::protocol::directory::Texts;
 use ozvi_crypto::protocol::envelope::{self, Message, Signer};
+use ozvi_crypto::protocol::file::{self, FileError, FileRef};
+use ozvi_crypto::protocol::keys::MailboxId;
 use ozvi_crypto::protocol::{addressing, pow};
 use ozvi_crypto::{
     Code, CodeError, Directory, DirectoryError, PersonKeys, Sender, SignedDirectory,
@@ -61,6 +65,22 @@ pub mod codes {
     pub const UNVERIFIED: &str = "unverified";
     /// A proof-of-work challenge that is not base64url or too hard.
     pub const POW_INVALID: &str = "pow_invalid";
+    /// A mailbox id that is not base64url of 16 bytes.
+    pub const MAILBOX_INVALID: &str = "mailbox_invalid";
+    /// [`ozvi_crypto::protocol::file::FileError::TooLarge`].
+    pub const FILE_TOO_LARGE: &str = "file_too_large";
+    /// `FileError::Length`.
+    pub const FILE_LENGTH: &str = "file_length";
+    /// `FileError::Hash`.
+    pub const FILE_HASH: &str = "file_hash";
+    /// `FileError::UnsupportedVersion`.
+    pub const FILE_UNSUPPORTED_VERSION: &str = "file_unsupported_version";
+    /// `FileError::DecryptionFailed`.
+    pub const FILE_DECRYPTION_FAILED: &str = "file_decryption_failed";
+    /// `FileError::Padding`.
+    pub const FILE_PADDING: &str = "file_padding";
+    /// `FileError::InvalidReference` (or a reference that is not JSON).
+    pub const FILE_INVALID_REFERENCE: &str = "file_invalid_reference";
 }
 
 fn error(code: &str) -> JsError {
@@ -269,6 +289,13 @@ impl Person {
         body: &str,
         sent_at: f64,
     ) -> Result<String, JsError> {
+        // References she attaches are checked as a reader checks them
+        // (§12.3), so her page cannot send a message the centre refuses.
+        let parsed: serde_json::Value =
+            serde_json::from_str(body).map_err(|_| error(codes::SEAL_FAILED))?;
+        if FileRef::from_body(&parsed).is_some_and(|refs| refs.iter().any(Result::is_err)) {
+            return Err(error(codes::SEAL_FAILED));
+        }
         let centre = deployment
             .directory
             .centre(centre)
@@ -410,4 +437,98 @@ pub fn solve_pow(challenge: &str, difficulty: u8) -> Result<f64, JsError> {
     let nonce = pow::solve(&raw, difficulty).ok_or_else(|| error(codes::POW_INVALID))?;
     // A nonce needs about 2^difficulty tries, at most 2^32: exact in an f64.
     Ok(nonce as f64)
+}
+
+/// The stable code of a [`FileError`]: `file_` and the variant's name.
+fn file_error(e: FileError) -> JsError {
+    error(match e {
+        FileError::TooLarge => codes::FILE_TOO_LARGE,
+        FileError::Length => codes::FILE_LENGTH,
+        FileError::Hash => codes::FILE_HASH,
+        FileError::UnsupportedVersion => codes::FILE_UNSUPPORTED_VERSION,
+        FileError::DecryptionFailed => codes::FILE_DECRYPTION_FAILED,
+        FileError::Padding => codes::FILE_PADDING,
+        _ => codes::FILE_INVALID_REFERENCE,
+    })
+}
+
+fn mailbox(mailbox_id: &str) -> Result<MailboxId, JsError> {
+    MailboxId::from_b64(mailbox_id).map_err(|_| error(codes::MAILBOX_INVALID))
+}
+
+/// A sealed file ([`seal_file`]): the blob to upload, the reference to put
+/// in the message body's `files` and the file's id for the upload's
+/// `Ozvi-File` header and the message's `files` claim.
+#[wasm_bindgen]
+pub struct SealedFile {
+    blob: Vec<u8>,
+    reference: String,
+    id: String,
+}
+
+#[wasm_bindgen]
+impl SealedFile {
+    /// Takes the blob out (a `Uint8Array`; empty on a second call, so the
+    /// page holds one copy).
+    #[wasm_bindgen(js_name = takeBlob)]
+    pub fn take_blob(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.blob)
+    }
+
+    /// The reference (PROTOCOL.md §12.3) as JSON text. It holds the file's
+    /// key: it goes only into the sealed message body.
+    #[wasm_bindgen(getter)]
+    pub fn reference(&self) -> String {
+        self.reference.clone()
+    }
+
+    /// The file id, base64url.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.id.clone()
+    }
+}
+
+/// Seals a photo of her mailbox (base64url) for upload (PROTOCOL.md §12.1):
+/// a fresh id and key, `media_type` (`image/jpeg` or `image/png`) and its
+/// pixel size in the reference. Throws `mailbox_invalid`, `file_too_large`
+/// or `file_invalid_reference` (a kind or size the reference cannot hold).
+#[wasm_bindgen(js_name = sealFile)]
+pub fn seal_file(
+    mailbox_id: &str,
+    bytes: &[u8],
+    media_type: &str,
+    width: u32,
+    height: u32,
+) -> Result<SealedFile, JsError> {
+    let mailbox = mailbox(mailbox_id)?;
+    let sealed = file::seal(
+        &mut os_rng(),
+        &mailbox,
+        bytes,
+        media_type,
+        Some((width, height)),
+        None,
+    )
+    .map_err(file_error)?;
+    Ok(SealedFile {
+        blob: sealed.blob,
+        reference: sealed.reference.to_json().to_string(),
+        id: sealed.reference.id.to_b64(),
+    })
+}
+
+/// Opens a downloaded blob of her mailbox with the reference (JSON text)
+/// its verified message carries (PROTOCOL.md §12.2) and returns the file.
+/// Throws `mailbox_invalid` or the `file_*` code of the step that failed;
+/// nothing of a file is returned unless every step passed.
+#[wasm_bindgen(js_name = openFile)]
+pub fn open_file(mailbox_id: &str, reference_json: &str, blob: &[u8]) -> Result<Vec<u8>, JsError> {
+    let mailbox = mailbox(mailbox_id)?;
+    let value: serde_json::Value =
+        serde_json::from_str(reference_json).map_err(|_| error(codes::FILE_INVALID_REFERENCE))?;
+    let reference = FileRef::from_json(&value).map_err(file_error)?;
+    let plain = file::open(&mailbox, &reference, blob).map_err(file_error)?;
+    // The copy handed to JavaScript is hers to show; the one here is zeroized.
+    Ok(plain.to_vec())
 }

@@ -12,7 +12,9 @@ use ozvi_crypto::protocol::envelope::{Message, Signer, open, seal};
 use ozvi_crypto::protocol::pow;
 use ozvi_crypto::{Directory, MailboxId, StaffKeys};
 use ozvi_tests::cast::{Cast, centre, zlin};
-use ozvi_web::{Conversation, Deployment, Person, check_code, codes, new_code, solve_pow};
+use ozvi_web::{
+    Conversation, Deployment, Person, check_code, codes, new_code, open_file, seal_file, solve_pow,
+};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wasm_bindgen::JsValue;
@@ -338,4 +340,90 @@ fn a_replayed_message_is_shown_once_and_flagged_by_the_conversation_check() {
         .expect("seals");
     assert_eq!(thrown(person.open(&deployment, &twice)), codes::UNVERIFIED);
     assert_eq!(check(&mut c, 5.0, &twice)["check"], "unverified");
+}
+
+#[wasm_bindgen_test]
+fn a_photo_seals_opens_only_with_its_reference_and_mailbox_and_rides_in_her_message() {
+    let w = world();
+    let deployment = Deployment::new(&w.signed, &root_key(&w)).expect("verifies");
+    let person = Person::derive(&new_code(), &deployment).expect("derives");
+    let mailbox = person.mailbox_id();
+    let photo: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    let mut sealed = seal_file(&mailbox, &photo, "image/jpeg", 640, 480).expect("seals");
+    let blob = sealed.take_blob();
+    assert!(sealed.take_blob().is_empty(), "the blob is handed out once");
+    assert_eq!(blob.len(), 20 + 2 * 65552, "two chunks: the 128 KiB bucket");
+    let reference = sealed.reference();
+    let json: serde_json::Value = serde_json::from_str(&reference).expect("json");
+    assert_eq!(json["id"], sealed.id());
+    assert_eq!(
+        (json["type"].as_str(), json["width"].as_u64()),
+        (Some("image/jpeg"), Some(640))
+    );
+    assert_eq!(
+        open_file(&mailbox, &reference, &blob).expect("opens"),
+        photo
+    );
+
+    // Another mailbox, a changed byte, a cut blob, a bad reference.
+    let other = Person::derive(&new_code(), &deployment).expect("derives");
+    let mut changed = blob.clone();
+    changed[100] ^= 1;
+    assert_eq!(
+        thrown(open_file(&other.mailbox_id(), &reference, &blob)),
+        codes::FILE_DECRYPTION_FAILED
+    );
+    assert_eq!(
+        thrown(open_file(&mailbox, &reference, &changed)),
+        codes::FILE_HASH
+    );
+    assert_eq!(
+        thrown(open_file(&mailbox, &reference, &blob[..65572])),
+        codes::FILE_LENGTH
+    );
+    assert_eq!(
+        thrown(open_file(&mailbox, "{}", &blob)),
+        codes::FILE_INVALID_REFERENCE
+    );
+    assert_eq!(
+        thrown(open_file(&mailbox, "not json", &blob)),
+        codes::FILE_INVALID_REFERENCE
+    );
+    assert_eq!(
+        thrown(open_file("???", &reference, &blob)),
+        codes::MAILBOX_INVALID
+    );
+    assert_eq!(
+        thrown(seal_file(&mailbox, &photo, "application/zip", 1, 1)),
+        codes::FILE_INVALID_REFERENCE
+    );
+    assert_eq!(
+        thrown(seal_file(&mailbox, &photo, "image/png", 0, 1)),
+        codes::FILE_INVALID_REFERENCE
+    );
+
+    // The reference rides in her message and comes back to her as sent.
+    let body = format!(r#"{{"text":"Fotka","files":[{reference}]}}"#);
+    let envelope = person
+        .seal(&deployment, "ic-zlin", &body, 1.0)
+        .expect("seals");
+    let opened: serde_json::Value =
+        serde_json::from_str(&person.open(&deployment, &envelope).expect("opens")).expect("json");
+    let carried: serde_json::Value =
+        serde_json::from_str(opened["body"].as_str().expect("body")).expect("json");
+    assert_eq!(carried["files"][0], json);
+    // A reference a reader would refuse is never sealed into her message.
+    let broken = body.replace("image/jpeg", "image/gif");
+    assert_eq!(
+        thrown(person.seal(&deployment, "ic-zlin", &broken, 1.0)),
+        codes::SEAL_FAILED
+    );
+    let six = format!(
+        r#"{{"text":"x","files":[{0},{0},{0},{0},{0},{0}]}}"#,
+        reference
+    );
+    assert_eq!(
+        thrown(person.seal(&deployment, "ic-zlin", &six, 1.0)),
+        codes::SEAL_FAILED
+    );
 }
