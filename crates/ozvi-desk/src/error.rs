@@ -90,6 +90,15 @@ pub enum DeskError {
          (docs/OPERATIONS.md, \"Upgrading\")"
     )]
     LegacyThread,
+    /// An attached file that does not open and verify: nothing of it is
+    /// shown or written.
+    #[error("{0}")]
+    Attachment(String),
+    /// No attachment with that number in the thread.
+    #[error(
+        "the conversation has no attachment {0} (they are numbered from 1 as `read` lists them)"
+    )]
+    UnknownAttachment(usize),
     /// The desk could not encode or sign something it built itself.
     #[error("the desk could not prepare the {0}")]
     Prepare(&'static str),

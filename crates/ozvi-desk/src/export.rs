@@ -190,6 +190,20 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
         if !m.text.is_empty() {
             out.push_str(&block(&m.text));
         }
+        for f in &m.files {
+            let name = f
+                .name
+                .as_deref()
+                .map(|n| format!(" · „{}“", escape(n)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "=== Příloha {} / attachment {}: {}{name}",
+                f.number,
+                f.number,
+                f.describe()
+            );
+        }
     }
     if !view.note.notes.is_empty() {
         let _ = writeln!(out, "\n=== Interní poznámky (jen pro centrum)");
@@ -199,4 +213,51 @@ pub fn text(view: &ThreadView, me: &Me) -> String {
         }
     }
     out
+}
+
+/// The folder beside an export `out` that receives its attached files:
+/// `OUT.prilohy`.
+pub fn files_dir(out: &std::path::Path) -> std::path::PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".prilohy");
+    out.with_file_name(name)
+}
+
+/// Writes every attachment of the thread that opens and verifies into
+/// [`files_dir`] of `out` (mode 0700; each file 0600, `N-name`). Returns
+/// the folder, how many were written and why the others were not; none
+/// when the thread has no attachments. Refused, before anything is
+/// written, if the folder exists.
+pub async fn write_files(
+    session: &crate::session::Session,
+    mailbox: &ozvi_crypto::MailboxId,
+    out: &std::path::Path,
+) -> Result<Option<(std::path::PathBuf, usize, Vec<String>)>, crate::DeskError> {
+    let view = session.thread(mailbox).await?;
+    if view.messages.iter().all(|m| m.files.is_empty()) {
+        return Ok(None);
+    }
+    let dir = files_dir(out);
+    if dir.exists() {
+        return Err(crate::DeskError::Invalid(format!(
+            "{} already exists",
+            dir.display()
+        )));
+    }
+    let mut written = 0;
+    let mut failed = Vec::new();
+    for file in session.all_attachments(mailbox).await? {
+        match file {
+            Ok(mut file) => {
+                file.name = Some(format!("{}-{}", file.number, file.file_name()));
+                crate::session::files::save_into(&dir, &file)?;
+                written += 1;
+            }
+            Err((_, why)) => failed.push(why),
+        }
+    }
+    if written == 0 && !dir.exists() {
+        crate::session::files::create_private_dir(&dir)?;
+    }
+    Ok(Some((dir, written, failed)))
 }

@@ -126,6 +126,11 @@ pub struct ReplyBody {
         deserialize_with = "lenient"
     )]
     pub transfer: Option<TransferNotice>,
+    /// Attached files (PROTOCOL.md §4.6 `files`, §12.3), as written. A
+    /// reader checks them with `FileRef::from_body`, entry by entry, so a
+    /// bad one never hides the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<serde_json::Value>,
 }
 
 /// The conversation's state as she sees it, with the centre's own line.

@@ -8,10 +8,11 @@ use ozvi_api::limits::INBOX_PAGE;
 use ozvi_api::person::Posted;
 use ozvi_api::routes::paths;
 use ozvi_api::staff::{
-    EnvelopeRequest, Inbox, MarkRead, Resealed, ThreadPage, ThreadQuery, Transfer,
+    EnvelopeRequest, FileRequest, Inbox, MarkRead, Resealed, ThreadPage, ThreadQuery, Transfer,
 };
 use ozvi_crypto::format::b64;
 use ozvi_crypto::primitives::rng::os_rng;
+use ozvi_crypto::protocol::file::{self, FileId, SealedFile};
 use ozvi_crypto::protocol::request::RequestAuth;
 use ozvi_crypto::{DeploymentSalt, MailboxId, StaffKeys};
 use serde::Serialize;
@@ -179,18 +180,19 @@ impl RelayClient {
             Some(body) => serde_json::to_vec(body).map_err(|_| DeskError::BadResponse)?,
             None => Vec::new(),
         };
-        let request = self.signed_request(staff, method, target, bytes)?;
+        let request = self.signed_request(staff, method, target, bytes, "application/json")?;
         self.send(request).await
     }
 
-    /// A request signed by `keys` (PROTOCOL.md §7), with its JSON body if
-    /// any, ready to send.
+    /// A request signed by `keys` (PROTOCOL.md §7), with its body (of
+    /// `content_type`) if any, ready to send.
     fn signed_request(
         &self,
         staff: &Signing<'_>,
         method: reqwest::Method,
         target: &str,
         bytes: Vec<u8>,
+        content_type: &str,
     ) -> Result<reqwest::RequestBuilder, DeskError> {
         let auth = RequestAuth::sign(
             &mut os_rng(),
@@ -207,9 +209,7 @@ impl RelayClient {
             request = request.header(name, value);
         }
         if !bytes.is_empty() {
-            request = request
-                .header("content-type", "application/json")
-                .body(bytes);
+            request = request.header("content-type", content_type).body(bytes);
         }
         Ok(request)
     }
@@ -330,6 +330,68 @@ impl RelayClient {
         all.ok_or(DeskError::BadResponse)
     }
 
+    /// Uploads a sealed file of a thread of the signer's centre (`PUT
+    /// /api/v1/staff/file`, body `mailbox id ‖ file id ‖ blob`, signed). A
+    /// connection that fails is tried once more under the same id: the
+    /// relay replaces an unclaimed upload, so there is never a second copy.
+    pub async fn upload_file(
+        &self,
+        staff: &Signing<'_>,
+        mailbox: &MailboxId,
+        sealed: &SealedFile,
+    ) -> Result<(), DeskError> {
+        let mut body = Vec::with_capacity(32 + sealed.blob.len());
+        body.extend_from_slice(&mailbox.0);
+        body.extend_from_slice(&sealed.reference.id.0);
+        body.extend_from_slice(&sealed.blob);
+        let mut tried = false;
+        loop {
+            let request = self.signed_request(
+                staff,
+                reqwest::Method::PUT,
+                paths::STAFF_FILE,
+                body.clone(),
+                "application/octet-stream",
+            )?;
+            match self.send(request).await {
+                Err(DeskError::Unreachable(_)) if !tried => tried = true,
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
+    /// A claimed file of a thread of the signer's centre, the blob as the
+    /// relay stores it (`POST /api/v1/staff/file`). An answer longer than
+    /// the largest blob is not read.
+    pub async fn download_file(
+        &self,
+        staff: &Signing<'_>,
+        mailbox: &MailboxId,
+        id: &FileId,
+    ) -> Result<Vec<u8>, DeskError> {
+        let body = FileRequest {
+            mailbox_id: mailbox.to_b64(),
+            file_id: id.to_b64(),
+        };
+        let mut response = self
+            .signed(staff, reqwest::Method::POST, paths::STAFF_FILE, Some(&body))
+            .await?;
+        let largest = file::BLOB_LENGTHS[file::BLOB_LENGTHS.len() - 1];
+        let mut blob = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|_| DeskError::Unreachable(self.base.clone()))?
+        {
+            if (blob.len() + chunk.len()) as u64 > largest {
+                return Err(DeskError::BadResponse);
+            }
+            blob.extend_from_slice(&chunk);
+        }
+        self.count_bytes(blob.len());
+        Ok(blob)
+    }
+
     /// Posts a sealed reply; returns its sequence number.
     pub async fn reply(
         &self,
@@ -337,8 +399,20 @@ impl RelayClient {
         mailbox: &MailboxId,
         envelope: &[u8],
     ) -> Result<u64, DeskError> {
+        self.reply_with_files(staff, mailbox, envelope, &[]).await
+    }
+
+    /// Posts a sealed reply that carries `files` (uploaded before it, and
+    /// claimed by it); returns its sequence number.
+    pub async fn reply_with_files(
+        &self,
+        staff: &Signing<'_>,
+        mailbox: &MailboxId,
+        envelope: &[u8],
+        files: &[FileId],
+    ) -> Result<u64, DeskError> {
         let body = EnvelopeRequest {
-            files: Vec::new(),
+            files: files.iter().map(FileId::to_b64).collect(),
             mailbox_id: mailbox.to_b64(),
             envelope: b64::encode(envelope),
         };
@@ -454,8 +528,13 @@ impl RelayClient {
     /// Opens the centre's event stream (server-sent events). Each
     /// `event: change` in it means some thread of the centre changed.
     pub async fn events(&self, staff: &Signing<'_>) -> Result<reqwest::Response, DeskError> {
-        let request =
-            self.signed_request(staff, reqwest::Method::GET, paths::STAFF_EVENTS, Vec::new())?;
+        let request = self.signed_request(
+            staff,
+            reqwest::Method::GET,
+            paths::STAFF_EVENTS,
+            Vec::new(),
+            "",
+        )?;
         // No overall timeout: the stream stays open; the relay sends a
         // comment every 15 s.
         self.count_request();

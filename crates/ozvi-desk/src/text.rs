@@ -370,3 +370,53 @@ pub fn court_reminder(eviction_end: u64) -> String {
          until the court decides."
     )
 }
+
+/// An attached file whose reference breaks PROTOCOL.md §12.3, shown in its
+/// place (the message and its other files are still shown).
+pub const ATTACHMENT_INVALID: &str =
+    "příloha, kterou nelze otevřít / an attachment that cannot be opened";
+
+/// A file's kind in Czech.
+pub fn media_kind(media_type: &str) -> &'static str {
+    match media_type {
+        "image/jpeg" => "obrázek JPEG",
+        "image/png" => "obrázek PNG",
+        "application/pdf" => "dokument PDF",
+        _ => "soubor",
+    }
+}
+
+/// A file's size as staff read it: `812 B`, `64 kB`, `1,2 MB`.
+pub fn file_size(bytes: u64) -> String {
+    if bytes < 1000 {
+        format!("{bytes} B")
+    } else if bytes < 1_000_000 {
+        format!("{} kB", bytes.div_ceil(1000))
+    } else {
+        let tenths = bytes.div_ceil(100_000);
+        format!("{},{} MB", tenths / 10, tenths % 10)
+    }
+}
+
+/// Why an attached file was not shown or saved: plain words, and that
+/// nothing of it was written.
+pub fn attachment_failed(number: usize, e: ozvi_crypto::protocol::file::FileError) -> String {
+    use ozvi_crypto::protocol::file::FileError;
+    let why = match e {
+        FileError::InvalidReference => {
+            "odkaz na ni ve zprávě je neplatný / its reference is invalid"
+        }
+        FileError::Length | FileError::Hash => {
+            "soubor na relayi není ten, na který zpráva odkazuje (změněný nebo poškozený) / the \
+             relay's file is not the one the message refers to (changed or damaged)"
+        }
+        _ => {
+            "soubor nejde rozšifrovat a ověřit (změněný nebo poškozený) / the file does not \
+             decrypt and verify (changed or damaged)"
+        }
+    };
+    format!(
+        "přílohu {number} nelze otevřít: {why}; nic z ní nebylo zobrazeno ani uloženo / \
+         attachment {number} cannot be opened; nothing of it was shown or written"
+    )
+}

@@ -71,13 +71,29 @@ pub(crate) enum Command {
         #[command(flatten)]
         json: Json,
     },
-    /// Reply to the person.
+    /// Reply to the person, with up to five files attached.
     Reply {
         #[arg(allow_hyphen_values = true)]
         thread: String,
-        /// The reply.
-        #[arg(long, allow_hyphen_values = true)]
+        /// The reply (may be empty when a file is attached).
+        #[arg(long, allow_hyphen_values = true, default_value = "")]
         text: String,
+        /// A file to attach: a JPEG, PNG or PDF (by its content) of at most
+        /// 16 MiB; repeat for more (at most 5). Its name goes with it.
+        #[arg(long, value_name = "FILE")]
+        attach: Vec<PathBuf>,
+    },
+    /// Save attachment N of a conversation (numbered from 1 as `read`
+    /// lists them) to a new file, readable only by you. Nothing is
+    /// written unless the file verifies.
+    Attachment {
+        #[arg(allow_hyphen_values = true)]
+        thread: String,
+        /// The attachment's number.
+        number: usize,
+        /// The file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Add an internal note (only your centre's staff see it).
     Note {
@@ -124,7 +140,8 @@ pub(crate) enum Command {
         #[arg(long, default_value = "", allow_hyphen_values = true)]
         reason: String,
     },
-    /// Write the decrypted conversation to a file for the case record.
+    /// Write the decrypted conversation to a file for the case record; its
+    /// attached files, verified, go into the folder OUT.prilohy beside it.
     Export {
         #[arg(allow_hyphen_values = true)]
         thread: String,

@@ -16,7 +16,7 @@ use crate::export;
 use crate::home::{Home, Settings};
 use crate::plaintext::{HerState, Status};
 use crate::relay::{self, RelayClient};
-use crate::session::{InboxEntry, Session};
+use crate::session::{InboxEntry, Outgoing, Session};
 use crate::terminal::escape;
 use crate::{DeskError, keystore, terminal};
 use args::{Cli, Command};
@@ -235,11 +235,50 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
             print!("{}", export::text(&view, session.me()));
             Ok(())
         }
-        Command::Reply { thread, text } => {
+        Command::Reply {
+            thread,
+            text,
+            attach,
+        } => {
+            if attach.len() > ozvi_crypto::protocol::file::MAX_FILES_PER_MESSAGE {
+                return Err(DeskError::Invalid(
+                    "nejvýš 5 příloh v jedné odpovědi / at most 5 attachments in one reply".into(),
+                ));
+            }
+            // Every file is read and checked before anything is sent.
+            let files = attach
+                .iter()
+                .enumerate()
+                .map(|(i, path)| Outgoing::read(path, i + 1))
+                .collect::<Result<Vec<_>, _>>()?;
             let session = session(home).await?;
             let mailbox = session.resolve(&thread).await?;
-            let seq = session.reply(&mailbox, &text).await?;
+            let seq = session.reply_with_files(&mailbox, &text, files).await?;
             println!("Sent (message {seq}).");
+            Ok(())
+        }
+        Command::Attachment {
+            thread,
+            number,
+            out,
+        } => {
+            if out.exists() {
+                return Err(DeskError::Invalid(format!(
+                    "{} already exists",
+                    out.display()
+                )));
+            }
+            let session = session(home).await?;
+            let mailbox = session.resolve(&thread).await?;
+            let file = session.attachment(&mailbox, number).await?;
+            keystore::write_new(&out, &file.bytes, false)?;
+            println!(
+                "Příloha {number} ({}) uložena do {} (čitelné jen pro vás). / Written to {} \
+                 (readable only by you).",
+                crate::text::media_kind(&file.media_type),
+                out.display(),
+                out.display()
+            );
             Ok(())
         }
         Command::Note { thread, text } => {
@@ -331,8 +370,18 @@ async fn run(command: Command, home: &Home) -> Result<(), DeskError> {
             } else {
                 session.export_text(&mailbox).await?
             };
+            let files = export::write_files(&session, &mailbox, &out).await?;
             keystore::write_new(&out, text.as_bytes(), false)?;
             println!("Written to {} (readable only by you).", out.display());
+            if let Some((dir, written, failed)) = files {
+                println!(
+                    "Přílohy / attachments: {written} in {} (readable only by you).",
+                    dir.display()
+                );
+                for why in failed {
+                    println!("{}", escape(&why));
+                }
+            }
             Ok(())
         }
         Command::SafeContact {
@@ -446,7 +495,7 @@ mod tests {
         let cli = Cli::try_parse_from(["ozvi-desk", "reply", "-x_y", "--text", "- ano, zítra"])
             .expect("parses");
         assert!(
-            matches!(cli.command, Command::Reply { thread, text } if thread == "-x_y" && text == "- ano, zítra")
+            matches!(cli.command, Command::Reply { thread, text, .. } if thread == "-x_y" && text == "- ano, zítra")
         );
         let cli = Cli::try_parse_from(["ozvi-desk", "status", "-x_y", "closed"]).expect("parses");
         assert!(

@@ -4,6 +4,7 @@
 //! - [`views`]: what it shows (inbox entries, verified messages, threads).
 //! - `inbox`: listing the centre's threads.
 //! - `thread`: opening a thread, replying, read marks.
+//! - [`files`]: attached files: opening, replies that carry them.
 //! - `notes`: the staff-only note (status, assignee, internal notes).
 //! - `transfer`: moving a thread to another centre.
 //! - [`cases`]: eviction cases, their statutory clocks and the statistics.
@@ -13,6 +14,7 @@
 //! Words shown to staff live in [`crate::text`].
 
 pub mod cases;
+pub mod files;
 mod inbox;
 mod memory;
 mod notes;
@@ -28,6 +30,7 @@ use ozvi_crypto::protocol::envelope::open;
 use ozvi_crypto::{Centre, Directory, MailboxId, OpenError, Sender, SignedDirectory, StaffKeys};
 
 pub use cases::{CaseView, Statistics};
+pub use files::{OpenedFile, Outgoing};
 pub use inbox::{Listing, NotificationView};
 pub use templates::TemplatesView;
 pub use views::{InboxEntry, Me, MessageView, ThreadView, Writer};

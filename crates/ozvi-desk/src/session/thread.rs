@@ -8,12 +8,13 @@ use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::x25519::X25519Public;
 use ozvi_crypto::protocol::conversation::{Check, Conversation};
 use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
+use ozvi_crypto::protocol::file::{FileId, FileRef};
 use ozvi_crypto::protocol::{addressing, transfer};
 use ozvi_crypto::{Kind, MailboxId, OpenError, Sender};
 
 use super::Session;
 use super::memory::ThreadMemory;
-use super::views::{MessageView, ThreadView, Writer};
+use super::views::{AttachmentView, MessageView, ThreadView, Writer};
 use crate::error::DeskError;
 use crate::plaintext::{HerState, InternalNote, PersonBody, ReplyBody, StateUpdate};
 use crate::relay;
@@ -76,7 +77,12 @@ impl Session {
                 if stored.seq <= thread.last_seq() {
                     continue;
                 }
-                let (view, person) = self.open_message(mailbox, &stored, &mut thread.conversation);
+                let (mut view, person) =
+                    self.open_message(mailbox, &stored, &mut thread.conversation);
+                let before: usize = thread.views.iter().map(|v| v.files.len()).sum();
+                for (i, file) in view.files.iter_mut().enumerate() {
+                    file.number = before + i + 1;
+                }
                 if thread.person.is_none() {
                     thread.person = person;
                 }
@@ -161,6 +167,7 @@ impl Session {
             status: None,
             transfer: None,
             problem: None,
+            files: Vec::new(),
         };
         let opened = b64::decode(&stored.envelope)
             .map_err(|_| OpenError::Malformed)
@@ -219,6 +226,17 @@ impl Session {
                 }
             }
             _ => view.problem = Some(text::unopened(OpenError::UnexpectedKind)),
+        }
+        if view.problem.is_none() {
+            // Each reference on its own: a bad one is listed as such and
+            // hides neither the message nor the other files (§12.3).
+            view.files = serde_json::from_slice::<serde_json::Value>(&opened.body)
+                .ok()
+                .and_then(|body| FileRef::from_body(&body))
+                .unwrap_or_default()
+                .into_iter()
+                .map(AttachmentView::of)
+                .collect();
         }
         (view, person)
     }
@@ -298,6 +316,17 @@ impl Session {
     /// Seals `body` as a reply to her and this centre's staff, posts it and
     /// marks the thread read up to it.
     async fn send_reply(&self, mailbox: &MailboxId, body: &ReplyBody) -> Result<u64, DeskError> {
+        self.send_reply_with(mailbox, body, &[]).await
+    }
+
+    /// [`Self::send_reply`] for a reply that claims `files`, uploaded
+    /// before it (their references are in `body`).
+    pub(super) async fn send_reply_with(
+        &self,
+        mailbox: &MailboxId,
+        body: &ReplyBody,
+        files: &[FileId],
+    ) -> Result<u64, DeskError> {
         let person = self.person_key(mailbox).await?;
         let recipients = addressing::recipients(Kind::StaffReply, self.my_centre()?, Some(&person))
             .map_err(|_| DeskError::Prepare("reply"))?;
@@ -316,7 +345,7 @@ impl Session {
         .map_err(|_| DeskError::TooLong)?;
         let seq = self
             .relay
-            .reply(&self.signing(), mailbox, &envelope)
+            .reply_with_files(&self.signing(), mailbox, &envelope, files)
             .await
             .map_err(|e| self.not_found(e, mailbox))?;
         self.mark_read(mailbox, seq).await?;

@@ -121,6 +121,84 @@ pub struct MessageView {
     pub transfer: Option<TransferNotice>,
     /// Why the message cannot be trusted; shown instead of the text.
     pub problem: Option<String>,
+    /// The files it carries (PROTOCOL.md §12), numbered across the thread.
+    pub files: Vec<AttachmentView>,
+}
+
+/// One attached file as the conversation lists it. The reference (with the
+/// file's key) stays in the desk: it is never serialized.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentView {
+    /// Its number in the thread, from 1, in the order of the messages
+    /// (`ozvi-desk attachment THREAD N`).
+    pub number: usize,
+    /// `image/jpeg`, `image/png` or `application/pdf`; none when the
+    /// reference is invalid.
+    pub media_type: Option<String>,
+    /// Its length in bytes.
+    pub size: Option<u64>,
+    /// Pixel width, for images.
+    pub width: Option<u32>,
+    /// Pixel height, for images.
+    pub height: Option<u32>,
+    /// The name the sender gave it (staff files), checked by §12.3.
+    pub name: Option<String>,
+    /// Set for a reference that breaks §12.3: "an attachment that cannot
+    /// be opened", shown in its place.
+    pub problem: Option<String>,
+    /// What opens the blob.
+    #[serde(skip)]
+    pub reference: Option<ozvi_crypto::protocol::file::FileRef>,
+}
+
+impl AttachmentView {
+    /// The entry for one reference of a message body.
+    pub fn of(
+        reference: Result<
+            ozvi_crypto::protocol::file::FileRef,
+            ozvi_crypto::protocol::file::FileError,
+        >,
+    ) -> Self {
+        match reference {
+            Ok(r) => Self {
+                number: 0,
+                media_type: Some(r.media_type.clone()),
+                size: Some(r.size),
+                width: r.pixels.map(|p| p.0),
+                height: r.pixels.map(|p| p.1),
+                name: r.name.clone(),
+                problem: None,
+                reference: Some(r),
+            },
+            Err(_) => Self {
+                number: 0,
+                media_type: None,
+                size: None,
+                width: None,
+                height: None,
+                name: None,
+                problem: Some(crate::text::ATTACHMENT_INVALID.to_string()),
+                reference: None,
+            },
+        }
+    }
+
+    /// Its kind, size and pixel size in Czech, e.g. `obrázek JPEG · 1,2 MB
+    /// · 1200×800 px` (names are other people's text: escape to print).
+    pub fn describe(&self) -> String {
+        let Some(kind) = &self.media_type else {
+            return crate::text::ATTACHMENT_INVALID.to_string();
+        };
+        let mut out = crate::text::media_kind(kind).to_string();
+        if let Some(size) = self.size {
+            out.push_str(" · ");
+            out.push_str(&crate::text::file_size(size));
+        }
+        if let (Some(w), Some(h)) = (self.width, self.height) {
+            out.push_str(&format!(" · {w}×{h} px"));
+        }
+        out
+    }
 }
 
 /// The conversation's current state for her: the newest shown message's.
