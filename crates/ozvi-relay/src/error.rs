@@ -102,6 +102,22 @@ pub enum ApiError {
     /// Something failed inside the relay.
     #[error("internal error")]
     Internal,
+    /// A claimed or downloaded file is not a file of the thread.
+    #[error("unknown file")]
+    UnknownFile,
+    /// The file is already claimed by a message.
+    #[error("file exists")]
+    FileExists,
+    /// The same file id is being uploaded right now.
+    #[error("upload in progress")]
+    UploadInProgress,
+    /// An upload without a Content-Length.
+    #[error("length required")]
+    LengthRequired,
+    /// An upload whose length is not a blob length or whose first byte is
+    /// not the blob format.
+    #[error("invalid file")]
+    InvalidFile,
 }
 
 impl ApiError {
@@ -137,6 +153,11 @@ impl ApiError {
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             ApiError::Internal => ErrorCode::Internal,
+            ApiError::UnknownFile => ErrorCode::UnknownFile,
+            ApiError::FileExists => ErrorCode::FileExists,
+            ApiError::UploadInProgress => ErrorCode::UploadInProgress,
+            ApiError::LengthRequired => ErrorCode::LengthRequired,
+            ApiError::InvalidFile => ErrorCode::InvalidFile,
         }
     }
 }
@@ -173,6 +194,8 @@ impl From<crate::store::StoreError> for ApiError {
             StoreError::NotFound => ApiError::UnknownMailbox,
             StoreError::Quota => ApiError::QuotaExceeded,
             StoreError::Changed => ApiError::ThreadChanged,
+            StoreError::FileExists => ApiError::FileExists,
+            StoreError::UnknownFile => ApiError::UnknownFile,
             StoreError::Backend(_) | StoreError::Corrupt => {
                 // The cause names no user data (sled's own messages).
                 tracing::error!(error = ?e, "storage failure");

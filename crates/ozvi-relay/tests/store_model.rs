@@ -2,8 +2,9 @@
 //! random sequences of operations, including after reopening the database.
 
 use ozvi_crypto::MailboxId;
+use ozvi_crypto::protocol::file::{BLOB_LENGTHS, FileId};
 use ozvi_relay::store::{
-    Author, CentreId, MemoryStore, Moved, Quota, SledStore, Store, StoreError,
+    Author, CentreId, FileQuota, FileState, MemoryStore, Moved, Quota, SledStore, Store, StoreError,
 };
 use proptest::prelude::*;
 
@@ -13,11 +14,27 @@ enum Op {
         mailbox: u8,
         centre: u8,
         len: usize,
+        files: Vec<u8>,
     },
     Append {
         mailbox: u8,
         staff: bool,
         len: usize,
+        files: Vec<u8>,
+    },
+    /// An upload of file `file`, of the smallest or the next bucket,
+    /// bound to the mailbox's verifier or to none; interrupted unless
+    /// `complete`.
+    Upload {
+        mailbox: u8,
+        file: u8,
+        bigger: bool,
+        bound: bool,
+        complete: bool,
+    },
+    RemoveFile {
+        mailbox: u8,
+        file: u8,
     },
     MarkRead {
         mailbox: u8,
@@ -44,21 +61,43 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let mailbox = 0u8..4;
     let centre = 0u8..2;
+    let files = proptest::collection::vec(0u8..4, 0..3);
     prop_oneof![
-        (mailbox.clone(), centre.clone(), 10usize..200).prop_map(|(mailbox, centre, len)| {
-            Op::Create {
-                mailbox,
-                centre,
-                len,
+        (mailbox.clone(), centre.clone(), 10usize..200, files.clone()).prop_map(
+            |(mailbox, centre, len, files)| {
+                Op::Create {
+                    mailbox,
+                    centre,
+                    len,
+                    files,
+                }
             }
-        }),
-        (mailbox.clone(), any::<bool>(), 10usize..200).prop_map(|(mailbox, staff, len)| {
-            Op::Append {
-                mailbox,
-                staff,
-                len,
+        ),
+        (mailbox.clone(), any::<bool>(), 10usize..200, files).prop_map(
+            |(mailbox, staff, len, files)| {
+                Op::Append {
+                    mailbox,
+                    staff,
+                    len,
+                    files,
+                }
             }
-        }),
+        ),
+        (
+            mailbox.clone(),
+            0u8..4,
+            any::<bool>(),
+            any::<bool>(),
+            prop::bool::weighted(0.8)
+        )
+            .prop_map(|(mailbox, file, bigger, bound, complete)| Op::Upload {
+                mailbox,
+                file,
+                bigger,
+                bound,
+                complete
+            }),
+        (mailbox.clone(), 0u8..4).prop_map(|(mailbox, file)| Op::RemoveFile { mailbox, file }),
         (mailbox.clone(), 0u64..8).prop_map(|(mailbox, seq)| Op::MarkRead { mailbox, seq }),
         (mailbox.clone(), 10usize..100).prop_map(|(mailbox, len)| Op::Note { mailbox, len }),
         mailbox.clone().prop_map(|mailbox| Op::Delete { mailbox }),
@@ -94,6 +133,16 @@ const QUOTA: Quota = Quota {
     max_bytes: 900,
 };
 
+const FILE_QUOTA: FileQuota = FileQuota {
+    files: 3,
+    bytes: 5 * BLOB_LENGTHS[0],
+    pending: 2,
+};
+
+fn file_ids(files: &[u8]) -> Vec<FileId> {
+    files.iter().map(|f| FileId([*f; 16])).collect()
+}
+
 /// Applies an op to a store; errors are compared by their class.
 fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, String> {
     let class = |e: StoreError| format!("{e}");
@@ -102,13 +151,16 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
             mailbox,
             centre: c,
             len,
+            files,
         } => store
-            .create_thread(
+            .create_thread_claiming(
                 &id(*mailbox),
                 [*mailbox; 32],
                 &centre(*c),
                 &envelope(1, *len, step),
                 now,
+                &file_ids(files),
+                FILE_QUOTA,
             )
             .map(|r| format!("{}", r.last_seq))
             .map_err(class),
@@ -116,6 +168,7 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
             mailbox,
             staff,
             len,
+            files,
         } => {
             let (author, kind) = if *staff {
                 (Author::Staff, 2)
@@ -123,12 +176,14 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
                 (Author::Person, 1)
             };
             store
-                .append(
+                .append_claiming(
                     &id(*mailbox),
                     author,
                     &envelope(kind, *len, step),
                     now,
                     QUOTA,
+                    &file_ids(files),
+                    FILE_QUOTA,
                 )
                 .map(|s| s.to_string())
                 .map_err(class)
@@ -172,6 +227,39 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
                 .map(|()| String::new())
                 .map_err(class)
         }
+        Op::Upload {
+            mailbox,
+            file,
+            bigger,
+            bound,
+            complete,
+        } => {
+            let length = BLOB_LENGTHS[usize::from(*bigger)];
+            let binding = if *bound { [*mailbox; 32] } else { [0; 32] };
+            let mut writer = store
+                .begin_upload(
+                    &id(*mailbox),
+                    &FileId([*file; 16]),
+                    length,
+                    binding,
+                    now,
+                    FILE_QUOTA,
+                )
+                .map_err(class)?;
+            let blob = vec![step; usize::try_from(length).expect("small")];
+            for part in blob.chunks(65536) {
+                writer.write(part).map_err(class)?;
+            }
+            if *complete {
+                writer.finish().map(|()| String::new()).map_err(class)
+            } else {
+                Ok("interrupted".into())
+            }
+        }
+        Op::RemoveFile { mailbox, file } => store
+            .remove_file(&id(*mailbox), &FileId([*file; 16]))
+            .map(|b| b.to_string())
+            .map_err(class),
         Op::Tick { .. } => Ok(String::new()),
     }
 }
@@ -202,6 +290,23 @@ fn observe(store: &dyn Store) -> String {
             .map(|(m, _)| m.0)
             .collect();
         out += &format!("inbox {c}: {order:?}\n");
+    }
+    for (mailbox, file, record) in store.all_files().expect("reads") {
+        let blob = if record.state == FileState::Partial {
+            None
+        } else {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut store.read_blob(&mailbox, &file).expect("a complete blob"),
+                &mut bytes,
+            )
+            .expect("reads");
+            Some((bytes.len(), bytes.first().copied()))
+        };
+        out += &format!(
+            "file {:?} {:?} {record:?} {blob:?}\n",
+            mailbox.0[0], file.0[0]
+        );
     }
     out
 }

@@ -3,12 +3,15 @@
 //! never uses it.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ozvi_crypto::MailboxId;
+use ozvi_crypto::protocol::file::FileId;
 
+use super::files::{self, claimable};
 use super::{
-    Author, CentreId, Moved, Quota, Store, StoreError, StoredMessage, ThreadRecord, to_minute,
+    Author, BlobReader, BlobWriter, CentreId, FileQuota, FileRecord, FileState, Moved, Quota,
+    Store, StoreError, StoredMessage, ThreadRecord, to_minute,
 };
 
 #[derive(Default)]
@@ -19,6 +22,8 @@ struct Inner {
     centres: BTreeMap<CentreId, Vec<u8>>,
     directory: Option<Vec<u8>>,
     change: u64,
+    files: BTreeMap<([u8; 16], [u8; 16]), FileRecord>,
+    blobs: BTreeMap<([u8; 16], [u8; 16]), Vec<u8>>,
 }
 
 impl Inner {
@@ -40,6 +45,25 @@ impl Inner {
         Ok(())
     }
 
+    fn files_of(&self, mailbox: &MailboxId) -> Vec<(FileId, FileRecord)> {
+        self.files
+            .range((mailbox.0, [0; 16])..=(mailbox.0, [0xff; 16]))
+            .map(|((_, f), r)| (FileId(*f), r.clone()))
+            .collect()
+    }
+
+    /// Claims `claims` for message `seq` (checked already).
+    fn claim(&mut self, mailbox: &MailboxId, claims: &[FileId], verifier: &[u8; 32], seq: u64) {
+        for file in claims {
+            if let Some(r) = self.files.get_mut(&(mailbox.0, file.0))
+                && claimable(r, verifier)
+            {
+                r.state = FileState::Claimed;
+                r.claimed_by = seq;
+            }
+        }
+    }
+
     fn person_messages_after(&self, mailbox: &MailboxId, seq: u64) -> u32 {
         let count = self
             .messages
@@ -52,7 +76,7 @@ impl Inner {
 
 /// The in-memory store.
 #[derive(Default)]
-pub struct MemoryStore(Mutex<Inner>);
+pub struct MemoryStore(Arc<Mutex<Inner>>);
 
 impl MemoryStore {
     /// An empty store.
@@ -61,28 +85,91 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock can only come from a bug in this
-        // file; the data is still consistent, so keep using it.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.0)
+    }
+}
+
+fn lock(inner: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+    // A panic while holding the lock can only come from a bug in this
+    // file; the data is still consistent, so keep using it.
+    inner
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// An upload into a [`MemoryStore`].
+struct MemoryUpload {
+    inner: Arc<Mutex<Inner>>,
+    key: ([u8; 16], [u8; 16]),
+    record: FileRecord,
+    bytes: Vec<u8>,
+    created_record: bool,
+}
+
+impl BlobWriter for MemoryUpload {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        if self.bytes.len() as u64 + bytes.len() as u64 > self.record.length {
+            return Err(StoreError::Corrupt);
+        }
+        self.bytes.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), StoreError> {
+        if self.bytes.len() as u64 != self.record.length {
+            return Err(StoreError::Corrupt);
+        }
+        let mut inner = lock(&self.inner);
+        if inner
+            .files
+            .get(&self.key)
+            .is_some_and(|r| r.state == FileState::Claimed)
+        {
+            return Err(StoreError::FileExists);
+        }
+        inner.files.insert(
+            self.key,
+            FileRecord {
+                state: FileState::Pending,
+                ..self.record
+            },
+        );
+        inner.blobs.insert(self.key, self.bytes);
+        Ok(())
+    }
+
+    fn abort(self: Box<Self>) -> Result<(), StoreError> {
+        let mut inner = lock(&self.inner);
+        if self.created_record
+            && inner
+                .files
+                .get(&self.key)
+                .is_some_and(|r| r.state == FileState::Partial)
+        {
+            inner.files.remove(&self.key);
+        }
+        Ok(())
     }
 }
 
 impl Store for MemoryStore {
-    fn create_thread(
+    fn create_thread_claiming(
         &self,
         mailbox: &MailboxId,
         verifier: [u8; 32],
         centre: &CentreId,
         envelope: &[u8],
         now: u64,
+        claims: &[FileId],
+        file_quota: FileQuota,
     ) -> Result<ThreadRecord, StoreError> {
         let now = to_minute(now);
         let mut inner = self.lock();
         if inner.threads.contains_key(&mailbox.0) {
             return Err(StoreError::Exists);
         }
+        files::check_claims(&inner.files_of(mailbox), claims, &verifier, file_quota)?;
+        inner.claim(mailbox, claims, &verifier, 1);
         let change = inner.next_change();
         let record = ThreadRecord::new(verifier, centre.clone(), envelope.len(), now, change);
         inner.threads.insert(mailbox.0, record.clone());
@@ -101,24 +188,31 @@ impl Store for MemoryStore {
         Ok(self.lock().threads.get(&mailbox.0).cloned())
     }
 
-    fn append(
+    fn append_claiming(
         &self,
         mailbox: &MailboxId,
         author: Author,
         envelope: &[u8],
         now: u64,
         quota: Quota,
+        claims: &[FileId],
+        file_quota: FileQuota,
     ) -> Result<u64, StoreError> {
         let now = to_minute(now);
         let mut inner = self.lock();
+        let record = inner.threads.get(&mailbox.0).ok_or(StoreError::NotFound)?;
+        if !record.fits(envelope.len(), quota) {
+            return Err(StoreError::Quota);
+        }
+        let verifier = record.verifier;
+        let next = record.last_seq + 1;
+        files::check_claims(&inner.files_of(mailbox), claims, &verifier, file_quota)?;
+        inner.claim(mailbox, claims, &verifier, next);
         let change = inner.next_change();
         let record = inner
             .threads
             .get_mut(&mailbox.0)
             .ok_or(StoreError::NotFound)?;
-        if !record.fits(envelope.len(), quota) {
-            return Err(StoreError::Quota);
-        }
         let seq = record.record_append(author, envelope.len(), now, change);
         inner.messages.insert(
             (mailbox.0, seq),
@@ -156,6 +250,8 @@ impl Store for MemoryStore {
         }
         inner.notes.remove(&mailbox.0);
         inner.messages.retain(|(id, _), _| *id != mailbox.0);
+        inner.files.retain(|(id, _), _| *id != mailbox.0);
+        inner.blobs.retain(|(id, _), _| *id != mailbox.0);
         Ok(true)
     }
 
@@ -317,5 +413,71 @@ impl Store for MemoryStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn begin_upload(
+        &self,
+        mailbox: &MailboxId,
+        file: &FileId,
+        length: u64,
+        binding: [u8; 32],
+        now: u64,
+        quota: FileQuota,
+    ) -> Result<Box<dyn BlobWriter>, StoreError> {
+        let mut inner = self.lock();
+        let others = inner.files_of(mailbox);
+        files::check_upload(&others, file, length, quota)?;
+        let record = FileRecord {
+            state: FileState::Partial,
+            claimed_by: 0,
+            created_at: to_minute(now),
+            length,
+            binding,
+        };
+        let key = (mailbox.0, file.0);
+        let created_record = !inner.files.contains_key(&key);
+        if created_record {
+            inner.files.insert(key, record.clone());
+        }
+        Ok(Box::new(MemoryUpload {
+            inner: Arc::clone(&self.0),
+            key,
+            record,
+            bytes: Vec::new(),
+            created_record,
+        }))
+    }
+
+    fn file(&self, mailbox: &MailboxId, file: &FileId) -> Result<Option<FileRecord>, StoreError> {
+        Ok(self.lock().files.get(&(mailbox.0, file.0)).cloned())
+    }
+
+    fn files(&self, mailbox: &MailboxId) -> Result<Vec<(FileId, FileRecord)>, StoreError> {
+        Ok(self.lock().files_of(mailbox))
+    }
+
+    fn all_files(&self) -> Result<Vec<(MailboxId, FileId, FileRecord)>, StoreError> {
+        Ok(self
+            .lock()
+            .files
+            .iter()
+            .map(|((m, f), r)| (MailboxId(*m), FileId(*f), r.clone()))
+            .collect())
+    }
+
+    fn read_blob(&self, mailbox: &MailboxId, file: &FileId) -> Result<BlobReader, StoreError> {
+        let blob = self
+            .lock()
+            .blobs
+            .get(&(mailbox.0, file.0))
+            .cloned()
+            .ok_or(StoreError::UnknownFile)?;
+        Ok(Box::new(std::io::Cursor::new(blob)))
+    }
+
+    fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        inner.blobs.remove(&(mailbox.0, file.0));
+        Ok(inner.files.remove(&(mailbox.0, file.0)).is_some())
     }
 }

@@ -12,20 +12,27 @@
 //! | `notes` | mailbox id (16) | staff-only envelope (kind 3) with version and minute |
 //! | `activity` | centre (33) ‖ change (u64) ‖ mailbox id (16) | empty: the staff inbox index |
 //! | `system` | `directory` | the signed directory JSON |
+//! | `files` | mailbox id (16) ‖ file id (16) | [`FileRecord`], 58 bytes |
+//!
+//! A blob's bytes are a file of the data directory's `files/`, named by the
+//! hex of its `files` key ([`files`] says why not a tree).
 //!
 //! [`SledStore`] is the store the relay, the integration tests and the
 //! benchmarks use. [`MemoryStore`] exists only for unit tests and as the
 //! model in the model test.
 
+pub mod files;
 mod memory;
 mod records;
 mod sled_store;
 
+pub use files::{BlobReader, BlobWriter, FileQuota, FileRecord, FileState};
 pub use memory::MemoryStore;
 pub use records::{CentreId, StoredMessage, ThreadRecord};
 pub use sled_store::SledStore;
 
 use ozvi_crypto::MailboxId;
+use ozvi_crypto::protocol::file::FileId;
 
 /// Why a store operation failed. Carries no user data.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +56,12 @@ pub enum StoreError {
     /// A stored record does not have the documented shape.
     #[error("corrupt record")]
     Corrupt,
+    /// The file is already claimed by a message.
+    #[error("file exists")]
+    FileExists,
+    /// A claimed file is not a complete, unclaimed upload of the thread.
+    #[error("unknown file")]
+    UnknownFile,
 }
 
 /// Who wrote an appended message, for the thread's counters.
@@ -93,6 +106,32 @@ pub trait Store: Send + Sync + 'static {
         centre: &CentreId,
         envelope: &[u8],
         now: u64,
+    ) -> Result<ThreadRecord, StoreError> {
+        self.create_thread_claiming(
+            mailbox,
+            verifier,
+            centre,
+            envelope,
+            now,
+            &[],
+            FileQuota::default(),
+        )
+    }
+
+    /// [`Store::create_thread`] whose first message claims `files`
+    /// (uploads of this mailbox bound to `verifier` or to none), all or
+    /// nothing: [`StoreError::UnknownFile`] if one is not a complete
+    /// unclaimed upload, [`StoreError::Quota`] over `file_quota.files`.
+    #[allow(clippy::too_many_arguments)]
+    fn create_thread_claiming(
+        &self,
+        mailbox: &MailboxId,
+        verifier: [u8; 32],
+        centre: &CentreId,
+        envelope: &[u8],
+        now: u64,
+        files: &[FileId],
+        file_quota: FileQuota,
     ) -> Result<ThreadRecord, StoreError>;
 
     /// The thread's record.
@@ -106,7 +145,61 @@ pub trait Store: Send + Sync + 'static {
         envelope: &[u8],
         now: u64,
         quota: Quota,
+    ) -> Result<u64, StoreError> {
+        self.append_claiming(
+            mailbox,
+            author,
+            envelope,
+            now,
+            quota,
+            &[],
+            FileQuota::default(),
+        )
+    }
+
+    /// [`Store::append`] whose message claims `files`, as
+    /// [`Store::create_thread_claiming`].
+    #[allow(clippy::too_many_arguments)]
+    fn append_claiming(
+        &self,
+        mailbox: &MailboxId,
+        author: Author,
+        envelope: &[u8],
+        now: u64,
+        quota: Quota,
+        files: &[FileId],
+        file_quota: FileQuota,
     ) -> Result<u64, StoreError>;
+
+    /// Starts receiving the blob `file` of `mailbox`, `length` bytes,
+    /// bound to `binding` (the verifier of a first contact, or zeros).
+    /// [`StoreError::FileExists`] if a message claimed it,
+    /// [`StoreError::Quota`] over the thread's file quotas. An unclaimed
+    /// upload under the same id is replaced when this one finishes.
+    fn begin_upload(
+        &self,
+        mailbox: &MailboxId,
+        file: &FileId,
+        length: u64,
+        binding: [u8; 32],
+        now: u64,
+        quota: FileQuota,
+    ) -> Result<Box<dyn BlobWriter>, StoreError>;
+
+    /// A file's record.
+    fn file(&self, mailbox: &MailboxId, file: &FileId) -> Result<Option<FileRecord>, StoreError>;
+
+    /// Every file record of a mailbox.
+    fn files(&self, mailbox: &MailboxId) -> Result<Vec<(FileId, FileRecord)>, StoreError>;
+
+    /// Every file record (the sweeper, the model test).
+    fn all_files(&self) -> Result<Vec<(MailboxId, FileId, FileRecord)>, StoreError>;
+
+    /// A complete blob, to read.
+    fn read_blob(&self, mailbox: &MailboxId, file: &FileId) -> Result<BlobReader, StoreError>;
+
+    /// Removes a file: its record and its bytes. False if it had no record.
+    fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError>;
 
     /// Up to `limit` messages with a sequence number above `after`, in order.
     fn messages(
@@ -116,8 +209,8 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError>;
 
-    /// Deletes a thread and every message and note of it. False if it did
-    /// not exist.
+    /// Deletes a thread and every message, note and file of it. False if it
+    /// did not exist.
     fn delete_thread(&self, mailbox: &MailboxId) -> Result<bool, StoreError>;
 
     /// A centre's threads whose change number is after `since` and before

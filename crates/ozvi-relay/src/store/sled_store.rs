@@ -9,12 +9,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use ozvi_crypto::MailboxId;
+use ozvi_crypto::protocol::file::FileId;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use sled::{Db, Tree};
 
+use super::files::{self, BlobDir, claimable, io};
 use super::records::{ActivityKey, MessageKey};
 use super::{
-    Author, CentreId, Moved, Quota, Store, StoreError, StoredMessage, ThreadRecord, to_minute,
+    Author, BlobReader, BlobWriter, CentreId, FileQuota, FileRecord, FileState, Moved, Quota,
+    Store, StoreError, StoredMessage, ThreadRecord, to_minute,
 };
 
 /// Key of the signed directory in the `system` tree.
@@ -36,6 +39,10 @@ pub struct SledStore {
     /// `threads`), value version ‖ stored_at ‖ envelope (as a note).
     centres: Tree,
     system: Tree,
+    /// Each blob's record (`files` key → [`FileRecord`]).
+    files: Tree,
+    /// The blobs' bytes.
+    blobs: Arc<BlobDir>,
     /// Writes hold it shared; an export holds it exclusively, so that the
     /// snapshot is consistent across trees (sled has no snapshot reads).
     gate: Arc<RwLock<()>>,
@@ -57,7 +64,7 @@ impl SledStore {
             .flush_every_ms(None)
             .open()
             .map_err(backend)?;
-        Self::from_db(db)
+        Self::from_db(db, BlobDir::open(dir, false)?)
     }
 
     /// [`SledStore::open`] on a directory another handle has just let go
@@ -78,14 +85,26 @@ impl SledStore {
 
     /// A store in a temporary directory that is removed on drop (tests).
     pub fn temporary() -> Result<Self, StoreError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        use rand_core::Rng as _;
+        let mut random = [0u8; 8];
+        ozvi_crypto::primitives::rng::os_rng().fill_bytes(&mut random);
+        let dir = std::env::temp_dir().join(format!(
+            "ozvi-store-{}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            files::hex(&random)
+        ));
         let db = sled::Config::new()
+            .path(&dir)
             .temporary(true)
             .open()
             .map_err(backend)?;
-        Self::from_db(db)
+        Self::from_db(db, BlobDir::open(&dir, true)?)
     }
 
-    fn from_db(db: Db) -> Result<Self, StoreError> {
+    fn from_db(db: Db, blobs: BlobDir) -> Result<Self, StoreError> {
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         Ok(Self {
             threads: tree("threads")?,
@@ -94,6 +113,8 @@ impl SledStore {
             activity: tree("activity")?,
             centres: tree("centres")?,
             system: tree("system")?,
+            files: tree("files")?,
+            blobs: Arc::new(blobs),
             gate: Arc::default(),
             order: Arc::default(),
             db,
@@ -101,8 +122,8 @@ impl SledStore {
     }
 
     /// The names of the trees that hold data, for the export and the auditor.
-    pub const TREES: [&'static str; 6] = [
-        "threads", "messages", "notes", "activity", "centres", "system",
+    pub const TREES: [&'static str; 7] = [
+        "threads", "messages", "notes", "activity", "centres", "system", "files",
     ];
 
     /// Writes a consistent copy of every tree to a new database in `dir`
@@ -117,6 +138,15 @@ impl SledStore {
         let _exclusive = self.gate.write().unwrap_or_else(|e| e.into_inner());
         target.import(self.db.export());
         target.flush().map_err(backend)?;
+        // The complete blobs beside it (a partial one is being received
+        // and is not part of any message).
+        let complete: Vec<(MailboxId, FileId)> = self
+            .all_files()?
+            .into_iter()
+            .filter(|(_, _, r)| r.state != FileState::Partial)
+            .map(|(m, f, _)| (m, f))
+            .collect();
+        self.blobs.copy_to(dir, &complete)?;
         Ok(())
     }
 
@@ -208,14 +238,22 @@ fn count_person_messages_after(
 }
 
 impl Store for SledStore {
-    fn create_thread(
+    fn create_thread_claiming(
         &self,
         mailbox: &MailboxId,
         verifier: [u8; 32],
         centre: &CentreId,
         envelope: &[u8],
         now: u64,
+        claims: &[FileId],
+        file_quota: FileQuota,
     ) -> Result<ThreadRecord, StoreError> {
+        if !claims.is_empty() {
+            if self.threads.contains_key(mailbox.0).map_err(backend)? {
+                return Err(StoreError::Exists);
+            }
+            files::check_claims(&self.files(mailbox)?, claims, &verifier, file_quota)?;
+        }
         let _writing = self.writing();
         let now = to_minute(now);
         let _in_order = self.in_order();
@@ -226,11 +264,12 @@ impl Store for SledStore {
             stored_at: now,
             envelope: envelope.to_vec(),
         };
-        (&self.threads, &self.messages, &self.activity)
-            .transaction(|(threads, messages, activity)| {
+        (&self.threads, &self.messages, &self.activity, &self.files)
+            .transaction(|(threads, messages, activity, files)| {
                 if threads.get(mailbox.0)?.is_some() {
                     return abort(StoreError::Exists);
                 }
+                claim_files(files, mailbox, claims, &verifier, 1)?;
                 threads.insert(&mailbox.0, record.encode())?;
                 messages.insert(&message_key(mailbox, 1), message.encode_value())?;
                 activity.insert(activity_key(centre, change, mailbox), &[])?;
@@ -248,20 +287,29 @@ impl Store for SledStore {
             .transpose()
     }
 
-    fn append(
+    fn append_claiming(
         &self,
         mailbox: &MailboxId,
         author: Author,
         envelope: &[u8],
         now: u64,
         quota: Quota,
+        claims: &[FileId],
+        file_quota: FileQuota,
     ) -> Result<u64, StoreError> {
+        if !claims.is_empty() {
+            let record = self.thread(mailbox)?.ok_or(StoreError::NotFound)?;
+            if !record.fits(envelope.len(), quota) {
+                return Err(StoreError::Quota);
+            }
+            files::check_claims(&self.files(mailbox)?, claims, &record.verifier, file_quota)?;
+        }
         let _writing = self.writing();
         let now = to_minute(now);
         let _in_order = self.in_order();
         let change = self.next_change()?;
-        (&self.threads, &self.messages, &self.activity)
-            .transaction(|(threads, messages, activity)| {
+        (&self.threads, &self.messages, &self.activity, &self.files)
+            .transaction(|(threads, messages, activity, files)| {
                 let Some(bytes) = threads.get(mailbox.0)? else {
                     return abort(StoreError::NotFound);
                 };
@@ -272,6 +320,13 @@ impl Store for SledStore {
                 if !record.fits(envelope.len(), quota) {
                     return abort(StoreError::Quota);
                 }
+                claim_files(
+                    files,
+                    mailbox,
+                    claims,
+                    &record.verifier,
+                    record.last_seq + 1,
+                )?;
                 activity.remove(activity_key(&record.centre, record.change, mailbox))?;
                 record.record_append(author, envelope.len(), now, change);
                 let message = StoredMessage {
@@ -311,7 +366,7 @@ impl Store for SledStore {
 
     fn delete_thread(&self, mailbox: &MailboxId) -> Result<bool, StoreError> {
         let _writing = self.writing();
-        (&self.threads, &self.messages, &self.notes, &self.activity)
+        let deleted = (&self.threads, &self.messages, &self.notes, &self.activity)
             .transaction(|(threads, messages, notes, activity)| {
                 let Some(bytes) = threads.remove(&mailbox.0)? else {
                     return Ok(false);
@@ -332,7 +387,16 @@ impl Store for SledStore {
                 }
                 Ok(true)
             })
-            .map_err(tx_error)
+            .map_err(tx_error)?;
+        if deleted {
+            // Its files go after it (a transaction cannot iterate). A crash
+            // in between leaves claimed files of no thread, which the
+            // sweeper removes.
+            for (file, _) in self.files(mailbox)? {
+                self.remove_file_unguarded(mailbox, &file)?;
+            }
+        }
+        Ok(deleted)
     }
 
     fn changed_threads(
@@ -566,6 +630,197 @@ impl Store for SledStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(backend)?;
+        Ok(())
+    }
+
+    fn begin_upload(
+        &self,
+        mailbox: &MailboxId,
+        file: &FileId,
+        length: u64,
+        binding: [u8; 32],
+        now: u64,
+        quota: FileQuota,
+    ) -> Result<Box<dyn BlobWriter>, StoreError> {
+        let _writing = self.writing();
+        let others = self.files(mailbox)?;
+        files::check_upload(&others, file, length, quota)?;
+        let key = FileRecord::key(mailbox, file);
+        let created_record = !others.iter().any(|(id, _)| id == file);
+        let record = FileRecord {
+            state: FileState::Partial,
+            claimed_by: 0,
+            created_at: to_minute(now),
+            length,
+            binding,
+        };
+        if created_record {
+            self.files.insert(key, record.encode()).map_err(backend)?;
+        }
+        let partial = self.blobs.create_partial(mailbox, file)?;
+        Ok(Box::new(SledUpload {
+            store: self.clone(),
+            mailbox: *mailbox,
+            file: *file,
+            record,
+            written: 0,
+            partial: Some(partial),
+            created_record,
+        }))
+    }
+
+    fn file(&self, mailbox: &MailboxId, file: &FileId) -> Result<Option<FileRecord>, StoreError> {
+        self.files
+            .get(FileRecord::key(mailbox, file))
+            .map_err(backend)?
+            .map(|v| FileRecord::decode(&v))
+            .transpose()
+    }
+
+    fn files(&self, mailbox: &MailboxId) -> Result<Vec<(FileId, FileRecord)>, StoreError> {
+        self.files
+            .scan_prefix(mailbox.0)
+            .map(|item| {
+                let (key, value) = item.map_err(backend)?;
+                let (_, file) = FileRecord::parse_key(&key)?;
+                Ok((file, FileRecord::decode(&value)?))
+            })
+            .collect()
+    }
+
+    fn all_files(&self) -> Result<Vec<(MailboxId, FileId, FileRecord)>, StoreError> {
+        self.files
+            .iter()
+            .map(|item| {
+                let (key, value) = item.map_err(backend)?;
+                let (mailbox, file) = FileRecord::parse_key(&key)?;
+                Ok((mailbox, file, FileRecord::decode(&value)?))
+            })
+            .collect()
+    }
+
+    fn read_blob(&self, mailbox: &MailboxId, file: &FileId) -> Result<BlobReader, StoreError> {
+        self.blobs.read(mailbox, file)
+    }
+
+    fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {
+        let _writing = self.writing();
+        self.remove_file_unguarded(mailbox, file)
+    }
+}
+
+impl SledStore {
+    /// [`Store::remove_file`] for a caller that holds the write gate.
+    fn remove_file_unguarded(
+        &self,
+        mailbox: &MailboxId,
+        file: &FileId,
+    ) -> Result<bool, StoreError> {
+        let removed = self
+            .files
+            .remove(FileRecord::key(mailbox, file))
+            .map_err(backend)?
+            .is_some();
+        self.blobs.remove(mailbox, file)?;
+        Ok(removed)
+    }
+}
+
+/// Inside a transaction: each of `claims` becomes claimed by message `seq`,
+/// if it is a complete unclaimed upload for a thread with `verifier`.
+fn claim_files(
+    files: &sled::transaction::TransactionalTree,
+    mailbox: &MailboxId,
+    claims: &[FileId],
+    verifier: &[u8; 32],
+    seq: u64,
+) -> Result<(), ConflictableTransactionError<StoreError>> {
+    for file in claims {
+        let key = FileRecord::key(mailbox, file);
+        let Some(bytes) = files.get(key)? else {
+            return abort(StoreError::UnknownFile);
+        };
+        let mut record = match FileRecord::decode(&bytes) {
+            Ok(r) => r,
+            Err(e) => return abort(e),
+        };
+        if !claimable(&record, verifier) {
+            return abort(StoreError::UnknownFile);
+        }
+        record.state = FileState::Claimed;
+        record.claimed_by = seq;
+        files.insert(&key, record.encode())?;
+    }
+    Ok(())
+}
+
+/// An upload into a [`SledStore`].
+struct SledUpload {
+    store: SledStore,
+    mailbox: MailboxId,
+    file: FileId,
+    record: FileRecord,
+    written: u64,
+    partial: Option<std::fs::File>,
+    created_record: bool,
+}
+
+impl BlobWriter for SledUpload {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        let partial = self.partial.as_mut().ok_or(StoreError::Corrupt)?;
+        if self.written + bytes.len() as u64 > self.record.length {
+            return Err(StoreError::Corrupt);
+        }
+        BlobDir::append(partial, bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
+        let partial = self.partial.take().ok_or(StoreError::Corrupt)?;
+        if self.written != self.record.length {
+            return Err(StoreError::Corrupt);
+        }
+        partial.sync_all().map_err(io)?;
+        let _writing = self.store.writing();
+        // A claim made meanwhile (of the complete upload this one would
+        // replace) wins: a claimed blob never changes.
+        if self
+            .store
+            .file(&self.mailbox, &self.file)?
+            .is_some_and(|r| r.state == FileState::Claimed)
+        {
+            drop(partial);
+            self.store.blobs.remove_partial(&self.mailbox, &self.file)?;
+            return Err(StoreError::FileExists);
+        }
+        self.store
+            .blobs
+            .complete(partial, &self.mailbox, &self.file)?;
+        let record = FileRecord {
+            state: FileState::Pending,
+            ..self.record.clone()
+        };
+        self.store
+            .files
+            .insert(FileRecord::key(&self.mailbox, &self.file), record.encode())
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
+        drop(self.partial.take());
+        let _writing = self.store.writing();
+        self.store.blobs.remove_partial(&self.mailbox, &self.file)?;
+        let key = FileRecord::key(&self.mailbox, &self.file);
+        if self.created_record
+            && self
+                .store
+                .file(&self.mailbox, &self.file)?
+                .is_some_and(|r| r.state == FileState::Partial)
+        {
+            self.store.files.remove(key).map_err(backend)?;
+        }
         Ok(())
     }
 }

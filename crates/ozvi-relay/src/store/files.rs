@@ -1,0 +1,387 @@
+//! Attached files (PROTOCOL.md §12, docs/API.md "Files"): each blob's
+//! fixed-shape record, and its bytes in a file of the data directory.
+//!
+//! The bytes live beside the database rather than in it: sled 0.34 keeps
+//! what is written in memory far beyond its cache capacity (20 concurrent
+//! 16 MiB uploads as 64 KiB values raised a process's RSS by 464 MiB with a
+//! 32 MiB cache and by 474 MiB with a 1 MiB cache; as 200 KB values, which
+//! sled stores as its own blob files, by 348 MiB), so a blob in sled would
+//! make the relay's memory grow with uploaded bytes. A file written chunk by
+//! chunk costs no memory beyond the chunk in hand.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use ozvi_crypto::MailboxId;
+use ozvi_crypto::protocol::file::FileId;
+
+use super::StoreError;
+
+/// Where an upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileState {
+    /// Being received, or interrupted: not yet all on disk.
+    Partial = 0,
+    /// Complete, claimed by no message yet.
+    Pending = 1,
+    /// Claimed by the message `claimed_by`.
+    Claimed = 2,
+}
+
+/// A blob's record in the `files` tree: key mailbox id (16) ‖ file id (16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// Where the upload is.
+    pub state: FileState,
+    /// The sequence number of the message that claimed it (0 until then).
+    pub claimed_by: u64,
+    /// When the upload began (a minute).
+    pub created_at: u64,
+    /// The blob's length, a bucket of PROTOCOL.md §12.1.
+    pub length: u64,
+    /// For an upload to a mailbox that had no thread yet (her first
+    /// contact): the verifier of the auth secret it came with, which the
+    /// thread that claims it must carry. 32 zero bytes otherwise.
+    pub binding: [u8; 32],
+}
+
+impl FileRecord {
+    /// Record format version.
+    pub const VERSION: u8 = 1;
+    /// Encoded length: version, state, claimed-by, created, length, binding.
+    pub const LEN: usize = 1 + 1 + 8 + 8 + 8 + 32;
+    /// Key length: mailbox id ‖ file id.
+    pub const KEY_LEN: usize = 32;
+
+    /// The stored bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::LEN);
+        out.push(Self::VERSION);
+        out.push(self.state as u8);
+        out.extend_from_slice(&self.claimed_by.to_be_bytes());
+        out.extend_from_slice(&self.created_at.to_be_bytes());
+        out.extend_from_slice(&self.length.to_be_bytes());
+        out.extend_from_slice(&self.binding);
+        out
+    }
+
+    /// Parses stored bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        if bytes.len() != Self::LEN || bytes[0] != Self::VERSION {
+            return Err(StoreError::Corrupt);
+        }
+        let u64_at = |at: usize| {
+            u64::from_be_bytes(bytes[at..at + 8].try_into().expect("length checked above"))
+        };
+        let state = match bytes[1] {
+            0 => FileState::Partial,
+            1 => FileState::Pending,
+            2 => FileState::Claimed,
+            _ => return Err(StoreError::Corrupt),
+        };
+        let record = Self {
+            state,
+            claimed_by: u64_at(2),
+            created_at: u64_at(10),
+            length: u64_at(18),
+            binding: bytes[26..58].try_into().expect("length checked above"),
+        };
+        // Only a claimed file names its message; every length is a bucket.
+        let claimed_ok = (record.state == FileState::Claimed) == (record.claimed_by != 0);
+        if !claimed_ok || !ozvi_crypto::protocol::file::is_blob_len(record.length) {
+            return Err(StoreError::Corrupt);
+        }
+        Ok(record)
+    }
+
+    /// The key of `file` of `mailbox`.
+    pub fn key(mailbox: &MailboxId, file: &FileId) -> [u8; Self::KEY_LEN] {
+        let mut key = [0u8; Self::KEY_LEN];
+        key[..16].copy_from_slice(&mailbox.0);
+        key[16..].copy_from_slice(&file.0);
+        key
+    }
+
+    /// The ids in a key.
+    pub fn parse_key(key: &[u8]) -> Result<(MailboxId, FileId), StoreError> {
+        let key: [u8; Self::KEY_LEN] = key.try_into().map_err(|_| StoreError::Corrupt)?;
+        let mut mailbox = [0u8; 16];
+        let mut file = [0u8; 16];
+        mailbox.copy_from_slice(&key[..16]);
+        file.copy_from_slice(&key[16..]);
+        Ok((MailboxId(mailbox), FileId(file)))
+    }
+
+    /// Whether it is an upload no message has claimed (complete or not).
+    pub fn unclaimed(&self) -> bool {
+        self.state != FileState::Claimed
+    }
+}
+
+/// Per-thread limits on files, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileQuota {
+    /// Most files the thread's messages may claim.
+    pub files: u32,
+    /// Most blob bytes a thread may hold, unclaimed uploads included.
+    pub bytes: u64,
+    /// Most unclaimed uploads at once.
+    pub pending: u32,
+}
+
+impl Default for FileQuota {
+    fn default() -> Self {
+        Self {
+            files: 100,
+            bytes: 256 * 1024 * 1024,
+            pending: 10,
+        }
+    }
+}
+
+/// Checks a new upload of `length` bytes under `file` against the
+/// thread's other files; the upload it replaces (same id) does not count.
+pub fn check_upload(
+    others: &[(FileId, FileRecord)],
+    file: &FileId,
+    length: u64,
+    quota: FileQuota,
+) -> Result<(), StoreError> {
+    let mut unclaimed = 0u32;
+    let mut bytes = length;
+    for (id, record) in others {
+        if id == file {
+            if record.state == FileState::Claimed {
+                return Err(StoreError::FileExists);
+            }
+            continue;
+        }
+        unclaimed += u32::from(record.unclaimed());
+        bytes = bytes.saturating_add(record.length);
+    }
+    if unclaimed >= quota.pending || bytes > quota.bytes {
+        return Err(StoreError::Quota);
+    }
+    Ok(())
+}
+
+/// Checks that `claims` may be claimed by a message of a thread with
+/// verifier `verifier` holding `files` (no repeats, each a complete
+/// unclaimed upload made for this thread, within the quota).
+pub fn check_claims(
+    files: &[(FileId, FileRecord)],
+    claims: &[FileId],
+    verifier: &[u8; 32],
+    quota: FileQuota,
+) -> Result<(), StoreError> {
+    if claims.is_empty() {
+        return Ok(());
+    }
+    let claimed = files
+        .iter()
+        .filter(|(_, r)| r.state == FileState::Claimed)
+        .count();
+    for (i, id) in claims.iter().enumerate() {
+        if claims[..i].contains(id) {
+            return Err(StoreError::UnknownFile);
+        }
+        let Some((_, record)) = files.iter().find(|(f, _)| f == id) else {
+            return Err(StoreError::UnknownFile);
+        };
+        if !claimable(record, verifier) {
+            return Err(StoreError::UnknownFile);
+        }
+    }
+    if claimed + claims.len() > quota.files as usize {
+        return Err(StoreError::Quota);
+    }
+    Ok(())
+}
+
+/// Whether a message of the thread with `verifier` may claim `record`.
+pub fn claimable(record: &FileRecord, verifier: &[u8; 32]) -> bool {
+    record.state == FileState::Pending && (record.binding == [0; 32] || record.binding == *verifier)
+}
+
+/// An upload being received. Dropping it without [`BlobWriter::finish`]
+/// leaves a partial record that a retry under the same id replaces and the
+/// sweeper removes.
+pub trait BlobWriter: Send {
+    /// Appends bytes.
+    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Checks the length, makes the bytes durable and marks the upload
+    /// complete (its record is durable after the next [`super::Store::flush`]).
+    fn finish(self: Box<Self>) -> Result<(), StoreError>;
+    /// Throws the upload away: the bytes received and a record this upload
+    /// created. A complete upload it would have replaced stays.
+    fn abort(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// A blob as stored, read in pieces.
+pub type BlobReader = Box<dyn std::io::Read + Send>;
+
+/// The directory of blob files: `files/` in the data directory, one file per
+/// blob named by the hex of its key, and `.part` beside it while one is
+/// received.
+#[derive(Debug)]
+pub struct BlobDir {
+    dir: PathBuf,
+    /// Removed on drop (a temporary store).
+    temporary: bool,
+}
+
+impl BlobDir {
+    /// The blob directory in `data`, created if missing.
+    pub fn open(data: &Path, temporary: bool) -> Result<Self, StoreError> {
+        let dir = data.join("files");
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        Ok(Self { dir, temporary })
+    }
+
+    /// Where a blob lives.
+    pub fn path(&self, mailbox: &MailboxId, file: &FileId) -> PathBuf {
+        self.dir.join(hex(&FileRecord::key(mailbox, file)))
+    }
+
+    /// Where a blob is received.
+    pub fn partial_path(&self, mailbox: &MailboxId, file: &FileId) -> PathBuf {
+        self.dir
+            .join(format!("{}.part", hex(&FileRecord::key(mailbox, file))))
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Removes a blob and what was being received for it.
+    pub fn remove(&self, mailbox: &MailboxId, file: &FileId) -> Result<(), StoreError> {
+        for path in [self.path(mailbox, file), self.partial_path(mailbox, file)] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes what was being received for a blob.
+    pub fn remove_partial(&self, mailbox: &MailboxId, file: &FileId) -> Result<(), StoreError> {
+        match std::fs::remove_file(self.partial_path(mailbox, file)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// Makes the directory's entries durable.
+    pub fn sync_dir(&self) -> Result<(), StoreError> {
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)
+    }
+
+    /// Opens a blob to read.
+    pub fn read(&self, mailbox: &MailboxId, file: &FileId) -> Result<BlobReader, StoreError> {
+        let f = std::fs::File::open(self.path(mailbox, file)).map_err(io)?;
+        Ok(Box::new(f))
+    }
+
+    /// Starts receiving a blob (truncating an interrupted attempt).
+    pub fn create_partial(
+        &self,
+        mailbox: &MailboxId,
+        file: &FileId,
+    ) -> Result<std::fs::File, StoreError> {
+        std::fs::File::create(self.partial_path(mailbox, file)).map_err(io)
+    }
+
+    /// Writes bytes to a blob being received.
+    pub fn append(file: &mut std::fs::File, bytes: &[u8]) -> Result<(), StoreError> {
+        file.write_all(bytes).map_err(io)
+    }
+
+    /// Puts a received (and synced) blob in place, durably.
+    pub fn complete(
+        &self,
+        partial: std::fs::File,
+        mailbox: &MailboxId,
+        file: &FileId,
+    ) -> Result<(), StoreError> {
+        drop(partial);
+        std::fs::rename(self.partial_path(mailbox, file), self.path(mailbox, file)).map_err(io)?;
+        self.sync_dir()
+    }
+
+    /// Copies every complete blob named in `keys` into `target`'s `files/`.
+    pub fn copy_to(&self, target: &Path, keys: &[(MailboxId, FileId)]) -> Result<(), StoreError> {
+        let out = BlobDir::open(target, false)?;
+        for (mailbox, file) in keys {
+            std::fs::copy(self.path(mailbox, file), out.path(mailbox, file)).map_err(io)?;
+        }
+        for (mailbox, file) in keys {
+            std::fs::File::open(out.path(mailbox, file))
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+        }
+        out.sync_dir()
+    }
+}
+
+impl Drop for BlobDir {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            if let Some(parent) = self.dir.parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// A file-system failure; the message names the kind only, never a path.
+pub fn io(e: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("blob file: {:?}", e.kind()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_record_round_trips_at_its_fixed_length_and_refuses_bad_shapes() {
+        let record = FileRecord {
+            state: FileState::Claimed,
+            claimed_by: 3,
+            created_at: 120,
+            length: ozvi_crypto::protocol::file::BLOB_LENGTHS[2],
+            binding: [0; 32],
+        };
+        let bytes = record.encode();
+        assert_eq!(bytes.len(), FileRecord::LEN);
+        assert_eq!(FileRecord::decode(&bytes).expect("valid"), record);
+        let mut bad = bytes.clone();
+        bad[1] = 7;
+        assert!(FileRecord::decode(&bad).is_err(), "unknown state");
+        let mut bad = bytes.clone();
+        bad[25] ^= 1;
+        assert!(FileRecord::decode(&bad).is_err(), "not a bucket");
+        let mut bad = bytes.clone();
+        bad[9] = 0;
+        assert!(FileRecord::decode(&bad).is_err(), "claimed by nothing");
+        assert!(FileRecord::decode(&bytes[..57]).is_err());
+        let (m, f) = FileRecord::parse_key(&FileRecord::key(&MailboxId([1; 16]), &FileId([2; 16])))
+            .expect("valid");
+        assert_eq!((m.0, f.0), ([1; 16], [2; 16]));
+    }
+}
