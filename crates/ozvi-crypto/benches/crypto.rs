@@ -213,6 +213,43 @@ fn bench_bare_aead(c: &mut Criterion) {
     group.finish();
 }
 
+/// A 10 MiB file (PROTOCOL.md §12) sealed and opened, beside bare
+/// XChaCha20-Poly1305 over the same 10 MiB in one call: the price of the
+/// chunking, the padding to the 16 MiB bucket and the hash.
+fn bench_file(c: &mut Criterion) {
+    use ozvi_crypto::protocol::file;
+    let mailbox = ozvi_crypto::MailboxId([7; 16]);
+    let plain: Vec<u8> = (0..10 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let mut rng = ozvi_crypto::primitives::rng::os_rng();
+    let sealed = file::seal(&mut rng, &mailbox, &plain, "image/jpeg", None, None).expect("fits");
+    let aad = aad();
+    let mut group = c.benchmark_group("file_10MiB");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Bytes(plain.len() as u64));
+    group.bench_function("seal", |b| {
+        b.iter(|| {
+            file::seal(
+                &mut rng,
+                &mailbox,
+                black_box(&plain),
+                "image/jpeg",
+                None,
+                None,
+            )
+        });
+    });
+    group.bench_function("open", |b| {
+        b.iter(|| file::open(&mailbox, &sealed.reference, black_box(&sealed.blob)).is_ok());
+    });
+    group.bench_function("bare_xchacha_seal", |b| {
+        b.iter(|| xchacha_seal(&AEAD_KEY, &AEAD_NONCE, &aad, black_box(&plain)));
+    });
+    group.finish();
+}
+
 fn bench_derive(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let code = Code::generate(&mut rng);
@@ -452,7 +489,8 @@ criterion::criterion_group!(
     bench_envelope,
     bench_bare_aead,
     bench_primitives,
-    bench_derive
+    bench_derive,
+    bench_file
 );
 
 fn main() {
