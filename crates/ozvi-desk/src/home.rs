@@ -65,6 +65,12 @@ impl Home {
         &self.dir
     }
 
+    /// Where the web UI's "Uložit" (Save) writes attached files: a folder
+    /// of the desk's (mode 0700), each file mode 0600.
+    pub fn attachments(&self) -> PathBuf {
+        self.dir.join("prilohy")
+    }
+
     /// The keystore's path.
     pub fn keystore(&self) -> PathBuf {
         self.dir.join("staff.ozvi-keys")

@@ -29,7 +29,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/templates", web::post().to(save_templates))
         .route("/thread", web::post().to(thread))
         .route("/read", web::post().to(read))
-        .route("/reply", web::post().to(reply))
+        .service(
+            // Files travel as base64 inside JSON: up to five of 16 MiB.
+            web::resource("/reply")
+                .app_data(web::JsonConfig::default().limit(REPLY_LIMIT))
+                .route(web::post().to(reply)),
+        )
+        .route("/attachment", web::post().to(attachment))
+        .route("/attachment/save", web::post().to(save_attachment))
         .route("/note", web::post().to(note))
         .route("/status", web::post().to(status))
         .route("/her-state", web::post().to(her_state))
@@ -73,7 +80,10 @@ impl actix_web::ResponseError for Failure {
             DeskError::Keystore(crate::keystore::KeystoreError::WrongPassphrase) => {
                 StatusCode::UNAUTHORIZED
             }
-            DeskError::UnknownThread(_) | DeskError::UnknownCentre(_) => StatusCode::NOT_FOUND,
+            DeskError::UnknownThread(_)
+            | DeskError::UnknownCentre(_)
+            | DeskError::UnknownAttachment(_) => StatusCode::NOT_FOUND,
+            DeskError::Attachment(_) => StatusCode::UNPROCESSABLE_ENTITY,
             DeskError::Invalid(_)
             | DeskError::AmbiguousThread(_)
             | DeskError::EmptyText
@@ -416,15 +426,134 @@ struct TextRequest {
     text: String,
 }
 
+/// The largest reply request: five files of 16 MiB in base64, and text.
+const REPLY_LIMIT: usize = 5 * (16 * 1024 * 1024 / 3 + 1) * 4 + 256 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyRequest {
+    id: String,
+    text: String,
+    /// Files staff attach (the same rules as `reply --attach`).
+    #[serde(default)]
+    files: Vec<UploadedFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadedFile {
+    /// The file's own name.
+    name: String,
+    /// Its bytes, base64 (standard, as the browser's FileReader gives it).
+    data: String,
+}
+
+/// Standard base64 (with padding), as a browser encodes a file.
+fn base64_standard(text: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for (i, quad) in bytes.chunks(4).enumerate() {
+        let last = i + 1 == bytes.len() / 4;
+        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &quad[..4 - pad] {
+            n = (n << 6) | value(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let three = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&three[..3 - pad]);
+    }
+    Some(out)
+}
+
 async fn reply(
     state: web::Data<WebState>,
     req: HttpRequest,
-    body: web::Json<TextRequest>,
+    body: web::Json<ReplyRequest>,
+) -> Answer {
+    let session = for_user(&state, &req).await?;
+    let body = body.into_inner();
+    if body.files.len() > ozvi_crypto::protocol::file::MAX_FILES_PER_MESSAGE {
+        return Err(Failure(DeskError::Invalid(
+            "nejvýš 5 příloh v jedné odpovědi / at most 5 attachments in one reply".into(),
+        )));
+    }
+    let files = body
+        .files
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let bytes = base64_standard(&f.data)
+                .ok_or_else(|| DeskError::Invalid("unreadable attachment".into()))?;
+            crate::session::Outgoing::new(Some(&f.name), bytes, i + 1)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mailbox = session.resolve(&body.id).await?;
+    let seq = session
+        .reply_with_files(&mailbox, &body.text, files)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"seq": seq})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachmentRequest {
+    id: String,
+    /// Its number in the thread, from 1.
+    number: usize,
+}
+
+/// An attached image, decrypted and verified in the desk, for the page to
+/// show (it makes a `blob:` URL of it): only JPEG and PNG (a PDF is only
+/// saved, never rendered), never cached, never written to disk.
+async fn attachment(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<AttachmentRequest>,
+) -> Answer {
+    let session = with_session(&state, &req).await?;
+    let mailbox = session.resolve(&body.id).await?;
+    let file = session.attachment(&mailbox, body.number).await?;
+    if !matches!(file.media_type.as_str(), "image/jpeg" | "image/png") {
+        return Err(Failure(DeskError::Invalid(
+            "PDF se nezobrazuje, jen ukládá / a PDF is only saved, never shown".into(),
+        )));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type(file.media_type.as_str())
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(file.bytes.to_vec()))
+}
+
+/// "Uložit": writes the decrypted, verified file into the desk's
+/// attachments folder (0700) under a name that clashes with nothing (0600)
+/// and says where.
+async fn save_attachment(
+    state: web::Data<WebState>,
+    req: HttpRequest,
+    body: web::Json<AttachmentRequest>,
 ) -> Answer {
     let session = for_user(&state, &req).await?;
     let mailbox = session.resolve(&body.id).await?;
-    let seq = session.reply(&mailbox, &body.text).await?;
-    Ok(HttpResponse::Ok().json(json!({"seq": seq})))
+    let file = session.attachment(&mailbox, body.number).await?;
+    let path = crate::session::files::save_into(&state.home.attachments(), &file)?;
+    Ok(HttpResponse::Ok().json(json!({"path": path.display().to_string()})))
 }
 
 async fn note(

@@ -34,6 +34,10 @@ const T = {
     intakeContact: 'Kontakt', yes: 'ANO', no: 'ne', unknown: 'neví', role_self: 'ohrožená osoba', role_witness: 'svědek',
     role_professional: 'odborník', v_psychological: 'psychické', v_physical: 'fyzické', v_sexual: 'sexuální',
     v_economic: 'ekonomické', confirmTransfer: 'Opravdu předat konverzaci centru {c}? Vaše centrum ji pak neuvidí.',
+    attachLabel: 'Přílohy (JPEG, PNG nebo PDF, nejvýš 5, každá do 16 MiB)', attachment: 'Příloha {n}',
+    attachmentBad: 'příloha, kterou nelze otevřít', save: 'Uložit', savedTo: 'Uloženo do {p} (čitelné jen pro vás).',
+    kind_jpeg: 'obrázek JPEG', kind_png: 'obrázek PNG', kind_pdf: 'dokument PDF', pdfSaveOnly: 'PDF se nezobrazuje; uložte si ho.',
+    tooManyFiles: 'Nejvýš 5 příloh v jedné odpovědi.', fileTooLarge: '{f}: příloha má nejvýš 16 MiB.',
     sent: 'Odesláno.', saved: 'Uloženo.', transferred: 'Předáno.', noToken: 'Otevřete pracoviště z adresy, kterou vypsal příkaz ozvi-desk serve. Každá adresa platí jednou; novou vypíše po stisku Enter.',
     lockedNotice: 'Pracoviště se zamklo. Odemkněte je heslem.', waitingNone: '—',
     exportNote: 'Prohlížeč uloží soubor čitelný i pro ostatní uživatele tohoto počítače. Soubor jen pro vás vytvoří příkaz ozvi-desk export.',
@@ -102,6 +106,10 @@ const T = {
     intakeContact: 'Contact', yes: 'YES', no: 'no', unknown: "doesn't know", role_self: 'person at risk', role_witness: 'witness',
     role_professional: 'professional', v_psychological: 'psychological', v_physical: 'physical', v_sexual: 'sexual',
     v_economic: 'economic', confirmTransfer: 'Transfer this conversation to {c}? Your centre will no longer see it.',
+    attachLabel: 'Attachments (JPEG, PNG or PDF, at most 5, each up to 16 MiB)', attachment: 'Attachment {n}',
+    attachmentBad: 'an attachment that cannot be opened', save: 'Save', savedTo: 'Saved to {p} (readable only by you).',
+    kind_jpeg: 'JPEG image', kind_png: 'PNG image', kind_pdf: 'PDF document', pdfSaveOnly: 'A PDF is not shown; save it.',
+    tooManyFiles: 'At most 5 attachments in one reply.', fileTooLarge: '{f}: an attachment has at most 16 MiB.',
     sent: 'Sent.', saved: 'Saved.', transferred: 'Transferred.', noToken: 'Open the desk from the address ozvi-desk serve printed. Each address works once; press Enter there for a new one.',
     lockedNotice: 'The desk locked itself. Unlock it with your passphrase.', waitingNone: '—',
     exportNote: 'The browser saves the file readable by other users of this computer. For a file only you can read, use ozvi-desk export.',
@@ -330,6 +338,7 @@ function setSession(data) {
 // Locked: every decrypted word leaves the page (removed from the DOM, not
 // hidden), as do the form fields she was typing in.
 function clearContent() {
+  forgetImages();
   for (const sel of ['#messages', '#notes', '#intake', '#inbox tbody', '#assignee', '#transfer-to', '#filter-assignee', '#template',
     '#cases tbody', '#case-log', '#case-record', '#link-to']) $(sel).replaceChildren();
   for (const sel of ['#case-id', '#case-deadline', '#case-court', '#case-safe', '#thread-safe', '#cases-count']) $(sel).textContent = '';
@@ -448,6 +457,82 @@ function renderIntake(intake) {
   dl.replaceChildren(...pairs.flatMap(([k, v, cls]) => [el('dt', { textContent: k }), el('dd', { textContent: v, className: cls || '' })]));
 }
 
+// Images of the open thread, decrypted in the desk and shown from blob:
+// URLs that live only in this page's memory; revoked when it redraws.
+let imageUrls = [];
+
+function forgetImages() {
+  for (const url of imageUrls) URL.revokeObjectURL(url);
+  imageUrls = [];
+}
+
+function fileSize(bytes) {
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1000000) return `${Math.ceil(bytes / 1000)} kB`;
+  return `${(Math.ceil(bytes / 100000) / 10).toLocaleString(lang === 'cs' ? 'cs-CZ' : 'en-GB')} MB`;
+}
+
+function describeFile(f) {
+  const kind = { 'image/jpeg': 'kind_jpeg', 'image/png': 'kind_png', 'application/pdf': 'kind_pdf' }[f.media_type];
+  const parts = [t(kind), fileSize(f.size)];
+  if (f.width && f.height) parts.push(`${f.width}×${f.height} px`);
+  if (f.name) parts.push(`„${f.name}“`);
+  return parts.join(' · ');
+}
+
+// A decrypted image for the open thread (a background request: showing
+// it is not her input); drawn only if the thread is still the one open.
+async function loadImage(id, f, holder) {
+  const epoch = state.epoch;
+  const response = await fetch('/api/attachment', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Ozvi-Intent': 'background', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ id, number: f.number }),
+  });
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({}));
+    holder.append(el('div', { className: 'bad', textContent: data.error || response.statusText }));
+    return;
+  }
+  const blob = await response.blob();
+  if (epoch !== state.epoch || state.open !== id) return;
+  const url = URL.createObjectURL(blob);
+  imageUrls.push(url);
+  holder.prepend(el('img', { src: url, alt: `${t('attachment').replace('{n}', f.number)}: ${describeFile(f)}` }));
+}
+
+function renderFiles(id, files) {
+  if (!files || !files.length) return [];
+  return [el('ul', { className: 'files' }, ...files.map((f) => {
+    const label = t('attachment').replace('{n}', f.number);
+    if (f.problem || !f.media_type) {
+      return el('li', { className: 'bad', textContent: `${label}: ${t('attachmentBad')}` });
+    }
+    const item = el('li', {});
+    const holder = el('div', {});
+    item.append(holder, el('span', { textContent: `${label}: ${describeFile(f)} ` }));
+    const save = el('button', { type: 'button', className: 'save-file', textContent: t('save') });
+    save.addEventListener('click', () => guarded(async () => {
+      const answer = await api('/api/attachment/save', { id, number: f.number }, true);
+      notice(t('savedTo').replace('{p}', answer.path));
+    }));
+    item.append(save);
+    if (f.media_type === 'application/pdf') item.append(el('span', { className: 'hint', textContent: ` ${t('pdfSaveOnly')}` }));
+    else loadImage(id, f, holder).catch((e) => holder.append(el('div', { className: 'bad', textContent: e.message })));
+    return item;
+  }))];
+}
+
+// A chosen file as base64 (the desk checks kind and size again).
+function readFile(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
 function author(a) {
   if (a.type === 'person') return t('person');
   if (a.type === 'staff') return `${a.label || a.staff} (${a.centre}${a.former ? `, ${t('former')}` : ''})`;
@@ -470,6 +555,7 @@ function renderThread(view) {
   $('#her-safe').textContent = intake?.safe_contact ? `${t('intakeSafe')}: ${safeLine(intake.safe_contact)}` : '';
   $('#her-state').textContent = view.her_state
     ? t('herStateNow').replace('{s}', stateLine(view.her_state)) : t('herStateNone');
+  forgetImages();
   $('#messages').replaceChildren(...view.messages.map((m) => {
     const kind = m.problem ? 'problem' : m.author.type;
     const told = m.problem ? [] : [
@@ -479,7 +565,8 @@ function renderThread(view) {
     const item = el('li', { className: `message ${kind}` },
       el('div', { className: 'meta', textContent: `#${m.seq} · ${when(m.stored_at)} · ${author(m.author)}` }),
       ...told,
-      ...(m.problem || m.text || !told.length ? [el('div', { className: 'text', textContent: m.problem || m.text })] : []));
+      ...(m.problem || m.text || (!told.length && !m.files.length) ? [el('div', { className: 'text', textContent: m.problem || m.text })] : []),
+      ...(m.problem ? [] : renderFiles(view.entry.id, m.files)));
     item.dataset.seq = m.seq;
     return item;
   }));
@@ -712,8 +799,14 @@ function wire() {
   $('#reply-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     guarded(async () => {
-      await api('/api/reply', { id: state.open, text: $('#reply-text').value }, true);
+      const chosen = [...$('#reply-files').files];
+      if (chosen.length > 5) throw new Error(t('tooManyFiles'));
+      const big = chosen.find((f) => f.size > 16 * 1024 * 1024);
+      if (big) throw new Error(t('fileTooLarge').replace('{f}', big.name));
+      const files = await Promise.all(chosen.map(async (f) => ({ name: f.name, data: await readFile(f) })));
+      await api('/api/reply', { id: state.open, text: $('#reply-text').value, files }, true);
       $('#reply-text').value = '';
+      $('#reply-files').value = '';
       notice(t('sent'));
       await openThread(state.open, true);
     });
