@@ -70,9 +70,11 @@ pub mod security {
          style-src 'self' 'sha256-THyDHDTtPwdHwPtdYWx9o0doVtEXw2dyEv52iWrDHVo='; img-src 'self'; connect-src 'self'; \
          font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-    /// The desk's local web UI's policy (no WebAssembly).
+    /// The desk's local web UI's policy (no WebAssembly). `blob:` images:
+    /// the page shows an attached photo, decrypted by the desk and fetched
+    /// with its token, from a `blob:` URL in its own memory.
     pub const DESK_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-         img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+         img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
          frame-ancestors 'none'";
 
     /// HSTS, sent by a relay behind TLS.
