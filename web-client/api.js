@@ -17,6 +17,7 @@ function explain(status, code) {
   if (code === 'unknown_mailbox' || code === 'wrong_auth') return 'err.not_found';
   if (code === 'quota_exceeded') return 'err.thread_full';
   if (code === 'payload_too_large') return 'err.quota';
+  if (code === 'unknown_file') return 'err.upload';
   if (status >= 500 || status === 0) return 'err.relay_down';
   return 'err.generic';
 }
@@ -59,16 +60,25 @@ export async function challenge(purpose) {
   return (await request('/api/v1/pow', { method: 'POST', body: { purpose } })).json();
 }
 
-export async function createThread(person, centre, envelope, pow) {
+/**
+ * Creates her thread. `pow` is left out when her photos' first upload
+ * carried it; `files` are the ids of her uploaded photos the message claims.
+ */
+export async function createThread(person, centre, envelope, pow, files = []) {
   await request('/api/v1/threads', {
     method: 'POST',
-    body: { mailbox_id: person.mailboxId, verifier: person.verifier, centre, envelope, pow },
+    body: {
+      mailbox_id: person.mailboxId, verifier: person.verifier, centre, envelope, pow,
+      ...(files.length ? { files } : {}),
+    },
   });
 }
 
-export async function postMessage(person, envelope, pow) {
+export async function postMessage(person, envelope, pow, files = []) {
   return (await request('/api/v1/mailbox/messages', {
-    method: 'POST', headers: mailboxHeaders(person), body: { envelope, pow },
+    method: 'POST',
+    headers: mailboxHeaders(person),
+    body: { envelope, pow, ...(files.length ? { files } : {}) },
   })).json();
 }
 

@@ -38,6 +38,45 @@ const state = {
   rendering: Promise.resolve(),
 };
 
+// --- Photos (photos.js, loaded when she first adds one or a message carries files)
+
+let photosModule = null;
+const attachments = {}; // 'form' (first contact) and 'write' (her next message)
+
+function photos() {
+  photosModule ??= import('./photos.js').catch((error) => {
+    photosModule = null;
+    throw error;
+  });
+  return photosModule;
+}
+
+/** The photos chosen for the form `prefix`, once photos.js is loaded. */
+async function attachmentsFor(prefix) {
+  const { Attachments } = await photos();
+  attachments[prefix] ??= new Attachments({
+    list: $(`${prefix}-photo-list`),
+    note: $(`${prefix}-photo-note`),
+    error: $(`${prefix}-photo-error`),
+    progress: $(`${prefix}-photo-progress`),
+  });
+  return attachments[prefix];
+}
+
+/** The photos chosen for `prefix`, or null when none. */
+const chosenPhotos = (prefix) => (attachments[prefix]?.count ? attachments[prefix] : null);
+
+async function addPhotos(prefix) {
+  const input = $(`${prefix}-photo-input`);
+  const chosen = [...input.files];
+  input.value = '';
+  try {
+    await (await attachmentsFor(prefix)).add(chosen);
+  } catch {
+    setError(`${prefix}-photo-error`, 'err.generic');
+  }
+}
+
 function clearInputs() {
   $('contact-form').reset();
   $('danger-alert').hidden = true;
@@ -46,6 +85,7 @@ function clearInputs() {
   $('place-list').replaceChildren();
   $('reader').textContent = '';
   $('write-text').value = '';
+  for (const list of Object.values(attachments)) list.clear();
   $('code-input').value = '';
   $('code-check').value = '';
   for (const id of [
@@ -70,6 +110,7 @@ function forget() {
   });
   state.seen.clear();
   state.transferredTo.clear();
+  photosModule?.then((m) => m.wipe(), () => {});
   for (const id of [
     'code', 'code-address', 'code-reader', 'code-answer', 'thread-centre', 'thread-answer',
     'thread-status', 'read-marker', 'contact-phone', 'contact-address', 'contact-hours',
@@ -120,10 +161,13 @@ async function solveChallenge(purpose) {
 /** The error key for anything thrown: the relay's, the module's, or generic. */
 function errorKey(error) {
   if (error instanceof api.RelayError) return error.key;
+  // photos.js's upload errors carry their key too.
+  if (error?.name === 'Error' && typeof error.key === 'string' && error.key.startsWith('err.')) return error.key;
   const message = String(error?.message ?? '');
   if (message.startsWith('code_')) return `err.${message}`;
   if (message.startsWith('directory_')) return 'err.directory';
   if (message === 'worker_failed') return 'err.browser';
+  if (message.startsWith('file_')) return 'err.upload';
   return 'err.generic';
 }
 
@@ -365,33 +409,55 @@ async function sendFirst(event) {
     // same code, so a lost answer never leaves a second, orphaned thread.
     // Once sent without an answer, it is the message that may be on the
     // relay: it goes again as it was (an edit is for the conversation).
-    if (state.pending && !state.pending.attempted && state.pending.text !== text) {
+    const album = chosenPhotos('form');
+    if (state.pending && !state.pending.attempted
+      && (state.pending.text !== text || state.pending.album !== (album?.key ?? ''))) {
       crypto.free(state.pending.person.handle);
       state.pending = null;
     }
     if (!state.pending) {
       const answers = intake();
       const centre = await crypto.centreFor(answers.region);
-      const body = JSON.stringify({ text, lang: language(), intake: answers });
       const person = await step('derive', () => crypto.newPerson());
       const { code } = person;
       delete person.code;
       let envelope;
+      let ids = [];
       try {
+        // Her photos are sealed to this mailbox; their references ride in
+        // the sealed message (PROTOCOL.md §4.6 `files`).
+        const sealed = album ? await step('seal-files', () => album.seal(person)) : null;
+        ids = sealed?.ids ?? [];
+        const body = JSON.stringify({
+          text, lang: language(), intake: answers, ...(sealed ? { files: sealed.references } : {}),
+        });
         envelope = await step('seal', () => crypto.seal(person, centre, body, Date.now() / 1000));
       } catch (error) {
         crypto.free(person.handle);
         throw error;
       }
-      state.pending = { code, person, centre, envelope, text, attempted: false };
+      state.pending = {
+        code, person, centre, envelope, text, ids, album: album?.key ?? '', attempted: false,
+      };
     }
-    const { code, person, centre, envelope } = state.pending;
-    const pow = await step('pow', () => solveChallenge('create'));
+    const { code, person, centre, envelope, ids } = state.pending;
+    let pow;
+    if (ids.length) {
+      // The first upload carries the proof of work and creates her
+      // mailbox; the thread that claims the files then needs none.
+      progress('progress', 'progress.upload');
+      uncertain = true;
+      state.pending.attempted = true;
+      await step('upload', () => album.upload(person, () => solveChallenge('create')));
+      progress('progress', 'progress.send');
+    } else {
+      pow = await step('pow', () => solveChallenge('create'));
+    }
     await step('send', async () => {
       uncertain = true;
       state.pending.attempted = true;
       try {
-        await api.createThread(person, centre, envelope, pow);
+        await api.createThread(person, centre, envelope, pow, ids);
       } catch (error) {
         // The earlier attempt did arrive: her thread is there.
         if (!(error instanceof api.RelayError && error.code === 'thread_exists')) throw error;
@@ -399,6 +465,7 @@ async function sendFirst(event) {
     });
 
     state.pending = null;
+    album?.sent();
     crypto.free(state.person?.handle);
     Object.assign(state, { person, centre, code, firstCentre: centre });
     clearInputs();
@@ -675,8 +742,23 @@ function plainItem(className, whoText, bodyText, at, lang) {
 const statusLine = (status) => t('status.label', { state: t(`status.${status.state}`) })
   + (status.note ? ` – ${status.note}` : '');
 
-/** A model as a list item, in the current language. */
+/** A model as a list item, in the current language, with its files. */
 function draw(model) {
+  const item = drawItem(model);
+  if (model.files !== undefined && (model.kind === 'person' || model.kind === 'staff')) {
+    const box = document.createElement('div');
+    box.className = 'files';
+    item.insertBefore(box, item.querySelector('.when'));
+    const { person } = state;
+    photos().then(
+      (m) => m.showFiles(box, person, model.files, () => state.person === person && box.isConnected),
+      () => { box.textContent = t('photo.unavailable'); },
+    );
+  }
+  return item;
+}
+
+function drawItem(model) {
   switch (model.kind) {
     case 'person':
       return plainItem('message person', t('msg.me'), model.text, model.at, model.lang);
@@ -757,7 +839,7 @@ async function messageModels(message, person, conversation) {
   const at = result.sent_at;
   if (result.from !== 'staff') {
     state.ownLast = Math.max(state.ownLast, message.seq);
-    const models = [{ kind: 'person', text, at, lang: body.lang }];
+    const models = [{ kind: 'person', text, at, lang: body.lang, files: body.files }];
     // Her first message: the centre's acknowledgement follows at once.
     const centre = state.firstCentre ?? state.centre;
     if (message.seq === 1 && localized(centreById(centre)?.acknowledgement)) {
@@ -781,7 +863,7 @@ async function messageModels(message, person, conversation) {
   }
   return [{
     kind: 'staff', staff: result.staff, centre: result.centre, text, at, lang: body.lang,
-    transfer, status: validStatus(body.status),
+    transfer, status: validStatus(body.status), files: body.files,
   }];
 }
 
@@ -794,11 +876,19 @@ async function writeMore(event) {
   const { person } = state;
   try {
     progress('write-progress', 'progress.send');
+    const album = chosenPhotos('write');
+    // Sealed once: sending again after a failure reuses the same file ids.
+    const sealed = album ? await album.seal(person) : null;
+    if (album) {
+      progress('write-progress', 'progress.upload');
+      await album.upload(person, null);
+      progress('write-progress', 'progress.send');
+    }
     const pow = await solveChallenge('post');
-    const envelope = await crypto.seal(
-      person, state.centre, JSON.stringify({ text, lang: language() }), Date.now() / 1000,
-    );
-    await api.postMessage(person, envelope, pow);
+    const body = { text, lang: language(), ...(sealed ? { files: sealed.references } : {}) };
+    const envelope = await crypto.seal(person, state.centre, JSON.stringify(body), Date.now() / 1000);
+    await api.postMessage(person, envelope, pow, sealed?.ids ?? []);
+    album?.sent();
     $('write-text').value = '';
     countChars('write-text', 'write-count');
     await refresh();
@@ -919,6 +1009,10 @@ function wire() {
       event.preventDefault();
       if (id === 'place') $('place-list').querySelector('button')?.click();
     });
+  }
+  for (const prefix of ['form', 'write']) {
+    $(`${prefix}-photo-add`).addEventListener('click', () => $(`${prefix}-photo-input`).click());
+    $(`${prefix}-photo-input`).addEventListener('change', () => addPhotos(prefix));
   }
   $('message').addEventListener('input', () => countChars('message', 'message-count'));
   $('write-text').addEventListener('input', () => countChars('write-text', 'write-count'));

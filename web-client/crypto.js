@@ -38,6 +38,11 @@ function start() {
 }
 
 function call(op, ...args) {
+  return callMoving(op, args, []);
+}
+
+/** A call whose `buffers` (ArrayBuffers among `args`) move to the worker. */
+function callMoving(op, args, buffers) {
   if (failure) return Promise.reject(new CryptoError(failure));
   if (!worker) {
     try {
@@ -51,7 +56,7 @@ function call(op, ...args) {
     const id = nextId;
     nextId += 1;
     waiting.set(id, { resolve, reject });
-    worker.postMessage({ id, op, args });
+    worker.postMessage({ id, op, args }, buffers);
   });
 }
 
@@ -89,3 +94,18 @@ export const solvePow = (challenge, difficulty) => call('pow', challenge, diffic
 export const free = (handle) => {
   if (worker && handle) call('free', handle).catch(() => {});
 };
+
+/**
+ * Re-encodes a photo in the worker: `{blob, type, width, height}`; rejects
+ * with `file_undecodable`, `file_too_large` or `file_no_canvas` (this
+ * browser's worker cannot draw: re-encode on the page).
+ */
+export const reencode = (file, asPng) => call('reencode', file, asPng);
+/** Seals a re-encoded photo (a Blob) of her mailbox: `{blob: Uint8Array, reference, id}`. */
+export const sealFile = (person, file, type, width, height) => call(
+  'sealFile', person.mailboxId, file, type, width, height,
+);
+/** Downloads and opens a file of her thread (reference: JSON text): its bytes. */
+export const download = (person, reference) => call(
+  'download', person.mailboxId, person.authSecret, reference,
+);

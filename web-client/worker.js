@@ -13,6 +13,27 @@ import init, {
   Conversation, Deployment, Person, checkCode, newCode, solvePow,
 } from './pkg/ozvi_web.js';
 
+/** ozvi-web's second module (sealFile, openFile), loaded at the first photo. */
+let filesModule = null;
+function fileCrypto() {
+  filesModule ??= import('./pkg/ozvi_web_files.js').then(async (module) => {
+    await module.default();
+    return module;
+  }).catch((error) => {
+    filesModule = null;
+    throw error;
+  });
+  return filesModule;
+}
+
+/** An answer whose ArrayBuffers move to the page instead of being copied. */
+class Moved {
+  constructor(value, buffers) {
+    this.value = value;
+    this.buffers = buffers;
+  }
+}
+
 const ready = init();
 let deployment = null;
 /** Persons and conversations by handle; the page holds only the handles. */
@@ -90,6 +111,50 @@ const ops = {
   pow(challenge, difficulty) {
     return solvePow(challenge, difficulty);
   },
+  /**
+   * Re-encodes a photo (reencode.js, loaded only when she first adds one):
+   * `{blob, type, width, height}`, the Blob shared with the page, not copied.
+   * `file_no_canvas` when this worker cannot draw off screen (the page
+   * re-encodes then).
+   */
+  async reencode(file, asPng) {
+    const photos = await import('./reencode.js');
+    if (!photos.canReencode()) throw new Error('file_no_canvas');
+    return photos.reencode(file, asPng);
+  },
+  /** Seals re-encoded bytes (a Blob) for upload: `{blob, reference, id}`. */
+  async sealFile(mailboxId, file, type, width, height) {
+    const { sealFile } = await fileCrypto();
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const sealed = sealFile(mailboxId, bytes, type, width, height);
+    try {
+      const blob = sealed.takeBlob();
+      return new Moved({ blob, reference: sealed.reference, id: sealed.id }, [blob.buffer]);
+    } finally {
+      sealed.free();
+    }
+  },
+  /**
+   * Downloads a file of her thread and opens it with its reference: the
+   * file's bytes, or the error code (`file_*`, `file_download`).
+   */
+  async download(mailboxId, authSecret, reference) {
+    const { id } = JSON.parse(reference);
+    const { openFile } = await fileCrypto();
+    let response;
+    try {
+      response = await fetch('/api/v1/mailbox/file', {
+        headers: { 'Ozvi-Mailbox': mailboxId, 'Ozvi-Auth': authSecret, 'Ozvi-File': String(id) },
+        cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
+      });
+    } catch {
+      throw new Error('file_download');
+    }
+    if (!response.ok) throw new Error('file_download');
+    const blob = new Uint8Array(await response.arrayBuffer());
+    const bytes = openFile(mailboxId, reference, blob);
+    return new Moved(bytes, [bytes.buffer]);
+  },
   free(handle) {
     objects.get(handle)?.free();
     objects.delete(handle);
@@ -110,8 +175,9 @@ self.onmessage = async ({ data }) => {
       throw new Error('worker_failed');
     }
     if (!Object.hasOwn(ops, op)) throw new Error('internal');
-    const value = ops[op](...(Array.isArray(args) ? args : []));
-    self.postMessage({ id, ok: true, value });
+    const value = await ops[op](...(Array.isArray(args) ? args : []));
+    if (value instanceof Moved) self.postMessage({ id, ok: true, value: value.value }, value.buffers);
+    else self.postMessage({ id, ok: true, value });
   } catch (error) {
     const message = String(error?.message ?? '');
     // Only ozvi-web's stable codes cross back, never an internal message.

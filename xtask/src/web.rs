@@ -34,6 +34,8 @@ const PAGE_FILES: &[&str] = &[
     "crypto.js",
     "worker.js",
     "places.js",
+    "photos.js",
+    "reencode.js",
 ];
 
 /// The manifest of a build: `(path inside dist, SHA-256 hex)`, sorted.
@@ -57,29 +59,41 @@ pub fn build_into(root: &Path, out: &Path, target_dir: &Path) -> anyhow::Result<
         remap(target_dir, "/target"),
     ]
     .join(" ");
-    process::run(
-        Command::new("cargo")
-            .current_dir(root)
-            .args(["build", "-p", "ozvi-web", "--target", WASM_TARGET])
-            .args(["--profile", "web", "--locked"])
-            .env("CARGO_TARGET_DIR", target_dir)
-            .env("RUSTFLAGS", &rustflags)
-            .env_remove("CARGO_ENCODED_RUSTFLAGS"),
-    )
-    .context("building crates/ozvi-web for the browser failed")?;
-    let wasm = target_dir.join(WASM_TARGET).join("web/ozvi_web.wasm");
-
     if out.exists() {
         fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
     }
     fs::create_dir_all(out)?;
-    process::run(
-        Command::new("wasm-bindgen")
-            .args(["--target", "web", "--no-typescript", "--out-dir"])
-            .arg(out.join("pkg"))
-            .arg(&wasm),
-    )
-    .context("wasm-bindgen failed")?;
+    // Two modules from crates/ozvi-web: the page's (feature `page`), and
+    // the attached photos' (feature `files`), loaded only when she first
+    // adds or opens a file, so the first visit does not download it.
+    for (feature, name) in [("page", "ozvi_web"), ("files", "ozvi_web_files")] {
+        process::run(
+            Command::new("cargo")
+                .current_dir(root)
+                .args(["build", "-p", "ozvi-web", "--target", WASM_TARGET])
+                .args(["--no-default-features", "--features", feature])
+                .args(["--profile", "web", "--locked"])
+                .env("CARGO_TARGET_DIR", target_dir)
+                .env("RUSTFLAGS", &rustflags)
+                .env_remove("CARGO_ENCODED_RUSTFLAGS"),
+        )
+        .with_context(|| format!("building crates/ozvi-web ({feature}) for the browser failed"))?;
+        let wasm = target_dir.join(WASM_TARGET).join("web/ozvi_web.wasm");
+        process::run(
+            Command::new("wasm-bindgen")
+                .args([
+                    "--target",
+                    "web",
+                    "--no-typescript",
+                    "--out-name",
+                    name,
+                    "--out-dir",
+                ])
+                .arg(out.join("pkg"))
+                .arg(&wasm),
+        )
+        .context("wasm-bindgen failed")?;
+    }
     let source = root.join("web-client");
     for file in PAGE_FILES {
         fs::copy(source.join(file), out.join(file))
