@@ -209,6 +209,65 @@ impl Person {
         assert_eq!(r.status(), 201);
     }
 
+    /// Uploads a sealed file of her thread (`PUT /api/v1/mailbox/file`,
+    /// her thread already exists); returns the relay's status.
+    pub async fn upload_file(&self, sealed: &ozvi_crypto::protocol::file::SealedFile) -> u16 {
+        self.authorised(
+            self.http
+                .put(format!("{}{}", self.base, paths::MAILBOX_FILE)),
+        )
+        .header(ozvi_api::headers::FILE, sealed.reference.id.to_b64())
+        .header("content-type", "application/octet-stream")
+        .body(sealed.blob.clone())
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+    }
+
+    /// Writes again in her thread with exactly this body, claiming `files`
+    /// (uploaded before).
+    pub async fn write_more_with_files(
+        &self,
+        body: &Value,
+        files: &[ozvi_crypto::protocol::file::FileId],
+    ) {
+        let listing: Value = serde_json::from_str(&self.listing().await).expect("json");
+        let centre = listing["centre"].as_str().expect("centre").to_string();
+        let envelope = self.seal(&centre, body).await;
+        let r = self
+            .authorised(
+                self.http
+                    .post(format!("{}{}", self.base, paths::MAILBOX_MESSAGES)),
+            )
+            .json(&PostMessage {
+                envelope: b64::encode(&envelope),
+                pow: Some(self.pow(Purpose::Post).await),
+                files: files.iter().map(|f| f.to_b64()).collect(),
+            })
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    }
+
+    /// A file of her thread as the relay serves it (`GET
+    /// /api/v1/mailbox/file`): the status and the blob.
+    pub async fn download_file(&self, id: &ozvi_crypto::protocol::file::FileId) -> (u16, Vec<u8>) {
+        let r = self
+            .authorised(
+                self.http
+                    .get(format!("{}{}", self.base, paths::MAILBOX_FILE)),
+            )
+            .header(ozvi_api::headers::FILE, id.to_b64())
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.bytes().await.expect("body").to_vec())
+    }
+
     /// Every message she can read: (seq, kind, verified sender's staff id or
     /// "person", text).
     pub async fn read_all(&self) -> Vec<(u64, Kind, String, String)> {

@@ -341,3 +341,52 @@ pub fn create_private_dir(dir: &Path) -> Result<(), DeskError> {
     }
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_is_read_from_the_content_and_the_pixels_from_the_header() {
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some("image/jpeg"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff(b"%PDF-1.7"), Some("application/pdf"));
+        for other in [&b""[..], b"GIF89a", b"<html>", b"%PD", b"PK\x03\x04"] {
+            assert_eq!(sniff(other), None);
+        }
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&[0, 0, 2, 128, 0, 0, 1, 224]);
+        assert_eq!(pixels("image/png", &png), Some((640, 480)));
+        png[16..20].copy_from_slice(&0u32.to_be_bytes());
+        assert_eq!(pixels("image/png", &png), None, "out of bounds");
+        let jpeg = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xC2, 0, 17, 8, 0, 32, 0, 48,
+        ];
+        assert_eq!(pixels("image/jpeg", &jpeg), Some((48, 32)));
+        assert_eq!(pixels("image/jpeg", &jpeg[..12]), None, "truncated");
+        assert_eq!(
+            pixels("image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 1, 2]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_name_the_reference_refuses_gives_way_to_a_default() {
+        let pdf = b"%PDF-1.4 x".to_vec();
+        let named = |n: Option<&str>| Outgoing::new(n, pdf.clone(), 3).expect("ok").name;
+        assert_eq!(named(Some("Leták.pdf")), "Leták.pdf");
+        for bad in [
+            ".skryty.pdf",
+            " a.pdf",
+            "a\nb.pdf",
+            "a/b.pdf",
+            "a\\b.pdf",
+            "",
+        ] {
+            assert_eq!(named(Some(bad)), "priloha-3.pdf", "{bad:?}");
+        }
+        assert_eq!(named(Some(&"x".repeat(101))), "priloha-3.pdf");
+        assert_eq!(named(None), "priloha-3.pdf");
+        assert!(Outgoing::new(Some("a.pdf"), b"text".to_vec(), 1).is_err());
+    }
+}

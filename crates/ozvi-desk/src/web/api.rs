@@ -461,7 +461,7 @@ fn base64_standard(text: &str) -> Option<Vec<u8>> {
         }))
     }
     let bytes = text.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
@@ -794,4 +794,24 @@ async fn wait(state: web::Data<WebState>, query: web::Query<Since>) -> Answer {
         return Err(Failure(DeskError::Locked));
     }
     Ok(HttpResponse::Ok().json(json!({"changed": changed, "generation": generation})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64_standard;
+
+    #[test]
+    fn standard_base64_as_a_browser_writes_it() {
+        assert_eq!(base64_standard("").as_deref(), Some(&b""[..]));
+        assert_eq!(base64_standard("TWFu").as_deref(), Some(&b"Man"[..]));
+        assert_eq!(base64_standard("TWE=").as_deref(), Some(&b"Ma"[..]));
+        assert_eq!(base64_standard("TQ==").as_deref(), Some(&b"M"[..]));
+        assert_eq!(
+            base64_standard("+/+/").as_deref(),
+            Some(&[0xFB, 0xFF, 0xBF][..])
+        );
+        for bad in ["TQ=", "T===", "TQ==TWFu", "TW-_", "TWF u", "===="] {
+            assert_eq!(base64_standard(bad), None, "{bad}");
+        }
+    }
 }
