@@ -55,6 +55,7 @@ use crate::{person, public, staff};
         staff::Notifications,
         staff::CentreRecord,
         staff::CentreRecordUpload,
+        staff::FileRequest,
     )),
     tags(
         (name = "public", description = "Anyone may call these."),
@@ -161,6 +162,19 @@ fn content(body: Body) -> Option<(&'static str, utoipa::openapi::Content)> {
                 .schema(Some(ObjectBuilder::new().schema_type(Type::String).build()))
                 .build(),
         )),
+        Body::Binary => Some((
+            "application/octet-stream",
+            ContentBuilder::new()
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                            utoipa::openapi::KnownFormat::Binary,
+                        )))
+                        .build(),
+                ))
+                .build(),
+        )),
     }
 }
 
@@ -214,6 +228,27 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
                     "The Ed25519 signature (PROTOCOL.md §7), base64url (64 bytes).",
                 ))
                 .security(SecurityRequirement::new("staff", Vec::<String>::new()));
+        }
+    }
+    if route.path == routes::paths::MAILBOX_FILE {
+        op = op.parameter(header_parameter(
+            "Ozvi-File",
+            pattern::B64_16,
+            "The file id, base64url (16 bytes).",
+        ));
+        if route.method == Method::Put {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("Ozvi-Pow")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "`<challenge>.<nonce>`: a solved `create` challenge, nonce in \
+                         decimal; only on the first upload to a mailbox without a thread.",
+                    ))
+                    .schema(Some(string("^[A-Za-z0-9_-]+\\.(0|[1-9][0-9]{0,19})$")))
+                    .build(),
+            );
         }
     }
     let query = match route.query {
@@ -277,9 +312,11 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
 
 /// The header names the document uses, in the case the relay matches them
 /// (HTTP header names are case-insensitive).
-pub const HEADERS: [&str; 6] = [
+pub const HEADERS: [&str; 8] = [
     headers::MAILBOX,
     headers::AUTH,
+    headers::FILE,
+    headers::POW,
     headers::STAFF_KEY,
     headers::STAFF_TIMESTAMP,
     headers::STAFF_NONCE,

@@ -118,7 +118,13 @@ pub enum Body {
     Text,
     /// `text/event-stream`.
     Events,
+    /// `application/octet-stream`: a file's blob (PROTOCOL.md §12.1), or
+    /// for a staff upload the two ids before it.
+    Binary,
 }
+
+/// The largest blob (PROTOCOL.md §12.1): the most an upload's body holds.
+pub const MAX_BLOB: usize = ozvi_crypto::protocol::file::BLOB_LENGTHS[8] as usize;
 
 /// The query a route takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,6 +375,8 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
                 E::UnknownCentre,
                 E::NoDirectory,
                 E::ThreadExists,
+                E::UnknownFile,
+                E::QuotaExceeded,
             ],
         },
         Route {
@@ -397,11 +405,13 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
             response: Body::Json(schema::<person::Posted>()),
             errors: &[
                 E::InvalidEncoding,
+                E::InvalidField,
                 E::InvalidEnvelope,
                 E::InvalidProofOfWork,
                 E::UnknownCentre,
                 E::NoDirectory,
                 E::QuotaExceeded,
+                E::UnknownFile,
             ],
         },
         Route {
@@ -465,7 +475,8 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
             path: paths::STAFF_REPLY,
             access: Staff,
             summary: "A staff reply (kind 2).",
-            description: "Stored and durable when answered.",
+            description: "Stored and durable when answered, with the claims of the files \
+                it lists (uploaded before it with `PUT /api/v1/staff/file`).",
             query: Query::None,
             request: Body::Json(schema::<staff::EnvelopeRequest>()),
             body_limit: Some(limits::BODY_LIMIT),
@@ -479,6 +490,7 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
                 E::UnknownCentre,
                 E::QuotaExceeded,
                 E::WrongThreadKind,
+                E::UnknownFile,
             ],
         },
         Route {
@@ -636,6 +648,91 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
             success: 204,
             response: Body::Empty,
             errors: &[E::InvalidEncoding, E::InvalidEnvelope, E::UnknownCentre],
+        },
+        Route {
+            method: Method::Put,
+            path: paths::MAILBOX_FILE,
+            access: Person,
+            summary: "The person uploads one file's blob, before the message that claims it.",
+            description: "Header `Ozvi-File` names it. `Content-Length` must be a blob \
+                length (PROTOCOL.md §12.1), checked with the auth and the number of uploads \
+                being received before a byte of the body is read. For a mailbox without a \
+                thread, the first upload carries `Ozvi-Pow: <challenge>.<nonce>` (purpose \
+                `create`) and binds the mailbox to her auth secret. The same unclaimed id \
+                again replaces the upload. Durable when answered.",
+            query: Query::None,
+            request: Body::Binary,
+            body_limit: Some(MAX_BLOB),
+            success: 204,
+            response: Body::Empty,
+            errors: &[
+                E::InvalidEncoding,
+                E::InvalidField,
+                E::InvalidFile,
+                E::LengthRequired,
+                E::InvalidProofOfWork,
+                E::FileExists,
+                E::UploadInProgress,
+                E::QuotaExceeded,
+                E::Busy,
+            ],
+        },
+        Route {
+            method: Method::Get,
+            path: paths::MAILBOX_FILE,
+            access: Person,
+            summary: "A file claimed by a message of the person's thread, as stored.",
+            description: "Header `Ozvi-File` names it; the answer is the blob.",
+            query: Query::None,
+            request: Body::Empty,
+            body_limit: None,
+            success: 200,
+            response: Body::Binary,
+            errors: &[E::InvalidEncoding, E::InvalidField, E::UnknownFile],
+        },
+        Route {
+            method: Method::Put,
+            path: paths::STAFF_FILE,
+            access: Staff,
+            summary: "A staff member uploads a file's blob for a thread of her centre.",
+            description: "The body is `mailbox_id (16) ‖ file_id (16) ‖ blob`, so both ids \
+                are signed; `Content-Length` is 32 plus a blob length. The signed headers \
+                and the length are checked before the body is read; the blob is kept only \
+                if the signature verifies. Durable when answered.",
+            query: Query::None,
+            request: Body::Binary,
+            body_limit: Some(32 + MAX_BLOB),
+            success: 204,
+            response: Body::Empty,
+            errors: &[
+                E::InvalidFile,
+                E::LengthRequired,
+                E::UnknownMailbox,
+                E::WrongThreadKind,
+                E::FileExists,
+                E::UploadInProgress,
+                E::QuotaExceeded,
+                E::Busy,
+            ],
+        },
+        Route {
+            method: Method::Post,
+            path: paths::STAFF_FILE,
+            access: Staff,
+            summary: "A file claimed by a message of a thread of her centre, as stored.",
+            description: "Another centre's thread answers `404 unknown_mailbox`, like a \
+                missing one; the answer is the blob.",
+            query: Query::None,
+            request: Body::Json(schema::<staff::FileRequest>()),
+            body_limit: Some(limits::BODY_LIMIT),
+            success: 200,
+            response: Body::Binary,
+            errors: &[
+                E::InvalidEncoding,
+                E::InvalidField,
+                E::UnknownMailbox,
+                E::UnknownFile,
+            ],
         },
     ]
 });

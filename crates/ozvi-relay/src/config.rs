@@ -114,6 +114,18 @@ pub struct Config {
     /// Transfer bodies (up to 32 MiB) read at the same time; more are
     /// refused with `busy` before their body is read.
     pub concurrent_large_bodies: usize,
+    /// Most files one thread's messages may claim.
+    pub files_per_thread: u32,
+    /// Most blob bytes one thread may hold, unclaimed uploads included.
+    pub file_bytes_per_thread: u64,
+    /// Most uploads of one thread that no message has claimed yet.
+    pub pending_files_per_thread: u32,
+    /// Seconds after which an upload no message claimed (or one that never
+    /// finished) is removed by the sweeper.
+    pub pending_file_secs: u64,
+    /// File uploads received at the same time; more are refused with
+    /// `busy` before their body is read.
+    pub concurrent_uploads: usize,
     /// Content-free e-mail to staff on a schedule (`[notify]`); off unless
     /// `smtp_host` is set.
     pub notify: crate::notify::config::NotifyConfig,
@@ -167,6 +179,11 @@ impl Default for Config {
             event_streams_total: 4096,
             event_stream_max_secs: 3600,
             concurrent_large_bodies: 4,
+            files_per_thread: 100,
+            file_bytes_per_thread: 256 * 1024 * 1024,
+            pending_files_per_thread: 10,
+            pending_file_secs: 3600,
+            concurrent_uploads: 32,
             notify: crate::notify::config::NotifyConfig::default(),
         }
     }
@@ -206,6 +223,15 @@ impl Config {
         );
         self.notify.validate()?;
         Ok(())
+    }
+
+    /// The per-thread file quotas.
+    pub fn file_quota(&self) -> crate::store::FileQuota {
+        crate::store::FileQuota {
+            files: self.files_per_thread,
+            bytes: self.file_bytes_per_thread,
+            pending: self.pending_files_per_thread,
+        }
     }
 
     /// Retention in days for a centre.

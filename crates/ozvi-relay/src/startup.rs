@@ -72,6 +72,10 @@ pub async fn build(
             config.concurrent_large_bodies.max(1),
         )),
         directory_bodies: Arc::new(tokio::sync::Semaphore::new(DIRECTORY_BODIES)),
+        uploads: Arc::new(tokio::sync::Semaphore::new(
+            config.concurrent_uploads.max(1),
+        )),
+        uploading: std::sync::Mutex::default(),
         started_at: now,
         notifier,
         config,
@@ -414,9 +418,39 @@ pub async fn sweep(state: &AppState) -> Result<usize, crate::store::StoreError> 
             Metrics::inc(&state.metrics.threads_expired);
         }
     }
-    if deleted > 0 {
+    let files = sweep_files(state, now)?;
+    if deleted > 0 || files > 0 {
         state.flusher.flush().await?;
-        tracing::info!(deleted, "retention sweep");
+        tracing::info!(deleted, files, "retention sweep");
     }
     Ok(deleted)
+}
+
+/// Removes uploads that no message claimed (or that never finished) within
+/// `pending_file_secs`, and claimed files whose thread is gone (a crash
+/// between a thread's deletion and its files'). Returns how many.
+fn sweep_files(state: &AppState, now: u64) -> Result<usize, crate::store::StoreError> {
+    // Records keep the minute an upload began, rounded down: a minute more
+    // so that none goes early.
+    let cutoff = now.saturating_sub(state.config.pending_file_secs.saturating_add(60));
+    let mut removed = 0;
+    for (mailbox, file, record) in state.store.all_files()? {
+        let mut key = [0u8; 32];
+        key[..16].copy_from_slice(&mailbox.0);
+        key[16..].copy_from_slice(&file.0);
+        let receiving = state
+            .uploading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&key);
+        let stale = if record.unclaimed() {
+            record.created_at <= cutoff && !receiving
+        } else {
+            state.store.thread(&mailbox)?.is_none()
+        };
+        if stale && state.store.remove_file(&mailbox, &file)? {
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

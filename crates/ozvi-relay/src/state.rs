@@ -83,6 +83,11 @@ pub struct AppState {
     /// Directory bodies (up to 1 MiB, unauthenticated until verified) being
     /// received now: a few at a time, apart from transfers.
     pub directory_bodies: Arc<tokio::sync::Semaphore>,
+    /// File uploads being received now (`concurrent_uploads`).
+    pub uploads: Arc<tokio::sync::Semaphore>,
+    /// The files (mailbox id ‖ file id) being received now: the same id
+    /// twice at once is `upload_in_progress`.
+    pub uploading: Mutex<std::collections::HashSet<[u8; 32]>>,
     /// Staff notifications by e-mail and their delivery health.
     pub notifier: Arc<crate::notify::Notifier>,
     /// When this process started (the relay's clock, Unix seconds). Staff

@@ -6,6 +6,7 @@
 //! person key); nothing here re-implements one.
 
 pub mod events;
+pub mod files;
 pub mod openapi;
 pub mod person;
 pub mod public;
@@ -66,6 +67,10 @@ routes! {
     Get paths::STAFF_NOTIFICATIONS => staff::notifications,
     Get paths::STAFF_TEMPLATES => staff::get_templates,
     Put paths::STAFF_TEMPLATES => staff::put_templates,
+    Put paths::MAILBOX_FILE => files::person_upload,
+    Get paths::MAILBOX_FILE => files::person_download,
+    Put paths::STAFF_FILE => files::staff_upload,
+    Post paths::STAFF_FILE => files::staff_download,
 }
 
 /// Reads a request body of at most `limit` bytes. A declared length over the

@@ -110,6 +110,7 @@ pub async fn create_thread(
         return Err(ApiError::InvalidField);
     }
     let envelope = decode(&request.envelope)?;
+    let claims = super::files::claims(&request.files)?;
     let directory = state.directory()?;
     let centre = directory
         .directory
@@ -117,11 +118,30 @@ pub async fn create_thread(
         .ok_or(ApiError::UnknownCentre)?;
     check_envelope(&envelope, Kind::PersonMessage, centre, None)?;
     let centre_id = state.centre_id(&centre.id)?;
+    let now = state.clock.now();
+    // Her first contact with photos: her first upload was her creation
+    // (budget and proof of work, docs/API.md "Files"), so the thread that
+    // claims uploads bound to her verifier pays nothing more.
+    if prepaid(&state, &mailbox, &verifier, &claims)? {
+        state.store.create_thread_claiming(
+            &mailbox,
+            verifier,
+            &centre_id,
+            &envelope,
+            now,
+            &claims,
+            state.config.file_quota(),
+        )?;
+        state.limits.record_creation(&centre.id, now);
+        state.flusher.flush().await?;
+        Metrics::inc(&state.metrics.threads_created);
+        state.notify(mailbox.0, &centre.id, 1);
+        return Ok(HttpResponse::Created().json(Posted { seq: 1 }));
+    }
     // Admission (docs/API.md, "Admission"): only this client's own budget
     // can refuse a creation; what a centre receives only raises the price of
     // the next challenge. Nothing refused is counted.
     let client = client_of(&req);
-    let now = state.clock.now();
     let reservation =
         state
             .limits
@@ -131,9 +151,15 @@ pub async fn create_thread(
         return Err(ApiError::RateLimited);
     }
     let created = spend(&state, request.pow.as_ref(), Purpose::Create).and_then(|()| {
-        Ok(state
-            .store
-            .create_thread(&mailbox, verifier, &centre_id, &envelope, now)?)
+        Ok(state.store.create_thread_claiming(
+            &mailbox,
+            verifier,
+            &centre_id,
+            &envelope,
+            now,
+            &claims,
+            state.config.file_quota(),
+        )?)
     });
     if let Err(e) = created {
         state.limits.release_creation(client, now, reservation);
@@ -144,6 +170,29 @@ pub async fn create_thread(
     Metrics::inc(&state.metrics.threads_created);
     state.notify(mailbox.0, &centre.id, 1);
     Ok(HttpResponse::Created().json(Posted { seq: 1 }))
+}
+
+/// Whether a new thread's claims are uploads of her first contact, bound to
+/// her verifier (and so already paid for).
+fn prepaid(
+    state: &AppState,
+    mailbox: &MailboxId,
+    verifier: &[u8; 32],
+    claims: &[ozvi_crypto::protocol::file::FileId],
+) -> Result<bool, ApiError> {
+    if claims.is_empty() {
+        return Ok(false);
+    }
+    for file in claims {
+        let bound = state
+            .store
+            .file(mailbox, file)?
+            .is_some_and(|r| r.state == crate::store::FileState::Pending && r.binding == *verifier);
+        if !bound {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// `POST /api/v1/mailbox/messages`: the person writes again.
@@ -157,6 +206,7 @@ pub async fn post_message(
     let body = read_body(&req, payload, BODY_LIMIT).await?;
     let request: PostMessage = parse_json(&body)?;
     let envelope = decode(&request.envelope)?;
+    let claims = super::files::claims(&request.files)?;
     let directory = state.directory()?;
     let centre = directory
         .directory
@@ -173,9 +223,15 @@ pub async fn post_message(
         Metrics::inc(&state.metrics.rate_limited);
         return Err(ApiError::RateLimited);
     }
-    let seq = state
-        .store
-        .append(&mailbox, Author::Person, &envelope, now, quota(&state))?;
+    let seq = state.store.append_claiming(
+        &mailbox,
+        Author::Person,
+        &envelope,
+        now,
+        quota(&state),
+        &claims,
+        state.config.file_quota(),
+    )?;
     state.flusher.flush().await?;
     Metrics::inc(&state.metrics.person_messages);
     state.notify(mailbox.0, record.centre.as_str(), seq);

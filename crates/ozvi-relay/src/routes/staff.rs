@@ -322,6 +322,7 @@ struct EnvelopeFor {
     mailbox: MailboxId,
     record: ThreadRecord,
     envelope: Vec<u8>,
+    files: Vec<ozvi_crypto::protocol::file::FileId>,
 }
 
 async fn envelope_request(
@@ -334,6 +335,11 @@ async fn envelope_request(
     let request: EnvelopeRequest = parse_json(&body)?;
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
     let envelope = decode(&request.envelope)?;
+    // Only a reply carries files; a note claims none.
+    if kind != Kind::StaffReply && !request.files.is_empty() {
+        return Err(ApiError::InvalidField);
+    }
+    let files = super::files::claims(&request.files)?;
     let record = own_thread(state, &staff, &mailbox)?;
     if record.is_case() {
         // A case takes case entries only (`POST /api/v1/staff/case`).
@@ -353,6 +359,7 @@ async fn envelope_request(
         mailbox,
         record,
         envelope,
+        files,
     })
 }
 
@@ -367,12 +374,14 @@ pub async fn reply(
         max_messages: state.config.max_messages_per_thread,
         max_bytes: state.config.max_bytes_per_thread,
     };
-    let seq = state.store.append(
+    let seq = state.store.append_claiming(
         &r.mailbox,
         Author::Staff,
         &r.envelope,
         state.clock.now(),
         quota,
+        &r.files,
+        state.config.file_quota(),
     )?;
     state.flusher.flush().await?;
     Metrics::inc(&state.metrics.staff_replies);
@@ -392,6 +401,10 @@ pub async fn case_entry(
 ) -> Result<HttpResponse, ApiError> {
     let (staff, current, body) = signed_body(&state, &req, payload, BODY_LIMIT).await?;
     let request: EnvelopeRequest = parse_json(&body)?;
+    if !request.files.is_empty() {
+        // A case entry carries no files.
+        return Err(ApiError::InvalidField);
+    }
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
     let envelope = decode(&request.envelope)?;
     let centre = current

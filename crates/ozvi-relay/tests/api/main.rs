@@ -2,6 +2,7 @@
 //! port 0 and its own sled store in a temporary directory.
 
 mod admission;
+mod files;
 mod hardening;
 mod helpers;
 mod person;

@@ -1,0 +1,495 @@
+//! Attached files (docs/API.md, "Files"; PROTOCOL.md §12): uploads are
+//! refused on their headers before a byte of the body is read, then
+//! streamed to the store one piece at a time, so neither a file's size nor
+//! the number of uploads makes the relay's memory grow.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use ozvi_api::headers::{FILE as FILE_HEADER, POW as POW_HEADER};
+use ozvi_crypto::protocol::file::{
+    BLOB_LENGTHS, FORMAT, FileId, MAX_FILES_PER_MESSAGE, is_blob_len,
+};
+use ozvi_crypto::protocol::request::BodyDigest;
+use ozvi_crypto::{AuthSecret, MailboxId};
+
+use super::person::{AUTH_HEADER, MAILBOX_HEADER, client_of};
+use super::{BODY_LIMIT, decode_array, parse_json};
+use crate::admission::{Purpose, Reservation};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::store::{BlobWriter, FileRecord, FileState, StoreError};
+
+/// How long an upload's body may take to arrive (16 MiB at ~256 kbit/s).
+pub const UPLOAD_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The largest blob.
+const MAX_BLOB: u64 = BLOB_LENGTHS[BLOB_LENGTHS.len() - 1];
+
+/// How much of a blob is read from disk at a time when it is sent.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The file ids a message claims (`files`): at most five, no repeats.
+pub fn claims(files: &[String]) -> Result<Vec<FileId>, ApiError> {
+    if files.len() > MAX_FILES_PER_MESSAGE {
+        return Err(ApiError::InvalidField);
+    }
+    let mut ids: Vec<FileId> = Vec::with_capacity(files.len());
+    for text in files {
+        let id = FileId(decode_array(text)?);
+        if ids.contains(&id) {
+            return Err(ApiError::InvalidField);
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// The declared `Content-Length`: missing is `411 length_required`, over
+/// the largest blob (plus `extra`) `413`, not `extra` plus a blob length
+/// `400 invalid_file`.
+fn declared_blob_length(req: &HttpRequest, extra: u64) -> Result<u64, ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .ok_or(ApiError::LengthRequired)?
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or(ApiError::InvalidFile)?;
+    if declared > MAX_BLOB + extra {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let blob = declared.checked_sub(extra).ok_or(ApiError::InvalidFile)?;
+    if !is_blob_len(blob) {
+        return Err(ApiError::InvalidFile);
+    }
+    Ok(blob)
+}
+
+fn file_header(req: &HttpRequest) -> Result<FileId, ApiError> {
+    let text = req
+        .headers()
+        .get(FILE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::InvalidField)?;
+    Ok(FileId(decode_array(text)?))
+}
+
+/// A place among the uploads being received, and the id marked as being
+/// received; both are given back on drop.
+struct Receiving {
+    state: web::Data<AppState>,
+    key: [u8; 32],
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Receiving {
+    fn start(
+        state: &web::Data<AppState>,
+        mailbox: &MailboxId,
+        file: &FileId,
+    ) -> Result<Self, ApiError> {
+        let permit = Arc::clone(&state.uploads)
+            .try_acquire_owned()
+            .map_err(|_| ApiError::Busy)?;
+        let key = FileRecord::key(mailbox, file);
+        let fresh = state
+            .uploading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key);
+        if !fresh {
+            return Err(ApiError::UploadInProgress);
+        }
+        Ok(Self {
+            state: state.clone(),
+            key,
+            _permit: permit,
+        })
+    }
+}
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        self.state
+            .uploading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.key);
+    }
+}
+
+/// Streams a body into `writer`: the first byte must be the blob format.
+async fn stream_blob(
+    payload: &mut web::Payload,
+    writer: &mut dyn BlobWriter,
+    mut first: bool,
+    length: u64,
+) -> Result<(), ApiError> {
+    let mut written = 0u64;
+    let read = async {
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| ApiError::MalformedRequest)?;
+            if chunk.is_empty() {
+                continue;
+            }
+            if first {
+                if chunk[0] != FORMAT {
+                    return Err(ApiError::InvalidFile);
+                }
+                first = false;
+            }
+            written += chunk.len() as u64;
+            if written > length {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            writer.write(&chunk).map_err(|e| match e {
+                StoreError::Corrupt => ApiError::PayloadTooLarge,
+                e => e.into(),
+            })?;
+        }
+        if written != length {
+            return Err(ApiError::MalformedRequest);
+        }
+        Ok(())
+    };
+    tokio::time::timeout(UPLOAD_READ_LIMIT, read)
+        .await
+        .map_err(|_| ApiError::MalformedRequest)?
+}
+
+/// Makes a received upload durable: the bytes (off the async workers: it
+/// waits for the disk), then its record through the group flush.
+async fn finish(state: &AppState, writer: Box<dyn BlobWriter>) -> Result<(), ApiError> {
+    web::block(move || writer.finish())
+        .await
+        .map_err(|_| ApiError::Internal)??;
+    state.flusher.flush().await?;
+    Ok(())
+}
+
+/// Her auth for an upload: a thread's holder (binding none), or, for a
+/// mailbox with no thread yet, the first contact — bound to her verifier,
+/// and paid for with a `create` proof of work on the first upload.
+fn person_upload_auth(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<
+    (
+        MailboxId,
+        [u8; 32],
+        Option<(std::net::IpAddr, u64, Reservation)>,
+    ),
+    ApiError,
+> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::WrongAuth)
+    };
+    let mailbox = MailboxId(decode_array(header(MAILBOX_HEADER)?)?);
+    let auth = AuthSecret::from_bytes(decode_array(header(AUTH_HEADER)?)?);
+    let verifier = auth.verifier();
+    if state.store.thread(&mailbox)?.is_some() {
+        let (mailbox, _) = super::person::authenticate(state, req)?;
+        return Ok((mailbox, [0; 32], None));
+    }
+    // No thread yet: uploads already bound to another secret make the
+    // mailbox someone else's; one bound to hers needs no second payment.
+    let files = state.store.files(&mailbox)?;
+    let mut bound_to_her = false;
+    for (_, record) in &files {
+        if record.binding != [0; 32] {
+            if ozvi_crypto::AuthVerifier(record.binding) != verifier {
+                return Err(ApiError::UnknownMailbox);
+            }
+            bound_to_her = true;
+        }
+    }
+    let binding = verifier.0;
+    if binding == crate::store::ThreadRecord::NO_PERSON {
+        return Err(ApiError::InvalidField);
+    }
+    if bound_to_her {
+        return Ok((mailbox, binding, None));
+    }
+    // Her first upload is her creation: the creation budget and a `create`
+    // proof of work, both before the body is read.
+    let pow = req
+        .headers()
+        .get(POW_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once('.'))
+        .and_then(|(challenge, nonce)| Some((challenge, nonce.parse::<u64>().ok()?)));
+    let client = client_of(req);
+    let now = state.clock.now();
+    let reservation =
+        state
+            .limits
+            .reserve_creation(client, now, state.config.threads_per_address_per_hour);
+    if reservation == Reservation::Refused {
+        Metrics::inc(&state.metrics.rate_limited);
+        return Err(ApiError::RateLimited);
+    }
+    let paid = match pow {
+        Some((challenge, nonce)) => state.limits.spend_challenge(
+            challenge,
+            nonce,
+            Purpose::Create,
+            state.config.pow_difficulty,
+            now,
+        ),
+        None => state.config.pow_difficulty == 0,
+    };
+    if !paid {
+        state.limits.release_creation(client, now, reservation);
+        return Err(ApiError::InvalidProofOfWork);
+    }
+    Ok((mailbox, binding, Some((client, now, reservation))))
+}
+
+/// `PUT /api/v1/mailbox/file`: she uploads one blob.
+pub async fn person_upload(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let length = declared_blob_length(&req, 0)?;
+    let file = file_header(&req)?;
+    let (mailbox, binding, creation) = person_upload_auth(&state, &req)?;
+    let release = |state: &AppState| {
+        if let Some((client, now, reservation)) = creation {
+            state.limits.release_creation(client, now, reservation);
+        }
+    };
+    let receiving = Receiving::start(&state, &mailbox, &file).inspect_err(|_| release(&state))?;
+    let mut writer = state
+        .store
+        .begin_upload(
+            &mailbox,
+            &file,
+            length,
+            binding,
+            state.clock.now(),
+            state.config.file_quota(),
+        )
+        .inspect_err(|_| release(&state))?;
+    // From here her creation is spent: an interrupted upload is retried
+    // under the same id, bound to the same secret, without paying again.
+    match stream_blob(&mut payload, writer.as_mut(), true, length).await {
+        Ok(()) => {}
+        Err(ApiError::InvalidFile) => {
+            writer.abort()?;
+            return Err(ApiError::InvalidFile);
+        }
+        // The partial record stays for a retry (or the sweeper).
+        Err(e) => return Err(e),
+    }
+    finish(&state, writer).await?;
+    drop(receiving);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A claimed file's blob as the answer, read from the store a piece at a
+/// time.
+fn send_blob(
+    state: &AppState,
+    mailbox: &MailboxId,
+    file: &FileId,
+) -> Result<HttpResponse, ApiError> {
+    let record = state
+        .store
+        .file(mailbox, file)?
+        .filter(|r| r.state == FileState::Claimed)
+        .ok_or(ApiError::UnknownFile)?;
+    let reader = state.store.read_blob(mailbox, file)?;
+    let stream = futures_util::stream::unfold(Some(reader), |reader| async move {
+        let mut reader = reader?;
+        let read = web::block(move || {
+            let mut buf = vec![0u8; READ_CHUNK];
+            let mut filled = 0;
+            while filled < READ_CHUNK {
+                match std::io::Read::read(&mut reader, &mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            buf.truncate(filled);
+            Ok((buf, reader))
+        })
+        .await;
+        match read {
+            Ok(Ok((buf, _))) if buf.is_empty() => None,
+            Ok(Ok((buf, reader))) => Some((
+                Ok::<_, actix_web::Error>(web::Bytes::from(buf)),
+                Some(reader),
+            )),
+            _ => {
+                tracing::error!("reading a blob failed");
+                Some((
+                    Err(actix_web::error::ErrorInternalServerError("read")),
+                    None,
+                ))
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .no_chunking(record.length)
+        .streaming(stream))
+}
+
+/// `GET /api/v1/mailbox/file`: a file claimed by a message of her thread.
+pub async fn person_download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (mailbox, _) = super::person::authenticate(&state, &req)?;
+    let file = file_header(&req)?;
+    send_blob(&state, &mailbox, &file)
+}
+
+/// `PUT /api/v1/staff/file`: a staff member uploads a blob for a thread of
+/// her centre. Body `mailbox id (16) ‖ file id (16) ‖ blob`, signed; the
+/// blob is kept only if the signature verifies, and nothing of an upload
+/// that fails is kept.
+pub async fn staff_upload(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let signed = super::staff::check_headers(&state, &req)?;
+    let length = declared_blob_length(&req, 32)?;
+    // The ids, hashed as they arrive like the rest of the body.
+    let mut digest = BodyDigest::new();
+    let mut head: Vec<u8> = Vec::with_capacity(32);
+    let mut rest = web::BytesMut::new();
+    let ids = async {
+        while head.len() < 32 {
+            let Some(chunk) = payload.next().await else {
+                return Err(ApiError::MalformedRequest);
+            };
+            let chunk = chunk.map_err(|_| ApiError::MalformedRequest)?;
+            let take = (32 - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+            rest.extend_from_slice(&chunk[take..]);
+        }
+        Ok(())
+    };
+    tokio::time::timeout(UPLOAD_READ_LIMIT, ids)
+        .await
+        .map_err(|_| ApiError::MalformedRequest)??;
+    digest.update(&head);
+    let mailbox = MailboxId(head[..16].try_into().expect("32 bytes read"));
+    let file = FileId(head[16..32].try_into().expect("32 bytes read"));
+    if rest.first().is_some_and(|b| *b != FORMAT) {
+        return Err(ApiError::InvalidFile);
+    }
+    let receiving = Receiving::start(&state, &mailbox, &file)?;
+    let mut writer = state.store.begin_upload(
+        &mailbox,
+        &file,
+        length,
+        [0; 32],
+        state.clock.now(),
+        state.config.file_quota(),
+    )?;
+    let mut written = Ok(());
+    if !rest.is_empty() {
+        digest.update(&rest);
+        written = writer.write(&rest).map_err(ApiError::from);
+    }
+    let first = rest.is_empty();
+    drop(rest);
+    let streamed = match written {
+        Ok(()) => stream_rest(&mut payload, writer.as_mut(), first, &mut digest).await,
+        Err(e) => Err(e),
+    };
+    let verified = streamed.and_then(|()| signed.verify(&state, &req, &digest.finish()));
+    let (staff, _) = match verified {
+        Ok(v) => v,
+        Err(e) => {
+            writer.abort()?;
+            return Err(e);
+        }
+    };
+    // Signed: now the thread may be looked at.
+    let thread = state
+        .store
+        .thread(&mailbox)?
+        .filter(|r| r.centre.as_str() == staff.centre);
+    match thread {
+        Some(record) if !record.is_case() => {}
+        Some(_) => {
+            writer.abort()?;
+            return Err(ApiError::WrongThreadKind);
+        }
+        None => {
+            writer.abort()?;
+            return Err(ApiError::UnknownMailbox);
+        }
+    }
+    finish(&state, writer).await?;
+    drop(receiving);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The rest of a staff upload's body, into `writer` and the digest; the
+/// writer refuses more bytes than declared and `finish` fewer.
+async fn stream_rest(
+    payload: &mut web::Payload,
+    writer: &mut dyn BlobWriter,
+    mut first: bool,
+    digest: &mut BodyDigest,
+) -> Result<(), ApiError> {
+    let read = async {
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| ApiError::MalformedRequest)?;
+            if chunk.is_empty() {
+                continue;
+            }
+            if first {
+                if chunk[0] != FORMAT {
+                    return Err(ApiError::InvalidFile);
+                }
+                first = false;
+            }
+            digest.update(&chunk);
+            writer.write(&chunk).map_err(|e| match e {
+                StoreError::Corrupt => ApiError::PayloadTooLarge,
+                e => e.into(),
+            })?;
+        }
+        Ok(())
+    };
+    tokio::time::timeout(UPLOAD_READ_LIMIT, read)
+        .await
+        .map_err(|_| ApiError::MalformedRequest)?
+}
+
+/// `POST /api/v1/staff/file {mailbox_id, file_id}`: a claimed file of a
+/// thread of her centre.
+pub async fn staff_download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let signed = super::staff::check_headers(&state, &req)?;
+    let (body, digest) = super::read_body_digest(&req, payload, BODY_LIMIT).await?;
+    let (staff, _) = signed.verify(&state, &req, &digest)?;
+    let request: ozvi_api::staff::FileRequest = parse_json(&body)?;
+    let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
+    let file = FileId(decode_array(&request.file_id)?);
+    state
+        .store
+        .thread(&mailbox)?
+        .filter(|r| r.centre.as_str() == staff.centre)
+        .ok_or(ApiError::UnknownMailbox)?;
+    send_blob(&state, &mailbox, &file)
+}

@@ -1,0 +1,790 @@
+//! Attached files (docs/API.md, "Files"): uploads before the message, claims
+//! written with it, downloads for the thread's holders only, refusals before
+//! the body is read, quotas, and files gone with their thread.
+
+use std::time::Duration;
+
+use ozvi_crypto::format::b64;
+use ozvi_crypto::format::envelope::Kind;
+use ozvi_crypto::protocol::file::{BLOB_LENGTHS, FileId, SealedFile, open, seal};
+use ozvi_crypto::protocol::request::RequestAuth;
+use ozvi_crypto::{MailboxId, PersonKeys};
+use ozvi_relay::state::Clock;
+use ozvi_relay::store::{CentreId, FileState, Moved};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{TestApp, assert_error, person, spawn_app, spawn_app_with};
+
+const PATH: &str = "/api/v1/mailbox/file";
+const STAFF_PATH: &str = "/api/v1/staff/file";
+
+fn sealed(app: &TestApp, mailbox: &MailboxId, plaintext: &[u8]) -> SealedFile {
+    seal(
+        &mut *app.rng.lock().expect("rng"),
+        mailbox,
+        plaintext,
+        "image/jpeg",
+        Some((2, 1)),
+        None,
+    )
+    .expect("seals")
+}
+
+/// Her upload of `blob` under `id`, with `pow` (`challenge.nonce`) if given.
+async fn upload(
+    app: &TestApp,
+    who: &PersonKeys,
+    id: &FileId,
+    blob: &[u8],
+    pow: Option<String>,
+) -> reqwest::Response {
+    let mut request = app
+        .as_person(app.http.put(app.url(PATH)), who)
+        .header("Ozvi-File", id.to_b64())
+        .header("content-type", "application/octet-stream");
+    if let Some(pow) = pow {
+        request = request.header("Ozvi-Pow", pow);
+    }
+    request.body(blob.to_vec()).send().await.expect("request")
+}
+
+async fn download(app: &TestApp, who: &PersonKeys, id: &FileId) -> reqwest::Response {
+    app.as_person(app.http.get(app.url(PATH)), who)
+        .header("Ozvi-File", id.to_b64())
+        .send()
+        .await
+        .expect("request")
+}
+
+/// A solved `create` challenge as the `Ozvi-Pow` header writes it.
+async fn pow_header(app: &TestApp) -> String {
+    let solved = app.challenge("create").await;
+    format!(
+        "{}.{}",
+        solved["challenge"].as_str().expect("string"),
+        solved["nonce"]
+    )
+}
+
+/// Her next message, claiming `files`.
+async fn post_with(app: &TestApp, who: &PersonKeys, files: &[&FileId]) -> reqwest::Response {
+    let envelope = app.person_message(who, "ic-zlin", "s fotkou");
+    let body = json!({
+        "envelope": b64::encode(&envelope),
+        "pow": app.challenge("post").await,
+        "files": files.iter().map(|f| f.to_b64()).collect::<Vec<_>>(),
+    });
+    app.as_person(app.http.post(app.url("/api/v1/mailbox/messages")), who)
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Her new thread claiming `files`, with verifier `verifier` and a proof
+/// of work if `pow`.
+async fn create_with(
+    app: &TestApp,
+    who: &PersonKeys,
+    verifier: [u8; 32],
+    files: &[&FileId],
+    pow: bool,
+) -> reqwest::Response {
+    let envelope = app.person_message(who, "ic-zlin", "první s fotkou");
+    let mut body = json!({
+        "mailbox_id": who.mailbox_id().to_b64(),
+        "verifier": b64::encode(&verifier),
+        "centre": "ic-zlin",
+        "envelope": b64::encode(&envelope),
+        "files": files.iter().map(|f| f.to_b64()).collect::<Vec<_>>(),
+    });
+    if pow {
+        body["pow"] = app.challenge("create").await;
+    }
+    app.http
+        .post(app.url("/api/v1/threads"))
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// A staff upload, signed over `signed` and sending `sent` (the same,
+/// unless a test forges).
+async fn staff_upload(
+    app: &TestApp,
+    staff: usize,
+    signed: &[u8],
+    sent: &[u8],
+) -> reqwest::Response {
+    let auth = RequestAuth::sign(
+        &mut *app.rng.lock().expect("rng"),
+        &app.zlin[staff],
+        &app.directory.salt,
+        "PUT",
+        STAFF_PATH,
+        signed,
+        app.clock.now(),
+    )
+    .expect("signs");
+    let mut builder = app.http.put(app.url(STAFF_PATH));
+    for (name, value) in auth.to_headers() {
+        builder = builder.header(name, value);
+    }
+    builder
+        .header("content-type", "application/octet-stream")
+        .body(sent.to_vec())
+        .send()
+        .await
+        .expect("request")
+}
+
+fn staff_body(mailbox: &MailboxId, id: &FileId, blob: &[u8]) -> Vec<u8> {
+    let mut body = mailbox.0.to_vec();
+    body.extend_from_slice(&id.0);
+    body.extend_from_slice(blob);
+    body
+}
+
+async fn staff_download(
+    app: &TestApp,
+    staff: &ozvi_crypto::StaffKeys,
+    mailbox: &MailboxId,
+    id: &FileId,
+) -> reqwest::Response {
+    let body = json!({"mailbox_id": mailbox.to_b64(), "file_id": id.to_b64()});
+    app.staff_request(staff, "POST", STAFF_PATH, Some(&body))
+        .await
+}
+
+async fn bytes(response: reqwest::Response) -> Vec<u8> {
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/octet-stream")
+    );
+    response.bytes().await.expect("body").to_vec()
+}
+
+fn blob_files(app: &TestApp) -> Vec<String> {
+    let dir = app._data.path().join("db").join("files");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("the blob directory exists")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Sends `head` (a request's headers, without the blank line) and `body`
+/// over a raw connection, then reads the status line of the answer, if one
+/// comes within two seconds. The connection is returned, open.
+async fn raw(app: &TestApp, head: &str, body: &[u8]) -> (Option<u16>, tokio::net::TcpStream) {
+    let address = app.base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+    socket
+        .write_all(format!("{head}\r\nHost: relay\r\n\r\n").as_bytes())
+        .await
+        .expect("writes");
+    socket.write_all(body).await.expect("writes");
+    let mut buf = vec![0u8; 512];
+    let read = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buf)).await;
+    let status = match read {
+        Ok(Ok(n)) if n > 12 => std::str::from_utf8(&buf[9..12])
+            .ok()
+            .and_then(|s| s.parse().ok()),
+        _ => None,
+    };
+    (status, socket)
+}
+
+fn person_head(who: &PersonKeys, id: &FileId, length: Option<u64>) -> String {
+    let mut head = format!(
+        "PUT {PATH} HTTP/1.1\r\nOzvi-Mailbox: {}\r\nOzvi-Auth: {}\r\nOzvi-File: {}\r\n\
+         Content-Type: application/octet-stream",
+        who.mailbox_id().to_b64(),
+        b64::encode(who.auth_secret().expose()),
+        id.to_b64()
+    );
+    if let Some(length) = length {
+        head += &format!("\r\nContent-Length: {length}");
+    }
+    head
+}
+
+async fn thread_of(app: &TestApp, who: &PersonKeys) {
+    assert_eq!(
+        app.create_thread(who, "ic-zlin", "první").await.status(),
+        201
+    );
+}
+
+#[tokio::test]
+async fn her_file_goes_up_before_her_message_and_comes_back_to_her_and_to_staff() {
+    let app = spawn_app().await;
+    let anna = person(1);
+    thread_of(&app, &anna).await;
+    let photo = sealed(&app, &anna.mailbox_id(), b"\xff\xd8 a photo of a bruise");
+    let id = photo.reference.id;
+    assert_eq!(
+        upload(&app, &anna, &id, &photo.blob, None).await.status(),
+        204
+    );
+    // Not hers to read until a message claims it.
+    assert_error(download(&app, &anna, &id).await, 404, "unknown_file").await;
+    assert_eq!(post_with(&app, &anna, &[&id]).await.status(), 201);
+    let record = app
+        .state
+        .store
+        .file(&anna.mailbox_id(), &id)
+        .expect("reads")
+        .expect("stored");
+    assert_eq!((record.state, record.claimed_by), (FileState::Claimed, 2));
+    let got = bytes(download(&app, &anna, &id).await).await;
+    assert_eq!(got, photo.blob);
+    let opened = open(&anna.mailbox_id(), &photo.reference, &got).expect("opens");
+    assert_eq!(&opened[..], b"\xff\xd8 a photo of a bruise");
+    let staff = bytes(staff_download(&app, &app.zlin[0], &anna.mailbox_id(), &id).await).await;
+    assert_eq!(staff, photo.blob);
+    // Another centre's staff, and a wrong auth secret, learn nothing.
+    assert_error(
+        staff_download(&app, &app.praha, &anna.mailbox_id(), &id).await,
+        404,
+        "unknown_mailbox",
+    )
+    .await;
+    let eve = person(9);
+    let wrong = app
+        .http
+        .get(app.url(PATH))
+        .header("Ozvi-Mailbox", anna.mailbox_id().to_b64())
+        .header("Ozvi-Auth", b64::encode(eve.auth_secret().expose()))
+        .header("Ozvi-File", id.to_b64())
+        .send()
+        .await
+        .expect("request");
+    assert_error(wrong, 404, "unknown_mailbox").await;
+}
+
+#[tokio::test]
+async fn staff_attach_a_file_to_a_reply_and_a_forged_upload_stores_nothing() {
+    let app = spawn_app().await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    thread_of(&app, &anna).await;
+    let leaflet = sealed(&app, &mailbox, b"%PDF the centre's leaflet");
+    let id = leaflet.reference.id;
+    let body = staff_body(&mailbox, &id, &leaflet.blob);
+    // Signed over other bytes than those sent: refused once it is all in,
+    // and nothing of it is kept.
+    let mut forged = body.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert_error(
+        staff_upload(&app, 0, &body, &forged).await,
+        401,
+        "bad_signature",
+    )
+    .await;
+    assert!(
+        app.state
+            .store
+            .file(&mailbox, &id)
+            .expect("reads")
+            .is_none()
+    );
+    assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
+    // Praha's staff cannot put a file into Zlín's thread.
+    let praha = RequestAuth::sign(
+        &mut *app.rng.lock().expect("rng"),
+        &app.praha,
+        &app.directory.salt,
+        "PUT",
+        STAFF_PATH,
+        &body,
+        app.clock.now(),
+    )
+    .expect("signs");
+    let mut builder = app.http.put(app.url(STAFF_PATH));
+    for (name, value) in praha.to_headers() {
+        builder = builder.header(name, value);
+    }
+    let refused = builder.body(body.clone()).send().await.expect("request");
+    assert_error(refused, 404, "unknown_mailbox").await;
+    assert!(
+        app.state
+            .store
+            .file(&mailbox, &id)
+            .expect("reads")
+            .is_none()
+    );
+    // Genuine: stored, then claimed by the reply.
+    assert_eq!(staff_upload(&app, 0, &body, &body).await.status(), 204);
+    let reply = app.staff_envelope(&app.zlin[0], "ic-zlin", &anna, Kind::StaffReply, "leták");
+    let request = json!({
+        "mailbox_id": mailbox.to_b64(),
+        "envelope": b64::encode(&reply),
+        "files": [id.to_b64()],
+    });
+    let posted = app
+        .staff_request(&app.zlin[0], "POST", "/api/v1/staff/reply", Some(&request))
+        .await;
+    assert_eq!(posted.status(), 201);
+    let got = bytes(download(&app, &anna, &id).await).await;
+    assert_eq!(
+        &open(&mailbox, &leaflet.reference, &got).expect("opens")[..],
+        b"%PDF the centre's leaflet"
+    );
+    // A note claims no file.
+    let note = app.staff_envelope(&app.zlin[0], "ic-zlin", &anna, Kind::StaffNote, "pozn.");
+    let request = json!({
+        "mailbox_id": mailbox.to_b64(),
+        "envelope": b64::encode(&note),
+        "files": [FileId([7; 16]).to_b64()],
+    });
+    assert_error(
+        app.staff_request(&app.zlin[0], "POST", "/api/v1/staff/note", Some(&request))
+            .await,
+        400,
+        "invalid_field",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn her_first_contact_with_photos_pays_once_on_the_upload_and_binds_her_secret() {
+    let app = spawn_app_with(|c| c.pow_difficulty = 4).await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    let verifier = anna.auth_secret().verifier().0;
+    let first = sealed(&app, &mailbox, b"first");
+    let second = sealed(&app, &mailbox, b"second");
+    let (a, b) = (first.reference.id, second.reference.id);
+    // No thread yet: the first upload needs a create challenge.
+    assert_error(
+        upload(&app, &anna, &a, &first.blob, None).await,
+        403,
+        "invalid_proof_of_work",
+    )
+    .await;
+    assert!(app.state.store.file(&mailbox, &a).expect("reads").is_none());
+    let pow = pow_header(&app).await;
+    assert_eq!(
+        upload(&app, &anna, &a, &first.blob, Some(pow.clone()))
+            .await
+            .status(),
+        204
+    );
+    // A spent challenge is not spent twice, but her second upload needs none.
+    assert_eq!(
+        upload(&app, &anna, &b, &second.blob, None).await.status(),
+        204
+    );
+    // Someone else with her mailbox id but not her secret: refused.
+    let eve = person(9);
+    let other = app
+        .http
+        .put(app.url(PATH))
+        .header("Ozvi-Mailbox", mailbox.to_b64())
+        .header("Ozvi-Auth", b64::encode(eve.auth_secret().expose()))
+        .header("Ozvi-File", FileId([3; 16]).to_b64())
+        .header("Ozvi-Pow", pow_header(&app).await)
+        .body(first.blob.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_error(other, 404, "unknown_mailbox").await;
+    // A thread with another verifier cannot claim them (even paying).
+    let wrong = create_with(&app, &anna, eve.auth_secret().verifier().0, &[&a], true).await;
+    assert_error(wrong, 404, "unknown_file").await;
+    assert!(app.state.store.thread(&mailbox).expect("reads").is_none());
+    // Her thread claims both without a proof of work of its own.
+    assert_eq!(
+        create_with(&app, &anna, verifier, &[&a, &b], false)
+            .await
+            .status(),
+        201
+    );
+    for (id, file) in [(&a, &first), (&b, &second)] {
+        assert_eq!(bytes(download(&app, &anna, id).await).await, file.blob);
+    }
+    // Without bound uploads a new thread still pays.
+    let bea = person(2);
+    let plain = create_with(&app, &bea, bea.auth_secret().verifier().0, &[], false).await;
+    assert_error(plain, 403, "invalid_proof_of_work").await;
+}
+
+#[tokio::test]
+async fn uploads_are_refused_on_their_headers_before_the_body_is_read() {
+    let app = spawn_app().await;
+    let anna = person(1);
+    thread_of(&app, &anna).await;
+    let id = FileId([1; 16]);
+    // Nothing of a body is ever sent: each answer comes on the headers.
+    let (status, _) = raw(&app, &person_head(&anna, &id, None), b"").await;
+    assert_eq!(status, Some(411), "no length");
+    let (status, _) = raw(
+        &app,
+        &person_head(&anna, &id, Some(BLOB_LENGTHS[0] + 1)),
+        b"",
+    )
+    .await;
+    assert_eq!(status, Some(400), "not a bucket");
+    let (status, _) = raw(
+        &app,
+        &person_head(&anna, &id, Some(BLOB_LENGTHS[8] + 1)),
+        b"",
+    )
+    .await;
+    assert_eq!(status, Some(413), "over the largest bucket");
+    let eve = person(9);
+    let wrong_auth = person_head(&anna, &id, Some(BLOB_LENGTHS[8])).replace(
+        &b64::encode(anna.auth_secret().expose()),
+        &b64::encode(eve.auth_secret().expose()),
+    );
+    let (status, _) = raw(&app, &wrong_auth, b"").await;
+    assert_eq!(status, Some(404), "wrong auth");
+    assert!(
+        app.state
+            .store
+            .files(&anna.mailbox_id())
+            .expect("reads")
+            .is_empty()
+    );
+    // A staff upload with no signature is refused before its body too.
+    let (status, _) = raw(
+        &app,
+        &format!(
+            "PUT {STAFF_PATH} HTTP/1.1
+Content-Length: {}",
+            32 + BLOB_LENGTHS[8]
+        ),
+        b"",
+    )
+    .await;
+    assert_eq!(status, Some(401));
+    // A body that is not a blob (its first byte) is refused and not kept.
+    let mut plain = vec![0u8; usize::try_from(BLOB_LENGTHS[0]).expect("small")];
+    plain[..4].copy_from_slice(b"\xff\xd8\xff\xe0");
+    assert_error(
+        upload(&app, &anna, &id, &plain, None).await,
+        400,
+        "invalid_file",
+    )
+    .await;
+    assert!(
+        app.state
+            .store
+            .files(&anna.mailbox_id())
+            .expect("reads")
+            .is_empty()
+    );
+    assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
+}
+
+#[tokio::test]
+async fn a_claim_of_a_file_that_is_not_a_complete_unclaimed_upload_of_the_thread_writes_nothing() {
+    let app = spawn_app().await;
+    let anna = person(1);
+    let bea = person(2);
+    thread_of(&app, &anna).await;
+    thread_of(&app, &bea).await;
+    let mine = sealed(&app, &anna.mailbox_id(), b"mine");
+    let hers = sealed(&app, &bea.mailbox_id(), b"hers");
+    let (m, h) = (mine.reference.id, hers.reference.id);
+    assert_eq!(
+        upload(&app, &anna, &m, &mine.blob, None).await.status(),
+        204
+    );
+    assert_eq!(upload(&app, &bea, &h, &hers.blob, None).await.status(), 204);
+    let unknown = FileId([0x55; 16]);
+    for claim in [vec![&unknown], vec![&h], vec![&m, &unknown]] {
+        assert_error(post_with(&app, &anna, &claim).await, 404, "unknown_file").await;
+    }
+    assert_error(
+        post_with(&app, &anna, &[&m, &m]).await,
+        400,
+        "invalid_field",
+    )
+    .await;
+    let six: Vec<FileId> = (0..6u8).map(|i| FileId([i; 16])).collect();
+    assert_error(
+        post_with(&app, &anna, &six.iter().collect::<Vec<_>>()).await,
+        400,
+        "invalid_field",
+    )
+    .await;
+    let thread = app
+        .state
+        .store
+        .thread(&anna.mailbox_id())
+        .expect("reads")
+        .expect("exists");
+    assert_eq!(thread.last_seq, 1, "nothing written");
+    let record = app
+        .state
+        .store
+        .file(&anna.mailbox_id(), &m)
+        .expect("reads")
+        .expect("kept");
+    assert_eq!(record.state, FileState::Pending, "and nothing claimed");
+    assert_eq!(post_with(&app, &anna, &[&m]).await.status(), 201);
+    // Claimed once only, and then never replaced.
+    assert_error(post_with(&app, &anna, &[&m]).await, 404, "unknown_file").await;
+    assert_error(
+        upload(&app, &anna, &m, &mine.blob, None).await,
+        409,
+        "file_exists",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_is_retried_under_its_id_and_the_same_id_twice_at_once_is_refused() {
+    let app = spawn_app_with(|c| c.concurrent_uploads = 2).await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    thread_of(&app, &anna).await;
+    let photo = sealed(&app, &mailbox, &[7u8; 100_000]);
+    let id = photo.reference.id;
+    let length = photo.blob.len() as u64;
+    // Half the blob, then the connection drops.
+    let (status, socket) = raw(
+        &app,
+        &person_head(&anna, &id, Some(length)),
+        &photo.blob[..photo.blob.len() / 2],
+    )
+    .await;
+    assert_eq!(status, None, "still waiting for the rest");
+    drop(socket);
+    let mut partial = None;
+    for _ in 0..100 {
+        partial = app.state.store.file(&mailbox, &id).expect("reads");
+        let busy = app.state.uploading.lock().expect("lock").len();
+        if busy == 0 && partial.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(partial.expect("a partial record").state, FileState::Partial);
+    // While one is being received, the same id again is refused…
+    let (status, held) = raw(
+        &app,
+        &person_head(&anna, &id, Some(length)),
+        &photo.blob[..1000],
+    )
+    .await;
+    assert_eq!(status, None);
+    assert_error(
+        upload(&app, &anna, &id, &photo.blob, None).await,
+        409,
+        "upload_in_progress",
+    )
+    .await;
+    // …and over `concurrent_uploads`, any upload is busy before its body.
+    let other = FileId([9; 16]);
+    let (status, held_too) = raw(&app, &person_head(&anna, &other, Some(length)), &[1]).await;
+    assert_eq!(status, None);
+    let (status, _) = raw(
+        &app,
+        &person_head(&anna, &FileId([8; 16]), Some(length)),
+        b"",
+    )
+    .await;
+    assert_eq!(status, Some(503));
+    drop((held, held_too));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The retry replaces the partial one: one copy, the whole blob.
+    assert_eq!(
+        upload(&app, &anna, &id, &photo.blob, None).await.status(),
+        204
+    );
+    let files = app.state.store.files(&mailbox).expect("reads");
+    let complete: Vec<_> = files.iter().filter(|(f, _)| *f == id).collect();
+    assert_eq!(complete.len(), 1);
+    assert_eq!(complete[0].1.state, FileState::Pending);
+    assert_eq!(post_with(&app, &anna, &[&id]).await.status(), 201);
+    assert_eq!(bytes(download(&app, &anna, &id).await).await, photo.blob);
+}
+
+#[tokio::test]
+async fn file_quotas_hold_per_thread() {
+    let app = spawn_app_with(|c| {
+        c.pending_files_per_thread = 2;
+        c.files_per_thread = 2;
+        c.file_bytes_per_thread = 4 * BLOB_LENGTHS[0];
+    })
+    .await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    thread_of(&app, &anna).await;
+    let files: Vec<SealedFile> = (0..4u8).map(|i| sealed(&app, &mailbox, &[i])).collect();
+    let ids: Vec<FileId> = files.iter().map(|f| f.reference.id).collect();
+    for i in 0..2 {
+        assert_eq!(
+            upload(&app, &anna, &ids[i], &files[i].blob, None)
+                .await
+                .status(),
+            204
+        );
+    }
+    assert_error(
+        upload(&app, &anna, &ids[2], &files[2].blob, None).await,
+        409,
+        "quota_exceeded",
+    )
+    .await;
+    assert_eq!(
+        post_with(&app, &anna, &[&ids[0], &ids[1]]).await.status(),
+        201
+    );
+    // Two claimed: a third cannot be claimed.
+    assert_eq!(
+        upload(&app, &anna, &ids[2], &files[2].blob, None)
+            .await
+            .status(),
+        204
+    );
+    assert_error(
+        post_with(&app, &anna, &[&ids[2]]).await,
+        409,
+        "quota_exceeded",
+    )
+    .await;
+    // Bytes: three small blobs held, a fourth fits, a larger one does not.
+    let big = sealed(&app, &mailbox, &[1u8; 70_000]);
+    assert_error(
+        upload(&app, &anna, &big.reference.id, &big.blob, None).await,
+        409,
+        "quota_exceeded",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn files_go_with_their_thread_move_with_a_transfer_and_unclaimed_ones_are_swept() {
+    let app = spawn_app().await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    thread_of(&app, &anna).await;
+    let kept = sealed(&app, &mailbox, b"claimed");
+    let left = sealed(&app, &mailbox, b"never claimed");
+    let (k, l) = (kept.reference.id, left.reference.id);
+    assert_eq!(
+        upload(&app, &anna, &k, &kept.blob, None).await.status(),
+        204
+    );
+    assert_eq!(post_with(&app, &anna, &[&k]).await.status(), 201);
+    assert_eq!(
+        upload(&app, &anna, &l, &left.blob, None).await.status(),
+        204
+    );
+    // Within the hour the sweeper leaves both.
+    app.clock.advance(3000);
+    ozvi_relay::startup::sweep(&app.state)
+        .await
+        .expect("sweeps");
+    assert_eq!(blob_files(&app).len(), 2);
+    app.clock.advance(1000);
+    ozvi_relay::startup::sweep(&app.state)
+        .await
+        .expect("sweeps");
+    assert!(app.state.store.file(&mailbox, &l).expect("reads").is_none());
+    assert!(app.state.store.file(&mailbox, &k).expect("reads").is_some());
+    assert_eq!(blob_files(&app).len(), 1);
+    // A transfer (the store's, as the route leaves files alone) keeps it
+    // readable by her and the new centre, not by the old one.
+    let messages: Vec<(u64, Vec<u8>)> = app
+        .state
+        .store
+        .messages(&mailbox, 0, usize::MAX)
+        .expect("reads")
+        .into_iter()
+        .map(|m| (m.seq, m.envelope))
+        .collect();
+    app.state
+        .store
+        .transfer(
+            &mailbox,
+            &CentreId::parse("ic-praha").expect("valid"),
+            Moved {
+                resealed: &messages,
+                note: None,
+                notice: None,
+            },
+            app.clock.now(),
+        )
+        .expect("moves");
+    assert_eq!(
+        bytes(staff_download(&app, &app.praha, &mailbox, &k).await).await,
+        kept.blob
+    );
+    assert_error(
+        staff_download(&app, &app.zlin[0], &mailbox, &k).await,
+        404,
+        "unknown_mailbox",
+    )
+    .await;
+    assert_eq!(bytes(download(&app, &anna, &k).await).await, kept.blob);
+    // Her deletion takes the blobs with it.
+    let deleted = app
+        .as_person(app.http.delete(app.url("/api/v1/mailbox")), &anna)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(deleted.status(), 204);
+    assert!(app.state.store.files(&mailbox).expect("reads").is_empty());
+    assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
+}
+
+#[test]
+fn an_export_holds_the_complete_blobs() {
+    use ozvi_relay::store::{FileQuota, SledStore, Store};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SledStore::open(&dir.path().join("db")).expect("opens");
+    let mailbox = MailboxId([4; 16]);
+    let blob = |fill: u8| {
+        let mut b = vec![fill; usize::try_from(BLOB_LENGTHS[0]).expect("small")];
+        b[0] = 1;
+        b
+    };
+    for (id, fill, complete) in [(1u8, 0xa1, true), (2, 0xa2, false)] {
+        let mut writer = store
+            .begin_upload(
+                &mailbox,
+                &FileId([id; 16]),
+                BLOB_LENGTHS[0],
+                [0; 32],
+                60,
+                FileQuota::default(),
+            )
+            .expect("begins");
+        writer.write(&blob(fill)).expect("writes");
+        if complete {
+            writer.finish().expect("finishes");
+        }
+    }
+    let target = dir.path().join("export");
+    store.export_to(&target).expect("exports");
+    drop(store);
+    let copy = SledStore::open(&target).expect("the export opens");
+    let mut read = Vec::new();
+    std::io::Read::read_to_end(
+        &mut copy
+            .read_blob(&mailbox, &FileId([1; 16]))
+            .expect("exported"),
+        &mut read,
+    )
+    .expect("reads");
+    assert_eq!(read, blob(0xa1));
+    assert!(
+        copy.read_blob(&mailbox, &FileId([2; 16])).is_err(),
+        "a partial upload is not copied"
+    );
+}
