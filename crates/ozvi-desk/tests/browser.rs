@@ -441,3 +441,103 @@ fn the_ui_listens_only_on_loopback() {
     let refused = ozvi_desk::web::start(Home::new(home.path()), listener, Duration::from_secs(60));
     assert!(refused.is_err());
 }
+
+/// A valid 1×1 PNG: the browser must decode it from the desk's blob: URL.
+const PNG_1X1: [u8; 70] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0x60, 0xf8, 0x5f,
+    0x0f, 0x00, 0x02, 0x87, 0x01, 0x80, 0xeb, 0x47, 0xba, 0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_files_in_the_browser() {
+    use ozvi_crypto::primitives::rng::os_rng;
+    use ozvi_crypto::protocol::file;
+    use std::os::unix::fs::PermissionsExt;
+
+    browser_ready();
+    let deployment = Deployment::new(&[JANA]).await;
+    let home = deployment.home();
+    let anna = deployment.person(7);
+    anna.write_first("ic-zlin", "Posílám fotku a dokument.").await;
+    let mailbox = anna.mailbox();
+    let doc = b"%PDF-1.4\n%%EOF\n".to_vec();
+    let photo = file::seal(&mut os_rng(), &mailbox, &PNG_1X1, "image/png", Some((1, 1)), None)
+        .expect("seals");
+    let pdf = file::seal(
+        &mut os_rng(),
+        &mailbox,
+        &doc,
+        "application/pdf",
+        None,
+        Some("rozsudek.pdf"),
+    )
+    .expect("seals");
+    assert_eq!(anna.upload_file(&photo).await, 204);
+    assert_eq!(anna.upload_file(&pdf).await, 204);
+    anna.write_more_with_files(
+        &json!({"text": "Tady.", "files": [photo.reference.to_json(), pdf.reference.to_json(),
+                                            {"id": "neplatné"}]}),
+        &[photo.reference.id, pdf.reference.id],
+    )
+    .await;
+    let leaflet = deployment.dir.path().join("Leták IC Zlín.pdf");
+    std::fs::write(&leaflet, b"%PDF-1.7\nletak\n").expect("write");
+
+    let desk = start_desk(&home);
+    let mut child = Command::new("node")
+        .arg(browser_dir().join("desk-files.mjs"))
+        .arg(&desk.url)
+        .env("OZVI_PASSPHRASE", STAFF_PASS)
+        .env("OZVI_THREAD_ID", mailbox.to_b64())
+        .env("OZVI_ATTACH", &leaflet)
+        .env("OZVI_REPLY", "Posíláme leták. LETÁK-12")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let mut rx = script_lines(&mut child);
+    let mut log = Vec::new();
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(90), rx.recv())
+        .await
+        .expect("the browser script makes progress")
+    {
+        log.push(line);
+    }
+    node_succeeded(child, &log, "attached files in the browser").await;
+
+    // "Uložit" wrote the PDF, verified, into the desk's folder, privately.
+    let saved = log
+        .iter()
+        .find_map(|l| l.strip_prefix("SAVED "))
+        .expect("a saved path");
+    let saved = PathBuf::from(saved);
+    assert_eq!(saved, home.join("prilohy").join("rozsudek.pdf"));
+    assert_eq!(std::fs::read(&saved).expect("saved"), doc);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    assert_eq!((mode(&saved), mode(&home.join("prilohy"))), (0o600, 0o700));
+    // Only what she chose to save is on disk: the photo was shown, not written.
+    let on_disk: Vec<_> = std::fs::read_dir(home.join("prilohy"))
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(on_disk.len(), 1, "{on_disk:?}");
+
+    // Her side opens the leaflet the browser attached.
+    let bodies = anna.read_bodies().await;
+    let body = &bodies.last().expect("the reply").3;
+    assert_eq!(body["text"], "Posíláme leták. LETÁK-12");
+    let refs = file::FileRef::from_body(body).expect("files");
+    let reference = refs[0].as_ref().expect("valid");
+    assert_eq!(reference.name.as_deref(), Some("Leták IC Zlín.pdf"));
+    let (status, blob) = anna.download_file(&reference.id).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        &*file::open(&mailbox, reference, &blob).expect("opens"),
+        b"%PDF-1.7\nletak\n"
+    );
+    desk.handle.stop(true).await;
+    deployment.relay.handle.stop(true).await;
+}
