@@ -557,3 +557,113 @@ pub struct Signing<'a> {
     /// The deployment salt from the directory.
     pub salt: &'a DeploymentSalt,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    use ozvi_crypto::protocol::file;
+    use ozvi_crypto::{DeploymentSalt, MailboxId, StaffKeys};
+
+    use super::*;
+
+    /// Reads one HTTP request (headers, then `Content-Length` bytes).
+    fn read_request(stream: &mut std::net::TcpStream) -> Vec<u8> {
+        let mut data = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            let n = stream.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                return data;
+            }
+            data.extend_from_slice(&buf[..n]);
+            if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&data[..end]).to_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if data.len() >= end + 4 + len {
+                    return data[end + 4..end + 4 + len].to_vec();
+                }
+            }
+        }
+    }
+
+    /// A relay whose first `drops` connections close without an answer;
+    /// later ones answer 204. Returns its address and the bodies received
+    /// in full.
+    fn flaky_relay(drops: usize) -> (String, Arc<Mutex<Vec<Vec<u8>>>>, Arc<Mutex<usize>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(Mutex::new(0));
+        let (b, c) = (bodies.clone(), connections.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let n = {
+                    let mut c = c.lock().expect("lock");
+                    *c += 1;
+                    *c
+                };
+                let body = read_request(&mut stream);
+                if n <= drops {
+                    drop(stream);
+                    continue;
+                }
+                b.lock().expect("lock").push(body);
+                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            }
+        });
+        (base, bodies, connections)
+    }
+
+    fn sealed() -> (MailboxId, SealedFile) {
+        let mailbox = MailboxId([7; 16]);
+        let sealed = file::seal(
+            &mut os_rng(),
+            &mailbox,
+            b"%PDF-1.4",
+            "application/pdf",
+            None,
+            None,
+        )
+        .expect("seals");
+        (mailbox, sealed)
+    }
+
+    #[tokio::test]
+    async fn an_upload_cut_off_is_sent_once_more_under_the_same_id() {
+        let keys = StaffKeys::generate(&mut os_rng());
+        let salt = DeploymentSalt::generate(&mut os_rng());
+        let staff = Signing {
+            keys: &keys,
+            salt: &salt,
+        };
+        let (mailbox, file) = sealed();
+        let (base, bodies, connections) = flaky_relay(1);
+        let client = RelayClient::new(&base).expect("client");
+        client
+            .upload_file(&staff, &mailbox, &file)
+            .await
+            .expect("the second attempt is answered");
+        assert_eq!(*connections.lock().expect("lock"), 2);
+        let bodies = bodies.lock().expect("lock");
+        let body = &bodies[0];
+        assert_eq!(&body[..16], &mailbox.0);
+        assert_eq!(&body[16..32], &file.reference.id.0, "the same id");
+        assert_eq!(&body[32..], &file.blob[..]);
+
+        // Never more than once more.
+        let (base, bodies, connections) = flaky_relay(usize::MAX);
+        let client = RelayClient::new(&base).expect("client");
+        let e = client.upload_file(&staff, &mailbox, &file).await;
+        assert!(matches!(e, Err(DeskError::Unreachable(_))), "{e:?}");
+        assert_eq!(*connections.lock().expect("lock"), 2);
+        assert!(bodies.lock().expect("lock").is_empty());
+    }
+}
