@@ -652,11 +652,11 @@ mod tests {
             .await
             .expect("the second attempt is answered");
         assert_eq!(*connections.lock().expect("lock"), 2);
-        let bodies = bodies.lock().expect("lock");
-        let body = &bodies[0];
+        let body = bodies.lock().expect("lock")[0].clone();
         assert_eq!(&body[..16], &mailbox.0);
         assert_eq!(&body[16..32], &file.reference.id.0, "the same id");
         assert_eq!(&body[32..], &file.blob[..]);
+        drop(bodies);
 
         // Never more than once more.
         let (base, bodies, connections) = flaky_relay(usize::MAX);
