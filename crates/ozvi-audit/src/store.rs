@@ -24,6 +24,12 @@
 //! tied to the mailbox id (derived from her X25519 *and* Ed25519 keys, the
 //! second only inside the ciphertext).
 //!
+//! Files (PROTOCOL.md §12): every `files` record has the fixed shape and
+//! belongs to a thread (or is a first contact's unclaimed upload); every
+//! blob in `files/` has a record, its length, format byte 0x01, and each
+//! 65,552-byte chunk after the 20-byte header passes the randomness tests
+//! (pooled as "blob chunks"); the canary search reads every blob.
+//!
 //! Across records: every message and note belongs to a thread, a thread's
 //! message count matches its messages, and each thread has exactly one
 //! inbox entry, of its centre and change number. With canaries, every key
@@ -47,9 +53,15 @@ use crate::random;
 use crate::report::Report;
 
 /// The trees a relay writes (docs/API.md), and sled's own default tree.
-pub const TREES: [&str; 6] = [
-    "threads", "messages", "notes", "activity", "centres", "system",
+pub const TREES: [&str; 7] = [
+    "threads", "messages", "notes", "activity", "centres", "system", "files",
 ];
+
+/// A file record (docs/API.md "What is stored"): version, state, claimed
+/// by, created (minute), blob length, binding.
+const FILE_RECORD_LEN: usize = 58;
+/// Where the relay keeps the blobs, in its data directory.
+const BLOB_DIR: &str = "files";
 const SLED_DEFAULT: &[u8] = b"__sled__default";
 
 const MAILBOX_LEN: usize = 16;
@@ -182,6 +194,7 @@ struct Pools {
     mailboxes: Pool,
     verifiers: Pool,
     person_key_ids: Pool,
+    blobs: Pool,
 }
 
 /// Reports every problem [`random::problems`] finds in `field`.
@@ -348,6 +361,7 @@ pub fn audit(
         mailboxes: Pool::new("mailbox ids"),
         verifiers: Pool::new("verifiers"),
         person_key_ids: Pool::new("person key ids"),
+        blobs: Pool::new("blob chunks"),
     };
 
     let mut threads = BTreeMap::new();
@@ -539,10 +553,20 @@ pub fn audit(
         }
     }
 
+    check_files(
+        path,
+        &tree("files")?,
+        &threads,
+        canaries,
+        &mut pools,
+        &mut report,
+    )?;
+
     if have_directory {
         check_key_ids(&threads, &sealed, &known, &mut pools, &mut report);
     }
     for pool in [
+        &pools.blobs,
         &pools.payloads,
         &pools.nonces,
         &pools.ephemerals,
@@ -554,6 +578,125 @@ pub fn audit(
         pool.judge(&mut report);
     }
     Ok(report)
+}
+
+/// The `files` tree and the blobs beside it: every record of the fixed
+/// shape, of a thread (unless an unclaimed first-contact upload), claimed
+/// by one of its messages; every complete blob on disk, of its record's
+/// length (a bucket, PROTOCOL.md §12.1), of format 0x01, and each of its
+/// chunks after the 20-byte header random; no blob without a record.
+fn check_files(
+    path: &Path,
+    files: &sled::Tree,
+    threads: &BTreeMap<Vec<u8>, Thread>,
+    canaries: &[Canary],
+    pools: &mut Pools,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    use ozvi_crypto::protocol::file::{CHUNK_CIPHERTEXT_LEN, FORMAT, HEADER_LEN, is_blob_len};
+    let dir = path.join(BLOB_DIR);
+    let mut expected: BTreeMap<String, (u64, String)> = BTreeMap::new();
+    for entry in files.iter() {
+        let (key, value) = entry?;
+        report.count("files records");
+        search(canaries, "files", &key, &value, report);
+        let at = format!("files {}", short_hex(&key));
+        if key.len() != 2 * MAILBOX_LEN {
+            report.fail(at, "not mailbox id (16) ‖ file id (16)");
+            continue;
+        }
+        judge_field(report, &at, "its file id", &key[MAILBOX_LEN..]);
+        if value.len() != FILE_RECORD_LEN || value[0] != 1 {
+            report.fail(at, "not a version-1 file record of 58 bytes");
+            continue;
+        }
+        let u64_at = |i: usize| u64::from_be_bytes(value[i..i + 8].try_into().expect("8"));
+        let (state, claimed_by, created, length) = (value[1], u64_at(2), u64_at(10), u64_at(18));
+        let binding = &value[26..58];
+        if state > 2 {
+            report.fail(&at, "a state other than partial, pending or claimed");
+        }
+        if (state == 2) != (claimed_by != 0) {
+            report.fail(&at, "claimed-by does not match its state");
+        }
+        if created % MINUTE != 0 {
+            report.fail(&at, "a time that is not a whole minute");
+        }
+        if !is_blob_len(length) {
+            report.fail(&at, "a length that is not a blob bucket");
+        }
+        if binding.iter().any(|b| *b != 0) {
+            judge_field(report, &at, "its binding (a verifier)", binding);
+        }
+        match threads.get(&key[..MAILBOX_LEN]) {
+            Some(t) if state == 2 && claimed_by > t.last_seq => {
+                report.fail(&at, "claimed by a message its thread does not hold")
+            }
+            Some(t) if t.case => report.fail(&at, "a file of a staff-only case"),
+            Some(_) => {}
+            None if state == 2 => report.fail(&at, "a claimed file of no thread"),
+            None if binding.iter().all(|b| *b == 0) => {
+                report.fail(&at, "an upload of no thread that no first contact made")
+            }
+            None => {}
+        }
+        if state != 0 {
+            expected.insert(crate::report::hex(&key), (length, at));
+        }
+    }
+    let mut names: Vec<String> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    for name in &names {
+        let at = format!("blob {}…", &name[..name.len().min(12)]);
+        let stem = name.strip_suffix(".part").unwrap_or(name);
+        let record = expected.get(stem);
+        if record.is_none() && stem.len() == name.len() {
+            report.fail(&at, "a blob with no complete file record");
+        }
+        let bytes = std::fs::read(dir.join(name)).with_context(|| format!("reading {at}"))?;
+        report.count("blobs read");
+        for canary in canaries {
+            let forms = canary.found_in(&bytes);
+            if !forms.is_empty() {
+                report.fail(
+                    &at,
+                    format!("holds the canary {:?} as {}", canary.text, forms.join(", ")),
+                );
+            }
+        }
+        if let Some((length, _)) = record
+            && bytes.len() as u64 != *length
+        {
+            report.fail(&at, "not the length its record states");
+        }
+        if stem.len() == name.len() && !is_blob_len(bytes.len() as u64) {
+            report.fail(&at, "not on a blob bucket (PROTOCOL.md §12.1)");
+        }
+        if bytes.first().is_some_and(|b| *b != FORMAT) {
+            report.fail(&at, "its first byte is not the blob format 0x01");
+        }
+        for (i, chunk) in bytes
+            .get(HEADER_LEN..)
+            .unwrap_or_default()
+            .chunks(CHUNK_CIPHERTEXT_LEN)
+            .enumerate()
+        {
+            pools.blobs.add(chunk);
+            judge_field(report, &format!("{at} chunk {i}"), "its ciphertext", chunk);
+        }
+    }
+    for (stem, (_, at)) in &expected {
+        if !names.contains(stem) {
+            report.fail(at, "a complete file whose blob is missing");
+        }
+    }
+    Ok(())
 }
 
 fn check_thread(key: &[u8], value: &[u8]) -> Result<Thread, String> {

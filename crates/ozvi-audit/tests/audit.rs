@@ -1276,3 +1276,118 @@ async fn every_coding_the_relay_sends_must_be_the_builds_and_decompress_to_the_f
     }
     relay.handle.stop(true).await;
 }
+
+/// The blob files of a store's `files/` directory.
+fn blobs_in(data: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(data.join("files"))
+        .expect("a blob directory")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn blobs_are_audited_and_a_plaintext_blob_or_a_canary_in_one_is_caught() {
+    use ozvi_crypto::protocol::file::BLOB_LENGTHS;
+    use ozvi_tests::relay::store::FileQuota;
+    let s = seeded_store();
+    let person = PersonKeys::from_root(&[1; 32]);
+    let mailbox = person.mailbox_id();
+    {
+        // Her photo, sealed as the page seals it, claimed by a reply.
+        let store = SledStore::open(&s.data).expect("opens");
+        let photo = ozvi_crypto::protocol::file::seal(
+            &mut os_rng(),
+            &mailbox,
+            CANARY.repeat(3000).as_bytes(),
+            "image/jpeg",
+            Some((10, 10)),
+            None,
+        )
+        .expect("seals");
+        let id = photo.reference.id;
+        let mut writer = store
+            .begin_upload(
+                &mailbox,
+                &id,
+                photo.blob.len() as u64,
+                [0; 32],
+                1_700_000_300,
+                FileQuota::default(),
+            )
+            .expect("begins");
+        for part in photo.blob.chunks(65536) {
+            writer.write(part).expect("writes");
+        }
+        writer.finish().expect("finishes");
+        let reply = envelope(&s.w, &person, Kind::StaffReply, "fotka");
+        store
+            .append_claiming(
+                &mailbox,
+                Author::Staff,
+                &reply,
+                1_700_000_320,
+                Quota {
+                    max_messages: 100,
+                    max_bytes: 1 << 20,
+                },
+                &[id],
+                FileQuota::default(),
+            )
+            .expect("claims");
+        store.flush().expect("flush");
+    }
+    let json: serde_json::Value = serde_json::from_slice(
+        &audit(&["store", path(&s.data), "--json", "--canary", CANARY]).stdout,
+    )
+    .expect("JSON");
+    assert_eq!(json["passed"], true, "{json}");
+    assert_eq!(json["checked"]["files records"], 1);
+    assert_eq!(json["checked"]["blobs read"], 1);
+
+    // The same blob as plain text (format byte and length kept).
+    let plain = s.plant("plain-blob", &|_| {});
+    let blob = &blobs_in(&plain)[0];
+    let len = std::fs::metadata(blob).expect("exists").len() as usize;
+    let mut text = czech(len);
+    text[0] = 1;
+    std::fs::write(blob, &text).expect("write");
+    fails(&["store", path(&plain)], "its ciphertext");
+
+    // Random bytes carrying the canary.
+    let canary = s.plant("canary-blob", &|_| {});
+    let blob = &blobs_in(&canary)[0];
+    let mut bytes = prng(len, 15);
+    bytes[0] = 1;
+    bytes[5000..5000 + CANARY.len()].copy_from_slice(CANARY.as_bytes());
+    std::fs::write(blob, &bytes).expect("write");
+    fails(
+        &["store", path(&canary), "--canary", CANARY],
+        "holds the canary",
+    );
+
+    // Off its bucket, and a blob no record names.
+    let cut = s.plant("cut-blob", &|_| {});
+    let blob = &blobs_in(&cut)[0];
+    std::fs::write(blob, &prng(len - 1, 16)).expect("write");
+    fails(&["store", path(&cut)], "not on a blob bucket");
+    let stray = s.plant("stray-blob", &|_| {});
+    let mut random = prng(usize::try_from(BLOB_LENGTHS[0]).expect("small"), 17);
+    random[0] = 1;
+    std::fs::write(stray.join("files").join("00".repeat(32)), &random).expect("write");
+    fails(
+        &["store", path(&stray)],
+        "a blob with no complete file record",
+    );
+
+    // A record of another shape.
+    let shape = s.plant("file-record", &|db| {
+        let files = db.open_tree("files").expect("tree");
+        let (key, value) = files.iter().next().expect("a record").expect("reads");
+        let mut value = value.to_vec();
+        value[1] = 9;
+        files.insert(key, value).expect("insert");
+    });
+    fails(&["store", path(&shape)], "a state other than");
+}
