@@ -1370,7 +1370,7 @@ fn blobs_are_audited_and_a_plaintext_blob_or_a_canary_in_one_is_caught() {
     // Off its bucket, and a blob no record names.
     let cut = s.plant("cut-blob", &|_| {});
     let blob = &blobs_in(&cut)[0];
-    std::fs::write(blob, &prng(len - 1, 16)).expect("write");
+    std::fs::write(blob, prng(len - 1, 16)).expect("write");
     fails(&["store", path(&cut)], "not on a blob bucket");
     let stray = s.plant("stray-blob", &|_| {});
     let mut random = prng(usize::try_from(BLOB_LENGTHS[0]).expect("small"), 17);

@@ -171,20 +171,17 @@ async fn finish(state: &AppState, writer: Box<dyn BlobWriter>) -> Result<(), Api
     Ok(())
 }
 
+/// A creation counted against a client's budget: given back if the
+/// upload that paid with it is refused before it starts.
+type Creation = (std::net::IpAddr, u64, Reservation);
+
 /// Her auth for an upload: a thread's holder (binding none), or, for a
 /// mailbox with no thread yet, the first contact — bound to her verifier,
 /// and paid for with a `create` proof of work on the first upload.
 fn person_upload_auth(
     state: &AppState,
     req: &HttpRequest,
-) -> Result<
-    (
-        MailboxId,
-        [u8; 32],
-        Option<(std::net::IpAddr, u64, Reservation)>,
-    ),
-    ApiError,
-> {
+) -> Result<(MailboxId, [u8; 32], Option<Creation>), ApiError> {
     let header = |name: &str| {
         req.headers()
             .get(name)
