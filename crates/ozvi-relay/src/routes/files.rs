@@ -191,31 +191,37 @@ fn person_upload_auth(
     let mailbox = MailboxId(decode_array(header(MAILBOX_HEADER)?)?);
     let auth = AuthSecret::from_bytes(decode_array(header(AUTH_HEADER)?)?);
     let verifier = auth.verifier();
-    if state.store.thread(&mailbox)?.is_some() {
-        let (mailbox, _) = super::person::authenticate(state, req)?;
+    if verifier.0 == crate::store::ThreadRecord::NO_PERSON {
+        return Err(ApiError::InvalidField);
+    }
+    let thread = state.store.thread(&mailbox)?;
+    // Compared (in constant time) whether or not the thread exists.
+    let holder = ozvi_crypto::AuthVerifier(thread.as_ref().map_or([0; 32], |r| r.verifier))
+        == verifier
+        && thread.as_ref().is_some_and(|r| !r.is_case());
+    if holder {
         return Ok((mailbox, [0; 32], None));
     }
-    // No thread yet: uploads already bound to another secret make the
+    // No thread of hers: uploads already bound to another secret make the
     // mailbox someone else's; one bound to hers needs no second payment.
-    let files = state.store.files(&mailbox)?;
+    let mut taken = thread.is_some();
     let mut bound_to_her = false;
-    for (_, record) in &files {
+    for (_, record) in &state.store.files(&mailbox)? {
         if record.binding != [0; 32] {
-            if ozvi_crypto::AuthVerifier(record.binding) != verifier {
-                return Err(ApiError::UnknownMailbox);
+            if ozvi_crypto::AuthVerifier(record.binding) == verifier {
+                bound_to_her = true;
+            } else {
+                taken = true;
             }
-            bound_to_her = true;
         }
     }
     let binding = verifier.0;
-    if binding == crate::store::ThreadRecord::NO_PERSON {
-        return Err(ApiError::InvalidField);
-    }
-    if bound_to_her {
+    if bound_to_her && !taken {
         return Ok((mailbox, binding, None));
     }
     // Her first upload is her creation: the creation budget and a `create`
-    // proof of work, both before the body is read.
+    // proof of work, both before the body is read. Every upload that is not
+    // a thread holder's pays, so that a refusal says nothing for free.
     let pow = req
         .headers()
         .get(POW_HEADER)
@@ -245,6 +251,14 @@ fn person_upload_auth(
     if !paid {
         state.limits.release_creation(client, now, reservation);
         return Err(ApiError::InvalidProofOfWork);
+    }
+    // Someone else's thread (or a wrong secret) is refused only once paid
+    // for, as a missing one would have been accepted then: whoever holds a
+    // mailbox id without its code learns from the relay whether the thread
+    // exists no more cheaply than by trying to create it.
+    if taken {
+        state.limits.release_creation(client, now, reservation);
+        return Err(ApiError::UnknownMailbox);
     }
     Ok((mailbox, binding, Some((client, now, reservation))))
 }

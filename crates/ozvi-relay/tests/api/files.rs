@@ -414,6 +414,41 @@ async fn her_first_contact_with_photos_pays_once_on_the_upload_and_binds_her_sec
     for (id, file) in [(&a, &first), (&b, &second)] {
         assert_eq!(bytes(download(&app, &anna, id).await).await, file.blob);
     }
+    // Whoever holds her mailbox id without her secret learns whether her
+    // thread exists no more cheaply than by paying for a creation: without
+    // a proof of work the answer is the one a missing thread gets.
+    let as_eve = |pow: Option<String>| {
+        let mut request = app
+            .http
+            .put(app.url(PATH))
+            .header("Ozvi-Mailbox", mailbox.to_b64())
+            .header("Ozvi-Auth", b64::encode(eve.auth_secret().expose()))
+            .header("Ozvi-File", FileId([3; 16]).to_b64());
+        if let Some(pow) = pow {
+            request = request.header("Ozvi-Pow", pow);
+        }
+        request.body(first.blob.clone()).send()
+    };
+    assert_error(
+        as_eve(None).await.expect("request"),
+        403,
+        "invalid_proof_of_work",
+    )
+    .await;
+    let nobody = person(8);
+    assert_error(
+        upload(&app, &nobody, &a, &first.blob, None).await,
+        403,
+        "invalid_proof_of_work",
+    )
+    .await;
+    assert_error(
+        as_eve(Some(pow_header(&app).await)).await.expect("request"),
+        404,
+        "unknown_mailbox",
+    )
+    .await;
+    assert_eq!(app.state.store.files(&mailbox).expect("reads").len(), 2);
     // Without bound uploads a new thread still pays.
     let bea = person(2);
     let plain = create_with(&app, &bea, bea.auth_secret().verifier().0, &[], false).await;
