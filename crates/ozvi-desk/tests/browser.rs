@@ -461,11 +461,19 @@ async fn attached_files_in_the_browser() {
     let deployment = Deployment::new(&[JANA]).await;
     let home = deployment.home();
     let anna = deployment.person(7);
-    anna.write_first("ic-zlin", "Posílám fotku a dokument.").await;
+    anna.write_first("ic-zlin", "Posílám fotku a dokument.")
+        .await;
     let mailbox = anna.mailbox();
     let doc = b"%PDF-1.4\n%%EOF\n".to_vec();
-    let photo = file::seal(&mut os_rng(), &mailbox, &PNG_1X1, "image/png", Some((1, 1)), None)
-        .expect("seals");
+    let photo = file::seal(
+        &mut os_rng(),
+        &mailbox,
+        &PNG_1X1,
+        "image/png",
+        Some((1, 1)),
+        None,
+    )
+    .expect("seals");
     let pdf = file::seal(
         &mut os_rng(),
         &mailbox,
@@ -516,7 +524,8 @@ async fn attached_files_in_the_browser() {
     let saved = PathBuf::from(saved);
     assert_eq!(saved, home.join("prilohy").join("rozsudek.pdf"));
     assert_eq!(std::fs::read(&saved).expect("saved"), doc);
-    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
     assert_eq!((mode(&saved), mode(&home.join("prilohy"))), (0o600, 0o700));
     // Only what she chose to save is on disk: the photo was shown, not written.
     let on_disk: Vec<_> = std::fs::read_dir(home.join("prilohy"))
