@@ -14,6 +14,47 @@ export const PNG_BUDGET = 4 * 1024 * 1024;
 const MAX_BYTES = 16 * 1024 * 1024;
 const QUALITY = 0.85;
 
+/**
+ * The encoder's own output, keeping only what pictures need: the browser's
+ * JPEG encoder adds an ICC colour profile (its own sRGB one, which would
+ * name the engine). Segments and chunks outside a short list are left out;
+ * the original file is never read here.
+ */
+export function onlyPixels(bytes, type) {
+  const parts = [];
+  if (type === 'image/jpeg') {
+    // SOI; then APP0 (JFIF), DQT, SOFn, DHT, DRI, and from SOS on everything.
+    if (bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new Error('file_undecodable');
+    parts.push(bytes.subarray(0, 2));
+    let i = 2;
+    while (i + 4 <= bytes.length) {
+      if (bytes[i] !== 0xff) throw new Error('file_undecodable');
+      const marker = bytes[i + 1];
+      if (marker === 0xda) {
+        parts.push(bytes.subarray(i));
+        return new Blob(parts, { type });
+      }
+      const end = i + 2 + ((bytes[i + 2] << 8) | bytes[i + 3]);
+      const keep = marker === 0xe0 || marker === 0xdb || marker === 0xc4 || marker === 0xdd
+        || (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker));
+      if (keep) parts.push(bytes.subarray(i, end));
+      i = end;
+    }
+    throw new Error('file_undecodable');
+  }
+  // PNG: the signature, then IHDR, PLTE, tRNS, IDAT, IEND only.
+  parts.push(bytes.subarray(0, 8));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 8; i + 12 <= bytes.length;) {
+    const end = i + 12 + view.getUint32(i);
+    const name = String.fromCharCode(...bytes.subarray(i + 4, i + 8));
+    if (['IHDR', 'PLTE', 'tRNS', 'IDAT', 'IEND'].includes(name)) parts.push(bytes.subarray(i, end));
+    if (name === 'IEND') return new Blob(parts, { type });
+    i = end;
+  }
+  throw new Error('file_undecodable');
+}
+
 /** Whether this realm can re-encode (decode to a bitmap, draw off screen). */
 export const canReencode = () => typeof OffscreenCanvas === 'function'
   && typeof createImageBitmap === 'function';
@@ -62,7 +103,8 @@ export async function reencode(file, asPng) {
     }
     canvas.width = 0;
     if (blob.size > MAX_BYTES) throw new Error('file_too_large');
-    return { blob, type: blob.type, width, height };
+    const clean = onlyPixels(new Uint8Array(await blob.arrayBuffer()), blob.type);
+    return { blob: clean, type: clean.type, width, height };
   } finally {
     bitmap.close();
   }

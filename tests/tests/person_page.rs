@@ -279,3 +279,67 @@ fn audit_while_running(
     assert!(report.contains("/exit.js: SHA-256"), "{report}");
     std::fs::write(&exit, &original).expect("restore");
 }
+
+/// Her photos through the page (tests/browser/photos.mjs): a JPEG with GPS,
+/// EXIF, XMP, IPTC and a comment and a PNG with text chunks are re-encoded
+/// in her browser, sealed, uploaded (the first upload cut off once and sent
+/// again under the same id) and claimed by her first message; exiftool finds
+/// no metadata in the files her thread holds, which decode at the expected
+/// size; a PDF is refused; she sees her pictures again after returning with
+/// her code; the quick exit during an upload leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn her_photos_are_stripped_sealed_uploaded_and_shown_again() {
+    let dist = repo().join("web-client/dist");
+    assert!(
+        dist.join("pkg/ozvi_web_files_bg.wasm").is_file()
+            && repo()
+                .join("tests/browser/node_modules/playwright-core")
+                .is_dir(),
+        "run `cargo xtask test`: it builds web-client/dist and installs the browser packages"
+    );
+    assert!(
+        Command::new("exiftool")
+            .arg("-ver")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "Debian's exiftool: apt-get install libimage-exiftool-perl"
+    );
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let operator = Operator::new(&tmp.path().join("operator")).await;
+    let relay_log = tmp.path().join("relay.log");
+    let relay = start_relay_process(
+        &tmp.path().join("relay-data"),
+        &operator.root_key,
+        &dist,
+        &relay_log,
+    );
+    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
+    operator.sample().await;
+    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
+    operator.publish(&relay.base).await;
+
+    let mut child = Command::new("node")
+        .arg(repo().join("tests/browser/photos.mjs"))
+        .arg(&relay.base)
+        .arg(tmp.path().join("photos"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let mut rx = script_lines(&mut child);
+    let mut log = Vec::new();
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(240), rx.recv())
+        .await
+        .expect("the browser script makes progress")
+    {
+        println!("{line}");
+        log.push(line);
+    }
+    node_succeeded(child, &log, "her photos").await;
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("step: quick exit during an upload")),
+        "the script ran to its end:\n{}",
+        log.join("\n")
+    );
+}
