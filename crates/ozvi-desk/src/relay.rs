@@ -593,10 +593,13 @@ mod tests {
         }
     }
 
+    /// The bodies a fake relay received in full.
+    type Received = Arc<Mutex<Vec<Vec<u8>>>>;
+
     /// A relay whose first `drops` connections close without an answer;
     /// later ones answer 204. Returns its address and the bodies received
     /// in full.
-    fn flaky_relay(drops: usize) -> (String, Arc<Mutex<Vec<Vec<u8>>>>, Arc<Mutex<usize>>) {
+    fn flaky_relay(drops: usize) -> (String, Received, Arc<Mutex<usize>>) {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let bodies = Arc::new(Mutex::new(Vec::new()));
