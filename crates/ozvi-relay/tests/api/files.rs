@@ -10,7 +10,7 @@ use ozvi_crypto::protocol::file::{BLOB_LENGTHS, FileId, SealedFile, open, seal};
 use ozvi_crypto::protocol::request::RequestAuth;
 use ozvi_crypto::{MailboxId, PersonKeys};
 use ozvi_relay::state::Clock;
-use ozvi_relay::store::{CentreId, FileState, Moved};
+use ozvi_relay::store::FileState;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -733,29 +733,16 @@ async fn files_go_with_their_thread_move_with_a_transfer_and_unclaimed_ones_are_
     assert!(app.state.store.file(&mailbox, &l).expect("reads").is_none());
     assert!(app.state.store.file(&mailbox, &k).expect("reads").is_some());
     assert_eq!(blob_files(&app).len(), 1);
-    // A transfer (the store's, as the route leaves files alone) keeps it
-    // readable by her and the new centre, not by the old one.
-    let messages: Vec<(u64, Vec<u8>)> = app
-        .state
-        .store
-        .messages(&mailbox, 0, usize::MAX)
-        .expect("reads")
-        .into_iter()
-        .map(|m| (m.seq, m.envelope))
-        .collect();
-    app.state
-        .store
-        .transfer(
-            &mailbox,
-            &CentreId::parse("ic-praha").expect("valid"),
-            Moved {
-                resealed: &messages,
-                note: None,
-                notice: None,
-            },
-            app.clock.now(),
-        )
-        .expect("moves");
+    // A transfer to Praha (the real route, every message re-wrapped) keeps
+    // it readable by her and the new centre, not by the old one.
+    let messages = crate::transfer::stored(&app, &anna).await;
+    let moved = crate::transfer::rewrapped(&app, &anna, &messages);
+    assert_eq!(
+        crate::transfer::transfer(&app, &anna, &moved)
+            .await
+            .status(),
+        204
+    );
     assert_eq!(
         bytes(staff_download(&app, &app.praha, &mailbox, &k).await).await,
         kept.blob

@@ -36,7 +36,7 @@ async fn history(app: &TestApp, anna: &PersonKeys) -> Messages {
     stored(app, anna).await
 }
 
-async fn stored(app: &TestApp, who: &PersonKeys) -> Messages {
+pub(crate) async fn stored(app: &TestApp, who: &PersonKeys) -> Messages {
     let listing = app.listing(who).await;
     listing["messages"]
         .as_array()
@@ -52,7 +52,7 @@ async fn stored(app: &TestApp, who: &PersonKeys) -> Messages {
 }
 
 /// What a genuine transfer to Praha sends: each message re-wrapped.
-fn rewrapped(app: &TestApp, anna: &PersonKeys, messages: &Messages) -> Messages {
+pub(crate) fn rewrapped(app: &TestApp, anna: &PersonKeys, messages: &Messages) -> Messages {
     let mut rng = app.rng.lock().expect("rng");
     messages
         .iter()
@@ -72,7 +72,11 @@ fn rewrapped(app: &TestApp, anna: &PersonKeys, messages: &Messages) -> Messages 
         .collect()
 }
 
-async fn transfer(app: &TestApp, anna: &PersonKeys, messages: &Messages) -> reqwest::Response {
+pub(crate) async fn transfer(
+    app: &TestApp,
+    anna: &PersonKeys,
+    messages: &Messages,
+) -> reqwest::Response {
     transfer_request(app, anna, messages, None).await
 }
 
