@@ -343,3 +343,32 @@ async fn her_photos_are_stripped_sealed_uploaded_and_shown_again() {
         log.join("\n")
     );
 }
+
+/// The photo figures of docs/PERFORMANCE.md ("Photos"), run by hand:
+/// `cargo test -p ozvi-tests --test person_page photo_figures -- --ignored
+/// --nocapture` (tests/browser/photos-bench.mjs against a real relay).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark, run by hand"]
+async fn photo_figures() {
+    let dist = repo().join("web-client/dist");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let operator = Operator::new(&tmp.path().join("operator")).await;
+    let relay = start_relay_process(
+        &tmp.path().join("relay-data"),
+        &operator.root_key,
+        &dist,
+        &tmp.path().join("relay.log"),
+    );
+    let home = staff_home(&tmp.path().join("zlin-a"), &relay.base, &operator.root_key).await;
+    operator.sample().await;
+    operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
+    operator.publish(&relay.base).await;
+    let runs = std::env::var("OZVI_RUNS").unwrap_or_else(|_| "5".into());
+    let status = Command::new("node")
+        .arg(repo().join("tests/browser/photos-bench.mjs"))
+        .arg(&relay.base)
+        .arg(runs)
+        .status()
+        .expect("node runs");
+    assert!(status.success(), "photos-bench.mjs failed");
+}
