@@ -810,3 +810,47 @@ fn an_export_holds_the_complete_blobs() {
         "a partial upload is not copied"
     );
 }
+
+#[tokio::test]
+async fn a_case_takes_no_file_and_a_case_entry_claims_none() {
+    let app = spawn_app().await;
+    let case = MailboxId([0x42; 16]);
+    let entry = {
+        let mut e = vec![0u8; 64];
+        e[0] = 2;
+        e[1] = 4;
+        e
+    };
+    app.state
+        .store
+        .create_thread(
+            &case,
+            [0; 32],
+            &ozvi_relay::store::CentreId::parse("ic-zlin").expect("valid"),
+            &entry,
+            app.clock.now(),
+        )
+        .expect("opens the case");
+    let blob = sealed(&app, &case, b"no");
+    let body = staff_body(&case, &blob.reference.id, &blob.blob);
+    assert_error(
+        staff_upload(&app, 0, &body, &body).await,
+        409,
+        "wrong_thread_kind",
+    )
+    .await;
+    assert!(app.state.store.files(&case).expect("reads").is_empty());
+    assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
+    let request = json!({
+        "mailbox_id": case.to_b64(),
+        "envelope": b64::encode(&entry),
+        "files": [blob.reference.id.to_b64()],
+    });
+    assert_error(
+        app.staff_request(&app.zlin[0], "POST", "/api/v1/staff/case", Some(&request))
+            .await,
+        400,
+        "invalid_field",
+    )
+    .await;
+}
