@@ -186,6 +186,9 @@ async function every() {
   await api.createThread(person, 'ic-zlin', envelope, pow);
   await api.createThread(person, 'ic-zlin', envelope, undefined);
   await api.postMessage(person, envelope, pow);
+  // Her photos' ids, claimed by the message (the upload itself is photos.js's).
+  await api.createThread(person, 'ic-zlin', envelope, undefined, ['AAAAAAAAAAAAAAAAAAAAAA']);
+  await api.postMessage(person, envelope, pow, ['AAAAAAAAAAAAAAAAAAAAAA', 'AQAAAAAAAAAAAAAAAAAAAA']);
   const listing = await api.listMessages(person, 0);
   if (listing.messages.length !== 2) fail(`listMessages read ${listing.messages.length} of 2 messages`);
   await api.deleteThread(person);
