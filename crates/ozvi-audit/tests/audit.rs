@@ -23,6 +23,11 @@ use ozvi_tests::relay::{Config, Relay};
 
 const CANARY: &str = "Tajná zpráva KANÁR-5511";
 
+/// How long a reopening waits for sled to let go of a database a dropped
+/// handle held (its lock is released when its background threads end,
+/// which on a busy machine can be a moment later).
+const RELEASE: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn audit(args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_ozvi-audit"))
         .args(args)
@@ -225,7 +230,7 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
     // Each plant goes into a fresh copy of the store.
     let plant = |name: &str, f: &dyn Fn(&sled::Db)| -> PathBuf {
         let copy = tmp.path().join(name);
-        let store = SledStore::open(&data).expect("opens");
+        let store = SledStore::open_released(&data, RELEASE).expect("opens");
         store.export_to(&copy).expect("copies");
         drop(store);
         let db = sled::open(&copy).expect("opens");
@@ -394,7 +399,7 @@ fn a_relay_store_passes_and_every_planted_problem_is_found() {
 
 /// Each plant goes into a fresh copy of the store at `data`.
 fn plant(data: &Path, copy: &Path, f: &dyn Fn(&sled::Db)) {
-    let store = SledStore::open(data).expect("opens");
+    let store = SledStore::open_released(data, RELEASE).expect("opens");
     store.export_to(copy).expect("copies");
     drop(store);
     let db = sled::open(copy).expect("opens");
@@ -863,7 +868,7 @@ fn a_realistic_relay_store_raises_no_false_alarm() {
     let v2 = d.directory(2, false);
     let tmp = tempfile::tempdir().expect("temp dir");
     let data = tmp.path().join("data");
-    let store = SledStore::open(&data).expect("opens");
+    let store = SledStore::open_released(&data, RELEASE).expect("opens");
     let quota = Quota {
         max_messages: 100,
         max_bytes: 1 << 22,
@@ -1296,7 +1301,7 @@ fn blobs_are_audited_and_a_plaintext_blob_or_a_canary_in_one_is_caught() {
     let mailbox = person.mailbox_id();
     {
         // Her photo, sealed as the page seals it, claimed by a reply.
-        let store = SledStore::open(&s.data).expect("opens");
+        let store = SledStore::open_released(&s.data, RELEASE).expect("opens");
         let photo = ozvi_crypto::protocol::file::seal(
             &mut os_rng(),
             &mailbox,
