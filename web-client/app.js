@@ -437,10 +437,12 @@ async function sendFirst(event) {
         throw error;
       }
       state.pending = {
-        code, person, centre, envelope, text, ids, album: album?.key ?? '', attempted: false,
+        code, person, centre, envelope, text, ids, photos: album, album: album?.key ?? '', attempted: false,
       };
     }
-    const { code, person, centre, envelope, ids } = state.pending;
+    // The photos the pending message was sealed with (she may have changed
+    // the list since; the message and its ids stay as they were sent).
+    const { code, person, centre, envelope, ids, photos: sealedWith } = state.pending;
     let pow;
     if (ids.length) {
       // The first upload carries the proof of work and creates her
@@ -448,7 +450,7 @@ async function sendFirst(event) {
       progress('progress', 'progress.upload');
       uncertain = true;
       state.pending.attempted = true;
-      await step('upload', () => album.upload(person, () => solveChallenge('create')));
+      await step('upload', () => sealedWith.upload(person, () => solveChallenge('create')));
       progress('progress', 'progress.send');
     } else {
       pow = await step('pow', () => solveChallenge('create'));
@@ -465,7 +467,7 @@ async function sendFirst(event) {
     });
 
     state.pending = null;
-    album?.sent();
+    sealedWith?.sent();
     crypto.free(state.person?.handle);
     Object.assign(state, { person, centre, code, firstCentre: centre });
     clearInputs();

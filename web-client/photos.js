@@ -194,7 +194,8 @@ export class Attachments {
    * solution when it gives one (her first contact), with one progress bar.
    */
   async upload(person, firstPow) {
-    const pending = this.items.filter((item) => !item.sealed.uploaded);
+    // Only what the message was sealed with: a photo added since is not in it.
+    const pending = this.items.filter((item) => item.sealed?.mailboxId === person.mailboxId && !item.sealed.uploaded);
     const total = pending.reduce((sum, item) => sum + item.sealed.blob.length, 0);
     let done = 0;
     this.progress.max = Math.max(1, total);
@@ -217,7 +218,7 @@ export class Attachments {
   /** After the message went: her pictures stay viewable while the page is open. */
   sent() {
     for (const item of this.items) {
-      files.set(item.sealed.id, { blob: item.blob, type: item.type });
+      if (item.sealed) files.set(item.sealed.id, { blob: item.blob, type: item.type });
     }
     this.clear();
   }
