@@ -111,7 +111,8 @@ async fn notify_now(state: &crate::state::AppState) -> String {
 }
 
 /// Writes a snapshot of `store` to `out`, which must be an absolute path
-/// that does not exist yet. Returns its size on disk.
+/// that does not exist yet. Returns its size on disk (the database and the
+/// blobs of attached files).
 pub fn export(store: &SledStore, out: &Path) -> anyhow::Result<u64> {
     if !out.is_absolute() {
         bail!("the export path must be absolute");
@@ -126,8 +127,20 @@ pub fn export(store: &SledStore, out: &Path) -> anyhow::Result<u64> {
     // go of it.
     let copy = SledStore::open_released(out, Duration::from_secs(5))
         .map_err(|e| anyhow::anyhow!("export unreadable: {e}"))?;
-    copy.size_on_disk()
-        .map_err(|e| anyhow::anyhow!("export unreadable: {e}"))
+    let database = copy
+        .size_on_disk()
+        .map_err(|e| anyhow::anyhow!("export unreadable: {e}"))?;
+    // The attached files' blobs beside it.
+    let blobs: u64 = std::fs::read_dir(out.join("files"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    Ok(database + blobs)
 }
 
 /// Sends `request` to the relay listening on `socket` and returns its whole
