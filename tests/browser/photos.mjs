@@ -17,6 +17,7 @@
 // an upload leaves no picture, no object URL and no worker.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -34,6 +35,13 @@ const STRIPPED = 'Poloha a údaje o fotoaparátu byly odstraněny.';
 const BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256].map((n) => 20 + n * 65552);
 
 const step = (text) => console.log(`step: ${text}`);
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+/** Prints `command` for the test and waits for `answer`. */
+async function ask(command, answer) {
+  console.log(command);
+  const { value, done } = await lines.next();
+  if (done || value.trim() !== answer) throw new Error(`expected ${answer} from the test, got ${value}`);
+}
 const visible = (page, id) => page.locator(`#${id}`).waitFor({ state: 'visible', timeout: 30000 });
 
 /** Canvases in `selector` that have pixels, once there are `count`. */
@@ -140,7 +148,7 @@ try {
   step(`her conversation shows her two pictures (from memory): ${JSON.stringify(mine)}`);
 
   // --- What arrived: opened from the thread with the page's modules, checked by exiftool ---
-  const files = await openThreadFiles(base, code);
+  const files = (await openThreadFiles(base, code)).filter((f) => f.from === 'person');
   check(files.length === 2, `two files in her thread: ${files.length}`);
   const expected = [['image/jpeg', 2250, 3000, 'jpg'], ['image/png', 1080, 1920, 'png']];
   for (const [n, file] of files.entries()) {
@@ -157,6 +165,18 @@ try {
     step(`file ${n}: ${type} ${width}×${height}, ${file.bytes.length} bytes; exiftool finds no GPS, EXIF, XMP, IPTC, comment or text chunk (${Object.keys(seen.tags).filter((k) => !/^(System|ExifTool|SourceFile)/.test(k)).join(' ')})`);
   }
 
+  // --- Staff answer with a picture and a PDF (the desk, played by the test) ---
+  await ask('CREATED', 'REPLIED');
+  const staffPicture = await pictures(page, '#messages .staff', 1);
+  const link = page.locator('#messages .staff a[download]');
+  await link.waitFor({ timeout: 30000 });
+  check(await link.getAttribute('download') === 'zprava.pdf', `the PDF's name: ${await link.getAttribute('download')}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const saved = join(work, 'saved.pdf');
+  await download.saveAs(saved);
+  check(readFileSync(saved).equals(readFileSync(pdf)), 'the PDF she saves is the one staff attached');
+  step(`staff's picture shown inline ${JSON.stringify(staffPicture)} and their PDF saved from a link as ${await link.getAttribute('download')}`);
+
   // --- Back with the code after a reload: downloaded, opened, shown ---
   await page.reload();
   await visible(page, 'screen-home');
@@ -164,7 +184,8 @@ try {
   await page.fill('#code-input', code);
   await page.click('#open-btn');
   await visible(page, 'screen-thread');
-  const again = await pictures(page, '#messages', 2);
+  const again = (await pictures(page, '#messages', 3)).slice(0, 2);
+  await page.locator('#messages .staff a[download]').waitFor();
   check(JSON.stringify(again) === JSON.stringify(mine), `the same pictures after a reload: ${JSON.stringify(again)} vs ${JSON.stringify(mine)}`);
   step(`returning with the code, her pictures are downloaded, opened in the worker and shown: ${JSON.stringify(again)}`);
 
@@ -174,7 +195,7 @@ try {
   await page.setInputFiles('#write-photo-input', png);
   await pictures(page, '#write-photo-list', 1);
   await page.click('#write-send');
-  await pictures(page, '#messages', 3);
+  await pictures(page, '#messages', 4);
   check(uploads.length === 1 && !uploads[0].pow, `her next photo uploads with her mailbox's auth: ${JSON.stringify(uploads)}`);
   step('her next message carries a picture too');
 

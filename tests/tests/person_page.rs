@@ -318,23 +318,51 @@ async fn her_photos_are_stripped_sealed_uploaded_and_shown_again() {
     operator.enrol(&home, "ic-zlin", "zlin-a", "Jana").await;
     operator.publish(&relay.base).await;
 
+    let work = tmp.path().join("photos");
     let mut child = Command::new("node")
         .arg(repo().join("tests/browser/photos.mjs"))
         .arg(&relay.base)
-        .arg(tmp.path().join("photos"))
+        .arg(&work)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("node runs");
+    let mut to_script = child.stdin.take().expect("piped");
     let mut rx = script_lines(&mut child);
     let mut log = Vec::new();
     while let Some(line) = tokio::time::timeout(Duration::from_secs(240), rx.recv())
         .await
         .expect("the browser script makes progress")
     {
+        if line == "CREATED" {
+            // Staff answer with her screenshot back and a PDF leaflet.
+            let inbox: serde_json::Value =
+                serde_json::from_str(&desk_ok(Some(&home), &["inbox", "--json"]).await)
+                    .expect("json");
+            let id = inbox[0]["id"].as_str().expect("id").to_string();
+            let png = work.join("screenshot.png").display().to_string();
+            let pdf = work.join("zprava.pdf").display().to_string();
+            desk_ok(
+                Some(&home),
+                &[
+                    "reply",
+                    &id,
+                    "--text",
+                    "Posíláme leták.",
+                    "--attach",
+                    &png,
+                    "--attach",
+                    &pdf,
+                ],
+            )
+            .await;
+            writeln!(to_script, "REPLIED").expect("write");
+        }
         println!("{line}");
         log.push(line);
     }
+    drop(to_script);
     node_succeeded(child, &log, "her photos").await;
     assert!(
         log.iter()
