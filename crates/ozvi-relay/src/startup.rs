@@ -430,25 +430,41 @@ pub async fn sweep(state: &AppState) -> Result<usize, crate::store::StoreError> 
 /// `pending_file_secs`, and claimed files whose thread is gone (a crash
 /// between a thread's deletion and its files'). Returns how many.
 fn sweep_files(state: &AppState, now: u64) -> Result<usize, crate::store::StoreError> {
-    // Records keep the minute an upload began, rounded down: a minute more
-    // so that none goes early.
-    let cutoff = now.saturating_sub(state.config.pending_file_secs.saturating_add(60));
-    let mut removed = 0;
-    for (mailbox, file, record) in state.store.all_files()? {
-        let mut key = [0u8; 32];
-        key[..16].copy_from_slice(&mailbox.0);
-        key[16..].copy_from_slice(&file.0);
-        let receiving = state
+    let receiving = |key: &[u8; 32]| {
+        state
             .uploading
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(&key);
+            .contains(key)
+    };
+    remove_stale_files(
+        state.store.as_ref(),
+        now,
+        state.config.pending_file_secs,
+        receiving,
+    )
+}
+
+/// [`sweep_files`] on a store: `receiving` says whether an upload is being
+/// received under a key (mailbox id ‖ file id) right now.
+pub fn remove_stale_files(
+    store: &dyn Store,
+    now: u64,
+    pending_file_secs: u64,
+    receiving: impl Fn(&[u8; 32]) -> bool,
+) -> Result<usize, crate::store::StoreError> {
+    // Records keep the minute an upload began, rounded down: a minute more
+    // so that none goes early.
+    let cutoff = now.saturating_sub(pending_file_secs.saturating_add(60));
+    let mut removed = 0;
+    for (mailbox, file, record) in store.all_files()? {
+        let key = crate::store::FileRecord::key(&mailbox, &file);
         let stale = if record.unclaimed() {
-            record.created_at <= cutoff && !receiving
+            record.created_at <= cutoff && !receiving(&key)
         } else {
-            state.store.thread(&mailbox)?.is_none()
+            store.thread(&mailbox)?.is_none()
         };
-        if stale && state.store.remove_file(&mailbox, &file)? {
+        if stale && store.remove_file(&mailbox, &file)? {
             removed += 1;
         }
     }

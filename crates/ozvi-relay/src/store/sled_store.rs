@@ -824,3 +824,61 @@ impl BlobWriter for SledUpload {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweeper_removes_claimed_files_whose_thread_a_crash_left_behind() {
+        let store = SledStore::temporary().expect("opens");
+        let mailbox = MailboxId([5; 16]);
+        let centre = CentreId::parse("ic-zlin").expect("valid");
+        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
+        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
+        blob[0] = 1;
+        let ids = [FileId([1; 16]), FileId([2; 16])];
+        for id in &ids {
+            let mut writer = store
+                .begin_upload(&mailbox, id, length, [0; 32], 60, FileQuota::default())
+                .expect("begins");
+            writer.write(&blob).expect("writes");
+            writer.finish().expect("finishes");
+        }
+        store
+            .create_thread_claiming(
+                &mailbox,
+                [9; 32],
+                &centre,
+                b"\x01\x01envelope",
+                60,
+                &ids[..1],
+                FileQuota::default(),
+            )
+            .expect("creates and claims");
+        let sweep = |now: u64| {
+            crate::startup::remove_stale_files(&store, now, 3600, |_| false).expect("sweeps")
+        };
+        // Within the hour nothing goes; after it, the unclaimed one.
+        assert_eq!(sweep(60 + 3600), 0);
+        assert_eq!(sweep(60 + 3600 + 60), 1);
+        assert!(store.file(&mailbox, &ids[1]).expect("reads").is_none());
+        // A crash between the thread's deletion and its files': the thread
+        // record is gone, its claimed file is not, until the sweep.
+        store.threads.remove(mailbox.0).expect("removes");
+        assert!(store.file(&mailbox, &ids[0]).expect("reads").is_some());
+        assert_eq!(sweep(60 + 3600 + 60), 1);
+        assert!(store.all_files().expect("reads").is_empty());
+        assert!(store.read_blob(&mailbox, &ids[0]).is_err(), "its bytes too");
+        // An upload being received is never swept.
+        let mut writer = store
+            .begin_upload(&mailbox, &ids[1], length, [0; 32], 60, FileQuota::default())
+            .expect("begins");
+        writer.write(&blob[..10]).expect("writes");
+        assert_eq!(
+            crate::startup::remove_stale_files(&store, 1_000_000, 3600, |_| true).expect("sweeps"),
+            0
+        );
+        assert_eq!(sweep(1_000_000), 1, "an interrupted one is");
+    }
+}
