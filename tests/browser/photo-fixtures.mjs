@@ -86,6 +86,13 @@ export async function makePng(page, dir, canary, width = 1080, height = 1920) {
   return path;
 }
 
+/** A WebP photo of `width`×`height` (Chromium's encoder, no metadata). */
+export async function makeWebp(page, dir, width = 800, height = 600) {
+  const path = join(dir, 'photo.webp');
+  writeFileSync(path, await draw(page, width, height, 'image/webp', 0.8));
+  return path;
+}
+
 /** exiftool's view of `path`: every tag by group (`GROUP:Tag`), and the pixel size. */
 export function metadata(path) {
   const [tags] = JSON.parse(exiftool(['-j', '-a', '-G1', '-s', '-n', path]));
