@@ -13,6 +13,9 @@ import init, {
   Conversation, Deployment, Person, checkCode, newCode, solvePow,
 } from './pkg/ozvi_web.js';
 
+/** The largest blob: 20 + 256 · 65552 bytes (PROTOCOL.md §12.1). */
+const MAX_BLOB = 16781332;
+
 /** ozvi-web's second module (sealFile, openFile), loaded at the first photo. */
 let filesModule = null;
 function fileCrypto() {
@@ -150,8 +153,12 @@ const ops = {
     } catch {
       throw new Error('file_download');
     }
-    if (!response.ok) throw new Error('file_download');
+    // No blob is longer than the 16 MiB bucket (PROTOCOL.md §12.1): a
+    // longer answer is not read.
+    const declared = Number(response.headers.get('Content-Length') ?? 0);
+    if (!response.ok || declared > MAX_BLOB) throw new Error('file_download');
     const blob = new Uint8Array(await response.arrayBuffer());
+    if (blob.length > MAX_BLOB) throw new Error('file_download');
     const bytes = openFile(mailboxId, reference, blob);
     return new Moved(bytes, [bytes.buffer]);
   },
