@@ -38,11 +38,6 @@ function start() {
 }
 
 function call(op, ...args) {
-  return callMoving(op, args, []);
-}
-
-/** A call whose `buffers` (ArrayBuffers among `args`) move to the worker. */
-function callMoving(op, args, buffers) {
   if (failure) return Promise.reject(new CryptoError(failure));
   if (!worker) {
     try {
@@ -56,7 +51,7 @@ function callMoving(op, args, buffers) {
     const id = nextId;
     nextId += 1;
     waiting.set(id, { resolve, reject });
-    worker.postMessage({ id, op, args }, buffers);
+    worker.postMessage({ id, op, args });
   });
 }
 
@@ -100,12 +95,12 @@ export const free = (handle) => {
  * with `file_undecodable`, `file_too_large` or `file_no_canvas` (this
  * browser's worker cannot draw: re-encode on the page).
  */
-export const reencode = (file, asPng) => call('reencode', file, asPng);
+export const reencode = (file, asPng) => call('file', 'reencode', file, asPng);
 /** Seals a re-encoded photo (a Blob) of her mailbox: `{blob: Uint8Array, reference, id}`. */
 export const sealFile = (person, file, type, width, height) => call(
-  'sealFile', person.mailboxId, file, type, width, height,
+  'file', 'sealFile', person.mailboxId, file, type, width, height,
 );
 /** Downloads and opens a file of her thread (reference: JSON text): its bytes. */
 export const download = (person, reference) => call(
-  'download', person.mailboxId, person.authSecret, reference,
+  'file', 'download', person.mailboxId, person.authSecret, reference,
 );

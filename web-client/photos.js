@@ -15,7 +15,46 @@
 
 import * as crypto from './crypto.js';
 import { onExit } from './exit.js';
-import { t } from './i18n.js';
+import { LANGUAGES, language, t } from './i18n.js';
+
+/** The words only this module uses (the page's others are in i18n.js). */
+const TEXTS = {
+  cs: {
+    'photo.refused': 'Tento soubor neumíme poslat. Pošlete prosím snímek obrazovky, nebo to popište slovy.',
+    'photo.too-many': 'Ke zprávě můžete přidat nejvýše {max} souborů.',
+    'photo.remove': 'Odebrat',
+    'photo.alt': 'Fotka {n}',
+    'photo.loading': 'Otevírá se příloha…',
+    'photo.pdf': 'Otevřít přílohu {name}',
+  },
+  en: {
+    'photo.refused': 'We cannot send this file. Please send a screenshot instead, or describe it in words.',
+    'photo.too-many': 'You can add at most {max} files to a message.',
+    'photo.remove': 'Remove',
+    'photo.alt': 'Photo {n}',
+    'photo.loading': 'Opening the attachment…',
+    'photo.pdf': 'Open the attachment {name}',
+  },
+  uk: {
+    'photo.refused': 'Цей файл ми не можемо надіслати. Будь ласка, надішліть знімок екрана або опишіть це словами.',
+    'photo.too-many': 'До повідомлення можна додати щонайбільше {max} файлів.',
+    'photo.remove': 'Видалити',
+    'photo.alt': 'Фото {n}',
+    'photo.loading': 'Додаток відкривається…',
+    'photo.pdf': 'Відкрити додаток {name}',
+  },
+};
+
+/** `key` in her language, from here or i18n.js, with {name} filled in. */
+function say(key, values = {}) {
+  const text = TEXTS[language()]?.[key];
+  if (text === undefined) return t(key, values);
+  return text.replace(/\{(\w+)\}/g, (_, name) => values[name] ?? '');
+}
+
+/** Keys some language lacks here (checked by the photo story). */
+export const missingTexts = () => LANGUAGES.flatMap((l) => Object.keys(TEXTS.cs)
+  .filter((k) => !(k in TEXTS[l])).map((k) => `${l}:${k}`));
 
 /** At most this many files per message (PROTOCOL.md §12). */
 export const MAX_FILES = 5;
@@ -102,7 +141,7 @@ export class Attachments {
   }
 
   say(key) {
-    this.error.textContent = key ? t(key, { max: MAX_FILES }) : '';
+    this.error.textContent = key ? say(key, { max: MAX_FILES }) : '';
     this.error.hidden = !key;
   }
 
@@ -142,11 +181,11 @@ export class Attachments {
     const li = document.createElement('li');
     li.className = 'photo-item';
     // Drawn from the re-encoded bytes: exactly what will be sent.
-    const canvas = await picture(item.blob, THUMB_SIDE, t('photo.alt', { n: this.items.indexOf(item) + 1 }));
+    const canvas = await picture(item.blob, THUMB_SIDE, say('photo.alt', { n: this.items.indexOf(item) + 1 }));
     const remove = document.createElement('button');
     remove.type = 'button';
     remove.className = 'photo-remove';
-    remove.textContent = t('photo.remove');
+    remove.textContent = say('photo.remove');
     remove.addEventListener('click', () => this.remove(item));
     Object.assign(li.style, { display: 'inline-block', margin: '0 0.5rem 0.5rem 0', verticalAlign: 'top' });
     li.append(canvas, remove);
@@ -161,7 +200,7 @@ export class Attachments {
     this.say(null);
     this.note.hidden = this.items.length === 0;
     // Renumber what remains.
-    this.items.forEach((i, n) => i.el.querySelector('canvas')?.setAttribute('aria-label', t('photo.alt', { n: n + 1 })));
+    this.items.forEach((i, n) => i.el.querySelector('canvas')?.setAttribute('aria-label', say('photo.alt', { n: n + 1 })));
   }
 
   clear() {
@@ -321,7 +360,7 @@ export async function showFiles(container, person, references, stillShown) {
   const unavailable = () => {
     const p = document.createElement('p');
     p.className = 'hint';
-    p.textContent = t('photo.unavailable');
+    p.textContent = say('photo.unavailable');
     return p;
   };
   if (!Array.isArray(references) || references.length > MAX_FILES) {
@@ -331,7 +370,7 @@ export async function showFiles(container, person, references, stillShown) {
   const slots = references.map(() => {
     const slot = document.createElement('div');
     slot.className = 'file';
-    slot.textContent = t('photo.loading');
+    slot.textContent = say('photo.loading');
     container.append(slot);
     return slot;
   });
@@ -349,10 +388,10 @@ export async function showFiles(container, person, references, stillShown) {
         urls.add(url);
         link.href = url;
         link.download = fileName(reference);
-        link.textContent = t('photo.pdf', { name: fileName(reference) });
+        link.textContent = say('photo.pdf', { name: fileName(reference) });
         slot.replaceChildren(link);
       } else {
-        slot.replaceChildren(await picture(file.blob, SHOWN_SIDE, t('photo.alt', { n: n + 1 })));
+        slot.replaceChildren(await picture(file.blob, SHOWN_SIDE, say('photo.alt', { n: n + 1 })));
       }
     } catch {
       if (!stillShown()) return;

@@ -13,22 +13,6 @@ import init, {
   Conversation, Deployment, Person, checkCode, newCode, solvePow,
 } from './pkg/ozvi_web.js';
 
-/** The largest blob: 20 + 256 · 65552 bytes (PROTOCOL.md §12.1). */
-const MAX_BLOB = 16781332;
-
-/** ozvi-web's second module (sealFile, openFile), loaded at the first photo. */
-let filesModule = null;
-function fileCrypto() {
-  filesModule ??= import('./pkg/ozvi_web_files.js').then(async (module) => {
-    await module.default();
-    return module;
-  }).catch((error) => {
-    filesModule = null;
-    throw error;
-  });
-  return filesModule;
-}
-
 /** An answer whose ArrayBuffers move to the page instead of being copied. */
 class Moved {
   constructor(value, buffers) {
@@ -115,52 +99,14 @@ const ops = {
     return solvePow(challenge, difficulty);
   },
   /**
-   * Re-encodes a photo (reencode.js, loaded only when she first adds one):
-   * `{blob, type, width, height}`, the Blob shared with the page, not copied.
-   * `file_no_canvas` when this worker cannot draw off screen (the page
-   * re-encodes then).
+   * A photo operation of worker-files.js (loaded at her first photo):
+   * `reencode`, `sealFile` or `download`. Its ArrayBuffers move to the page.
    */
-  async reencode(file, asPng) {
-    const photos = await import('./reencode.js');
-    if (!photos.canReencode()) throw new Error('file_no_canvas');
-    return photos.reencode(file, asPng);
-  },
-  /** Seals re-encoded bytes (a Blob) for upload: `{blob, reference, id}`. */
-  async sealFile(mailboxId, file, type, width, height) {
-    const { sealFile } = await fileCrypto();
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    const sealed = sealFile(mailboxId, bytes, type, width, height);
-    try {
-      const blob = sealed.takeBlob();
-      return new Moved({ blob, reference: sealed.reference, id: sealed.id }, [blob.buffer]);
-    } finally {
-      sealed.free();
-    }
-  },
-  /**
-   * Downloads a file of her thread and opens it with its reference: the
-   * file's bytes, or the error code (`file_*`, `file_download`).
-   */
-  async download(mailboxId, authSecret, reference) {
-    const { id } = JSON.parse(reference);
-    const { openFile } = await fileCrypto();
-    let response;
-    try {
-      response = await fetch('/api/v1/mailbox/file', {
-        headers: { 'Ozvi-Mailbox': mailboxId, 'Ozvi-Auth': authSecret, 'Ozvi-File': String(id) },
-        cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
-      });
-    } catch {
-      throw new Error('file_download');
-    }
-    // No blob is longer than the 16 MiB bucket (PROTOCOL.md §12.1): a
-    // longer answer is not read.
-    const declared = Number(response.headers.get('Content-Length') ?? 0);
-    if (!response.ok || declared > MAX_BLOB) throw new Error('file_download');
-    const blob = new Uint8Array(await response.arrayBuffer());
-    if (blob.length > MAX_BLOB) throw new Error('file_download');
-    const bytes = openFile(mailboxId, reference, blob);
-    return new Moved(bytes, [bytes.buffer]);
+  async file(op, ...args) {
+    const files = await import('./worker-files.js');
+    if (!Object.hasOwn(files.ops, op)) throw new Error('internal');
+    const [value, buffers] = await files.ops[op](...args);
+    return new Moved(value, buffers);
   },
   free(handle) {
     objects.get(handle)?.free();

@@ -200,6 +200,8 @@ try {
   check(uploads.length === 1 && !uploads[0].pow, `her next photo uploads with her mailbox's auth: ${JSON.stringify(uploads)}`);
   step('her next message carries a picture too');
 
+  const untranslated = await page.evaluate(async () => (await import('/photos.js')).missingTexts());
+  check(untranslated.length === 0, `photo texts missing in a language: ${untranslated}`);
   const stored = await page.evaluate(async () => ({
     local: localStorage.length, session: sessionStorage.length,
     indexedDB: (await indexedDB.databases()).length, caches: (await caches.keys()).length,

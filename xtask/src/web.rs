@@ -36,6 +36,7 @@ const PAGE_FILES: &[&str] = &[
     "places.js",
     "photos.js",
     "reencode.js",
+    "worker-files.js",
 ];
 
 /// The manifest of a build: `(path inside dist, SHA-256 hex)`, sorted.

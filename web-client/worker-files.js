@@ -1,0 +1,64 @@
+// The worker's photo operations (docs/WEB.md, "Photos"), imported by
+// worker.js only when she first adds a photo or opens a file: re-encoding
+// (reencode.js), sealing and opening with ozvi-web's second WebAssembly
+// module (pkg/ozvi_web_files.js). Each returns `[value, buffers]`, the
+// ArrayBuffers that move to the page instead of being copied.
+
+import initFiles, { openFile, sealFile } from './pkg/ozvi_web_files.js';
+import { canReencode, reencode } from './reencode.js';
+
+/** The largest blob: 20 + 256 · 65552 bytes (PROTOCOL.md §12.1). */
+const MAX_BLOB = 16781332;
+
+const ready = initFiles();
+// A module that cannot load fails the calls that need it, not the worker.
+ready.catch(() => {});
+
+export const ops = {
+  /**
+   * Re-encodes a photo: `{blob, type, width, height}`, the Blob shared with
+   * the page, not copied. `file_no_canvas` when this worker cannot draw off
+   * screen (the page re-encodes then).
+   */
+  async reencode(file, asPng) {
+    if (!canReencode()) throw new Error('file_no_canvas');
+    return [await reencode(file, asPng), []];
+  },
+  /** Seals re-encoded bytes (a Blob) for upload: `{blob, reference, id}`. */
+  async sealFile(mailboxId, file, type, width, height) {
+    await ready;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const sealed = sealFile(mailboxId, bytes, type, width, height);
+    try {
+      const blob = sealed.takeBlob();
+      return [{ blob, reference: sealed.reference, id: sealed.id }, [blob.buffer]];
+    } finally {
+      sealed.free();
+    }
+  },
+  /**
+   * Downloads a file of her thread and opens it with its reference: the
+   * file's bytes, or the error code (`file_*`, `file_download`).
+   */
+  async download(mailboxId, authSecret, reference) {
+    await ready;
+    const { id } = JSON.parse(reference);
+    let response;
+    try {
+      response = await fetch('/api/v1/mailbox/file', {
+        headers: { 'Ozvi-Mailbox': mailboxId, 'Ozvi-Auth': authSecret, 'Ozvi-File': String(id) },
+        cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
+      });
+    } catch {
+      throw new Error('file_download');
+    }
+    // No blob is longer than the 16 MiB bucket (PROTOCOL.md §12.1): a
+    // longer answer is not read.
+    const declared = Number(response.headers.get('Content-Length') ?? 0);
+    if (!response.ok || declared > MAX_BLOB) throw new Error('file_download');
+    const blob = new Uint8Array(await response.arrayBuffer());
+    if (blob.length > MAX_BLOB) throw new Error('file_download');
+    const bytes = openFile(mailboxId, reference, blob);
+    return [bytes, [bytes.buffer]];
+  },
+};
