@@ -943,8 +943,10 @@ window.addEventListener('beforeunload', (event) => {
 
 // --- Wiring ----------------------------------------------------------------------
 
-function applyLanguage(lang) {
-  setLanguage(lang);
+// English and Ukrainian are loaded when first chosen (i18n.js); until then,
+// and if loading fails, the page stays in the language it was in.
+async function applyLanguage(lang) {
+  await setLanguage(lang);
   $('lang').value = language();
   fillRegions();
   nameReader();

@@ -1,7 +1,9 @@
 // The page's words in Czech (the default), English and Ukrainian. Every
 // element with data-i18n="key" gets the text of `key`; scripts use t(key).
 // The HTML carries the Czech text itself, so the page reads before any
-// script has run.
+// script has run. Czech is here; English (i18n-en.js) and Ukrainian
+// (i18n-uk.js) are loaded only when she chooses one or her browser
+// prefers it, so a visit downloads one language, not three.
 
 export const LANGUAGES = ['cs', 'en', 'uk'];
 
@@ -176,348 +178,6 @@ const cs = {
   'err.retry_same': 'Odeslání se nepotvrdilo. Stiskněte Odeslat znovu: zpráva se pošle se stejným kódem, nic se nezdvojí.',
 };
 
-const en = {
-  'title': 'Form',
-  'exit.button': 'Leave quickly',
-  'lang.label': 'Language',
-  'home.title': 'Write to us safely and anonymously',
-  'home.intro': 'Your message goes to the intervention centre of your region. Only the centre’s staff can read it.',
-  'home.anonymous': 'You do not need to give your name, e-mail or phone number.',
-  'danger.short': 'If your life is in danger, call 158 (police) or 112 now.',
-  'home.new': 'Write for the first time',
-  'home.return': 'I have a code and want to continue',
-  'about.link': 'What an intervention centre is and how it helps',
-  'witness.link': 'Have you witnessed violence? How you can help',
-  'safety.title': 'Your safety',
-  'safety.exit': '“Leave quickly” (or the Esc key, or Shift three times) hides this page at once and opens an ordinary website (Seznam.cz). The Back button does not return here.',
-  'safety.limits': 'Your browser’s history will still show that you visited this page, and spying software on the device is not removed. If you can, use a private browser window or a device nobody else uses.',
-  'safety.history': 'To remove the history entry, open your browser’s History, select this page and delete it. Delete only this entry: a completely empty history can draw attention.',
-  'safety.traces': 'This page itself stores nothing on the device: no cookies, no copies of messages (except what you copy or print yourself). You come back to the conversation only with the code you will get.',
-  'about.title': 'What an intervention centre is',
-  'about.p1': 'An intervention centre is a free and confidential service for people aged 16 and over who live with violence from someone close: a partner, a former partner, a parent, a child or another family member. It helps witnesses too.',
-  'about.p2': 'There is one in every region. It helps you find your way, plan for your safety, deal with offices, courts or the police, and find further help. It does nothing without your consent.',
-  'about.p3': 'You can call, come in person, staff can visit you, or you can write here. When the police evict a violent person from a shared home, the centre contacts you itself within 48 hours.',
-  'about.p4': 'Are you under 16? Call Linka bezpečí on 116 111. You can write here too.',
-  'witness.title': 'If you have witnessed violence',
-  'witness.p1': 'A neighbour, relative, friend or colleague can help too. The centre will advise you as well: what to do and what better not to.',
-  'witness.danger': 'If you hear or see that someone is in danger right now, call 158 or 112 at once.',
-  'witness.listen': 'Talk to the person at risk alone. Believe them, do not judge, and do not push them to decide.',
-  'witness.info': 'Tell them help exists: the intervention centre, the 116 006 and 116 016 lines. Share a link to this page only where the violent person cannot see it.',
-  'witness.safe': 'Do not confront the violent person yourself; you could put yourself and the person at risk in danger.',
-  'witness.write': 'You can write here too. Choose “I am a witness”.',
-  'witness.hint': 'The centre will advise you too: what you can do and how to keep everyone safe. Describe what you saw or heard.',
-  'form.title': 'New message',
-  'danger.title': 'If you are in danger, call now:',
-  'danger.police': 'police',
-  'danger.emergency': 'emergency line',
-  'danger.then': 'You can still write here afterwards. The centre does not read messages around the clock.',
-  'form.age': 'How old are you?',
-  'age.under_16': 'under 16',
-  'age.16_17': '16 or 17',
-  'age.adult': '18 or over',
-  'age.unsaid': 'I’d rather not say',
-  'child.title': 'Are you under 16? You are not alone.',
-  'child.call': 'Call Linka bezpečí, free, any time:',
-  'child.chat': 'You can also chat with them:',
-  'child.still': 'You can still write here. We will read it and tell you where to turn.',
-  'form.danger': 'Are you in danger right now?',
-  'form.yes': 'Yes',
-  'form.no': 'No',
-  'form.where': 'Where is it happening?',
-  'form.place': 'Town or postcode',
-  'form.place-hint': 'Type the start of the town’s name or the postcode and choose from the list. The search stays in this page; nothing is sent anywhere.',
-  'form.region': 'Region',
-  'form.region-missing': 'Please choose a region, or “I don’t know”.',
-  'region.choose': 'Choose a region…',
-  'region.unknown': 'I don’t know / rather not say',
-  'place.found': 'Found: {count}. Choose the town from the list.',
-  'place.none': 'No such town in the list. Please choose the region below.',
-  'place.district': '{district} district',
-  'place.chosen': '{place}: {region}',
-  'reader.centre': 'Your messages are read by: {centre}',
-  'reader.unknown': 'Your messages are read by: {centre}. Without a region, it passes them on to the right centre if needed.',
-  'form.role': 'Who is writing?',
-  'role.self': 'It is about me',
-  'role.witness': 'I am a witness (neighbour, relative, child)',
-  'role.professional': 'I write as a professional (school, doctor, authority)',
-  'form.violence': 'What kind of violence? (optional)',
-  'violence.psychological': 'psychological',
-  'violence.physical': 'physical',
-  'violence.sexual': 'sexual',
-  'violence.economic': 'economic',
-  'form.safe': 'When and how is it safe to contact you? (optional)',
-  'form.safe-times': 'When',
-  'form.safe-times-hint': 'For example “weekdays 9–12, never in the evening”. Write nothing that could give you away if you do not want to.',
-  'form.channel': 'How',
-  'channel.chat': 'Only by writing here',
-  'channel.phone': 'You may also call (I will put the number in my message)',
-  'form.voicemail': 'Voicemail',
-  'voicemail.no': 'Do not leave me a message',
-  'voicemail.yes': 'You may leave a message',
-  'form.safe-word': 'A code word so we know it is you',
-  'form.safe-word-hint': 'If needed, we will ask for it, for example on the phone.',
-  'form.message': 'Your message',
-  'form.message-empty': 'Please write a message.',
-  'form.field-too-long': 'This is {over} characters longer than fits ({limit}). Nothing was cut: please shorten it.',
-  'place.unavailable': 'The town search is not working right now. Please choose the region below.',
-  'err.thread_full': 'The conversation is too long for more messages. Please start a new message from the start of the page, or call the centre.',
-  'form.count': '{count} of {limit} characters',
-  'form.too-long': 'The message is {over} characters longer than fits ({limit}). Nothing was cut: please shorten it, or send the rest in another message.',
-  'form.send': 'Send',
-  'nav.back': 'Back',
-  'nav.home': 'To the start',
-  'progress.send': 'Your message is being sent securely…',
-  'progress.open': 'Opening the conversation…',
-  'progress.upload': 'Your photos are being encrypted and uploaded…',
-  'photo.add': 'Add a photo or screenshot',
-  'photo.hint': 'Up to 5 files: photos (JPEG, PNG, WebP, HEIC) and screenshots.',
-  'photo.stripped': 'Location and camera data have been removed. What can be seen in the picture itself (faces, windows, signs) remains.',
-  'photo.unavailable': 'This attachment could not be opened.',
-  'err.upload': 'The photos could not be uploaded. Please try again – nothing will be sent twice.',
-  'err.upload_quota': 'No more files can be added to this conversation. Please describe it in words.',
-  'code.title': 'Your message was sent. This is your code:',
-  'code.copy': 'Copy the code',
-  'code.print': 'Print',
-  'code.copied': 'The code is copied. Your phone or computer may keep it in its clipboard history and share it with other devices: delete it there once you have saved it.',
-  'code.copy-failed': 'Copying did not work. Please write the code down by hand.',
-  'code.only-way': 'Only with this code can you come back to the conversation.',
-  'code.nobody': 'Nobody else knows it, and we cannot recover it.',
-  'code.keep': 'Keep it where nobody else will find it. Whoever knows the code can read the conversation.',
-  'code.where': 'Where to come back:',
-  'code.check': 'To check, type the last three characters of the code',
-  'code.check-ok': 'They match.',
-  'code.check-wrong': 'They do not match. Please look at the code again.',
-  'code.continue': 'Continue to the conversation',
-  'return.title': 'Continue the conversation',
-  'return.label': 'Your code',
-  'return.hint': '18 characters; capitals, spaces and dashes do not matter.',
-  'return.open': 'Open',
-  'thread.title': 'Your conversation',
-  'thread.contact': 'Contact the centre',
-  'contact.phone': 'Phone',
-  'contact.address': 'Address',
-  'contact.hours': 'When',
-  'thread.write': 'Write another message',
-  'thread.leave': 'Close the conversation',
-  'thread.delete': 'Delete the conversation',
-  'thread.delete-question': 'Really delete the whole conversation? It is deleted for good and the code stops working.',
-  'thread.delete-yes': 'Yes, delete',
-  'thread.delete-no': 'No, keep it',
-  'thread.sent': 'Sent.',
-  'thread.read': 'The centre has read your latest message.',
-  'thread.unread': 'Your latest message has arrived; the centre has not read it yet.',
-  'status.label': 'Status: {state}',
-  'status.received': 'received',
-  'status.in_progress': 'in progress',
-  'status.waiting': 'waiting for your answer',
-  'status.closed': 'closed',
-  'msg.me': 'You',
-  'msg.verified': 'Verified: a reply from the centre',
-  'msg.auto': 'Automatic message · {centre}',
-  'msg.auto-why': 'This text comes from the list of centres the operator signed; no person wrote it.',
-  'msg.transfer': 'Your conversation is now read by: {centre}.',
-  'msg.reason': 'Why: {reason}',
-  'msg.unverified': 'This message cannot be verified, so it is not shown. It may not come from the centre.',
-  'msg.replay': 'This message is a copy of an earlier one and is not shown.',
-  'deleted.title': 'The conversation is deleted',
-  'deleted.text': 'Every message is gone and the code opens nothing any more. You can write again at any time.',
-  'a11y.link': 'Accessibility statement',
-  'a11y.title': 'Accessibility statement',
-  'a11y.p1': 'The operator is committed to making this page accessible under Czech Act No. 99/2019 Coll. It is designed to WCAG 2.1 level AA (EN 301 549).',
-  'a11y.p2': 'The page works with the keyboard alone, with screen readers and on screens from 320 pixels wide. Conformance is checked by automated tests (axe-core) in every language.',
-  'a11y.p3': 'Known limitations: the code is shown as text only and cannot be listened to. If something stands in your way, write to us through this form; we answer within 30 days.',
-  'help.title': 'Help now, by phone',
-  'help.158': 'police',
-  'help.112': 'emergency line, answers in English and other languages',
-  'help.116006': 'helpline for victims of crime and domestic violence (Bílý kruh bezpečí), free, non-stop',
-  'help.116016': 'helpline for women facing violence (ROSA), free; in Czech, English and Ukrainian',
-  'help.116111': 'Linka bezpečí, for children and young people, free, non-stop',
-  'err.code_length': 'A code has 18 characters. Check that none is missing or extra.',
-  'err.code_character': 'The code contains a character that codes never use. Codes have only digits and letters other than I, L, O and U.',
-  'err.code_typo': 'The code has a typo. Please check each character.',
-  'err.not_found': 'We found no conversation for this code. Please check it; the conversation may also have been deleted.',
-  'err.offline': 'You are not connected to the internet. Connect and try again – nothing was lost.',
-  'err.relay_down': 'The service is not answering right now. Please try again in a moment – nothing was lost.',
-  'err.rate_limited': 'Too many attempts in a short time. Please wait a few minutes and try again.',
-  'err.quota': 'The message is too long. Please write a shorter one, or split it into several.',
-  'err.directory': 'The list of centres could not be verified. For your safety, do not continue; try again later.',
-  'err.browser': 'This browser cannot do the encryption this page needs. Please try another, up-to-date browser. The helplines below always work.',
-  'err.generic': 'Something went wrong. Please try again.',
-  'err.pow_too_hard': 'The service is overloaded right now. Please try again in a moment – nothing was lost.',
-  'err.retry_same': 'Sending was not confirmed. Press Send again: the message goes with the same code and will not be doubled.',
-};
-
-const uk = {
-  'title': 'Форма',
-  'exit.button': 'Швидко вийти',
-  'lang.label': 'Мова',
-  'home.title': 'Напишіть нам безпечно й анонімно',
-  'home.intro': 'Повідомлення надійде до інтервенційного центру вашого краю — безкоштовної служби допомоги людям, які зазнають домашнього насильства. Прочитати його можуть лише працівники центру.',
-  'home.anonymous': 'Вам не потрібно вказувати ім’я, e-mail чи телефон.',
-  'danger.short': 'Якщо ваше життя в небезпеці, негайно телефонуйте 158 (поліція) або 112.',
-  'home.new': 'Написати вперше',
-  'home.return': 'У мене є код, хочу продовжити',
-  'about.link': 'Що таке інтервенційний центр і як він допомагає',
-  'witness.link': 'Ви свідок насильства? Як ви можете допомогти',
-  'safety.title': 'Ваша безпека',
-  'safety.exit': 'Кнопка «Швидко вийти» (або клавіша Esc, або тричі Shift) миттєво приховає сторінку й відкриє непримітний сайт (Seznam.cz). Кнопка «Назад» сюди не поверне.',
-  'safety.limits': 'Але в історії браузера залишиться, що ви відвідали цю сторінку, і шпигунську програму на пристрої це не видалить. Якщо можете, користуйтеся приватним вікном браузера або пристроєм, до якого ніхто інший не має доступу.',
-  'safety.history': 'Запис в історії можна видалити в налаштуваннях браузера (Історія → виберіть цю сторінку → Видалити). Видаляйте лише цей запис: зовсім порожня історія може привернути увагу.',
-  'safety.traces': 'Сторінка сама нічого не зберігає на пристрої: жодних cookies чи копій повідомлень (окрім того, що ви самі скопіюєте або надрукуєте). До розмови ви повернетеся лише з кодом, який отримаєте.',
-  'about.title': 'Що таке інтервенційний центр',
-  'about.p1': 'Інтервенційний центр — це безкоштовна й конфіденційна служба допомоги для людей від 16 років, які зазнають насильства від близької людини: партнера, колишнього партнера, батьків, дитини чи іншого члена родини. Він допомагає і свідкам.',
-  'about.p2': 'Такий центр є в кожному краї. Він допоможе зорієнтуватися, спланувати безпеку, впоратися з установами, судом чи поліцією та знайти іншу допомогу. Без вашої згоди він нічого не робить.',
-  'about.p3': 'Можна зателефонувати, прийти особисто, працівники можуть приїхати до вас, або можна писати сюди. Якщо поліція виселить кривдника зі спільного житла, центр сам зв’яжеться з вами протягом 48 годин.',
-  'about.p4': 'Тобі менше 16 років? Зателефонуй на Linka bezpečí: 116 111. Написати сюди теж можна.',
-  'witness.title': 'Якщо ви свідок насильства',
-  'witness.p1': 'Сусід, родичка, друг, колега — допомогти можете й ви. Центр порадить і вам, що робити, а чого краще не робити.',
-  'witness.danger': 'Якщо ви чуєте чи бачите, що комусь зараз загрожує небезпека, негайно телефонуйте 158 або 112.',
-  'witness.listen': 'Поговоріть із людиною, якій загрожує небезпека, наодинці. Повірте їй, не засуджуйте й не підганяйте з рішенням.',
-  'witness.info': 'Скажіть, що допомога є: інтервенційний центр, лінії 116 006 і 116 016. Посилання на цю сторінку давайте лише там, де кривдник його не побачить.',
-  'witness.safe': 'Не з’ясовуйте стосунки з кривдником самі: цим ви можете наразити на небезпеку себе й людину, якій загрожує насильство.',
-  'witness.write': 'Написати сюди можете й ви. Виберіть «Я свідок / свідкиня».',
-  'witness.hint': 'Центр порадить і вам: що ви можете зробити і як нікого не наразити на небезпеку. Опишіть, що ви бачили чи чули.',
-  'form.title': 'Нове повідомлення',
-  'danger.title': 'Якщо ви в небезпеці, телефонуйте негайно:',
-  'danger.police': 'поліція',
-  'danger.emergency': 'екстрена лінія',
-  'danger.then': 'Написати сюди можна й потім. Центр не читає повідомлення цілодобово.',
-  'form.age': 'Скільки вам років?',
-  'age.under_16': 'менше 16',
-  'age.16_17': '16 або 17',
-  'age.adult': '18 і більше',
-  'age.unsaid': 'не хочу вказувати',
-  'child.title': 'Тобі менше 16 років? Ти не сам і не сама.',
-  'child.call': 'Зателефонуй на Linka bezpečí, безкоштовно й будь-коли:',
-  'child.chat': 'Їм можна й написати в чаті:',
-  'child.still': 'Написати сюди ти теж можеш. Ми прочитаємо й порадимо, куди звернутися.',
-  'form.danger': 'Ви зараз у небезпеці?',
-  'form.yes': 'Так',
-  'form.no': 'Ні',
-  'form.where': 'Де це відбувається?',
-  'form.place': 'Населений пункт або поштовий індекс',
-  'form.place-hint': 'Напишіть початок назви населеного пункту або індекс і виберіть зі списку. Пошук відбувається лише на цій сторінці, нічого нікуди не надсилається.',
-  'form.region': 'Край',
-  'form.region-missing': 'Будь ласка, виберіть край або «Не знаю».',
-  'region.choose': 'Виберіть край…',
-  'region.unknown': 'Не знаю / не хочу вказувати',
-  'place.found': 'Знайдено: {count}. Виберіть населений пункт зі списку.',
-  'place.none': 'Такого населеного пункту в списку немає. Будь ласка, виберіть край нижче.',
-  'place.district': 'округ {district}',
-  'place.chosen': '{place}: {region}',
-  'reader.centre': 'Ваші повідомлення читає: {centre}',
-  'reader.unknown': 'Ваші повідомлення читає: {centre}. Якщо ви не вкажете край, він за потреби передасть їх відповідному центру.',
-  'form.role': 'Хто пише?',
-  'role.self': 'Це стосується мене',
-  'role.witness': 'Я свідок / свідкиня (сусід, родич, дитина)',
-  'role.professional': 'Пишу як фахівець / фахівчиня (школа, лікар, установа)',
-  'form.violence': 'Яке насильство? (необов’язково)',
-  'violence.psychological': 'психологічне',
-  'violence.physical': 'фізичне',
-  'violence.sexual': 'сексуальне',
-  'violence.economic': 'економічне',
-  'form.safe': 'Коли і як з вами безпечно зв’язатися? (необов’язково)',
-  'form.safe-times': 'Коли',
-  'form.safe-times-hint': 'Наприклад, «у будні 9–12, ніколи ввечері». Не пишіть нічого, що могло б вас видати, якщо ви цього не хочете.',
-  'form.channel': 'Як',
-  'channel.chat': 'Лише листуванням тут',
-  'channel.phone': 'Можна й зателефонувати (номер напишу в повідомленні)',
-  'form.voicemail': 'Голосова пошта',
-  'voicemail.no': 'Не залишайте мені повідомлення',
-  'voicemail.yes': 'Повідомлення залишити можна',
-  'form.safe-word': 'Кодове слово, за яким ми впізнаємо, що це ви',
-  'form.safe-word-hint': 'За потреби ми запитаємо його, наприклад, по телефону.',
-  'form.message': 'Ваше повідомлення',
-  'form.message-empty': 'Будь ласка, напишіть повідомлення.',
-  'form.field-too-long': 'Це на {over} символів довше, ніж можна ({limit}). Ми нічого не обрізали: скоротіть, будь ласка.',
-  'place.unavailable': 'Пошук населених пунктів зараз не працює. Будь ласка, виберіть край нижче.',
-  'err.thread_full': 'Розмова вже задовга для нових повідомлень. Напишіть, будь ласка, нове повідомлення з початку сторінки або зателефонуйте до центру.',
-  'form.count': '{count} з {limit} символів',
-  'form.too-long': 'Повідомлення на {over} символів довше, ніж можна ({limit}). Ми нічого не обрізали: скоротіть його або надішліть решту наступним повідомленням.',
-  'form.send': 'Надіслати',
-  'nav.back': 'Назад',
-  'nav.home': 'На початок',
-  'progress.send': 'Повідомлення безпечно надсилається…',
-  'progress.open': 'Відкривається розмова…',
-  'progress.upload': 'Фото шифруються та завантажуються…',
-  'photo.add': 'Додати фото або знімок екрана',
-  'photo.hint': 'Щонайбільше 5 файлів: фото (JPEG, PNG, WebP, HEIC) і знімки екрана.',
-  'photo.stripped': 'Місцезнаходження та дані про камеру видалено. Те, що видно на самому фото (обличчя, вікна, вивіски), залишається.',
-  'photo.unavailable': 'Цей додаток не вдалося відкрити.',
-  'err.upload': 'Не вдалося завантажити фото. Спробуйте ще раз – нічого не надішлеться двічі.',
-  'err.upload_quota': 'До цієї розмови більше не можна додати файли. Будь ласка, опишіть це словами.',
-  'code.title': 'Повідомлення надіслано. Ось ваш код:',
-  'code.copy': 'Скопіювати код',
-  'code.print': 'Надрукувати',
-  'code.copied': 'Код скопійовано. Телефон чи комп’ютер може зберегти його в історії буфера обміну й передати на інші пристрої: видаліть його звідти, щойно збережете.',
-  'code.copy-failed': 'Скопіювати не вдалося. Будь ласка, перепишіть код вручну.',
-  'code.only-way': 'Лише з цим кодом ви зможете повернутися до розмови.',
-  'code.nobody': 'Ніхто інший його не знає, і ми не можемо його відновити.',
-  'code.keep': 'Збережіть його там, де ніхто інший не знайде. Хто знає код, може читати розмову.',
-  'code.where': 'Куди повернутися:',
-  'code.check': 'Для перевірки перепишіть три останні символи коду',
-  'code.check-ok': 'Збігається.',
-  'code.check-wrong': 'Не збігається. Подивіться на код ще раз.',
-  'code.continue': 'Перейти до розмови',
-  'return.title': 'Продовжити розмову',
-  'return.label': 'Ваш код',
-  'return.hint': '18 символів; великі літери, пробіли й дефіси не мають значення.',
-  'return.open': 'Відкрити',
-  'thread.title': 'Ваша розмова',
-  'thread.contact': 'Контакти центру',
-  'contact.phone': 'Телефон',
-  'contact.address': 'Адреса',
-  'contact.hours': 'Коли',
-  'thread.write': 'Написати ще одне повідомлення',
-  'thread.leave': 'Закрити розмову',
-  'thread.delete': 'Видалити розмову',
-  'thread.delete-question': 'Справді видалити всю розмову? Її буде видалено назавжди, і код перестане діяти.',
-  'thread.delete-yes': 'Так, видалити',
-  'thread.delete-no': 'Ні, залишити',
-  'thread.sent': 'Надіслано.',
-  'thread.read': 'Центр прочитав ваше останнє повідомлення.',
-  'thread.unread': 'Ваше останнє повідомлення доставлено; центр його ще не прочитав.',
-  'status.label': 'Стан: {state}',
-  'status.received': 'отримано',
-  'status.in_progress': 'розглядаємо',
-  'status.waiting': 'чекаємо на вашу відповідь',
-  'status.closed': 'закрито',
-  'msg.me': 'Ви',
-  'msg.verified': 'Перевірено: відповідь від центру',
-  'msg.auto': 'Автоматичне повідомлення · {centre}',
-  'msg.auto-why': 'Цей текст зі списку центрів, підписаного оператором; його не писала жодна людина.',
-  'msg.transfer': 'Вашу розмову тепер читає: {centre}.',
-  'msg.reason': 'Чому: {reason}',
-  'msg.unverified': 'Це повідомлення неможливо перевірити, тому його не показано. Воно може бути не від центру.',
-  'msg.replay': 'Це повідомлення — копія попереднього, тому не показується.',
-  'deleted.title': 'Розмову видалено',
-  'deleted.text': 'Усі повідомлення зникли, і код більше нічого не відкриє. Ви можете написати знову будь-коли.',
-  'a11y.link': 'Заява про доступність',
-  'a11y.title': 'Заява про доступність',
-  'a11y.p1': 'Оператор зобов’язується зробити цю сторінку доступною відповідно до чеського закону № 99/2019 Зб. Сторінку створено за WCAG 2.1 рівня AA (EN 301 549).',
-  'a11y.p2': 'Сторінкою можна керувати лише клавіатурою, вона працює зі зчитувачами екрана та на екранах від 320 пікселів завширшки. Відповідність перевіряють автоматичні тести (axe-core) усіма мовами.',
-  'a11y.p3': 'Відомі обмеження: код показується лише текстом, без можливості прослухати. Якщо натрапите на перешкоду, напишіть нам через цю форму; ми відповімо протягом 30 днів.',
-  'help.title': 'Допомога негайно, телефоном',
-  'help.158': 'поліція',
-  'help.112': 'екстрена лінія, відповідає англійською та іншими мовами',
-  'help.116006': 'лінія допомоги жертвам злочинів і домашнього насильства (Bílý kruh bezpečí), безкоштовно, цілодобово',
-  'help.116016': 'лінія для жінок, які зазнають насильства (ROSA), безкоштовно; чеською, англійською та українською',
-  'help.116111': 'Linka bezpečí для дітей і молоді, безкоштовно, цілодобово',
-  'err.code_length': 'Код має 18 символів. Перевірте, чи жоден не пропущено і чи немає зайвого.',
-  'err.code_character': 'У коді є символ, який у кодах не використовується. Коди містять лише цифри й латинські літери, крім I, L, O та U.',
-  'err.code_typo': 'У коді помилка. Будь ласка, перевірте кожен символ.',
-  'err.not_found': 'За цим кодом розмову не знайдено. Перевірте його; розмову також могли видалити.',
-  'err.offline': 'Немає з’єднання з інтернетом. Під’єднайтеся та спробуйте ще раз — нічого не втрачено.',
-  'err.relay_down': 'Служба зараз не відповідає. Спробуйте, будь ласка, трохи пізніше — нічого не втрачено.',
-  'err.rate_limited': 'Забагато спроб за короткий час. Зачекайте кілька хвилин і спробуйте знову.',
-  'err.quota': 'Повідомлення задовге. Напишіть, будь ласка, коротше або розділіть його на кілька.',
-  'err.directory': 'Не вдалося перевірити список центрів. З міркувань безпеки не продовжуйте; спробуйте пізніше.',
-  'err.browser': 'Цей браузер не підтримує шифрування, потрібне сторінці. Спробуйте інший, сучасний браузер. Телефонні лінії нижче працюють завжди.',
-  'err.generic': 'Щось пішло не так. Спробуйте ще раз.',
-  'err.pow_too_hard': 'Служба зараз перевантажена. Спробуйте, будь ласка, трохи пізніше — нічого не втрачено.',
-  'err.retry_same': 'Надсилання не підтвердилося. Натисніть «Надіслати» ще раз: повідомлення піде з тим самим кодом і не подвоїться.',
-};
-
 export const REGIONS = {
   'CZ-10': { cs: 'Hlavní město Praha', en: 'Prague', uk: 'Прага' },
   'CZ-20': { cs: 'Středočeský kraj', en: 'Central Bohemian Region', uk: 'Середньочеський край' },
@@ -535,11 +195,22 @@ export const REGIONS = {
   'CZ-80': { cs: 'Moravskoslezský kraj', en: 'Moravian-Silesian Region', uk: 'Моравсько-Сілезький край' },
 };
 
-const TEXTS = { cs, en, uk };
+const TEXTS = { cs };
+const LOADERS = {
+  en: () => import('./i18n-en.js'),
+  uk: () => import('./i18n-uk.js'),
+};
 let current = 'cs';
+let wanted = 'cs';
 
 export function language() {
   return current;
+}
+
+/** Loads a language's texts unless they are here (Czech always is). */
+async function load(lang) {
+  if (!TEXTS[lang]) TEXTS[lang] = (await LOADERS[lang]()).default;
+  return TEXTS[lang];
 }
 
 /** The text of `key` in the current language, with {name} filled in. */
@@ -561,21 +232,37 @@ export function browserLanguage() {
   return 'cs';
 }
 
-/** Switches the language and rewrites every data-i18n element. */
-export function setLanguage(lang) {
-  current = LANGUAGES.includes(lang) ? lang : 'cs';
+/**
+ * Switches the language (loading its texts first) and rewrites every
+ * data-i18n element. Resolves to false, changing nothing, when a later
+ * call overtook this one or the texts could not be loaded (the page stays
+ * in the language it was in).
+ */
+export async function setLanguage(lang) {
+  const next = LANGUAGES.includes(lang) ? lang : 'cs';
+  wanted = next;
+  try {
+    await load(next);
+  } catch {
+    if (wanted === next) wanted = current;
+    return false;
+  }
+  if (wanted !== next) return false;
+  current = next;
   document.documentElement.lang = current;
   document.title = t('title');
   for (const el of document.querySelectorAll('[data-i18n]')) {
     el.textContent = t(el.dataset.i18n);
   }
+  return true;
 }
 
 /**
  * Keys some language lacks, including every data-i18n key of the page
- * (checked by the person's browser story).
+ * (checked by the person's browser story); loads every language.
  */
-export function missingKeys() {
+export async function missingKeys() {
+  await Promise.all(LANGUAGES.map(load));
   const keys = new Set(LANGUAGES.flatMap((l) => Object.keys(TEXTS[l])));
   for (const el of document.querySelectorAll('[data-i18n]')) keys.add(el.dataset.i18n);
   return LANGUAGES.flatMap((l) => [...keys].filter((k) => !(k in TEXTS[l])).map((k) => `${l}:${k}`));

@@ -52,6 +52,8 @@ async function accessible(page, screen) {
   const before = await page.locator('#lang').inputValue();
   for (const lang of ['cs', 'en', 'uk']) {
     await page.selectOption('#lang', lang);
+    // English and Ukrainian arrive on demand (i18n.js): wait for the switch.
+    await page.locator(`html[lang=${lang}]`).waitFor({ state: 'attached' });
     const violations = await page.evaluate(async () => {
       const result = await window.axe.run(document, {
         runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
