@@ -168,6 +168,17 @@ pub(super) fn file_vectors(world: &World, out: &mut Writer) -> anyhow::Result<()
         &seal,
         reference,
     )?;
+    let seal = Seal::new(722, mailbox, 3000);
+    let blob = seal.blob();
+    let mut reference = seal.reference(&blob, "application/pdf");
+    reference["name"] = json!(format!("{}ab", "€".repeat(66)));
+    valid(
+        out,
+        "file-name-200-bytes",
+        "a name of exactly 200 bytes in UTF-8 (66 three-byte characters and two ASCII letters)",
+        &seal,
+        reference,
+    )?;
     let seal = Seal::new(721, mailbox, 3000);
     let blob = seal.blob();
     let mut reference = seal.reference(&blob, "application/pdf");
@@ -350,7 +361,7 @@ pub(super) fn file_vectors(world: &World, out: &mut Writer) -> anyhow::Result<()
     // References a reader refuses (§12.3).
     let good = base.reference(&base.blob(), "image/jpeg");
     type Change = Box<dyn Fn(&mut Value)>;
-    let refs: [(&str, &str, Change); 8] = [
+    let refs: [(&str, &str, Change); 12] = [
         (
             "file-reference-unknown-member",
             "a member the reference does not have",
@@ -370,6 +381,26 @@ pub(super) fn file_vectors(world: &World, out: &mut Writer) -> anyhow::Result<()
             "file-reference-width-without-height",
             "a width without a height",
             Box::new(|r| r["width"] = json!(10)),
+        ),
+        (
+            "file-reference-name-bidi-override",
+            "a name with a right-to-left override (a saved name could read backwards)",
+            Box::new(|r| r["name"] = json!("faktura\u{202E}fdp.exe")),
+        ),
+        (
+            "file-reference-name-zero-width",
+            "a name with a zero-width space",
+            Box::new(|r| r["name"] = json!("leták\u{200B}.pdf")),
+        ),
+        (
+            "file-reference-name-201-bytes",
+            "a name of 67 three-byte characters: 201 bytes in UTF-8",
+            Box::new(|r| r["name"] = json!("€".repeat(67))),
+        ),
+        (
+            "file-reference-name-line-separator",
+            "a name with a line separator",
+            Box::new(|r| r["name"] = json!("a\u{2028}b.pdf")),
         ),
         (
             "file-reference-name-with-slash",

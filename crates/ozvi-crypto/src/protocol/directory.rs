@@ -373,7 +373,7 @@ fn signing_input(payload: &[u8]) -> Vec<u8> {
     [labels::DIRECTORY_SIGNATURE, payload].concat()
 }
 
-fn is_invisible_format(c: char) -> bool {
+pub(crate) fn is_invisible_format(c: char) -> bool {
     matches!(c,
         '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')

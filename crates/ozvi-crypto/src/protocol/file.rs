@@ -54,6 +54,9 @@ pub const MAX_SIZE: u64 = MAX_CHUNKS as u64 * CHUNK_LEN as u64;
 pub const MAX_FILES_PER_MESSAGE: usize = 5;
 /// The longest file name in a reference, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
+/// The longest file name in a reference, in UTF-8 bytes: with a prefix of
+/// its own a reader can still use it as a file name (255 bytes on Linux).
+pub const MAX_NAME_BYTES: usize = 200;
 /// The largest pixel width or height a reference may state.
 pub const MAX_PIXELS_SIDE: u32 = 20_000;
 /// The kinds of file a reference may name.
@@ -277,9 +280,12 @@ impl FileRef {
             let chars = name.chars().count();
             if chars == 0
                 || chars > MAX_NAME_CHARS
-                || name
-                    .chars()
-                    .any(|c| c.is_control() || c == '/' || c == '\\')
+                || name.len() > MAX_NAME_BYTES
+                || name.chars().any(|c| {
+                    c.is_control()
+                        || crate::protocol::directory::is_invisible_format(c)
+                        || matches!(c, '/' | '\\' | '\u{2028}' | '\u{2029}')
+                })
                 || name.trim() != name
                 || name.starts_with('.')
             {
