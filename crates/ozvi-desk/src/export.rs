@@ -224,10 +224,13 @@ pub fn files_dir(out: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// Writes every attachment of the thread that opens and verifies into
-/// [`files_dir`] of `out` (mode 0700; each file 0600, `N-name`). Returns
-/// the folder, how many were written and why the others were not; none
-/// when the thread has no attachments. Refused, before anything is
-/// written, if the folder exists.
+/// [`files_dir`] of `out` (mode 0700; each file 0600, `N-name`, the name
+/// made safe by [`saved_name`](crate::session::files::saved_name), or
+/// `N-priloha-N.ext` when that cannot be written). Returns the folder, how
+/// many were written and why the others were not; none when the thread
+/// has no attachments. One file that does not open or cannot be written
+/// is a reason in that list, never the end of the export. Refused, before
+/// anything is written, if the folder exists.
 pub async fn write_files(
     session: &crate::session::Session,
     mailbox: &ozvi_crypto::MailboxId,
@@ -244,20 +247,88 @@ pub async fn write_files(
             dir.display()
         )));
     }
+    let files = session.all_attachments(mailbox).await?;
+    crate::session::files::create_private_dir(&dir)?;
+    let (written, failed) = save_all(&dir, files);
+    Ok(Some((dir, written, failed)))
+}
+
+/// Saves each opened file into `dir` as `N-name`; a failure to open or to
+/// write one is its reason in the list, and the others are still written.
+fn save_all(
+    dir: &std::path::Path,
+    files: Vec<Result<crate::session::OpenedFile, (usize, String)>>,
+) -> (usize, Vec<String>) {
     let mut written = 0;
     let mut failed = Vec::new();
-    for file in session.all_attachments(mailbox).await? {
+    for file in files {
         match file {
-            Ok(mut file) => {
-                file.name = Some(format!("{}-{}", file.number, file.file_name()));
-                crate::session::files::save_into(&dir, &file)?;
-                written += 1;
+            Ok(file) => {
+                let prefix = format!("{}-", file.number);
+                match crate::session::files::save_into(dir, &file, &prefix) {
+                    Ok(_) => written += 1,
+                    Err(e) => failed.push(crate::text::attachment_not_written(
+                        file.number,
+                        &e.to_string(),
+                    )),
+                }
             }
             Err((_, why)) => failed.push(why),
         }
     }
-    if written == 0 && !dir.exists() {
-        crate::session::files::create_private_dir(&dir)?;
+    (written, failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::OpenedFile;
+
+    fn opened(number: usize, name: &str) -> OpenedFile {
+        OpenedFile {
+            number,
+            media_type: "image/jpeg".into(),
+            name: Some(name.into()),
+            bytes: zeroize::Zeroizing::new(b"\xFF\xD8\xFF\xE0 photo".to_vec()),
+        }
     }
-    Ok(Some((dir, written, failed)))
+
+    #[test]
+    fn a_name_of_a_hundred_four_byte_characters_is_exported_and_a_failure_is_reported() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("spis.txt.prilohy");
+        crate::session::files::create_private_dir(&dir).expect("dir");
+        // 400 bytes: over Linux's 255 with or without the `1-` prefix.
+        let long = "\u{20000}".repeat(100);
+        let (written, failed) = save_all(
+            &dir,
+            vec![
+                Ok(opened(1, &long)),
+                Err((2, "přílohu 2 nelze otevřít".into())),
+                Ok(opened(3, "foto.jpg")),
+            ],
+        );
+        assert_eq!((written, failed.len()), (2, 1), "{failed:?}");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+            .collect();
+        names.sort();
+        assert_eq!(names[1], "3-foto.jpg");
+        assert!(names[0].starts_with("1-\u{20000}"), "{names:?}");
+        assert!(names[0].ends_with(".jpg") && names[0].len() <= 2 + 120 + 4);
+
+        // Every write failing (the folder is gone): each file is a reason,
+        // the export goes on.
+        std::fs::remove_dir_all(&dir).expect("rm");
+        std::fs::write(&dir, b"a file where the folder was").expect("write");
+        let (written, failed) =
+            save_all(&dir, vec![Ok(opened(1, "a.jpg")), Ok(opened(2, "b.jpg"))]);
+        assert_eq!(written, 0);
+        assert_eq!(failed.len(), 2);
+        assert!(
+            failed[1].contains("přílohu 2 se nepodařilo uložit"),
+            "{failed:?}"
+        );
+    }
 }

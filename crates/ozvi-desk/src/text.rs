@@ -398,6 +398,26 @@ pub fn file_size(bytes: u64) -> String {
     }
 }
 
+/// Why attachment `number` is refused: its decrypted bytes are not of the
+/// type its reference states.
+pub fn attachment_wrong_kind(number: usize, media_type: &str) -> String {
+    format!(
+        "přílohu {number} nelze otevřít: její obsah není {}, jak uvádí zpráva (může jít o jiný, \
+         i nebezpečný soubor); nic z ní nebylo zobrazeno ani uloženo / attachment {number} \
+         cannot be opened: its content is not the type the message states; nothing of it was \
+         shown or written",
+        media_kind(media_type)
+    )
+}
+
+/// Why attachment `number` of an export was not written (`why`: the
+/// error, which names no more than the folder and the saved name).
+pub fn attachment_not_written(number: usize, why: &str) -> String {
+    format!(
+        "přílohu {number} se nepodařilo uložit: {why} / attachment {number} could not be written"
+    )
+}
+
 /// Why an attached file was not shown or saved: plain words, and that
 /// nothing of it was written.
 pub fn attachment_failed(number: usize, e: ozvi_crypto::protocol::file::FileError) -> String {

@@ -627,3 +627,99 @@ async fn the_web_ui_shows_a_photo_only_to_its_page_uncached_and_saves_it_private
     desk.handle.stop(true).await;
     deployment.relay.handle.stop(true).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_senders_name_and_type_are_never_trusted_for_what_is_saved() {
+    let deployment = Deployment::new(&[JANA]).await;
+    let home = deployment.home();
+    let anna = deployment.person(46);
+    anna.write_first("ic-zlin", "Posílám soubory.").await;
+    let mailbox = anna.mailbox();
+    let id = mailbox.to_b64();
+    let photo = jpeg(0x44, 4000);
+    let shot = png(0x55, 3000);
+    let html = b"<html><script>alert(1)</script></html>".to_vec();
+    // A real JPEG named as a web page.
+    let a = file::seal(
+        &mut os_rng(),
+        &mailbox,
+        &photo,
+        "image/jpeg",
+        None,
+        Some("x.html"),
+    )
+    .expect("seals");
+    // A web page that says it is a JPEG.
+    let b = file::seal(
+        &mut os_rng(),
+        &mailbox,
+        &html,
+        "image/jpeg",
+        None,
+        Some("foto.jpg"),
+    )
+    .expect("seals");
+    // The longest name §12.3 allows in bytes: 48 four-byte characters.
+    let long = format!("{}.png", "\u{20000}".repeat(48));
+    let c = file::seal(
+        &mut os_rng(),
+        &mailbox,
+        &shot,
+        "image/png",
+        None,
+        Some(&long),
+    )
+    .expect("seals");
+    for sealed in [&a, &b, &c] {
+        assert_eq!(anna.upload_file(sealed).await, 204);
+    }
+    anna.write_more_with_files(
+        &json!({"text": "Tři soubory.",
+                "files": [a.reference.to_json(), b.reference.to_json(), c.reference.to_json()]}),
+        &[a.reference.id, b.reference.id, c.reference.id],
+    )
+    .await;
+
+    // Bytes that are not the stated type: refused, nothing written.
+    let dir = deployment.dir.path();
+    let out = dir.join("foto.jpg");
+    desk_fails(
+        Some(&home),
+        &["attachment", &id, "2", "--out", out.to_str().expect("path")],
+        "její obsah není obrázek JPEG",
+    )
+    .await;
+    assert!(!out.exists(), "nothing written");
+
+    // The export: the text, the two good files under safe names with the
+    // type's extension, and the refused one reported, not an abort.
+    let spis = dir.join("spis.txt");
+    let said = desk_ok(
+        Some(&home),
+        &["export", &id, "--out", spis.to_str().expect("path")],
+    )
+    .await;
+    assert!(said.contains("2 in"), "{said}");
+    assert!(said.contains("přílohu 2 nelze otevřít"), "{said}");
+    assert!(
+        std::fs::read_to_string(&spis)
+            .expect("text")
+            .contains("Tři soubory.")
+    );
+    let files = dir.join("spis.txt.prilohy");
+    let mut names: Vec<String> = std::fs::read_dir(&files)
+        .expect("folder")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "1-x.jpg".to_string(),
+            format!("3-{}.png", "\u{20000}".repeat(30))
+        ]
+    );
+    assert_eq!(std::fs::read(files.join("1-x.jpg")).expect("saved"), photo);
+    assert_eq!(std::fs::read(files.join(&names[1])).expect("saved"), shot);
+    deployment.relay.handle.stop(true).await;
+}

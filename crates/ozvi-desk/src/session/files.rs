@@ -28,14 +28,68 @@ pub struct OpenedFile {
 }
 
 impl OpenedFile {
-    /// A name to save it under: the sender's (§12.3 already forbids
-    /// separators, control characters and a leading dot), else
+    /// A name to save it under: the sender's name through [`saved_name`]
+    /// (only letters, digits and a few marks; at most
+    /// [`MAX_SAVED_NAME_BYTES`]; the extension of its media type), else
     /// `priloha-N.ext`.
     pub fn file_name(&self) -> String {
-        self.name
-            .clone()
-            .unwrap_or_else(|| format!("priloha-{}.{}", self.number, extension(&self.media_type)))
+        saved_name(self.name.as_deref(), self.number, &self.media_type)
     }
+
+    /// The name used when the sender's cannot be written: `priloha-N.ext`.
+    pub fn default_name(&self) -> String {
+        default_name(self.number, &self.media_type)
+    }
+}
+
+/// The most bytes of a sender's name the desk uses for a file (before the
+/// extension): with the export's `N-` prefix and a ` (N)` of a clash the
+/// name stays far below Linux's 255 bytes, whatever §12.3 allows.
+pub const MAX_SAVED_NAME_BYTES: usize = 120;
+
+fn default_name(number: usize, media_type: &str) -> String {
+    format!("priloha-{number}.{}", extension(media_type))
+}
+
+/// Whether a character may stand in a saved name: a letter or digit of
+/// any script (Czech diacritics included), a space, `.`, `-`, `_`, `(`
+/// or `)`. Everything else — control, bidi and zero-width characters,
+/// separators, other punctuation, symbols — is not.
+fn kept_in_saved_name(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, ' ' | '.' | '-' | '_' | '(' | ')')
+}
+
+/// The name a sender gave a file (`None` if none), made safe to save and
+/// to show: every character [`kept_in_saved_name`] refuses becomes `_`,
+/// the sender's extension is dropped and the one of `media_type` put in
+/// its place (the content was checked to be of that type), leading and
+/// trailing dots and spaces go, and at most [`MAX_SAVED_NAME_BYTES`] of
+/// it are kept (cut at a character). A name with no letter or digit left
+/// gives way to `priloha-N.ext`.
+pub fn saved_name(name: Option<&str>, number: usize, media_type: &str) -> String {
+    let Some(name) = name else {
+        return default_name(number, media_type);
+    };
+    let cleaned: String = name
+        .chars()
+        .map(|c| if kept_in_saved_name(c) { c } else { '_' })
+        .collect();
+    let stem = cleaned
+        .rsplit_once('.')
+        .map_or(cleaned.as_str(), |(s, _)| s);
+    let stem = stem.trim_matches([' ', '.']);
+    let mut cut = String::new();
+    for c in stem.chars() {
+        if cut.len() + c.len_utf8() > MAX_SAVED_NAME_BYTES {
+            break;
+        }
+        cut.push(c);
+    }
+    let cut = cut.trim_end_matches([' ', '.']);
+    if !cut.chars().any(char::is_alphanumeric) {
+        return default_name(number, media_type);
+    }
+    format!("{cut}.{}", extension(media_type))
 }
 
 /// The usual extension of a media type.
@@ -224,6 +278,14 @@ impl Session {
         };
         let bytes = file::open(mailbox, reference, &blob)
             .map_err(|e| DeskError::Attachment(text::attachment_failed(number, e)))?;
+        // The reference's type decides how it is shown and its extension:
+        // bytes of another kind (HTML under `image/jpeg`) are refused.
+        if sniff(&bytes) != Some(reference.media_type.as_str()) {
+            return Err(DeskError::Attachment(text::attachment_wrong_kind(
+                number,
+                &reference.media_type,
+            )));
+        }
         Ok(OpenedFile {
             number,
             media_type: reference.media_type.clone(),
@@ -299,23 +361,51 @@ impl Session {
     }
 }
 
-/// Writes an opened file into `dir` (created with mode 0700) under its
-/// name, or `name (2).ext` and so on if that exists; mode 0600, never
-/// replacing anything. Returns the path.
-pub fn save_into(dir: &Path, file: &OpenedFile) -> Result<PathBuf, DeskError> {
+/// Writes an opened file into `dir` (created with mode 0700) under
+/// `prefix` and its [`OpenedFile::file_name`], or `name (2).ext` and so
+/// on if that exists; mode 0600, never replacing anything. If that name
+/// cannot be written (whatever the reason), `prefix` and `priloha-N.ext`
+/// instead. Returns the path.
+pub fn save_into(dir: &Path, file: &OpenedFile, prefix: &str) -> Result<PathBuf, DeskError> {
     create_private_dir(dir)?;
-    let name = file.file_name();
+    save_first(
+        dir,
+        &[
+            format!("{prefix}{}", file.file_name()),
+            format!("{prefix}{}", file.default_name()),
+        ],
+        &file.bytes,
+    )
+}
+
+/// Writes `bytes` into `dir` under the first of `names` that can be
+/// written (each with ` (N)` before its extension on a clash).
+fn save_first(dir: &Path, names: &[String], bytes: &[u8]) -> Result<PathBuf, DeskError> {
+    let mut last = DeskError::Io(format!("{}: no name to write", dir.display()));
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].contains(name) {
+            continue;
+        }
+        match save_as(dir, name, bytes) {
+            Ok(path) => return Ok(path),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn save_as(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, DeskError> {
     let (stem, ext) = match name.rsplit_once('.') {
         Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
-        _ => (name.clone(), String::new()),
+        _ => (name.to_string(), String::new()),
     };
     for n in 1..1000 {
         let candidate = if n == 1 {
-            dir.join(&name)
+            dir.join(name)
         } else {
             dir.join(format!("{stem} ({n}){ext}"))
         };
-        match crate::keystore::write_new(&candidate, &file.bytes, false) {
+        match crate::keystore::write_new(&candidate, bytes, false) {
             Ok(()) => return Ok(candidate),
             Err(crate::keystore::KeystoreError::Exists(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -388,5 +478,102 @@ mod tests {
         assert_eq!(named(Some(&"x".repeat(101))), "priloha-3.pdf");
         assert_eq!(named(None), "priloha-3.pdf");
         assert!(Outgoing::new(Some("a.pdf"), b"text".to_vec(), 1).is_err());
+    }
+
+    #[test]
+    fn a_saved_name_keeps_only_letters_digits_and_a_few_marks() {
+        let jpg = |n: &str| saved_name(Some(n), 4, "image/jpeg");
+        assert_eq!(jpg("Modřina na ruce (2).jpg"), "Modřina na ruce (2).jpg");
+        assert_eq!(jpg("žluťoučký_kůň-1.JPG"), "žluťoučký_kůň-1.jpg");
+        // Bidi overrides and isolates, zero-width characters, the BOM,
+        // line and paragraph separators, soft hyphen, tags, control
+        // characters and separators never reach a saved name.
+        for invisible in [
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{FEFF}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{00AD}',
+            '\u{E0041}',
+            '\u{2060}',
+            '\n',
+            '\r',
+            '\u{7F}',
+            '/',
+            '\\',
+            ':',
+            '*',
+            '<',
+            '>',
+            '|',
+            '"',
+            '?',
+            '$',
+            '`',
+            ';',
+            '\'',
+            '&',
+        ] {
+            let name = jpg(&format!("foto{invisible}gpj.exe"));
+            assert_eq!(name, "foto_gpj.jpg", "{invisible:?}");
+        }
+        assert_eq!(jpg("a\u{202E}gpj.html"), "a_gpj.jpg");
+        // The extension is the media type's, whatever the sender wrote.
+        assert_eq!(jpg("x.html"), "x.jpg");
+        assert_eq!(saved_name(Some("x.html"), 1, "image/png"), "x.png");
+        assert_eq!(
+            saved_name(Some("smlouva.jpg"), 1, "application/pdf"),
+            "smlouva.pdf"
+        );
+        assert_eq!(jpg("archiv.tar.gz"), "archiv.tar.jpg");
+        assert_eq!(jpg("bez přípony"), "bez přípony.jpg");
+        // Never hidden, never empty.
+        assert_eq!(jpg("..skryty.jpg"), "skryty.jpg");
+        assert_eq!(jpg("..."), "priloha-4.jpg");
+        assert_eq!(jpg("😀😀.jpg"), "priloha-4.jpg");
+        assert_eq!(jpg("\u{202E}\u{200B}.jpg"), "priloha-4.jpg");
+        assert_eq!(saved_name(None, 2, "application/pdf"), "priloha-2.pdf");
+        // At most 120 bytes of her name, cut at a character.
+        let long = jpg(&format!("{}.jpg", "\u{20000}".repeat(100)));
+        assert_eq!(long, format!("{}.jpg", "\u{20000}".repeat(30)));
+        let mixed = jpg(&format!("a{}.jpg", "č".repeat(99)));
+        assert!(mixed.len() - 4 <= MAX_SAVED_NAME_BYTES, "{mixed}");
+        assert!(mixed.is_char_boundary(mixed.len() - 4));
+    }
+
+    #[test]
+    fn a_name_that_cannot_be_written_gives_way_to_the_default() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let names = [format!("{}.jpg", "a".repeat(300)), "priloha-1.jpg".into()];
+        let path = save_first(tmp.path(), &names, b"bytes").expect("falls back");
+        assert_eq!(path, tmp.path().join("priloha-1.jpg"));
+        let again = save_first(tmp.path(), &names, b"bytes").expect("falls back");
+        assert_eq!(again, tmp.path().join("priloha-1 (2).jpg"));
+        assert!(save_first(tmp.path(), &names[..1], b"bytes").is_err());
+
+        // Through save_into: a name of 100 four-byte characters (400 bytes)
+        // is written, shortened, with the type's extension.
+        let file = OpenedFile {
+            number: 7,
+            media_type: "image/png".into(),
+            name: Some("\u{20000}".repeat(100)),
+            bytes: Zeroizing::new(b"\x89PNG\r\n\x1a\n".to_vec()),
+        };
+        let saved = save_into(&tmp.path().join("prilohy"), &file, "7-").expect("saved");
+        let name = saved.file_name().and_then(|n| n.to_str()).expect("name");
+        assert_eq!(name, format!("7-{}.png", "\u{20000}".repeat(30)));
     }
 }

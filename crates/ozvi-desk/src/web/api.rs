@@ -552,7 +552,7 @@ async fn save_attachment(
     let session = for_user(&state, &req).await?;
     let mailbox = session.resolve(&body.id).await?;
     let file = session.attachment(&mailbox, body.number).await?;
-    let path = crate::session::files::save_into(&state.home.attachments(), &file)?;
+    let path = crate::session::files::save_into(&state.home.attachments(), &file, "")?;
     Ok(HttpResponse::Ok().json(json!({"path": path.display().to_string()})))
 }
 
