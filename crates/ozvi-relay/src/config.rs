@@ -126,6 +126,27 @@ pub struct Config {
     /// File uploads received at the same time; more are refused with
     /// `busy` before their body is read.
     pub concurrent_uploads: usize,
+    /// Staff file uploads received at the same time, apart from hers: an
+    /// upload holds one of these until its signature is checked at its end,
+    /// so that a copied public key cannot take her places.
+    pub concurrent_staff_uploads: usize,
+    /// Her uploads from one client address bucket received at the same time
+    /// (more are `429 rate_limited` before the body is read).
+    pub uploads_per_address: u32,
+    /// Seconds an upload may send no body byte before it is cut.
+    pub upload_idle_secs: u64,
+    /// Seconds after which an upload's average rate must reach
+    /// `upload_min_bytes_per_sec`, or it is cut.
+    pub upload_grace_secs: u64,
+    /// The least average rate (bytes per second) of an upload after
+    /// `upload_grace_secs`.
+    pub upload_min_bytes_per_sec: u64,
+    /// Most blob bytes the relay stores in all (complete and being
+    /// received); an upload over it is refused before its body is read.
+    pub files_max_bytes: u64,
+    /// Free space left on the data directory's file system that uploads
+    /// never take (the database's own writes need it).
+    pub disk_reserve_bytes: u64,
     /// Content-free e-mail to staff on a schedule (`[notify]`); off unless
     /// `smtp_host` is set.
     pub notify: crate::notify::config::NotifyConfig,
@@ -184,6 +205,13 @@ impl Default for Config {
             pending_files_per_thread: 10,
             pending_file_secs: 3600,
             concurrent_uploads: 32,
+            concurrent_staff_uploads: 4,
+            uploads_per_address: 2,
+            upload_idle_secs: 30,
+            upload_grace_secs: 60,
+            upload_min_bytes_per_sec: 2048,
+            files_max_bytes: 8 * 1024 * 1024 * 1024,
+            disk_reserve_bytes: 1024 * 1024 * 1024,
             notify: crate::notify::config::NotifyConfig::default(),
         }
     }

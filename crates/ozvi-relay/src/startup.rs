@@ -76,6 +76,10 @@ pub async fn build(
             config.concurrent_uploads.max(1),
         )),
         uploading: std::sync::Mutex::default(),
+        staff_uploads: Arc::new(tokio::sync::Semaphore::new(
+            config.concurrent_staff_uploads.max(1),
+        )),
+        upload_clients: std::sync::Mutex::default(),
         started_at: now,
         notifier,
         config,

@@ -88,6 +88,11 @@ pub struct AppState {
     /// The files (mailbox id ‖ file id) being received now: the same id
     /// twice at once is `upload_in_progress`.
     pub uploading: Mutex<std::collections::HashSet<[u8; 32]>>,
+    /// Staff file uploads being received now (`concurrent_staff_uploads`).
+    pub staff_uploads: Arc<tokio::sync::Semaphore>,
+    /// Her uploads being received now per client address bucket
+    /// (`uploads_per_address`).
+    pub upload_clients: Mutex<std::collections::HashMap<std::net::IpAddr, u32>>,
     /// Staff notifications by e-mail and their delivery health.
     pub notifier: Arc<crate::notify::Notifier>,
     /// When this process started (the relay's clock, Unix seconds). Staff

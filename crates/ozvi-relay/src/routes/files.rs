@@ -78,35 +78,76 @@ fn file_header(req: &HttpRequest) -> Result<FileId, ApiError> {
     Ok(FileId(decode_array(text)?))
 }
 
-/// A place among the uploads being received, and the id marked as being
-/// received; both are given back on drop.
+/// A place among the uploads being received, the id marked as being
+/// received and her client address bucket's count; all given back on drop.
 struct Receiving {
     state: web::Data<AppState>,
     key: [u8; 32],
+    client: Option<std::net::IpAddr>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Receiving {
-    fn start(
+    /// Her upload: one of `concurrent_uploads` (else `503 busy`), at most
+    /// `uploads_per_address` from her client address bucket (else `429
+    /// rate_limited`), and one at a time per mailbox (else `409
+    /// upload_in_progress`).
+    fn person(
         state: &web::Data<AppState>,
+        client: std::net::IpAddr,
         mailbox: &MailboxId,
         file: &FileId,
     ) -> Result<Self, ApiError> {
         let permit = Arc::clone(&state.uploads)
             .try_acquire_owned()
             .map_err(|_| ApiError::Busy)?;
+        {
+            let mut clients = lock(&state.upload_clients);
+            let count = clients.entry(client).or_insert(0);
+            if *count >= state.config.uploads_per_address.max(1) {
+                Metrics::inc(&state.metrics.rate_limited);
+                return Err(ApiError::RateLimited);
+            }
+            *count += 1;
+        }
+        let mut receiving = Self {
+            state: state.clone(),
+            key: [0; 32],
+            client: Some(client),
+            _permit: permit,
+        };
         let key = FileRecord::key(mailbox, file);
-        let fresh = state
-            .uploading
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key);
-        if !fresh {
+        let mut uploading = lock(&state.uploading);
+        if uploading.iter().any(|k| k[..16] == mailbox.0) {
+            return Err(ApiError::UploadInProgress);
+        }
+        uploading.insert(key);
+        receiving.key = key;
+        Ok(receiving)
+    }
+
+    /// A staff upload whose signature verified, holding `permit` (one of
+    /// `concurrent_staff_uploads`): the same id twice at once is refused.
+    fn staff(
+        state: &web::Data<AppState>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        mailbox: &MailboxId,
+        file: &FileId,
+    ) -> Result<Self, ApiError> {
+        let key = FileRecord::key(mailbox, file);
+        if !lock(&state.uploading).insert(key) {
             return Err(ApiError::UploadInProgress);
         }
         Ok(Self {
             state: state.clone(),
             key,
+            client: None,
             _permit: permit,
         })
     }
@@ -114,51 +155,87 @@ impl Receiving {
 
 impl Drop for Receiving {
     fn drop(&mut self) {
-        self.state
-            .uploading
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&self.key);
+        if self.key != [0; 32] {
+            lock(&self.state.uploading).remove(&self.key);
+        }
+        if let Some(client) = self.client {
+            let mut clients = lock(&self.state.upload_clients);
+            if let Some(count) = clients.get_mut(&client) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    clients.remove(&client);
+                }
+            }
+        }
     }
+}
+
+/// Reads a body of `length` bytes into `sink` a chunk at a time: the first
+/// byte (at `offset` 0 of the blob) must be the blob format; more than
+/// `length` is `413`, fewer `400`. An upload is cut (`400
+/// malformed_request`, connection closed) when no byte comes for
+/// `upload_idle_secs`, when its average rate after `upload_grace_secs` is
+/// under `upload_min_bytes_per_sec`, or after [`UPLOAD_READ_LIMIT`].
+async fn read_body(
+    state: &AppState,
+    payload: &mut web::Payload,
+    length: u64,
+    mut first: bool,
+    mut sink: impl FnMut(&[u8]) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let started = tokio::time::Instant::now();
+    let idle = std::time::Duration::from_secs(state.config.upload_idle_secs.max(1));
+    let grace = state.config.upload_grace_secs;
+    let rate = state.config.upload_min_bytes_per_sec;
+    let mut written = 0u64;
+    loop {
+        if started.elapsed() > UPLOAD_READ_LIMIT {
+            return Err(ApiError::MalformedRequest);
+        }
+        let next = tokio::time::timeout(idle, payload.next())
+            .await
+            .map_err(|_| ApiError::MalformedRequest)?;
+        let Some(chunk) = next else { break };
+        let chunk = chunk.map_err(|_| ApiError::MalformedRequest)?;
+        if chunk.is_empty() {
+            continue;
+        }
+        if first {
+            if chunk[0] != FORMAT {
+                return Err(ApiError::InvalidFile);
+            }
+            first = false;
+        }
+        written += chunk.len() as u64;
+        if written > length {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        sink(&chunk)?;
+        let elapsed = started.elapsed().as_secs();
+        if written < length && elapsed >= grace && written < rate.saturating_mul(elapsed) {
+            return Err(ApiError::MalformedRequest);
+        }
+    }
+    if written != length {
+        return Err(ApiError::MalformedRequest);
+    }
+    Ok(())
 }
 
 /// Streams a body into `writer`: the first byte must be the blob format.
 async fn stream_blob(
+    state: &AppState,
     payload: &mut web::Payload,
     writer: &mut dyn BlobWriter,
-    mut first: bool,
     length: u64,
 ) -> Result<(), ApiError> {
-    let mut written = 0u64;
-    let read = async {
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|_| ApiError::MalformedRequest)?;
-            if chunk.is_empty() {
-                continue;
-            }
-            if first {
-                if chunk[0] != FORMAT {
-                    return Err(ApiError::InvalidFile);
-                }
-                first = false;
-            }
-            written += chunk.len() as u64;
-            if written > length {
-                return Err(ApiError::PayloadTooLarge);
-            }
-            writer.write(&chunk).map_err(|e| match e {
-                StoreError::Corrupt => ApiError::PayloadTooLarge,
-                e => e.into(),
-            })?;
-        }
-        if written != length {
-            return Err(ApiError::MalformedRequest);
-        }
-        Ok(())
-    };
-    tokio::time::timeout(UPLOAD_READ_LIMIT, read)
-        .await
-        .map_err(|_| ApiError::MalformedRequest)?
+    read_body(state, payload, length, true, |chunk| {
+        writer.write(chunk).map_err(|e| match e {
+            StoreError::Corrupt => ApiError::PayloadTooLarge,
+            e => e.into(),
+        })
+    })
+    .await
 }
 
 /// Makes a received upload durable: the bytes (off the async workers: it
@@ -277,7 +354,8 @@ pub async fn person_upload(
             state.limits.release_creation(client, now, reservation);
         }
     };
-    let receiving = Receiving::start(&state, &mailbox, &file).inspect_err(|_| release(&state))?;
+    let receiving = Receiving::person(&state, client_of(&req), &mailbox, &file)
+        .inspect_err(|_| release(&state))?;
     let mut writer = state
         .store
         .begin_upload(
@@ -291,7 +369,7 @@ pub async fn person_upload(
         .inspect_err(|_| release(&state))?;
     // From here her creation is spent: an interrupted upload is retried
     // under the same id, bound to the same secret, without paying again.
-    match stream_blob(&mut payload, writer.as_mut(), true, length).await {
+    match stream_blob(&state, &mut payload, writer.as_mut(), length).await {
         Ok(()) => {}
         Err(ApiError::InvalidFile) => {
             writer.abort()?;
@@ -366,10 +444,93 @@ pub async fn person_download(
     send_blob(&state, &mailbox, &file)
 }
 
+/// A staff upload's body while its signature is unchecked: a file of the
+/// store's staging directory, no record, removed on drop.
+struct Staged {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl Staged {
+    fn create(state: &AppState) -> Result<Self, ApiError> {
+        use rand_core::Rng as _;
+        let mut random = [0u8; 16];
+        ozvi_crypto::primitives::rng::os_rng().fill_bytes(&mut random);
+        let path = state
+            .store
+            .staging_dir()
+            .join(format!("{}.staged", crate::store::files::hex(&random)));
+        let file = std::fs::File::create_new(&path).map_err(|e| {
+            tracing::error!(kind = ?e.kind(), "cannot stage a staff upload");
+            ApiError::Internal
+        })?;
+        Ok(Self {
+            path,
+            file: Some(file),
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), ApiError> {
+        use std::io::Write as _;
+        let file = self.file.as_mut().ok_or(ApiError::Internal)?;
+        file.write_all(bytes).map_err(|e| {
+            tracing::error!(kind = ?e.kind(), "cannot stage a staff upload");
+            ApiError::Internal
+        })
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        drop(self.file.take());
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Copies a staged blob into the store's writer (off the async workers).
+async fn copy_staged(
+    mut staged: Staged,
+    mut writer: Box<dyn BlobWriter>,
+) -> Result<Box<dyn BlobWriter>, ApiError> {
+    let (result, writer) = web::block(move || {
+        let mut copy = || -> Result<(), StoreError> {
+            drop(staged.file.take());
+            let mut source = std::fs::File::open(&staged.path).map_err(crate::store::files::io)?;
+            let mut buf = vec![0u8; READ_CHUNK];
+            loop {
+                let n = match std::io::Read::read(&mut source, &mut buf) {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(crate::store::files::io(e)),
+                };
+                writer.write(&buf[..n])?;
+            }
+        };
+        let result = copy();
+        drop(staged);
+        (result, writer)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?;
+    match result {
+        Ok(()) => Ok(writer),
+        Err(e) => {
+            writer.abort()?;
+            Err(e.into())
+        }
+    }
+}
+
 /// `PUT /api/v1/staff/file`: a staff member uploads a blob for a thread of
-/// her centre. Body `mailbox id (16) ‖ file id (16) ‖ blob`, signed; the
-/// blob is kept only if the signature verifies, and nothing of an upload
-/// that fails is kept.
+/// her centre. Body `mailbox id (16) ‖ file id (16) ‖ blob`, signed.
+///
+/// Until the signature is checked (after the whole body) the upload holds
+/// one of `concurrent_staff_uploads` places only (none of hers), its bytes
+/// wait in the staging directory (no record, no quota, never served), and
+/// no answer depends on the thread. Only once signed are the thread, the
+/// centre, the quotas and the id looked at and the blob moved in; nothing
+/// of an upload that fails is kept.
 pub async fn staff_upload(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -377,33 +538,45 @@ pub async fn staff_upload(
 ) -> Result<HttpResponse, ApiError> {
     let signed = super::staff::check_headers(&state, &req)?;
     let length = declared_blob_length(&req, 32)?;
-    // The ids, hashed as they arrive like the rest of the body.
+    let permit = Arc::clone(&state.staff_uploads)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Busy)?;
     let mut digest = BodyDigest::new();
     let mut head: Vec<u8> = Vec::with_capacity(32);
-    let mut rest = web::BytesMut::new();
-    let ids = async {
-        while head.len() < 32 {
-            let Some(chunk) = payload.next().await else {
-                return Err(ApiError::MalformedRequest);
-            };
-            let chunk = chunk.map_err(|_| ApiError::MalformedRequest)?;
-            let take = (32 - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-            rest.extend_from_slice(&chunk[take..]);
+    let mut staged = Staged::create(&state)?;
+    let mut blob_started = false;
+    read_body(&state, &mut payload, length + 32, false, |chunk| {
+        digest.update(chunk);
+        let take = (32 - head.len()).min(chunk.len());
+        head.extend_from_slice(&chunk[..take]);
+        let rest = &chunk[take..];
+        if rest.is_empty() {
+            return Ok(());
         }
-        Ok(())
-    };
-    tokio::time::timeout(UPLOAD_READ_LIMIT, ids)
-        .await
-        .map_err(|_| ApiError::MalformedRequest)??;
-    digest.update(&head);
+        if !blob_started {
+            if rest[0] != FORMAT {
+                return Err(ApiError::InvalidFile);
+            }
+            blob_started = true;
+        }
+        staged.write(rest)
+    })
+    .await?;
+    let (staff, _) = signed.verify(&state, &req, &digest.finish())?;
+    // Signed: now the thread may be looked at.
     let mailbox = MailboxId(head[..16].try_into().expect("32 bytes read"));
     let file = FileId(head[16..32].try_into().expect("32 bytes read"));
-    if rest.first().is_some_and(|b| *b != FORMAT) {
-        return Err(ApiError::InvalidFile);
+    let thread = state
+        .store
+        .thread(&mailbox)?
+        .filter(|r| r.centre.as_str() == staff.centre);
+    match thread {
+        Some(record) if !record.is_case() => {}
+        Some(_) => return Err(ApiError::WrongThreadKind),
+        None => return Err(ApiError::UnknownMailbox),
     }
-    let receiving = Receiving::start(&state, &mailbox, &file)?;
-    let mut writer = state.store.begin_upload(
+    let receiving = Receiving::staff(&state, permit, &mailbox, &file)?;
+    let writer = state.store.begin_upload(
         &mailbox,
         &file,
         length,
@@ -411,77 +584,10 @@ pub async fn staff_upload(
         state.clock.now(),
         state.config.file_quota(),
     )?;
-    let mut written = Ok(());
-    if !rest.is_empty() {
-        digest.update(&rest);
-        written = writer.write(&rest).map_err(ApiError::from);
-    }
-    let first = rest.is_empty();
-    drop(rest);
-    let streamed = match written {
-        Ok(()) => stream_rest(&mut payload, writer.as_mut(), first, &mut digest).await,
-        Err(e) => Err(e),
-    };
-    let verified = streamed.and_then(|()| signed.verify(&state, &req, &digest.finish()));
-    let (staff, _) = match verified {
-        Ok(v) => v,
-        Err(e) => {
-            writer.abort()?;
-            return Err(e);
-        }
-    };
-    // Signed: now the thread may be looked at.
-    let thread = state
-        .store
-        .thread(&mailbox)?
-        .filter(|r| r.centre.as_str() == staff.centre);
-    match thread {
-        Some(record) if !record.is_case() => {}
-        Some(_) => {
-            writer.abort()?;
-            return Err(ApiError::WrongThreadKind);
-        }
-        None => {
-            writer.abort()?;
-            return Err(ApiError::UnknownMailbox);
-        }
-    }
+    let writer = copy_staged(staged, writer).await?;
     finish(&state, writer).await?;
     drop(receiving);
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The rest of a staff upload's body, into `writer` and the digest; the
-/// writer refuses more bytes than declared and `finish` fewer.
-async fn stream_rest(
-    payload: &mut web::Payload,
-    writer: &mut dyn BlobWriter,
-    mut first: bool,
-    digest: &mut BodyDigest,
-) -> Result<(), ApiError> {
-    let read = async {
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|_| ApiError::MalformedRequest)?;
-            if chunk.is_empty() {
-                continue;
-            }
-            if first {
-                if chunk[0] != FORMAT {
-                    return Err(ApiError::InvalidFile);
-                }
-                first = false;
-            }
-            digest.update(&chunk);
-            writer.write(&chunk).map_err(|e| match e {
-                StoreError::Corrupt => ApiError::PayloadTooLarge,
-                e => e.into(),
-            })?;
-        }
-        Ok(())
-    };
-    tokio::time::timeout(UPLOAD_READ_LIMIT, read)
-        .await
-        .map_err(|_| ApiError::MalformedRequest)?
 }
 
 /// `POST /api/v1/staff/file {mailbox_id, file_id}`: a claimed file of a

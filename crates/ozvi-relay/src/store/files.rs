@@ -226,6 +226,9 @@ pub type BlobReader = Box<dyn std::io::Read + Send>;
 #[derive(Debug)]
 pub struct BlobDir {
     dir: PathBuf,
+    /// `staging/` in the data directory: staff uploads whose signature is
+    /// not yet checked (emptied on open: a crash leaves nothing of them).
+    staging: PathBuf,
     /// Removed on drop (a temporary store).
     temporary: bool,
 }
@@ -235,7 +238,19 @@ impl BlobDir {
     pub fn open(data: &Path, temporary: bool) -> Result<Self, StoreError> {
         let dir = data.join("files");
         std::fs::create_dir_all(&dir).map_err(io)?;
-        Ok(Self { dir, temporary })
+        let staging = data.join("staging");
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(io)?;
+        Ok(Self {
+            dir,
+            staging,
+            temporary,
+        })
+    }
+
+    /// Where staff uploads wait for their signature.
+    pub fn staging(&self) -> &Path {
+        &self.staging
     }
 
     /// Where a blob lives.
@@ -333,6 +348,7 @@ impl Drop for BlobDir {
     fn drop(&mut self) {
         if self.temporary {
             let _ = std::fs::remove_dir_all(&self.dir);
+            let _ = std::fs::remove_dir_all(&self.staging);
             if let Some(parent) = self.dir.parent() {
                 let _ = std::fs::remove_dir(parent);
             }

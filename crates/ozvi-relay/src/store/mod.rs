@@ -186,6 +186,13 @@ pub trait Store: Send + Sync + 'static {
         quota: FileQuota,
     ) -> Result<Box<dyn BlobWriter>, StoreError>;
 
+    /// Where a staff upload's body waits until its signature is checked:
+    /// a directory on the blob files' file system whose files are no
+    /// record, count against no quota and are never served.
+    fn staging_dir(&self) -> std::path::PathBuf {
+        std::env::temp_dir()
+    }
+
     /// A file's record.
     fn file(&self, mailbox: &MailboxId, file: &FileId) -> Result<Option<FileRecord>, StoreError>;
 

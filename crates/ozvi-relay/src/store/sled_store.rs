@@ -669,6 +669,10 @@ impl Store for SledStore {
         }))
     }
 
+    fn staging_dir(&self) -> std::path::PathBuf {
+        self.blobs.staging().to_path_buf()
+    }
+
     fn file(&self, mailbox: &MailboxId, file: &FileId) -> Result<Option<FileRecord>, StoreError> {
         self.files
             .get(FileRecord::key(mailbox, file))

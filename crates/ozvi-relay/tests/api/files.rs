@@ -623,12 +623,16 @@ async fn an_interrupted_upload_is_retried_under_its_id_and_the_same_id_twice_at_
     )
     .await;
     // …and over `concurrent_uploads`, any upload is busy before its body.
+    let berta = person(2);
+    thread_of(&app, &berta).await;
     let other = FileId([9; 16]);
-    let (status, held_too) = raw(&app, &person_head(&anna, &other, Some(length)), &[1]).await;
+    let (status, held_too) = raw(&app, &person_head(&berta, &other, Some(length)), &[1]).await;
     assert_eq!(status, None);
+    let clara = person(3);
+    thread_of(&app, &clara).await;
     let (status, _) = raw(
         &app,
-        &person_head(&anna, &FileId([8; 16]), Some(length)),
+        &person_head(&clara, &FileId([8; 16]), Some(length)),
         b"",
     )
     .await;
@@ -853,4 +857,249 @@ async fn a_case_takes_no_file_and_a_case_entry_claims_none() {
         "invalid_field",
     )
     .await;
+}
+
+/// A staff upload's head over a raw connection, signed by `app.zlin[0]`
+/// over some other body: a copied public key with a garbage signature.
+fn forged_staff_head(app: &TestApp, length: usize) -> String {
+    let auth = RequestAuth::sign(
+        &mut *app.rng.lock().expect("rng"),
+        &app.zlin[0],
+        &app.directory.salt,
+        "PUT",
+        STAFF_PATH,
+        b"not this body",
+        app.clock.now(),
+    )
+    .expect("signs");
+    let mut head = format!(
+        "PUT {STAFF_PATH} HTTP/1.1\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {length}"
+    );
+    for (name, value) in auth.to_headers() {
+        head += &format!("\r\n{name}: {value}");
+    }
+    head
+}
+
+/// Reads the status line of an answer on `socket` within `wait`.
+async fn status_within(socket: &mut tokio::net::TcpStream, wait: Duration) -> Option<u16> {
+    let mut buf = vec![0u8; 512];
+    match tokio::time::timeout(wait, socket.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 12 => std::str::from_utf8(&buf[9..12])
+            .ok()
+            .and_then(|s| s.parse().ok()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn forged_staff_uploads_take_none_of_her_places_nor_her_quota_and_tell_nothing_of_her_thread()
+{
+    let app = spawn_app_with(|c| {
+        c.concurrent_uploads = 1;
+        c.concurrent_staff_uploads = 2;
+        c.pending_files_per_thread = 2;
+    })
+    .await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    thread_of(&app, &anna).await;
+    let claimed = sealed(&app, &mailbox, b"claimed");
+    assert_eq!(
+        upload(&app, &anna, &claimed.reference.id, &claimed.blob, None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        post_with(&app, &anna, &[&claimed.reference.id])
+            .await
+            .status(),
+        201
+    );
+    let before = blob_files(&app);
+    // Anyone with a staff public key opens uploads to her mailbox that
+    // will never verify, and holds them.
+    let photo = sealed(&app, &mailbox, &[7u8; 100_000]);
+    let mut held = Vec::new();
+    for i in 0..2u8 {
+        let body = staff_body(&mailbox, &FileId([40 + i; 16]), &photo.blob);
+        let (status, socket) = raw(
+            &app,
+            &forged_staff_head(&app, body.len()),
+            &body[..body.len() / 2],
+        )
+        .await;
+        assert_eq!(status, None, "still reading");
+        held.push(socket);
+    }
+    // A third is refused before its body: staff uploads have their own bound…
+    let body = staff_body(&mailbox, &FileId([50; 16]), &photo.blob);
+    let (status, _) = raw(&app, &forged_staff_head(&app, body.len()), b"").await;
+    assert_eq!(status, Some(503));
+    // …so her upload still goes up, and none of them holds a record, a
+    // place in her pending quota, or a file beside the blobs.
+    let mine = sealed(&app, &mailbox, b"mine");
+    assert_eq!(
+        upload(&app, &anna, &mine.reference.id, &mine.blob, None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(app.state.store.files(&mailbox).expect("reads").len(), 2);
+    let mut after = blob_files(&app);
+    after.retain(|name| !before.contains(name));
+    assert_eq!(after.len(), 1, "only her new blob: {after:?}");
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A forged upload gets the same answer whatever its ids name: her
+    // claimed file, a fresh id of her thread, a mailbox with no thread.
+    let mut answers = Vec::new();
+    for (target, id) in [
+        (mailbox, claimed.reference.id),
+        (mailbox, FileId([60; 16])),
+        (MailboxId([61; 16]), FileId([62; 16])),
+    ] {
+        let body = staff_body(&target, &id, &photo.blob);
+        let (status, mut socket) = raw(&app, &forged_staff_head(&app, body.len()), &body).await;
+        let status = match status {
+            Some(s) => Some(s),
+            None => status_within(&mut socket, Duration::from_secs(5)).await,
+        };
+        answers.push(status);
+    }
+    assert!(
+        answers[0].is_some_and(|s| s == 401 || s == 403),
+        "{answers:?}"
+    );
+    assert_eq!(answers[0], answers[1], "{answers:?}");
+    assert_eq!(answers[0], answers[2], "{answers:?}");
+    assert_eq!(app.state.store.files(&mailbox).expect("reads").len(), 2);
+    let staging = app._data.path().join("db").join("staging");
+    assert_eq!(std::fs::read_dir(staging).expect("exists").count(), 0);
+}
+
+/// `person_head` from client `address` (behind the trusted local proxy).
+fn head_from(who: &PersonKeys, id: &FileId, length: u64, address: &str) -> String {
+    format!(
+        "{}\r\nX-Forwarded-For: {address}",
+        person_head(who, id, Some(length))
+    )
+}
+
+#[tokio::test]
+async fn one_address_holds_two_uploads_one_mailbox_one_while_another_client_still_uploads() {
+    let app = spawn_app_with(|c| {
+        c.concurrent_uploads = 8;
+        c.trusted_proxies = vec!["127.0.0.1".parse().expect("an address")];
+    })
+    .await;
+    let people: Vec<PersonKeys> = (1..=3).map(person).collect();
+    for who in &people {
+        thread_of(&app, who).await;
+    }
+    let photos: Vec<SealedFile> = people
+        .iter()
+        .map(|who| sealed(&app, &who.mailbox_id(), &[7u8; 100_000]))
+        .collect();
+    let length = photos[0].blob.len() as u64;
+    let open = |who: usize, address: &'static str| {
+        let head = head_from(&people[who], &photos[who].reference.id, length, address);
+        let part = photos[who].blob[..1000].to_vec();
+        let app = &app;
+        async move { raw(app, &head, &part).await }
+    };
+    // One address holds two uploads (two mailboxes)…
+    let (status, held_a) = open(0, "198.51.100.2").await;
+    assert_eq!(status, None);
+    let (status, held_b) = open(1, "198.51.100.2").await;
+    assert_eq!(status, None);
+    // …a third from it is refused before its body…
+    let (status, _) = open(2, "198.51.100.2").await;
+    assert_eq!(status, Some(429));
+    // …a second at once to the same mailbox is refused from anywhere…
+    let second = sealed(&app, &people[0].mailbox_id(), b"second");
+    let head = head_from(
+        &people[0],
+        &second.reference.id,
+        second.blob.len() as u64,
+        "198.51.100.9",
+    );
+    let (status, _) = raw(&app, &head, b"").await;
+    assert_eq!(status, Some(409));
+    // …while another client still uploads, whole.
+    let head = head_from(&people[2], &photos[2].reference.id, length, "198.51.100.3");
+    let (status, _) = raw(&app, &head, &photos[2].blob).await;
+    assert_eq!(status, Some(204));
+    drop((held_a, held_b));
+}
+
+#[tokio::test]
+async fn an_idle_or_slow_upload_is_cut_and_its_partial_kept_for_a_retry() {
+    let app = spawn_app_with(|c| {
+        c.upload_idle_secs = 3;
+        c.upload_grace_secs = 1;
+        c.upload_min_bytes_per_sec = 50_000;
+    })
+    .await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    thread_of(&app, &anna).await;
+    let photo = sealed(&app, &mailbox, &[7u8; 100_000]);
+    let id = photo.reference.id;
+    let length = photo.blob.len() as u64;
+    // Idle: a piece, then nothing. Cut within a few seconds.
+    let (status, mut socket) = raw(
+        &app,
+        &person_head(&anna, &id, Some(length)),
+        &photo.blob[..1000],
+    )
+    .await;
+    let status = match status {
+        Some(s) => Some(s),
+        None => status_within(&mut socket, Duration::from_secs(5)).await,
+    };
+    assert_eq!(status, Some(400), "an idle upload is cut");
+    drop(socket);
+    // Slow: a few bytes, two seconds' wait (under the idle limit), then a
+    // byte every 200 ms: never idle, but far under the rate.
+    let (status, mut socket) = raw(
+        &app,
+        &person_head(&anna, &id, Some(length)),
+        &photo.blob[..10],
+    )
+    .await;
+    assert_eq!(status, None);
+    let mut cut = None;
+    for i in 0..40 {
+        if socket.write_all(&photo.blob[10 + i..11 + i]).await.is_err() {
+            cut = Some(0);
+            break;
+        }
+        if let Some(s) = status_within(&mut socket, Duration::from_millis(200)).await {
+            cut = Some(s);
+            break;
+        }
+    }
+    assert!(
+        cut.is_some_and(|s| s == 400 || s == 0),
+        "a slow upload is cut: {cut:?}"
+    );
+    drop(socket);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        app.state
+            .store
+            .file(&mailbox, &id)
+            .expect("reads")
+            .expect("kept")
+            .state,
+        FileState::Partial
+    );
+    // A retry at full speed goes up.
+    assert_eq!(
+        upload(&app, &anna, &id, &photo.blob, None).await.status(),
+        204
+    );
 }
