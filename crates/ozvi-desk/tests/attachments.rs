@@ -691,6 +691,37 @@ async fn a_senders_name_and_type_are_never_trusted_for_what_is_saved() {
     .await;
     assert!(!out.exists(), "nothing written");
 
+    // The same in the local web UI: neither shown nor saved; the real
+    // photo is saved under her name with the type's extension.
+    let desk = start_desk_locking_after(&home, std::time::Duration::from_secs(600));
+    let token = unlocked_page(&desk).await;
+    let http = ozvi_tests::http::client();
+    let post = |path: &str, number: usize| {
+        http.post(format!("{}{path}", desk.base))
+            .header("Ozvi-Intent", "user")
+            .bearer_auth(&token)
+            .json(&json!({"id": id, "number": number}))
+            .send()
+    };
+    for path in ["/api/attachment", "/api/attachment/save"] {
+        let r = post(path, 2).await.expect("request");
+        assert_eq!(r.status(), 422, "{path}");
+        let text = r.text().await.expect("body");
+        assert!(text.contains("není obrázek JPEG"), "{text}");
+        assert!(!text.contains("<html"), "{text}");
+    }
+    assert!(!home.join("prilohy").exists(), "nothing saved");
+    let saved: Value = post("/api/attachment/save", 1)
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let path = home.join("prilohy").join("x.jpg");
+    assert_eq!(saved["path"].as_str(), path.to_str(), "{saved}");
+    assert_eq!(std::fs::read(&path).expect("saved"), photo);
+    desk.handle.stop(true).await;
+
     // The export: the text, the two good files under safe names with the
     // type's extension, and the refused one reported, not an abort.
     let spis = dir.join("spis.txt");
