@@ -238,6 +238,36 @@ async fn stream_blob(
     .await
 }
 
+/// The relay's disk bound, by the declared length before a byte of the
+/// body is read: the blob bytes it stores in all (complete, unclaimed and
+/// being received) stay within `files_max_bytes`, and an upload never
+/// takes the last `disk_reserve_bytes` of the data directory's file system
+/// (the database's own writes, her text messages first, need it). Over
+/// either: `503 busy`.
+fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
+    let stored = state
+        .store
+        .all_files()?
+        .iter()
+        .fold(0u64, |sum, (_, _, r)| sum.saturating_add(r.length));
+    let staging = state.store.staging_dir();
+    let available = fs2::available_space(&staging).map_err(|e| {
+        tracing::error!(kind = ?e.kind(), "cannot read the free space");
+        ApiError::Internal
+    })?;
+    let over_bound = stored.saturating_add(length) > state.config.files_max_bytes;
+    let into_reserve = available < length.saturating_add(state.config.disk_reserve_bytes);
+    if over_bound || into_reserve {
+        tracing::warn!(
+            over_bound,
+            into_reserve,
+            "an upload was refused for disk space"
+        );
+        return Err(ApiError::Busy);
+    }
+    Ok(())
+}
+
 /// Makes a received upload durable: the bytes (off the async workers: it
 /// waits for the disk), then its record through the group flush.
 async fn finish(state: &AppState, writer: Box<dyn BlobWriter>) -> Result<(), ApiError> {
@@ -348,6 +378,7 @@ pub async fn person_upload(
 ) -> Result<HttpResponse, ApiError> {
     let length = declared_blob_length(&req, 0)?;
     let file = file_header(&req)?;
+    check_disk(&state, length)?;
     let (mailbox, binding, creation) = person_upload_auth(&state, &req)?;
     let release = |state: &AppState| {
         if let Some((client, now, reservation)) = creation {
@@ -541,6 +572,9 @@ pub async fn staff_upload(
     let permit = Arc::clone(&state.staff_uploads)
         .try_acquire_owned()
         .map_err(|_| ApiError::Busy)?;
+    // The staged body counts with what is stored once it is moved in; while
+    // staged (at most `concurrent_staff_uploads` of them) the reserve covers it.
+    check_disk(&state, length)?;
     let mut digest = BodyDigest::new();
     let mut head: Vec<u8> = Vec::with_capacity(32);
     let mut staged = Staged::create(&state)?;
@@ -576,6 +610,7 @@ pub async fn staff_upload(
         None => return Err(ApiError::UnknownMailbox),
     }
     let receiving = Receiving::staff(&state, permit, &mailbox, &file)?;
+    check_disk(&state, length)?;
     let writer = state.store.begin_upload(
         &mailbox,
         &file,

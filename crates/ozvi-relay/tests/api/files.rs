@@ -1103,3 +1103,57 @@ async fn an_idle_or_slow_upload_is_cut_and_its_partial_kept_for_a_retry() {
         204
     );
 }
+
+#[tokio::test]
+async fn uploads_over_the_relays_disk_bound_or_into_its_reserve_are_refused_before_their_body() {
+    let small = BLOB_LENGTHS[0];
+    let app = spawn_app_with(|c| c.files_max_bytes = small * 2).await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    thread_of(&app, &anna).await;
+    for i in 0..2u8 {
+        let photo = sealed(&app, &mailbox, &[i]);
+        assert_eq!(photo.blob.len() as u64, small);
+        assert_eq!(
+            upload(&app, &anna, &photo.reference.id, &photo.blob, None)
+                .await
+                .status(),
+            204
+        );
+    }
+    // The relay holds its bound: the next upload, from anyone, is refused
+    // on its headers (no body sent), and a staff upload too.
+    let (status, _) = raw(
+        &app,
+        &person_head(&anna, &FileId([3; 16]), Some(small)),
+        b"",
+    )
+    .await;
+    assert_eq!(status, Some(503));
+    let berta = person(2);
+    thread_of(&app, &berta).await;
+    let (status, _) = raw(
+        &app,
+        &person_head(&berta, &FileId([3; 16]), Some(small)),
+        b"",
+    )
+    .await;
+    assert_eq!(status, Some(503));
+    let length = usize::try_from(small).expect("small") + 32;
+    let (status, _) = raw(&app, &forged_staff_head(&app, length), b"").await;
+    assert_eq!(status, Some(503));
+    // A free-space reserve larger than any disk: no upload, yet her text
+    // first contact and her messages are still stored.
+    let app = spawn_app_with(|c| c.disk_reserve_bytes = u64::MAX / 2).await;
+    let clara = person(3);
+    let (status, _) = raw(
+        &app,
+        &person_head(&clara, &FileId([3; 16]), Some(small)),
+        b"",
+    )
+    .await;
+    assert_eq!(status, Some(503));
+    thread_of(&app, &clara).await;
+    assert_eq!(post_with(&app, &clara, &[]).await.status(), 201);
+    assert!(app.state.store.all_files().expect("reads").is_empty());
+}
