@@ -141,7 +141,9 @@ pub struct AttachmentView {
     pub width: Option<u32>,
     /// Pixel height, for images.
     pub height: Option<u32>,
-    /// The name the sender gave it (staff files), checked by §12.3.
+    /// The name the sender gave it (staff files), checked by §12.3, with
+    /// any control, bidi, zero-width or other invisible character or line
+    /// separator replaced by `_` (never shown, even if §12.3 let one by).
     pub name: Option<String>,
     /// Set for a reference that breaks §12.3: "an attachment that cannot
     /// be opened", shown in its place.
@@ -149,6 +151,20 @@ pub struct AttachmentView {
     /// What opens the blob.
     #[serde(skip)]
     pub reference: Option<ozvi_crypto::protocol::file::FileRef>,
+}
+
+/// A sender's file name as the desk shows it: every character that could
+/// hide or reorder text (`terminal::is_unsafe`) replaced by `_`.
+fn shown_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if crate::terminal::is_unsafe(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 impl AttachmentView {
@@ -166,7 +182,7 @@ impl AttachmentView {
                 size: Some(r.size),
                 width: r.pixels.map(|p| p.0),
                 height: r.pixels.map(|p| p.1),
-                name: r.name.clone(),
+                name: r.name.as_deref().map(shown_name),
                 problem: None,
                 reference: Some(r),
             },
@@ -222,4 +238,27 @@ pub struct ThreadView {
     pub her_state: Option<StateUpdate>,
     /// The staff-only note.
     pub note: NoteBody,
+}
+
+#[cfg(test)]
+mod attachment_tests {
+    use super::*;
+    use ozvi_crypto::protocol::file::{FileId, FileRef};
+
+    #[test]
+    fn an_invisible_character_in_a_name_is_never_shown() {
+        let json = serde_json::json!({
+            "id": FileId([1; 16]).to_b64(),
+            "key": ozvi_crypto::format::b64::encode(&[2u8; 32]),
+            "sha256": ozvi_crypto::format::b64::encode(&[3u8; 32]),
+            "size": 10,
+            "type": "image/jpeg",
+            "name": "foto.jpg",
+        });
+        let mut reference = FileRef::from_json(&json).expect("valid");
+        // As if §12.3 had let them by.
+        reference.name = Some("a\u{202E}gpj\u{200B}\u{2066}\u{FEFF}\u{2028}.exe".into());
+        let view = AttachmentView::of(Ok(reference));
+        assert_eq!(view.name.as_deref(), Some("a_gpj____.exe"));
+    }
 }
