@@ -336,11 +336,45 @@ async fn her_photos_are_stripped_sealed_uploaded_and_shown_again() {
         .expect("the browser script makes progress")
     {
         if line == "CREATED" {
-            // Staff answer with her screenshot back and a PDF leaflet.
             let inbox: serde_json::Value =
                 serde_json::from_str(&desk_ok(Some(&home), &["inbox", "--json"]).await)
                     .expect("json");
             let id = inbox[0]["id"].as_str().expect("id").to_string();
+            // The centre saves her two pictures with the desk; exiftool
+            // finds nothing in them but the picture — and the same check
+            // does find what her originals carried.
+            for (original, carried) in [
+                (
+                    "photo.jpg",
+                    &["GPS:", "IFD0:Make", "XMP", "IPTC:", "File:Comment"][..],
+                ),
+                ("screenshot.png", &["PNG:"][..]),
+            ] {
+                let found = tags_beyond_the_picture(&work.join(original));
+                for needed in carried {
+                    assert!(
+                        found.iter().any(|t| t.contains(needed)),
+                        "the check would miss {needed} in {original}: {found:?}"
+                    );
+                }
+            }
+            for (n, ext, width, height) in [(1, "jpg", 2250, 3000), (2, "png", 1080, 1920)] {
+                let saved = work.join(format!("desk-saved-{n}.{ext}"));
+                desk_ok(
+                    Some(&home),
+                    &[
+                        "attachment",
+                        &id,
+                        &n.to_string(),
+                        "--out",
+                        &saved.display().to_string(),
+                    ],
+                )
+                .await;
+                let shown = saved_photo_is_only_its_picture(&saved, width, height);
+                println!("step: the desk saved her picture {n}: {shown}");
+            }
+            // Staff answer with her screenshot back and a PDF leaflet.
             let png = work.join("screenshot.png").display().to_string();
             let pdf = work.join("zprava.pdf").display().to_string();
             desk_ok(
@@ -370,6 +404,96 @@ async fn her_photos_are_stripped_sealed_uploaded_and_shown_again() {
         "the script ran to its end:\n{}",
         log.join("\n")
     );
+}
+
+/// What exiftool may find in a picture the desk saved: the file system's
+/// facts, the picture's own shape and the container's fixed fields. Any other
+/// tag — GPS, EXIF, XMP, IPTC, ICC, a comment, a PNG text chunk of any
+/// keyword, a tag exiftool does not even know (`-u`) — fails: an allowlist,
+/// so a block no one thought of fails too.
+const PICTURE_ONLY: &[&str] = &[
+    "File:FileType",
+    "File:FileTypeExtension",
+    "File:MIMEType",
+    "File:ImageWidth",
+    "File:ImageHeight",
+    "File:EncodingProcess",
+    "File:BitsPerSample",
+    "File:ColorComponents",
+    "File:YCbCrSubSampling",
+    "JFIF:JFIFVersion",
+    "JFIF:ResolutionUnit",
+    "JFIF:XResolution",
+    "JFIF:YResolution",
+    "PNG:ImageWidth",
+    "PNG:ImageHeight",
+    "PNG:BitDepth",
+    "PNG:ColorType",
+    "PNG:Compression",
+    "PNG:Filter",
+    "PNG:Interlace",
+    "Composite:ImageSize",
+    "Composite:Megapixels",
+];
+
+/// The tags exiftool finds in `path` beyond [`PICTURE_ONLY`].
+fn tags_beyond_the_picture(path: &Path) -> Vec<String> {
+    let out = Command::new("exiftool")
+        .args(["-j", "-a", "-u", "-G1", "-s", "-n"])
+        .arg(path)
+        .output()
+        .expect("exiftool runs");
+    assert!(out.status.success(), "exiftool: {}", text(&out));
+    let tags: serde_json::Value = serde_json::from_slice(&out.stdout).expect("exiftool's JSON");
+    tags[0]
+        .as_object()
+        .expect("one file")
+        .keys()
+        .filter(|k| {
+            let group = k.split(':').next().unwrap_or_default();
+            !matches!(group, "SourceFile" | "ExifTool" | "System")
+                && !PICTURE_ONLY.contains(&k.as_str())
+        })
+        .cloned()
+        .collect()
+}
+
+/// Checks a picture the desk saved: mode 0600, the expected pixel size, and
+/// nothing but [`PICTURE_ONLY`] (Debian's exiftool). Returns what was seen.
+fn saved_photo_is_only_its_picture(path: &Path, width: u64, height: u64) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).expect("saved").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}: mode {mode:o}", path.display());
+    let out = Command::new("exiftool")
+        .args(["-j", "-a", "-u", "-G1", "-s", "-n"])
+        .arg(path)
+        .output()
+        .expect("exiftool runs");
+    assert!(out.status.success(), "exiftool: {}", text(&out));
+    let tags: serde_json::Value = serde_json::from_slice(&out.stdout).expect("exiftool's JSON");
+    let tags = tags[0].as_object().expect("one file");
+    let extra = tags_beyond_the_picture(path);
+    assert!(
+        extra.is_empty(),
+        "{}: exiftool finds {extra:?}",
+        path.display()
+    );
+    let size = |a: &str, b: &str| tags.get(a).or_else(|| tags.get(b)).and_then(|v| v.as_u64());
+    assert_eq!(
+        (
+            size("File:ImageWidth", "PNG:ImageWidth"),
+            size("File:ImageHeight", "PNG:ImageHeight")
+        ),
+        (Some(width), Some(height)),
+        "{}",
+        path.display()
+    );
+    let mut seen: Vec<&String> = tags
+        .keys()
+        .filter(|k| !k.starts_with("System:") && !k.starts_with("ExifTool:"))
+        .collect();
+    seen.sort();
+    format!("{width}×{height}, mode 0600, exiftool sees only {seen:?}")
 }
 
 /// The photo figures of docs/PERFORMANCE.md ("Photos"), run by hand:
