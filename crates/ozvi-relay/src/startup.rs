@@ -461,14 +461,18 @@ pub fn remove_stale_files(
     // so that none goes early.
     let cutoff = now.saturating_sub(pending_file_secs.saturating_add(60));
     let mut removed = 0;
-    for (mailbox, file, record) in store.all_files()? {
+    for (mailbox, file, _) in store.all_files()? {
         let key = crate::store::FileRecord::key(&mailbox, &file);
-        let stale = if record.unclaimed() {
-            record.created_at <= cutoff && !receiving(&key)
-        } else {
-            store.thread(&mailbox)?.is_none()
+        // Judged again on the record as it is when removed (a claim or a
+        // retry may have come since the listing).
+        let stale = |record: &crate::store::FileRecord| {
+            Ok(if record.unclaimed() {
+                record.created_at <= cutoff && !receiving(&key)
+            } else {
+                store.thread(&mailbox)?.is_none()
+            })
         };
-        if stale && store.remove_file(&mailbox, &file)? {
+        if store.remove_file_if(&mailbox, &file, &stale)? {
             removed += 1;
         }
     }

@@ -208,6 +208,21 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a file: its record and its bytes. False if it had no record.
     fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError>;
 
+    /// Removes a file if `stale` says so of its record as it is at the
+    /// moment of removal (the sweeper): no claim or upload can come in
+    /// between the decision and the removal. False if it was not removed.
+    fn remove_file_if(
+        &self,
+        mailbox: &MailboxId,
+        file: &FileId,
+        stale: &dyn Fn(&FileRecord) -> Result<bool, StoreError>,
+    ) -> Result<bool, StoreError> {
+        match self.file(mailbox, file)? {
+            Some(record) if stale(&record)? => self.remove_file(mailbox, file),
+            _ => Ok(false),
+        }
+    }
+
     /// Up to `limit` messages with a sequence number above `after`, in order.
     fn messages(
         &self,

@@ -643,6 +643,7 @@ impl Store for SledStore {
         quota: FileQuota,
     ) -> Result<Box<dyn BlobWriter>, StoreError> {
         let _writing = self.writing();
+        let _in_order = self.in_order();
         let others = self.files(mailbox)?;
         files::check_upload(&others, file, length, quota)?;
         let key = FileRecord::key(mailbox, file);
@@ -710,6 +711,22 @@ impl Store for SledStore {
     fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {
         let _writing = self.writing();
         self.remove_file_unguarded(mailbox, file)
+    }
+
+    fn remove_file_if(
+        &self,
+        mailbox: &MailboxId,
+        file: &FileId,
+        stale: &dyn Fn(&FileRecord) -> Result<bool, StoreError>,
+    ) -> Result<bool, StoreError> {
+        // Under the order lock, which claims, uploads' beginnings and
+        // finishes hold too: the record judged is the record removed.
+        let _writing = self.writing();
+        let _in_order = self.in_order();
+        match self.file(mailbox, file)? {
+            Some(record) if stale(&record)? => self.remove_file_unguarded(mailbox, file),
+            _ => Ok(false),
+        }
     }
 }
 
@@ -787,8 +804,10 @@ impl BlobWriter for SledUpload {
         }
         partial.sync_all().map_err(io)?;
         let _writing = self.store.writing();
-        // A claim made meanwhile (of the complete upload this one would
-        // replace) wins: a claimed blob never changes.
+        // The check, the rename and the record under the order lock, which
+        // every claim holds to its commit: a claim comes wholly before
+        // (and wins: a claimed blob never changes) or wholly after.
+        let _in_order = self.store.in_order();
         if self
             .store
             .file(&self.mailbox, &self.file)?
@@ -798,6 +817,8 @@ impl BlobWriter for SledUpload {
             self.store.blobs.remove_partial(&self.mailbox, &self.file)?;
             return Err(StoreError::FileExists);
         }
+        #[cfg(test)]
+        tests::finish_hook(&self.mailbox);
         self.store
             .blobs
             .complete(partial, &self.mailbox, &self.file)?;
@@ -815,6 +836,7 @@ impl BlobWriter for SledUpload {
     fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
         drop(self.partial.take());
         let _writing = self.store.writing();
+        let _in_order = self.store.in_order();
         self.store.blobs.remove_partial(&self.mailbox, &self.file)?;
         let key = FileRecord::key(&self.mailbox, &self.file);
         if self.created_record
@@ -832,6 +854,88 @@ impl BlobWriter for SledUpload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Called by [`SledUpload::finish`] between its check and its writes.
+    type Hook = Box<dyn Fn(&MailboxId) + Send + Sync>;
+    static FINISH_HOOK: Mutex<Option<Hook>> = Mutex::new(None);
+
+    pub(super) fn finish_hook(mailbox: &MailboxId) {
+        if let Some(hook) = FINISH_HOOK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            hook(mailbox);
+        }
+    }
+
+    #[test]
+    fn a_claim_never_lands_between_a_replacing_uploads_check_and_its_writes() {
+        let store = SledStore::temporary().expect("opens");
+        let mailbox = MailboxId([77; 16]);
+        let centre = CentreId::parse("ic-zlin").expect("valid");
+        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
+        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
+        blob[0] = 1;
+        let id = FileId([1; 16]);
+        store
+            .create_thread(&mailbox, [9; 32], &centre, b"\x01\x01envelope", 60)
+            .expect("creates");
+        let upload = |byte: u8| {
+            let mut writer = store
+                .begin_upload(&mailbox, &id, length, [0; 32], 60, FileQuota::default())
+                .expect("begins");
+            let mut blob = blob.clone();
+            blob[1] = byte;
+            writer.write(&blob).expect("writes");
+            writer
+        };
+        upload(1).finish().expect("the first upload is complete");
+        // A second upload of the same id (replacing the unclaimed one) is
+        // between its check and its writes when her message claims the id.
+        let replacing = upload(2);
+        let (done, claimed) = std::sync::mpsc::channel();
+        let racer = store.clone();
+        *FINISH_HOOK.lock().expect("lock") = Some(Box::new(move |m: &MailboxId| {
+            if m.0 != [77; 16] {
+                return;
+            }
+            let racer = racer.clone();
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let claim = racer.append_claiming(
+                    &MailboxId([77; 16]),
+                    Author::Person,
+                    b"\x01\x01message",
+                    120,
+                    Quota {
+                        max_messages: 100,
+                        max_bytes: 1 << 20,
+                    },
+                    &[FileId([1; 16])],
+                    FileQuota::default(),
+                );
+                let _ = done.send(claim.is_ok());
+            });
+            // Long enough for an unguarded claim to commit.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }));
+        let finished = replacing.finish();
+        *FINISH_HOOK.lock().expect("lock") = None;
+        let claim_ok = claimed
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the claim ends");
+        // Whatever the order, the record and the message agree: the claim
+        // succeeded, so the file is claimed, and its bytes are those the
+        // claim saw complete when it committed.
+        assert!(
+            claim_ok,
+            "the claim succeeds (before or after): {finished:?}"
+        );
+        let record = store.file(&mailbox, &id).expect("reads").expect("exists");
+        assert_eq!(record.state, FileState::Claimed, "a claim is never undone");
+        assert_eq!(record.claimed_by, 2);
+    }
 
     #[test]
     fn the_sweeper_removes_claimed_files_whose_thread_a_crash_left_behind() {
