@@ -285,7 +285,7 @@ async function suggestPlaces() {
   $('place-status').textContent = found.length ? t('place.found', { count: found.length }) : t('place.none');
 }
 
-/** Loads and unpacks the list while she reads the form, not on her first keystroke. */
+/** Loads and unpacks the list as she enters the town field, not on her first keystroke. */
 function preparePlaces() {
   const later = window.requestIdleCallback ?? ((f) => setTimeout(f, 200));
   later(async () => {
@@ -959,10 +959,11 @@ async function applyLanguage(lang) {
 
 function wire() {
   $('lang').addEventListener('change', () => applyLanguage($('lang').value));
-  const toForm = () => {
-    show('form');
-    preparePlaces();
-  };
+  const toForm = () => show('form');
+  // The town list (58 KiB) is fetched when she goes to the town field, not
+  // with the form: a visit that picks the region from the list, or "I don't
+  // know", never downloads it.
+  $('place').addEventListener('focus', preparePlaces, { once: true });
   $('start-new').addEventListener('click', toForm);
   for (const button of document.querySelectorAll('button.go-form')) button.addEventListener('click', toForm);
   $('start-return').addEventListener('click', () => show('return'));
