@@ -128,7 +128,8 @@ impl SledStore {
 
     /// Writes a consistent copy of every tree to a new database in `dir`
     /// while the relay keeps running. Reads go on meanwhile; writes wait
-    /// until the copy is done.
+    /// until the trees are copied and the complete blobs hard-linked (or,
+    /// across file systems, opened), not for the blobs' bytes.
     pub fn export_to(&self, dir: &Path) -> Result<(), StoreError> {
         let target = sled::Config::new()
             .path(dir)
@@ -146,8 +147,9 @@ impl SledStore {
             .filter(|(_, _, r)| r.state != FileState::Partial)
             .map(|(m, f, _)| (m, f))
             .collect();
-        self.blobs.copy_to(dir, &complete)?;
-        Ok(())
+        let copies = self.blobs.link_to(dir, &complete)?;
+        drop(_exclusive);
+        copies.finish()
     }
 
     /// Held by every write, so that an export sees none half-done.
@@ -867,6 +869,38 @@ mod tests {
         {
             hook(mailbox);
         }
+    }
+
+    #[test]
+    fn an_export_links_the_complete_blobs_instead_of_copying_them_under_its_gate() {
+        use std::os::unix::fs::MetadataExt as _;
+        let store = SledStore::temporary().expect("opens");
+        let mailbox = MailboxId([78; 16]);
+        let id = FileId([1; 16]);
+        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
+        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
+        blob[0] = 1;
+        let mut writer = store
+            .begin_upload(&mailbox, &id, length, [0; 32], 60, FileQuota::default())
+            .expect("begins");
+        writer.write(&blob).expect("writes");
+        writer.finish().expect("finishes");
+        let target = std::env::temp_dir().join(format!(
+            "ozvi-export-test-{}-{}",
+            std::process::id(),
+            files::hex(&[
+                rand_core::Rng::next_u32(&mut ozvi_crypto::primitives::rng::os_rng()) as u8
+            ])
+        ));
+        store.export_to(&target).expect("exports");
+        let source = std::fs::metadata(store.blobs.path(&mailbox, &id)).expect("exists");
+        let exported = target
+            .join("files")
+            .join(files::hex(&FileRecord::key(&mailbox, &id)));
+        let copy = std::fs::metadata(&exported).expect("exported");
+        assert_eq!(source.ino(), copy.ino(), "one file, two names");
+        assert_eq!(std::fs::read(&exported).expect("reads"), blob);
+        let _ = std::fs::remove_dir_all(&target);
     }
 
     #[test]
