@@ -99,7 +99,7 @@ export default {
   'photo.hint': 'Up to 5 files: photos (JPEG, PNG, WebP, HEIC) and screenshots.',
   'photo.stripped': 'Location and camera data have been removed. What can be seen in the picture itself (faces, windows, signs) remains.',
   'photo.unavailable': 'This attachment could not be opened.',
-  'err.upload': 'The photos could not be uploaded. Please try again – nothing will be sent twice.',
+  'err.upload': 'The photos could not be uploaded. Please try again – nothing will be sent twice. You can also send your message without them: remove the photos and send.',
   'err.upload_quota': 'No more files can be added to this conversation. Please describe it in words.',
   'code.title': 'Your message was sent. This is your code:',
   'code.copy': 'Copy the code',

@@ -104,7 +104,7 @@ const cs = {
   'photo.hint': 'Nejvýše 5 souborů: fotky (JPEG, PNG, WebP, HEIC) a snímky obrazovky.',
   'photo.stripped': 'Poloha a údaje o fotoaparátu byly odstraněny. To, co je vidět na fotce samotné (tváře, okna, cedule), zůstává.',
   'photo.unavailable': 'Tuto přílohu se nepodařilo otevřít.',
-  'err.upload': 'Fotky se nepodařilo nahrát. Zkuste to prosím znovu – nic se nezdvojí.',
+  'err.upload': 'Fotky se nepodařilo nahrát. Zkuste to prosím znovu – nic se nezdvojí. Zprávu můžete poslat i bez nich: fotky odeberte a odešlete.',
   'err.upload_quota': 'Do této konverzace už nejde přidat další soubory. Popište to prosím slovy.',
   'code.title': 'Zpráva je odeslaná. Toto je váš kód:',
   'code.copy': 'Zkopírovat kód',
