@@ -49,6 +49,21 @@ fn pdf(len: usize) -> Vec<u8> {
     b
 }
 
+/// The arguments of `ozvi-desk attachment THREAD N --out OUT`.
+fn save_args<'a>(id: &'a str, n: &'a str, out: &'a Path) -> [&'a str; 5] {
+    ["attachment", id, n, "--out", out.to_str().expect("path")]
+}
+
+/// `bytes` sealed as a file of `mailbox` (PROTOCOL.md §12).
+fn seal(
+    mailbox: &ozvi_crypto::MailboxId,
+    bytes: &[u8],
+    media_type: &str,
+    pixels: Option<(u32, u32)>,
+) -> SealedFile {
+    file::seal(&mut os_rng(), mailbox, bytes, media_type, pixels, None).expect("seals")
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
         .expect("exists")
@@ -65,24 +80,8 @@ async fn she_sends_two_photos(person: &Person) -> (Vec<u8>, Vec<u8>, SealedFile,
     // Over one chunk: the bucket of two chunks.
     let photo = jpeg(0x5A, 70_000);
     let shot = png(0x11, 3000);
-    let a = file::seal(
-        &mut os_rng(),
-        &mailbox,
-        &photo,
-        "image/jpeg",
-        Some((48, 32)),
-        None,
-    )
-    .expect("seals");
-    let b = file::seal(
-        &mut os_rng(),
-        &mailbox,
-        &shot,
-        "image/png",
-        Some((640, 480)),
-        None,
-    )
-    .expect("seals");
+    let a = seal(&mailbox, &photo, "image/jpeg", Some((48, 32)));
+    let b = seal(&mailbox, &shot, "image/png", Some((640, 480)));
     assert_eq!(person.upload_file(&a).await, 204);
     assert_eq!(person.upload_file(&b).await, 204);
     person
@@ -126,11 +125,7 @@ async fn her_two_photos_are_listed_and_saved_exactly_and_only_for_staff() {
 
     // Saved byte for byte, readable only by her; never over a file.
     let out = deployment.dir.path().join("modrina.jpg");
-    let said = desk_ok(
-        Some(&home),
-        &["attachment", &id, "1", "--out", out.to_str().expect("path")],
-    )
-    .await;
+    let said = desk_ok(Some(&home), &save_args(&id, "1", &out)).await;
     assert!(said.contains("obrázek JPEG"), "{said}");
     assert_eq!(std::fs::read(&out).expect("written"), photo);
     assert_eq!(mode(&out), 0o600);
@@ -147,39 +142,15 @@ async fn her_two_photos_are_listed_and_saved_exactly_and_only_for_staff() {
     )
     .await;
     assert_eq!(std::fs::read(&out2).expect("written"), shot);
-    desk_fails(
-        Some(&home),
-        &["attachment", &id, "2", "--out", out.to_str().expect("path")],
-        "already exists",
-    )
-    .await;
+    desk_fails(Some(&home), &save_args(&id, "2", &out), "already exists").await;
     assert_eq!(std::fs::read(&out).expect("kept"), photo, "not overwritten");
     let out3 = deployment.dir.path().join("none");
-    desk_fails(
-        Some(&home),
-        &[
-            "attachment",
-            &id,
-            "3",
-            "--out",
-            out3.to_str().expect("path"),
-        ],
-        "no attachment 3",
-    )
-    .await;
+    desk_fails(Some(&home), &save_args(&id, "3", &out3), "no attachment 3").await;
     assert!(!out3.exists());
 
     // An invalid reference beside a good one: the message and the good
     // file are shown, the bad one is said to be unopenable.
-    let c = file::seal(
-        &mut os_rng(),
-        &anna.mailbox(),
-        &shot,
-        "image/png",
-        None,
-        None,
-    )
-    .expect("seals");
+    let c = seal(&anna.mailbox(), &shot, "image/png", None);
     assert_eq!(anna.upload_file(&c).await, 204);
     let mut broken = c.reference.to_json();
     broken["size"] = json!(99_999_999);
@@ -201,30 +172,9 @@ async fn her_two_photos_are_listed_and_saved_exactly_and_only_for_staff() {
         shown.contains("=== Příloha 4 / attachment 4: obrázek PNG"),
         "{shown}"
     );
-    desk_fails(
-        Some(&home),
-        &[
-            "attachment",
-            &id,
-            "3",
-            "--out",
-            out3.to_str().expect("path"),
-        ],
-        "nelze otevřít",
-    )
-    .await;
+    desk_fails(Some(&home), &save_args(&id, "3", &out3), "nelze otevřít").await;
     assert!(!out3.exists());
-    desk_ok(
-        Some(&home),
-        &[
-            "attachment",
-            &id,
-            "4",
-            "--out",
-            out3.to_str().expect("path"),
-        ],
-    )
-    .await;
+    desk_ok(Some(&home), &save_args(&id, "4", &out3)).await;
     assert_eq!(std::fs::read(&out3).expect("written"), shot);
     deployment.relay.handle.stop(true).await;
 }
@@ -241,8 +191,7 @@ async fn a_changed_or_missing_file_is_refused_and_nothing_is_written() {
 
     // What the relay hands out is not what the message names: one byte of
     // a chunk changed (the first byte stays the format's).
-    let good =
-        file::seal(&mut os_rng(), &mailbox, &photo, "image/jpeg", None, None).expect("seals");
+    let good = seal(&mailbox, &photo, "image/jpeg", None);
     let mut changed = SealedFile {
         blob: good.blob.clone(),
         reference: good.reference.clone(),
@@ -250,8 +199,7 @@ async fn a_changed_or_missing_file_is_refused_and_nothing_is_written() {
     changed.blob[100] ^= 1;
     assert_eq!(anna.upload_file(&changed).await, 204);
     // And a reference to a file that was never uploaded.
-    let missing =
-        file::seal(&mut os_rng(), &mailbox, &photo, "image/jpeg", None, None).expect("seals");
+    let missing = seal(&mailbox, &photo, "image/jpeg", None);
     anna.write_more_with_files(
         &json!({"text": "Fotky.",
                 "files": [good.reference.to_json(), missing.reference.to_json()]}),
@@ -429,31 +377,11 @@ async fn the_export_carries_the_verified_files_and_a_new_centre_opens_them_after
     let view = json(&desk_ok(Some(&praha), &["read", &id, "--json"]).await);
     assert!(view["entry"]["transfer_unchecked"].is_null(), "{view}");
     let moved = dir.join("praha.jpg");
-    desk_ok(
-        Some(&praha),
-        &[
-            "attachment",
-            &id,
-            "1",
-            "--out",
-            moved.to_str().expect("path"),
-        ],
-    )
-    .await;
+    desk_ok(Some(&praha), &save_args(&id, "1", &moved)).await;
     assert_eq!(std::fs::read(&moved).expect("written"), photo);
     // Zlín no longer can.
     let gone = dir.join("zlin.jpg");
-    let r = desk(
-        Some(&zlin),
-        &[
-            "attachment",
-            &id,
-            "1",
-            "--out",
-            gone.to_str().expect("path"),
-        ],
-    )
-    .await;
+    let r = desk(Some(&zlin), &save_args(&id, "1", &gone)).await;
     assert!(!r.status.success());
     assert!(!gone.exists());
     deployment.relay.handle.stop(true).await;
@@ -685,7 +613,7 @@ async fn a_senders_name_and_type_are_never_trusted_for_what_is_saved() {
     let out = dir.join("foto.jpg");
     desk_fails(
         Some(&home),
-        &["attachment", &id, "2", "--out", out.to_str().expect("path")],
+        &save_args(&id, "2", &out),
         "její obsah není obrázek JPEG",
     )
     .await;
