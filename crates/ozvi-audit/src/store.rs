@@ -596,6 +596,8 @@ fn check_files(
     use ozvi_crypto::protocol::file::{CHUNK_CIPHERTEXT_LEN, FORMAT, HEADER_LEN, is_blob_len};
     let dir = path.join(BLOB_DIR);
     let mut expected: BTreeMap<String, (u64, String)> = BTreeMap::new();
+    // Every record's key, partial ones too: a `.part` needs one.
+    let mut recorded: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for entry in files.iter() {
         let (key, value) = entry?;
         report.count("files records");
@@ -605,6 +607,7 @@ fn check_files(
             report.fail(at, "not mailbox id (16) ‖ file id (16)");
             continue;
         }
+        recorded.insert(crate::report::hex(&key));
         judge_field(report, &at, "its file id", &key[MAILBOX_LEN..]);
         if value.len() != FILE_RECORD_LEN || value[0] != 1 {
             report.fail(at, "not a version-1 file record of 58 bytes");
@@ -644,22 +647,41 @@ fn check_files(
             expected.insert(crate::report::hex(&key), (length, at));
         }
     }
-    let mut names: Vec<String> = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
-        Err(_) => Vec::new(),
-    };
+    let mut names: Vec<String> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries {
+            match entry {
+                Ok(e) if e.file_type().is_ok_and(|t| t.is_file()) => {
+                    names.push(e.file_name().to_string_lossy().into_owned());
+                }
+                Ok(e) => {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let at = format!("blob {}…", name.chars().take(12).collect::<String>());
+                    report.fail(at, "not a plain file (a directory or a link)");
+                }
+                Err(_) => report.fail("blob directory", "an entry that cannot be read"),
+            }
+        }
+    }
     names.sort();
     for name in &names {
-        let at = format!("blob {}…", &name[..name.len().min(12)]);
+        // The name is not necessarily ASCII: cut on characters, not bytes.
+        let at = format!("blob {}…", name.chars().take(12).collect::<String>());
         let stem = name.strip_suffix(".part").unwrap_or(name);
         let record = expected.get(stem);
         if record.is_none() && stem.len() == name.len() {
             report.fail(&at, "a blob with no complete file record");
         }
-        let bytes = std::fs::read(dir.join(name)).with_context(|| format!("reading {at}"))?;
+        if stem.len() != name.len() && !recorded.contains(stem) {
+            report.fail(
+                &at,
+                "a partial upload with no file record (the relay's sweeper removes it)",
+            );
+        }
+        let Ok(bytes) = std::fs::read(dir.join(name)) else {
+            report.fail(&at, "cannot be read");
+            continue;
+        };
         report.count("blobs read");
         for canary in canaries {
             let forms = canary.found_in(&bytes);

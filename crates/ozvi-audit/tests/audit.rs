@@ -1386,6 +1386,29 @@ fn blobs_are_audited_and_a_plaintext_blob_or_a_canary_in_one_is_caught() {
         "a blob with no complete file record",
     );
 
+    // A directory, an unreadable file and a non-ASCII name among the
+    // blobs are reported, not an abort; so is a `.part` of no record.
+    let odd = s.plant("odd-entries", &|_| {});
+    std::fs::create_dir(odd.join("files").join("a-directory")).expect("mkdir");
+    std::fs::write(odd.join("files").join("žluťoučký-kůň-úpěl"), b"x").expect("write");
+    fails(&["store", path(&odd)], "not a plain file");
+    fails(
+        &["store", path(&odd)],
+        "a blob with no complete file record",
+    );
+    let orphan = s.plant("orphan-part", &|_| {});
+    std::fs::write(
+        orphan
+            .join("files")
+            .join(format!("{}.part", "00".repeat(32))),
+        [1u8; 10],
+    )
+    .expect("write");
+    fails(
+        &["store", path(&orphan)],
+        "a partial upload with no file record",
+    );
+
     // A record of another shape.
     let shape = s.plant("file-record", &|db| {
         let files = db.open_tree("files").expect("tree");

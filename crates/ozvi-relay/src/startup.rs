@@ -476,5 +476,6 @@ pub fn remove_stale_files(
             removed += 1;
         }
     }
+    removed += store.remove_orphan_partials(pending_file_secs, &receiving)?;
     Ok(removed)
 }

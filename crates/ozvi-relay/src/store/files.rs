@@ -290,6 +290,31 @@ impl BlobDir {
         }
     }
 
+    /// The keys of the `.part` files untouched for `older_than_secs` (by
+    /// the system's clock, as the file system keeps it); entries that are
+    /// not such a file are left alone.
+    pub fn old_partials(&self, older_than_secs: u64) -> Result<Vec<[u8; 32]>, StoreError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io)? {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".part")) else {
+                continue;
+            };
+            let Some(key) = unhex32(stem) else { continue };
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() >= older_than_secs);
+            if old {
+                out.push(key);
+            }
+        }
+        Ok(out)
+    }
+
     /// Makes the directory's entries durable.
     pub fn sync_dir(&self) -> Result<(), StoreError> {
         std::fs::File::open(&self.dir)
@@ -404,6 +429,22 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(out, "{b:02x}");
         out
     })
+}
+
+/// The 32 bytes of 64 lower-case hex digits.
+fn unhex32(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        let pair = text.get(2 * i..2 * i + 2)?;
+        if pair.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        *byte = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// A file-system failure; the message names the kind only, never a path.

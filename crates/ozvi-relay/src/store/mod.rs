@@ -223,6 +223,17 @@ pub trait Store: Send + Sync + 'static {
         }
     }
 
+    /// Removes `.part` files that have no record (a crash can lose an
+    /// upload's partial record but not its bytes), untouched for
+    /// `older_than_secs` and not being received. Returns how many.
+    fn remove_orphan_partials(
+        &self,
+        _older_than_secs: u64,
+        _receiving: &dyn Fn(&[u8; 32]) -> bool,
+    ) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
     /// Up to `limit` messages with a sequence number above `after`, in order.
     fn messages(
         &self,

@@ -715,6 +715,24 @@ impl Store for SledStore {
         self.remove_file_unguarded(mailbox, file)
     }
 
+    fn remove_orphan_partials(
+        &self,
+        older_than_secs: u64,
+        receiving: &dyn Fn(&[u8; 32]) -> bool,
+    ) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for key in self.blobs.old_partials(older_than_secs)? {
+            let _writing = self.writing();
+            let _in_order = self.in_order();
+            let (mailbox, file) = FileRecord::parse_key(&key)?;
+            if self.file(&mailbox, &file)?.is_none() && !receiving(&key) {
+                self.blobs.remove_partial(&mailbox, &file)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn remove_file_if(
         &self,
         mailbox: &MailboxId,
@@ -1022,5 +1040,26 @@ mod tests {
             0
         );
         assert_eq!(sweep(1_000_000), 1, "an interrupted one is");
+        drop(writer);
+        // A `.part` whose partial record a crash lost goes too, once old,
+        // unless it is being received; other entries stay.
+        let orphan = store.blobs.partial_path(&mailbox, &ids[1]);
+        std::fs::write(&orphan, [1u8; 10]).expect("writes");
+        std::fs::write(store.blobs.dir().join("not-a-blob.part"), b"x").expect("writes");
+        let strict = |now: u64, receiving: bool| {
+            crate::startup::remove_stale_files(&store, now, 0, |_| receiving).expect("sweeps")
+        };
+        assert_eq!(strict(1_000_000, true), 0);
+        assert!(orphan.exists());
+        assert_eq!(strict(1_000_000, false), 1);
+        assert!(!orphan.exists());
+        assert!(store.blobs.dir().join("not-a-blob.part").exists());
+        std::fs::write(&orphan, [1u8; 10]).expect("writes");
+        assert_eq!(
+            crate::startup::remove_stale_files(&store, 1_000_000, 3600, |_| false).expect("sweeps"),
+            0,
+            "a fresh one stays"
+        );
+        assert!(orphan.exists());
     }
 }
