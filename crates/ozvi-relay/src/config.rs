@@ -131,7 +131,7 @@ pub struct Config {
     /// so that a copied public key cannot take her places.
     pub concurrent_staff_uploads: usize,
     /// Her uploads from one client address bucket received at the same time
-    /// (more are `429 rate_limited` before the body is read).
+    /// (more are `503 busy` before the body is read).
     pub uploads_per_address: u32,
     /// Seconds an upload may send no body byte before it is cut.
     pub upload_idle_secs: u64,
@@ -204,7 +204,7 @@ impl Default for Config {
             file_bytes_per_thread: 256 * 1024 * 1024,
             pending_files_per_thread: 10,
             pending_file_secs: 3600,
-            concurrent_uploads: 32,
+            concurrent_uploads: 256,
             concurrent_staff_uploads: 4,
             uploads_per_address: 2,
             upload_idle_secs: 30,

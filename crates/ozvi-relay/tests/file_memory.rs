@@ -36,7 +36,8 @@ async fn twenty_concurrent_10_mib_uploads_raise_the_relays_rss_by_less_than_32_m
         dir.path().join("relay.toml"),
         "pow_difficulty = 0\nrequests_per_address_per_minute = 1000000\n\
          posts_per_thread_per_minute = 1000000\nthreads_per_centre_per_hour = 1000000\n\
-         threads_per_address_per_hour = 1000000\nmetrics_listen = \"off\"\n",
+         threads_per_address_per_hour = 1000000\nuploads_per_address = 1000\n\
+         metrics_listen = \"off\"\n",
     )
     .expect("write");
     let relay = RelayProcess::start(

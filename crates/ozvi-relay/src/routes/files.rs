@@ -95,8 +95,8 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Receiving {
     /// Her upload: one of `concurrent_uploads` (else `503 busy`), at most
-    /// `uploads_per_address` from her client address bucket (else `429
-    /// rate_limited`), and one at a time per mailbox (else `409
+    /// `uploads_per_address` from her client address bucket (else `503
+    /// busy`), and one at a time per mailbox (else `409
     /// upload_in_progress`).
     fn person(
         state: &web::Data<AppState>,
@@ -110,9 +110,11 @@ impl Receiving {
         {
             let mut clients = lock(&state.upload_clients);
             let count = clients.entry(client).or_insert(0);
+            // `busy` rather than `rate_limited`: people behind one address
+            // (a shared network, a Tor exit) are not misbehaving, and her
+            // page tries a busy upload again.
             if *count >= state.config.uploads_per_address.max(1) {
-                Metrics::inc(&state.metrics.rate_limited);
-                return Err(ApiError::RateLimited);
+                return Err(ApiError::Busy);
             }
             *count += 1;
         }

@@ -1017,7 +1017,7 @@ async fn one_address_holds_two_uploads_one_mailbox_one_while_another_client_stil
     assert_eq!(status, None);
     // …a third from it is refused before its body…
     let (status, _) = open(2, "198.51.100.2").await;
-    assert_eq!(status, Some(429));
+    assert_eq!(status, Some(503));
     // …a second at once to the same mailbox is refused from anywhere…
     let second = sealed(&app, &people[0].mailbox_id(), b"second");
     let head = head_from(
