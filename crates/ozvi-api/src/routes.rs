@@ -659,7 +659,9 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
                 being received before a byte of the body is read. For a mailbox without a \
                 thread, the first upload carries `Ozvi-Pow: <challenge>.<nonce>` (purpose \
                 `create`) and binds the mailbox to her auth secret. The same unclaimed id \
-                again replaces the upload. Durable when answered.",
+                again replaces the upload. One upload per mailbox at a time; `busy` also \
+                over the uploads per client address or the relay's disk bound. An idle or \
+                too slow body is cut. Durable when answered.",
             query: Query::None,
             request: Body::Binary,
             body_limit: Some(MAX_BLOB),
@@ -697,8 +699,10 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
             summary: "A staff member uploads a file's blob for a thread of her centre.",
             description: "The body is `mailbox_id (16) ‖ file_id (16) ‖ blob`, so both ids \
                 are signed; `Content-Length` is 32 plus a blob length. The signed headers \
-                and the length are checked before the body is read; the blob is kept only \
-                if the signature verifies. Durable when answered.",
+                and the length are checked before the body is read (staff uploads have \
+                their own few places: `busy`). The body waits in a staging file; only once \
+                the signature verifies are the thread, the id and the quotas looked at and \
+                the blob kept. Durable when answered.",
             query: Query::None,
             request: Body::Binary,
             body_limit: Some(32 + MAX_BLOB),
