@@ -80,6 +80,7 @@ pub async fn build(
             config.concurrent_staff_uploads.max(1),
         )),
         upload_clients: std::sync::Mutex::default(),
+        stored_bytes: std::sync::Mutex::default(),
         started_at: now,
         notifier,
         config,

@@ -246,18 +246,35 @@ async fn stream_blob(
 /// takes the last `disk_reserve_bytes` of the data directory's file system
 /// (the database's own writes, her text messages first, need it). Over
 /// either: `503 busy`.
+///
+/// The stored total is counted from the records at most every
+/// [`RECOUNT`] (a scan of the `files` tree per request would let anyone
+/// who sends headers make the relay scan it), and every upload whose
+/// record was created meanwhile is added to it ([`admitted`]): between
+/// counts the total can only be too high (a removal is seen at the next
+/// count), never too low. A refusal adds nothing, so headers alone cannot
+/// push the total up.
 fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
-    let stored = state
-        .store
-        .all_files()?
-        .iter()
-        .fold(0u64, |sum, (_, _, r)| sum.saturating_add(r.length));
+    let mut stored = lock(&state.stored_bytes);
+    let fresh = stored.filter(|(at, _)| at.elapsed() < RECOUNT);
+    let total = match fresh {
+        Some((_, total)) => total,
+        None => {
+            let total = state
+                .store
+                .all_files()?
+                .iter()
+                .fold(0u64, |sum, (_, _, r)| sum.saturating_add(r.length));
+            *stored = Some((std::time::Instant::now(), total));
+            total
+        }
+    };
     let staging = state.store.staging_dir();
     let available = fs2::available_space(&staging).map_err(|e| {
         tracing::error!(kind = ?e.kind(), "cannot read the free space");
         ApiError::Internal
     })?;
-    let over_bound = stored.saturating_add(length) > state.config.files_max_bytes;
+    let over_bound = total.saturating_add(length) > state.config.files_max_bytes;
     let into_reserve = available < length.saturating_add(state.config.disk_reserve_bytes);
     if over_bound || into_reserve {
         tracing::warn!(
@@ -269,6 +286,18 @@ fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+/// An upload of `length` bytes now has its record: counted in the disk
+/// bound's total until the next count.
+fn admitted(state: &AppState, length: u64) {
+    if let Some((_, total)) = lock(&state.stored_bytes).as_mut() {
+        *total = total.saturating_add(length);
+    }
+}
+
+/// How long the disk bound's count of stored blob bytes is used before the
+/// records are counted again.
+const RECOUNT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Makes a received upload durable: the bytes (off the async workers: it
 /// waits for the disk), then its record through the group flush.
@@ -400,6 +429,7 @@ pub async fn person_upload(
             state.config.file_quota(),
         )
         .inspect_err(|_| release(&state))?;
+    admitted(&state, length);
     // From here her creation is spent: an interrupted upload is retried
     // under the same id, bound to the same secret, without paying again.
     match stream_blob(&state, &mut payload, writer.as_mut(), length).await {
@@ -621,6 +651,7 @@ pub async fn staff_upload(
         state.clock.now(),
         state.config.file_quota(),
     )?;
+    admitted(&state, length);
     let writer = copy_staged(staged, writer).await?;
     finish(&state, writer).await?;
     drop(receiving);

@@ -1111,6 +1111,24 @@ async fn uploads_over_the_relays_disk_bound_or_into_its_reserve_are_refused_befo
     let anna = person(1);
     let mailbox = anna.mailbox_id();
     thread_of(&app, &anna).await;
+    // Uploads refused after the disk check (a wrong secret for her
+    // mailbox) take nothing from the bound: headers alone cannot fill it.
+    for i in 10..14u8 {
+        let stranger = person(i);
+        let photo = sealed(&app, &mailbox, b"x");
+        let refused = app
+            .http
+            .put(app.url(PATH))
+            .header("Ozvi-Mailbox", mailbox.to_b64())
+            .header("Ozvi-Auth", b64::encode(stranger.auth_secret().expose()))
+            .header("Ozvi-File", photo.reference.id.to_b64())
+            .header("content-type", "application/octet-stream")
+            .body(photo.blob)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(refused.status(), 404);
+    }
     for i in 0..2u8 {
         let photo = sealed(&app, &mailbox, &[i]);
         assert_eq!(photo.blob.len() as u64, small);
