@@ -922,6 +922,64 @@ mod tests {
     }
 
     #[test]
+    fn the_sweeper_never_removes_a_file_claimed_after_it_judged_the_record() {
+        let store = SledStore::temporary().expect("opens");
+        let mailbox = MailboxId([79; 16]);
+        let centre = CentreId::parse("ic-zlin").expect("valid");
+        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
+        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
+        blob[0] = 1;
+        let id = FileId([1; 16]);
+        store
+            .create_thread(&mailbox, [9; 32], &centre, b"\x01\x01envelope", 60)
+            .expect("creates");
+        let mut writer = store
+            .begin_upload(&mailbox, &id, length, [0; 32], 60, FileQuota::default())
+            .expect("begins");
+        writer.write(&blob).expect("writes");
+        writer.finish().expect("finishes");
+        // The sweeper judges the unclaimed record stale; her message claims
+        // the file right then.
+        let racer = store.clone();
+        let (done, claimed) = std::sync::mpsc::channel();
+        let stale = move |record: &FileRecord| {
+            let racer = racer.clone();
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let claim = racer.append_claiming(
+                    &MailboxId([79; 16]),
+                    Author::Person,
+                    b"\x01\x01message",
+                    120,
+                    Quota {
+                        max_messages: 100,
+                        max_bytes: 1 << 20,
+                    },
+                    &[FileId([1; 16])],
+                    FileQuota::default(),
+                );
+                let _ = done.send(claim.is_ok());
+            });
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok(record.unclaimed())
+        };
+        let removed = store.remove_file_if(&mailbox, &id, &stale).expect("sweeps");
+        let claim_ok = claimed
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the claim ends");
+        let record = store.file(&mailbox, &id).expect("reads");
+        // Either the sweep came first (the file is gone and the claim
+        // found nothing) or the claim did (the file stays, claimed).
+        assert_ne!(removed, claim_ok, "exactly one of them wins");
+        assert_eq!(
+            record.is_some(),
+            claim_ok,
+            "a claimed file is never removed"
+        );
+        assert_eq!(store.read_blob(&mailbox, &id).is_ok(), claim_ok);
+    }
+
+    #[test]
     fn a_claim_never_lands_between_a_replacing_uploads_check_and_its_writes() {
         let store = SledStore::temporary().expect("opens");
         let mailbox = MailboxId([77; 16]);
