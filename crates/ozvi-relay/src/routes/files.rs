@@ -8,13 +8,13 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use ozvi_api::headers::{FILE as FILE_HEADER, POW as POW_HEADER};
+use ozvi_crypto::MailboxId;
 use ozvi_crypto::protocol::file::{
     BLOB_LENGTHS, FORMAT, FileId, MAX_FILES_PER_MESSAGE, is_blob_len,
 };
 use ozvi_crypto::protocol::request::BodyDigest;
-use ozvi_crypto::{AuthSecret, MailboxId};
 
-use super::person::{AUTH_HEADER, MAILBOX_HEADER, client_of};
+use super::person::client_of;
 use super::{BODY_LIMIT, decode_array, parse_json};
 use crate::admission::{Purpose, Reservation};
 use crate::error::ApiError;
@@ -320,15 +320,7 @@ fn person_upload_auth(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<(MailboxId, [u8; 32], Option<Creation>), ApiError> {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::WrongAuth)
-    };
-    let mailbox = MailboxId(decode_array(header(MAILBOX_HEADER)?)?);
-    let auth = AuthSecret::from_bytes(decode_array(header(AUTH_HEADER)?)?);
-    let verifier = auth.verifier();
+    let (mailbox, verifier) = super::person::presented_mailbox(req)?;
     if verifier.0 == crate::store::ThreadRecord::NO_PERSON {
         return Err(ApiError::InvalidField);
     }

@@ -63,6 +63,21 @@ fn quota(state: &AppState) -> Quota {
     }
 }
 
+/// The mailbox id and the verifier of the auth secret her request presents
+/// (`Ozvi-Mailbox`, `Ozvi-Auth`): missing or malformed headers are
+/// `wrong_auth`, which says nothing about any thread.
+pub fn presented_mailbox(req: &HttpRequest) -> Result<(MailboxId, AuthVerifier), ApiError> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::WrongAuth)
+    };
+    let mailbox = MailboxId(decode_array(header(MAILBOX_HEADER)?)?);
+    let auth = AuthSecret::from_bytes(decode_array(header(AUTH_HEADER)?)?);
+    Ok((mailbox, auth.verifier()))
+}
+
 /// Checks the person's headers against the stored verifier.
 ///
 /// A wrong auth secret and a mailbox id with no thread get the same answer
@@ -75,15 +90,7 @@ pub fn authenticate(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<(MailboxId, ThreadRecord), ApiError> {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::WrongAuth)
-    };
-    let mailbox = MailboxId(decode_array(header(MAILBOX_HEADER)?)?);
-    let auth = AuthSecret::from_bytes(decode_array(header(AUTH_HEADER)?)?);
-    let presented = auth.verifier();
+    let (mailbox, presented) = presented_mailbox(req)?;
     let record = state.store.thread(&mailbox)?;
     // Compared (in constant time) whether or not the thread exists.
     let expected = AuthVerifier(record.as_ref().map_or([0; 32], |r| r.verifier));
