@@ -403,7 +403,8 @@ fn run_transfer(v: &Value) -> Outcome {
 
 /// A file vector (PROTOCOL.md §12; xtask/src/vectors/files.rs): seal the
 /// plaintext (byte `i` is `i mod 251`) with the given id, key and nonce
-/// prefix, apply `blob_ops`, open with `reference` in `mailbox_id`.
+/// prefix and the filler whose byte `j` is `j mod 241`, apply `blob_ops`,
+/// open with `reference` in `mailbox_id`.
 fn run_file(v: &Value) -> Outcome {
     use ozvi_crypto::protocol::file::{
         self, CHUNK_CIPHERTEXT_LEN, FileError, FileId, FileKey, FileRef, HEADER_LEN,
@@ -419,6 +420,11 @@ fn run_file(v: &Value) -> Outcome {
         &FileKey::from_bytes(bytes(seal, "key").try_into().expect("32 bytes")),
         &bytes(seal, "nonce_prefix").try_into().expect("19 bytes"),
         &plain,
+        |filler| {
+            for (j, b) in filler.iter_mut().enumerate() {
+                *b = (j % 241) as u8;
+            }
+        },
     )
     .expect("the vector's file seals");
     let chunk = |i: u64| {

@@ -4,7 +4,7 @@
 //! which the page loads only when she first adds or opens a file.
 
 use ozvi_crypto::primitives::rng::os_rng;
-use ozvi_crypto::protocol::file::{self, FileError, FileRef};
+use ozvi_crypto::protocol::file::{self, FileError, FileRef, UnhashedFile};
 use ozvi_crypto::protocol::keys::MailboxId;
 use wasm_bindgen::prelude::*;
 
@@ -27,14 +27,15 @@ fn mailbox(mailbox_id: &str) -> Result<MailboxId, JsError> {
     MailboxId::from_b64(mailbox_id).map_err(|_| error(codes::MAILBOX_INVALID))
 }
 
-/// A sealed file ([`seal_file`]): the blob to upload, the reference to put
-/// in the message body's `files` and the file's id for the upload's
-/// `Ozvi-File` header and the message's `files` claim.
+/// A sealed file ([`seal_file`]) waiting for its hash: the blob to upload,
+/// the file's id for the upload's `Ozvi-File` header and the message's
+/// `files` claim, and — once the page has hashed the blob with WebCrypto
+/// (or [`sha256`]) — the reference to put in the message body's `files`.
 #[wasm_bindgen]
 pub struct SealedFile {
-    blob: Vec<u8>,
-    reference: String,
-    id: String,
+    file: UnhashedFile,
+    media_type: String,
+    pixels: (u32, u32),
 }
 
 #[wasm_bindgen]
@@ -43,27 +44,38 @@ impl SealedFile {
     /// page holds one copy).
     #[wasm_bindgen(js_name = takeBlob)]
     pub fn take_blob(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.blob)
+        std::mem::take(&mut self.file.blob)
     }
 
-    /// The reference (PROTOCOL.md §12.3) as JSON text. It holds the file's
-    /// key: it goes only into the sealed message body.
-    #[wasm_bindgen(getter)]
-    pub fn reference(&self) -> String {
-        self.reference.clone()
+    /// The reference (PROTOCOL.md §12.3) as JSON text, given the blob's
+    /// SHA-256 (32 bytes). It holds the file's key: it goes only into the
+    /// sealed message body. Throws `file_invalid_reference` for a hash
+    /// that is not 32 bytes.
+    pub fn reference(&self, sha256: &[u8]) -> Result<String, JsError> {
+        let sha256: [u8; 32] = sha256
+            .try_into()
+            .map_err(|_| error(codes::FILE_INVALID_REFERENCE))?;
+        let reference = self
+            .file
+            .reference(sha256, &self.media_type, Some(self.pixels), None)
+            .map_err(file_error)?;
+        Ok(reference.to_json().to_string())
     }
 
     /// The file id, base64url.
     #[wasm_bindgen(getter)]
     pub fn id(&self) -> String {
-        self.id.clone()
+        self.file.id.to_b64()
     }
 }
 
 /// Seals a photo of her mailbox (base64url) for upload (PROTOCOL.md §12.1):
-/// a fresh id and key, `media_type` (`image/jpeg` or `image/png`) and its
-/// pixel size in the reference. Throws `mailbox_invalid`, `file_too_large`
-/// or `file_invalid_reference` (a kind or size the reference cannot hold).
+/// a fresh id, key and filler, `media_type` (`image/jpeg` or `image/png`)
+/// and its pixel size for the reference. The page hashes the blob with
+/// WebCrypto, several times faster than SHA-256 here, and asks
+/// [`SealedFile::reference`] for the reference. Throws `mailbox_invalid`,
+/// `file_too_large` or `file_invalid_reference` (a kind or size the
+/// reference cannot hold).
 #[wasm_bindgen(js_name = sealFile)]
 pub fn seal_file(
     mailbox_id: &str,
@@ -73,20 +85,24 @@ pub fn seal_file(
     height: u32,
 ) -> Result<SealedFile, JsError> {
     let mailbox = mailbox(mailbox_id)?;
-    let sealed = file::seal(
-        &mut os_rng(),
-        &mailbox,
-        bytes,
-        media_type,
-        Some((width, height)),
-        None,
-    )
-    .map_err(file_error)?;
+    let file = file::seal_unhashed(&mut os_rng(), &mailbox, bytes).map_err(file_error)?;
+    let pixels = (width, height);
+    // The kind and pixel size are checked now, as the reference will
+    // check them, so that no upload starts for a file without one.
+    file.reference([0; 32], media_type, Some(pixels), None)
+        .map_err(file_error)?;
     Ok(SealedFile {
-        blob: sealed.blob,
-        reference: sealed.reference.to_json().to_string(),
-        id: sealed.reference.id.to_b64(),
+        file,
+        media_type: media_type.to_owned(),
+        pixels,
     })
+}
+
+/// SHA-256 of `bytes`: for a page where WebCrypto is missing (a page not
+/// served over HTTPS has no `crypto.subtle`).
+#[wasm_bindgen]
+pub fn sha256(bytes: &[u8]) -> Vec<u8> {
+    ozvi_crypto::primitives::hash::sha256(&[bytes]).to_vec()
 }
 
 /// Opens a downloaded blob of her mailbox with the reference (JSON text)

@@ -42,7 +42,7 @@ pub mod files;
 mod page;
 
 #[cfg(feature = "files")]
-pub use files::{SealedFile, open_file, seal_file};
+pub use files::{SealedFile, open_file, seal_file, sha256};
 #[cfg(feature = "page")]
 pub use page::{Conversation, Deployment, Person, check_code, new_code, solve_pow};
 

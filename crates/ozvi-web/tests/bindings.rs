@@ -13,7 +13,8 @@ use ozvi_crypto::protocol::pow;
 use ozvi_crypto::{Directory, MailboxId, StaffKeys};
 use ozvi_tests::cast::{Cast, centre, zlin};
 use ozvi_web::{
-    Conversation, Deployment, Person, check_code, codes, new_code, open_file, seal_file, solve_pow,
+    Conversation, Deployment, Person, check_code, codes, new_code, open_file, seal_file, sha256,
+    solve_pow,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -353,7 +354,14 @@ fn a_photo_seals_opens_only_with_its_reference_and_mailbox_and_rides_in_her_mess
     let blob = sealed.take_blob();
     assert!(sealed.take_blob().is_empty(), "the blob is handed out once");
     assert_eq!(blob.len(), 20 + 2 * 65552, "two chunks: the 128 KiB bucket");
-    let reference = sealed.reference();
+    // The page hashes the blob with WebCrypto; `sha256` is its fallback.
+    let digest = sha256(&blob);
+    assert_eq!(digest.len(), 32);
+    assert_eq!(
+        thrown(sealed.reference(&digest[..31])),
+        codes::FILE_INVALID_REFERENCE
+    );
+    let reference = sealed.reference(&digest).expect("a reference");
     let json: serde_json::Value = serde_json::from_str(&reference).expect("json");
     assert_eq!(json["id"], sealed.id());
     assert_eq!(
@@ -393,6 +401,11 @@ fn a_photo_seals_opens_only_with_its_reference_and_mailbox_and_rides_in_her_mess
         thrown(open_file("???", &reference, &blob)),
         codes::MAILBOX_INVALID
     );
+    // A reference made with another hash names a file no reader opens.
+    let mut digest_changed = digest.clone();
+    digest_changed[0] ^= 1;
+    let wrong = sealed.reference(&digest_changed).expect("a reference");
+    assert_eq!(thrown(open_file(&mailbox, &wrong, &blob)), codes::FILE_HASH);
     assert_eq!(
         thrown(seal_file(&mailbox, &photo, "application/zip", 1, 1)),
         codes::FILE_INVALID_REFERENCE

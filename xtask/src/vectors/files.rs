@@ -2,9 +2,9 @@
 //!
 //! A blob is at least 65,572 bytes, so a vector does not carry it: it
 //! carries what makes it — the sealing mailbox, file id, key, nonce prefix
-//! and a plaintext given by its length (byte `i` is `i mod 251`) — plus the
-//! changes (`blob_ops`) made to the sealed blob, and the reference the
-//! opener is given. A valid vector also gives the blob's SHA-256 (which an
+//! and a plaintext given by its length (byte `i` is `i mod 251`; the
+//! filler's byte `j` is `j mod 241`) — plus the changes (`blob_ops`) made
+//! to the sealed blob, and the reference the opener is given. A valid vector also gives the blob's SHA-256 (which an
 //! implementation's sealer must reproduce) and the plaintext's.
 
 use ozvi_crypto::protocol::file::{
@@ -50,6 +50,7 @@ impl Seal {
             &FileKey::from_bytes(self.key),
             &self.prefix,
             &plaintext(self.size),
+            fill,
         )
         .expect("the sizes used fit")
     }
@@ -82,6 +83,14 @@ impl Seal {
 /// The plaintext of `size` bytes every file vector uses: byte `i` is `i mod 251`.
 fn plaintext(size: usize) -> Vec<u8> {
     (0..size).map(|i| (i % 251) as u8).collect()
+}
+
+/// The filler every file vector uses (a sealer draws it at random): byte
+/// `j` of the filler is `j mod 241`.
+fn fill(filler: &mut [u8]) {
+    for (j, b) in filler.iter_mut().enumerate() {
+        *b = (j % 241) as u8;
+    }
 }
 
 fn chunk(blob: &[u8], i: usize) -> std::ops::Range<usize> {
@@ -146,7 +155,10 @@ pub(super) fn file_vectors(world: &World, out: &mut Writer) -> anyhow::Result<()
             "one byte into the second chunk: the two-chunk bucket",
         ),
         (131072, "exactly two chunks: the two-chunk bucket's edge"),
-        (131073, "one byte past two chunks: the four-chunk bucket"),
+        (
+            131073,
+            "one byte past two chunks: three chunks and one chunk's worth of filler in the four-chunk bucket",
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -316,6 +328,32 @@ pub(super) fn file_vectors(world: &World, out: &mut Writer) -> anyhow::Result<()
         s.reference(&blob, "image/jpeg"),
         "length",
     )?;
+    // The filler: bound by the hash alone, and never a place for a chunk.
+    let three = Seal::new(733, mailbox, 131_073);
+    let filler_at = file::HEADER_LEN + 3 * CHUNK_CIPHERTEXT_LEN + 7;
+    let v = json!({
+        "type": "file",
+        "description": "a byte of the filler changed, the reference's hash the sealed blob's",
+        "mailbox_id": mailbox.to_b64(),
+        "seal": three.json(),
+        "blob_ops": [{"op": "set_byte", "offset": filler_at, "value": 0}],
+        "reference": three.reference(&three.blob(), "image/jpeg"),
+        "expect": "hash",
+    });
+    out.write("file-filler-changed", v)?;
+    let filled = Seal::new(732, mailbox, 200_000);
+    let mut cut = filled.clone();
+    cut.size = 131_073;
+    let v = json!({
+        "type": "file",
+        "description": "four chunks sealed, the size cut to three within the bucket: chunk 2 is not flagged last",
+        "mailbox_id": mailbox.to_b64(),
+        "seal": filled.json(),
+        "blob_ops": [],
+        "reference": cut.reference(&filled.blob(), "image/jpeg"),
+        "expect": "decryption_failed",
+    });
+    out.write("file-size-cut-within-bucket", v)?;
     let ops = json!([{"op": "append", "bytes": b64::encode(&[0])}]);
     invalid(
         out,

@@ -3,23 +3,24 @@
 //! A file — a photo, a screenshot, a centre's leaflet — is encrypted under a
 //! fresh random key with STREAM over XChaCha20-Poly1305 (the construction
 //! age uses for its payload, here `aead-stream`'s `StreamBE32`) in 64 KiB
-//! chunks, after padding it with zero bytes to a **bucket**: 1, 2, 4 … 256
-//! chunks. The relay stores the result, the **blob**, and learns only its
-//! size class. What opens it — the file's id, key, the SHA-256 of the blob,
-//! its length and kind — is a [`FileRef`] inside the sealed, signed message
-//! that carries it (§4.6 `files`), so a file cannot be swapped, truncated,
+//! chunks, the last one padded with zero bytes. Random **filler** then
+//! brings the result to a **bucket**: 1, 2, 4 … 256 chunks' worth. The
+//! relay stores the result, the **blob**, and learns only its size class.
+//! What opens it — the file's id, key, the SHA-256 of the blob, its length
+//! and kind — is a [`FileRef`] inside the sealed, signed message that
+//! carries it (§4.6 `files`), so a file cannot be swapped, truncated,
 //! reordered, moved to another thread or opened without its message.
 //!
 //! ```text
-//! blob  = 0x01 ‖ nonce_prefix (19) ‖ c_0 ‖ … ‖ c_{n-1}
-//! c_i   = XChaCha20-Poly1305(key, nonce_prefix ‖ u32be(i) ‖ [i = n-1],
+//! blob  = 0x01 ‖ nonce_prefix (19) ‖ c_0 ‖ … ‖ c_{m-1} ‖ filler
+//! c_i   = XChaCha20-Poly1305(key, nonce_prefix ‖ u32be(i) ‖ [i = m-1],
 //!                            aad = "ozvi/v1/file-chunk" ‖ mailbox_id ‖ file_id,
 //!                            padded[i·65536 .. (i+1)·65536])
 //! ```
 
 use aead_stream::{StreamBE32, StreamPrimitive};
 use chacha20poly1305::XChaCha20Poly1305;
-use chacha20poly1305::aead::KeyInit;
+use chacha20poly1305::aead::{self, Buffer, KeyInit};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -125,12 +126,17 @@ impl core::fmt::Debug for FileId {
 /// The number of chunks of a file of `size` bytes: the smallest bucket
 /// (1, 2, 4 … 256) whose capacity holds it; `None` over [`MAX_SIZE`].
 pub fn chunks_for(size: u64) -> Option<u32> {
+    data_chunks_for(size).map(u32::next_power_of_two)
+}
+
+/// The number of encrypted chunks of a file of `size` bytes, `m` of §12.1:
+/// one per started 64 KiB, at least one; the rest of its bucket is filler.
+/// `None` over [`MAX_SIZE`].
+pub fn data_chunks_for(size: u64) -> Option<u32> {
     if size > MAX_SIZE {
         return None;
     }
-    let needed = size.div_ceil(CHUNK_LEN as u64).max(1);
-    let chunks = needed.next_power_of_two();
-    u32::try_from(chunks).ok()
+    u32::try_from(size.div_ceil(CHUNK_LEN as u64).max(1)).ok()
 }
 
 /// The length of a blob of `chunks` chunks.
@@ -352,68 +358,165 @@ pub fn seal(
     pixels: Option<(u32, u32)>,
     name: Option<&str>,
 ) -> Result<SealedFile, FileError> {
+    let unhashed = seal_unhashed(rng, mailbox, plaintext)?;
+    let sha256 = Sha256::digest(&unhashed.blob).into();
+    let reference = unhashed.reference(sha256, media_type, pixels, name)?;
+    Ok(SealedFile {
+        blob: unhashed.blob,
+        reference,
+    })
+}
+
+/// A file sealed but not yet hashed ([`seal_unhashed`]): for a sealer that
+/// hashes the blob with a faster SHA-256 of its own — the person's page
+/// hands it to the browser's WebCrypto, several times faster than SHA-256
+/// in WebAssembly — and then makes the reference with
+/// [`UnhashedFile::reference`]. A wrong hash only makes the file one that
+/// no reader opens (§12.2 step 2).
+pub struct UnhashedFile {
+    /// What the relay stores (the caller may take it out before hashing).
+    pub blob: Vec<u8>,
+    /// The file's fresh id.
+    pub id: FileId,
+    key: FileKey,
+    size: u64,
+}
+
+impl UnhashedFile {
+    /// The reference of this file (§12.3), given `sha256`, the SHA-256 of
+    /// [`UnhashedFile::blob`] as sealed. `media_type`, `pixels` and `name`
+    /// are checked like a received reference's.
+    pub fn reference(
+        &self,
+        sha256: [u8; 32],
+        media_type: &str,
+        pixels: Option<(u32, u32)>,
+        name: Option<&str>,
+    ) -> Result<FileRef, FileError> {
+        let reference = FileRef {
+            id: self.id,
+            key: self.key.clone(),
+            sha256,
+            size: self.size,
+            media_type: media_type.to_owned(),
+            pixels,
+            name: name.map(str::to_owned),
+        };
+        // The same checks a reader applies, so a sealer cannot write what a
+        // reader refuses.
+        FileRef::from_json(&reference.to_json())?;
+        Ok(reference)
+    }
+}
+
+/// Seals `plaintext` as a file of `mailbox` with a fresh id, key, nonce
+/// prefix and filler from `rng` (§12.1), leaving the hash to the caller.
+pub fn seal_unhashed(
+    rng: &mut impl CryptoRng,
+    mailbox: &MailboxId,
+    plaintext: &[u8],
+) -> Result<UnhashedFile, FileError> {
     let id = FileId::generate(rng);
     let key = FileKey::generate(rng);
     let mut prefix = [0u8; NONCE_PREFIX_LEN];
     rng.fill_bytes(&mut prefix);
-    let blob = seal_with(mailbox, &id, &key, &prefix, plaintext)?;
-    let reference = FileRef {
+    let blob = seal_with(mailbox, &id, &key, &prefix, plaintext, |filler| {
+        rng.fill_bytes(filler);
+    })?;
+    Ok(UnhashedFile {
+        blob,
         id,
         key,
-        sha256: Sha256::digest(&blob).into(),
         size: plaintext.len() as u64,
-        media_type: media_type.to_owned(),
-        pixels,
-        name: name.map(str::to_owned),
-    };
-    // The same checks a reader applies, so a sealer cannot write what a
-    // reader refuses.
-    FileRef::from_json(&reference.to_json())?;
-    Ok(SealedFile { blob, reference })
+    })
 }
 
 /// The deterministic core of [`seal`]: the blob of `plaintext` under the
-/// given id, key and nonce prefix (for the test vectors).
+/// given id, key and nonce prefix, its filler written by `fill` (random in
+/// [`seal`]; a fixed pattern in the test vectors).
 pub fn seal_with(
     mailbox: &MailboxId,
     id: &FileId,
     key: &FileKey,
     prefix: &[u8; NONCE_PREFIX_LEN],
     plaintext: &[u8],
+    fill: impl FnOnce(&mut [u8]),
 ) -> Result<Vec<u8>, FileError> {
-    let chunks = chunks_for(plaintext.len() as u64).ok_or(FileError::TooLarge)?;
+    let size = plaintext.len() as u64;
+    let chunks = chunks_for(size).ok_or(FileError::TooLarge)?;
+    let data_chunks = data_chunks_for(size).ok_or(FileError::TooLarge)?;
     let stream = stream(key, prefix);
     let aad = aad(mailbox, id);
     let total = usize::try_from(blob_len(chunks)).map_err(|_| FileError::TooLarge)?;
     let mut blob = Vec::with_capacity(total);
     blob.push(FORMAT);
     blob.extend_from_slice(prefix);
-    let mut buffer = Zeroizing::new(Vec::with_capacity(CHUNK_CIPHERTEXT_LEN));
-    for i in 0..chunks {
-        buffer.clear();
-        let start = (i as usize * CHUNK_LEN).min(plaintext.len());
-        let end = ((i as usize + 1) * CHUNK_LEN).min(plaintext.len());
-        buffer.extend_from_slice(&plaintext[start..end]);
-        buffer.resize(CHUNK_LEN, 0);
+    // Each chunk is encrypted where it lies in the blob: no copy of the
+    // file beyond the one into the blob.
+    for (i, part) in (0..data_chunks).zip(plaintext.chunks(CHUNK_LEN).chain([&[][..]])) {
+        let start = blob.len();
+        blob.extend_from_slice(part);
+        blob.resize(start + CHUNK_LEN, 0);
         stream
-            .encrypt_in_place(i, i + 1 == chunks, &aad, &mut *buffer)
+            .encrypt_in_place(
+                i,
+                i + 1 == data_chunks,
+                &aad,
+                &mut Tail {
+                    blob: &mut blob,
+                    start,
+                },
+            )
             .expect("a 64 KiB chunk always encrypts");
-        blob.extend_from_slice(&buffer);
     }
-    debug_assert_eq!(blob.len(), total);
+    let filler_start = blob.len();
+    blob.resize(total, 0);
+    fill(&mut blob[filler_start..]);
     Ok(blob)
+}
+
+/// The end of a blob from `start` on, as the buffer the cipher encrypts in
+/// place and appends the tag to.
+struct Tail<'a> {
+    blob: &'a mut Vec<u8>,
+    start: usize,
+}
+
+impl AsRef<[u8]> for Tail<'_> {
+    fn as_ref(&self) -> &[u8] {
+        &self.blob[self.start..]
+    }
+}
+
+impl AsMut<[u8]> for Tail<'_> {
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut self.blob[self.start..]
+    }
+}
+
+impl Buffer for Tail<'_> {
+    fn extend_from_slice(&mut self, other: &[u8]) -> aead::Result<()> {
+        self.blob.extend_from_slice(other);
+        Ok(())
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.blob.truncate(self.start + len);
+    }
 }
 
 /// Opens a blob of `mailbox` with the reference its message carries
 /// (§12.2): the length must be the reference size's bucket, the SHA-256
 /// the reference's, the format known, every chunk must decrypt in its
-/// place (the last one flagged last) and the padding be zero.
+/// place (the last one flagged last) and the padding be zero. The filler
+/// is bound by the hash alone.
 pub fn open(
     mailbox: &MailboxId,
     reference: &FileRef,
     blob: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, FileError> {
     let chunks = chunks_for(reference.size).ok_or(FileError::Length)?;
+    let data_chunks = data_chunks_for(reference.size).ok_or(FileError::Length)?;
     if blob.len() as u64 != blob_len(chunks) {
         return Err(FileError::Length);
     }
@@ -429,15 +532,24 @@ pub fn open(
         .expect("the header is 20 bytes");
     let stream = stream(&reference.key, &prefix);
     let aad = aad(mailbox, &reference.id);
-    let mut out = Zeroizing::new(Vec::with_capacity(chunks as usize * CHUNK_LEN));
-    let mut buffer = Zeroizing::new(Vec::with_capacity(CHUNK_CIPHERTEXT_LEN));
-    for (i, chunk) in (0..chunks).zip(blob[HEADER_LEN..].chunks_exact(CHUNK_CIPHERTEXT_LEN)) {
-        buffer.clear();
-        buffer.extend_from_slice(chunk);
+    let mut out = Zeroizing::new(Vec::with_capacity(
+        data_chunks as usize * CHUNK_CIPHERTEXT_LEN,
+    ));
+    let chunks_in_blob = blob[HEADER_LEN..].chunks_exact(CHUNK_CIPHERTEXT_LEN);
+    for (i, chunk) in (0..data_chunks).zip(chunks_in_blob) {
+        let start = out.len();
+        out.extend_from_slice(chunk);
         stream
-            .decrypt_in_place(i, i + 1 == chunks, &aad, &mut *buffer)
+            .decrypt_in_place(
+                i,
+                i + 1 == data_chunks,
+                &aad,
+                &mut Tail {
+                    blob: &mut out,
+                    start,
+                },
+            )
             .map_err(|_| FileError::DecryptionFailed)?;
-        out.extend_from_slice(&buffer);
     }
     let size = usize::try_from(reference.size).map_err(|_| FileError::Length)?;
     if out[size..].iter().fold(0u8, |acc, b| acc | b) != 0 {
@@ -476,6 +588,87 @@ mod tests {
         assert_eq!(chunks_for(MAX_SIZE + 1), None);
         assert_eq!(blob_len(1), 65572);
         assert!(is_blob_len(65572) && !is_blob_len(65571) && !is_blob_len(65573));
+    }
+
+    #[test]
+    fn the_filler_is_random_and_bound_by_the_hash_alone() {
+        let mut rng = os_rng();
+        // Three chunks in the four-chunk bucket: one chunk's worth of filler.
+        let plain = vec![0u8; 2 * CHUNK_LEN + 1];
+        let filler = HEADER_LEN + 3 * CHUNK_CIPHERTEXT_LEN..;
+        let a = seal(
+            &mut rng,
+            &mailbox(1),
+            &plain,
+            "image/png",
+            Some((1, 1)),
+            None,
+        )
+        .unwrap();
+        let b = seal(
+            &mut rng,
+            &mailbox(1),
+            &plain,
+            "image/png",
+            Some((1, 1)),
+            None,
+        )
+        .unwrap();
+        assert_eq!(a.blob.len() as u64, blob_len(4));
+        assert_eq!(a.blob[filler.clone()].len(), CHUNK_CIPHERTEXT_LEN);
+        // Not zeros (the relay would read the size off them), not repeated.
+        assert!(a.blob[filler.clone()].iter().filter(|&&b| b == 0).count() < 1024);
+        assert_ne!(a.blob[filler.clone()], b.blob[filler.clone()]);
+        // Changed filler: refused by the hash; with the hash re-made (as
+        // the sender could), it opens: a reader never decrypts it.
+        let mut changed = a.blob.clone();
+        changed[filler.start] ^= 1;
+        assert_eq!(
+            open(&mailbox(1), &a.reference, &changed).unwrap_err(),
+            FileError::Hash
+        );
+        let mut rehashed = a.reference.clone();
+        rehashed.sha256 = Sha256::digest(&changed).into();
+        assert_eq!(
+            open(&mailbox(1), &rehashed, &changed).unwrap().as_slice(),
+            plain
+        );
+    }
+
+    #[test]
+    fn a_hash_made_elsewhere_goes_into_the_reference_as_given() {
+        let mut rng = os_rng();
+        let plain = b"a screenshot".to_vec();
+        let unhashed = seal_unhashed(&mut rng, &mailbox(3), &plain).unwrap();
+        let right = unhashed
+            .reference(
+                Sha256::digest(&unhashed.blob).into(),
+                "image/png",
+                Some((2, 2)),
+                None,
+            )
+            .unwrap();
+        assert_eq!(right.id, unhashed.id);
+        assert_eq!(
+            open(&mailbox(3), &right, &unhashed.blob)
+                .unwrap()
+                .as_slice(),
+            plain
+        );
+        let wrong = unhashed
+            .reference([0; 32], "image/png", Some((2, 2)), None)
+            .unwrap();
+        assert_eq!(
+            open(&mailbox(3), &wrong, &unhashed.blob).unwrap_err(),
+            FileError::Hash
+        );
+        // The reference is checked as a reader would check it.
+        assert_eq!(
+            unhashed
+                .reference([0; 32], "application/zip", None, None)
+                .unwrap_err(),
+            FileError::InvalidReference
+        );
     }
 
     #[test]
