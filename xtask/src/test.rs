@@ -22,6 +22,12 @@ struct Step {
 
 const STEPS: &[Step] = &[
     Step {
+        title: "Disk space for the build",
+        action: check_disk,
+        on_failure: "free disk space on the file system of target/ (e.g. `cargo clean` removes \
+                     old builds) and run it again",
+    },
+    Step {
         title: "cargo-deny (installed if missing: about 5 minutes the first time)",
         action: |_| tools::ensure_cargo_deny(),
         on_failure: "the supply-chain check needs cargo-deny at the version in xtask/src/tools.rs",
@@ -133,6 +139,55 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a clean `cargo xtask test` writes to `target/`, at its peak: 3.0
+/// GiB measured on a clean clone (15 GB before test builds dropped full
+/// debug info; docs/PERFORMANCE.md, "`cargo xtask` itself"), with room for
+/// the tools it installs and the tests' data.
+const DISK_NEEDED: u64 = 5 << 30;
+
+/// Fails early, with the figures, when the build cannot fit: a run that
+/// fills the disk fails twenty minutes in with a linker's bus error.
+fn check_disk(root: &Path) -> anyhow::Result<()> {
+    let target = root.join("target");
+    let probe = if target.exists() { &target } else { root };
+    let free = fs2::available_space(probe)
+        .with_context(|| format!("reading the free space of {}", probe.display()))?;
+    let built = dir_size(&target);
+    // What target/ holds already is mostly rebuilt in place, not added.
+    let needed = DISK_NEEDED.saturating_sub(built).max(1 << 30);
+    let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+    println!(
+        "{:.1} GiB free; target/ holds {:.1} GiB; this run needs about {:.1} GiB more",
+        gib(free),
+        gib(built),
+        gib(needed)
+    );
+    if free < needed {
+        anyhow::bail!(
+            "only {:.1} GiB free on the file system of {}, and a clean run writes about {:.1} GiB",
+            gib(free),
+            probe.display(),
+            gib(DISK_NEEDED)
+        );
+    }
+    Ok(())
+}
+
+/// The bytes of the files below `dir` (0 if it does not exist).
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_size(&entry.path()),
+            Ok(kind) if kind.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
 /// Builds the crypto library for the browser. Only the final wasm artefact
 /// chooses getrandom's backend (the crate stays free of wasm-bindgen), so
 /// this build chooses it as the web client will: `crypto.getRandomValues`.
@@ -175,4 +230,20 @@ fn cargo(root: &Path) -> Command {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(root);
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_size_counts_every_file_below() {
+        let dir = std::env::temp_dir().join(format!("xtask-dir-size-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("a/b")).unwrap();
+        std::fs::write(dir.join("one"), [0u8; 10]).unwrap();
+        std::fs::write(dir.join("a/b/two"), [0u8; 32]).unwrap();
+        assert_eq!(dir_size(&dir), 42);
+        assert_eq!(dir_size(&dir.join("missing")), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
