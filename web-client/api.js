@@ -48,6 +48,25 @@ function mailboxHeaders(person) {
   return { 'Ozvi-Mailbox': person.mailboxId, 'Ozvi-Auth': person.authSecret };
 }
 
+/** Where her thread's files go and come from (docs/API.md, "Files"). */
+const MAILBOX_FILE = '/api/v1/mailbox/file';
+
+/**
+ * The request that uploads one sealed file of hers, with the proof of work
+ * of her first contact: photos.js sends it with XMLHttpRequest, whose
+ * upload progress events fetch lacks.
+ */
+export function fileUpload(person, id, pow) {
+  const headers = { ...mailboxHeaders(person), 'Ozvi-File': id, 'Content-Type': 'application/octet-stream' };
+  if (pow) headers['Ozvi-Pow'] = `${pow.challenge}.${pow.nonce}`;
+  return { method: 'PUT', path: MAILBOX_FILE, headers };
+}
+
+/** The request that downloads one file of her thread (the worker sends it). */
+export function fileDownload(person, id) {
+  return { method: 'GET', path: MAILBOX_FILE, headers: { ...mailboxHeaders(person), 'Ozvi-File': id } };
+}
+
 export async function config() {
   return (await request('/api/v1/config')).json();
 }

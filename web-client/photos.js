@@ -13,6 +13,7 @@
 //   worker and drawn on canvases; a PDF becomes a link to its bytes.
 // Everything lives in this module's memory only; the quick exit wipes it.
 
+import { fileUpload } from './api.js';
 import * as crypto from './crypto.js';
 import { onExit } from './exit.js';
 import { LANGUAGES, language, t } from './i18n.js';
@@ -285,12 +286,9 @@ function put(person, sealed, pow, onProgress) {
     const xhr = new XMLHttpRequest();
     uploads.add(xhr);
     const end = () => uploads.delete(xhr);
-    xhr.open('PUT', '/api/v1/mailbox/file');
-    xhr.setRequestHeader('Ozvi-Mailbox', person.mailboxId);
-    xhr.setRequestHeader('Ozvi-Auth', person.authSecret);
-    xhr.setRequestHeader('Ozvi-File', sealed.id);
-    if (pow) xhr.setRequestHeader('Ozvi-Pow', `${pow.challenge}.${pow.nonce}`);
-    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    const request = fileUpload(person, sealed.id, pow);
+    xhr.open(request.method, request.path);
+    for (const [name, value] of Object.entries(request.headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => onProgress(event.loaded);
     xhr.onload = () => {
       end();

@@ -4,6 +4,7 @@
 // module (pkg/ozvi_web_files.js). Each returns `[value, buffers]`, the
 // ArrayBuffers that move to the page instead of being copied.
 
+import { fileDownload } from './api.js';
 import initFiles, { openFile, sealFile, sha256 } from './pkg/ozvi_web_files.js';
 import { canReencode, reencode } from './reencode.js';
 
@@ -54,8 +55,10 @@ export const ops = {
     const { id } = JSON.parse(reference);
     let response;
     try {
-      response = await fetch('/api/v1/mailbox/file', {
-        headers: { 'Ozvi-Mailbox': mailboxId, 'Ozvi-Auth': authSecret, 'Ozvi-File': String(id) },
+      const request = fileDownload({ mailboxId, authSecret }, String(id));
+      response = await fetch(request.path, {
+        method: request.method,
+        headers: request.headers,
         cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
       });
     } catch {

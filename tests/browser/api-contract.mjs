@@ -142,7 +142,11 @@ function checkRequest(url, init) {
   }
   // Body.
   const declared = op.requestBody?.content?.['application/json']?.schema;
-  if (init.body === undefined || init.body === null) {
+  if (init.body instanceof Uint8Array) {
+    // A file's bytes (PUT /api/v1/mailbox/file): the route must take them.
+    if (!op.requestBody?.content?.['application/octet-stream']) fail(`${method} ${path}: sends bytes the route does not take`);
+    if (headers['content-type'] !== 'application/octet-stream') fail(`${method} ${path}: bytes without Content-Type: application/octet-stream`);
+  } else if (init.body === undefined || init.body === null) {
     if (op.requestBody?.required) fail(`${method} ${path}: the route needs a body`);
   } else if (!declared) {
     fail(`${method} ${path}: sends a body the route does not take`);
@@ -192,6 +196,14 @@ async function every() {
   const listing = await api.listMessages(person, 0);
   if (listing.messages.length !== 2) fail(`listMessages read ${listing.messages.length} of 2 messages`);
   await api.deleteThread(person);
+  // The file requests photos.js (XMLHttpRequest, for its progress events)
+  // and the worker send with the descriptions api.js gives them.
+  const fileId = 'AAAAAAAAAAAAAAAAAAAAAA';
+  for (const request of [api.fileUpload(person, fileId, pow), api.fileUpload(person, fileId, undefined)]) {
+    checkRequest(request.path, { ...request, body: new Uint8Array(65572) });
+  }
+  const download = api.fileDownload(person, fileId);
+  checkRequest(download.path, download);
   await new Promise((done) => {
     const stop = api.follow(person, () => { stop(); done(); }, 60_000);
   });
@@ -202,7 +214,8 @@ await every();
 // Every route the page is meant to call is called.
 for (const route of ['GET /api/v1/config', 'GET /api/v1/directory', 'POST /api/v1/pow',
   'POST /api/v1/threads', 'POST /api/v1/mailbox/messages', 'GET /api/v1/mailbox/messages',
-  'DELETE /api/v1/mailbox', 'GET /api/v1/mailbox/events']) {
+  'DELETE /api/v1/mailbox', 'GET /api/v1/mailbox/events', 'PUT /api/v1/mailbox/file',
+  'GET /api/v1/mailbox/file']) {
   if (!seen.has(route)) fail(`api.js never calls ${route}`);
 }
 
