@@ -2,6 +2,9 @@
 //! (`crates/ozvi-load`) and runs `ozvi-load relay` with ARGS (`--quick`,
 //! `--only OP [--seconds N]`, `--only flood`). The load tool is its own
 //! crate so that xtask does not compile the relay's stack for every command.
+//! It is its own load generator and its own baseline server (the relay's
+//! HTTP stack, one file, group-committed `fdatasync`), so that the run needs
+//! nothing installed beyond the Rust toolchain.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,6 +6,7 @@
 //! ```text
 //! ozvi-load relay --relay-binary PATH [--quick | --only OP [--seconds N] | --only flood [--seconds N]]
 //! ozvi-load page --relay-binary PATH --web-root DIR --script FILE [--runs N]
+//! ozvi-load --listen ADDR baseline --data DIR
 //! ```
 //!
 //! # Layout
@@ -13,15 +14,20 @@
 //! - [`fixture`]: keys, the signed directory, the relay's configuration,
 //!   pre-sealed envelopes, seeding a data directory.
 //! - [`relay`]: the relay as a child process (start, memory, stop).
+//! - [`generator`]: the load generator's lean HTTP/1.1 connection.
 //! - [`scenario`]: concurrent clients, latencies, percentiles.
+//! - [`baseline`]: the baseline server (`baseline`, started by `relay`):
+//!   the relay's HTTP stack, one file and group-committed `fdatasync`.
 //! - [`relay_load`]: the relay's scenarios and report.
 //! - [`flood`]: `--only flood`, attackers against one centre while a genuine
 //!   person writes.
 //! - [`page`]: the person's page in headless Chromium against the relay.
 #![forbid(unsafe_code)]
 
+mod baseline;
 mod fixture;
 mod flood;
+mod generator;
 mod page;
 mod relay;
 mod relay_load;
@@ -29,7 +35,6 @@ mod scenario;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -48,14 +53,23 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &[String]) -> anyhow::Result<()> {
+    // The baseline is started as the relay is: `--listen ADDR` first.
+    let (listen, args) = match args {
+        [flag, address, rest @ ..] if flag == "--listen" => (Some(address.as_str()), rest),
+        _ => (None, args),
+    };
     let (command, rest) = args
         .split_first()
         .context("usage: ozvi-load relay|page --relay-binary PATH …")?;
+    if command == "baseline" {
+        return baseline::serve(&baseline::Options::parse(listen, rest)?);
+    }
+    anyhow::ensure!(listen.is_none(), "--listen goes with baseline only");
     let (binary, rest) = relay_binary(rest)?;
     match command.as_str() {
         "relay" => relay_load::run(&binary, &relay_load::Options::parse(&rest)?),
         "page" => page::run(&binary, &page::Options::parse(&rest)?),
-        other => bail!("unknown command `{other}`: relay or page"),
+        other => bail!("unknown command `{other}`: relay, page or baseline"),
     }
 }
 
@@ -89,15 +103,4 @@ fn load_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the Tokio runtime")
-}
-
-fn http_client() -> anyhow::Result<reqwest::Client> {
-    ozvi_tests::http::install_tls_provider();
-    reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(2 * CLIENTS)
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .context("cannot build the HTTP client")
 }

@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 pub use ozvi_tests::relay::{Memory, RelayProcess};
 
 /// How long a relay may take to open its store (a seeded one is large) and
@@ -38,7 +40,24 @@ pub fn start(
     .map_err(anyhow::Error::msg)
 }
 
-/// Stops the relay with SIGTERM as an operator would: it must flush and
+/// Starts the [baseline server](crate::baseline), this program's
+/// `baseline` command, with its journal in `work/baseline` and its
+/// standard error in `work/baseline.log`.
+pub fn start_baseline(work: &Path) -> anyhow::Result<RelayProcess> {
+    let program = std::env::current_exe().context("cannot find the load tool's own binary")?;
+    let data = work.join("baseline");
+    RelayProcess::launch(
+        &program,
+        ["baseline".as_ref(), "--data".as_ref(), data.as_os_str()],
+        &[],
+        &work.join("baseline.log"),
+        Duration::from_secs(30),
+    )
+    .map_err(anyhow::Error::msg)
+    .context("the baseline server did not start")
+}
+
+/// Stops the relay (or the baseline) with SIGTERM as an operator would: it must flush and
 /// exit 0.
 pub fn stop(mut relay: RelayProcess) -> anyhow::Result<()> {
     let status = relay.stop(STOP_TIMEOUT).map_err(anyhow::Error::msg)?;

@@ -1,12 +1,15 @@
-//! One scenario: `clients` Tokio tasks sharing one HTTP client, each doing
-//! one operation after another, for a warm-up and a measured window (or for
-//! a fixed number of operations), recording every operation's latency.
+//! One scenario: `clients` Tokio tasks, each with its own keep-alive
+//! connection ([`generator`](crate::generator)) and one request in flight,
+//! doing one operation after another for a warm-up and a measured window
+//! (or for a fixed number of operations), recording every operation's
+//! latency.
 //!
 //! Throughput counts the operations that *completed* inside the window, so
 //! operations in flight at either edge are neither lost nor double-counted
 //! on average. Errors are counted over the whole run, warm-up included.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -18,17 +21,27 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng as _, SeedableRng};
 use serde_json::Value;
 
-use super::fixture::{Fixture, Reader, unix_now};
+use crate::baseline;
+use crate::fixture::{Fixture, Reader, unix_now};
+use crate::generator::{Connection, request};
+
+/// How long one request may take before it counts as failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// `GET /healthz`, as [`request`] writes it.
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
 /// What one client does, over and over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
-    /// `GET /healthz`: the baseline.
+    /// `GET /healthz`: the relay doing no work.
     Healthz,
     /// `POST /api/v1/mailbox/messages` with a sealed envelope, acknowledged
     /// once durable. Proof of work is off (difficulty 0), so the client
-    /// fetches no challenge.
+    /// fetches no challenge. The baseline server takes the same bytes.
     Post,
+    /// The same post to the baseline's `/discard`: read and answered, not
+    /// written (the generator's ceiling).
+    Discard,
     /// `GET /api/v1/mailbox/messages` of a random seeded thread.
     List,
     /// `GET /api/v1/staff/threads`, signed afresh for every request.
@@ -41,19 +54,91 @@ impl Op {
         match self {
             Op::Healthz => "GET /healthz",
             Op::Post => "POST mailbox/messages",
+            Op::Discard => "POST /discard",
             Op::List => "GET mailbox/messages",
             Op::Inbox => "GET staff/threads",
         }
     }
 }
 
-/// The relay under load and what clients need to talk to it.
+/// The posts every client sends, written once before any run: poster
+/// `client mod 64` sends her envelopes in turn. The relay and the baseline
+/// get the same bytes.
+pub struct Posts {
+    /// Per poster, per envelope: the durable post.
+    durable: Vec<Vec<Vec<u8>>>,
+    /// The same, to the baseline's `/discard`.
+    discard: Vec<Vec<Vec<u8>>>,
+}
+
+impl Posts {
+    pub fn new(fixture: &Fixture) -> anyhow::Result<Self> {
+        let mut durable = Vec::new();
+        let mut discard = Vec::new();
+        for poster in &fixture.posters {
+            let mut mine = Vec::new();
+            let mut discarded = Vec::new();
+            for envelope in &poster.envelopes {
+                // Difficulty 0: proof of work is off, so no challenge is fetched.
+                let body = serde_json::to_vec(&ozvi_api::person::PostMessage {
+                    envelope: envelope.clone(),
+                    pow: None,
+                    files: Vec::new(),
+                })?;
+                let headers = [
+                    ("Ozvi-Mailbox", poster.mailbox.as_str()),
+                    ("Ozvi-Auth", poster.auth.as_str()),
+                    ("Content-Type", "application/json"),
+                ];
+                let path = ozvi_api::routes::paths::MAILBOX_MESSAGES;
+                mine.push(request("POST", path, &headers, &body));
+                discarded.push(request("POST", baseline::DISCARD, &headers, &body));
+            }
+            durable.push(mine);
+            discard.push(discarded);
+        }
+        anyhow::ensure!(
+            durable.iter().all(|p| !p.is_empty()),
+            "every poster needs an envelope"
+        );
+        Ok(Self { durable, discard })
+    }
+
+    fn get(&self, discard: bool, client: usize, n: u64) -> &[u8] {
+        let set = if discard {
+            &self.discard
+        } else {
+            &self.durable
+        };
+        let mine = &set[client % set.len()];
+        &mine[n as usize % mine.len()]
+    }
+}
+
+/// A server under load and what clients need to talk to it.
 pub struct Target {
-    pub base: String,
-    pub http: reqwest::Client,
+    pub addr: SocketAddr,
     pub fixture: Arc<Fixture>,
     /// The seeded threads a listing picks from.
     pub readers: Arc<Vec<Reader>>,
+    pub posts: Arc<Posts>,
+}
+
+impl Target {
+    /// A server on 127.0.0.1:`port`.
+    pub fn local(
+        port: u16,
+        fixture: &Arc<Fixture>,
+        readers: Arc<Vec<Reader>>,
+        posts: &Arc<Posts>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            fixture: Arc::clone(fixture),
+            readers,
+            posts: Arc::clone(posts),
+        })
+    }
 }
 
 /// How long a scenario runs.
@@ -76,6 +161,9 @@ pub struct Stats {
     pub errors: u64,
     /// How many of each kind of failure, e.g. `"409 quota_exceeded"`.
     pub error_kinds: BTreeMap<String, u64>,
+    /// Connections opened, warm-up included: one per client while the
+    /// server keeps them alive.
+    pub connections: u64,
 }
 
 impl Stats {
@@ -94,9 +182,17 @@ impl Stats {
         percentile(&self.latencies_us, q).map_or(f64::NAN, |us| us as f64 / 1000.0)
     }
 
+    /// Adds the run `other` (another window) to this one.
+    pub fn combine(&mut self, other: Stats) {
+        self.window += other.window;
+        self.merge(other);
+        self.latencies_us.sort_unstable();
+    }
+
     fn merge(&mut self, other: Stats) {
         self.latencies_us.extend(other.latencies_us);
         self.errors += other.errors;
+        self.connections += other.connections;
         for (kind, n) in other.error_kinds {
             *self.error_kinds.entry(kind).or_default() += n;
         }
@@ -128,6 +224,14 @@ pub async fn run(target: &Arc<Target>, op: Op, clients: usize, budget: Budget) -
         let issued = Arc::clone(&issued);
         tasks.spawn(async move {
             let mut stats = Stats::default();
+            let mut connection = match Connection::open(target.addr).await {
+                Ok(connection) => connection,
+                Err(kind) => {
+                    stats.errors += 1;
+                    *stats.error_kinds.entry(kind).or_default() += 1;
+                    return stats;
+                }
+            };
             let mut rng = ChaCha20Rng::seed_from_u64(client as u64);
             let mut n = 0u64;
             loop {
@@ -135,7 +239,7 @@ pub async fn run(target: &Arc<Target>, op: Op, clients: usize, budget: Budget) -
                 if began >= deadline || issued.fetch_add(1, Ordering::Relaxed) >= count {
                     break;
                 }
-                let outcome = once(&target, op, client, n, &mut rng).await;
+                let outcome = once(&target, &mut connection, op, client, n, &mut rng).await;
                 let ended = Instant::now();
                 n += 1;
                 match outcome {
@@ -149,6 +253,7 @@ pub async fn run(target: &Arc<Target>, op: Op, clients: usize, budget: Budget) -
                     }
                 }
             }
+            stats.connections = connection.opened;
             stats
         });
     }
@@ -180,59 +285,47 @@ fn micros(d: Duration) -> u64 {
 /// One operation. `Err` describes the failure (status and code, or the transport error).
 async fn once(
     target: &Target,
+    connection: &mut Connection,
     op: Op,
     client: usize,
     n: u64,
     rng: &mut ChaCha20Rng,
 ) -> Result<(), String> {
-    let http = &target.http;
-    let url = |path: &str| format!("{}{path}", target.base);
     match op {
         Op::Healthz => {
-            body_of(http.get(url("/healthz")).send().await).await?;
-            Ok(())
+            send(connection, HEALTHZ).await?;
         }
         Op::List => {
             let index = rng.next_u64() % target.readers.len() as u64;
-            let reader = &target.readers[index as usize];
-            let request = http
-                .get(url(ozvi_api::routes::paths::MAILBOX_MESSAGES))
-                .header("Ozvi-Mailbox", &reader.mailbox)
-                .header("Ozvi-Auth", &reader.auth);
-            body_of(request.send().await).await?;
-            Ok(())
+            send(connection, &list_request(&target.readers[index as usize])).await?;
         }
-        Op::Post => {
-            let posters = &target.fixture.posters;
-            let poster = &posters[client % posters.len()];
-            let envelope = &poster.envelopes[n as usize % poster.envelopes.len()];
-            // Difficulty 0: proof of work is off, so no challenge is fetched.
-            let body = serde_json::to_string(&ozvi_api::person::PostMessage {
-                envelope: envelope.clone(),
-                pow: None,
-                files: Vec::new(),
-            })
-            .map_err(|e| e.to_string())?;
-            let request = http
-                .post(url(ozvi_api::routes::paths::MAILBOX_MESSAGES))
-                .header("Ozvi-Mailbox", &poster.mailbox)
-                .header("Ozvi-Auth", &poster.auth)
-                .header("content-type", "application/json")
-                .body(body);
-            body_of(request.send().await).await?;
-            Ok(())
+        Op::Post | Op::Discard => {
+            send(connection, target.posts.get(op == Op::Discard, client, n)).await?;
         }
         Op::Inbox => {
             let request = signed_inbox(target, client).map_err(|e| format!("{e:?}"))?;
-            body_of(request.send().await).await?;
-            Ok(())
+            send(connection, &request).await?;
         }
     }
+    Ok(())
+}
+
+/// A listing of `reader`'s thread.
+pub fn list_request(reader: &Reader) -> Vec<u8> {
+    request(
+        "GET",
+        ozvi_api::routes::paths::MAILBOX_MESSAGES,
+        &[
+            ("Ozvi-Mailbox", &reader.mailbox),
+            ("Ozvi-Auth", &reader.auth),
+        ],
+        b"",
+    )
 }
 
 /// A `GET /api/v1/staff/threads` signed now by staff member `client` (modulo
 /// their number), with a fresh random nonce.
-fn signed_inbox(target: &Target, client: usize) -> Result<reqwest::RequestBuilder, RequestError> {
+fn signed_inbox(target: &Target, client: usize) -> Result<Vec<u8>, RequestError> {
     let staff = &target.fixture.staff;
     let keys = &staff[client % staff.len()];
     let path = ozvi_api::routes::paths::STAFF_THREADS;
@@ -245,48 +338,36 @@ fn signed_inbox(target: &Target, client: usize) -> Result<reqwest::RequestBuilde
         b"",
         unix_now(),
     )?;
-    let mut request = target.http.get(format!("{}{path}", target.base));
-    for (name, value) in auth.to_headers() {
-        request = request.header(name, value);
-    }
-    Ok(request)
+    let headers = auth.to_headers();
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    Ok(request("GET", path, &headers, b""))
 }
 
 /// The first staff member's inbox request, for checking the setup.
-pub fn inbox_request(target: &Target) -> anyhow::Result<reqwest::RequestBuilder> {
+pub fn inbox_request(target: &Target) -> anyhow::Result<Vec<u8>> {
     signed_inbox(target, 0).map_err(|e| anyhow::anyhow!("signing failed: {e:?}"))
 }
 
-/// The body of a 2xx response; otherwise its status and error code.
-pub async fn body_of(
-    response: Result<reqwest::Response, reqwest::Error>,
-) -> Result<Vec<u8>, String> {
-    let response = response.map_err(|e| format!("transport error: {}", describe(&e)))?;
-    let status = response.status();
-    let body = response
-        .bytes()
+/// Sends `request` and reads the answer: `Ok` with its body for a 2xx,
+/// otherwise its status and error code.
+pub async fn send(connection: &mut Connection, request: &[u8]) -> Result<Vec<u8>, String> {
+    let answer = tokio::time::timeout(REQUEST_TIMEOUT, connection.exchange(request))
         .await
-        .map_err(|e| format!("reading the body: {}", describe(&e)))?;
-    if status.is_success() {
-        return Ok(body.to_vec());
+        .map_err(|_| "timeout".to_string())??;
+    if (200..300).contains(&answer.status) {
+        return Ok(answer.body.to_vec());
     }
-    let code = serde_json::from_slice::<Value>(&body)
+    let code = serde_json::from_slice::<Value>(answer.body)
         .ok()
         .and_then(|v| v["code"].as_str().map(str::to_string))
         .unwrap_or_default();
-    Err(format!("{} {code}", status.as_u16()))
+    Err(format!("{} {code}", answer.status))
 }
 
-/// An error and its causes on one line.
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+/// `GET path` on a new connection to `addr`: the body of a 2xx answer.
+pub async fn get(addr: SocketAddr, path: &str) -> Result<Vec<u8>, String> {
+    let mut connection = Connection::open(addr).await?;
+    send(&mut connection, &request("GET", path, &[], b"")).await
 }
 
 #[cfg(test)]
@@ -304,6 +385,14 @@ mod tests {
         assert_eq!(percentile(&[1, 2, 3], 50.0), Some(2));
         assert_eq!(percentile(&[1, 2, 3, 4], 50.0), Some(2));
         assert_eq!(percentile(&[], 50.0), None);
+    }
+
+    #[test]
+    fn healthz_is_written_as_any_request() {
+        assert_eq!(
+            HEALTHZ,
+            request("GET", ozvi_api::routes::paths::HEALTHZ, &[], b"")
+        );
     }
 
     #[test]
