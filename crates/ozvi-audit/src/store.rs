@@ -53,8 +53,8 @@ use crate::random;
 use crate::report::Report;
 
 /// The trees a relay writes (docs/API.md), and sled's own default tree.
-pub const TREES: [&str; 7] = [
-    "threads", "messages", "notes", "activity", "centres", "system", "files",
+pub const TREES: [&str; 8] = [
+    "threads", "messages", "notes", "activity", "centres", "system", "files", "nonces",
 ];
 
 /// A file record (docs/API.md "What is stored"): version, state, claimed
@@ -561,6 +561,24 @@ pub fn audit(
         &mut pools,
         &mut report,
     )?;
+
+    // Spent staff request nonces: staff key (32) ‖ nonce (16) → the
+    // minute until which a replay is refused.
+    for entry in tree("nonces")?.iter() {
+        let (key, value) = entry?;
+        report.count("nonces records");
+        search(canaries, "nonces", &key, &value, &mut report);
+        let at = format!("nonces {}", short_hex(&key));
+        if key.len() != 48 {
+            report.fail(at, "not staff key (32) ‖ nonce (16)");
+            continue;
+        }
+        judge_field(&mut report, &at, "its nonce", &key[32..]);
+        match <[u8; 8]>::try_from(value.as_ref()) {
+            Ok(b) if u64::from_be_bytes(b) % MINUTE == 0 => {}
+            _ => report.fail(at, "not an expiry in whole minutes (8 bytes)"),
+        }
+    }
 
     if have_directory {
         check_key_ids(&threads, &sealed, &known, &mut pools, &mut report);

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::flusher::Flusher;
 use crate::metrics::Metrics;
 use crate::routes;
-use crate::state::{AppState, Clock, CurrentDirectory, NonceCache};
+use crate::state::{AppState, Clock, CurrentDirectory};
 use crate::store::Store;
 use crate::streams::{Caps, Streams};
 
@@ -63,7 +63,6 @@ pub async fn build(
         root_key,
         directory: RwLock::new(directory),
         limits: Limits::new(now),
-        nonces: NonceCache::default(),
         clock,
         events: broadcast::channel(1024).0,
         metrics: Metrics::default(),
@@ -424,6 +423,7 @@ pub async fn sweep(state: &AppState) -> Result<usize, crate::store::StoreError> 
         }
     }
     let files = sweep_files(state, now)?;
+    state.store.sweep_nonces(now)?;
     if deleted > 0 || files > 0 {
         state.flusher.flush().await?;
         tracing::info!(deleted, files, "retention sweep");

@@ -1,11 +1,9 @@
 //! The state every handler shares.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ozvi_crypto::primitives::sig::Ed25519Public;
-use ozvi_crypto::protocol::request::{NONCE_LEN, REPLAY_WINDOW_SECS};
 use ozvi_crypto::{Directory, SignedDirectory};
 use tokio::sync::broadcast;
 
@@ -68,8 +66,6 @@ pub struct AppState {
     pub config: Config,
     /// Rate limits and proof-of-work challenges.
     pub limits: Limits,
-    /// Staff request nonces seen within the replay window.
-    pub nonces: NonceCache,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// New-message notifications for live clients.
@@ -156,44 +152,5 @@ impl AppState {
             centre: centre.to_string(),
             seq,
         });
-    }
-}
-
-/// Nonces of accepted staff requests, remembered for twice the replay window
-/// (PROTOCOL.md §7.2).
-#[derive(Default)]
-pub struct NonceCache(Mutex<HashMap<SeenNonce, u64>>);
-
-/// A staff key and a nonce it used.
-type SeenNonce = ([u8; 32], [u8; NONCE_LEN]);
-
-impl NonceCache {
-    /// Whether a nonce was already accepted (without recording it): lets
-    /// a replay be refused before its body is read.
-    pub fn seen(&self, key: [u8; 32], nonce: [u8; NONCE_LEN], now: u64) -> bool {
-        let seen = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        seen.get(&(key, nonce))
-            .is_some_and(|at| *at + 2 * REPLAY_WINDOW_SECS >= now)
-    }
-
-    /// Records a nonce; false if it was already seen.
-    pub fn insert(&self, key: [u8; 32], nonce: [u8; NONCE_LEN], now: u64) -> bool {
-        let mut seen = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen.len() > 10_000 {
-            seen.retain(|_, at| *at + 2 * REPLAY_WINDOW_SECS >= now);
-        }
-        match seen.get(&(key, nonce)) {
-            Some(at) if *at + 2 * REPLAY_WINDOW_SECS >= now => false,
-            _ => {
-                seen.insert((key, nonce), now);
-                true
-            }
-        }
     }
 }

@@ -713,7 +713,7 @@ async fn send_staff(
 }
 
 #[tokio::test]
-async fn a_staff_request_signed_before_a_restart_is_refused_after_it() {
+async fn a_staff_request_is_refused_after_a_restart_even_one_signed_ahead_of_the_relays_clock() {
     use ozvi_crypto::protocol::request::RequestAuth;
     let setup = Setup::new();
     let log = setup.dir.path().join("relay.log");
@@ -735,9 +735,24 @@ async fn a_staff_request_signed_before_a_restart_is_refused_after_it() {
         send_staff(&http, &base, target, &captured).await.status(),
         200
     );
-    // Replayed at once: the nonce cache refuses it.
+    // Replayed at once: its spent nonce refuses it.
     let again = send_staff(&http, &base, target, &captured).await;
     assert_eq!(again.status(), 401);
+    // A request from a desk whose clock runs 50 s ahead of the relay's
+    // (inside the window): its timestamp is after the restart below, so
+    // only its nonce, kept in the store, can refuse its replay.
+    let ahead = RequestAuth::sign(
+        &mut rng,
+        &setup.staff,
+        &setup.directory.salt,
+        "GET",
+        target,
+        b"",
+        unix_now() + 50,
+    )
+    .expect("signs");
+    assert_eq!(send_staff(&http, &base, target, &ahead).await.status(), 200);
+    // Killed, not stopped: no shutdown flush helps.
     child.kill().expect("stop");
     child.wait().expect("reaped");
 
@@ -748,6 +763,14 @@ async fn a_staff_request_signed_before_a_restart_is_refused_after_it() {
     assert_eq!(replay.status(), 401, "replayed after a restart");
     let body: Value = replay.json().await.expect("json");
     assert_eq!(body["code"], "stale_request");
+    let replay = send_staff(&http, &base, target, &ahead).await;
+    assert_eq!(
+        replay.status(),
+        401,
+        "replayed after a restart, signed ahead"
+    );
+    let body: Value = replay.json().await.expect("json");
+    assert_eq!(body["code"], "replayed_request");
     let fresh = RequestAuth::sign(
         &mut rng,
         &setup.staff,

@@ -107,7 +107,7 @@ pub async fn staff_events(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (staff, _) = super::staff::authenticate(&state, &req, b"")?;
+    let (staff, _) = super::staff::authenticate(&state, &req, b"").await?;
     let ticket = open(
         &state,
         &req,

@@ -620,7 +620,7 @@ pub async fn staff_upload(
         staged.write(rest)
     })
     .await?;
-    let (staff, _) = signed.verify(&state, &req, &digest.finish())?;
+    let (staff, _) = signed.verify(&state, &req, &digest.finish()).await?;
     // Signed: now the thread may be looked at.
     let mailbox = MailboxId(head[..16].try_into().expect("32 bytes read"));
     let file = FileId(head[16..32].try_into().expect("32 bytes read"));
@@ -659,7 +659,7 @@ pub async fn staff_download(
 ) -> Result<HttpResponse, ApiError> {
     let signed = super::staff::check_headers(&state, &req)?;
     let (body, digest) = super::read_body_digest(&req, payload, BODY_LIMIT).await?;
-    let (staff, _) = signed.verify(&state, &req, &digest)?;
+    let (staff, _) = signed.verify(&state, &req, &digest).await?;
     let request: ozvi_api::staff::FileRequest = parse_json(&body)?;
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
     let file = FileId(decode_array(&request.file_id)?);

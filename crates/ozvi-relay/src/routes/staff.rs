@@ -78,7 +78,7 @@ pub fn check_headers(state: &AppState, req: &HttpRequest) -> Result<SignedHeader
         staff: member.id.clone(),
         key: auth.key.to_bytes(),
     };
-    if state.nonces.seen(auth.key.to_bytes(), auth.nonce, now) {
+    if state.store.nonce_spent(&nonce_key(&auth), now)? {
         return Err(ApiError::ReplayedRequest);
     }
     Ok(SignedHeaders {
@@ -91,7 +91,7 @@ pub fn check_headers(state: &AppState, req: &HttpRequest) -> Result<SignedHeader
 impl SignedHeaders {
     /// Verifies the signature over the method, target and the body's
     /// digest, and spends the nonce.
-    pub fn verify(
+    pub async fn verify(
         self,
         state: &AppState,
         req: &HttpRequest,
@@ -118,18 +118,30 @@ impl SignedHeaders {
                 RequestError::BadSignature => ApiError::BadSignature,
                 _ => ApiError::MissingSignature,
             })?;
-        if !state
-            .nonces
-            .insert(self.auth.key.to_bytes(), self.auth.nonce, now)
-        {
+        if !state.store.spend_nonce(&nonce_key(&self.auth), now)? {
             return Err(ApiError::ReplayedRequest);
+        }
+        // A request signed at or before this process started is refused
+        // after a restart anyway (`started_at`); one signed ahead of the
+        // relay's clock is not, so its spent nonce is made durable before
+        // it is answered. Clocks in step never pay for this flush.
+        if self.auth.timestamp > now {
+            state.flusher.flush().await?;
         }
         Ok((self.staff, self.current))
     }
 }
 
+/// How the store keys a request's nonce: the staff key ‖ the nonce.
+fn nonce_key(auth: &RequestAuth) -> crate::store::NonceKey {
+    let mut key = [0u8; 32 + ozvi_crypto::protocol::request::NONCE_LEN];
+    key[..32].copy_from_slice(&auth.key.to_bytes());
+    key[32..].copy_from_slice(&auth.nonce);
+    key
+}
+
 /// Authenticates a staff request with the given (already read) body.
-pub fn authenticate(
+pub async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
     body: &[u8],
@@ -137,7 +149,7 @@ pub fn authenticate(
     let signed = check_headers(state, req)?;
     let mut digest = BodyDigest::new();
     digest.update(body);
-    signed.verify(state, req, &digest.finish())
+    signed.verify(state, req, &digest.finish()).await
 }
 
 /// Checks a staff request's headers, then reads its body (at most `limit`
@@ -150,7 +162,7 @@ async fn signed_body(
 ) -> Result<(Staff, Arc<CurrentDirectory>, web::Bytes), ApiError> {
     let signed = check_headers(state, req)?;
     let (body, digest) = read_body_digest(req, payload, limit).await?;
-    let (staff, current) = signed.verify(state, req, &digest)?;
+    let (staff, current) = signed.verify(state, req, &digest).await?;
     Ok((staff, current, body))
 }
 
@@ -195,7 +207,7 @@ pub async fn list_threads(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (staff, _) = authenticate(&state, &req, b"")?;
+    let (staff, _) = authenticate(&state, &req, b"").await?;
     let query =
         web::Query::<Since>::from_query(req.query_string()).map_err(|_| ApiError::InvalidField)?;
     let centre = state.centre_id(&staff.centre)?;
@@ -247,7 +259,7 @@ pub async fn notifications(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (staff, _) = authenticate(&state, &req, b"")?;
+    let (staff, _) = authenticate(&state, &req, b"").await?;
     let health = state.notifier.health(&staff.centre);
     Ok(HttpResponse::Ok().json(ozvi_api::staff::Notifications {
         configured: state.notifier.configured_for(&staff.centre),
@@ -264,7 +276,7 @@ pub async fn get_templates(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (staff, _) = authenticate(&state, &req, b"")?;
+    let (staff, _) = authenticate(&state, &req, b"").await?;
     let centre = state.centre_id(&staff.centre)?;
     let envelope = state.store.centre_record(&centre)?;
     Ok(HttpResponse::Ok().json(ozvi_api::staff::CentreRecord {
@@ -520,7 +532,7 @@ pub async fn transfer(
     .await
     .map_err(|_| ApiError::MalformedRequest)??;
     // The signature over the body: from here on the request is the signer's.
-    let (staff, current) = signed.verify(&state, &req, &digest)?;
+    let (staff, current) = signed.verify(&state, &req, &digest).await?;
     let request: Transfer = parse_json(&body)?;
     drop(body);
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);

@@ -24,6 +24,7 @@ struct Inner {
     change: u64,
     files: BTreeMap<([u8; 16], [u8; 16]), FileRecord>,
     blobs: BTreeMap<([u8; 16], [u8; 16]), Vec<u8>>,
+    nonces: BTreeMap<super::NonceKey, u64>,
 }
 
 impl Inner {
@@ -413,6 +414,28 @@ impl Store for MemoryStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn spend_nonce(&self, nonce: &super::NonceKey, now: u64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.nonces.get(nonce) {
+            Some(&expiry) if expiry >= now => Ok(false),
+            _ => {
+                inner.nonces.insert(*nonce, super::nonce_expiry(now));
+                Ok(true)
+            }
+        }
+    }
+
+    fn nonce_spent(&self, nonce: &super::NonceKey, now: u64) -> Result<bool, StoreError> {
+        Ok(self.lock().nonces.get(nonce).is_some_and(|&e| e >= now))
+    }
+
+    fn sweep_nonces(&self, now: u64) -> Result<usize, StoreError> {
+        let mut inner = self.lock();
+        let before = inner.nonces.len();
+        inner.nonces.retain(|_, expiry| *expiry >= now);
+        Ok(before - inner.nonces.len())
     }
 
     fn begin_upload(

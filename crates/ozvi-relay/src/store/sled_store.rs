@@ -41,6 +41,8 @@ pub struct SledStore {
     system: Tree,
     /// Each blob's record (`files` key → [`FileRecord`]).
     files: Tree,
+    /// Spent staff request nonces ([`super::NonceKey`] → expiry minute).
+    nonces: Tree,
     /// The blobs' bytes.
     blobs: Arc<BlobDir>,
     /// Writes hold it shared; an export holds it exclusively, so that the
@@ -114,6 +116,7 @@ impl SledStore {
             centres: tree("centres")?,
             system: tree("system")?,
             files: tree("files")?,
+            nonces: tree("nonces")?,
             blobs: Arc::new(blobs),
             gate: Arc::default(),
             order: Arc::default(),
@@ -635,6 +638,50 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn spend_nonce(&self, nonce: &super::NonceKey, now: u64) -> Result<bool, StoreError> {
+        let _writing = self.writing();
+        let expiry = super::nonce_expiry(now).to_be_bytes();
+        let mut fresh = false;
+        // One atomic read-modify-write: of two requests with one nonce,
+        // on any two workers, exactly one spends it.
+        self.nonces
+            .fetch_and_update(nonce, |old| {
+                fresh = !old.is_some_and(|v| super::nonce_live(v, now));
+                match old {
+                    Some(v) if !fresh => Some(v.to_vec()),
+                    _ => Some(expiry.to_vec()),
+                }
+            })
+            .map_err(backend)?;
+        Ok(fresh)
+    }
+
+    fn nonce_spent(&self, nonce: &super::NonceKey, now: u64) -> Result<bool, StoreError> {
+        Ok(self
+            .nonces
+            .get(nonce)
+            .map_err(backend)?
+            .is_some_and(|v| super::nonce_live(&v, now)))
+    }
+
+    fn sweep_nonces(&self, now: u64) -> Result<usize, StoreError> {
+        let _writing = self.writing();
+        let mut removed = 0;
+        for entry in self.nonces.iter() {
+            let (key, value) = entry.map_err(backend)?;
+            if !super::nonce_live(&value, now)
+                && self
+                    .nonces
+                    .compare_and_swap(&key, Some(&value), None::<&[u8]>)
+                    .map_err(backend)?
+                    .is_ok()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn begin_upload(
         &self,
         mailbox: &MailboxId,
@@ -874,6 +921,44 @@ impl BlobWriter for SledUpload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nonce_is_spent_once_until_it_expires_and_kept_across_a_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let nonce = [7u8; 48];
+        let now = 1_800_000_000;
+        {
+            let store = SledStore::open(dir.path()).expect("opens");
+            assert!(!store.nonce_spent(&nonce, now).unwrap());
+            assert!(store.spend_nonce(&nonce, now).unwrap());
+            assert!(!store.spend_nonce(&nonce, now + 1).unwrap(), "spent once");
+            assert!(store.nonce_spent(&nonce, now + 1).unwrap());
+            // Many workers at once: exactly one spends a fresh nonce.
+            let fresh = [8u8; 48];
+            let spent: usize = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| s.spawn(|| usize::from(store.spend_nonce(&fresh, now).unwrap())))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).sum()
+            });
+            assert_eq!(spent, 1);
+            store.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).expect("reopens");
+        let expiry = crate::store::nonce_expiry(now);
+        assert_eq!(expiry % 60, 0, "a whole minute");
+        assert!(expiry >= now + 2 * ozvi_crypto::protocol::request::REPLAY_WINDOW_SECS);
+        assert!(
+            !store.spend_nonce(&nonce, expiry).unwrap(),
+            "kept until its expiry"
+        );
+        assert_eq!(store.sweep_nonces(expiry).unwrap(), 0);
+        assert_eq!(store.sweep_nonces(expiry + 1).unwrap(), 2);
+        assert!(
+            store.spend_nonce(&nonce, expiry + 1).unwrap(),
+            "forgotten after it"
+        );
+    }
 
     /// Called by [`SledUpload::finish`] between its check and its writes.
     type Hook = Box<dyn Fn(&MailboxId) + Send + Sync>;
