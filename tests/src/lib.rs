@@ -20,7 +20,9 @@
 //! - [`programs`]: the workspace's binaries, Node.js browser scripts, the
 //!   repository's folders;
 //! - [`smtp`]: a real SMTP server process on loopback (STARTTLS, a login),
-//!   whose accepted mail the test reads.
+//!   whose accepted mail the test reads;
+//! - [`postgres`]: a throw-away PostgreSQL server (Debian's package) in a
+//!   temporary folder, for the relay's PostgreSQL store.
 //!
 //! The cross-crate stories in `tests/` (the person's page in Chromium with
 //! the desk and the auditor, the page's fetch layer against the OpenAPI
@@ -36,6 +38,8 @@ pub mod desk;
 pub mod http;
 #[cfg(feature = "harness")]
 pub mod person;
+#[cfg(feature = "harness")]
+pub mod postgres;
 #[cfg(feature = "harness")]
 pub mod programs;
 #[cfg(feature = "harness")]

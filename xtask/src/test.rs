@@ -71,6 +71,12 @@ const STEPS: &[Step] = &[
         on_failure: "the photo tests check with exiftool that no metadata reaches the centre",
     },
     Step {
+        title: "PostgreSQL (Debian's package) for the store tests",
+        action: |_| tools::ensure_postgres(),
+        on_failure: "the relay's PostgreSQL store tests start a throw-away server with Debian's \
+                     initdb and pg_ctl (tests/src/postgres.rs)",
+    },
+    Step {
         title: "playwright-core for the browser tests (npm ci)",
         action: tools::ensure_browser_packages,
         on_failure: "the browser tests need tests/browser/node_modules",

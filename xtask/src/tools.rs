@@ -211,6 +211,48 @@ pub fn ensure_exiftool() -> anyhow::Result<()> {
     apt_install("libimage-exiftool-perl")
 }
 
+/// Where Debian's `postgresql` package puts each major version's server
+/// programs (`N/bin/initdb`, `pg_ctl`, `postgres`).
+pub const POSTGRESQL_LIB: &str = "/usr/lib/postgresql";
+
+/// The newest `/usr/lib/postgresql/N/bin` that has `initdb`, as the test
+/// harness looks for it (tests/src/postgres.rs).
+fn postgres_bin() -> Option<std::path::PathBuf> {
+    fs::read_dir(POSTGRESQL_LIB)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .max()
+        .map(|(_, bin)| bin)
+}
+
+/// Installs Debian's `postgresql` package unless its `initdb` is there. The
+/// tests of the relay's PostgreSQL store start a throw-away server of their
+/// own in a temporary folder (`initdb` and `pg_ctl`, as the `postgres` user
+/// the package creates when they run as root); the package's own cluster
+/// and service are not used.
+pub fn ensure_postgres() -> anyhow::Result<()> {
+    if let Some(bin) = postgres_bin() {
+        println!("{} is installed", bin.join("initdb").display());
+        return Ok(());
+    }
+    apt_install("postgresql")?;
+    match postgres_bin() {
+        Some(bin) => {
+            println!("installed {}", bin.join("initdb").display());
+            Ok(())
+        }
+        None => bail!(
+            "installed Debian's postgresql package, but there is no \
+             {POSTGRESQL_LIB}/*/bin/initdb"
+        ),
+    }
+}
+
 /// Debian's aiosmtpd, the real SMTP server the notification tests send to
 /// (tests/smtp/server.py runs it with /usr/bin/python3, Debian's Python).
 pub fn ensure_smtp_server() -> anyhow::Result<()> {

@@ -24,6 +24,7 @@
 
 pub mod files;
 mod memory;
+pub mod postgres;
 mod records;
 mod sled_store;
 
