@@ -341,6 +341,35 @@ pub(super) fn file_vectors(world: &World, out: &mut Writer) -> anyhow::Result<()
         "expect": "hash",
     });
     out.write("file-filler-changed", v)?;
+    let ops = json!([{"op": "set_byte", "offset": filler_at, "value": 0}]);
+    let mut rehashed = three.blob();
+    for op in ops.as_array().expect("ops") {
+        apply(&mut rehashed, op);
+    }
+    let v = json!({
+        "type": "file",
+        "description": "a byte of the filler changed and the reference's hash that of the changed blob: it opens (the filler is never decrypted or examined)",
+        "mailbox_id": mailbox.to_b64(),
+        "seal": three.json(),
+        "blob_ops": ops,
+        "reference": three.reference(&rehashed, "image/jpeg"),
+        "expect": "success",
+        "blob_sha256": b64::encode(&Sha256::digest(&rehashed)),
+        "plaintext_sha256": b64::encode(&Sha256::digest(plaintext(three.size))),
+    });
+    out.write("file-filler-changed-rehashed", v)?;
+    let mut raised = three.clone();
+    raised.size = 196_609;
+    let v = json!({
+        "type": "file",
+        "description": "three chunks sealed, the size raised to four within the bucket: the filler is read as chunk 3 and does not decrypt",
+        "mailbox_id": mailbox.to_b64(),
+        "seal": three.json(),
+        "blob_ops": [],
+        "reference": raised.reference(&three.blob(), "image/jpeg"),
+        "expect": "decryption_failed",
+    });
+    out.write("file-size-raised-into-filler", v)?;
     let filled = Seal::new(732, mailbox, 200_000);
     let mut cut = filled.clone();
     cut.size = 131_073;
