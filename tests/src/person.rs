@@ -327,7 +327,7 @@ impl Person {
         let listing: Value = serde_json::from_str(&self.listing().await).expect("json");
         let first =
             b64::decode(listing["messages"][0]["envelope"].as_str().expect("str")).expect("b64");
-        relay.inject(&self.mailbox(), Author::Person, &first);
+        relay.inject(&self.mailbox(), Author::Person, &first).await;
     }
 
     /// Deletes her thread (the quick "delete everything" of her page).

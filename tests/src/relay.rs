@@ -136,7 +136,7 @@ impl Relay {
     /// Appends `envelope` to `mailbox`'s thread straight into the store, as
     /// a hostile relay (or a replay of a captured request) could: no
     /// checks, generous quota.
-    pub fn inject(&self, mailbox: &MailboxId, author: Author, envelope: &[u8]) {
+    pub async fn inject(&self, mailbox: &MailboxId, author: Author, envelope: &[u8]) {
         self.state
             .store
             .append(
@@ -149,6 +149,7 @@ impl Relay {
                     max_bytes: 1 << 30,
                 },
             )
+            .await
             .expect("appended");
     }
 

@@ -23,9 +23,17 @@ async fn opened_hours_ago(deployment: &Deployment, seed: u8, hours: u64) -> Pers
     person.write_first("ic-zlin", "Pomoc, prosím.").await;
     let store = &deployment.relay.state.store;
     let mailbox = person.mailbox();
-    let record = store.thread(&mailbox).expect("reads").expect("a thread");
-    let first = store.messages(&mailbox, 0, 1).expect("reads").remove(0);
-    store.delete_thread(&mailbox).expect("deletes");
+    let record = store
+        .thread(&mailbox)
+        .await
+        .expect("reads")
+        .expect("a thread");
+    let first = store
+        .messages(&mailbox, 0, 1)
+        .await
+        .expect("reads")
+        .remove(0);
+    store.delete_thread(&mailbox).await.expect("deletes");
     store
         .create_thread(
             &mailbox,
@@ -34,6 +42,7 @@ async fn opened_hours_ago(deployment: &Deployment, seed: u8, hours: u64) -> Pers
             &first.envelope,
             now() - hours * HOUR,
         )
+        .await
         .expect("re-creates");
     person
 }
@@ -192,7 +201,7 @@ async fn eviction_cases_keep_the_statutory_clocks_and_feed_the_statistics() {
     .await;
     let store = &deployment.relay.state.store;
     let case_id = ozvi_crypto::MailboxId::from_b64(&late).expect("an id");
-    let stored = store.messages(&case_id, 0, 100).expect("reads");
+    let stored = store.messages(&case_id, 0, 100).await.expect("reads");
     assert_eq!(stored.len(), 1);
     let canary = "PŘÍPAD-7731".as_bytes();
     assert!(

@@ -228,7 +228,7 @@ async fn a_conversation_from_enrolment_to_transfer() {
         &recipients,
     )
     .expect("seals");
-    relay.inject(&boris.mailbox(), Author::Staff, &forged);
+    relay.inject(&boris.mailbox(), Author::Staff, &forged).await;
     let view = json(
         &desk_ok(
             Some(&zlin_a),
@@ -581,6 +581,7 @@ async fn reply_templates_are_shared_by_the_centre_and_a_forged_set_is_refused() 
         .state
         .store
         .put_centre_record(&centre, &forged, 0)
+        .await
         .expect("stored");
     let view = json(&desk_ok(Some(&jana), &["templates", "--json"]).await);
     assert!(
@@ -605,6 +606,7 @@ async fn a_quiet_conversation_can_be_kept() {
         .state
         .store
         .thread(&anna.mailbox())
+        .await
         .expect("reads")
         .expect("a thread")
         .change;
@@ -615,6 +617,7 @@ async fn a_quiet_conversation_can_be_kept() {
         .state
         .store
         .thread(&anna.mailbox())
+        .await
         .expect("reads")
         .expect("kept");
     assert!(

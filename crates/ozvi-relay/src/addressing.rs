@@ -18,7 +18,7 @@ use ozvi_crypto::protocol::directory::Centre;
 use ozvi_crypto::protocol::transfer;
 
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::store::Storage;
 
 /// Parses `bytes` as an envelope of `kind` addressed as the rule above says;
 /// `person` is the thread's person key id ([`thread_person_key`]), `None`
@@ -34,11 +34,11 @@ pub fn check_envelope(
 
 /// The thread's person key id, from its first stored message; `None` for a
 /// thread whose first message is a format-1 envelope.
-pub fn thread_person_key(
-    store: &dyn Store,
+pub async fn thread_person_key(
+    store: &dyn Storage,
     mailbox: &MailboxId,
 ) -> Result<Option<KeyId>, ApiError> {
-    let first = store.messages(mailbox, 0, 1)?;
+    let first = store.messages(mailbox, 0, 1).await?;
     Ok(first
         .first()
         .and_then(|m| transfer::person_key_id(&m.envelope)))

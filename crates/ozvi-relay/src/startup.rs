@@ -58,7 +58,7 @@ pub async fn build(
             .context("[notify]: cannot set up the SMTP connection")?,
     );
     let state = web::Data::new(AppState {
-        store,
+        store: Arc::new(crate::store::Embedded(store)),
         flusher,
         root_key,
         directory: RwLock::new(directory),
@@ -79,7 +79,7 @@ pub async fn build(
             config.concurrent_staff_uploads.max(1),
         )),
         upload_clients: std::sync::Mutex::default(),
-        stored_bytes: std::sync::Mutex::default(),
+        stored_bytes: tokio::sync::Mutex::default(),
         started_at: now,
         notifier,
         config,
@@ -413,17 +413,17 @@ pub async fn sweep(state: &AppState) -> Result<usize, crate::store::StoreError> 
         .unwrap_or(state.config.retention_days);
     let cutoff = now.saturating_sub(u64::from(shortest) * 86_400);
     let mut deleted = 0;
-    for (mailbox, record) in state.store.inactive_since(cutoff)? {
+    for (mailbox, record) in state.store.inactive_since(cutoff).await? {
         let days = state.config.retention_days_for(record.centre.as_str());
         if record.last_activity + u64::from(days) * 86_400 <= now
-            && state.store.delete_thread(&mailbox)?
+            && state.store.delete_thread(&mailbox).await?
         {
             deleted += 1;
             Metrics::inc(&state.metrics.threads_expired);
         }
     }
-    let files = sweep_files(state, now)?;
-    state.store.sweep_nonces(now)?;
+    let files = sweep_files(state, now).await?;
+    state.store.sweep_nonces(now).await?;
     if deleted > 0 || files > 0 {
         state.flusher.flush().await?;
         tracing::info!(deleted, files, "retention sweep");
@@ -434,7 +434,7 @@ pub async fn sweep(state: &AppState) -> Result<usize, crate::store::StoreError> 
 /// Removes uploads that no message claimed (or that never finished) within
 /// `pending_file_secs`, and claimed files whose thread is gone (a crash
 /// between a thread's deletion and its files'). Returns how many.
-fn sweep_files(state: &AppState, now: u64) -> Result<usize, crate::store::StoreError> {
+async fn sweep_files(state: &AppState, now: u64) -> Result<usize, crate::store::StoreError> {
     let receiving = |key: &[u8; 32]| {
         state
             .uploading
@@ -442,41 +442,8 @@ fn sweep_files(state: &AppState, now: u64) -> Result<usize, crate::store::StoreE
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .contains(key)
     };
-    remove_stale_files(
-        state.store.as_ref(),
-        now,
-        state.config.pending_file_secs,
-        receiving,
-    )
-}
-
-/// [`sweep_files`] on a store: `receiving` says whether an upload is being
-/// received under a key (mailbox id ‖ file id) right now.
-pub fn remove_stale_files(
-    store: &dyn Store,
-    now: u64,
-    pending_file_secs: u64,
-    receiving: impl Fn(&[u8; 32]) -> bool,
-) -> Result<usize, crate::store::StoreError> {
-    // Records keep the minute an upload began, rounded down: a minute more
-    // so that none goes early.
-    let cutoff = now.saturating_sub(pending_file_secs.saturating_add(60));
-    let mut removed = 0;
-    for (mailbox, file, _) in store.all_files()? {
-        let key = crate::store::FileRecord::key(&mailbox, &file);
-        // Judged again on the record as it is when removed (a claim or a
-        // retry may have come since the listing).
-        let stale = |record: &crate::store::FileRecord| {
-            Ok(if record.unclaimed() {
-                record.created_at <= cutoff && !receiving(&key)
-            } else {
-                store.thread(&mailbox)?.is_none()
-            })
-        };
-        if store.remove_file_if(&mailbox, &file, &stale)? {
-            removed += 1;
-        }
-    }
-    removed += store.remove_orphan_partials(pending_file_secs, &receiving)?;
-    Ok(removed)
+    state
+        .store
+        .remove_stale_files(now, state.config.pending_file_secs, &receiving)
+        .await
 }

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::flusher::Flusher;
 use crate::metrics::Metrics;
-use crate::store::{CentreId, Store};
+use crate::store::{CentreId, Storage};
 use crate::streams::Streams;
 
 /// The relay's notion of now. Tests replace it to make expiry deterministic.
@@ -55,7 +55,7 @@ pub struct Event {
 /// Everything the handlers share.
 pub struct AppState {
     /// The store.
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn Storage>,
     /// Group commit for durable acknowledgements.
     pub flusher: Flusher,
     /// The pinned operator root key.
@@ -87,7 +87,7 @@ pub struct AppState {
     /// The blob bytes stored, as last counted (and when), plus what was
     /// admitted since: the disk bound's running total (see
     /// `routes::files::check_disk`).
-    pub stored_bytes: Mutex<Option<(std::time::Instant, u64)>>,
+    pub stored_bytes: tokio::sync::Mutex<Option<(std::time::Instant, u64)>>,
     /// Staff file uploads being received now (`concurrent_staff_uploads`).
     pub staff_uploads: Arc<tokio::sync::Semaphore>,
     /// Her uploads being received now per client address bucket
@@ -124,7 +124,7 @@ impl AppState {
         if pinned.as_ref().is_some_and(|p| p.directory == directory) {
             return Ok(());
         }
-        self.store.set_directory(json)?;
+        self.store.set_directory(json).await?;
         self.flusher.flush().await?;
         let installed = Arc::new(CurrentDirectory {
             json: json.to_vec(),

@@ -23,7 +23,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncTransport, Tokio1Executor};
 
-use crate::store::{CentreId, Store, StoreError};
+use crate::store::{CentreId, Storage, StoreError};
 use config::{NotifyConfig, Security};
 use mail::Digest;
 use schedule::Schedule;
@@ -216,7 +216,7 @@ impl Notifier {
 
     /// Sends the digest of every configured centre now (a scheduled slot,
     /// or the operator's `ozvi-relay notify`).
-    pub async fn run(&self, store: &dyn Store, now: u64) -> Vec<Outcome> {
+    pub async fn run(&self, store: &dyn Storage, now: u64) -> Vec<Outcome> {
         let ids: Vec<String> = self
             .config
             .centres
@@ -244,7 +244,7 @@ impl Notifier {
         outcomes
     }
 
-    async fn run_centre(&self, store: &dyn Store, id: &str, now: u64) -> Outcome {
+    async fn run_centre(&self, store: &dyn Storage, id: &str, now: u64) -> Outcome {
         let mut outcome = Outcome {
             centre: id.to_string(),
             sent: 0,
@@ -257,7 +257,7 @@ impl Notifier {
             return outcome;
         };
         let seen = self.lock().get(id).map_or(0, |c| c.seen_change);
-        let (digest, newest) = match count(store, &centre, seen, now) {
+        let (digest, newest) = match count(store, &centre, seen, now).await {
             Ok(counted) => counted,
             Err(_) => {
                 outcome.failure = Some(Failure::Other);
@@ -320,8 +320,8 @@ impl Notifier {
 /// to (the relay knows no more of a case, and says no more), and how many
 /// conversations wait over 24 and 48 hours.
 /// Returns it with the newest change number seen.
-pub fn count(
-    store: &dyn Store,
+pub async fn count(
+    store: &dyn Storage,
     centre: &CentreId,
     seen: u64,
     now: u64,
@@ -330,7 +330,7 @@ pub fn count(
     let mut newest = seen;
     let mut before = u64::MAX;
     loop {
-        let page = store.changed_threads(centre, 0, before, PAGE)?;
+        let page = store.changed_threads(centre, 0, before, PAGE).await?;
         for (_, record) in &page {
             newest = newest.max(record.change);
             if record.change > seen && (record.unread > 0 || record.is_case()) {
@@ -356,12 +356,14 @@ pub fn count(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Author, MemoryStore, Quota, ThreadRecord};
+    use crate::store::{Author, Embedded, MemoryStore, Quota, Store, ThreadRecord};
     use ozvi_crypto::MailboxId;
+    use std::sync::Arc;
 
-    #[test]
-    fn a_case_is_new_activity_and_never_waiting() {
+    #[tokio::test]
+    async fn a_case_is_new_activity_and_never_waiting() {
         let store = MemoryStore::new();
+        let seam = Embedded(Arc::new(store.clone()));
         let zlin = CentreId::parse("ic-zlin").expect("id");
         let t = 1_800_000_000;
         let person = MailboxId([1; 16]);
@@ -381,13 +383,17 @@ mod tests {
                 },
             )
             .expect("answered");
-        let (quiet, seen) = count(&store, &zlin, 0, t + 3 * 86_400).expect("counts");
+        let (quiet, seen) = count(&seam, &zlin, 0, t + 3 * 86_400)
+            .await
+            .expect("counts");
         assert!(!quiet.new_activity, "read and answered");
         let case = MailboxId([2; 16]);
         store
             .create_thread(&case, ThreadRecord::NO_PERSON, &zlin, &[1, 4], t)
             .expect("opens a case");
-        let (digest, _) = count(&store, &zlin, seen, t + 3 * 86_400).expect("counts");
+        let (digest, _) = count(&seam, &zlin, seen, t + 3 * 86_400)
+            .await
+            .expect("counts");
         assert!(digest.new_activity, "a case opened since the last digest");
         assert_eq!((digest.waiting_24h, digest.waiting_48h), (0, 0));
     }

@@ -94,7 +94,7 @@ pub async fn person_events(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (mailbox, _) = super::person::authenticate(&state, &req)?;
+    let (mailbox, _) = super::person::authenticate(&state, &req).await?;
     let ticket = open(&state, &req, Owner::Thread(mailbox.0))?;
     let rx = state.events.subscribe();
     Ok(stream(rx, ticket, max_age(&state), move |e| {

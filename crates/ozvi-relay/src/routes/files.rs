@@ -254,15 +254,18 @@ async fn stream_blob(
 /// counts the total can only be too high (a removal is seen at the next
 /// count), never too low. A refusal adds nothing, so headers alone cannot
 /// push the total up.
-fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
-    let mut stored = lock(&state.stored_bytes);
+async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
+    // An async lock: held across the count, which may wait on a database,
+    // without blocking the worker's other requests.
+    let mut stored = state.stored_bytes.lock().await;
     let fresh = stored.filter(|(at, _)| at.elapsed() < RECOUNT);
     let total = match fresh {
         Some((_, total)) => total,
         None => {
             let total = state
                 .store
-                .all_files()?
+                .all_files()
+                .await?
                 .iter()
                 .fold(0u64, |sum, (_, _, r)| sum.saturating_add(r.length));
             *stored = Some((std::time::Instant::now(), total));
@@ -289,8 +292,8 @@ fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
 
 /// An upload of `length` bytes now has its record: counted in the disk
 /// bound's total until the next count.
-fn admitted(state: &AppState, length: u64) {
-    if let Some((_, total)) = lock(&state.stored_bytes).as_mut() {
+async fn admitted(state: &AppState, length: u64) {
+    if let Some((_, total)) = state.stored_bytes.lock().await.as_mut() {
         *total = total.saturating_add(length);
     }
 }
@@ -316,7 +319,7 @@ type Creation = (std::net::IpAddr, u64, Reservation);
 /// Her auth for an upload: a thread's holder (binding none), or, for a
 /// mailbox with no thread yet, the first contact — bound to her verifier,
 /// and paid for with a `create` proof of work on the first upload.
-fn person_upload_auth(
+async fn person_upload_auth(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<(MailboxId, [u8; 32], Option<Creation>), ApiError> {
@@ -324,7 +327,7 @@ fn person_upload_auth(
     if verifier.0 == crate::store::ThreadRecord::NO_PERSON {
         return Err(ApiError::InvalidField);
     }
-    let thread = state.store.thread(&mailbox)?;
+    let thread = state.store.thread(&mailbox).await?;
     // Compared (in constant time) whether or not the thread exists.
     let holder = ozvi_crypto::AuthVerifier(thread.as_ref().map_or([0; 32], |r| r.verifier))
         == verifier
@@ -336,7 +339,7 @@ fn person_upload_auth(
     // mailbox someone else's; one bound to hers needs no second payment.
     let mut taken = thread.is_some();
     let mut bound_to_her = false;
-    for (_, record) in &state.store.files(&mailbox)? {
+    for (_, record) in &state.store.files(&mailbox).await? {
         if record.binding != [0; 32] {
             if ozvi_crypto::AuthVerifier(record.binding) == verifier {
                 bound_to_her = true;
@@ -401,8 +404,8 @@ pub async fn person_upload(
 ) -> Result<HttpResponse, ApiError> {
     let length = declared_blob_length(&req, 0)?;
     let file = file_header(&req)?;
-    check_disk(&state, length)?;
-    let (mailbox, binding, creation) = person_upload_auth(&state, &req)?;
+    check_disk(&state, length).await?;
+    let (mailbox, binding, creation) = person_upload_auth(&state, &req).await?;
     let release = |state: &AppState| {
         if let Some((client, now, reservation)) = creation {
             state.limits.release_creation(client, now, reservation);
@@ -420,8 +423,9 @@ pub async fn person_upload(
             state.clock.now(),
             state.config.file_quota(),
         )
+        .await
         .inspect_err(|_| release(&state))?;
-    admitted(&state, length);
+    admitted(&state, length).await;
     // From here her creation is spent: an interrupted upload is retried
     // under the same id, bound to the same secret, without paying again.
     match stream_blob(&state, &mut payload, writer.as_mut(), length).await {
@@ -440,17 +444,18 @@ pub async fn person_upload(
 
 /// A claimed file's blob as the answer, read from the store a piece at a
 /// time.
-fn send_blob(
+async fn send_blob(
     state: &AppState,
     mailbox: &MailboxId,
     file: &FileId,
 ) -> Result<HttpResponse, ApiError> {
     let record = state
         .store
-        .file(mailbox, file)?
+        .file(mailbox, file)
+        .await?
         .filter(|r| r.state == FileState::Claimed)
         .ok_or(ApiError::UnknownFile)?;
-    let reader = state.store.read_blob(mailbox, file)?;
+    let reader = state.store.read_blob(mailbox, file).await?;
     let stream = futures_util::stream::unfold(Some(reader), |reader| async move {
         let mut reader = reader?;
         let read = web::block(move || {
@@ -494,9 +499,9 @@ pub async fn person_download(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (mailbox, _) = super::person::authenticate(&state, &req)?;
+    let (mailbox, _) = super::person::authenticate(&state, &req).await?;
     let file = file_header(&req)?;
-    send_blob(&state, &mailbox, &file)
+    send_blob(&state, &mailbox, &file).await
 }
 
 /// A staff upload's body while its signature is unchecked: a file of the
@@ -591,14 +596,14 @@ pub async fn staff_upload(
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let signed = super::staff::check_headers(&state, &req)?;
+    let signed = super::staff::check_headers(&state, &req).await?;
     let length = declared_blob_length(&req, 32)?;
     let permit = Arc::clone(&state.staff_uploads)
         .try_acquire_owned()
         .map_err(|_| ApiError::Busy)?;
     // The staged body counts with what is stored once it is moved in; while
     // staged (at most `concurrent_staff_uploads` of them) the reserve covers it.
-    check_disk(&state, length)?;
+    check_disk(&state, length).await?;
     let mut digest = BodyDigest::new();
     let mut head: Vec<u8> = Vec::with_capacity(32);
     let mut staged = Staged::create(&state)?;
@@ -626,7 +631,8 @@ pub async fn staff_upload(
     let file = FileId(head[16..32].try_into().expect("32 bytes read"));
     let thread = state
         .store
-        .thread(&mailbox)?
+        .thread(&mailbox)
+        .await?
         .filter(|r| r.centre.as_str() == staff.centre);
     match thread {
         Some(record) if !record.is_case() => {}
@@ -634,16 +640,19 @@ pub async fn staff_upload(
         None => return Err(ApiError::UnknownMailbox),
     }
     let receiving = Receiving::staff(&state, permit, &mailbox, &file)?;
-    check_disk(&state, length)?;
-    let writer = state.store.begin_upload(
-        &mailbox,
-        &file,
-        length,
-        [0; 32],
-        state.clock.now(),
-        state.config.file_quota(),
-    )?;
-    admitted(&state, length);
+    check_disk(&state, length).await?;
+    let writer = state
+        .store
+        .begin_upload(
+            &mailbox,
+            &file,
+            length,
+            [0; 32],
+            state.clock.now(),
+            state.config.file_quota(),
+        )
+        .await?;
+    admitted(&state, length).await;
     let writer = copy_staged(staged, writer).await?;
     finish(&state, writer).await?;
     drop(receiving);
@@ -657,7 +666,7 @@ pub async fn staff_download(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let signed = super::staff::check_headers(&state, &req)?;
+    let signed = super::staff::check_headers(&state, &req).await?;
     let (body, digest) = super::read_body_digest(&req, payload, BODY_LIMIT).await?;
     let (staff, _) = signed.verify(&state, &req, &digest).await?;
     let request: ozvi_api::staff::FileRequest = parse_json(&body)?;
@@ -665,8 +674,9 @@ pub async fn staff_download(
     let file = FileId(decode_array(&request.file_id)?);
     state
         .store
-        .thread(&mailbox)?
+        .thread(&mailbox)
+        .await?
         .filter(|r| r.centre.as_str() == staff.centre)
         .ok_or(ApiError::UnknownMailbox)?;
-    send_blob(&state, &mailbox, &file)
+    send_blob(&state, &mailbox, &file).await
 }

@@ -86,12 +86,12 @@ pub fn presented_mailbox(req: &HttpRequest) -> Result<(MailboxId, AuthVerifier),
 /// transfer, say) cannot learn from the relay whether the thread still
 /// exists. Missing or malformed headers say nothing about any thread and
 /// keep `wrong_auth`.
-pub fn authenticate(
+pub async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<(MailboxId, ThreadRecord), ApiError> {
     let (mailbox, presented) = presented_mailbox(req)?;
-    let record = state.store.thread(&mailbox)?;
+    let record = state.store.thread(&mailbox).await?;
     // Compared (in constant time) whether or not the thread exists.
     let expected = AuthVerifier(record.as_ref().map_or([0; 32], |r| r.verifier));
     let matches = presented == expected;
@@ -129,16 +129,19 @@ pub async fn create_thread(
     // Her first contact with photos: her first upload was her creation
     // (budget and proof of work, docs/API.md "Files"), so the thread that
     // claims uploads bound to her verifier pays nothing more.
-    if prepaid(&state, &mailbox, &verifier, &claims)? {
-        state.store.create_thread_claiming(
-            &mailbox,
-            verifier,
-            &centre_id,
-            &envelope,
-            now,
-            &claims,
-            state.config.file_quota(),
-        )?;
+    if prepaid(&state, &mailbox, &verifier, &claims).await? {
+        state
+            .store
+            .create_thread_claiming(
+                &mailbox,
+                verifier,
+                &centre_id,
+                &envelope,
+                now,
+                &claims,
+                state.config.file_quota(),
+            )
+            .await?;
         state.limits.record_creation(&centre.id, now);
         state.flusher.flush().await?;
         Metrics::inc(&state.metrics.threads_created);
@@ -157,17 +160,22 @@ pub async fn create_thread(
         Metrics::inc(&state.metrics.rate_limited);
         return Err(ApiError::RateLimited);
     }
-    let created = spend(&state, request.pow.as_ref(), Purpose::Create).and_then(|()| {
-        Ok(state.store.create_thread_claiming(
-            &mailbox,
-            verifier,
-            &centre_id,
-            &envelope,
-            now,
-            &claims,
-            state.config.file_quota(),
-        )?)
-    });
+    let created = match spend(&state, request.pow.as_ref(), Purpose::Create) {
+        Ok(()) => state
+            .store
+            .create_thread_claiming(
+                &mailbox,
+                verifier,
+                &centre_id,
+                &envelope,
+                now,
+                &claims,
+                state.config.file_quota(),
+            )
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
     if let Err(e) = created {
         state.limits.release_creation(client, now, reservation);
         return Err(e);
@@ -181,7 +189,7 @@ pub async fn create_thread(
 
 /// Whether a new thread's claims are uploads of her first contact, bound to
 /// her verifier (and so already paid for).
-fn prepaid(
+async fn prepaid(
     state: &AppState,
     mailbox: &MailboxId,
     verifier: &[u8; 32],
@@ -191,10 +199,10 @@ fn prepaid(
         return Ok(false);
     }
     for file in claims {
-        let bound = state
-            .store
-            .file(mailbox, file)?
-            .is_some_and(|r| r.state == crate::store::FileState::Pending && r.binding == *verifier);
+        let bound =
+            state.store.file(mailbox, file).await?.is_some_and(|r| {
+                r.state == crate::store::FileState::Pending && r.binding == *verifier
+            });
         if !bound {
             return Ok(false);
         }
@@ -209,7 +217,7 @@ pub async fn post_message(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // The headers first: a body is read only for a thread's holder.
-    let (mailbox, record) = authenticate(&state, &req)?;
+    let (mailbox, record) = authenticate(&state, &req).await?;
     let body = read_body(&req, payload, BODY_LIMIT).await?;
     let request: PostMessage = parse_json(&body)?;
     let envelope = decode(&request.envelope)?;
@@ -219,7 +227,7 @@ pub async fn post_message(
         .directory
         .centre(record.centre.as_str())
         .ok_or(ApiError::UnknownCentre)?;
-    let person = thread_person_key(state.store.as_ref(), &mailbox)?;
+    let person = thread_person_key(state.store.as_ref(), &mailbox).await?;
     check_envelope(&envelope, Kind::PersonMessage, centre, person.as_ref())?;
     spend(&state, request.pow.as_ref(), Purpose::Post)?;
     let now = state.clock.now();
@@ -230,15 +238,18 @@ pub async fn post_message(
         Metrics::inc(&state.metrics.rate_limited);
         return Err(ApiError::RateLimited);
     }
-    let seq = state.store.append_claiming(
-        &mailbox,
-        Author::Person,
-        &envelope,
-        now,
-        quota(&state),
-        &claims,
-        state.config.file_quota(),
-    )?;
+    let seq = state
+        .store
+        .append_claiming(
+            &mailbox,
+            Author::Person,
+            &envelope,
+            now,
+            quota(&state),
+            &claims,
+            state.config.file_quota(),
+        )
+        .await?;
     state.flusher.flush().await?;
     Metrics::inc(&state.metrics.person_messages);
     state.notify(mailbox.0, record.centre.as_str(), seq);
@@ -250,10 +261,10 @@ pub async fn list_messages(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (mailbox, record) = authenticate(&state, &req)?;
+    let (mailbox, record) = authenticate(&state, &req).await?;
     let query =
         web::Query::<After>::from_query(req.query_string()).map_err(|_| ApiError::InvalidField)?;
-    let messages = state.store.messages(&mailbox, query.after, PAGE)?;
+    let messages = state.store.messages(&mailbox, query.after, PAGE).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(listing_json(
@@ -318,8 +329,8 @@ pub async fn delete_thread(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (mailbox, record) = authenticate(&state, &req)?;
-    state.store.delete_thread(&mailbox)?;
+    let (mailbox, record) = authenticate(&state, &req).await?;
+    state.store.delete_thread(&mailbox).await?;
     state.flusher.flush().await?;
     Metrics::inc(&state.metrics.threads_deleted);
     state.notify(mailbox.0, record.centre.as_str(), 0);

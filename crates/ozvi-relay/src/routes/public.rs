@@ -12,7 +12,7 @@ use crate::state::AppState;
 
 /// `GET /healthz`: the relay is up and its store answers.
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.store.directory()?;
+    state.store.directory().await?;
     Ok(HttpResponse::Ok()
         .content_type(ContentType::plaintext())
         .body("ok"))

@@ -49,7 +49,7 @@ pub struct SignedHeaders {
 /// before a restart cannot be replayed after it, when the in-memory nonce
 /// cache is empty), the key is a listed staff key, and the nonce is unused.
 /// What fails here is refused without reading a byte of the body.
-pub fn check_headers(state: &AppState, req: &HttpRequest) -> Result<SignedHeaders, ApiError> {
+pub async fn check_headers(state: &AppState, req: &HttpRequest) -> Result<SignedHeaders, ApiError> {
     let header = |name: &str| {
         req.headers()
             .get(name)
@@ -78,7 +78,7 @@ pub fn check_headers(state: &AppState, req: &HttpRequest) -> Result<SignedHeader
         staff: member.id.clone(),
         key: auth.key.to_bytes(),
     };
-    if state.store.nonce_spent(&nonce_key(&auth), now)? {
+    if state.store.nonce_spent(&nonce_key(&auth), now).await? {
         return Err(ApiError::ReplayedRequest);
     }
     Ok(SignedHeaders {
@@ -118,7 +118,7 @@ impl SignedHeaders {
                 RequestError::BadSignature => ApiError::BadSignature,
                 _ => ApiError::MissingSignature,
             })?;
-        if !state.store.spend_nonce(&nonce_key(&self.auth), now)? {
+        if !state.store.spend_nonce(&nonce_key(&self.auth), now).await? {
             return Err(ApiError::ReplayedRequest);
         }
         // A request signed at or before this process started is refused
@@ -146,7 +146,7 @@ pub async fn authenticate(
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<(Staff, Arc<CurrentDirectory>), ApiError> {
-    let signed = check_headers(state, req)?;
+    let signed = check_headers(state, req).await?;
     let mut digest = BodyDigest::new();
     digest.update(body);
     signed.verify(state, req, &digest.finish()).await
@@ -160,7 +160,7 @@ async fn signed_body(
     payload: web::Payload,
     limit: usize,
 ) -> Result<(Staff, Arc<CurrentDirectory>, web::Bytes), ApiError> {
-    let signed = check_headers(state, req)?;
+    let signed = check_headers(state, req).await?;
     let (body, digest) = read_body_digest(req, payload, limit).await?;
     let (staff, current) = signed.verify(state, req, &digest).await?;
     Ok((staff, current, body))
@@ -171,14 +171,15 @@ async fn signed_body(
 /// (`unknown_mailbox`): staff learn nothing about threads outside their
 /// centre, not even that one exists (a thread transferred away, a mailbox
 /// id seen elsewhere).
-fn own_thread(
+async fn own_thread(
     state: &AppState,
     staff: &Staff,
     mailbox: &MailboxId,
 ) -> Result<ThreadRecord, ApiError> {
     state
         .store
-        .thread(mailbox)?
+        .thread(mailbox)
+        .await?
         .filter(|record| record.centre.as_str() == staff.centre)
         .ok_or(ApiError::UnknownMailbox)
 }
@@ -211,45 +212,49 @@ pub async fn list_threads(
     let query =
         web::Query::<Since>::from_query(req.query_string()).map_err(|_| ApiError::InvalidField)?;
     let centre = state.centre_id(&staff.centre)?;
-    let threads = state.store.changed_threads(
-        &centre,
-        query.since,
-        query.before.unwrap_or(u64::MAX),
-        INBOX_PAGE,
-    )?;
+    let threads = state
+        .store
+        .changed_threads(
+            &centre,
+            query.since,
+            query.before.unwrap_or(u64::MAX),
+            INBOX_PAGE,
+        )
+        .await?;
     let cursor = threads
         .iter()
         .map(|(_, r)| r.change)
         .max()
         .unwrap_or(query.since);
+    let mut entries = Vec::with_capacity(threads.len());
+    for (m, r) in &threads {
+        // The first and the newest message ride along for triage (danger,
+        // who writes, her language, the latest line), so the desk need not
+        // fetch every thread to sort its inbox.
+        let mut entry = summary(m, r, state.store.note(m).await?);
+        entry.first = state
+            .store
+            .messages(m, 0, 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(message);
+        if r.last_seq > 1 {
+            entry.latest = state
+                .store
+                .messages(m, r.last_seq - 1, 1)
+                .await?
+                .into_iter()
+                .next()
+                .map(message);
+        }
+        entries.push(entry);
+    }
     Ok(HttpResponse::Ok().json(Inbox {
         retention_days: state.config.retention_days_for(&staff.centre),
         centre: staff.centre,
         cursor,
-        threads: threads
-            .iter()
-            .map(|(m, r)| {
-                // The first and the newest message ride along for triage
-                // (danger, who writes, her language, the latest line), so
-                // the desk need not fetch every thread to sort its inbox.
-                let mut entry = summary(m, r, state.store.note(m)?);
-                entry.first = state
-                    .store
-                    .messages(m, 0, 1)?
-                    .into_iter()
-                    .next()
-                    .map(message);
-                if r.last_seq > 1 {
-                    entry.latest = state
-                        .store
-                        .messages(m, r.last_seq - 1, 1)?
-                        .into_iter()
-                        .next()
-                        .map(message);
-                }
-                Ok(entry)
-            })
-            .collect::<Result<_, ApiError>>()?,
+        threads: entries,
     }))
 }
 
@@ -278,7 +283,7 @@ pub async fn get_templates(
 ) -> Result<HttpResponse, ApiError> {
     let (staff, _) = authenticate(&state, &req, b"").await?;
     let centre = state.centre_id(&staff.centre)?;
-    let envelope = state.store.centre_record(&centre)?;
+    let envelope = state.store.centre_record(&centre).await?;
     Ok(HttpResponse::Ok().json(ozvi_api::staff::CentreRecord {
         envelope: envelope.map(|e| ozvi_crypto::format::b64::encode(&e)),
     }))
@@ -304,7 +309,8 @@ pub async fn put_templates(
     let id = state.centre_id(&staff.centre)?;
     state
         .store
-        .put_centre_record(&id, &envelope, state.clock.now())?;
+        .put_centre_record(&id, &envelope, state.clock.now())
+        .await?;
     state.flusher.flush().await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -318,9 +324,12 @@ pub async fn read_thread(
     let (staff, _, body) = signed_body(&state, &req, payload, BODY_LIMIT).await?;
     let query: ThreadQuery = parse_json(&body)?;
     let mailbox = MailboxId(decode_array(&query.mailbox_id)?);
-    let record = own_thread(&state, &staff, &mailbox)?;
-    let messages = state.store.messages(&mailbox, query.after, MESSAGE_PAGE)?;
-    let note = state.store.note(&mailbox)?;
+    let record = own_thread(&state, &staff, &mailbox).await?;
+    let messages = state
+        .store
+        .messages(&mailbox, query.after, MESSAGE_PAGE)
+        .await?;
+    let note = state.store.note(&mailbox).await?;
     Ok(HttpResponse::Ok().json(ThreadPage {
         thread: summary(&mailbox, &record, note),
         messages: messages.into_iter().map(message).collect(),
@@ -352,7 +361,7 @@ async fn envelope_request(
         return Err(ApiError::InvalidField);
     }
     let files = super::files::claims(&request.files)?;
-    let record = own_thread(state, &staff, &mailbox)?;
+    let record = own_thread(state, &staff, &mailbox).await?;
     if record.is_case() {
         // A case takes case entries only (`POST /api/v1/staff/case`).
         return Err(ApiError::WrongThreadKind);
@@ -363,7 +372,7 @@ async fn envelope_request(
         .ok_or(ApiError::UnknownCentre)?;
     let person = match kind {
         Kind::StaffNote => None,
-        _ => thread_person_key(state.store.as_ref(), &mailbox)?,
+        _ => thread_person_key(state.store.as_ref(), &mailbox).await?,
     };
     check_envelope(&envelope, kind, centre, person.as_ref())?;
     Ok(EnvelopeFor {
@@ -386,15 +395,18 @@ pub async fn reply(
         max_messages: state.config.max_messages_per_thread,
         max_bytes: state.config.max_bytes_per_thread,
     };
-    let seq = state.store.append_claiming(
-        &r.mailbox,
-        Author::Staff,
-        &r.envelope,
-        state.clock.now(),
-        quota,
-        &r.files,
-        state.config.file_quota(),
-    )?;
+    let seq = state
+        .store
+        .append_claiming(
+            &r.mailbox,
+            Author::Staff,
+            &r.envelope,
+            state.clock.now(),
+            quota,
+            &r.files,
+            state.config.file_quota(),
+        )
+        .await?;
     state.flusher.flush().await?;
     Metrics::inc(&state.metrics.staff_replies);
     state.notify(r.mailbox.0, &r.staff.centre, seq);
@@ -425,12 +437,13 @@ pub async fn case_entry(
         .ok_or(ApiError::UnknownCentre)?;
     check_envelope(&envelope, Kind::CaseEntry, centre, None)?;
     let now = state.clock.now();
-    let seq = match state.store.thread(&mailbox)? {
+    let seq = match state.store.thread(&mailbox).await? {
         None => {
             let id = state.centre_id(&staff.centre)?;
             state
                 .store
                 .create_thread(&mailbox, ThreadRecord::NO_PERSON, &id, &envelope, now)
+                .await
                 .map_err(|e| match e {
                     // Opened by someone else meanwhile: as for any thread
                     // that is not this centre's case.
@@ -451,7 +464,8 @@ pub async fn case_entry(
             };
             state
                 .store
-                .append(&mailbox, Author::Case, &envelope, now, quota)?
+                .append(&mailbox, Author::Case, &envelope, now, quota)
+                .await?
         }
     };
     state.flusher.flush().await?;
@@ -468,8 +482,8 @@ pub async fn mark_read(
     let (staff, _, body) = signed_body(&state, &req, payload, BODY_LIMIT).await?;
     let request: MarkRead = parse_json(&body)?;
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
-    own_thread(&state, &staff, &mailbox)?;
-    state.store.mark_read(&mailbox, request.seq)?;
+    own_thread(&state, &staff, &mailbox).await?;
+    state.store.mark_read(&mailbox, request.seq).await?;
     state.flusher.flush().await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -484,8 +498,8 @@ pub async fn keep(
     let (staff, _, body) = signed_body(&state, &req, payload, BODY_LIMIT).await?;
     let request: ozvi_api::staff::Keep = parse_json(&body)?;
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
-    let record = own_thread(&state, &staff, &mailbox)?;
-    state.store.keep(&mailbox, state.clock.now())?;
+    let record = own_thread(&state, &staff, &mailbox).await?;
+    state.store.keep(&mailbox, state.clock.now()).await?;
     state.flusher.flush().await?;
     state.notify(mailbox.0, &staff.centre, record.last_seq);
     Ok(HttpResponse::NoContent().finish())
@@ -500,7 +514,8 @@ pub async fn put_note(
     let r = envelope_request(&state, &req, payload, Kind::StaffNote).await?;
     state
         .store
-        .put_note(&r.mailbox, &r.envelope, state.clock.now())?;
+        .put_note(&r.mailbox, &r.envelope, state.clock.now())
+        .await?;
     state.flusher.flush().await?;
     state.notify(r.mailbox.0, &r.staff.centre, r.record.last_seq);
     Ok(HttpResponse::NoContent().finish())
@@ -518,7 +533,7 @@ pub async fn transfer(
     // Headers first: an unsigned, stale, replayed or unknown-key transfer
     // is refused before any of its (up to 32 MiB) body is read. Then only
     // a few bodies this large are received at a time.
-    let signed = check_headers(&state, &req)?;
+    let signed = check_headers(&state, &req).await?;
     let _receiving = Arc::clone(&state.large_bodies)
         .try_acquire_owned()
         .map_err(|_| ApiError::Busy)?;
@@ -536,7 +551,7 @@ pub async fn transfer(
     let request: Transfer = parse_json(&body)?;
     drop(body);
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
-    let record = own_thread(&state, &staff, &mailbox)?;
+    let record = own_thread(&state, &staff, &mailbox).await?;
     if record.is_case() {
         // A case stays with its centre (PROTOCOL.md §4.11).
         return Err(ApiError::WrongThreadKind);
@@ -550,7 +565,8 @@ pub async fn transfer(
     }
     let stored: Vec<(u64, Vec<u8>)> = state
         .store
-        .messages(&mailbox, 0, usize::MAX)?
+        .messages(&mailbox, 0, usize::MAX)
+        .await?
         .into_iter()
         .map(|m| (m.seq, m.envelope))
         .collect();
@@ -577,16 +593,19 @@ pub async fn transfer(
         check_envelope(notice, Kind::StaffReply, to, person.as_ref())?;
     }
     let to_id = state.centre_id(&to.id)?;
-    state.store.transfer(
-        &mailbox,
-        &to_id,
-        Moved {
-            resealed: &resealed,
-            note: note.as_deref(),
-            notice: notice.as_deref(),
-        },
-        state.clock.now(),
-    )?;
+    state
+        .store
+        .transfer(
+            &mailbox,
+            &to_id,
+            Moved {
+                resealed: &resealed,
+                note: note.as_deref(),
+                notice: notice.as_deref(),
+            },
+            state.clock.now(),
+        )
+        .await?;
     state.flusher.flush().await?;
     let last_seq = record.last_seq + u64::from(notice.is_some());
     state.notify(mailbox.0, &staff.centre, record.last_seq);

@@ -76,7 +76,7 @@ impl Inner {
 }
 
 /// The in-memory store.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct MemoryStore(Arc<Mutex<Inner>>);
 
 impl MemoryStore {

@@ -27,11 +27,13 @@ mod memory;
 pub mod postgres;
 mod records;
 mod sled_store;
+mod storage;
 
 pub use files::{BlobReader, BlobWriter, FileQuota, FileRecord, FileState};
 pub use memory::MemoryStore;
 pub use records::{CentreId, StoredMessage, ThreadRecord};
 pub use sled_store::SledStore;
+pub use storage::{Embedded, Storage, remove_stale_files};
 
 use ozvi_crypto::MailboxId;
 use ozvi_crypto::protocol::file::FileId;

@@ -1160,7 +1160,7 @@ mod tests {
             )
             .expect("creates and claims");
         let sweep = |now: u64| {
-            crate::startup::remove_stale_files(&store, now, 3600, |_| false).expect("sweeps")
+            crate::store::remove_stale_files(&store, now, 3600, &|_| false).expect("sweeps")
         };
         // Within the hour nothing goes; after it, the unclaimed one.
         assert_eq!(sweep(60 + 3600), 0);
@@ -1179,7 +1179,7 @@ mod tests {
             .expect("begins");
         writer.write(&blob[..10]).expect("writes");
         assert_eq!(
-            crate::startup::remove_stale_files(&store, 1_000_000, 3600, |_| true).expect("sweeps"),
+            crate::store::remove_stale_files(&store, 1_000_000, 3600, &|_| true).expect("sweeps"),
             0
         );
         assert_eq!(sweep(1_000_000), 1, "an interrupted one is");
@@ -1190,7 +1190,7 @@ mod tests {
         std::fs::write(&orphan, [1u8; 10]).expect("writes");
         std::fs::write(store.blobs.dir().join("not-a-blob.part"), b"x").expect("writes");
         let strict = |now: u64, receiving: bool| {
-            crate::startup::remove_stale_files(&store, now, 0, |_| receiving).expect("sweeps")
+            crate::store::remove_stale_files(&store, now, 0, &|_| receiving).expect("sweeps")
         };
         assert_eq!(strict(1_000_000, true), 0);
         assert!(orphan.exists());
@@ -1199,7 +1199,7 @@ mod tests {
         assert!(store.blobs.dir().join("not-a-blob.part").exists());
         std::fs::write(&orphan, [1u8; 10]).expect("writes");
         assert_eq!(
-            crate::startup::remove_stale_files(&store, 1_000_000, 3600, |_| false).expect("sweeps"),
+            crate::store::remove_stale_files(&store, 1_000_000, 3600, &|_| false).expect("sweeps"),
             0,
             "a fresh one stays"
         );

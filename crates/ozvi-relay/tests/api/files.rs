@@ -243,6 +243,7 @@ async fn her_file_goes_up_before_her_message_and_comes_back_to_her_and_to_staff(
         .state
         .store
         .file(&anna.mailbox_id(), &id)
+        .await
         .expect("reads")
         .expect("stored");
     assert_eq!((record.state, record.claimed_by), (FileState::Claimed, 2));
@@ -296,6 +297,7 @@ async fn staff_attach_a_file_to_a_reply_and_a_forged_upload_stores_nothing() {
         app.state
             .store
             .file(&mailbox, &id)
+            .await
             .expect("reads")
             .is_none()
     );
@@ -321,6 +323,7 @@ async fn staff_attach_a_file_to_a_reply_and_a_forged_upload_stores_nothing() {
         app.state
             .store
             .file(&mailbox, &id)
+            .await
             .expect("reads")
             .is_none()
     );
@@ -373,7 +376,14 @@ async fn her_first_contact_with_photos_pays_once_on_the_upload_and_binds_her_sec
         "invalid_proof_of_work",
     )
     .await;
-    assert!(app.state.store.file(&mailbox, &a).expect("reads").is_none());
+    assert!(
+        app.state
+            .store
+            .file(&mailbox, &a)
+            .await
+            .expect("reads")
+            .is_none()
+    );
     let pow = pow_header(&app).await;
     assert_eq!(
         upload(&app, &anna, &a, &first.blob, Some(pow.clone()))
@@ -403,7 +413,14 @@ async fn her_first_contact_with_photos_pays_once_on_the_upload_and_binds_her_sec
     // A thread with another verifier cannot claim them (even paying).
     let wrong = create_with(&app, &anna, eve.auth_secret().verifier().0, &[&a], true).await;
     assert_error(wrong, 404, "unknown_file").await;
-    assert!(app.state.store.thread(&mailbox).expect("reads").is_none());
+    assert!(
+        app.state
+            .store
+            .thread(&mailbox)
+            .await
+            .expect("reads")
+            .is_none()
+    );
     // Her thread claims both without a proof of work of its own.
     assert_eq!(
         create_with(&app, &anna, verifier, &[&a, &b], false)
@@ -448,7 +465,10 @@ async fn her_first_contact_with_photos_pays_once_on_the_upload_and_binds_her_sec
         "unknown_mailbox",
     )
     .await;
-    assert_eq!(app.state.store.files(&mailbox).expect("reads").len(), 2);
+    assert_eq!(
+        app.state.store.files(&mailbox).await.expect("reads").len(),
+        2
+    );
     // Without bound uploads a new thread still pays.
     let bea = person(2);
     let plain = create_with(&app, &bea, bea.auth_secret().verifier().0, &[], false).await;
@@ -489,6 +509,7 @@ async fn uploads_are_refused_on_their_headers_before_the_body_is_read() {
         app.state
             .store
             .files(&anna.mailbox_id())
+            .await
             .expect("reads")
             .is_empty()
     );
@@ -517,6 +538,7 @@ Content-Length: {}",
         app.state
             .store
             .files(&anna.mailbox_id())
+            .await
             .expect("reads")
             .is_empty()
     );
@@ -559,6 +581,7 @@ async fn a_claim_of_a_file_that_is_not_a_complete_unclaimed_upload_of_the_thread
         .state
         .store
         .thread(&anna.mailbox_id())
+        .await
         .expect("reads")
         .expect("exists");
     assert_eq!(thread.last_seq, 1, "nothing written");
@@ -566,6 +589,7 @@ async fn a_claim_of_a_file_that_is_not_a_complete_unclaimed_upload_of_the_thread
         .state
         .store
         .file(&anna.mailbox_id(), &m)
+        .await
         .expect("reads")
         .expect("kept");
     assert_eq!(record.state, FileState::Pending, "and nothing claimed");
@@ -600,7 +624,7 @@ async fn an_interrupted_upload_is_retried_under_its_id_and_the_same_id_twice_at_
     drop(socket);
     let mut partial = None;
     for _ in 0..100 {
-        partial = app.state.store.file(&mailbox, &id).expect("reads");
+        partial = app.state.store.file(&mailbox, &id).await.expect("reads");
         let busy = app.state.uploading.lock().expect("lock").len();
         if busy == 0 && partial.is_some() {
             break;
@@ -644,7 +668,7 @@ async fn an_interrupted_upload_is_retried_under_its_id_and_the_same_id_twice_at_
         upload(&app, &anna, &id, &photo.blob, None).await.status(),
         204
     );
-    let files = app.state.store.files(&mailbox).expect("reads");
+    let files = app.state.store.files(&mailbox).await.expect("reads");
     let complete: Vec<_> = files.iter().filter(|(f, _)| *f == id).collect();
     assert_eq!(complete.len(), 1);
     assert_eq!(complete[0].1.state, FileState::Pending);
@@ -734,8 +758,22 @@ async fn files_go_with_their_thread_move_with_a_transfer_and_unclaimed_ones_are_
     ozvi_relay::startup::sweep(&app.state)
         .await
         .expect("sweeps");
-    assert!(app.state.store.file(&mailbox, &l).expect("reads").is_none());
-    assert!(app.state.store.file(&mailbox, &k).expect("reads").is_some());
+    assert!(
+        app.state
+            .store
+            .file(&mailbox, &l)
+            .await
+            .expect("reads")
+            .is_none()
+    );
+    assert!(
+        app.state
+            .store
+            .file(&mailbox, &k)
+            .await
+            .expect("reads")
+            .is_some()
+    );
     assert_eq!(blob_files(&app).len(), 1);
     // A transfer to Praha (the real route, every message re-wrapped) keeps
     // it readable by her and the new centre, not by the old one.
@@ -765,7 +803,14 @@ async fn files_go_with_their_thread_move_with_a_transfer_and_unclaimed_ones_are_
         .await
         .expect("request");
     assert_eq!(deleted.status(), 204);
-    assert!(app.state.store.files(&mailbox).expect("reads").is_empty());
+    assert!(
+        app.state
+            .store
+            .files(&mailbox)
+            .await
+            .expect("reads")
+            .is_empty()
+    );
     assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
 }
 
@@ -834,6 +879,7 @@ async fn a_case_takes_no_file_and_a_case_entry_claims_none() {
             &entry,
             app.clock.now(),
         )
+        .await
         .expect("opens the case");
     let blob = sealed(&app, &case, b"no");
     let body = staff_body(&case, &blob.reference.id, &blob.blob);
@@ -843,7 +889,14 @@ async fn a_case_takes_no_file_and_a_case_entry_claims_none() {
         "wrong_thread_kind",
     )
     .await;
-    assert!(app.state.store.files(&case).expect("reads").is_empty());
+    assert!(
+        app.state
+            .store
+            .files(&case)
+            .await
+            .expect("reads")
+            .is_empty()
+    );
     assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
     let request = json!({
         "mailbox_id": case.to_b64(),
@@ -947,7 +1000,10 @@ async fn forged_staff_uploads_take_none_of_her_places_nor_her_quota_and_tell_not
             .status(),
         204
     );
-    assert_eq!(app.state.store.files(&mailbox).expect("reads").len(), 2);
+    assert_eq!(
+        app.state.store.files(&mailbox).await.expect("reads").len(),
+        2
+    );
     let mut after = blob_files(&app);
     after.retain(|name| !before.contains(name));
     assert_eq!(after.len(), 1, "only her new blob: {after:?}");
@@ -975,7 +1031,10 @@ async fn forged_staff_uploads_take_none_of_her_places_nor_her_quota_and_tell_not
     );
     assert_eq!(answers[0], answers[1], "{answers:?}");
     assert_eq!(answers[0], answers[2], "{answers:?}");
-    assert_eq!(app.state.store.files(&mailbox).expect("reads").len(), 2);
+    assert_eq!(
+        app.state.store.files(&mailbox).await.expect("reads").len(),
+        2
+    );
     let staging = app._data.path().join("db").join("staging");
     assert_eq!(std::fs::read_dir(staging).expect("exists").count(), 0);
 }
@@ -1092,6 +1151,7 @@ async fn an_idle_or_slow_upload_is_cut_and_its_partial_kept_for_a_retry() {
         app.state
             .store
             .file(&mailbox, &id)
+            .await
             .expect("reads")
             .expect("kept")
             .state,
@@ -1173,5 +1233,5 @@ async fn uploads_over_the_relays_disk_bound_or_into_its_reserve_are_refused_befo
     assert_eq!(status, Some(503));
     thread_of(&app, &clara).await;
     assert_eq!(post_with(&app, &clara, &[]).await.status(), 201);
-    assert!(app.state.store.all_files().expect("reads").is_empty());
+    assert!(app.state.store.all_files().await.expect("reads").is_empty());
 }

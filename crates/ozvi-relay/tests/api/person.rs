@@ -78,6 +78,7 @@ async fn a_person_creates_a_thread_writes_again_reads_and_deletes_it() {
         app.state
             .store
             .messages(&anna.mailbox_id(), 0, 100)
+            .await
             .expect("reads")
             .is_empty(),
         "every message removed"
@@ -228,6 +229,7 @@ async fn bad_creation_requests_change_nothing() {
         app.state
             .store
             .thread(&anna.mailbox_id())
+            .await
             .expect("reads")
             .is_none(),
         "nothing was created"

@@ -189,6 +189,7 @@ async fn inactive_threads_expire_after_the_retention_period() {
         app.state
             .store
             .thread(&praha.mailbox_id())
+            .await
             .expect("reads")
             .is_none()
     );
@@ -196,6 +197,7 @@ async fn inactive_threads_expire_after_the_retention_period() {
         app.state
             .store
             .thread(&zlin.mailbox_id())
+            .await
             .expect("reads")
             .is_some()
     );
@@ -210,6 +212,7 @@ async fn inactive_threads_expire_after_the_retention_period() {
         app.state
             .store
             .thread(&zlin.mailbox_id())
+            .await
             .expect("reads")
             .is_none()
     );
@@ -266,6 +269,7 @@ async fn staff_can_keep_a_quiet_thread_for_another_retention_period() {
         .state
         .store
         .thread(&anna.mailbox_id())
+        .await
         .expect("reads")
         .expect("kept");
     assert_eq!(

@@ -323,6 +323,7 @@ async fn a_transfer_cannot_rewrite_or_destroy_the_history() {
         app.state
             .store
             .thread(&mailbox)
+            .await
             .expect("reads")
             .expect("exists")
             .centre
@@ -431,6 +432,7 @@ async fn a_thread_of_format_1_envelopes_stays_readable_and_is_not_transferred() 
             &old,
             app.clock.now(),
         )
+        .await
         .expect("stored");
     let before = stored(&app, &anna).await;
     assert_eq!(
@@ -464,6 +466,7 @@ async fn a_thread_of_format_1_envelopes_stays_readable_and_is_not_transferred() 
         app.state
             .store
             .thread(&MailboxId(mailbox.0))
+            .await
             .expect("reads")
             .expect("exists")
             .centre
