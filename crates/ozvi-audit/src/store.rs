@@ -562,18 +562,18 @@ pub fn audit(
         &mut report,
     )?;
 
-    // Spent staff request nonces: staff key (32) ‖ nonce (16) → the
-    // minute until which a replay is refused.
+    // Spent staff request nonces: SHA-256 of a label, the staff key and
+    // the nonce (32) → the minute until which a replay is refused.
     for entry in tree("nonces")?.iter() {
         let (key, value) = entry?;
         report.count("nonces records");
         search(canaries, "nonces", &key, &value, &mut report);
         let at = format!("nonces {}", short_hex(&key));
-        if key.len() != 48 {
-            report.fail(at, "not staff key (32) ‖ nonce (16)");
+        if key.len() != 32 {
+            report.fail(at, "not a 32-byte hash of a staff key and a nonce");
             continue;
         }
-        judge_field(&mut report, &at, "its nonce", &key[32..]);
+        judge_field(&mut report, &at, "its key", &key);
         match <[u8; 8]>::try_from(value.as_ref()) {
             Ok(b) if u64::from_be_bytes(b) % MINUTE == 0 => {}
             _ => report.fail(at, "not an expiry in whole minutes (8 bytes)"),

@@ -10,7 +10,7 @@ use ozvi_api::person::Posted;
 use ozvi_api::staff::{
     EnvelopeRequest, Inbox, MarkRead, Since, ThreadPage, ThreadQuery, ThreadSummary, Transfer,
 };
-use ozvi_crypto::protocol::request::{BodyDigest, RequestAuth, headers};
+use ozvi_crypto::protocol::request::{BodyDigest, REPLAY_WINDOW_SECS, RequestAuth, headers};
 use ozvi_crypto::{MailboxId, RequestError};
 
 use super::person::message;
@@ -24,6 +24,11 @@ use crate::store::{Author, Moved, Quota, ThreadRecord};
 pub use ozvi_api::limits::{INBOX_PAGE, THREAD_PAGE as MESSAGE_PAGE};
 /// How long a transfer's body may take to arrive (32 MiB at ~1 Mbit/s).
 pub const TRANSFER_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The longest any signed request may take from its window's end to its
+/// verification: the staff upload's read limit, the longest of all. Later,
+/// a request is stale whatever its body; until then its nonce is kept.
+pub const LONGEST_BODY: std::time::Duration = crate::routes::files::UPLOAD_READ_LIMIT;
 
 /// Who signed a request.
 #[derive(Debug, Clone)]
@@ -46,8 +51,9 @@ pub struct SignedHeaders {
 /// Checks everything a staff request's headers show, before any of its
 /// body is read: the four auth headers are well formed, the timestamp is
 /// within the window and after this process started (so a request captured
-/// before a restart cannot be replayed after it, when the in-memory nonce
-/// cache is empty), the key is a listed staff key, and the nonce is unused.
+/// before a restart cannot be replayed after it even if its spent nonce was
+/// not yet durable), the key is a listed staff key, and the nonce is
+/// unused.
 /// What fails here is refused without reading a byte of the body.
 pub async fn check_headers(state: &AppState, req: &HttpRequest) -> Result<SignedHeaders, ApiError> {
     let header = |name: &str| {
@@ -103,8 +109,18 @@ impl SignedHeaders {
             .map_or_else(|| req.uri().path(), |pq| pq.as_str());
         let now = state.clock.now();
         // The window was checked when the headers arrived; a large body may
-        // take longer than the window to upload. The nonce is remembered for
-        // twice the window from now, which covers every later replay.
+        // take longer than the window to upload, but no request is verified
+        // later than LONGEST_BODY after its window closed, and its nonce is
+        // refused until then: a copy whose headers arrived before the
+        // original was spent, its body trickled in after, is still refused.
+        let until = self
+            .auth
+            .timestamp
+            .saturating_add(REPLAY_WINDOW_SECS)
+            .saturating_add(LONGEST_BODY.as_secs());
+        if now > until {
+            return Err(ApiError::StaleRequest);
+        }
         self.auth
             .verify_digest(
                 &self.current.directory.salt,
@@ -118,7 +134,11 @@ impl SignedHeaders {
                 RequestError::BadSignature => ApiError::BadSignature,
                 _ => ApiError::MissingSignature,
             })?;
-        if !state.store.spend_nonce(&nonce_key(&self.auth), now).await? {
+        if !state
+            .store
+            .spend_nonce(&nonce_key(&self.auth), now, until)
+            .await?
+        {
             return Err(ApiError::ReplayedRequest);
         }
         // A request signed at or before this process started is refused
@@ -132,12 +152,15 @@ impl SignedHeaders {
     }
 }
 
-/// How the store keys a request's nonce: the staff key ‖ the nonce.
+/// How the store keys a request's nonce ([`crate::store::NonceKey`]):
+/// SHA-256 of a label, the staff key and the nonce, so that the stored key
+/// does not name the staff member.
 fn nonce_key(auth: &RequestAuth) -> crate::store::NonceKey {
-    let mut key = [0u8; 32 + ozvi_crypto::protocol::request::NONCE_LEN];
-    key[..32].copy_from_slice(&auth.key.to_bytes());
-    key[32..].copy_from_slice(&auth.nonce);
-    key
+    ozvi_crypto::primitives::hash::sha256(&[
+        b"ozvi/v1/relay-spent-nonce",
+        &auth.key.to_bytes(),
+        &auth.nonce,
+    ])
 }
 
 /// Authenticates a staff request with the given (already read) body.

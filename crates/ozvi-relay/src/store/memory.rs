@@ -416,12 +416,17 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn spend_nonce(&self, nonce: &super::NonceKey, now: u64) -> Result<bool, StoreError> {
+    fn spend_nonce(
+        &self,
+        nonce: &super::NonceKey,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         match inner.nonces.get(nonce) {
             Some(&expiry) if expiry >= now => Ok(false),
             _ => {
-                inner.nonces.insert(*nonce, super::nonce_expiry(now));
+                inner.nonces.insert(*nonce, super::nonce_expiry(until));
                 Ok(true)
             }
         }

@@ -13,7 +13,7 @@
 //! | `activity` | centre (33) ‖ change (u64) ‖ mailbox id (16) | empty: the staff inbox index |
 //! | `system` | `directory` | the signed directory JSON |
 //! | `files` | mailbox id (16) ‖ file id (16) | [`FileRecord`], 58 bytes |
-//! | `nonces` | staff Ed25519 key (32) ‖ request nonce (16) | until when it is refused: a whole minute (u64), 8 bytes |
+//! | `nonces` | SHA-256 of a label, the staff key and the request nonce (32) | until when it is refused: a whole minute (u64), 8 bytes |
 //!
 //! A blob's bytes are a file of the data directory's `files/`, named by the
 //! hex of its `files` key ([`files`] says why not a tree).
@@ -37,7 +37,6 @@ pub use storage::{Embedded, Storage, remove_stale_files};
 
 use ozvi_crypto::MailboxId;
 use ozvi_crypto::protocol::file::FileId;
-use ozvi_crypto::protocol::request::{NONCE_LEN, REPLAY_WINDOW_SECS};
 
 /// Why a store operation failed. Carries no user data.
 #[derive(Debug, thiserror::Error)]
@@ -311,12 +310,12 @@ pub trait Store: Send + Sync + 'static {
     /// Makes every completed write durable.
     fn flush(&self) -> Result<(), StoreError>;
 
-    /// Spends a staff request's nonce seen at `now` (PROTOCOL.md §7.2):
-    /// records it until [`nonce_expiry`] and returns true, or returns
-    /// false if it is recorded and not expired. Kept in the store, so a
-    /// request is refused after a restart too, even one signed ahead of the
-    /// relay's clock (its timestamp after the restart).
-    fn spend_nonce(&self, nonce: &NonceKey, now: u64) -> Result<bool, StoreError>;
+    /// Spends a staff request's nonce at `now` (PROTOCOL.md §7.2):
+    /// records it as refused until [`nonce_expiry`]`(until)` and returns
+    /// true, or returns false if it is recorded and not expired. Kept in
+    /// the store, so a request is refused after a restart too, even one
+    /// signed ahead of the relay's clock (its timestamp after the restart).
+    fn spend_nonce(&self, nonce: &NonceKey, now: u64, until: u64) -> Result<bool, StoreError>;
 
     /// Whether a staff request's nonce is recorded and not expired at `now`
     /// (a replay refused before its body is read).
@@ -326,16 +325,16 @@ pub trait Store: Send + Sync + 'static {
     fn sweep_nonces(&self, now: u64) -> Result<usize, StoreError>;
 }
 
-/// A spent staff request nonce as the store keys it: the staff member's
-/// Ed25519 public key (32 bytes) ‖ the request's nonce (16 bytes).
-pub type NonceKey = [u8; 32 + NONCE_LEN];
+/// A spent staff request nonce as the store keys it: SHA-256 of a label,
+/// the staff member's Ed25519 key and the request's nonce. Unique like the
+/// pair, but the stored key does not say which staff member made a
+/// request, nor when.
+pub type NonceKey = [u8; 32];
 
-/// Until when (Unix seconds, a whole minute) a nonce seen at `now` is
-/// refused: a request is accepted within the replay window on either side
-/// of its timestamp, so its nonce must outlive twice the window from the
-/// moment it was seen; rounded up to a minute, like every stored time.
-pub fn nonce_expiry(now: u64) -> u64 {
-    to_minute(now + 2 * REPLAY_WINDOW_SECS) + 60
+/// The stored expiry of a nonce that must be refused until `until` (Unix
+/// seconds): the next whole minute after it, like every stored time.
+pub fn nonce_expiry(until: u64) -> u64 {
+    to_minute(until).saturating_add(60)
 }
 
 /// Whether a stored expiry (8 bytes) still refuses its nonce at `now`. A

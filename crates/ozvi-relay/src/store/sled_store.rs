@@ -141,6 +141,9 @@ impl SledStore {
             .map_err(backend)?;
         let _exclusive = self.gate.write().unwrap_or_else(|e| e.into_inner());
         target.import(self.db.export());
+        // Spent nonces only guard this relay against replays: a backup
+        // has no use for them.
+        target.drop_tree("nonces").map_err(backend)?;
         target.flush().map_err(backend)?;
         // The complete blobs beside it (a partial one is being received
         // and is not part of any message).
@@ -638,9 +641,14 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn spend_nonce(&self, nonce: &super::NonceKey, now: u64) -> Result<bool, StoreError> {
+    fn spend_nonce(
+        &self,
+        nonce: &super::NonceKey,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError> {
         let _writing = self.writing();
-        let expiry = super::nonce_expiry(now).to_be_bytes();
+        let expiry = super::nonce_expiry(until).to_be_bytes();
         let mut fresh = false;
         // One atomic read-modify-write: of two requests with one nonce,
         // on any two workers, exactly one spends it.
@@ -925,37 +933,48 @@ mod tests {
     #[test]
     fn a_nonce_is_spent_once_until_it_expires_and_kept_across_a_reopen() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let nonce = [7u8; 48];
+        let nonce = [7u8; 32];
         let now = 1_800_000_000;
+        let until = now + 720;
         {
             let store = SledStore::open(dir.path()).expect("opens");
             assert!(!store.nonce_spent(&nonce, now).unwrap());
-            assert!(store.spend_nonce(&nonce, now).unwrap());
-            assert!(!store.spend_nonce(&nonce, now + 1).unwrap(), "spent once");
+            assert!(store.spend_nonce(&nonce, now, until).unwrap());
+            assert!(
+                !store.spend_nonce(&nonce, now + 1, until).unwrap(),
+                "spent once"
+            );
             assert!(store.nonce_spent(&nonce, now + 1).unwrap());
             // Many workers at once: exactly one spends a fresh nonce.
-            let fresh = [8u8; 48];
+            let fresh = [8u8; 32];
             let spent: usize = std::thread::scope(|s| {
                 let handles: Vec<_> = (0..8)
-                    .map(|_| s.spawn(|| usize::from(store.spend_nonce(&fresh, now).unwrap())))
+                    .map(|_| {
+                        s.spawn(|| usize::from(store.spend_nonce(&fresh, now, until).unwrap()))
+                    })
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap()).sum()
             });
             assert_eq!(spent, 1);
             store.flush().unwrap();
+            // A backup leaves them out.
+            let export = dir.path().join("export");
+            store.export_to(&export).expect("exports");
+            let copy = sled::open(&export).expect("opens the export");
+            assert!(!copy.tree_names().iter().any(|n| n.as_ref() == b"nonces"));
         }
         let store = SledStore::open(dir.path()).expect("reopens");
-        let expiry = crate::store::nonce_expiry(now);
+        let expiry = crate::store::nonce_expiry(until);
         assert_eq!(expiry % 60, 0, "a whole minute");
-        assert!(expiry >= now + 2 * ozvi_crypto::protocol::request::REPLAY_WINDOW_SECS);
+        assert!(expiry > until);
         assert!(
-            !store.spend_nonce(&nonce, expiry).unwrap(),
+            !store.spend_nonce(&nonce, expiry, expiry).unwrap(),
             "kept until its expiry"
         );
         assert_eq!(store.sweep_nonces(expiry).unwrap(), 0);
         assert_eq!(store.sweep_nonces(expiry + 1).unwrap(), 2);
         assert!(
-            store.spend_nonce(&nonce, expiry + 1).unwrap(),
+            store.spend_nonce(&nonce, expiry + 1, expiry + 700).unwrap(),
             "forgotten after it"
         );
     }

@@ -188,7 +188,8 @@ pub trait Storage: Send + Sync + 'static {
 
     async fn directory(&self) -> Result<Option<Vec<u8>>, StoreError>;
 
-    async fn spend_nonce(&self, nonce: &NonceKey, now: u64) -> Result<bool, StoreError>;
+    async fn spend_nonce(&self, nonce: &NonceKey, now: u64, until: u64)
+    -> Result<bool, StoreError>;
 
     async fn nonce_spent(&self, nonce: &NonceKey, now: u64) -> Result<bool, StoreError>;
 
@@ -397,8 +398,13 @@ impl Storage for Embedded {
         self.0.directory()
     }
 
-    async fn spend_nonce(&self, nonce: &NonceKey, now: u64) -> Result<bool, StoreError> {
-        self.0.spend_nonce(nonce, now)
+    async fn spend_nonce(
+        &self,
+        nonce: &NonceKey,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError> {
+        self.0.spend_nonce(nonce, now, until)
     }
 
     async fn nonce_spent(&self, nonce: &NonceKey, now: u64) -> Result<bool, StoreError> {

@@ -803,3 +803,84 @@ async fn a_case_is_a_staff_only_log_that_is_appended_to_and_nothing_else() {
         .expect("json");
     assert_eq!(page["messages"].as_array().map(Vec::len), Some(2), "{page}");
 }
+
+/// A copy of a signed request whose headers arrived before the original was
+/// spent, and whose body is trickled in long after (by a proxy that saw the
+/// request), is refused: the nonce is kept as long as any request carrying
+/// it can still be verified, and no request is verified later than that.
+#[tokio::test]
+async fn a_copy_held_open_while_the_original_is_served_is_refused_when_its_body_ends() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let path = ozvi_api::routes::paths::STAFF_TEMPLATES;
+    let staff_x25519 = app.centre("ic-zlin").staff_x25519();
+    let envelope = centre_record(&app, &app.zlin[0], Kind::StaffNote, &staff_x25519);
+    let body = json!({ "envelope": envelope }).to_string().into_bytes();
+    let auth = RequestAuth::sign(
+        &mut *app.rng.lock().expect("rng"),
+        &app.zlin[0],
+        &app.directory.salt,
+        "PUT",
+        path,
+        &body,
+        app.clock.now(),
+    )
+    .expect("signs");
+    // Two copies: their headers and the first byte of their bodies, now.
+    let address = app.url("").trim_start_matches("http://").to_string();
+    let mut head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in auth.to_headers() {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut copies = Vec::new();
+    for _ in 0..2 {
+        let mut copy = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connects");
+        copy.write_all(head.as_bytes()).await.expect("writes");
+        copy.write_all(&body[..1]).await.expect("writes");
+        copies.push(copy);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The original is served.
+    assert_eq!(
+        app.send_signed("PUT", path, body.clone(), &auth)
+            .await
+            .status(),
+        204
+    );
+    // The rest of a copy's body, and the relay's answer.
+    let finish = |mut copy: tokio::net::TcpStream| {
+        let rest = body[1..].to_vec();
+        async move {
+            copy.write_all(&rest).await.expect("writes");
+            let mut answer = vec![0u8; 4096];
+            let n =
+                tokio::time::timeout(std::time::Duration::from_secs(10), copy.read(&mut answer))
+                    .await
+                    .expect("an answer")
+                    .expect("reads");
+            String::from_utf8_lossy(&answer[..n]).into_owned()
+        }
+    };
+    let late = copies.pop().expect("two");
+    let later = copies.pop().expect("two");
+    // Past twice the window after the original: its nonce is still kept.
+    app.clock.advance(200);
+    let answer = finish(later).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 401") && answer.contains("replayed_request"),
+        "a copy finished 200 s later: {answer}"
+    );
+    // Past the longest a body may take: no longer verified at all.
+    app.clock.advance(600);
+    let answer = finish(late).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 401") && answer.contains("stale_request"),
+        "a copy finished 800 s later: {answer}"
+    );
+}
