@@ -433,7 +433,10 @@ pub fn seal_unhashed(
 
 /// The deterministic core of [`seal`]: the blob of `plaintext` under the
 /// given id, key and nonce prefix, its filler written by `fill` (random in
-/// [`seal`]; a fixed pattern in the test vectors).
+/// [`seal`]; a fixed pattern in the test vectors and the fuzzer). Only for
+/// vectors and tests: a sealer MUST use [`seal`] or [`seal_unhashed`],
+/// because a `fill` that does not write fresh random bytes shows the relay
+/// where the file ends.
 pub fn seal_with(
     mailbox: &MailboxId,
     id: &FileId,

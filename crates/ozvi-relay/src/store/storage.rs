@@ -5,8 +5,9 @@
 //! embedded engines ([`super::SledStore`], and [`super::MemoryStore`] in
 //! tests) implement the synchronous [`Store`]; [`Embedded`] puts one behind
 //! the seam by calling it inline, not on Tokio's blocking pool: a sled
-//! operation takes microseconds, less than the hand-off to another thread
-//! would (docs/PERFORMANCE.md, "The store seam"). An engine that talks to a
+//! operation takes microseconds, less than a hand-off to another thread
+//! and back (the flusher's thread already takes the one slow call, the
+//! fsync). An engine that talks to a
 //! server (PostgreSQL, issue 16) implements [`Storage`] itself, with real
 //! awaits.
 //!
