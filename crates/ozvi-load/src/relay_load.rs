@@ -28,8 +28,8 @@ use crate::{CLIENTS, fixture, flood, heading, load_runtime, scenario};
 const SMALL_THREADS: u64 = 1_000;
 /// Steps printed as headings.
 const STEPS: usize = 5;
-/// Alternating rounds of durable posting, baseline then relay, so that a
-/// change in the shared machine's load falls on both.
+/// Rounds of durable posting, in ABBA order (baseline, relay, relay,
+/// baseline), so that a change in the shared machine's load falls on both.
 const ROUNDS: u32 = 2;
 /// The relay's durable posting rate against the baseline's, at least.
 const RATE_TARGET: f64 = 0.75;
@@ -427,8 +427,8 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
 }
 
 /// The generator's ceiling (`POST /discard` on the baseline), then durable
-/// posting in [`ROUNDS`] alternating rounds, baseline then relay, each a
-/// warm-up and `plan.window / ROUNDS` measured.
+/// posting in [`ROUNDS`] alternating rounds (baseline, relay, relay,
+/// baseline, …), each a warm-up and `plan.window / ROUNDS` measured.
 async fn durable_posting(
     baseline: &Arc<Target>,
     baseline_process: &RelayProcess,
@@ -449,6 +449,13 @@ async fn durable_posting(
     let mut durable: Option<(Watched, Watched)> = None;
     let mut synced = Snapshot::default();
     for n in 0..ROUNDS {
+        // ABBA order: a drift of the shared machine's load, or an
+        // after-effect of one server's writes on the disk, falls on both.
+        let sled_first = n % 2 == 1;
+        let mut sled = None;
+        if sled_first {
+            sled = Some(relay_round(relay, relay_process, round).await);
+        }
         let counting = count_syncs(baseline.addr, plan.warmup, plan.window / ROUNDS);
         let base = watched(baseline, Op::Post, round, baseline_process.pid()).await;
         let counted = counting
@@ -462,8 +469,10 @@ async fn durable_posting(
             bytes: synced.bytes + counted.bytes,
         };
         print_progress("baseline POST (fdatasync)", &base.stats);
-        let sled = watched(relay, Op::Post, round, relay_process.pid()).await;
-        print_progress("relay POST mailbox/messages", &sled.stats);
+        let sled = match sled {
+            Some(sled) => sled,
+            None => relay_round(relay, relay_process, round).await,
+        };
         durable = Some(match durable {
             None => (base, sled),
             Some((mut b, mut r)) => {
@@ -480,6 +489,13 @@ async fn durable_posting(
         relay,
         synced,
     })
+}
+
+/// One round of durable posting to the relay.
+async fn relay_round(relay: &Arc<Target>, process: &RelayProcess, round: Budget) -> Watched {
+    let sled = watched(relay, Op::Post, round, process.pid()).await;
+    print_progress("relay POST mailbox/messages", &sled.stats);
+    sled
 }
 
 /// Runs `op` against `target` from [`CLIENTS`] clients, reading the CPU time
@@ -756,8 +772,8 @@ fn print_report(r: &Report, plan: &Plan) {
 fn print_durable(d: &Durable, plan: &Plan) {
     println!(
         "\nDurable posting, side by side: {CLIENTS} clients (one keep-alive connection each, one \
-         request in flight), the same pre-serialized posts,\n{ROUNDS} alternating rounds \
-         (baseline, relay) of {:.1} s measured after {} s warm-up each\n",
+         request in flight), the same pre-serialized posts,\n{ROUNDS} rounds each in ABBA \
+         order (baseline, relay, relay, baseline) of {:.1} s measured after {} s warm-up each\n",
         (plan.window / ROUNDS).as_secs_f64(),
         plan.warmup.as_secs_f64()
     );
