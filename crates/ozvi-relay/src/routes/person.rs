@@ -129,24 +129,20 @@ pub async fn create_thread(
     // Her first contact with photos: her first upload was her creation
     // (budget and proof of work, docs/API.md "Files"), so the thread that
     // claims uploads bound to her verifier pays nothing more.
+    let store_thread = || {
+        state.store.create_thread_claiming(
+            &mailbox,
+            verifier,
+            &centre_id,
+            &envelope,
+            now,
+            &claims,
+            state.config.file_quota(),
+        )
+    };
     if prepaid(&state, &mailbox, &verifier, &claims).await? {
-        state
-            .store
-            .create_thread_claiming(
-                &mailbox,
-                verifier,
-                &centre_id,
-                &envelope,
-                now,
-                &claims,
-                state.config.file_quota(),
-            )
-            .await?;
-        state.limits.record_creation(&centre.id, now);
-        state.flusher.flush().await?;
-        Metrics::inc(&state.metrics.threads_created);
-        state.notify(mailbox.0, &centre.id, 1);
-        return Ok(HttpResponse::Created().json(Posted { seq: 1 }));
+        store_thread().await?;
+        return created(&state, &mailbox, &centre.id, now).await;
     }
     // Admission (docs/API.md, "Admission"): only this client's own budget
     // can refuse a creation; what a centre receives only raises the price of
@@ -160,30 +156,28 @@ pub async fn create_thread(
         Metrics::inc(&state.metrics.rate_limited);
         return Err(ApiError::RateLimited);
     }
-    let created = match spend(&state, request.pow.as_ref(), Purpose::Create) {
-        Ok(()) => state
-            .store
-            .create_thread_claiming(
-                &mailbox,
-                verifier,
-                &centre_id,
-                &envelope,
-                now,
-                &claims,
-                state.config.file_quota(),
-            )
-            .await
-            .map_err(ApiError::from),
+    let stored = match spend(&state, request.pow.as_ref(), Purpose::Create) {
+        Ok(()) => store_thread().await.map_err(ApiError::from),
         Err(e) => Err(e),
     };
-    if let Err(e) = created {
+    if let Err(e) = stored {
         state.limits.release_creation(client, now, reservation);
         return Err(e);
     }
-    state.limits.record_creation(&centre.id, now);
+    created(&state, &mailbox, &centre.id, now).await
+}
+
+/// A new thread is stored: counted for its centre, made durable, announced.
+async fn created(
+    state: &AppState,
+    mailbox: &MailboxId,
+    centre: &str,
+    now: u64,
+) -> Result<HttpResponse, ApiError> {
+    state.limits.record_creation(centre, now);
     state.flusher.flush().await?;
     Metrics::inc(&state.metrics.threads_created);
-    state.notify(mailbox.0, &centre.id, 1);
+    state.notify(mailbox.0, centre, 1);
     Ok(HttpResponse::Created().json(Posted { seq: 1 }))
 }
 
