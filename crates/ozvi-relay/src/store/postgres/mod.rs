@@ -21,6 +21,9 @@
 //! password before it is kept.
 
 pub mod migrations;
+mod store;
+
+pub use store::PgStore;
 
 use std::time::Duration;
 
