@@ -196,7 +196,7 @@ impl From<crate::store::StoreError> for ApiError {
             StoreError::Changed => ApiError::ThreadChanged,
             StoreError::FileExists => ApiError::FileExists,
             StoreError::UnknownFile => ApiError::UnknownFile,
-            StoreError::Backend(_) | StoreError::Corrupt => {
+            StoreError::Backend(_) | StoreError::Unavailable(_) | StoreError::Corrupt => {
                 // The cause names no user data (sled's own messages).
                 tracing::error!(error = ?e, "storage failure");
                 ApiError::Internal

@@ -57,6 +57,11 @@ pub enum StoreError {
     /// The database failed; the cause goes to the server log only.
     #[error("storage failure")]
     Backend(String),
+    /// The database cannot be reached now (a server store that is down or
+    /// restarting); the request may succeed later. The cause goes to the
+    /// server log only.
+    #[error("storage unavailable")]
+    Unavailable(String),
     /// A stored record does not have the documented shape.
     #[error("corrupt record")]
     Corrupt,
