@@ -141,15 +141,17 @@ CREATE TABLE files (
 );
 
 -- Spent staff-request nonces (PROTOCOL.md §7.2), kept until they can no
--- longer be replayed, across relays and restarts. A request is accepted
--- within 60 s either side of its timestamp, so a nonce seen at t is refused
--- until t + 120 s; `refused_until` rounds that up to the next whole minute,
--- so no time here needs seconds.
+-- longer be replayed, across relays and restarts. The key is SHA-256 of a
+-- label, the staff member's key and the request's nonce (src/routes/
+-- staff.rs, nonce_key): unique like the pair, but it does not say which
+-- staff member made the request (the sled store keys its `nonces` tree the
+-- same way). No request is verified later than its timestamp + the
+-- acceptance window + the time the longest body may take, and its nonce is
+-- refused until then; `refused_until` is the next whole minute after that
+-- (src/store/mod.rs, nonce_expiry), so no time here needs seconds.
 CREATE TABLE staff_nonces (
-    staff_key     bytea  NOT NULL CHECK (octet_length(staff_key) = 32),
-    nonce         bytea  NOT NULL CHECK (octet_length(nonce) = 16),
-    refused_until bigint NOT NULL CHECK (refused_until >= 0 AND refused_until % 60 = 0),
-    PRIMARY KEY (staff_key, nonce)
+    nonce_key     bytea  PRIMARY KEY CHECK (octet_length(nonce_key) = 32),
+    refused_until bigint NOT NULL CHECK (refused_until >= 0 AND refused_until % 60 = 0)
 );
 
 CREATE INDEX staff_nonces_by_expiry ON staff_nonces (refused_until);

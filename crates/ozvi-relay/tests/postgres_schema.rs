@@ -384,9 +384,8 @@ async fn the_database_refuses_malformed_records() {
         insert_file(&[2; 16], 0, 0, 65572, &zero),
         insert_file(&[3; 16], 2, 1, 16_781_332, &[9; 32]),
         format!(
-            "INSERT INTO staff_nonces VALUES ({}, {}, {})",
+            "INSERT INTO staff_nonces VALUES ({}, {})",
             hex(&[4; 32]),
-            hex(&[5; 16]),
             minute + 180
         ),
         format!(
@@ -546,23 +545,37 @@ async fn the_database_refuses_malformed_records() {
             check.clone(),
         ),
         (
-            "a 15-byte staff nonce",
+            "a 31-byte nonce key",
             format!(
-                "INSERT INTO staff_nonces VALUES ({}, {}, {minute})",
-                hex(&[4; 32]),
-                hex(&[5; 15])
+                "INSERT INTO staff_nonces VALUES ({}, {minute})",
+                hex(&[5; 31])
+            ),
+            check.clone(),
+        ),
+        (
+            "a 33-byte nonce key",
+            format!(
+                "INSERT INTO staff_nonces VALUES ({}, {minute})",
+                hex(&[5; 33])
             ),
             check.clone(),
         ),
         (
             "a nonce expiry within a minute",
             format!(
-                "INSERT INTO staff_nonces VALUES ({}, {}, {})",
-                hex(&[4; 32]),
-                hex(&[6; 16]),
+                "INSERT INTO staff_nonces VALUES ({}, {})",
+                hex(&[6; 32]),
                 minute + 120 + 1
             ),
             check.clone(),
+        ),
+        (
+            "a nonce key spent twice",
+            format!(
+                "INSERT INTO staff_nonces VALUES ({}, {minute})",
+                hex(&[4; 32])
+            ),
+            SqlState::UNIQUE_VIOLATION,
         ),
         (
             "a 17-byte challenge id",

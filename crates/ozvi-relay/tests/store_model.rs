@@ -1,12 +1,21 @@
-//! Model test: the sled store behaves exactly like the in-memory model for
-//! random sequences of operations, including after reopening the database.
+//! Model test: each store behaves exactly like the in-memory model for
+//! random sequences of operations, driven through the store seam
+//! ([`Storage`]) as the relay drives it, and again after reopening: the
+//! sled store (through [`Embedded`]) and the PostgreSQL store ([`PgStore`],
+//! on a throw-away server shared by every case and emptied between them).
+
+use std::sync::Arc;
 
 use ozvi_crypto::MailboxId;
 use ozvi_crypto::protocol::file::{BLOB_LENGTHS, FileId};
+use ozvi_relay::store::postgres::{self, PgStore};
 use ozvi_relay::store::{
-    Author, CentreId, FileQuota, FileState, MemoryStore, Moved, Quota, SledStore, Store, StoreError,
+    Author, CentreId, Embedded, FileQuota, FileState, MemoryStore, Moved, Quota, SledStore,
+    Storage, Store, StoreError,
 };
+use ozvi_tests::postgres::TestPostgres;
 use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -116,6 +125,12 @@ fn id(m: u8) -> MailboxId {
     MailboxId([m; 16])
 }
 
+/// A person's verifier for the mailbox (never the 32 zero bytes of a
+/// staff-only case, whose messages would be kind 4 and counted as none).
+fn verifier(m: u8) -> [u8; 32] {
+    [m + 1; 32]
+}
+
 fn centre(c: u8) -> CentreId {
     CentreId::parse(if c == 0 { "ic-zlin" } else { "ic-praha" }).expect("valid")
 }
@@ -144,7 +159,7 @@ fn file_ids(files: &[u8]) -> Vec<FileId> {
 }
 
 /// Applies an op to a store; errors are compared by their class.
-fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, String> {
+async fn apply(store: &dyn Storage, op: &Op, now: u64, step: u8) -> Result<String, String> {
     let class = |e: StoreError| format!("{e}");
     match op {
         Op::Create {
@@ -155,13 +170,14 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
         } => store
             .create_thread_claiming(
                 &id(*mailbox),
-                [*mailbox; 32],
+                verifier(*mailbox),
                 &centre(*c),
                 &envelope(1, *len, step),
                 now,
                 &file_ids(files),
                 FILE_QUOTA,
             )
+            .await
             .map(|r| format!("{}", r.last_seq))
             .map_err(class),
         Op::Append {
@@ -185,19 +201,23 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
                     &file_ids(files),
                     FILE_QUOTA,
                 )
+                .await
                 .map(|s| s.to_string())
                 .map_err(class)
         }
         Op::MarkRead { mailbox, seq } => store
             .mark_read(&id(*mailbox), *seq)
+            .await
             .map(|()| String::new())
             .map_err(class),
         Op::Note { mailbox, len } => store
             .put_note(&id(*mailbox), &envelope(3, *len, step), now)
+            .await
             .map(|()| String::new())
             .map_err(class),
         Op::Delete { mailbox } => store
             .delete_thread(&id(*mailbox))
+            .await
             .map(|b| b.to_string())
             .map_err(class),
         Op::Transfer {
@@ -208,6 +228,7 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
             let notice = notice.map(|len| envelope(2, len, step));
             let messages = store
                 .messages(&id(*mailbox), 0, usize::MAX)
+                .await
                 .map_err(class)?;
             let resealed: Vec<(u64, Vec<u8>)> = messages
                 .iter()
@@ -224,6 +245,7 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
                     },
                     now,
                 )
+                .await
                 .map(|()| String::new())
                 .map_err(class)
         }
@@ -235,7 +257,7 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
             complete,
         } => {
             let length = BLOB_LENGTHS[usize::from(*bigger)];
-            let binding = if *bound { [*mailbox; 32] } else { [0; 32] };
+            let binding = if *bound { verifier(*mailbox) } else { [0; 32] };
             let mut writer = store
                 .begin_upload(
                     &id(*mailbox),
@@ -245,19 +267,21 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
                     now,
                     FILE_QUOTA,
                 )
+                .await
                 .map_err(class)?;
             let blob = vec![step; usize::try_from(length).expect("small")];
             for part in blob.chunks(65536) {
                 writer.write(part).map_err(class)?;
             }
             if *complete {
-                writer.finish().map(|()| String::new()).map_err(class)
+                writer.finish().await.map(|()| String::new()).map_err(class)
             } else {
                 Ok("interrupted".into())
             }
         }
         Op::RemoveFile { mailbox, file } => store
             .remove_file(&id(*mailbox), &FileId([*file; 16]))
+            .await
             .map(|b| b.to_string())
             .map_err(class),
         Op::Tick { .. } => Ok(String::new()),
@@ -265,13 +289,13 @@ fn apply(store: &dyn Store, op: &Op, now: u64, step: u8) -> Result<String, Strin
 }
 
 /// Everything observable, with change numbers reduced to their order (the
-/// two stores number changes differently, but must order them the same).
-fn observe(store: &dyn Store) -> String {
+/// stores number changes differently, but must order them the same).
+async fn observe(store: &dyn Storage) -> String {
     let mut out = String::new();
     for m in 0..4u8 {
-        let thread = store.thread(&id(m)).expect("reads");
-        let messages = store.messages(&id(m), 0, usize::MAX).expect("reads");
-        let note = store.note(&id(m)).expect("reads");
+        let thread = store.thread(&id(m)).await.expect("reads");
+        let messages = store.messages(&id(m), 0, usize::MAX).await.expect("reads");
+        let note = store.note(&id(m)).await.expect("reads");
         if let Some(mut t) = thread {
             t.change = 0;
             out += &format!("{m}: {t:?} {messages:?} {note:?}\n");
@@ -285,19 +309,23 @@ fn observe(store: &dyn Store) -> String {
     for c in 0..2u8 {
         let order: Vec<[u8; 16]> = store
             .changed_threads(&centre(c), 0, u64::MAX, 100)
+            .await
             .expect("reads")
             .iter()
             .map(|(m, _)| m.0)
             .collect();
         out += &format!("inbox {c}: {order:?}\n");
     }
-    for (mailbox, file, record) in store.all_files().expect("reads") {
+    for (mailbox, file, record) in store.all_files().await.expect("reads") {
         let blob = if record.state == FileState::Partial {
             None
         } else {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(
-                &mut store.read_blob(&mailbox, &file).expect("a complete blob"),
+                &mut store
+                    .read_blob(&mailbox, &file)
+                    .await
+                    .expect("a complete blob"),
                 &mut bytes,
             )
             .expect("reads");
@@ -311,36 +339,131 @@ fn observe(store: &dyn Store) -> String {
     out
 }
 
+/// The model and the store under test, after the same ops.
+struct Case {
+    model: Embedded,
+    now: u64,
+}
+
+/// Applies every op to the model and to `subject`, comparing each answer
+/// and everything observable after each.
+async fn run(subject: &dyn Storage, ops: &[Op]) -> Result<Case, TestCaseError> {
+    let model = Embedded(Arc::new(MemoryStore::new()));
+    let mut now = 1_795_435_200u64;
+    for (step, op) in ops.iter().enumerate() {
+        if let Op::Tick { minutes } = op {
+            now += minutes * 60 + 7;
+        }
+        let step = u8::try_from(step).expect("few ops");
+        let expected = apply(&model, op, now, step).await;
+        let got = apply(subject, op, now, step).await;
+        prop_assert_eq!(&got, &expected, "op {:?}", op);
+        prop_assert_eq!(observe(subject).await, observe(&model).await);
+    }
+    Ok(Case { model, now })
+}
+
+/// The store reopened holds what the model holds.
+async fn check_reopened(reopened: &dyn Storage, case: &Case) -> Result<(), TestCaseError> {
+    prop_assert_eq!(
+        observe(reopened).await,
+        observe(&case.model).await,
+        "durable across reopening"
+    );
+    let cutoff = case.now - 86_400;
+    prop_assert_eq!(
+        inactive(reopened, cutoff).await,
+        inactive(&case.model, cutoff).await
+    );
+    Ok(())
+}
+
+/// The threads inactive since `cutoff`, sorted.
+async fn inactive(store: &dyn Storage, cutoff: u64) -> Vec<[u8; 16]> {
+    let mut old: Vec<[u8; 16]> = store
+        .inactive_since(cutoff)
+        .await
+        .expect("reads")
+        .iter()
+        .map(|(m, _)| m.0)
+        .collect();
+    old.sort();
+    old
+}
+
+/// A runtime for one case's awaits (and the uploads' blocking work).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+const CASES: u32 = 48;
+/// PostgreSQL cases are cheap (one server, emptied between them): more of them.
+const PG_CASES: u32 = 256;
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: CASES, .. ProptestConfig::default() })]
 
     #[test]
     fn sled_matches_the_model(ops in proptest::collection::vec(op(), 1..40)) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let model = MemoryStore::new();
-        let mut now = 1_795_435_200u64;
-        {
-            let sled = SledStore::open(dir.path()).expect("opens");
-            for (step, op) in ops.iter().enumerate() {
-                if let Op::Tick { minutes } = op {
-                    now += minutes * 60 + 7;
-                }
-                let step = u8::try_from(step).expect("few ops");
-                let expected = apply(&model, op, now, step);
-                let got = apply(&sled, op, now, step);
-                prop_assert_eq!(&got, &expected, "op {:?}", op);
-                prop_assert_eq!(observe(&sled), observe(&model));
-            }
-            sled.flush().expect("flushes");
-        }
-        let reopened = SledStore::open_released(dir.path(), std::time::Duration::from_secs(5))
-            .expect("reopens");
-        prop_assert_eq!(observe(&reopened), observe(&model), "durable across reopening");
-        let cutoff = now - 86_400;
-        let mut old: Vec<[u8; 16]> = reopened.inactive_since(cutoff).expect("reads").iter().map(|(m, _)| m.0).collect();
-        let mut old_model: Vec<[u8; 16]> = model.inactive_since(cutoff).expect("reads").iter().map(|(m, _)| m.0).collect();
-        old.sort();
-        old_model.sort();
-        prop_assert_eq!(old, old_model);
+        runtime().block_on(async {
+            let case = {
+                let sled = SledStore::open(dir.path()).expect("opens");
+                let case = run(&Embedded(Arc::new(sled.clone())), &ops).await?;
+                sled.flush().expect("flushes");
+                case
+            };
+            let reopened =
+                SledStore::open_released(dir.path(), std::time::Duration::from_secs(5))
+                    .expect("reopens");
+            check_reopened(&Embedded(Arc::new(reopened)), &case).await
+        })?;
+    }
+}
+
+/// Every table the store writes, emptied between cases.
+const TABLES: &str = "threads, messages, notes, centre_records, centre_changes, directory, \
+     files, staff_nonces";
+
+#[test]
+fn postgres_matches_the_model() {
+    let server = TestPostgres::start();
+    let url = server.url();
+    let rt = runtime();
+    let pool = rt
+        .block_on(postgres::connect(&url))
+        .expect("connects and migrates");
+    let mut runner = TestRunner::new(Config {
+        cases: PG_CASES,
+        source_file: Some(file!()),
+        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
+            "proptest-regressions",
+        ))),
+        ..Config::default()
+    });
+    let started = std::time::Instant::now();
+    let outcome = runner.run(&proptest::collection::vec(op(), 1..40), |ops| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        rt.block_on(async {
+            let client = pool.get().await.expect("a connection");
+            client
+                .batch_execute(&format!("TRUNCATE {TABLES}"))
+                .await
+                .expect("empties the tables");
+            drop(client);
+            let store = PgStore::on(pool.clone(), dir.path()).expect("opens");
+            let case = run(&store, &ops).await?;
+            drop(store);
+            // Another relay's connections and its own handle of the blobs.
+            let reopened = PgStore::open(&url, dir.path()).await.expect("reopens");
+            check_reopened(&reopened, &case).await
+        })
+    });
+    eprintln!("{PG_CASES} cases on PostgreSQL in {:?}", started.elapsed());
+    if let Err(failure) = outcome {
+        panic!("{failure}\nserver log:\n{}", server.log());
     }
 }

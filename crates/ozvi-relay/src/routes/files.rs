@@ -20,7 +20,7 @@ use crate::admission::{Purpose, Reservation};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::store::{BlobWriter, FileRecord, FileState, StoreError};
+use crate::store::{FileRecord, FileState, StoreError, Upload};
 
 /// How long an upload's body may take to arrive (16 MiB at ~256 kbit/s).
 pub const UPLOAD_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -228,7 +228,7 @@ async fn read_body(
 async fn stream_blob(
     state: &AppState,
     payload: &mut web::Payload,
-    writer: &mut dyn BlobWriter,
+    writer: &mut dyn Upload,
     length: u64,
 ) -> Result<(), ApiError> {
     read_body(state, payload, length, true, |chunk| {
@@ -302,12 +302,11 @@ async fn admitted(state: &AppState, length: u64) {
 /// records are counted again.
 const RECOUNT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Makes a received upload durable: the bytes (off the async workers: it
-/// waits for the disk), then its record through the group flush.
-async fn finish(state: &AppState, writer: Box<dyn BlobWriter>) -> Result<(), ApiError> {
-    web::block(move || writer.finish())
-        .await
-        .map_err(|_| ApiError::Internal)??;
+/// Makes a received upload durable: the bytes (the store keeps the wait
+/// for the disk off the async workers), then its record through the group
+/// flush.
+async fn finish(state: &AppState, writer: Box<dyn Upload>) -> Result<(), ApiError> {
+    writer.finish().await?;
     state.flusher.flush().await?;
     Ok(())
 }
@@ -431,7 +430,7 @@ pub async fn person_upload(
     match stream_blob(&state, &mut payload, writer.as_mut(), length).await {
         Ok(()) => {}
         Err(ApiError::InvalidFile) => {
-            writer.abort()?;
+            writer.abort().await?;
             return Err(ApiError::InvalidFile);
         }
         // The partial record stays for a retry (or the sweeper).
@@ -550,8 +549,8 @@ impl Drop for Staged {
 /// Copies a staged blob into the store's writer (off the async workers).
 async fn copy_staged(
     mut staged: Staged,
-    mut writer: Box<dyn BlobWriter>,
-) -> Result<Box<dyn BlobWriter>, ApiError> {
+    mut writer: Box<dyn Upload>,
+) -> Result<Box<dyn Upload>, ApiError> {
     let (result, writer) = web::block(move || {
         let mut copy = || -> Result<(), StoreError> {
             drop(staged.file.take());
@@ -576,7 +575,7 @@ async fn copy_staged(
     match result {
         Ok(()) => Ok(writer),
         Err(e) => {
-            writer.abort()?;
+            writer.abort().await?;
             Err(e.into())
         }
     }

@@ -33,7 +33,7 @@ pub use files::{BlobReader, BlobWriter, FileQuota, FileRecord, FileState};
 pub use memory::MemoryStore;
 pub use records::{CentreId, StoredMessage, ThreadRecord};
 pub use sled_store::SledStore;
-pub use storage::{Embedded, Storage, remove_stale_files};
+pub use storage::{Embedded, Storage, Upload, remove_stale_files};
 
 use ozvi_crypto::MailboxId;
 use ozvi_crypto::protocol::file::FileId;

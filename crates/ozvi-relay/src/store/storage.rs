@@ -12,6 +12,12 @@
 //! awaits.
 //!
 //! Every method means what the [`Store`] method of the same name says.
+//!
+//! An upload through the seam is an [`Upload`]: its chunks are written to
+//! a local file as they come (synchronous, like the embedded
+//! [`BlobWriter`]), but finishing and aborting it may wait on the engine,
+//! so they are async. [`Embedded`] finishes an embedded store's upload on
+//! Tokio's blocking pool (it waits for the disk: an fsync and a rename).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -104,9 +110,14 @@ pub trait Storage: Send + Sync + 'static {
         binding: [u8; 32],
         now: u64,
         quota: FileQuota,
-    ) -> Result<Box<dyn BlobWriter>, StoreError>;
+    ) -> Result<Box<dyn Upload>, StoreError>;
 
     fn staging_dir(&self) -> PathBuf;
+
+    /// Removes a file: its record and its bytes (tools and the model
+    /// test; the relay removes files through [`Storage::delete_thread`]
+    /// and [`Storage::remove_stale_files`]).
+    async fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError>;
 
     async fn file(
         &self,
@@ -197,6 +208,44 @@ pub trait Storage: Send + Sync + 'static {
     async fn sweep_nonces(&self, now: u64) -> Result<usize, StoreError>;
 }
 
+/// An upload being received through the seam; see [`BlobWriter`] for what
+/// each method does. Dropping it without finishing leaves a partial record
+/// that a retry under the same id replaces and the sweeper removes.
+#[async_trait]
+pub trait Upload: Send {
+    /// Appends bytes (to a local file: quick, called inline).
+    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Checks the length, makes the bytes durable and marks the upload
+    /// complete.
+    async fn finish(self: Box<Self>) -> Result<(), StoreError>;
+    /// Throws the upload away (the bytes received and a record this upload
+    /// created); a complete upload it would have replaced stays.
+    async fn abort(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// An embedded store's [`BlobWriter`] behind the seam.
+struct EmbeddedUpload(Box<dyn BlobWriter>);
+
+#[async_trait]
+impl Upload for EmbeddedUpload {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.0.write(bytes)
+    }
+
+    async fn finish(self: Box<Self>) -> Result<(), StoreError> {
+        // Off the async workers: it waits for the disk (the bytes' fsync,
+        // the rename, the directory's fsync).
+        let writer = self.0;
+        tokio::task::spawn_blocking(move || writer.finish())
+            .await
+            .map_err(|_| StoreError::Backend("an upload's finish did not complete".into()))?
+    }
+
+    async fn abort(self: Box<Self>) -> Result<(), StoreError> {
+        self.0.abort()
+    }
+}
+
 /// [`Storage::remove_stale_files`] on an embedded store: `receiving` says
 /// whether an upload is being received under a key (mailbox id ‖ file id)
 /// right now.
@@ -275,13 +324,19 @@ impl Storage for Embedded {
         binding: [u8; 32],
         now: u64,
         quota: FileQuota,
-    ) -> Result<Box<dyn BlobWriter>, StoreError> {
-        self.0
-            .begin_upload(mailbox, file, length, binding, now, quota)
+    ) -> Result<Box<dyn Upload>, StoreError> {
+        let writer = self
+            .0
+            .begin_upload(mailbox, file, length, binding, now, quota)?;
+        Ok(Box::new(EmbeddedUpload(writer)))
     }
 
     fn staging_dir(&self) -> PathBuf {
         self.0.staging_dir()
+    }
+
+    async fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {
+        self.0.remove_file(mailbox, file)
     }
 
     async fn file(

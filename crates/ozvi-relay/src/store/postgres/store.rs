@@ -1,26 +1,73 @@
 //! The relay's records on PostgreSQL (issue 16): [`PgStore`] implements the
 //! store seam ([`crate::store::Storage`]) with real awaits on a
-//! `deadpool-postgres` pool. SKELETON: every method is being written; until
-//! then each answers [`StoreError::Backend`].
+//! `deadpool-postgres` pool, behaving as the sled store does (the model
+//! test, `tests/store_model.rs`, holds both to the same model).
+//!
+//! Plain SQL, one transaction a write (READ COMMITTED):
+//! * Writers to one thread serialise on its row (`SELECT ... FOR UPDATE`):
+//!   counters, sequence numbers and quotas are read and written under it.
+//! * A change number is the centre's: the write increments its centre's
+//!   `centre_changes` row inside its own transaction (`INSERT ... ON
+//!   CONFLICT DO UPDATE ... RETURNING`), whose row lock is held until
+//!   commit, so a centre's changes commit in number order and a desk whose
+//!   cursor has seen change N (`changed_threads(since = N)`) never later
+//!   finds a thread committed with a change at or below N. A sequence
+//!   would not do: it hands out numbers in the order transactions ask, not
+//!   the order they commit (`tests/postgres_store.rs` shows the cursor
+//!   skipping a change then). A transfer takes a number of the new centre.
+//! * Lock order: a thread's row, then its mailbox's file lock (below), then
+//!   file rows, then the centre's counter. A creation checks that the
+//!   thread does not exist before it takes its counter.
+//! * Times are stored as whole minutes ([`to_minute`]), as sled stores
+//!   them; every u64 goes to a bigint and back through a checked
+//!   conversion ([`StoreError::Corrupt`] out of range).
+//!
+//! Attached files: their records in `files`, their bytes in the blob
+//! directory (`files/` of the directory [`PgStore::open`] is given), as
+//! the sled store keeps them. The database does not hold the bytes, so
+//! **several relays on one database must share that `files/` directory**
+//! (one file system mounted there on every relay): any relay may be asked
+//! for any file, and every relay's sweeper removes the bytes of the
+//! records it removes. (`staging/` beside it is each relay's own: it is
+//! emptied when a store opens.) The file operations of one mailbox
+//! (beginning, finishing and aborting an upload, the sweeper's judgement)
+//! hold a transaction-scoped advisory lock of the mailbox, which every
+//! relay on the database sees, and do their disk work under it; claims
+//! lock the file rows they claim, and finishing and sweeping lock the row
+//! they judge, so a claim never lands between a replacing upload's check
+//! and its writes, and the sweeper removes a record as it judged it.
+//!
+//! Errors: a connection that cannot be had or was lost (server down or
+//! restarting, pool timeout, closed connection) is
+//! [`StoreError::Unavailable`]; any other database error
+//! [`StoreError::Backend`]; both carry [`super::describe`]'s text, never a
+//! row's values or the URL. A constraint the store relies on maps to the
+//! error the sled store gives (a thread that exists: `Exists`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use deadpool_postgres::{GenericClient, Object, PoolError};
 use ozvi_crypto::MailboxId;
 use ozvi_crypto::protocol::file::FileId;
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 
-use super::{PgError, Pool};
-use crate::store::files::BlobDir;
+use super::{PgError, Pool, describe, pool_cause};
+use crate::store::files::{self, BlobDir, io};
 use crate::store::{
-    Author, BlobReader, BlobWriter, CentreId, FileQuota, FileRecord, Moved, NonceKey, Quota,
-    Storage, StoreError, StoredMessage, ThreadRecord,
+    Author, BlobReader, CentreId, FileQuota, FileRecord, FileState, Moved, NonceKey, Quota,
+    Storage, StoreError, StoredMessage, ThreadRecord, Upload, nonce_expiry, to_minute,
 };
 
 /// The relay's records in a PostgreSQL database; attached files' bytes in
-/// a blob directory (`files/` of `blob_data`).
+/// a blob directory (`files/` of `blob_data`; see the module's doc).
 pub struct PgStore {
     pool: Pool,
-    blobs: BlobDir,
+    blobs: Arc<BlobDir>,
 }
 
 impl PgStore {
@@ -35,171 +82,1118 @@ impl PgStore {
     pub fn on(pool: Pool, blob_data: &Path) -> Result<Self, PgError> {
         let blobs = BlobDir::open(blob_data, false)
             .map_err(|e| PgError::Database(format!("blob directory: {e}")))?;
-        Ok(Self { pool, blobs })
+        Ok(Self {
+            pool,
+            blobs: Arc::new(blobs),
+        })
     }
 
     /// The pool (tests, export).
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        connection(&self.pool).await
+    }
 }
 
-fn todo<T>() -> Result<T, StoreError> {
-    Err(StoreError::Backend("PgStore: not written yet".into()))
+async fn connection(pool: &Pool) -> Result<Object, StoreError> {
+    pool.get().await.map_err(pool_error)
+}
+
+/// A database error: [`StoreError::Unavailable`] if the server could not
+/// be reached or the connection was lost, else [`StoreError::Backend`].
+fn db(error: tokio_postgres::Error) -> StoreError {
+    if unreachable(&error) {
+        StoreError::Unavailable(describe(&error))
+    } else {
+        StoreError::Backend(describe(&error))
+    }
+}
+
+/// Whether an error says the server is out of reach (down, restarting,
+/// the connection gone), as opposed to refusing a statement.
+fn unreachable(error: &tokio_postgres::Error) -> bool {
+    use std::error::Error as _;
+    if error.is_closed() {
+        return true;
+    }
+    match error.code() {
+        Some(code) => {
+            code.code().starts_with("08")
+                || [
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CRASH_SHUTDOWN,
+                    SqlState::CANNOT_CONNECT_NOW,
+                ]
+                .contains(code)
+        }
+        // No server error: the client's own, an I/O failure among them.
+        None => error
+            .source()
+            .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some()),
+    }
+}
+
+/// The pool could not give a connection: the server is out of reach (or
+/// refused the relay, which is as unavailable).
+fn pool_error(error: PoolError) -> StoreError {
+    StoreError::Unavailable(pool_cause(&error))
+}
+
+/// A u64 for a bigint column.
+fn to_db(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Corrupt)
+}
+
+/// A bigint column's u64.
+fn from_db(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt)
+}
+
+/// A bigint column's u32 (the sled records' u32 fields).
+fn u32_from_db(value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt)
+}
+
+/// An inclusive upper bound for a bigint comparison: every stored value is
+/// at most `i64::MAX`, so a larger bound is that.
+fn upper(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A column, or [`StoreError::Corrupt`] if it does not convert.
+fn col<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    at: usize,
+) -> Result<T, StoreError> {
+    row.try_get(at).map_err(|_| StoreError::Corrupt)
+}
+
+fn fixed<const N: usize>(bytes: &[u8]) -> Result<[u8; N], StoreError> {
+    bytes.try_into().map_err(|_| StoreError::Corrupt)
+}
+
+/// Runs a statement (prepared once per connection) and returns its rows.
+async fn rows<C: GenericClient>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(db)?;
+    client.query(&statement, params).await.map_err(db)
+}
+
+/// [`rows`] for at most one row.
+async fn row<C: GenericClient>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(db)?;
+    client.query_opt(&statement, params).await.map_err(db)
+}
+
+/// Runs a statement; returns how many rows it touched.
+async fn exec<C: GenericClient>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(db)?;
+    client.execute(&statement, params).await.map_err(db)
+}
+
+/// Runs blocking file work (an fsync, a rename) off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| StoreError::Backend("blob file: the task did not complete".into()))?
+}
+
+/// A thread's columns after its mailbox id, in [`ThreadRecord`]'s order.
+const THREAD_COLUMNS: &str = "verifier, centre, created_at, last_activity, unanswered_since, \
+     change, last_seq, message_count, total_bytes, staff_read_seq, unread";
+
+/// The record in a row of `mailbox_id, THREAD_COLUMNS`.
+fn thread_record(row: &Row) -> Result<(MailboxId, ThreadRecord), StoreError> {
+    let mailbox = MailboxId(fixed(col::<&[u8]>(row, 0)?)?);
+    let centre = CentreId::parse(col::<&str>(row, 2)?).ok_or(StoreError::Corrupt)?;
+    let number = |at: usize| col::<i64>(row, at).and_then(from_db);
+    let record = ThreadRecord {
+        verifier: fixed(col::<&[u8]>(row, 1)?)?,
+        centre,
+        created_at: number(3)?,
+        last_activity: number(4)?,
+        unanswered_since: number(5)?,
+        change: number(6)?,
+        last_seq: number(7)?,
+        message_count: u32_from_db(col(row, 8)?)?,
+        total_bytes: number(9)?,
+        staff_read_seq: number(10)?,
+        unread: u32_from_db(col(row, 11)?)?,
+    };
+    Ok((mailbox, record))
+}
+
+/// A record's numbers as the columns hold them, from `created_at` on.
+fn thread_numbers(record: &ThreadRecord) -> Result<[i64; 9], StoreError> {
+    Ok([
+        to_db(record.created_at)?,
+        to_db(record.last_activity)?,
+        to_db(record.unanswered_since)?,
+        to_db(record.change)?,
+        to_db(record.last_seq)?,
+        i64::from(record.message_count),
+        to_db(record.total_bytes)?,
+        to_db(record.staff_read_seq)?,
+        i64::from(record.unread),
+    ])
+}
+
+/// Writes a thread's record: inserted if `new`, else replacing its row.
+async fn put_thread<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    record: &ThreadRecord,
+    new: bool,
+) -> Result<(), StoreError> {
+    let m: &[u8] = &mailbox.0;
+    let v: &[u8] = &record.verifier;
+    let centre = record.centre.as_str();
+    let [a, b, c, d, e, f, g, h, i] = thread_numbers(record)?;
+    let sql = if new {
+        "INSERT INTO threads (mailbox_id, verifier, centre, created_at, last_activity, \
+         unanswered_since, change, last_seq, message_count, total_bytes, staff_read_seq, unread) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    } else {
+        "UPDATE threads SET verifier = $2, centre = $3, created_at = $4, last_activity = $5, \
+         unanswered_since = $6, change = $7, last_seq = $8, message_count = $9, \
+         total_bytes = $10, staff_read_seq = $11, unread = $12 WHERE mailbox_id = $1"
+    };
+    let statement = client.prepare_cached(sql).await.map_err(db)?;
+    let params: [&(dyn ToSql + Sync); 12] = [&m, &v, &centre, &a, &b, &c, &d, &e, &f, &g, &h, &i];
+    match client.execute(&statement, &params).await {
+        Ok(_) => Ok(()),
+        // Another creation of the mailbox committed since this one looked.
+        Err(cause) if new && constraint(&cause) == Some("threads_pkey") => Err(StoreError::Exists),
+        Err(cause) => Err(db(cause)),
+    }
+}
+
+/// The constraint a statement violated, if any.
+fn constraint(error: &tokio_postgres::Error) -> Option<&str> {
+    error.as_db_error().and_then(|e| e.constraint())
+}
+
+/// The thread's record, its row locked until the transaction ends.
+async fn lock_thread<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+) -> Result<ThreadRecord, StoreError> {
+    let m: &[u8] = &mailbox.0;
+    let sql = format!(
+        "SELECT mailbox_id, {THREAD_COLUMNS} FROM threads WHERE mailbox_id = $1 FOR UPDATE"
+    );
+    let row = row(client, &sql, &[&m])
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(thread_record(&row)?.1)
+}
+
+/// The centre's next change number, its counter locked until commit.
+async fn next_change<C: GenericClient>(client: &C, centre: &CentreId) -> Result<u64, StoreError> {
+    let centre = centre.as_str();
+    let row = row(
+        client,
+        "INSERT INTO centre_changes (centre, last_change) VALUES ($1, 1) \
+         ON CONFLICT (centre) DO UPDATE SET last_change = centre_changes.last_change + 1 \
+         RETURNING last_change",
+        &[&centre],
+    )
+    .await?
+    .ok_or(StoreError::Corrupt)?;
+    from_db(col(&row, 0)?)
+}
+
+async fn insert_message<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    seq: u64,
+    now: u64,
+    envelope: &[u8],
+) -> Result<(), StoreError> {
+    let m: &[u8] = &mailbox.0;
+    let (seq, now) = (to_db(seq)?, to_db(now)?);
+    exec(
+        client,
+        "INSERT INTO messages (mailbox_id, seq, stored_at, envelope) VALUES ($1, $2, $3, $4)",
+        &[&m, &seq, &now, &envelope],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Person messages (kind byte 1) of a thread after `seq`.
+async fn person_messages_after<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    seq: u64,
+) -> Result<u32, StoreError> {
+    let m: &[u8] = &mailbox.0;
+    let after = upper(seq);
+    // substring, not get_byte: it reads no byte that is not there.
+    let row = row(
+        client,
+        "SELECT count(*) FROM messages WHERE mailbox_id = $1 AND seq > $2 \
+         AND substring(envelope FROM 2 FOR 1) = '\\x01'::bytea",
+        &[&m, &after],
+    )
+    .await?
+    .ok_or(StoreError::Corrupt)?;
+    u32_from_db(col(&row, 0)?)
+}
+
+/// The thread's last activity becomes `now` (a minute) under a new change
+/// number (a note, keeping it).
+async fn touch<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    now: u64,
+) -> Result<(), StoreError> {
+    let mut record = lock_thread(client, mailbox).await?;
+    record.change = next_change(client, &record.centre).await?;
+    record.last_activity = now;
+    put_thread(client, mailbox, &record, false).await
+}
+
+/// Replaces the thread's note.
+async fn put_note_row<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    envelope: &[u8],
+    now: u64,
+) -> Result<(), StoreError> {
+    let m: &[u8] = &mailbox.0;
+    let now = to_db(now)?;
+    exec(
+        client,
+        "INSERT INTO notes (mailbox_id, stored_at, envelope) VALUES ($1, $2, $3) \
+         ON CONFLICT (mailbox_id) DO UPDATE SET stored_at = EXCLUDED.stored_at, \
+         envelope = EXCLUDED.envelope",
+        &[&m, &now, &envelope],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The advisory lock of a mailbox's files (see the module's doc): two
+/// 32-bit keys, a namespace ("ozfi") and the mailbox id's first four
+/// bytes (ids that share them only wait for each other).
+async fn lock_files<C: GenericClient>(client: &C, mailbox: &MailboxId) -> Result<(), StoreError> {
+    const NAMESPACE: i32 = 0x6f7a_6669;
+    let key = i32::from_be_bytes([mailbox.0[0], mailbox.0[1], mailbox.0[2], mailbox.0[3]]);
+    exec(
+        client,
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&NAMESPACE, &key],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A file's columns after its ids.
+const FILE_COLUMNS: &str = "state, claimed_by, created_at, length, binding";
+
+/// The record in a row of `FILE_COLUMNS` starting at `at`, checked as
+/// [`FileRecord::decode`] checks the sled value.
+fn file_record(row: &Row, at: usize) -> Result<FileRecord, StoreError> {
+    let state = match col::<i16>(row, at)? {
+        0 => FileState::Partial,
+        1 => FileState::Pending,
+        2 => FileState::Claimed,
+        _ => return Err(StoreError::Corrupt),
+    };
+    let record = FileRecord {
+        state,
+        claimed_by: from_db(col(row, at + 1)?)?,
+        created_at: from_db(col(row, at + 2)?)?,
+        length: from_db(col(row, at + 3)?)?,
+        binding: fixed(col::<&[u8]>(row, at + 4)?)?,
+    };
+    let claimed_ok = (record.state == FileState::Claimed) == (record.claimed_by != 0);
+    if !claimed_ok || !ozvi_crypto::protocol::file::is_blob_len(record.length) {
+        return Err(StoreError::Corrupt);
+    }
+    Ok(record)
+}
+
+/// Every file record of a mailbox, by file id; with `lock`, their rows are
+/// locked until the transaction ends.
+async fn files_of<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    lock: bool,
+) -> Result<Vec<(FileId, FileRecord)>, StoreError> {
+    let m: &[u8] = &mailbox.0;
+    let sql = format!(
+        "SELECT file_id, {FILE_COLUMNS} FROM files WHERE mailbox_id = $1 ORDER BY file_id{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    rows(client, &sql, &[&m])
+        .await?
+        .iter()
+        .map(|row| Ok((FileId(fixed(col::<&[u8]>(row, 0)?)?), file_record(row, 1)?)))
+        .collect()
+}
+
+/// One file's record; with `lock`, its row is locked until the
+/// transaction ends.
+async fn file_of<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    file: &FileId,
+    lock: bool,
+) -> Result<Option<FileRecord>, StoreError> {
+    let (m, f): (&[u8], &[u8]) = (&mailbox.0, &file.0);
+    let sql = format!(
+        "SELECT {FILE_COLUMNS} FROM files WHERE mailbox_id = $1 AND file_id = $2{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    row(client, &sql, &[&m, &f])
+        .await?
+        .map(|row| file_record(&row, 0))
+        .transpose()
+}
+
+/// Writes a file's record, replacing the one under its ids.
+async fn put_file<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    file: &FileId,
+    record: &FileRecord,
+) -> Result<(), StoreError> {
+    let (m, f, b): (&[u8], &[u8], &[u8]) = (&mailbox.0, &file.0, &record.binding);
+    let state = record.state as i16;
+    let claimed_by = to_db(record.claimed_by)?;
+    let created_at = to_db(record.created_at)?;
+    let length = to_db(record.length)?;
+    exec(
+        client,
+        "INSERT INTO files (mailbox_id, file_id, state, claimed_by, created_at, length, binding) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (mailbox_id, file_id) DO UPDATE SET \
+         state = EXCLUDED.state, claimed_by = EXCLUDED.claimed_by, \
+         created_at = EXCLUDED.created_at, length = EXCLUDED.length, binding = EXCLUDED.binding",
+        &[&m, &f, &state, &claimed_by, &created_at, &length, &b],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes a file's record; false if it had none.
+async fn delete_file<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    file: &FileId,
+) -> Result<bool, StoreError> {
+    let (m, f): (&[u8], &[u8]) = (&mailbox.0, &file.0);
+    let removed = exec(
+        client,
+        "DELETE FROM files WHERE mailbox_id = $1 AND file_id = $2",
+        &[&m, &f],
+    )
+    .await?;
+    Ok(removed > 0)
+}
+
+/// Checks `claims` against the mailbox's files (locking their rows) for a
+/// message of a thread with `verifier`.
+async fn check_claims<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    claims: &[FileId],
+    verifier: &[u8; 32],
+    quota: FileQuota,
+) -> Result<(), StoreError> {
+    if claims.is_empty() {
+        return Ok(());
+    }
+    let files = files_of(client, mailbox, true).await?;
+    files::check_claims(&files, claims, verifier, quota)
+}
+
+/// Each of `claims` (checked, rows locked) becomes claimed by message `seq`.
+async fn claim<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+    claims: &[FileId],
+    seq: u64,
+) -> Result<(), StoreError> {
+    if claims.is_empty() {
+        return Ok(());
+    }
+    let m: &[u8] = &mailbox.0;
+    let ids: Vec<&[u8]> = claims.iter().map(|f| f.0.as_slice()).collect();
+    let seq = to_db(seq)?;
+    let claimed = exec(
+        client,
+        "UPDATE files SET state = 2, claimed_by = $3 \
+         WHERE mailbox_id = $1 AND file_id = ANY($2) AND state = 1",
+        &[&m, &ids, &seq],
+    )
+    .await?;
+    if claimed != claims.len() as u64 {
+        return Err(StoreError::UnknownFile);
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl Storage for PgStore {
     async fn create_thread_claiming(
         &self,
-        _mailbox: &MailboxId,
-        _verifier: [u8; 32],
-        _centre: &CentreId,
-        _envelope: &[u8],
-        _now: u64,
-        _files: &[FileId],
-        _file_quota: FileQuota,
+        mailbox: &MailboxId,
+        verifier: [u8; 32],
+        centre: &CentreId,
+        envelope: &[u8],
+        now: u64,
+        claims: &[FileId],
+        file_quota: FileQuota,
     ) -> Result<ThreadRecord, StoreError> {
-        todo()
+        let now = to_minute(now);
+        let m: &[u8] = &mailbox.0;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // Checked before the counter is taken (the lock order); a creation
+        // racing this one is refused by the primary key.
+        if row(&tx, "SELECT 1 FROM threads WHERE mailbox_id = $1", &[&m])
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::Exists);
+        }
+        check_claims(&tx, mailbox, claims, &verifier, file_quota).await?;
+        let change = next_change(&tx, centre).await?;
+        let record = ThreadRecord::new(verifier, centre.clone(), envelope.len(), now, change);
+        put_thread(&tx, mailbox, &record, true).await?;
+        insert_message(&tx, mailbox, 1, now, envelope).await?;
+        claim(&tx, mailbox, claims, 1).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(record)
     }
-    async fn thread(&self, _mailbox: &MailboxId) -> Result<Option<ThreadRecord>, StoreError> {
-        todo()
+
+    async fn thread(&self, mailbox: &MailboxId) -> Result<Option<ThreadRecord>, StoreError> {
+        let m: &[u8] = &mailbox.0;
+        let client = self.client().await?;
+        let sql = format!("SELECT mailbox_id, {THREAD_COLUMNS} FROM threads WHERE mailbox_id = $1");
+        row(&client, &sql, &[&m])
+            .await?
+            .map(|row| thread_record(&row).map(|(_, r)| r))
+            .transpose()
     }
+
     async fn append_claiming(
         &self,
-        _mailbox: &MailboxId,
-        _author: Author,
-        _envelope: &[u8],
-        _now: u64,
-        _quota: Quota,
-        _files: &[FileId],
-        _file_quota: FileQuota,
+        mailbox: &MailboxId,
+        author: Author,
+        envelope: &[u8],
+        now: u64,
+        quota: Quota,
+        claims: &[FileId],
+        file_quota: FileQuota,
     ) -> Result<u64, StoreError> {
-        todo()
+        let now = to_minute(now);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let mut record = lock_thread(&tx, mailbox).await?;
+        if !record.fits(envelope.len(), quota) {
+            return Err(StoreError::Quota);
+        }
+        check_claims(&tx, mailbox, claims, &record.verifier, file_quota).await?;
+        let change = next_change(&tx, &record.centre).await?;
+        let seq = record.record_append(author, envelope.len(), now, change);
+        insert_message(&tx, mailbox, seq, now, envelope).await?;
+        claim(&tx, mailbox, claims, seq).await?;
+        put_thread(&tx, mailbox, &record, false).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(seq)
     }
+
     async fn begin_upload(
         &self,
-        _mailbox: &MailboxId,
-        _file: &FileId,
-        _length: u64,
-        _binding: [u8; 32],
-        _now: u64,
-        _quota: FileQuota,
-    ) -> Result<Box<dyn BlobWriter>, StoreError> {
-        todo()
+        mailbox: &MailboxId,
+        file: &FileId,
+        length: u64,
+        binding: [u8; 32],
+        now: u64,
+        quota: FileQuota,
+    ) -> Result<Box<dyn Upload>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // The quota counts the mailbox's files: uploads beginning together
+        // take their turns, on every relay.
+        lock_files(&tx, mailbox).await?;
+        let others = files_of(&tx, mailbox, false).await?;
+        files::check_upload(&others, file, length, quota)?;
+        let created_record = !others.iter().any(|(id, _)| id == file);
+        let record = FileRecord {
+            state: FileState::Partial,
+            claimed_by: 0,
+            created_at: to_minute(now),
+            length,
+            binding,
+        };
+        if created_record {
+            put_file(&tx, mailbox, file, &record).await?;
+        }
+        let partial = self.blobs.create_partial(mailbox, file)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Box::new(PgUpload {
+            pool: self.pool.clone(),
+            blobs: Arc::clone(&self.blobs),
+            mailbox: *mailbox,
+            file: *file,
+            record,
+            written: 0,
+            partial: Some(partial),
+            created_record,
+        }))
     }
+
     fn staging_dir(&self) -> PathBuf {
         self.blobs.staging().to_path_buf()
     }
+
+    async fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        lock_files(&tx, mailbox).await?;
+        let removed = delete_file(&tx, mailbox, file).await?;
+        tx.commit().await.map_err(db)?;
+        // After the commit: a record is never left without its bytes.
+        self.blobs.remove(mailbox, file)?;
+        Ok(removed)
+    }
+
     async fn file(
         &self,
-        _mailbox: &MailboxId,
-        _file: &FileId,
+        mailbox: &MailboxId,
+        file: &FileId,
     ) -> Result<Option<FileRecord>, StoreError> {
-        todo()
+        let client = self.client().await?;
+        file_of(&client, mailbox, file, false).await
     }
-    async fn files(&self, _mailbox: &MailboxId) -> Result<Vec<(FileId, FileRecord)>, StoreError> {
-        todo()
+
+    async fn files(&self, mailbox: &MailboxId) -> Result<Vec<(FileId, FileRecord)>, StoreError> {
+        let client = self.client().await?;
+        files_of(&client, mailbox, false).await
     }
+
     async fn all_files(&self) -> Result<Vec<(MailboxId, FileId, FileRecord)>, StoreError> {
-        todo()
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT mailbox_id, file_id, {FILE_COLUMNS} FROM files ORDER BY mailbox_id, file_id"
+        );
+        rows(&client, &sql, &[])
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    MailboxId(fixed(col::<&[u8]>(row, 0)?)?),
+                    FileId(fixed(col::<&[u8]>(row, 1)?)?),
+                    file_record(row, 2)?,
+                ))
+            })
+            .collect()
     }
+
     async fn read_blob(
         &self,
-        _mailbox: &MailboxId,
-        _file: &FileId,
+        mailbox: &MailboxId,
+        file: &FileId,
     ) -> Result<BlobReader, StoreError> {
-        todo()
+        self.blobs.read(mailbox, file)
     }
+
     async fn remove_stale_files(
         &self,
-        _now: u64,
-        _pending_file_secs: u64,
-        _receiving: &(dyn for<'k> Fn(&'k [u8; 32]) -> bool + Sync),
+        now: u64,
+        pending_file_secs: u64,
+        receiving: &(dyn for<'k> Fn(&'k [u8; 32]) -> bool + Sync),
     ) -> Result<usize, StoreError> {
-        todo()
+        // As storage::remove_stale_files: records keep the minute an upload
+        // began, rounded down, so a minute more that none goes early.
+        let cutoff = now.saturating_sub(pending_file_secs.saturating_add(60));
+        let mut removed = 0;
+        for (mailbox, file, _) in self.all_files().await? {
+            if self
+                .remove_if_stale(&mailbox, &file, cutoff, receiving)
+                .await?
+            {
+                removed += 1;
+            }
+        }
+        for key in self.blobs.old_partials(pending_file_secs)? {
+            let (mailbox, file) = FileRecord::parse_key(&key)?;
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(db)?;
+            lock_files(&tx, &mailbox).await?;
+            if file_of(&tx, &mailbox, &file, false).await?.is_none() && !receiving(&key) {
+                self.blobs.remove_partial(&mailbox, &file)?;
+                removed += 1;
+            }
+            tx.commit().await.map_err(db)?;
+        }
+        Ok(removed)
     }
+
     async fn messages(
         &self,
-        _mailbox: &MailboxId,
-        _after: u64,
-        _limit: usize,
+        mailbox: &MailboxId,
+        after: u64,
+        limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        todo()
+        let Ok(after) = i64::try_from(after) else {
+            // No sequence number is above i64::MAX.
+            return Ok(Vec::new());
+        };
+        let m: &[u8] = &mailbox.0;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.client().await?;
+        rows(
+            &client,
+            "SELECT seq, stored_at, envelope FROM messages WHERE mailbox_id = $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3",
+            &[&m, &after, &limit],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(StoredMessage {
+                seq: from_db(col(row, 0)?)?,
+                stored_at: from_db(col(row, 1)?)?,
+                envelope: col::<Vec<u8>>(row, 2)?,
+            })
+        })
+        .collect()
     }
-    async fn delete_thread(&self, _mailbox: &MailboxId) -> Result<bool, StoreError> {
-        todo()
+
+    async fn delete_thread(&self, mailbox: &MailboxId) -> Result<bool, StoreError> {
+        let m: &[u8] = &mailbox.0;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // Its messages and note go with it (ON DELETE CASCADE).
+        if exec(&tx, "DELETE FROM threads WHERE mailbox_id = $1", &[&m]).await? == 0 {
+            return Ok(false);
+        }
+        lock_files(&tx, mailbox).await?;
+        let files = rows(
+            &tx,
+            "DELETE FROM files WHERE mailbox_id = $1 RETURNING file_id",
+            &[&m],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok(FileId(fixed(col::<&[u8]>(row, 0)?)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        tx.commit().await.map_err(db)?;
+        // The bytes after the records (a crash in between leaves bytes of
+        // no record, as in the sled store, never a record of no bytes).
+        for file in &files {
+            self.blobs.remove(mailbox, file)?;
+        }
+        Ok(true)
     }
+
     async fn changed_threads(
         &self,
-        _centre: &CentreId,
-        _since: u64,
-        _before: u64,
-        _limit: usize,
+        centre: &CentreId,
+        since: u64,
+        before: u64,
+        limit: usize,
     ) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError> {
-        todo()
+        let (Ok(since), Some(last)) = (i64::try_from(since), before.checked_sub(1)) else {
+            return Ok(Vec::new());
+        };
+        let last = upper(last);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let centre = centre.as_str();
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT mailbox_id, {THREAD_COLUMNS} FROM threads \
+             WHERE centre = $1 AND change > $2 AND change <= $3 ORDER BY change DESC LIMIT $4"
+        );
+        rows(&client, &sql, &[&centre, &since, &last, &limit])
+            .await?
+            .iter()
+            .map(thread_record)
+            .collect()
     }
-    async fn keep(&self, _mailbox: &MailboxId, _now: u64) -> Result<(), StoreError> {
-        todo()
+
+    async fn keep(&self, mailbox: &MailboxId, now: u64) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        touch(&tx, mailbox, to_minute(now)).await?;
+        tx.commit().await.map_err(db)
     }
-    async fn mark_read(&self, _mailbox: &MailboxId, _seq: u64) -> Result<(), StoreError> {
-        todo()
+
+    async fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let mut record = lock_thread(&tx, mailbox).await?;
+        let seq = seq.min(record.last_seq);
+        if seq <= record.staff_read_seq {
+            return Ok(());
+        }
+        record.staff_read_seq = seq;
+        record.unread = person_messages_after(&tx, mailbox, seq).await?;
+        put_thread(&tx, mailbox, &record, false).await?;
+        tx.commit().await.map_err(db)
     }
+
     async fn put_note(
         &self,
-        _mailbox: &MailboxId,
-        _envelope: &[u8],
-        _now: u64,
+        mailbox: &MailboxId,
+        envelope: &[u8],
+        now: u64,
     ) -> Result<(), StoreError> {
-        todo()
+        let now = to_minute(now);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        touch(&tx, mailbox, now).await?;
+        put_note_row(&tx, mailbox, envelope, now).await?;
+        tx.commit().await.map_err(db)
     }
-    async fn note(&self, _mailbox: &MailboxId) -> Result<Option<Vec<u8>>, StoreError> {
-        todo()
+
+    async fn note(&self, mailbox: &MailboxId) -> Result<Option<Vec<u8>>, StoreError> {
+        let m: &[u8] = &mailbox.0;
+        let client = self.client().await?;
+        row(
+            &client,
+            "SELECT envelope FROM notes WHERE mailbox_id = $1",
+            &[&m],
+        )
+        .await?
+        .map(|row| col::<Vec<u8>>(&row, 0))
+        .transpose()
     }
+
     async fn transfer(
         &self,
-        _mailbox: &MailboxId,
-        _to: &CentreId,
-        _moved: Moved<'_>,
-        _now: u64,
+        mailbox: &MailboxId,
+        to: &CentreId,
+        moved: Moved<'_>,
+        now: u64,
     ) -> Result<(), StoreError> {
-        todo()
+        let Moved {
+            resealed,
+            note,
+            notice,
+        } = moved;
+        let now = to_minute(now);
+        let m: &[u8] = &mailbox.0;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let mut record = lock_thread(&tx, mailbox).await?;
+        if resealed.len() != record.message_count as usize {
+            return Err(StoreError::Changed);
+        }
+        // A sequence number given twice: the last envelope stands, as
+        // when the sled store writes them one after the other.
+        let resealed: BTreeMap<u64, &[u8]> = resealed
+            .iter()
+            .map(|(seq, envelope)| (*seq, envelope.as_slice()))
+            .collect();
+        let seqs = resealed
+            .keys()
+            .map(|s| to_db(*s))
+            .collect::<Result<Vec<i64>, StoreError>>()?;
+        let old = rows(
+            &tx,
+            "SELECT seq, octet_length(envelope) FROM messages \
+             WHERE mailbox_id = $1 AND seq = ANY($2)",
+            &[&m, &seqs],
+        )
+        .await?;
+        if old.len() != resealed.len() {
+            return Err(StoreError::NotFound);
+        }
+        // Counted before the envelopes are replaced, as sled counts them (a
+        // transfer keeps every message's kind).
+        let unread = person_messages_after(&tx, mailbox, 0).await?;
+        let mut total = record.total_bytes;
+        for row in &old {
+            let length: i32 = col(row, 1)?;
+            let length = u64::try_from(length).map_err(|_| StoreError::Corrupt)?;
+            total = total.checked_sub(length).ok_or(StoreError::Corrupt)?;
+        }
+        let envelopes: Vec<&[u8]> = resealed.values().copied().collect();
+        total = envelopes
+            .iter()
+            .fold(total, |sum, e| sum.saturating_add(e.len() as u64));
+        exec(
+            &tx,
+            "UPDATE messages SET envelope = new.envelope \
+             FROM unnest($2::bigint[], $3::bytea[]) AS new(seq, envelope) \
+             WHERE messages.mailbox_id = $1 AND messages.seq = new.seq",
+            &[&m, &seqs, &envelopes],
+        )
+        .await?;
+        match note {
+            Some(envelope) => put_note_row(&tx, mailbox, envelope, now).await?,
+            None => {
+                exec(&tx, "DELETE FROM notes WHERE mailbox_id = $1", &[&m]).await?;
+            }
+        }
+        record.centre = to.clone();
+        record.change = next_change(&tx, to).await?;
+        record.last_activity = now;
+        record.total_bytes = total;
+        record.staff_read_seq = 0;
+        record.unread = unread;
+        if let Some(notice) = notice {
+            let seq = record.record_notice(notice.len());
+            insert_message(&tx, mailbox, seq, now, notice).await?;
+        }
+        put_thread(&tx, mailbox, &record, false).await?;
+        tx.commit().await.map_err(db)
     }
+
     async fn inactive_since(
         &self,
-        _cutoff: u64,
+        cutoff: u64,
     ) -> Result<Vec<(MailboxId, ThreadRecord)>, StoreError> {
-        todo()
+        let Some(last) = cutoff.checked_sub(1) else {
+            return Ok(Vec::new());
+        };
+        let last = upper(last);
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT mailbox_id, {THREAD_COLUMNS} FROM threads WHERE last_activity <= $1 \
+             ORDER BY mailbox_id"
+        );
+        rows(&client, &sql, &[&last])
+            .await?
+            .iter()
+            .map(thread_record)
+            .collect()
     }
+
     async fn put_centre_record(
         &self,
-        _centre: &CentreId,
-        _envelope: &[u8],
-        _now: u64,
+        centre: &CentreId,
+        envelope: &[u8],
+        now: u64,
     ) -> Result<(), StoreError> {
-        todo()
+        let centre = centre.as_str();
+        let now = to_db(to_minute(now))?;
+        let client = self.client().await?;
+        exec(
+            &client,
+            "INSERT INTO centre_records (centre, stored_at, envelope) VALUES ($1, $2, $3) \
+             ON CONFLICT (centre) DO UPDATE SET stored_at = EXCLUDED.stored_at, \
+             envelope = EXCLUDED.envelope",
+            &[&centre, &now, &envelope],
+        )
+        .await?;
+        Ok(())
     }
-    async fn centre_record(&self, _centre: &CentreId) -> Result<Option<Vec<u8>>, StoreError> {
-        todo()
+
+    async fn centre_record(&self, centre: &CentreId) -> Result<Option<Vec<u8>>, StoreError> {
+        let centre = centre.as_str();
+        let client = self.client().await?;
+        row(
+            &client,
+            "SELECT envelope FROM centre_records WHERE centre = $1",
+            &[&centre],
+        )
+        .await?
+        .map(|row| col::<Vec<u8>>(&row, 0))
+        .transpose()
     }
-    async fn set_directory(&self, _json: &[u8]) -> Result<(), StoreError> {
-        todo()
+
+    async fn set_directory(&self, json: &[u8]) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        exec(
+            &client,
+            "INSERT INTO directory (only_row, json) VALUES (true, $1) \
+             ON CONFLICT (only_row) DO UPDATE SET json = EXCLUDED.json",
+            &[&json],
+        )
+        .await?;
+        Ok(())
     }
+
     async fn directory(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        todo()
+        let client = self.client().await?;
+        row(&client, "SELECT json FROM directory", &[])
+            .await?
+            .map(|row| col::<Vec<u8>>(&row, 0))
+            .transpose()
     }
+
     async fn spend_nonce(
         &self,
-        _nonce: &NonceKey,
-        _now: u64,
-        _until: u64,
+        nonce: &NonceKey,
+        now: u64,
+        until: u64,
     ) -> Result<bool, StoreError> {
-        todo()
+        let key: &[u8] = nonce;
+        let expiry = to_db(nonce_expiry(until))?;
+        let now = to_db(now)?;
+        let client = self.client().await?;
+        // One statement: of two requests with one nonce, on any two relays,
+        // exactly one inserts it (or takes over an expired record); the
+        // other finds it live and changes nothing.
+        let spent = row(
+            &client,
+            "INSERT INTO staff_nonces (nonce_key, refused_until) VALUES ($1, $2) \
+             ON CONFLICT (nonce_key) DO UPDATE SET refused_until = EXCLUDED.refused_until \
+             WHERE staff_nonces.refused_until < $3 RETURNING 1",
+            &[&key, &expiry, &now],
+        )
+        .await?;
+        Ok(spent.is_some())
     }
-    async fn nonce_spent(&self, _nonce: &NonceKey, _now: u64) -> Result<bool, StoreError> {
-        todo()
+
+    async fn nonce_spent(&self, nonce: &NonceKey, now: u64) -> Result<bool, StoreError> {
+        let key: &[u8] = nonce;
+        let now = to_db(now)?;
+        let client = self.client().await?;
+        Ok(row(
+            &client,
+            "SELECT 1 FROM staff_nonces WHERE nonce_key = $1 AND refused_until >= $2",
+            &[&key, &now],
+        )
+        .await?
+        .is_some())
     }
-    async fn sweep_nonces(&self, _now: u64) -> Result<usize, StoreError> {
-        todo()
+
+    async fn sweep_nonces(&self, now: u64) -> Result<usize, StoreError> {
+        let now = to_db(now)?;
+        let client = self.client().await?;
+        let removed = exec(
+            &client,
+            "DELETE FROM staff_nonces WHERE refused_until < $1",
+            &[&now],
+        )
+        .await?;
+        usize::try_from(removed).map_err(|_| StoreError::Corrupt)
+    }
+}
+
+impl PgStore {
+    /// The sweeper's judgement of one file, on its record as it is when
+    /// removed (locked: no claim or upload comes in between), with the
+    /// rules of [`crate::store::remove_stale_files`].
+    async fn remove_if_stale(
+        &self,
+        mailbox: &MailboxId,
+        file: &FileId,
+        cutoff: u64,
+        receiving: &(dyn for<'k> Fn(&'k [u8; 32]) -> bool + Sync),
+    ) -> Result<bool, StoreError> {
+        let m: &[u8] = &mailbox.0;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        lock_files(&tx, mailbox).await?;
+        let Some(record) = file_of(&tx, mailbox, file, true).await? else {
+            return Ok(false);
+        };
+        let stale = if record.unclaimed() {
+            record.created_at <= cutoff && !receiving(&FileRecord::key(mailbox, file))
+        } else {
+            row(&tx, "SELECT 1 FROM threads WHERE mailbox_id = $1", &[&m])
+                .await?
+                .is_none()
+        };
+        if !stale {
+            return Ok(false);
+        }
+        delete_file(&tx, mailbox, file).await?;
+        // The bytes under the lock, before the commit: if the commit
+        // fails, the record stays, as stale as it was, for the next sweep.
+        self.blobs.remove(mailbox, file)?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+}
+
+/// An upload into a [`PgStore`]: the bytes into a `.part` file of the blob
+/// directory, the record in the database.
+struct PgUpload {
+    pool: Pool,
+    blobs: Arc<BlobDir>,
+    mailbox: MailboxId,
+    file: FileId,
+    record: FileRecord,
+    written: u64,
+    partial: Option<std::fs::File>,
+    created_record: bool,
+}
+
+#[async_trait]
+impl Upload for PgUpload {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        let partial = self.partial.as_mut().ok_or(StoreError::Corrupt)?;
+        if self.written + bytes.len() as u64 > self.record.length {
+            return Err(StoreError::Corrupt);
+        }
+        BlobDir::append(partial, bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
+        let partial = self.partial.take().ok_or(StoreError::Corrupt)?;
+        if self.written != self.record.length {
+            return Err(StoreError::Corrupt);
+        }
+        let partial = blocking(move || {
+            partial.sync_all().map_err(io)?;
+            Ok(partial)
+        })
+        .await?;
+        let mut client = connection(&self.pool).await?;
+        let tx = client.transaction().await.map_err(db)?;
+        // The check, the rename and the record under the mailbox's lock and
+        // the record's row lock, which a claim takes too: a claim comes
+        // wholly before (and wins: a claimed blob never changes) or after.
+        lock_files(&tx, &self.mailbox).await?;
+        let current = file_of(&tx, &self.mailbox, &self.file, true).await?;
+        if current.is_some_and(|r| r.state == FileState::Claimed) {
+            drop(partial);
+            self.blobs.remove_partial(&self.mailbox, &self.file)?;
+            return Err(StoreError::FileExists);
+        }
+        let (blobs, mailbox, file) = (Arc::clone(&self.blobs), self.mailbox, self.file);
+        blocking(move || blobs.complete(partial, &mailbox, &file)).await?;
+        let record = FileRecord {
+            state: FileState::Pending,
+            ..self.record.clone()
+        };
+        put_file(&tx, &self.mailbox, &self.file, &record).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
+        drop(self.partial.take());
+        let (m, f): (&[u8], &[u8]) = (&self.mailbox.0, &self.file.0);
+        let mut client = connection(&self.pool).await?;
+        let tx = client.transaction().await.map_err(db)?;
+        lock_files(&tx, &self.mailbox).await?;
+        self.blobs.remove_partial(&self.mailbox, &self.file)?;
+        if self.created_record {
+            exec(
+                &tx,
+                "DELETE FROM files WHERE mailbox_id = $1 AND file_id = $2 AND state = 0",
+                &[&m, &f],
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db)
     }
 }
