@@ -200,6 +200,29 @@ impl TestPostgres {
         }
     }
 
+    /// For a server kept for the whole test process (in a `static`, which
+    /// is never dropped): a watchdog process stops it (SIGQUIT to the
+    /// postmaster: an immediate shutdown) and removes its folder once this
+    /// process has exited, however it exits.
+    // The watchdog outlives this process by design: it is never waited for.
+    #[allow(clippy::zombie_processes)]
+    pub fn stop_when_this_process_exits(&self) {
+        let script = "while kill -0 \"$1\" 2>/dev/null; do sleep 1; done; \
+             pid=$(head -n 1 \"$2/data/postmaster.pid\" 2>/dev/null); \
+             if [ -n \"$pid\" ]; then kill -QUIT \"$pid\" 2>/dev/null; \
+             for _ in $(seq 100); do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.1; done; fi; \
+             rm -rf \"$2\"";
+        Command::new("sh")
+            .args(["-c", script, "ozvi-postgres-watchdog"])
+            .arg(std::process::id().to_string())
+            .arg(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the watchdog starts");
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()

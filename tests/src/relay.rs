@@ -1,18 +1,32 @@
 //! A relay for a test: in the test's process ([`Relay`]) or the real
 //! binary ([`RelayProcess`]).
+//!
+//! The engine of a relay in the test's process is chosen by the
+//! environment variable `OZVI_TEST_STORE` ([`TestStore`]): `sled` (the
+//! default) in the configured data directory, or `postgres`, a fresh
+//! database of one throw-away PostgreSQL server that the test process
+//! starts when its first relay needs it and shares between its relays
+//! ([`crate::postgres::TestPostgres`]; attached files' bytes stay in the
+//! data directory). So `OZVI_TEST_STORE=postgres cargo test -p ozvi-relay
+//! --test api` is the relay's API suite on PostgreSQL. A test that opens
+//! the sled directory itself asks [`sled_only`] first and is skipped on
+//! PostgreSQL.
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 pub use ozvi_relay::config::Config;
+use ozvi_relay::config::{DatabaseUrl, StoreKind};
+use ozvi_relay::flusher::Flusher;
 pub use ozvi_relay::state::{AppState, Clock, SystemClock};
-use ozvi_relay::store::SledStore;
+use ozvi_relay::store::postgres::PgStore;
+use ozvi_relay::store::{SledStore, Storage};
 
 use ozvi_crypto::MailboxId;
 
@@ -23,6 +37,76 @@ use crate::programs;
 /// tamper with it as a hostile relay could.
 pub use ozvi_relay::store;
 pub use ozvi_relay::store::Author;
+
+/// The engine of the relays a test starts in its process: the environment
+/// variable `OZVI_TEST_STORE`, `sled` (or unset) or `postgres`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestStore {
+    /// sled in the configured data directory.
+    Sled,
+    /// A fresh database of the test process's shared PostgreSQL server.
+    Postgres,
+}
+
+impl TestStore {
+    /// The variable that chooses it.
+    pub const VARIABLE: &'static str = "OZVI_TEST_STORE";
+
+    /// The engine `OZVI_TEST_STORE` chooses; fails the test on a value it
+    /// does not know, rather than testing another engine than asked.
+    pub fn from_env() -> Self {
+        match std::env::var(Self::VARIABLE).as_deref() {
+            Err(_) | Ok("" | "sled") => Self::Sled,
+            Ok("postgres") => Self::Postgres,
+            Ok(other) => panic!(
+                "{}={other:?}: the test store is `sled` (the default) or `postgres`",
+                Self::VARIABLE
+            ),
+        }
+    }
+}
+
+/// Whether the test calling it must be skipped because it opens the sled
+/// store itself (`what` says why), which a relay on PostgreSQL does not
+/// have; prints that it was skipped. Use as `if sled_only("…") { return; }`.
+pub fn sled_only(what: &str) -> bool {
+    let skip = TestStore::from_env() == TestStore::Postgres;
+    if skip {
+        eprintln!(
+            "skipped on {}=postgres: sled only ({what})",
+            TestStore::VARIABLE
+        );
+    }
+    skip
+}
+
+/// The test process's PostgreSQL server, started by the first relay that
+/// needs it and stopped when the process exits.
+fn shared_postgres() -> &'static crate::postgres::TestPostgres {
+    static SERVER: OnceLock<crate::postgres::TestPostgres> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let server = crate::postgres::TestPostgres::start();
+        server.stop_when_this_process_exits();
+        server
+    })
+}
+
+/// The database of the relay whose data directory is `data`: a fresh one
+/// for a new directory, the same one for a relay started again on it (a
+/// restart keeps its records, as with sled).
+fn database_for(data: &Path) -> String {
+    static DATABASES: OnceLock<Mutex<std::collections::HashMap<PathBuf, String>>> = OnceLock::new();
+    let server = shared_postgres();
+    let mut databases = DATABASES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let next = databases.len();
+    databases
+        .entry(data.to_path_buf())
+        .or_insert_with(|| server.create_database(&format!("relay_{next}")))
+        .clone()
+}
 
 /// A clock the test moves by hand.
 pub struct TestClock(pub AtomicU64);
@@ -105,20 +189,51 @@ impl Relay {
         Self::start(operator_config(data, root_key)).await
     }
 
-    /// Starts a relay on a sled store at `config.data`, on the system clock.
+    /// Starts a relay on the system clock, on the store [`TestStore`]
+    /// chooses (sled at `config.data` by default).
     pub async fn start(config: Config) -> Self {
         Self::start_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    /// Starts a relay on a sled store at `config.data`, on `clock`.
+    /// Starts a relay on `clock`, on the store [`TestStore`] chooses (sled
+    /// at `config.data` by default).
     pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Self {
-        let store = Arc::new(SledStore::open(&config.data).expect("sled opens"));
-        Self::start_on(config, store, clock).await
+        match TestStore::from_env() {
+            TestStore::Sled => {
+                let store = Arc::new(SledStore::open(&config.data).expect("sled opens"));
+                Self::start_on(config, store, clock).await
+            }
+            TestStore::Postgres => Self::start_on_postgres(config, clock).await,
+        }
     }
 
-    /// Starts a relay on `store` (a store the test has seeded).
+    /// Starts a relay on `store` (a sled store the test has seeded).
     pub async fn start_on(config: Config, store: Arc<SledStore>, clock: Arc<dyn Clock>) -> Self {
-        let state = ozvi_relay::startup::build(config, store, clock)
+        let (store, flusher) =
+            ozvi_relay::startup::embedded(store).expect("the flusher thread starts");
+        Self::start_engine(config, store, flusher, clock).await
+    }
+
+    /// Starts a relay on its own database of the shared PostgreSQL server
+    /// (the same one again for the same `config.data`), with attached
+    /// files' bytes in `config.data`.
+    async fn start_on_postgres(mut config: Config, clock: Arc<dyn Clock>) -> Self {
+        let url = database_for(&config.data);
+        let store = PgStore::open(&url, &config.data)
+            .await
+            .unwrap_or_else(|e| panic!("the PostgreSQL store opens: {e}"));
+        config.store = StoreKind::Postgres;
+        config.database_url = Some(DatabaseUrl::new(url));
+        Self::start_engine(config, Arc::new(store), Flusher::committed(), clock).await
+    }
+
+    async fn start_engine(
+        config: Config,
+        store: Arc<dyn Storage>,
+        flusher: Flusher,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let state = ozvi_relay::startup::build(config, store, flusher, clock)
             .await
             .expect("the relay's state builds");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -167,7 +167,9 @@ pub struct Route {
 }
 
 /// What every route can answer: the HTTP layer's own refusals, the wrong
-/// method, the per-address rate limit and an internal failure.
+/// method, the per-address rate limit, an internal failure, and a store out
+/// of reach (a database that is down: relays on one database count the
+/// rate limit there, and most routes read or write it).
 pub const COMMON: &[ErrorCode] = &[
     ErrorCode::MalformedHttp,
     ErrorCode::MethodNotAllowed,
@@ -175,6 +177,7 @@ pub const COMMON: &[ErrorCode] = &[
     ErrorCode::RateLimited,
     ErrorCode::HeadersTooLarge,
     ErrorCode::Internal,
+    ErrorCode::StorageUnavailable,
 ];
 
 /// What the person's authentication can answer.
@@ -279,7 +282,9 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
             path: paths::HEALTHZ,
             access: Public,
             summary: "The relay is up and its store answers.",
-            description: "`ok` as text; a failing store answers `500 internal`.",
+            description: "`ok` as text. A store that cannot be reached (a database that \
+                is down) answers `503 storage_unavailable`, so that a proxy in front of \
+                several relays turns to another; a failing store answers `500 internal`.",
             query: Query::None,
             request: Body::Empty,
             body_limit: None,

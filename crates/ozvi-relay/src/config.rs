@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use ipnet::IpNet;
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 /// The hardest challenge the person's page accepts (docs/WEB.md): adaptive
 /// difficulty never goes above it.
@@ -38,6 +39,48 @@ impl<'de> Deserialize<'de> for TrustedProxy {
     }
 }
 
+/// Which engine holds the relay's records (`store = "sled"` or
+/// `"postgres"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// sled, embedded, in the data directory: one relay per data directory.
+    #[default]
+    Sled,
+    /// A PostgreSQL database at `database_url`, which several relays can
+    /// share; attached files' bytes stay in the data directory.
+    Postgres,
+}
+
+/// The PostgreSQL connection URL: it holds a password, so it is never
+/// printed (`Debug` shows `***`) and is wiped from memory when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(Zeroizing<String>);
+
+impl DatabaseUrl {
+    /// Takes `url` (and wipes it when dropped).
+    pub fn new(url: String) -> Self {
+        Self(Zeroizing::new(url))
+    }
+
+    /// The URL, to connect with; never to print.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self::new(String::deserialize(d)?))
+    }
+}
+
 /// Everything the relay can be told. Every field has a safe default except
 /// the root key, without which the relay would accept any directory.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -45,8 +88,15 @@ impl<'de> Deserialize<'de> for TrustedProxy {
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// The sled data directory.
+    /// The data directory: sled's database, and the bytes of attached
+    /// files (with either store).
     pub data: PathBuf,
+    /// Which engine holds the records: `sled` (the default) or `postgres`.
+    pub store: StoreKind,
+    /// The PostgreSQL URL (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`)
+    /// with `store = "postgres"`; better in `OZVI_DATABASE_URL` than in the
+    /// file. Never logged or printed.
+    pub database_url: Option<DatabaseUrl>,
     /// The operator's Ed25519 root key (base64url); only directories it signed are served.
     pub root_key: String,
     /// A signed directory file to install at start if it is newer than the stored one.
@@ -175,6 +225,8 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("ozvi-data"),
+            store: StoreKind::Sled,
+            database_url: None,
             root_key: String::new(),
             directory: None,
             web_root: None,
@@ -249,8 +301,29 @@ impl Config {
             self.threads_per_address_per_hour > 0 && self.threads_per_centre_per_hour > 0,
             "threads_per_address_per_hour and threads_per_centre_per_hour must be above 0"
         );
+        self.validate_store()?;
         self.notify.validate()?;
         Ok(())
+    }
+
+    /// A database URL goes with `store = "postgres"`, and only with it.
+    fn validate_store(&self) -> anyhow::Result<()> {
+        let url = self
+            .database_url
+            .as_ref()
+            .filter(|u| !u.expose().trim().is_empty());
+        match (self.store, url) {
+            (StoreKind::Postgres, None) => anyhow::bail!(
+                "store = \"postgres\" needs the database's URL: set OZVI_DATABASE_URL (or \
+                 --database-url, or database_url in the file) to \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE (docs/OPERATIONS.md)"
+            ),
+            (StoreKind::Sled, Some(_)) => anyhow::bail!(
+                "a database URL is set but store is \"sled\": set store = \"postgres\" to use \
+                 the database, or remove database_url (OZVI_DATABASE_URL, --database-url)"
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// The per-thread file quotas.
@@ -360,5 +433,58 @@ mod tests {
         Config::default()
             .validate()
             .expect("the defaults are valid");
+    }
+
+    #[test]
+    fn the_store_is_sled_or_postgres_and_a_url_goes_with_postgres_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("relay.toml");
+        assert_eq!(Config::default().store, StoreKind::Sled);
+        std::fs::write(
+            &path,
+            "store = \"postgres\"\ndatabase_url = \"postgres://ozvi:tajne-heslo@db/ozvi\"\n",
+        )
+        .expect("write");
+        let config = Config::from_file(&path).expect("valid");
+        assert_eq!(config.store, StoreKind::Postgres);
+        assert_eq!(
+            config.database_url.as_ref().map(DatabaseUrl::expose),
+            Some("postgres://ozvi:tajne-heslo@db/ozvi")
+        );
+        config.validate().expect("postgres with a URL");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("tajne-heslo"), "{shown}");
+        assert!(shown.contains("database_url: Some(***)"), "{shown}");
+
+        std::fs::write(&path, "store = \"mysql\"\n").expect("write");
+        let refused = format!("{:#}", Config::from_file(&path).expect_err("refused"));
+        assert!(
+            refused.contains("sled") && refused.contains("postgres"),
+            "{refused}"
+        );
+
+        let without = Config {
+            store: StoreKind::Postgres,
+            ..Config::default()
+        };
+        let message = without.validate().expect_err("refused").to_string();
+        assert!(
+            message.contains("OZVI_DATABASE_URL") && !message.contains('\n'),
+            "{message}"
+        );
+        let blank = Config {
+            database_url: Some(DatabaseUrl::new("  ".into())),
+            ..without
+        };
+        assert!(blank.validate().is_err(), "a blank URL is no URL");
+        let sled_with_url = Config {
+            database_url: config.database_url.clone(),
+            ..Config::default()
+        };
+        let message = sled_with_url.validate().expect_err("refused").to_string();
+        assert!(
+            message.contains("store = \"postgres\"") && !message.contains("tajne-heslo"),
+            "{message}"
+        );
     }
 }

@@ -102,6 +102,10 @@ pub enum ApiError {
     /// Something failed inside the relay.
     #[error("internal error")]
     Internal,
+    /// The store cannot be reached now (a database that is down or
+    /// restarting); the request may succeed later.
+    #[error("storage unavailable")]
+    StorageUnavailable,
     /// A claimed or downloaded file is not a file of the thread.
     #[error("unknown file")]
     UnknownFile,
@@ -153,6 +157,7 @@ impl ApiError {
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             ApiError::Internal => ErrorCode::Internal,
+            ApiError::StorageUnavailable => ErrorCode::StorageUnavailable,
             ApiError::UnknownFile => ErrorCode::UnknownFile,
             ApiError::FileExists => ErrorCode::FileExists,
             ApiError::UploadInProgress => ErrorCode::UploadInProgress,
@@ -196,7 +201,14 @@ impl From<crate::store::StoreError> for ApiError {
             StoreError::Changed => ApiError::ThreadChanged,
             StoreError::FileExists => ApiError::FileExists,
             StoreError::UnknownFile => ApiError::UnknownFile,
-            StoreError::Backend(_) | StoreError::Unavailable(_) | StoreError::Corrupt => {
+            StoreError::Unavailable(cause) => {
+                // One line per failed request, with the cause only: the
+                // engine's reason (refused, timed out), never the request's
+                // data, the database URL or its password.
+                tracing::warn!(cause = %cause, "storage unavailable");
+                ApiError::StorageUnavailable
+            }
+            StoreError::Backend(_) | StoreError::Corrupt => {
                 // The cause names no user data (sled's own messages).
                 tracing::error!(error = ?e, "storage failure");
                 ApiError::Internal

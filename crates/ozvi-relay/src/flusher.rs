@@ -10,6 +10,10 @@
 //! The flush runs on its own thread rather than on Tokio's blocking pool: a
 //! request then costs one hand-off to the flusher and one back, which
 //! matters at thousands of writes per second on two cores.
+//!
+//! A store whose every commit is durable when it returns (PostgreSQL with
+//! `synchronous_commit` on, its default) needs none of this:
+//! [`Flusher::committed`] answers every flush at once, with no thread.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -24,7 +28,8 @@ type Waiter = oneshot::Sender<Result<(), ()>>;
 /// dropped.
 #[derive(Clone)]
 pub struct Flusher {
-    handle: Arc<Handle>,
+    /// `None`: the store's commits are durable already ([`Flusher::committed`]).
+    handle: Option<Arc<Handle>>,
 }
 
 /// Stops the thread on drop.
@@ -60,21 +65,31 @@ impl Flusher {
             .name("ozvi-flusher".into())
             .spawn(move || run(&worker, store.as_ref()))?;
         Ok(Self {
-            handle: Arc::new(Handle { shared }),
+            handle: Some(Arc::new(Handle { shared })),
         })
+    }
+
+    /// For a store whose commits are durable when they return (a server
+    /// database that syncs its log before it answers): every flush returns
+    /// at once.
+    pub fn committed() -> Self {
+        Self { handle: None }
     }
 
     /// Waits until every write completed before this call is durable.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let Some(handle) = &self.handle else {
+            return Ok(());
+        };
         let (tx, rx) = oneshot::channel();
         {
-            let mut pending = self.handle.shared.lock();
+            let mut pending = handle.shared.lock();
             if pending.stopped {
                 return Err(StoreError::Backend("flusher stopped".into()));
             }
             pending.waiters.push(tx);
         }
-        self.handle.shared.wake.notify_one();
+        handle.shared.wake.notify_one();
         match rx.await {
             Ok(Ok(())) => Ok(()),
             _ => Err(StoreError::Backend("flush failed".into())),
@@ -122,7 +137,7 @@ mod tests {
     async fn concurrent_flushes_are_all_answered_and_the_thread_stops_with_the_last_handle() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
         let flusher = Flusher::start(store).expect("thread starts");
-        let shared = Arc::clone(&flusher.handle.shared);
+        let shared = Arc::clone(&flusher.handle.as_ref().expect("a thread").shared);
         let tasks: Vec<_> = (0..32)
             .map(|_| {
                 let f = flusher.clone();
@@ -138,5 +153,14 @@ mod tests {
             shared.lock().stopped,
             "dropping the last handle stops the thread"
         );
+    }
+
+    #[tokio::test]
+    async fn a_committed_store_flushes_at_once_without_a_thread() {
+        let flusher = Flusher::committed();
+        assert!(flusher.handle.is_none(), "no thread, nothing to stop");
+        for _ in 0..3 {
+            flusher.flush().await.expect("answered at once");
+        }
     }
 }

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ozvi_relay::admin;
-use ozvi_relay::config::Config;
+use ozvi_relay::config::{Config, DatabaseUrl, StoreKind};
+use ozvi_relay::flusher::Flusher;
 use ozvi_relay::logging;
 use ozvi_relay::startup;
 use ozvi_relay::state::SystemClock;
-use ozvi_relay::store::SledStore;
+use ozvi_relay::store::postgres::PgStore;
+use ozvi_relay::store::{SledStore, Storage, Store};
 
 /// The Ozvi relay: stores only ciphertext and serves the web client.
 ///
@@ -23,9 +25,18 @@ struct Cli {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "OZVI_LISTEN")]
     listen: Option<SocketAddr>,
-    /// Data directory (sled) [default: ozvi-data]
+    /// Data directory (sled's database; attached files with either store)
+    /// [default: ozvi-data]
     #[arg(long, env = "OZVI_DATA")]
     data: Option<PathBuf>,
+    /// Which engine holds the records [default: sled]
+    #[arg(long, env = "OZVI_STORE", value_enum)]
+    store: Option<StoreKind>,
+    /// The PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE, with
+    /// --store postgres (better here or in the environment than in the
+    /// file; never logged or printed)
+    #[arg(long, env = "OZVI_DATABASE_URL", hide_env_values = true, value_parser = database_url)]
+    database_url: Option<DatabaseUrl>,
     /// TOML configuration file
     #[arg(long, env = "OZVI_CONFIG")]
     config: Option<PathBuf>,
@@ -70,6 +81,11 @@ enum Command {
     Notify,
 }
 
+/// `--database-url`: taken as is (checked when connecting), never echoed.
+fn database_url(text: &str) -> Result<DatabaseUrl, std::convert::Infallible> {
+    Ok(DatabaseUrl::new(text.to_string()))
+}
+
 impl Cli {
     fn config(&self) -> anyhow::Result<Config> {
         let mut config = match &self.config {
@@ -81,6 +97,12 @@ impl Cli {
         }
         if let Some(v) = &self.data {
             config.data = v.clone();
+        }
+        if let Some(v) = self.store {
+            config.store = v;
+        }
+        if let Some(v) = &self.database_url {
+            config.database_url = Some(v.clone());
         }
         if let Some(v) = &self.root_key {
             config.root_key = v.clone();
@@ -136,6 +158,11 @@ fn notify(config: &Config) -> anyhow::Result<()> {
 /// `ozvi-relay export OUT`: through the running relay if there is one,
 /// otherwise straight from the data directory.
 fn export(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.store == StoreKind::Sled,
+        "export is not available yet with store = \"postgres\": back up the database with \
+         pg_dump, and the data directory's files/ beside it (docs/OPERATIONS.md)"
+    );
     anyhow::ensure!(!out.exists(), "{} already exists", out.display());
     let bytes = match admin::request_export(&admin::socket_path(&config.data), out)? {
         Some(bytes) => bytes,
@@ -154,15 +181,64 @@ fn export(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The engine the relay runs on.
+enum Engine {
+    /// sled in the data directory; its fsync is group-committed.
+    Sled(Arc<SledStore>),
+    /// A PostgreSQL database; its commits are durable when they return.
+    Postgres(Arc<PgStore>),
+}
+
+impl Engine {
+    /// Opens the configured store. Every failure is one line without the
+    /// database URL or its password.
+    async fn open(config: &Config) -> anyhow::Result<Self> {
+        match (config.store, &config.database_url) {
+            (StoreKind::Postgres, Some(url)) => {
+                let store = PgStore::open(url.expose(), &config.data)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the PostgreSQL store cannot be used: {e}"))?;
+                tracing::info!("store: postgres");
+                Ok(Self::Postgres(Arc::new(store)))
+            }
+            (StoreKind::Postgres, None) => {
+                anyhow::bail!("store = \"postgres\" needs database_url")
+            }
+            (StoreKind::Sled, _) => Ok(Self::Sled(Arc::new(
+                SledStore::open(&config.data).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot open the data directory {}: {e}",
+                        config.data.display()
+                    )
+                })?,
+            ))),
+        }
+    }
+
+    /// The store behind the seam and how its writes are made durable.
+    fn seam(&self) -> anyhow::Result<(Arc<dyn Storage>, Flusher)> {
+        match self {
+            Self::Sled(store) => startup::embedded(Arc::clone(store) as Arc<dyn Store>),
+            Self::Postgres(store) => {
+                Ok((Arc::clone(store) as Arc<dyn Storage>, Flusher::committed()))
+            }
+        }
+    }
+
+    /// The sled store, for the control socket's export (sled only for now).
+    fn sled(&self) -> Option<Arc<SledStore>> {
+        match self {
+            Self::Sled(store) => Some(Arc::clone(store)),
+            Self::Postgres(_) => None,
+        }
+    }
+}
+
 #[actix_web::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
     config.validate()?;
-    let store = Arc::new(SledStore::open(&config.data).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot open the data directory {}: {e}",
-            config.data.display()
-        )
-    })?);
+    let engine = Engine::open(&config).await?;
+    let (store, flusher) = engine.seam()?;
     let config_data = config.data.clone();
     let listener = TcpListener::bind(config.listen).with_context(|| {
         format!(
@@ -172,10 +248,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     })?;
     let address = listener.local_addr()?;
     let metrics_listen = config.metrics_listen;
-    let state = startup::build(config, store.clone(), Arc::new(SystemClock)).await?;
+    let state = startup::build(config, store, flusher, Arc::new(SystemClock)).await?;
     startup::start_sweeper(state.clone());
     ozvi_relay::notify::Notifier::start(Arc::clone(&state.notifier), state.clone());
-    admin::start(&config_data, Arc::clone(&store), state.clone())?;
+    admin::start(&config_data, engine.sled(), state.clone())?;
     let metrics = match metrics_listen.map(TcpListener::bind) {
         Some(Ok(listener)) => {
             let port = listener.local_addr()?.port();
@@ -203,10 +279,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         server.await?;
     }
     let _ = std::fs::remove_file(admin::socket_path(&config_data));
-    use ozvi_relay::store::Store;
-    store
-        .flush()
-        .map_err(|e| anyhow::anyhow!("final flush failed: {e}"))?;
+    // PostgreSQL's commits are durable already; sled's last writes are
+    // flushed here.
+    if let Engine::Sled(store) = &engine {
+        store
+            .flush()
+            .map_err(|e| anyhow::anyhow!("final flush failed: {e}"))?;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -21,17 +21,27 @@ use crate::flusher::Flusher;
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::state::{AppState, Clock, CurrentDirectory};
-use crate::store::Store;
+use crate::store::{Embedded, Storage, Store};
 use crate::streams::{Caps, Streams};
 
 /// Directory uploads received at the same time (see [`AppState::directory_bodies`]).
 pub const DIRECTORY_BODIES: usize = 2;
 
-/// Builds the shared state: pins the root key, loads the stored directory and
-/// installs the configured one if it is newer.
+/// An embedded store (sled) behind the seam, called inline, with the group
+/// commit of its fsync: the `store` and `flusher` of [`build`].
+pub fn embedded(store: Arc<dyn Store>) -> anyhow::Result<(Arc<dyn Storage>, Flusher)> {
+    let flusher = Flusher::start(Arc::clone(&store)).context("cannot start the flusher thread")?;
+    Ok((Arc::new(Embedded(store)), flusher))
+}
+
+/// Builds the shared state on `store` (any engine, behind the seam) and
+/// `flusher` (how its writes are made durable: [`embedded`] for sled,
+/// [`Flusher::committed`] for a server database): pins the root key, loads
+/// the stored directory and installs the configured one if it is newer.
 pub async fn build(
     config: Config,
-    store: Arc<dyn Store>,
+    store: Arc<dyn Storage>,
+    flusher: Flusher,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<web::Data<AppState>> {
     config.validate()?;
@@ -41,7 +51,11 @@ pub async fn build(
     let root_key = Ed25519Public::from_bytes(&root_bytes)
         .ok()
         .context("root_key is not a valid Ed25519 public key")?;
-    let stored = store.directory().context("reading the stored directory")?;
+    // One line for the operator, not a chain of causes.
+    let stored = store
+        .directory()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the stored directory: {}", cause(&e)))?;
     let directory = match stored {
         Some(json) => {
             let directory = ozvi_crypto::SignedDirectory::verify(&json, &root_key, None)
@@ -52,13 +66,12 @@ pub async fn build(
         None => None,
     };
     let now = clock.now();
-    let flusher = Flusher::start(Arc::clone(&store)).context("cannot start the flusher thread")?;
     let notifier = Arc::new(
         crate::notify::Notifier::new(&config.notify)
             .context("[notify]: cannot set up the SMTP connection")?,
     );
     let state = web::Data::new(AppState {
-        store: Arc::new(crate::store::Embedded(store)),
+        store,
         flusher,
         root_key,
         directory: RwLock::new(directory),
@@ -102,6 +115,16 @@ pub async fn build(
     // request signed once the relay is up is accepted.
     wait_past(state.started_at).await;
     Ok(state)
+}
+
+/// What a store failure says, with the engine's cause when it has one (a
+/// cause names no user data: see [`crate::store::StoreError`]).
+fn cause(e: &crate::store::StoreError) -> String {
+    use crate::store::StoreError;
+    match e {
+        StoreError::Backend(cause) | StoreError::Unavailable(cause) => format!("{e}: {cause}"),
+        other => other.to_string(),
+    }
 }
 
 /// Sleeps until the system clock is past the second `secs` (Unix seconds),
