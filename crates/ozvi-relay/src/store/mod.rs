@@ -19,8 +19,10 @@
 //! hex of its `files` key ([`files`] says why not a tree).
 //!
 //! [`SledStore`] is the store the relay, the integration tests and the
-//! benchmarks use. [`MemoryStore`] exists only for unit tests and as the
-//! model in the model test.
+//! benchmarks use. [`postgres::PgStore`] keeps the same records in
+//! PostgreSQL tables (migrations/0001_records.sql) and the blobs' bytes in
+//! the same kind of directory. [`MemoryStore`] exists only for unit tests
+//! and as the model in the model test, which holds both stores to it.
 
 pub mod files;
 mod memory;
