@@ -156,22 +156,49 @@ CREATE TABLE staff_nonces (
 
 CREATE INDEX staff_nonces_by_expiry ON staff_nonces (refused_until);
 
+-- What admission (rate limits and proof-of-work challenges, src/admission/)
+-- shares between relays. Every table of it is UNLOGGED: not written to the
+-- WAL (cheap to bump on every request, not replicated, not in a base
+-- backup or a WAL archive) and emptied together after a crash, which only
+-- resets the current windows and makes the challenges out then unusable.
+-- The relays delete every row once its time has passed (src/admission/
+-- shared.rs, sweep).
+
+-- The keys admission uses, one per period, made by whichever relay needs
+-- it first (INSERT ... ON CONFLICT DO NOTHING) and read by the others:
+--   kind 1: the MAC key of the proof-of-work challenges issued in one
+--           600-second generation (period = issue time / 600), forgotten at
+--           (period + 2) × 600, once every challenge MACed by it has
+--           expired;
+--   kind 2: the key of the keyed hash that stands for a client address in
+--           one clock hour (period = Unix time / 3600), forgotten at the
+--           hour's end with the counters it keyed, so that a stored hash
+--           can no longer be linked to an address.
+CREATE UNLOGGED TABLE admission_keys (
+    kind      smallint NOT NULL CHECK (kind IN (1, 2)),
+    period    bigint   NOT NULL CHECK (period >= 0),
+    key       bytea    NOT NULL CHECK (octet_length(key) = 32),
+    forget_at bigint   NOT NULL CHECK (forget_at >= 0 AND forget_at % 60 = 0),
+    PRIMARY KEY (kind, period)
+);
+
 -- Spent proof-of-work challenges (single use across relays). A challenge
 -- lives 600 s from its issue; its id is forgotten once every challenge of
 -- its 600-second generation has expired: (issued / 600 + 2) × 600, a
--- whole minute.
-CREATE TABLE spent_challenges (
+-- whole minute, when its generation's key (admission_keys kind 1) goes
+-- too. A crash empties both tables together, so a forgotten id's
+-- challenge can no longer be verified.
+CREATE UNLOGGED TABLE spent_challenges (
     challenge_id bytea  PRIMARY KEY CHECK (octet_length(challenge_id) = 16),
     forget_at    bigint NOT NULL CHECK (forget_at >= 0 AND forget_at % 60 = 0)
 );
 
 CREATE INDEX spent_challenges_by_expiry ON spent_challenges (forget_at);
 
--- Rate-limit counters shared by the relays. UNLOGGED: not written to the
--- WAL (cheap to bump, not replicated) and emptied after a crash, which only
--- resets the current windows. A client address is never stored: `subject`
--- is the 16-byte keyed hash that stands for it (src/admission.rs), or for
--- the per-thread post limit the mailbox id.
+-- Rate-limit counters shared by the relays. A client address is never
+-- stored: `subject` is the 16-byte keyed hash that stands for it under its
+-- hour's key (admission_keys kind 2), or for the per-thread post limit the
+-- mailbox id.
 --   scope 1: requests per address per minute;
 --   scope 2: posts per thread per minute;
 --   scope 3: creation challenges per address per hour;
@@ -180,13 +207,16 @@ CREATE UNLOGGED TABLE rate_counters (
     scope        smallint NOT NULL CHECK (scope BETWEEN 1 AND 4),
     subject      bytea    NOT NULL CHECK (octet_length(subject) = 16),
     -- The window's start: a whole minute (an hour's for scopes 3 and 4).
-    window_start bigint   NOT NULL CHECK (window_start >= 0 AND window_start % 60 = 0),
+    window_start bigint   NOT NULL CHECK (
+        window_start >= 0 AND window_start % (CASE WHEN scope <= 2 THEN 60 ELSE 3600 END) = 0
+    ),
     hits         bigint   NOT NULL CHECK (hits BETWEEN 0 AND 4294967295),
     PRIMARY KEY (scope, subject, window_start)
 );
 
 -- Threads created per centre per hour (the adaptive proof-of-work price,
--- src/admission.rs), shared by the relays; UNLOGGED as above.
+-- src/admission/), shared by the relays: the current and the previous hour
+-- are read, older ones deleted.
 CREATE UNLOGGED TABLE centre_creations (
     centre     text   COLLATE "C" NOT NULL CHECK (centre ~ '^[a-z0-9-]{1,32}$'),
     hour_start bigint NOT NULL CHECK (hour_start >= 0 AND hour_start % 3600 = 0),

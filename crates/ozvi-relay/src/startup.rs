@@ -326,7 +326,8 @@ async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
 
 /// Finds the client's address (behind a trusted proxy, the one the proxy
 /// saw: [`client::client_address`]), keeps its bucket in the request for the
-/// handlers, and counts requests per bucket (a keyed hash, in memory only).
+/// handlers, and counts requests per bucket (a keyed hash: in memory, or in
+/// the database shared by several relays: [`crate::admission`]).
 async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -343,16 +344,29 @@ async fn rate_limit(
         if let Some(address) = address {
             req.extensions_mut().insert(address);
         }
-        if let Some(address) = address
-            && !state.limits.allow_address(
-                address.0,
-                state.clock.now(),
-                state.config.requests_per_address_per_minute,
-            )
-        {
-            Metrics::inc(&state.metrics.rate_limited);
-            let response = HttpResponse::from_error(ApiError::RateLimited);
-            return Ok(req.into_response(response).map_into_right_body());
+        if let Some(address) = address {
+            let allowed = state
+                .limits
+                .allow_address(
+                    address.0,
+                    state.clock.now(),
+                    state.config.requests_per_address_per_minute,
+                )
+                .await;
+            // A database that cannot count the request refuses it (503):
+            // never a pass (docs/API.md, "Admission").
+            let refused = match allowed {
+                Ok(true) => None,
+                Ok(false) => {
+                    Metrics::inc(&state.metrics.rate_limited);
+                    Some(ApiError::RateLimited)
+                }
+                Err(e) => Some(ApiError::from(e)),
+            };
+            if let Some(error) = refused {
+                let response = HttpResponse::from_error(error);
+                return Ok(req.into_response(response).map_into_right_body());
+            }
         }
     }
     Ok(next.call(req).await?.map_into_left_body())

@@ -20,6 +20,7 @@ const TABLES: &[&str] = &[
     "directory",
     "files",
     "staff_nonces",
+    "admission_keys",
     "spent_challenges",
     "rate_counters",
     "centre_creations",
@@ -75,15 +76,19 @@ async fn migrations_apply_on_an_empty_database() {
     assert_eq!(tables(&pool).await, expected);
     assert_eq!(recorded_versions(&pool).await, vec![1]);
     assert_eq!(SCHEMA_VERSION, 1);
-    // The rate-limit tables are UNLOGGED (relpersistence 'u'), the records not.
+    // The admission tables are UNLOGGED (relpersistence 'u'), the records not.
     let persistence = server
         .psql(
             DATABASE,
             "SELECT string_agg(relname || '=' || relpersistence::text, ',' ORDER BY relname) \
-             FROM pg_class WHERE relname IN ('rate_counters', 'centre_creations', 'threads')",
+             FROM pg_class WHERE relname IN ('admission_keys', 'spent_challenges', \
+             'rate_counters', 'centre_creations', 'threads')",
         )
         .expect("query");
-    assert_eq!(persistence, "centre_creations=u,rate_counters=u,threads=p");
+    assert_eq!(
+        persistence,
+        "admission_keys=u,centre_creations=u,rate_counters=u,spent_challenges=u,threads=p"
+    );
 }
 
 #[tokio::test]
@@ -397,6 +402,14 @@ async fn the_database_refuses_malformed_records() {
             hex(&[8; 16])
         ),
         "INSERT INTO centre_creations VALUES ('ic-zlin', 1799996400, 2)".into(),
+        format!(
+            "INSERT INTO rate_counters VALUES (3, {}, 1799996400, 1)",
+            hex(&[8; 16])
+        ),
+        format!(
+            "INSERT INTO admission_keys VALUES (2, 499999, {}, 1800000000)",
+            hex(&[7; 32])
+        ),
     ];
     for sql in &accepted {
         client
@@ -602,6 +615,39 @@ async fn the_database_refuses_malformed_records() {
             check.clone(),
         ),
         (
+            "an hourly rate counter whose window is not an hour",
+            format!(
+                "INSERT INTO rate_counters VALUES (4, {}, {}, 1)",
+                hex(&[8; 16]),
+                1_799_996_400 + 60
+            ),
+            check.clone(),
+        ),
+        (
+            "a 31-byte admission key",
+            format!(
+                "INSERT INTO admission_keys VALUES (1, 3000000, {}, 1800001200)",
+                hex(&[7; 31])
+            ),
+            check.clone(),
+        ),
+        (
+            "an unknown kind of admission key",
+            format!(
+                "INSERT INTO admission_keys VALUES (3, 3000000, {}, 1800001200)",
+                hex(&[7; 32])
+            ),
+            check.clone(),
+        ),
+        (
+            "a second address key for one hour",
+            format!(
+                "INSERT INTO admission_keys VALUES (2, 499999, {}, 1800000000)",
+                hex(&[9; 32])
+            ),
+            SqlState::UNIQUE_VIOLATION,
+        ),
+        (
             "a second directory",
             "INSERT INTO directory VALUES (false, '\\x7b7d'::bytea)".into(),
             check.clone(),
@@ -627,5 +673,5 @@ async fn the_database_refuses_malformed_records() {
              || ',' || (SELECT count(*) FROM files) || ',' || (SELECT count(*) FROM rate_counters)",
         )
         .expect("query");
-    assert_eq!(counts, "1,2,2,1");
+    assert_eq!(counts, "1,2,2,2");
 }

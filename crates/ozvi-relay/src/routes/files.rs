@@ -362,37 +362,61 @@ async fn person_upload_auth(
         .and_then(|(challenge, nonce)| Some((challenge, nonce.parse::<u64>().ok()?)));
     let client = client_of(req);
     let now = state.clock.now();
-    let reservation =
-        state
-            .limits
-            .reserve_creation(client, now, state.config.threads_per_address_per_hour);
+    let reservation = state
+        .limits
+        .reserve_creation(client, now, state.config.threads_per_address_per_hour)
+        .await?;
     if reservation == Reservation::Refused {
         Metrics::inc(&state.metrics.rate_limited);
         return Err(ApiError::RateLimited);
     }
     let paid = match pow {
-        Some((challenge, nonce)) => state.limits.spend_challenge(
-            challenge,
-            nonce,
-            Purpose::Create,
-            state.config.pow_difficulty,
-            now,
-        ),
-        None => state.config.pow_difficulty == 0,
+        Some((challenge, nonce)) => {
+            state
+                .limits
+                .spend_challenge(
+                    challenge,
+                    nonce,
+                    Purpose::Create,
+                    state.config.pow_difficulty,
+                    now,
+                )
+                .await
+        }
+        None => Ok(state.config.pow_difficulty == 0),
     };
-    if !paid {
-        state.limits.release_creation(client, now, reservation);
-        return Err(ApiError::InvalidProofOfWork);
+    if !matches!(paid, Ok(true)) {
+        state
+            .limits
+            .release_creation(client, now, reservation)
+            .await;
+        return Err(paid
+            .err()
+            .map_or(ApiError::InvalidProofOfWork, ApiError::from));
     }
     // Someone else's thread (or a wrong secret) is refused only once paid
     // for, as a missing one would have been accepted then: whoever holds a
     // mailbox id without its code learns from the relay whether the thread
     // exists no more cheaply than by trying to create it.
     if taken {
-        state.limits.release_creation(client, now, reservation);
+        state
+            .limits
+            .release_creation(client, now, reservation)
+            .await;
         return Err(ApiError::UnknownMailbox);
     }
     Ok((mailbox, binding, Some((client, now, reservation))))
+}
+
+/// Gives back her creation's reservation (if her upload was one) when the
+/// upload did not begin.
+async fn give_back(state: &AppState, creation: Option<(std::net::IpAddr, u64, Reservation)>) {
+    if let Some((client, now, reservation)) = creation {
+        state
+            .limits
+            .release_creation(client, now, reservation)
+            .await;
+    }
 }
 
 /// `PUT /api/v1/mailbox/file`: she uploads one blob.
@@ -405,14 +429,14 @@ pub async fn person_upload(
     let file = file_header(&req)?;
     check_disk(&state, length).await?;
     let (mailbox, binding, creation) = person_upload_auth(&state, &req).await?;
-    let release = |state: &AppState| {
-        if let Some((client, now, reservation)) = creation {
-            state.limits.release_creation(client, now, reservation);
+    let receiving = match Receiving::person(&state, client_of(&req), &mailbox, &file) {
+        Ok(receiving) => receiving,
+        Err(e) => {
+            give_back(&state, creation).await;
+            return Err(e);
         }
     };
-    let receiving = Receiving::person(&state, client_of(&req), &mailbox, &file)
-        .inspect_err(|_| release(&state))?;
-    let mut writer = state
+    let begun = state
         .store
         .begin_upload(
             &mailbox,
@@ -422,8 +446,14 @@ pub async fn person_upload(
             state.clock.now(),
             state.config.file_quota(),
         )
-        .await
-        .inspect_err(|_| release(&state))?;
+        .await;
+    let mut writer = match begun {
+        Ok(writer) => writer,
+        Err(e) => {
+            give_back(&state, creation).await;
+            return Err(e.into());
+        }
+    };
     admitted(&state, length).await;
     // From here her creation is spent: an interrupted upload is retried
     // under the same id, bound to the same secret, without paying again.

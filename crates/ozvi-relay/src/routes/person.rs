@@ -30,19 +30,26 @@ pub fn message(m: StoredMessage) -> StoredEnvelope {
 
 /// Spends a proof-of-work solution. With difficulty 0 (proof of work turned
 /// off) a request may carry none; one it carries must still be valid.
-fn spend(state: &AppState, pow: Option<&PowSolution>, purpose: Purpose) -> Result<(), ApiError> {
+async fn spend(
+    state: &AppState,
+    pow: Option<&PowSolution>,
+    purpose: Purpose,
+) -> Result<(), ApiError> {
     let Some(pow) = pow else {
         return (state.config.pow_difficulty == 0)
             .then_some(())
             .ok_or(ApiError::InvalidProofOfWork);
     };
-    let ok = state.limits.spend_challenge(
-        &pow.challenge,
-        pow.nonce,
-        purpose,
-        state.config.pow_difficulty,
-        state.clock.now(),
-    );
+    let ok = state
+        .limits
+        .spend_challenge(
+            &pow.challenge,
+            pow.nonce,
+            purpose,
+            state.config.pow_difficulty,
+            state.clock.now(),
+        )
+        .await?;
     ok.then_some(()).ok_or(ApiError::InvalidProofOfWork)
 }
 
@@ -148,20 +155,23 @@ pub async fn create_thread(
     // can refuse a creation; what a centre receives only raises the price of
     // the next challenge. Nothing refused is counted.
     let client = client_of(&req);
-    let reservation =
-        state
-            .limits
-            .reserve_creation(client, now, state.config.threads_per_address_per_hour);
+    let reservation = state
+        .limits
+        .reserve_creation(client, now, state.config.threads_per_address_per_hour)
+        .await?;
     if reservation == Reservation::Refused {
         Metrics::inc(&state.metrics.rate_limited);
         return Err(ApiError::RateLimited);
     }
-    let stored = match spend(&state, request.pow.as_ref(), Purpose::Create) {
+    let stored = match spend(&state, request.pow.as_ref(), Purpose::Create).await {
         Ok(()) => store_thread().await.map_err(ApiError::from),
         Err(e) => Err(e),
     };
     if let Err(e) = stored {
-        state.limits.release_creation(client, now, reservation);
+        state
+            .limits
+            .release_creation(client, now, reservation)
+            .await;
         return Err(e);
     }
     created(&state, &mailbox, &centre.id, now).await
@@ -174,7 +184,7 @@ async fn created(
     centre: &str,
     now: u64,
 ) -> Result<HttpResponse, ApiError> {
-    state.limits.record_creation(centre, now);
+    state.limits.record_creation(centre, now).await;
     state.flusher.flush().await?;
     Metrics::inc(&state.metrics.threads_created);
     state.notify(mailbox.0, centre, 1);
@@ -223,11 +233,12 @@ pub async fn post_message(
         .ok_or(ApiError::UnknownCentre)?;
     let person = thread_person_key(state.store.as_ref(), &mailbox).await?;
     check_envelope(&envelope, Kind::PersonMessage, centre, person.as_ref())?;
-    spend(&state, request.pow.as_ref(), Purpose::Post)?;
+    spend(&state, request.pow.as_ref(), Purpose::Post).await?;
     let now = state.clock.now();
     if !state
         .limits
         .allow_thread_post(&mailbox.0, now, state.config.posts_per_thread_per_minute)
+        .await?
     {
         Metrics::inc(&state.metrics.rate_limited);
         return Err(ApiError::RateLimited);

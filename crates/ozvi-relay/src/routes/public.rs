@@ -80,14 +80,22 @@ pub async fn pow_challenge(
     };
     let now = state.clock.now();
     let difficulty = match purpose {
-        Purpose::Create => state.limits.create_difficulty(
-            super::person::client_of(&req),
-            now,
-            Admission::from_config(&state.config),
-        ),
+        Purpose::Create => {
+            state
+                .limits
+                .create_difficulty(
+                    super::person::client_of(&req),
+                    now,
+                    Admission::from_config(&state.config),
+                )
+                .await?
+        }
         Purpose::Post => state.config.pow_difficulty,
     };
-    let challenge = state.limits.issue_challenge(purpose, difficulty, now);
+    let challenge = state
+        .limits
+        .issue_challenge(purpose, difficulty, now)
+        .await?;
     Ok(HttpResponse::Ok().json(Challenge {
         challenge,
         difficulty,

@@ -13,8 +13,9 @@
 //! sled store's records ([`super`], docs/API.md "What is stored") with
 //! CHECK constraints on every fixed shape, so the database itself refuses a
 //! malformed record; and adds what several relays on one database share:
-//! each centre's change counter, spent staff nonces and proof-of-work
-//! challenges, rate-limit counters (UNLOGGED).
+//! each centre's change counter, spent staff nonces, and admission's
+//! UNLOGGED tables (proof-of-work keys and spent challenges, rate-limit
+//! counters: [`crate::admission::shared`]).
 //!
 //! Errors ([`PgError`]) never carry the URL or its password: a cause is the
 //! server's message or the client's reason, and is searched for the

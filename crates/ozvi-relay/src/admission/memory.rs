@@ -1,36 +1,24 @@
-//! Rate limits and single-use proof-of-work challenges, kept only in memory.
+//! The in-memory engine of [`super::Limits`]: one relay, nothing written
+//! to disk or to a log.
 //!
 //! Client addresses are never stored: each is replaced by the first 16 bytes
 //! of HMAC-SHA256 under a random key that is replaced every hour, together
-//! with every counter. Nothing here is written to disk or to a log.
+//! with every counter.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use hmac::{Hmac, KeyInit, Mac};
+#[cfg(test)]
+use super::CHALLENGE_TTL_SECS;
+use super::{
+    Admission, Presented, Purpose, Reservation, address_tag, generation_dead_at, make_challenge,
+    random_key,
+};
+#[cfg(test)]
 use ozvi_crypto::format::b64;
-use ozvi_crypto::primitives::rng::os_rng;
+#[cfg(test)]
 use ozvi_crypto::protocol::pow;
-use rand_core::Rng as _;
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
-
-type HmacSha256 = Hmac<Sha256>;
-
-/// What a challenge may be spent on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// Creating a thread.
-    Create = 1,
-    /// Posting a message.
-    Post = 2,
-}
-
-/// How long a challenge stays valid, in seconds.
-pub const CHALLENGE_TTL_SECS: u64 = 600;
-/// Length of a challenge: version, purpose, issued-at, difficulty, random, MAC.
-const CHALLENGE_LEN: usize = 1 + 1 + 8 + 1 + 16 + 16;
 
 /// A fixed window counter per key.
 struct Window {
@@ -107,53 +95,6 @@ impl CentreRates {
     }
 }
 
-/// The settings adaptive difficulty needs (from [`crate::config::Config`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Admission {
-    /// The quiet price in bits (`pow_difficulty`); 0 turns proof of work off.
-    pub base: u8,
-    /// The highest price (`pow_max_difficulty`, at most the page's 20).
-    pub max: u8,
-    /// A centre's hourly creations that still count as quiet.
-    pub quiet_per_centre_per_hour: u32,
-    /// Threads one client address may create per hour.
-    pub per_address_per_hour: u32,
-}
-
-impl Admission {
-    /// From the relay's configuration.
-    pub fn from_config(config: &crate::config::Config) -> Self {
-        Self {
-            base: config.pow_difficulty,
-            max: config.pow_max_difficulty,
-            quiet_per_centre_per_hour: config.threads_per_centre_per_hour,
-            per_address_per_hour: config.threads_per_address_per_hour,
-        }
-    }
-}
-
-/// Bits to add for `count` against `quiet`: 0 below it, then one more for
-/// every doubling (`quiet` → 1, `2 × quiet` → 2, `4 × quiet` → 3 …).
-fn doublings(count: u64, quiet: u64) -> u8 {
-    let quiet = quiet.max(1);
-    if count < quiet {
-        return 0;
-    }
-    // ilog2 of a u64 is at most 63.
-    (count / quiet).ilog2() as u8 + 1
-}
-
-/// Whether a creation may go ahead for a client (see [`Limits::reserve_creation`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reservation {
-    /// Counted against the client's hour: release it if the creation fails.
-    Counted,
-    /// The client is not counted (too many addresses this hour).
-    Untracked,
-    /// The client used its hourly budget.
-    Refused,
-}
-
 /// Spent challenge ids by generation: the generation is the challenge's
 /// issue time divided by [`CHALLENGE_TTL_SECS`], so a generation's set is
 /// dropped only once every challenge issued in it has expired.
@@ -170,7 +111,7 @@ struct Inner {
 }
 
 /// The relay's in-memory limiter and challenge issuer.
-pub struct Limits {
+pub(super) struct Memory {
     challenge_key: [u8; 32],
     inner: Mutex<Inner>,
 }
@@ -179,7 +120,7 @@ impl Inner {
     /// Replaces the address key and forgets every per-address count on the hour.
     fn rotate(&mut self, now: u64) {
         if now / 3600 != self.address_key_hour {
-            os_rng().fill_bytes(&mut self.address_key);
+            self.address_key = random_key();
             self.address_key_hour = now / 3600;
             self.addresses.counts.clear();
             self.clients.clear();
@@ -189,17 +130,7 @@ impl Inner {
     /// The keyed hash that stands for a client address.
     fn tag(&mut self, address: IpAddr, now: u64) -> [u8; 16] {
         self.rotate(now);
-        let octets = match address {
-            IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
-            IpAddr::V6(a) => a.octets(),
-        };
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.address_key)
-            .expect("HMAC takes any key length");
-        mac.update(&octets);
-        let full = mac.finalize().into_bytes();
-        let mut tag = [0u8; 16];
-        tag.copy_from_slice(&full[..16]);
-        tag
+        address_tag(&self.address_key, address)
     }
 
     /// The client's counters, or `None` if it cannot be counted.
@@ -212,14 +143,11 @@ impl Inner {
     }
 }
 
-impl Limits {
+impl Memory {
     /// Fresh random keys; every counter empty.
     pub fn new(now: u64) -> Self {
-        let mut rng = os_rng();
-        let mut challenge_key = [0u8; 32];
-        rng.fill_bytes(&mut challenge_key);
-        let mut address_key = [0u8; 32];
-        rng.fill_bytes(&mut address_key);
+        let challenge_key = random_key();
+        let address_key = random_key();
         let window = |length: u64| Window {
             started: now - now % length,
             counts: HashMap::new(),
@@ -273,23 +201,16 @@ impl Limits {
         }
         let max = admission.max.max(admission.base);
         let mut inner = self.lock();
-        let centre_bits = doublings(
-            inner.centres.busiest(now),
-            u64::from(admission.quiet_per_centre_per_hour),
-        );
+        let busiest = inner.centres.busiest(now);
         let client_bits = match inner.client(client, now) {
             Some(used) => {
                 let before = used.challenges;
                 used.challenges = used.challenges.saturating_add(1);
-                doublings(u64::from(before), u64::from(admission.per_address_per_hour))
+                admission.client_bits(u64::from(before))
             }
             None => max,
         };
-        admission
-            .base
-            .saturating_add(centre_bits)
-            .saturating_add(client_bits)
-            .min(max)
+        admission.price(busiest, client_bits)
     }
 
     /// Counts a creation about to happen against `client`'s hourly budget.
@@ -326,27 +247,7 @@ impl Limits {
 
     /// A new challenge for `purpose` at `difficulty`, as base64url.
     pub fn issue_challenge(&self, purpose: Purpose, difficulty: u8, now: u64) -> String {
-        let mut challenge = Vec::with_capacity(CHALLENGE_LEN);
-        challenge.push(1);
-        challenge.push(purpose as u8);
-        challenge.extend_from_slice(&now.to_be_bytes());
-        challenge.push(difficulty);
-        let mut random = [0u8; 16];
-        os_rng().fill_bytes(&mut random);
-        challenge.extend_from_slice(&random);
-        let tag = self.challenge_mac(&challenge);
-        challenge.extend_from_slice(&tag);
-        b64::encode(&challenge)
-    }
-
-    fn challenge_mac(&self, body: &[u8]) -> [u8; 16] {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.challenge_key)
-            .expect("HMAC takes any key length");
-        mac.update(body);
-        let full = mac.finalize().into_bytes();
-        let mut tag = [0u8; 16];
-        tag.copy_from_slice(&full[..16]);
-        tag
+        make_challenge(&self.challenge_key, purpose, difficulty, now)
     }
 
     /// Checks and spends a solved challenge. False if it is malformed, not
@@ -360,39 +261,33 @@ impl Limits {
         min_difficulty: u8,
         now: u64,
     ) -> bool {
-        let Ok(challenge) = b64::decode(challenge_b64) else {
+        let Some(challenge) = Presented::parse(challenge_b64, purpose) else {
             return false;
         };
-        if challenge.len() != CHALLENGE_LEN || challenge[0] != 1 || challenge[1] != purpose as u8 {
+        if !challenge.authentic(&self.challenge_key)
+            || !challenge.timely(now, min_difficulty)
+            || !challenge.solved(nonce)
+        {
             return false;
         }
-        let (body, tag) = challenge.split_at(CHALLENGE_LEN - 16);
-        if !bool::from(self.challenge_mac(body).ct_eq(tag)) {
-            return false;
-        }
-        let issued = u64::from_be_bytes(body[2..10].try_into().expect("fixed layout"));
-        let difficulty = body[10];
-        if issued > now + 5 || now > issued + CHALLENGE_TTL_SECS || difficulty < min_difficulty {
-            return false;
-        }
-        if !pow::verify(&challenge, difficulty, nonce) {
-            return false;
-        }
-        let id: [u8; 16] = body[11..27].try_into().expect("fixed layout");
-        let generation = issued / CHALLENGE_TTL_SECS;
         let mut inner = self.lock();
-        // A generation's challenges were all issued before (g + 1) × TTL, so
-        // all are dead from (g + 2) × TTL on: only then is its set forgotten.
+        // A generation's set is forgotten only once all its challenges are
+        // dead.
+        inner.spent.retain(|g, _| generation_dead_at(*g) > now);
         inner
             .spent
-            .retain(|g, _| (g + 2) * CHALLENGE_TTL_SECS > now);
-        inner.spent.entry(generation).or_default().insert(id)
+            .entry(challenge.generation())
+            .or_default()
+            .insert(challenge.id)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The tests below are the in-memory engine's, from before it had a
+    // shared sibling, unchanged: they name it by its old name.
+    use super::Memory as Limits;
 
     #[test]
     fn a_challenge_is_spent_once_and_only_for_its_purpose() {
