@@ -149,10 +149,10 @@ codes! {
     /// Too many large bodies are being received; retry shortly.
     Busy = "busy", 503, "The relay is busy. Please try again in a moment.";
     /// The relay's database cannot be reached right now (a server store
-    /// that is down or restarting); nothing was changed. The relay
-    /// recovers by itself when the database is back.
+    /// that is down or restarting). The relay recovers by itself when the
+    /// database is back.
     StorageUnavailable = "storage_unavailable", 503,
-        "The relay cannot reach its storage right now. Nothing was changed. Please try again in a moment.";
+        "The relay cannot reach its storage right now. Please try again in a moment.";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -30,6 +30,15 @@ pub fn is_http_layer_error(metadata: &Metadata<'_>) -> bool {
         && metadata.is_event()
 }
 
+/// Whether an event is the PostgreSQL client's chatter below a warning:
+/// `tokio-postgres` logs every statement with its parameters at debug
+/// level (the records themselves: mailbox ids, envelopes) and the server's
+/// notices at info. None of it reaches the log, whatever `OZVI_LOG` says;
+/// its warnings and errors do.
+pub fn is_database_client_chatter(metadata: &Metadata<'_>) -> bool {
+    metadata.target().starts_with("tokio_postgres") && *metadata.level() > Level::WARN
+}
+
 /// Counts the events it sees.
 struct Count(Arc<AtomicU64>);
 
@@ -59,7 +68,9 @@ pub fn init() -> Arc<AtomicU64> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         // Nothing from actix-http's HTTP/1 parser and dispatcher at any
         // level: its debug lines too come one per malformed request.
-        .with_filter(log_filter().and(filter_fn(|m| !m.target().starts_with("actix_http::h1"))));
+        .with_filter(log_filter().and(filter_fn(|m| {
+            !m.target().starts_with("actix_http::h1") && !is_database_client_chatter(m)
+        })));
     let counted = Count(Arc::clone(&count)).with_filter(filter_fn(is_http_layer_error));
     tracing_subscriber::registry()
         .with(fmt)

@@ -128,7 +128,21 @@ impl Cli {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the command; a failure is printed as one line (its causes joined
+/// with `: `) and exit status 1. Never the `Debug` form that returning the
+/// error from `main` prints: with `RUST_BACKTRACE` set, that adds a
+/// backtrace an operator has no use for.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let http_layer_errors = logging::init();
     let config = cli.config()?;

@@ -1,0 +1,346 @@
+//! The real `ozvi-relay` binary with `store = "postgres"` on a real
+//! PostgreSQL server (tests/src/postgres.rs): a database it cannot use at
+//! start (a wrong URL or password, a server that is down, a schema from a
+//! newer relay) ends it with one clear line on standard error that never
+//! holds the password, and exit status 1 (not a panic's 101); a database
+//! that goes away while it serves is `503 storage_unavailable`, and once
+//! the database is back the same process answers normally again.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ozvi_relay::store::postgres::SCHEMA_VERSION;
+use ozvi_tests::cast::Cast;
+use ozvi_tests::person::Person;
+use ozvi_tests::postgres::{DATABASE, PASSWORD, TestPostgres};
+use ozvi_tests::programs::binary;
+use ozvi_tests::relay::RelayProcess;
+
+/// A data directory, the signed directory of Zlín and its root key.
+struct Setup {
+    dir: tempfile::TempDir,
+    root_key: String,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let (cast, _) = Cast::zlin(11, 1);
+        let dir = tempfile::tempdir().expect("temp dir");
+        cast.write_directory(&dir.path().join("directory.json"));
+        std::fs::write(
+            dir.path().join("relay.toml"),
+            "store = \"postgres\"\npow_difficulty = 0\nmetrics_listen = \"off\"\n",
+        )
+        .expect("write");
+        Self {
+            root_key: cast.root_key(),
+            dir,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The relay's arguments (the URL goes in the environment or a flag).
+    fn args(&self) -> Vec<String> {
+        let path = |name: &str| self.path(name).display().to_string();
+        vec![
+            "--data".into(),
+            path("data"),
+            "--config".into(),
+            path("relay.toml"),
+            "--root-key".into(),
+            self.root_key.clone(),
+            "--directory".into(),
+            path("directory.json"),
+        ]
+    }
+
+    /// Runs the relay with `env` until it exits (it must, within 30 s);
+    /// returns its exit code and standard error.
+    fn run_until_exit(&self, extra: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+        let mut command = Command::new(binary("ozvi-relay"));
+        command
+            .args(["--listen", "127.0.0.1:0"])
+            .args(self.args())
+            .args(extra)
+            .stdin(std::process::Stdio::null());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("OZVI_") {
+                command.env_remove(name);
+            }
+        }
+        command.envs(env.iter().copied());
+        let mut child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().expect("wait").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the relay did not exit within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let output = child.wait_with_output().expect("output");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// Starts the relay on `url`, its debug log in `log`.
+    fn serve(&self, url: &str, log: &Path) -> RelayProcess {
+        RelayProcess::start(
+            self.args(),
+            &[("OZVI_DATABASE_URL", url), ("OZVI_LOG", "debug")],
+            log,
+        )
+    }
+}
+
+/// The relay refused to start: exit status 1, exactly one line on standard
+/// error, which says `needle` and never the password.
+fn assert_refused(what: &str, (code, stderr): (Option<i32>, String), needle: &str) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        code,
+        Some(1),
+        "{what}: exit status 1, not a panic:\n{stderr}"
+    );
+    assert_eq!(lines.len(), 1, "{what}: one line:\n{stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "{what}: says {needle:?}:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains(PASSWORD),
+        "{what}: the password leaked:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{what}:\n{stderr}");
+    assert!(!stderr.contains("listening"), "{what}:\n{stderr}");
+}
+
+#[test]
+fn a_wrong_url_or_password_ends_the_relay_with_one_line_without_the_password() {
+    let setup = Setup::new();
+    let server = TestPostgres::start();
+    let wrong_password = server.url().replace(PASSWORD, "not-the-password");
+    assert!(!wrong_password.contains(PASSWORD));
+    let malformed = format!("postgres://ozvi:{PASSWORD}@127.0.0.1:notaport/{DATABASE}");
+    let no_database = server.url_of("no_such_database");
+    for (what, url, needle) in [
+        (
+            "a malformed URL",
+            malformed.as_str(),
+            "not a valid PostgreSQL URL",
+        ),
+        (
+            "a wrong password",
+            wrong_password.as_str(),
+            "cannot connect",
+        ),
+        ("no such database", no_database.as_str(), "cannot connect"),
+    ] {
+        assert_refused(
+            what,
+            setup.run_until_exit(&[], &[("OZVI_DATABASE_URL", url)]),
+            needle,
+        );
+    }
+    // The flag, as the environment.
+    assert_refused(
+        "a malformed URL as --database-url",
+        setup.run_until_exit(&["--database-url", &malformed], &[]),
+        "not a valid PostgreSQL URL",
+    );
+}
+
+#[test]
+fn a_store_setting_that_does_not_fit_is_one_line() {
+    let setup = Setup::new();
+    assert_refused(
+        "postgres without a URL",
+        setup.run_until_exit(&[], &[]),
+        "OZVI_DATABASE_URL",
+    );
+    assert_refused(
+        "a URL with sled",
+        setup.run_until_exit(
+            &["--store", "sled"],
+            &[(
+                "OZVI_DATABASE_URL",
+                "postgres://ozvi:heslo-pro-postgres-5817@db/x",
+            )],
+        ),
+        "store = \"postgres\"",
+    );
+}
+
+#[test]
+fn a_database_that_is_down_at_start_ends_the_relay_with_one_line() {
+    let setup = Setup::new();
+    let mut server = TestPostgres::start();
+    let url = server.url();
+    server.stop();
+    assert_refused(
+        "a stopped server",
+        setup.run_until_exit(&[], &[("OZVI_DATABASE_URL", &url)]),
+        "cannot connect to the database",
+    );
+}
+
+#[tokio::test]
+async fn a_schema_from_a_newer_relay_ends_the_relay_with_one_line() {
+    let setup = Setup::new();
+    let server = TestPostgres::start();
+    // A relay migrates the database, serves (so SIGTERM finds its handler
+    // installed), then stops.
+    let log = setup.path("relay.log");
+    let mut relay = setup.serve(&server.url(), &log);
+    assert_eq!(get(&relay.base, "/healthz").await.0, 200);
+    let status = relay.terminate();
+    assert!(
+        status.success(),
+        "{status}: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let newer = SCHEMA_VERSION + 1;
+    server
+        .psql(
+            DATABASE,
+            &format!(
+                "INSERT INTO ozvi_schema (version, name, sha256) \
+                 VALUES ({newer}, '{newer:04}_future.sql', sha256('future'::bytea))"
+            ),
+        )
+        .expect("a newer relay's record");
+    assert_refused(
+        "a newer schema",
+        setup.run_until_exit(&[], &[("OZVI_DATABASE_URL", &server.url())]),
+        &format!("schema is version {newer}"),
+    );
+}
+
+/// `GET path` on the relay: its status and body.
+async fn get(base: &str, path: &str) -> (u16, String) {
+    let response = ozvi_tests::http::client()
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .expect("the relay answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn a_database_lost_while_serving_is_503_and_the_relay_recovers_without_a_restart() {
+    let setup = Setup::new();
+    let mut server = TestPostgres::start();
+    let log = setup.path("relay.log");
+    let relay = setup.serve(&server.url(), &log);
+    assert_eq!(get(&relay.base, "/healthz").await, (200, "ok".to_string()));
+    let person = Person::new(3, &relay.base, &setup.root_key);
+    person.write_first("ic-zlin", "první zpráva").await;
+
+    server.stop();
+    let (status, body) = get(&relay.base, "/healthz").await;
+    assert_eq!(status, 503, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(body["code"], "storage_unavailable", "{body}");
+    // A route that reads the store: her listing.
+    let listing: serde_json::Value = serde_json::from_str(&person.listing().await).expect("JSON");
+    assert_eq!(listing["code"], "storage_unavailable", "{listing}");
+    // Routes that need no store still answer.
+    assert_eq!(get(&relay.base, "/api/v1/directory").await.0, 200);
+
+    server.start_again();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _) = get(&relay.base, "/healthz").await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not recover within 30 s of the database's return (last {status})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    person.write_more("druhá zpráva").await;
+    let texts: Vec<String> = person
+        .read_all()
+        .await
+        .into_iter()
+        .map(|(_, _, _, text)| text)
+        .collect();
+    assert_eq!(texts, ["první zpráva", "druhá zpráva"]);
+
+    let written = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        written.contains("storage unavailable"),
+        "the failure is logged:\n{written}"
+    );
+    for secret in [PASSWORD, "první zpráva", &person.mailbox().to_b64()] {
+        assert!(!written.contains(secret), "{secret} in the log:\n{written}");
+    }
+    // The PostgreSQL client logs statements with their parameters (the
+    // records) at debug level: none of it reaches the relay's debug log.
+    assert!(
+        !written.contains("tokio_postgres"),
+        "the database client's chatter is in the log:\n{written}"
+    );
+}
+
+#[test]
+fn help_names_the_store_settings_and_never_shows_the_url_from_the_environment() {
+    let output = Command::new(binary("ozvi-relay"))
+        .arg("--help")
+        .env(
+            "OZVI_DATABASE_URL",
+            format!("postgres://ozvi:{PASSWORD}@db/ozvi"),
+        )
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "--store",
+        "OZVI_STORE",
+        "--database-url",
+        "OZVI_DATABASE_URL",
+    ] {
+        assert!(help.contains(needle), "--help mentions {needle}:\n{help}");
+    }
+    assert!(!help.contains(PASSWORD), "the URL is shown:\n{help}");
+}
+
+#[test]
+fn export_says_it_is_not_available_yet_on_postgres() {
+    let setup = Setup::new();
+    let out = setup.path("export");
+    let output = Command::new(binary("ozvi-relay"))
+        .args(["--config", &setup.path("relay.toml").display().to_string()])
+        .args(["--data", &setup.path("data").display().to_string()])
+        .env(
+            "OZVI_DATABASE_URL",
+            format!("postgres://ozvi:{PASSWORD}@db/ozvi"),
+        )
+        .arg("export")
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_refused(
+        "export on postgres",
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ),
+        "not available yet",
+    );
+    assert!(!out.exists(), "nothing was written");
+}
