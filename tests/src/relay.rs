@@ -23,10 +23,10 @@ use std::time::Duration;
 
 pub use ozvi_relay::config::Config;
 use ozvi_relay::config::{DatabaseUrl, StoreKind};
-use ozvi_relay::flusher::Flusher;
+use ozvi_relay::startup::Engine;
 pub use ozvi_relay::state::{AppState, Clock, SystemClock};
+use ozvi_relay::store::SledStore;
 use ozvi_relay::store::postgres::PgStore;
-use ozvi_relay::store::{SledStore, Storage};
 
 use ozvi_crypto::MailboxId;
 
@@ -209,14 +209,14 @@ impl Relay {
 
     /// Starts a relay on `store` (a sled store the test has seeded).
     pub async fn start_on(config: Config, store: Arc<SledStore>, clock: Arc<dyn Clock>) -> Self {
-        let (store, flusher) =
-            ozvi_relay::startup::embedded(store).expect("the flusher thread starts");
-        Self::start_engine(config, store, flusher, clock).await
+        let engine = Engine::embedded(store).expect("the flusher thread starts");
+        Self::start_engine(config, engine, clock).await
     }
 
     /// Starts a relay on its own database of the shared PostgreSQL server
     /// (the same one again for the same `config.data`), with attached
-    /// files' bytes in `config.data`.
+    /// files' bytes in `config.data` and admission counted in the database,
+    /// as `ozvi-relay` does with `store = "postgres"`.
     async fn start_on_postgres(mut config: Config, clock: Arc<dyn Clock>) -> Self {
         let url = database_for(&config.data);
         let store = PgStore::open(&url, &config.data)
@@ -224,16 +224,14 @@ impl Relay {
             .unwrap_or_else(|e| panic!("the PostgreSQL store opens: {e}"));
         config.store = StoreKind::Postgres;
         config.database_url = Some(DatabaseUrl::new(url));
-        Self::start_engine(config, Arc::new(store), Flusher::committed(), clock).await
+        let engine = Engine::postgres(store, clock.now())
+            .await
+            .unwrap_or_else(|e| panic!("admission opens on PostgreSQL: {e}"));
+        Self::start_engine(config, engine, clock).await
     }
 
-    async fn start_engine(
-        config: Config,
-        store: Arc<dyn Storage>,
-        flusher: Flusher,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        let state = ozvi_relay::startup::build(config, store, flusher, clock)
+    async fn start_engine(config: Config, engine: Engine, clock: Arc<dyn Clock>) -> Self {
+        let state = ozvi_relay::startup::build(config, engine, clock)
             .await
             .expect("the relay's state builds");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

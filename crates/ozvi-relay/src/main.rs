@@ -8,12 +8,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ozvi_relay::admin;
 use ozvi_relay::config::{Config, DatabaseUrl, StoreKind};
-use ozvi_relay::flusher::Flusher;
 use ozvi_relay::logging;
-use ozvi_relay::startup;
-use ozvi_relay::state::SystemClock;
-use ozvi_relay::store::postgres::PgStore;
-use ozvi_relay::store::{SledStore, Storage, Store};
+use ozvi_relay::startup::{self, Engine};
+use ozvi_relay::state::{Clock as _, SystemClock};
+use ozvi_relay::store::postgres::{PgError, PgStore};
+use ozvi_relay::store::{SledStore, Store};
 
 /// The Ozvi relay: stores only ciphertext and serves the web client.
 ///
@@ -195,55 +194,35 @@ fn export(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The engine the relay runs on.
-enum Engine {
-    /// sled in the data directory; its fsync is group-committed.
-    Sled(Arc<SledStore>),
-    /// A PostgreSQL database; its commits are durable when they return.
-    Postgres(Arc<PgStore>),
-}
-
-impl Engine {
-    /// Opens the configured store. Every failure is one line without the
-    /// database URL or its password.
-    async fn open(config: &Config) -> anyhow::Result<Self> {
-        match (config.store, &config.database_url) {
-            (StoreKind::Postgres, Some(url)) => {
-                let store = PgStore::open(url.expose(), &config.data)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("the PostgreSQL store cannot be used: {e}"))?;
-                tracing::info!("store: postgres");
-                Ok(Self::Postgres(Arc::new(store)))
-            }
-            (StoreKind::Postgres, None) => {
-                anyhow::bail!("store = \"postgres\" needs database_url")
-            }
-            (StoreKind::Sled, _) => Ok(Self::Sled(Arc::new(
-                SledStore::open(&config.data).map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot open the data directory {}: {e}",
-                        config.data.display()
-                    )
-                })?,
-            ))),
+/// Opens the configured store: the engine behind the seam, and the sled
+/// store itself when it is sled (for the control socket's export and the
+/// final flush). Every failure is one line without the database URL or its
+/// password.
+async fn open_engine(config: &Config) -> anyhow::Result<(Engine, Option<Arc<SledStore>>)> {
+    match (config.store, &config.database_url) {
+        (StoreKind::Postgres, Some(url)) => {
+            let unusable = |e: PgError| anyhow::anyhow!("the PostgreSQL store cannot be used: {e}");
+            let store = PgStore::open(url.expose(), &config.data)
+                .await
+                .map_err(unusable)?;
+            let engine = Engine::postgres(store, SystemClock.now())
+                .await
+                .map_err(unusable)?;
+            tracing::info!("store: postgres");
+            Ok((engine, None))
         }
-    }
-
-    /// The store behind the seam and how its writes are made durable.
-    fn seam(&self) -> anyhow::Result<(Arc<dyn Storage>, Flusher)> {
-        match self {
-            Self::Sled(store) => startup::embedded(Arc::clone(store) as Arc<dyn Store>),
-            Self::Postgres(store) => {
-                Ok((Arc::clone(store) as Arc<dyn Storage>, Flusher::committed()))
-            }
-        }
-    }
-
-    /// The sled store, for the control socket's export (sled only for now).
-    fn sled(&self) -> Option<Arc<SledStore>> {
-        match self {
-            Self::Sled(store) => Some(Arc::clone(store)),
-            Self::Postgres(_) => None,
+        (StoreKind::Postgres, None) => anyhow::bail!("store = \"postgres\" needs database_url"),
+        (StoreKind::Sled, _) => {
+            let store = Arc::new(SledStore::open(&config.data).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open the data directory {}: {e}",
+                    config.data.display()
+                )
+            })?);
+            Ok((
+                Engine::embedded(Arc::clone(&store) as Arc<dyn Store>)?,
+                Some(store),
+            ))
         }
     }
 }
@@ -251,8 +230,7 @@ impl Engine {
 #[actix_web::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
     config.validate()?;
-    let engine = Engine::open(&config).await?;
-    let (store, flusher) = engine.seam()?;
+    let (engine, sled) = open_engine(&config).await?;
     let config_data = config.data.clone();
     let listener = TcpListener::bind(config.listen).with_context(|| {
         format!(
@@ -262,10 +240,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     })?;
     let address = listener.local_addr()?;
     let metrics_listen = config.metrics_listen;
-    let state = startup::build(config, store, flusher, Arc::new(SystemClock)).await?;
+    let state = startup::build(config, engine, Arc::new(SystemClock)).await?;
     startup::start_sweeper(state.clone());
     ozvi_relay::notify::Notifier::start(Arc::clone(&state.notifier), state.clone());
-    admin::start(&config_data, engine.sled(), state.clone())?;
+    admin::start(&config_data, sled.clone(), state.clone())?;
     let metrics = match metrics_listen.map(TcpListener::bind) {
         Some(Ok(listener)) => {
             let port = listener.local_addr()?.port();
@@ -295,7 +273,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(admin::socket_path(&config_data));
     // PostgreSQL's commits are durable already; sled's last writes are
     // flushed here.
-    if let Engine::Sled(store) = &engine {
+    if let Some(store) = &sled {
         store
             .flush()
             .map_err(|e| anyhow::anyhow!("final flush failed: {e}"))?;

@@ -21,29 +21,64 @@ use crate::flusher::Flusher;
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::state::{AppState, Clock, CurrentDirectory};
+use crate::store::postgres::{PgError, PgStore};
 use crate::store::{Embedded, Storage, Store};
 use crate::streams::{Caps, Streams};
 
 /// Directory uploads received at the same time (see [`AppState::directory_bodies`]).
 pub const DIRECTORY_BODIES: usize = 2;
 
-/// An embedded store (sled) behind the seam, called inline, with the group
-/// commit of its fsync: the `store` and `flusher` of [`build`].
-pub fn embedded(store: Arc<dyn Store>) -> anyhow::Result<(Arc<dyn Storage>, Flusher)> {
-    let flusher = Flusher::start(Arc::clone(&store)).context("cannot start the flusher thread")?;
-    Ok((Arc::new(Embedded(store)), flusher))
+/// What the relay runs on: its store behind the seam, how the store's
+/// writes are made durable, and where admission is counted.
+pub struct Engine {
+    /// The store, whichever engine holds it.
+    pub store: Arc<dyn Storage>,
+    /// Group commit of sled's fsync, or [`Flusher::committed`] for a store
+    /// whose commits are durable when they return.
+    pub flusher: Flusher,
+    /// Rate limits and challenges shared with the other relays on the same
+    /// database; `None`: in this process's memory ([`Limits::new`]).
+    pub limits: Option<Limits>,
 }
 
-/// Builds the shared state on `store` (any engine, behind the seam) and
-/// `flusher` (how its writes are made durable: [`embedded`] for sled,
-/// [`Flusher::committed`] for a server database): pins the root key, loads
-/// the stored directory and installs the configured one if it is newer.
+impl Engine {
+    /// An embedded store (sled) called inline, with the group commit of its
+    /// fsync; admission in memory.
+    pub fn embedded(store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let flusher =
+            Flusher::start(Arc::clone(&store)).context("cannot start the flusher thread")?;
+        Ok(Self {
+            store: Arc::new(Embedded(store)),
+            flusher,
+            limits: None,
+        })
+    }
+
+    /// The PostgreSQL store: its commits are durable when they return
+    /// (`synchronous_commit` on), and admission is counted in its database,
+    /// shared by every relay on it (`now`: the relay's clock).
+    pub async fn postgres(store: PgStore, now: u64) -> Result<Self, PgError> {
+        let limits = Limits::shared(store.pool().clone(), now).await?;
+        Ok(Self {
+            store: Arc::new(store),
+            flusher: Flusher::committed(),
+            limits: Some(limits),
+        })
+    }
+}
+
+/// Builds the shared state on `engine`: pins the root key, loads the stored
+/// directory and installs the configured one if it is newer.
 pub async fn build(
     config: Config,
-    store: Arc<dyn Storage>,
-    flusher: Flusher,
+    engine: Engine,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<web::Data<AppState>> {
+    let Engine {
+        store,
+        flusher,
+        limits,
+    } = engine;
     config.validate()?;
     let root_bytes = ozvi_crypto::format::b64::decode(&config.root_key)
         .ok()
@@ -75,7 +110,7 @@ pub async fn build(
         flusher,
         root_key,
         directory: RwLock::new(directory),
-        limits: Limits::new(now),
+        limits: limits.unwrap_or_else(|| Limits::new(now)),
         clock,
         events: broadcast::channel(1024).0,
         metrics: Metrics::default(),
