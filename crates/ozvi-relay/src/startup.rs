@@ -388,8 +388,9 @@ async fn rate_limit(
                     state.config.requests_per_address_per_minute,
                 )
                 .await;
-            // A database that cannot count the request refuses it (503):
-            // never a pass (docs/API.md, "Admission").
+            // Without the database the relay counts the request alone
+            // (src/admission/mod.rs); any other failure to count refuses it
+            // (503), never a pass (docs/API.md, "Admission").
             let refused = match allowed {
                 Ok(true) => None,
                 Ok(false) => {

@@ -31,12 +31,21 @@
 //!
 //! # When the database cannot be reached
 //!
-//! The shared engine fails closed, one request at a time: a check that
-//! needs the database and cannot reach it is an error
+//! The shared engine fails closed for what an outage could be used to
+//! bypass: a challenge, a creation budget, a thread's post limit or a
+//! price that needs the database and cannot reach it is an error
 //! ([`StoreError::Unavailable`], answered `503 storage_unavailable`), never
-//! a pass. So an outage cannot be used to bypass the limits, and nobody is
-//! refused for longer than the outage: the next request tries again. The
-//! two bookkeeping calls that follow a decision already taken
+//! a pass, and the next request tries again.
+//!
+//! The per-address request limit ([`Limits::allow_address`], which runs
+//! before every route, the page included) is the exception: without the
+//! database it counts in this relay's memory alone, as a single relay
+//! does. The page, its helplines (158, 112 …) and the signed directory need
+//! no record, and a frightened person must still see them while the
+//! database is down; what does need a record answers 503 on its own, and
+//! an attacker gains nothing from the fallback (nothing can be written).
+//!
+//! The two bookkeeping calls that follow a decision already taken
 //! ([`Limits::release_creation`], [`Limits::record_creation`]) log a
 //! failure and go on (a lost release counts one creation too many against
 //! that client for the hour; a lost record lowers the price a little).
@@ -247,11 +256,16 @@ fn generation_dead_at(generation: u64) -> u64 {
 /// The relay's limiter and challenge issuer (see the module doc).
 pub struct Limits {
     engine: Engine,
+    /// When the fallback of [`Limits::allow_address`] was last logged
+    /// (Unix seconds): once a minute, not once a request.
+    fallback_logged: std::sync::atomic::AtomicU64,
 }
 
 enum Engine {
     Memory(Box<Memory>),
-    Shared(Box<Shared>),
+    /// The database's counters, and this relay's own request counter for
+    /// when the database cannot be reached (see the module doc).
+    Shared(Box<Shared>, Box<Memory>),
 }
 
 impl Limits {
@@ -259,6 +273,7 @@ impl Limits {
     pub fn new(now: u64) -> Self {
         Self {
             engine: Engine::Memory(Box::new(Memory::new(now))),
+            fallback_logged: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -268,7 +283,11 @@ impl Limits {
     /// database without the admission tables is an error at start.
     pub async fn shared(pool: Pool, now: u64) -> Result<Self, PgError> {
         Ok(Self {
-            engine: Engine::Shared(Box::new(Shared::open(pool, now).await?)),
+            engine: Engine::Shared(
+                Box::new(Shared::open(pool, now).await?),
+                Box::new(Memory::new(now)),
+            ),
+            fallback_logged: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -281,7 +300,25 @@ impl Limits {
     ) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Memory(m) => Ok(m.allow_address(address, now, per_minute)),
-            Engine::Shared(s) => s.allow_address(address, now, per_minute).await,
+            Engine::Shared(s, local) => match s.allow_address(address, now, per_minute).await {
+                Err(StoreError::Unavailable(cause)) => {
+                    use std::sync::atomic::Ordering;
+                    let last = self.fallback_logged.load(Ordering::Relaxed);
+                    if now >= last.saturating_add(60)
+                        && self
+                            .fallback_logged
+                            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                            .is_ok()
+                    {
+                        tracing::warn!(
+                            error = %cause,
+                            "database unavailable: requests are counted by this relay alone"
+                        );
+                    }
+                    Ok(local.allow_address(address, now, per_minute))
+                }
+                other => other,
+            },
         }
     }
 
@@ -294,7 +331,7 @@ impl Limits {
     ) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Memory(m) => Ok(m.allow_thread_post(mailbox, now, per_minute)),
-            Engine::Shared(s) => s.allow_thread_post(mailbox, now, per_minute).await,
+            Engine::Shared(s, _) => s.allow_thread_post(mailbox, now, per_minute).await,
         }
     }
 
@@ -313,7 +350,7 @@ impl Limits {
     ) -> Result<u8, StoreError> {
         match &self.engine {
             Engine::Memory(m) => Ok(m.create_difficulty(client, now, admission)),
-            Engine::Shared(s) => s.create_difficulty(client, now, admission).await,
+            Engine::Shared(s, _) => s.create_difficulty(client, now, admission).await,
         }
     }
 
@@ -326,7 +363,7 @@ impl Limits {
     ) -> Result<Reservation, StoreError> {
         match &self.engine {
             Engine::Memory(m) => Ok(m.reserve_creation(client, now, per_hour)),
-            Engine::Shared(s) => s.reserve_creation(client, now, per_hour).await,
+            Engine::Shared(s, _) => s.reserve_creation(client, now, per_hour).await,
         }
     }
 
@@ -336,7 +373,7 @@ impl Limits {
     pub async fn release_creation(&self, client: IpAddr, now: u64, reservation: Reservation) {
         match &self.engine {
             Engine::Memory(m) => m.release_creation(client, now, reservation),
-            Engine::Shared(s) => {
+            Engine::Shared(s, _) => {
                 if let Err(e) = s.release_creation(client, now, reservation).await {
                     tracing::warn!(error = %e, "admission: a creation could not be given back");
                 }
@@ -350,7 +387,7 @@ impl Limits {
     pub async fn record_creation(&self, centre: &str, now: u64) {
         match &self.engine {
             Engine::Memory(m) => m.record_creation(centre, now),
-            Engine::Shared(s) => {
+            Engine::Shared(s, _) => {
                 if let Err(e) = s.record_creation(centre, now).await {
                     tracing::warn!(error = %e, "admission: a creation could not be counted");
                 }
@@ -367,7 +404,7 @@ impl Limits {
     ) -> Result<String, StoreError> {
         match &self.engine {
             Engine::Memory(m) => Ok(m.issue_challenge(purpose, difficulty, now)),
-            Engine::Shared(s) => s.issue_challenge(purpose, difficulty, now).await,
+            Engine::Shared(s, _) => s.issue_challenge(purpose, difficulty, now).await,
         }
     }
 
@@ -386,7 +423,7 @@ impl Limits {
             Engine::Memory(m) => {
                 Ok(m.spend_challenge(challenge_b64, nonce, purpose, min_difficulty, now))
             }
-            Engine::Shared(s) => {
+            Engine::Shared(s, _) => {
                 s.spend_challenge(challenge_b64, nonce, purpose, min_difficulty, now)
                     .await
             }
@@ -402,7 +439,7 @@ impl Limits {
     pub async fn sweep(&self, now: u64) -> Result<(), StoreError> {
         match &self.engine {
             Engine::Memory(_) => Ok(()),
-            Engine::Shared(s) => s.sweep(now).await,
+            Engine::Shared(s, _) => s.sweep(now).await,
         }
     }
 }
