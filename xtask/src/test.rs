@@ -152,24 +152,10 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether `cargo xtask test` runs the relay's API suite on PostgreSQL.
-/// OFF until the PostgreSQL store passes the whole suite (issue 16), so
-/// that CI stays green meanwhile; `OZVI_POSTGRES_SUITE=1` runs the step
-/// anyway. Switch it on once it passes, and remove this switch.
-const POSTGRES_API_SUITE: bool = false;
-
 /// The relay's API suite (`crates/ozvi-relay/tests/api`) once more, every
 /// relay on a fresh database of a throw-away PostgreSQL
 /// (`ozvi_tests::relay::TestStore`): the same tests as on sled, not a copy.
 fn postgres_api_suite(root: &Path) -> anyhow::Result<()> {
-    let asked = std::env::var("OZVI_POSTGRES_SUITE").is_ok_and(|v| v == "1");
-    if !POSTGRES_API_SUITE && !asked {
-        println!(
-            "skipped: off until the PostgreSQL store passes the whole suite \
-             (POSTGRES_API_SUITE in xtask/src/test.rs; OZVI_POSTGRES_SUITE=1 runs it)"
-        );
-        return Ok(());
-    }
     process::run(
         cargo(root)
             .args(["test", "--locked", "-p", "ozvi-relay", "--test", "api"])
