@@ -223,8 +223,8 @@ impl Relay {
             .await
             .unwrap_or_else(|e| panic!("the PostgreSQL store opens: {e}"));
         config.store = StoreKind::Postgres;
-        config.database_url = Some(DatabaseUrl::new(url));
-        let engine = Engine::postgres(store, clock.now())
+        config.database_url = Some(DatabaseUrl::new(url.clone()));
+        let engine = Engine::postgres(store, &url, clock.now())
             .await
             .unwrap_or_else(|e| panic!("admission opens on PostgreSQL: {e}"));
         Self::start_engine(config, engine, clock).await

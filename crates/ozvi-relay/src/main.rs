@@ -205,7 +205,7 @@ async fn open_engine(config: &Config) -> anyhow::Result<(Engine, Option<Arc<Sled
             let store = PgStore::open(url.expose(), &config.data)
                 .await
                 .map_err(unusable)?;
-            let engine = Engine::postgres(store, SystemClock.now())
+            let engine = Engine::postgres(store, url.expose(), SystemClock.now())
                 .await
                 .map_err(unusable)?;
             tracing::info!("store: postgres");

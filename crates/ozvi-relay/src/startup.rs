@@ -21,7 +21,7 @@ use crate::flusher::Flusher;
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::state::{AppState, Clock, CurrentDirectory};
-use crate::store::postgres::{PgError, PgStore};
+use crate::store::postgres::{Link, PgError, PgStore};
 use crate::store::{Embedded, Storage, Store};
 use crate::streams::{Caps, Streams};
 
@@ -39,6 +39,9 @@ pub struct Engine {
     /// Rate limits and challenges shared with the other relays on the same
     /// database; `None`: in this process's memory ([`Limits::new`]).
     pub limits: Option<Limits>,
+    /// The link to the other relays on the same database (live updates,
+    /// one sweep at a time), started by [`build`]; `None` on sled.
+    pub link: Option<Link>,
 }
 
 impl Engine {
@@ -51,24 +54,30 @@ impl Engine {
             store: Arc::new(Embedded(store)),
             flusher,
             limits: None,
+            link: None,
         })
     }
 
     /// The PostgreSQL store: its commits are durable when they return
     /// (`synchronous_commit` on), and admission is counted in its database,
-    /// shared by every relay on it (`now`: the relay's clock).
-    pub async fn postgres(store: PgStore, now: u64) -> Result<Self, PgError> {
+    /// shared by every relay on it (`now`: the relay's clock); `url` (the
+    /// store's) is for the connection that listens to the other relays'
+    /// live updates.
+    pub async fn postgres(store: PgStore, url: &str, now: u64) -> Result<Self, PgError> {
         let limits = Limits::shared(store.pool().clone(), now).await?;
+        let link = Link::new(url, store.pool().clone())?;
         Ok(Self {
             store: Arc::new(store),
             flusher: Flusher::committed(),
             limits: Some(limits),
+            link: Some(link),
         })
     }
 }
 
 /// Builds the shared state on `engine`: pins the root key, loads the stored
-/// directory and installs the configured one if it is newer.
+/// directory and installs the configured one if it is newer; on PostgreSQL,
+/// starts listening to the other relays' live updates.
 pub async fn build(
     config: Config,
     engine: Engine,
@@ -78,6 +87,7 @@ pub async fn build(
         store,
         flusher,
         limits,
+        link,
     } = engine;
     config.validate()?;
     let root_bytes = ozvi_crypto::format::b64::decode(&config.root_key)
@@ -105,6 +115,8 @@ pub async fn build(
         crate::notify::Notifier::new(&config.notify)
             .context("[notify]: cannot set up the SMTP connection")?,
     );
+    let events = broadcast::channel(1024).0;
+    let relays = link.map(|link| link.start(events.clone()));
     let state = web::Data::new(AppState {
         store,
         flusher,
@@ -112,7 +124,8 @@ pub async fn build(
         directory: RwLock::new(directory),
         limits: limits.unwrap_or_else(|| Limits::new(now)),
         clock,
-        events: broadcast::channel(1024).0,
+        events,
+        relays,
         metrics: Metrics::default(),
         streams: Arc::new(Streams::new(Caps::from_config(&config))),
         large_bodies: Arc::new(tokio::sync::Semaphore::new(
@@ -473,8 +486,33 @@ pub fn start_sweeper(state: web::Data<AppState>) {
     });
 }
 
-/// One retention sweep; returns how many threads it deleted.
+/// One retention sweep; returns how many threads it deleted (none when
+/// another relay on the same database is sweeping: see [`try_sweep`]).
 pub async fn sweep(state: &AppState) -> Result<usize, crate::store::StoreError> {
+    Ok(try_sweep(state).await?.unwrap_or(0))
+}
+
+/// One retention sweep: threads inactive past their retention, files no
+/// message claimed, spent nonces, admission's expired counters and keys.
+/// On PostgreSQL one relay sweeps at a time, under an advisory lock
+/// ([`crate::store::postgres::Relays::sweep_lock`]): `None` if another
+/// holds it (this round is its). Returns how many threads it deleted.
+pub async fn try_sweep(state: &AppState) -> Result<Option<usize>, crate::store::StoreError> {
+    let lock = match &state.relays {
+        Some(relays) => match relays.sweep_lock().await? {
+            Some(lock) => Some(lock),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let swept = sweep_now(state).await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    swept.map(Some)
+}
+
+async fn sweep_now(state: &AppState) -> Result<usize, crate::store::StoreError> {
     let now = state.clock.now();
     let shortest = state
         .config
@@ -497,6 +535,7 @@ pub async fn sweep(state: &AppState) -> Result<usize, crate::store::StoreError> 
     }
     let files = sweep_files(state, now).await?;
     state.store.sweep_nonces(now).await?;
+    state.limits.sweep(now).await?;
     if deleted > 0 || files > 0 {
         state.flusher.flush().await?;
         tracing::info!(deleted, files, "retention sweep");

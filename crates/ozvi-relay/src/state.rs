@@ -41,9 +41,22 @@ pub struct CurrentDirectory {
     pub directory: Directory,
 }
 
+/// What the relay's event streams hear (see [`crate::routes::events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A thread changed: the streams that follow it (its own, its centre's
+    /// staff) say `event: change` with its sequence number.
+    Change(Change),
+    /// Changes may have been missed (the link to the other relays on the
+    /// database was lost and is back): every stream, a person's and staff's
+    /// alike, says `event: change` with `data: 0`, and its client fetches by
+    /// its cursor.
+    CatchUp,
+}
+
 /// A change a live client may want to hear about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+pub struct Change {
     /// The thread that changed.
     pub mailbox: [u8; 16],
     /// Its centre (after the change).
@@ -70,6 +83,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// New-message notifications for live clients.
     pub events: broadcast::Sender<Event>,
+    /// The other relays on the same PostgreSQL database (live updates, the
+    /// sweep's lock); `None` on sled.
+    pub relays: Option<crate::store::postgres::Relays>,
     /// Aggregate counters.
     pub metrics: Metrics,
     /// Open event streams and their caps.
@@ -144,13 +160,18 @@ impl AppState {
         CentreId::parse(id).ok_or(ApiError::UnknownCentre)
     }
 
-    /// Tells live clients that a thread changed.
+    /// Tells live clients that a thread changed: this relay's at once, the
+    /// other relays' on the same database through it (never waiting for it).
     pub fn notify(&self, mailbox: [u8; 16], centre: &str, seq: u64) {
-        // No receiver is not an error: nobody is listening right now.
-        let _ = self.events.send(Event {
+        let change = Change {
             mailbox,
             centre: centre.to_string(),
             seq,
-        });
+        };
+        if let Some(relays) = &self.relays {
+            relays.publish(&change);
+        }
+        // No receiver is not an error: nobody is listening right now.
+        let _ = self.events.send(Event::Change(change));
     }
 }

@@ -3,6 +3,14 @@
 //! what is new with the ordinary routes. The browser opens the stream with
 //! `fetch` (so the auth headers can be sent); clients that cannot keep a
 //! stream open poll the same routes instead.
+//!
+//! A stream hears [`Event::Change`]s of its thread (a person's) or of its
+//! centre (staff's), and says `data: 0` (look, by cursor) when changes may
+//! have been missed: this stream fell behind the relay's channel, or the
+//! relay's link to the other relays on its PostgreSQL database was lost and
+//! is back ([`Event::CatchUp`], every stream alike). On PostgreSQL the
+//! changes written through the other relays are heard too
+//! ([`crate::store::postgres::relays`]).
 
 use std::time::Duration;
 
@@ -10,7 +18,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use crate::error::ApiError;
-use crate::state::{AppState, Event};
+use crate::state::{AppState, Change, Event};
 use crate::streams::{Owner, Ticket};
 
 /// A comment line is sent this often so proxies keep the stream open.
@@ -26,11 +34,27 @@ struct Follow<F> {
     until: tokio::time::Instant,
 }
 
+/// Look by cursor: something may have been missed.
+const LOOK: &[u8] = b"event: change\ndata: 0\n\n";
+
+/// What a stream that follows the changes `wanted` says on `event`, if
+/// anything.
+fn chunk(event: &Event, wanted: impl Fn(&Change) -> bool) -> Option<web::Bytes> {
+    match event {
+        Event::Change(change) if wanted(change) => Some(web::Bytes::from(format!(
+            "event: change\ndata: {}\n\n",
+            change.seq
+        ))),
+        Event::Change(_) => None,
+        Event::CatchUp => Some(web::Bytes::from_static(LOOK)),
+    }
+}
+
 fn stream(
     rx: Receiver<Event>,
     ticket: Ticket,
     max_age: Duration,
-    wanted: impl Fn(&Event) -> bool + 'static,
+    wanted: impl Fn(&Change) -> bool + 'static,
 ) -> HttpResponse {
     let opening = futures_util::stream::once(async {
         Ok::<_, actix_web::Error>(web::Bytes::from_static(b": connected\n\n"))
@@ -53,14 +77,12 @@ fn stream(
             };
             let chunk = match received {
                 Err(_) => web::Bytes::from_static(b": keepalive\n\n"),
-                Ok(Ok(event)) if (f.wanted)(&event) => {
-                    web::Bytes::from(format!("event: change\ndata: {}\n\n", event.seq))
-                }
-                Ok(Ok(_)) => continue,
+                Ok(Ok(event)) => match chunk(&event, &f.wanted) {
+                    Some(chunk) => chunk,
+                    None => continue,
+                },
                 // Missed events: tell the client to look, it will find out what.
-                Ok(Err(RecvError::Lagged(_))) => {
-                    web::Bytes::from_static(b"event: change\ndata: 0\n\n")
-                }
+                Ok(Err(RecvError::Lagged(_))) => web::Bytes::from_static(LOOK),
                 Ok(Err(RecvError::Closed)) => return None,
             };
             return Some((Ok::<_, actix_web::Error>(chunk), f));

@@ -22,8 +22,10 @@
 //! password before it is kept.
 
 pub mod migrations;
+pub mod relays;
 mod store;
 
+pub use relays::{Link, Relays};
 pub use store::PgStore;
 
 use std::time::Duration;
