@@ -188,6 +188,17 @@ impl TestPostgres {
         }
     }
 
+    /// Restarts the server as an operator does (`pg_ctl stop -m fast`: open
+    /// transactions are rolled back, sessions ended, a checkpoint written),
+    /// then starts it again on the same port; fails the test if it cannot.
+    pub fn restart_fast(&mut self) {
+        assert!(self.running, "the server is not running");
+        self.running = false;
+        let stopped = self.pg_ctl().args(["stop", "-m", "fast", "-w"]).output();
+        expect_success(stopped, "pg_ctl stop -m fast", &self.log());
+        self.start_again();
+    }
+
     /// Starts a stopped server again, on the same port; fails the test if
     /// it cannot (for example if another program took the port).
     pub fn start_again(&mut self) {
