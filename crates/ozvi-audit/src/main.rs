@@ -28,10 +28,29 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Every tree and record of a relay export (`ozvi-relay export`) or a
-    /// stopped relay's data directory.
+    /// stopped relay's data directory; or, with --database-url, every table
+    /// and row of a relay's PostgreSQL database, read in one read-only
+    /// snapshot, and its blobs (--files).
     Store {
-        /// The sled database folder.
-        path: PathBuf,
+        /// The sled database folder (not with --database-url).
+        #[arg(
+            required_unless_present = "database_url",
+            conflicts_with = "database_url"
+        )]
+        path: Option<PathBuf>,
+        /// The relay's PostgreSQL database,
+        /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (never printed; better
+        /// in the environment than on the command line)
+        #[arg(
+            long,
+            env = "OZVI_DATABASE_URL",
+            hide_env_values = true,
+            requires = "files"
+        )]
+        database_url: Option<String>,
+        /// With --database-url: the relay's blob directory (its DATA/files).
+        #[arg(long, value_name = "DIR")]
+        files: Option<PathBuf>,
         /// Known plaintext to search for in every byte (repeatable).
         #[arg(long = "canary", value_name = "TEXT", allow_hyphen_values = true)]
         canaries: Vec<String>,
@@ -112,6 +131,8 @@ fn run(command: Command) -> anyhow::Result<Report> {
     match command {
         Command::Store {
             path,
+            database_url,
+            files,
             canaries: c,
             root_key,
             directories,
@@ -124,7 +145,15 @@ fn run(command: Command) -> anyhow::Result<Report> {
             for dir in &directories {
                 earlier.extend(store::read_directories(dir, root.as_ref())?);
             }
-            store::audit(&path, &canaries(&c)?, root.as_ref(), &earlier)
+            let canaries = canaries(&c)?;
+            match (path, database_url, files) {
+                (_, Some(url), Some(files)) => {
+                    let url = zeroize::Zeroizing::new(url);
+                    store::postgres::audit(&url, &files, &canaries, root.as_ref(), &earlier)
+                }
+                (Some(path), None, _) => store::audit(&path, &canaries, root.as_ref(), &earlier),
+                _ => anyhow::bail!("pass a sled database, or --database-url and --files"),
+            }
         }
         Command::Logs { files, canaries: c } => {
             let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();

@@ -52,6 +52,8 @@ use crate::canary::Canary;
 use crate::random;
 use crate::report::Report;
 
+pub mod postgres;
+
 /// The trees a relay writes (docs/API.md), and sled's own default tree.
 pub const TREES: [&str; 8] = [
     "threads", "messages", "notes", "activity", "centres", "system", "files", "nonces",
@@ -70,7 +72,7 @@ const THREAD_LEN: usize = 130;
 const MINUTE: u64 = 60;
 
 /// A thread record's fields the cross-checks need.
-struct Thread {
+pub(crate) struct Thread {
     centre: Vec<u8>,
     centre_id: String,
     /// A staff-only case (PROTOCOL.md §4.11): no verifier (32 zero bytes),
@@ -251,6 +253,90 @@ pub fn read_directories(
         .collect()
 }
 
+/// One record: its key and value in the layout of docs/API.md ("What is
+/// stored").
+pub(crate) type Record = (Vec<u8>, Vec<u8>);
+
+/// Where the records come from. Both readers present every record in the
+/// sled layout of docs/API.md, so one set of checks applies to a sled
+/// export and to a PostgreSQL database: sled's trees as they are
+/// ([`SledSource`]); PostgreSQL's rows mapped field by field onto the same
+/// bytes, in one read-only snapshot ([`postgres`]).
+pub(crate) trait Source {
+    /// Checks the container itself, before any record: no tree, table or
+    /// column beyond the documented ones; a reader's own records that have
+    /// no sled counterpart.
+    fn layout(&mut self, canaries: &[Canary], report: &mut Report) -> anyhow::Result<()>;
+    /// Every record of the sled tree `tree`. A row that cannot be put in
+    /// the layout at all is a finding [`Source::finish`] reports.
+    fn records(
+        &mut self,
+        tree: &str,
+    ) -> anyhow::Result<Box<dyn Iterator<Item = anyhow::Result<Record>> + '_>>;
+    /// The directory of the attached files' blobs.
+    fn blob_dir(&self) -> std::path::PathBuf;
+    /// Checks that need every record read, and the findings of rows that
+    /// did not fit the layout.
+    fn finish(
+        &mut self,
+        threads: &BTreeMap<Vec<u8>, Thread>,
+        report: &mut Report,
+    ) -> anyhow::Result<()>;
+}
+
+/// A relay export or a stopped relay's sled data directory.
+struct SledSource {
+    path: std::path::PathBuf,
+    db: sled::Db,
+}
+
+impl Source for SledSource {
+    fn layout(&mut self, _canaries: &[Canary], report: &mut Report) -> anyhow::Result<()> {
+        for name in self.db.tree_names() {
+            let known = TREES.iter().any(|t| t.as_bytes() == name.as_ref());
+            if !known && name.as_ref() != SLED_DEFAULT {
+                report.fail(
+                    format!("tree {}", String::from_utf8_lossy(&name)),
+                    "a tree the relay does not document",
+                );
+            }
+        }
+        let default = self.db.open_tree(SLED_DEFAULT)?;
+        for entry in default.iter() {
+            let (key, _) = entry?;
+            report.fail(
+                format!("tree __sled__default key {}", short_hex(&key)),
+                "a record in sled's default tree, which the relay never writes",
+            );
+        }
+        Ok(())
+    }
+
+    fn records(
+        &mut self,
+        tree: &str,
+    ) -> anyhow::Result<Box<dyn Iterator<Item = anyhow::Result<Record>> + '_>> {
+        let tree = self.db.open_tree(tree).context("sled cannot open a tree")?;
+        Ok(Box::new(tree.iter().map(|entry| {
+            entry
+                .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .context("sled cannot read a record")
+        })))
+    }
+
+    fn blob_dir(&self) -> std::path::PathBuf {
+        self.path.join(BLOB_DIR)
+    }
+
+    fn finish(
+        &mut self,
+        _threads: &BTreeMap<Vec<u8>, Thread>,
+        _report: &mut Report,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
 /// Audits the sled database at `path`. `earlier` are directories the
 /// relay published before the one it stores ([`read_directories`]): the
 /// key ids of staff since removed are found there.
@@ -276,33 +362,31 @@ pub fn audit(
         .path(path)
         .open()
         .with_context(|| format!("cannot open {} as a sled database", path.display()))?;
-    for name in db.tree_names() {
-        let known = TREES.iter().any(|t| t.as_bytes() == name.as_ref());
-        if !known && name.as_ref() != SLED_DEFAULT {
-            report.fail(
-                format!("tree {}", String::from_utf8_lossy(&name)),
-                "a tree the relay does not document",
-            );
-        }
-    }
-    let tree = |name: &str| db.open_tree(name).context("sled cannot open a tree");
-    let default = db.open_tree(SLED_DEFAULT)?;
-    for entry in default.iter() {
-        let (key, _) = entry?;
-        report.fail(
-            format!("tree __sled__default key {}", short_hex(&key)),
-            "a record in sled's default tree, which the relay never writes",
-        );
-    }
+    let mut source = SledSource {
+        path: path.to_path_buf(),
+        db,
+    };
+    audit_source(&mut source, report, canaries, root, earlier)
+}
+
+/// The checks of the module's doc on the records of `source`.
+pub(crate) fn audit_source(
+    source: &mut dyn Source,
+    mut report: Report,
+    canaries: &[Canary],
+    root: Option<&Ed25519Public>,
+    earlier: &[Directory],
+) -> anyhow::Result<Report> {
+    source.layout(canaries, &mut report)?;
 
     // The directories first: the records are checked against them.
     let mut known = Known::default();
     let mut stored_directory: Option<Directory> = None;
-    for entry in tree("system")?.iter() {
+    for entry in source.records("system")? {
         let (key, value) = entry?;
         report.count("system records");
         search(canaries, "system", &key, &value, &mut report);
-        if key.as_ref() != b"directory" {
+        if key.as_slice() != b"directory" {
             report.fail(
                 format!("system {}", short_hex(&key)),
                 "a system record other than the directory",
@@ -365,7 +449,7 @@ pub fn audit(
     };
 
     let mut threads = BTreeMap::new();
-    for entry in tree("threads")?.iter() {
+    for entry in source.records("threads")? {
         let (key, value) = entry?;
         report.count("threads records");
         search(canaries, "threads", &key, &value, &mut report);
@@ -391,7 +475,7 @@ pub fn audit(
     let mut sealed: BTreeMap<Vec<u8>, Vec<Sealed>> = BTreeMap::new();
 
     let mut per_thread: BTreeMap<Vec<u8>, Tally> = BTreeMap::new();
-    for entry in tree("messages")?.iter() {
+    for entry in source.records("messages")? {
         let (key, value) = entry?;
         report.count("messages records");
         search(canaries, "messages", &key, &value, &mut report);
@@ -465,12 +549,12 @@ pub fn audit(
         }
     }
 
-    for entry in tree("notes")?.iter() {
+    for entry in source.records("notes")? {
         let (key, value) = entry?;
         report.count("notes records");
         search(canaries, "notes", &key, &value, &mut report);
         let at = format!("notes {}", short_hex(&key));
-        match threads.get(key.as_ref()) {
+        match threads.get(key.as_slice()) {
             Some(t) if key.len() == MAILBOX_LEN && !t.case => {}
             Some(_) => report.fail(&at, "a note on a case"),
             None => report.fail(&at, "a note of no thread"),
@@ -487,7 +571,7 @@ pub fn audit(
 
     // Each centre's staff-only record (its reply templates): a note-shaped
     // value under the centre's id, sealed to that centre's staff only.
-    for entry in tree("centres")?.iter() {
+    for entry in source.records("centres")? {
         let (key, value) = entry?;
         report.count("centres records");
         search(canaries, "centres", &key, &value, &mut report);
@@ -521,7 +605,9 @@ pub fn audit(
     }
 
     let mut indexed: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
-    for entry in tree("activity")?.iter() {
+    // A centre's change numbers order its inbox: two threads never share one.
+    let mut changes: BTreeMap<(Vec<u8>, u64), Vec<u8>> = BTreeMap::new();
+    for entry in source.records("activity")? {
         let (key, value) = entry?;
         report.count("activity records");
         search(canaries, "activity", &key, &value, &mut report);
@@ -539,6 +625,17 @@ pub fn audit(
         match threads.get(mailbox) {
             Some(t) if t.centre == centre && t.change == change => {
                 *indexed.entry(mailbox.to_vec()).or_default() += 1;
+                if let Some(other) = changes.insert((centre.to_vec(), change), mailbox.to_vec())
+                    && other != mailbox
+                {
+                    report.fail(
+                        at,
+                        format!(
+                            "a change number its centre gave thread {} too",
+                            short_hex(&other)
+                        ),
+                    );
+                }
             }
             Some(_) => report.fail(at, "an inbox entry that does not match its thread"),
             None => report.fail(at, "an inbox entry of no thread"),
@@ -553,9 +650,10 @@ pub fn audit(
         }
     }
 
+    let blob_dir = source.blob_dir();
     check_files(
-        path,
-        &tree("files")?,
+        &blob_dir,
+        source.records("files")?,
         &threads,
         canaries,
         &mut pools,
@@ -564,7 +662,7 @@ pub fn audit(
 
     // Spent staff request nonces: SHA-256 of a label, the staff key and
     // the nonce (32) → the minute until which a replay is refused.
-    for entry in tree("nonces")?.iter() {
+    for entry in source.records("nonces")? {
         let (key, value) = entry?;
         report.count("nonces records");
         search(canaries, "nonces", &key, &value, &mut report);
@@ -574,12 +672,13 @@ pub fn audit(
             continue;
         }
         judge_field(&mut report, &at, "its key", &key);
-        match <[u8; 8]>::try_from(value.as_ref()) {
+        match <[u8; 8]>::try_from(value.as_slice()) {
             Ok(b) if u64::from_be_bytes(b) % MINUTE == 0 => {}
             _ => report.fail(at, "not an expiry in whole minutes (8 bytes)"),
         }
     }
 
+    source.finish(&threads, &mut report)?;
     if have_directory {
         check_key_ids(&threads, &sealed, &known, &mut pools, &mut report);
     }
@@ -604,19 +703,18 @@ pub fn audit(
 /// length (a bucket, PROTOCOL.md §12.1), of format 0x01, and each of its
 /// chunks after the 20-byte header random; no blob without a record.
 fn check_files(
-    path: &Path,
-    files: &sled::Tree,
+    dir: &Path,
+    files: Box<dyn Iterator<Item = anyhow::Result<Record>> + '_>,
     threads: &BTreeMap<Vec<u8>, Thread>,
     canaries: &[Canary],
     pools: &mut Pools,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     use ozvi_crypto::protocol::file::{CHUNK_CIPHERTEXT_LEN, FORMAT, HEADER_LEN, is_blob_len};
-    let dir = path.join(BLOB_DIR);
     let mut expected: BTreeMap<String, (u64, String)> = BTreeMap::new();
     // Every record's key, partial ones too: a `.part` needs one.
     let mut recorded: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for entry in files.iter() {
+    for entry in files {
         let (key, value) = entry?;
         report.count("files records");
         search(canaries, "files", &key, &value, report);
@@ -666,7 +764,7 @@ fn check_files(
         }
     }
     let mut names: Vec<String> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&dir) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries {
             match entry {
                 Ok(e) if e.file_type().is_ok_and(|t| t.is_file()) => {
