@@ -81,6 +81,47 @@ impl<'de> Deserialize<'de> for DatabaseUrl {
     }
 }
 
+/// The relays' shared `admission_secret` (base64url of 32 random bytes):
+/// mixed into the admission keys the database holds, so that the database
+/// alone cannot link its address tags to addresses nor mint challenges
+/// (src/admission/shared.rs). Never printed; wiped when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdmissionSecret(Zeroizing<String>);
+
+impl AdmissionSecret {
+    /// Takes `text` (and wipes it when dropped).
+    pub fn new(text: String) -> Self {
+        Self(Zeroizing::new(text))
+    }
+
+    /// The 32 bytes, or why not.
+    pub fn bytes(&self) -> anyhow::Result<Zeroizing<[u8; 32]>> {
+        let decoded = Zeroizing::new(
+            ozvi_crypto::format::b64::decode(self.0.trim()).map_err(|_| {
+                anyhow::anyhow!(
+                    "admission_secret is not base64url (make one with:                      head -c 32 /dev/urandom | basenc --base64url)"
+                )
+            })?,
+        );
+        let bytes: [u8; 32] = decoded.as_slice().try_into().map_err(|_| {
+            anyhow::anyhow!("admission_secret must be 32 bytes, base64url (43 characters)")
+        })?;
+        Ok(Zeroizing::new(bytes))
+    }
+}
+
+impl std::fmt::Debug for AdmissionSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for AdmissionSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self::new(String::deserialize(d)?))
+    }
+}
+
 /// Everything the relay can be told. Every field has a safe default except
 /// the root key, without which the relay would accept any directory.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -97,6 +138,11 @@ pub struct Config {
     /// with `store = "postgres"`; better in `OZVI_DATABASE_URL` than in the
     /// file. Never logged or printed.
     pub database_url: Option<DatabaseUrl>,
+    /// With `store = "postgres"`: the secret every relay on the database
+    /// shares (base64url, 32 bytes), mixed into the admission keys the
+    /// database holds ([`AdmissionSecret`]); better in
+    /// `OZVI_ADMISSION_SECRET` than in the file. Never logged or printed.
+    pub admission_secret: Option<AdmissionSecret>,
     /// The operator's Ed25519 root key (base64url); only directories it signed are served.
     pub root_key: String,
     /// A signed directory file to install at start if it is newer than the stored one.
@@ -227,6 +273,7 @@ impl Default for Config {
             data: PathBuf::from("ozvi-data"),
             store: StoreKind::Sled,
             database_url: None,
+            admission_secret: None,
             root_key: String::new(),
             directory: None,
             web_root: None,
@@ -322,8 +369,16 @@ impl Config {
                 "a database URL is set but store is \"sled\": set store = \"postgres\" to use \
                  the database, or remove database_url (OZVI_DATABASE_URL, --database-url)"
             ),
-            _ => Ok(()),
+            _ => Ok::<(), anyhow::Error>(()),
+        }?;
+        if let Some(secret) = &self.admission_secret {
+            anyhow::ensure!(
+                self.store == StoreKind::Postgres,
+                "admission_secret is for relays sharing a PostgreSQL database                  (store = \"postgres\"); a sled relay keeps its admission keys in memory"
+            );
+            secret.bytes()?;
         }
+        Ok(())
     }
 
     /// The per-thread file quotas.
@@ -433,6 +488,40 @@ mod tests {
         Config::default()
             .validate()
             .expect("the defaults are valid");
+    }
+
+    #[test]
+    fn an_admission_secret_is_32_bytes_for_postgres_only_and_never_shown() {
+        let secret = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
+        let postgres = Config {
+            store: StoreKind::Postgres,
+            database_url: Some(DatabaseUrl::new("postgres://ozvi@db/ozvi".into())),
+            admission_secret: Some(AdmissionSecret::new(secret.into())),
+            ..Config::default()
+        };
+        postgres.validate().expect("valid");
+        let bytes = postgres
+            .admission_secret
+            .as_ref()
+            .map(|s| s.bytes().expect("32 bytes"));
+        assert_eq!(bytes.as_deref(), Some(&[7u8; 32]));
+        let shown = format!("{postgres:?}");
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(shown.contains("admission_secret: Some(***)"), "{shown}");
+        for (bad, why) in [("c2hvcnQ", "32 bytes"), ("not base64!", "base64url")] {
+            let wrong = Config {
+                admission_secret: Some(AdmissionSecret::new(bad.into())),
+                ..postgres.clone()
+            };
+            let refused = format!("{:#}", wrong.validate().expect_err(bad));
+            assert!(refused.contains(why) && !refused.contains(bad), "{refused}");
+        }
+        let sled = Config {
+            admission_secret: Some(AdmissionSecret::new(secret.into())),
+            ..Config::default()
+        };
+        let refused = format!("{:#}", sled.validate().expect_err("sled"));
+        assert!(refused.contains("store = \"postgres\""), "{refused}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ozvi_relay::admin;
-use ozvi_relay::config::{Config, DatabaseUrl, StoreKind};
+use ozvi_relay::config::{AdmissionSecret, Config, DatabaseUrl, StoreKind};
 use ozvi_relay::logging;
 use ozvi_relay::startup::{self, Engine};
 use ozvi_relay::state::{Clock as _, SystemClock};
@@ -36,6 +36,11 @@ struct Cli {
     /// file; never logged or printed)
     #[arg(long, env = "OZVI_DATABASE_URL", hide_env_values = true, value_parser = database_url)]
     database_url: Option<DatabaseUrl>,
+    /// With --store postgres: the secret every relay on the database shares,
+    /// base64url of 32 random bytes (docs/OPERATIONS.md; never logged or
+    /// printed)
+    #[arg(long, env = "OZVI_ADMISSION_SECRET", hide_env_values = true, value_parser = admission_secret)]
+    admission_secret: Option<AdmissionSecret>,
     /// TOML configuration file
     #[arg(long, env = "OZVI_CONFIG")]
     config: Option<PathBuf>,
@@ -85,6 +90,12 @@ fn database_url(text: &str) -> Result<DatabaseUrl, std::convert::Infallible> {
     Ok(DatabaseUrl::new(text.to_string()))
 }
 
+/// `--admission-secret`: taken as is (checked with the configuration),
+/// never echoed.
+fn admission_secret(text: &str) -> Result<AdmissionSecret, std::convert::Infallible> {
+    Ok(AdmissionSecret::new(text.to_string()))
+}
+
 impl Cli {
     fn config(&self) -> anyhow::Result<Config> {
         let mut config = match &self.config {
@@ -102,6 +113,9 @@ impl Cli {
         }
         if let Some(v) = &self.database_url {
             config.database_url = Some(v.clone());
+        }
+        if let Some(v) = &self.admission_secret {
+            config.admission_secret = Some(v.clone());
         }
         if let Some(v) = &self.root_key {
             config.root_key = v.clone();
@@ -205,7 +219,18 @@ async fn open_engine(config: &Config) -> anyhow::Result<(Engine, Option<Arc<Sled
             let store = PgStore::open(url.expose(), &config.data)
                 .await
                 .map_err(unusable)?;
-            let engine = Engine::postgres(store, url.expose(), SystemClock.now())
+            let secret = match &config.admission_secret {
+                Some(secret) => Some(secret.bytes()?),
+                None => {
+                    tracing::warn!(
+                        "admission_secret is not set: whoever can read the database can link \
+                         this hour's rate-limit tags to client addresses and make \
+                         proof-of-work challenges (docs/OPERATIONS.md)"
+                    );
+                    None
+                }
+            };
+            let engine = Engine::postgres_keyed(store, url.expose(), secret, SystemClock.now())
                 .await
                 .map_err(unusable)?;
             tracing::info!("store: postgres");

@@ -64,7 +64,18 @@ impl Engine {
     /// store's) is for the connection that listens to the other relays'
     /// live updates.
     pub async fn postgres(store: PgStore, url: &str, now: u64) -> Result<Self, PgError> {
-        let limits = Limits::shared(store.pool().clone(), now).await?;
+        Self::postgres_keyed(store, url, None, now).await
+    }
+
+    /// [`Engine::postgres`] with the relays' `admission_secret`
+    /// ([`Limits::shared_keyed`]).
+    pub async fn postgres_keyed(
+        store: PgStore,
+        url: &str,
+        secret: Option<zeroize::Zeroizing<[u8; 32]>>,
+        now: u64,
+    ) -> Result<Self, PgError> {
+        let limits = Limits::shared_keyed(store.pool().clone(), secret, now).await?;
         let link = Link::new(url, store.pool().clone())?;
         Ok(Self {
             store: Arc::new(store),

@@ -5,8 +5,10 @@
 //!
 //! A challenge is spent once across both; one address is one client on both;
 //! creations on both raise the price on both; the address never reaches the
-//! database; an hour's address key and counters are gone after the hour; an
-//! unreachable database refuses and recovers.
+//! database, and with the relays' secret the database's keys alone neither
+//! link a tag to an address nor mint a challenge; an hour's address key and
+//! counters are gone after the hour; an unreachable database refuses (the
+//! request limit alone counts on each relay) and recovers.
 
 use std::net::IpAddr;
 
@@ -529,11 +531,13 @@ async fn an_unreachable_database_refuses_until_it_is_back() {
 
     // Down (a crash: pg_ctl stop -m immediate).
     server.stop();
-    let down = a.allow_address(her, now + 1, 100).await;
-    assert!(
-        matches!(down, Err(StoreError::Unavailable(_))),
-        "refused, never let through: {down:?}"
-    );
+    // The per-address request limit alone falls back to the relay's own
+    // count (the page and the directory stay served), and still limits.
+    let down = a.allow_address(her, now + 1, 2).await;
+    assert!(matches!(down, Ok(true)), "counted by A alone: {down:?}");
+    assert!(matches!(a.allow_address(her, now + 1, 2).await, Ok(true)));
+    let over = a.allow_address(her, now + 1, 2).await;
+    assert!(matches!(over, Ok(false)), "A's own limit holds: {over:?}");
     let down = b
         .spend_challenge(&unspent, nonce_unspent, Purpose::Post, 4, now + 1)
         .await;
@@ -565,4 +569,92 @@ async fn an_unreachable_database_refuses_until_it_is_back() {
     let nonce = solve(&fresh, 4);
     assert!(spend(&b, &fresh, nonce, now + 4).await);
     assert!(!spend(&a, &fresh, nonce, now + 5).await);
+}
+
+/// Whether the tag of `address` under the database's own address key of
+/// `now`'s hour (what anyone holding only the database could compute for
+/// every IPv4 address) is among the stored request counters.
+async fn tag_computable_from_the_database(pool: &Pool, address: IpAddr, now: u64) -> bool {
+    use hmac::{KeyInit as _, Mac as _};
+    let client = pool.get().await.expect("a connection");
+    let key: Vec<u8> = client
+        .query_one(
+            "SELECT key FROM admission_keys WHERE kind = 2 AND period = $1",
+            &[&i64::try_from(now / 3600).expect("small")],
+        )
+        .await
+        .expect("the hour's key")
+        .get(0);
+    let octets = match address {
+        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        IpAddr::V6(a) => a.octets(),
+    };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("any key");
+    mac.update(&octets);
+    let tag = &mac.finalize().into_bytes()[..16];
+    let rows = client
+        .query("SELECT subject FROM rate_counters WHERE scope = 1", &[])
+        .await
+        .expect("counters");
+    rows.iter().any(|row| row.get::<_, &[u8]>(0) == tag)
+}
+
+#[tokio::test]
+async fn with_the_relays_secret_the_database_alone_cannot_link_a_tag_or_mint_a_challenge() {
+    let server = TestPostgres::start();
+    let now = HOUR + 100;
+    let url = server.url();
+    let own = postgres::connect(&url).await.expect("the test's pool");
+    let secret = || Some(zeroize::Zeroizing::new([7u8; 32]));
+    let a = Limits::shared_keyed(postgres::connect(&url).await.expect("pool"), secret(), now)
+        .await
+        .expect("A");
+    let b = Limits::shared_keyed(postgres::connect(&url).await.expect("pool"), secret(), now)
+        .await
+        .expect("B");
+    // The two relays still agree: one address, one client, one challenge.
+    let address = ip("198.51.100.23");
+    assert!(a.allow_address(address, now, 2).await.expect("A counts"));
+    assert!(b.allow_address(address, now, 2).await.expect("B counts"));
+    assert!(!a.allow_address(address, now, 2).await.expect("A refuses"));
+    let challenge = a
+        .issue_challenge(Purpose::Post, 1, now)
+        .await
+        .expect("issued");
+    let nonce = solve(&challenge, 1);
+    assert!(
+        b.spend_challenge(&challenge, nonce, Purpose::Post, 1, now)
+            .await
+            .expect("spent on B")
+    );
+    // The database's own key does not give the stored tag …
+    assert!(!tag_computable_from_the_database(&own, address, now).await);
+    // … nor a challenge the relays accept: one MACed under the stored key.
+    let client = own.get().await.expect("a connection");
+    let stored: Vec<u8> = client
+        .query_one(
+            "SELECT key FROM admission_keys WHERE kind = 1 AND period = $1",
+            &[&i64::try_from(now / 600).expect("small")],
+        )
+        .await
+        .expect("the generation's key")
+        .get(0);
+    let unkeyed = Limits::shared(postgres::connect(&url).await.expect("pool"), now)
+        .await
+        .expect("a relay without the secret");
+    let minted = unkeyed
+        .issue_challenge(Purpose::Post, 0, now)
+        .await
+        .expect("minted under the stored key");
+    assert_eq!(stored.len(), 32);
+    assert!(
+        !a.spend_challenge(&minted, 0, Purpose::Post, 0, now)
+            .await
+            .expect("checked"),
+        "a challenge made from the database's key alone is refused"
+    );
+    // Without the secret the tag is computable: what the secret prevents.
+    let address = ip("198.51.100.24");
+    assert!(unkeyed.allow_address(address, now, 2).await.expect("counted"));
+    assert!(tag_computable_from_the_database(&own, address, now).await);
 }

@@ -282,9 +282,19 @@ impl Limits {
     /// current hour's address key and the current challenge key, so a
     /// database without the admission tables is an error at start.
     pub async fn shared(pool: Pool, now: u64) -> Result<Self, PgError> {
+        Self::shared_keyed(pool, None, now).await
+    }
+
+    /// [`Limits::shared`] with the relays' `admission_secret`, which every
+    /// relay on the database must be given alike ([`shared`] says why).
+    pub async fn shared_keyed(
+        pool: Pool,
+        secret: Option<zeroize::Zeroizing<[u8; 32]>>,
+        now: u64,
+    ) -> Result<Self, PgError> {
         Ok(Self {
             engine: Engine::Shared(
-                Box::new(Shared::open(pool, now).await?),
+                Box::new(Shared::open(pool, secret, now).await?),
                 Box::new(Memory::new(now)),
             ),
             fallback_logged: std::sync::atomic::AtomicU64::new(0),

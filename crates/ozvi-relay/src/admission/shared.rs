@@ -31,7 +31,12 @@
 //!
 //! # What the database learns
 //!
-//! Never an address. For the current hour it holds that hour's address key
+//! Never an address. With the relays' `admission_secret` set (as it should
+//! be: docs/OPERATIONS.md), every key the database holds is mixed with that
+//! secret before use ([`Shared::keyed`]), so the database alone can neither
+//! link a tag to an address (by trying every IPv4 address under the stored
+//! key) nor mint a challenge; what follows then needs the secret too.
+//! Without it, for the current hour it holds that hour's address key
 //! and, per tag, how many requests (this minute), creation challenges and
 //! creations (this hour) it made; so whoever reads the database during the
 //! hour, and knows an address, can compute its tag and see its counts, as
@@ -188,6 +193,10 @@ struct Local {
 pub(super) struct Shared {
     pool: Pool,
     local: Mutex<Local>,
+    /// The relays' `admission_secret`, mixed into every key the database
+    /// holds before it is used ([`Shared::keyed`]); `None` uses the
+    /// database's keys as they are (and the relay warns at start).
+    secret: Option<zeroize::Zeroizing<[u8; 32]>>,
 }
 
 /// A whole minute's start, as the database stores times.
@@ -248,9 +257,14 @@ fn key_of(bytes: &[u8]) -> Result<[u8; 32], StoreError> {
 impl Shared {
     /// Checks that the database has the admission tables by reading (or
     /// making) the keys `now` needs.
-    pub(super) async fn open(pool: Pool, now: u64) -> Result<Self, PgError> {
+    pub(super) async fn open(
+        pool: Pool,
+        secret: Option<zeroize::Zeroizing<[u8; 32]>>,
+        now: u64,
+    ) -> Result<Self, PgError> {
         let shared = Self {
             pool,
+            secret,
             local: Mutex::new(Local {
                 address_key: None,
                 challenge_keys: BTreeMap::new(),
@@ -270,6 +284,29 @@ impl Shared {
             Ok(_) => Ok(shared),
             Err(StoreError::Unavailable(cause)) => Err(PgError::Connect(cause)),
             Err(e) => Err(PgError::Database(format!("admission tables: {e:?}"))),
+        }
+    }
+
+    /// The key to use for a key the database holds: HMAC-SHA256 under
+    /// the relays' secret of a label, the key's kind and the stored key.
+    /// Whoever reads only the database (a dump, its files, its
+    /// administrator) then cannot link an hour's tags to addresses by
+    /// trying all 2^32 IPv4 addresses, nor mint a challenge; whoever has
+    /// only the secret lacks the stored keys, which are deleted after their
+    /// time.
+    fn keyed(&self, kind: i16, stored: [u8; 32]) -> [u8; 32] {
+        match &self.secret {
+            None => stored,
+            Some(secret) => {
+                let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(
+                    secret.as_slice(),
+                )
+                .expect("HMAC takes any key length");
+                hmac::Mac::update(&mut mac, b"ozvi/v1/relay-admission-key");
+                hmac::Mac::update(&mut mac, &kind.to_be_bytes());
+                hmac::Mac::update(&mut mac, &stored);
+                hmac::Mac::finalize(mac).into_bytes().into()
+            }
         }
     }
 
@@ -378,7 +415,7 @@ impl Shared {
             .address_key(now, true)
             .await?
             .ok_or_else(|| StoreError::Backend("admission: no address key".into()))?;
-        Ok(address_tag(&key, address))
+        Ok(address_tag(&self.keyed(ADDRESS_KEY, key), address))
     }
 
     /// The MAC key of a generation of challenges (made if `make` and
@@ -580,7 +617,7 @@ impl Shared {
         let Some(key) = self.address_key(now, false).await? else {
             return Ok(());
         };
-        let tag = address_tag(&key, client);
+        let tag = address_tag(&self.keyed(ADDRESS_KEY, key), client);
         let connection = self.client().await?;
         let statement = connection
             .prepare_cached(RELEASE)
@@ -616,7 +653,12 @@ impl Shared {
             .challenge_key(now / CHALLENGE_TTL_SECS, now, true)
             .await?
             .ok_or_else(|| StoreError::Backend("admission: no challenge key".into()))?;
-        Ok(make_challenge(&key, purpose, difficulty, now))
+        Ok(make_challenge(
+            &self.keyed(CHALLENGE_KEY, key),
+            purpose,
+            difficulty,
+            now,
+        ))
     }
 
     /// Checks what needs no database first (layout, time, difficulty, the
@@ -641,7 +683,7 @@ impl Shared {
         let Some(key) = self.challenge_key(generation, now, false).await? else {
             return Ok(false);
         };
-        if !challenge.authentic(&key) {
+        if !challenge.authentic(&self.keyed(CHALLENGE_KEY, key)) {
             return Ok(false);
         }
         let connection = self.client().await?;
