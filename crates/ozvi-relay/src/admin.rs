@@ -6,8 +6,9 @@
 //! The protocol is one request line, then the answer: `export <absolute
 //! path>` → `ok <bytes on disk>` or `error <message>`; `notify` (send the
 //! staff digest now) → one line per centre, `<centre> sent <n>` or
-//! `<centre> failed <kind>`, then `ok`. With `store = "postgres"` an
-//! export is refused for now (back up the database with its own tools).
+//! `<centre> failed <kind>`, then `ok`. With `store = "postgres"` the
+//! socket refuses an export: `ozvi-relay export` reads the database itself
+//! (`store::postgres::export`), with no need of a running relay.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -32,7 +33,8 @@ pub fn socket_path(data: &Path) -> PathBuf {
 
 /// Binds the control socket (replacing a stale one) and answers requests
 /// until the runtime stops. `store` is the sled store to export; `None`
-/// (the PostgreSQL store) answers an export with an error for now.
+/// (the PostgreSQL store) answers an export with an error: `ozvi-relay
+/// export` reads the database itself.
 pub fn start(
     data: &Path,
     store: Option<Arc<SledStore>>,
@@ -86,7 +88,10 @@ async fn answer(
                     Err(e) => format!("error {e:#}\n"),
                 }
             }
-            None => "error export is not available yet with store = \"postgres\"\n".to_string(),
+            None => {
+                "error with store = \"postgres\", `ozvi-relay export` reads the database itself\n"
+                    .to_string()
+            }
         },
         _ => "error unknown request; there are `export <absolute path>` and `notify`\n".to_string(),
     };
@@ -128,6 +133,12 @@ pub fn export(store: &SledStore, out: &Path) -> anyhow::Result<u64> {
     store
         .export_to(out)
         .map_err(|e| anyhow::anyhow!("export failed: {e}"))?;
+    exported_size(out)
+}
+
+/// The size on disk of the export at `out` (the database and the blobs of
+/// attached files), once it is opened again to prove it readable.
+pub fn exported_size(out: &Path) -> anyhow::Result<u64> {
     // The copy is opened once more to prove it readable, once sled has let
     // go of it.
     let copy = SledStore::open_released(out, Duration::from_secs(5))

@@ -182,15 +182,15 @@ fn notify(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `ozvi-relay export OUT`: through the running relay if there is one,
-/// otherwise straight from the data directory.
+/// `ozvi-relay export OUT`: on sled, through the running relay if there
+/// is one, otherwise straight from the data directory; on PostgreSQL, from
+/// the database itself in one read-only snapshot (the relays keep serving)
+/// into the same sled layout, blobs from the data directory.
 fn export(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        config.store == StoreKind::Sled,
-        "export is not available yet with store = \"postgres\": back up the database with \
-         pg_dump, and the data directory's files/ beside it (docs/OPERATIONS.md)"
-    );
     anyhow::ensure!(!out.exists(), "{} already exists", out.display());
+    if config.store == StoreKind::Postgres {
+        return export_postgres(config, out);
+    }
     let bytes = match admin::request_export(&admin::socket_path(&config.data), out)? {
         Some(bytes) => bytes,
         None => {
@@ -205,6 +205,36 @@ fn export(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
         }
     };
     println!("exported to {} ({bytes} bytes)", out.display());
+    Ok(())
+}
+
+/// `ozvi-relay export OUT` with `store = "postgres"`
+/// (`ozvi_relay::store::postgres::export`). The URL never appears in a
+/// message.
+fn export_postgres(config: &Config, out: &std::path::Path) -> anyhow::Result<()> {
+    let url = config
+        .database_url
+        .as_ref()
+        .context("store = \"postgres\" needs database_url")?;
+    let out = std::path::absolute(out)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let exported = runtime
+        .block_on(ozvi_relay::store::postgres::export::export(
+            url.expose(),
+            &config.data,
+            &out,
+        ))
+        .map_err(|e| anyhow::anyhow!("export failed: {e}"))?;
+    let bytes = admin::exported_size(&out)?;
+    println!(
+        "exported to {} ({bytes} bytes: {} threads, {} messages, {} files)",
+        out.display(),
+        exported.threads,
+        exported.messages,
+        exported.files
+    );
     Ok(())
 }
 

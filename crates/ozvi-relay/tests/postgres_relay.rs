@@ -337,28 +337,147 @@ fn help_names_the_store_settings_and_never_shows_the_url_from_the_environment() 
     assert!(!help.contains(PASSWORD), "the URL is shown:\n{help}");
 }
 
-#[test]
-fn export_says_it_is_not_available_yet_on_postgres() {
-    let setup = Setup::new();
-    let out = setup.path("export");
-    let output = Command::new(binary("ozvi-relay"))
+/// `ozvi-relay export OUT` with `store = "postgres"`.
+fn export_command(setup: &Setup, url: &str, out: &Path) -> std::process::Output {
+    Command::new(binary("ozvi-relay"))
         .args(["--config", &setup.path("relay.toml").display().to_string()])
         .args(["--data", &setup.path("data").display().to_string()])
-        .env(
-            "OZVI_DATABASE_URL",
-            format!("postgres://ozvi:{PASSWORD}@db/ozvi"),
-        )
+        .env("OZVI_DATABASE_URL", url)
         .arg("export")
-        .arg(&out)
+        .arg(out)
         .output()
-        .expect("runs");
+        .expect("runs")
+}
+
+/// On PostgreSQL, export reads the database in one snapshot into the sled
+/// layout of a sled export (the records and the complete blobs), which a
+/// sled store opens with the same records; the database it cannot reach is
+/// one line without the password, and nothing is written.
+#[tokio::test]
+async fn export_on_postgres_writes_the_records_and_blobs_in_the_sled_layout() {
+    use ozvi_crypto::MailboxId;
+    use ozvi_crypto::protocol::file::{BLOB_LENGTHS, FileId};
+    use ozvi_relay::store::postgres::PgStore;
+    use ozvi_relay::store::{
+        Author, CentreId, FileQuota, FileRecord, Quota, SledStore, Storage, Store,
+    };
+
+    let setup = Setup::new();
+    let out = setup.path("export");
+    let unreachable = export_command(&setup, &format!("postgres://ozvi:{PASSWORD}@db/ozvi"), &out);
     assert_refused(
-        "export on postgres",
+        "export of a database out of reach",
         (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
+            unreachable.status.code(),
+            String::from_utf8_lossy(&unreachable.stderr).into_owned(),
         ),
-        "not available yet",
+        "export failed: cannot connect to the database",
     );
     assert!(!out.exists(), "nothing was written");
+
+    let server = TestPostgres::start();
+    let store = PgStore::open(&server.url(), &setup.path("data"))
+        .await
+        .expect("opens");
+    let centre = CentreId::parse("ic-zlin").expect("id");
+    let mailbox = MailboxId([7; 16]);
+    let envelope = |kind: u8| {
+        let mut e = vec![0x5a; 200];
+        e[0] = 2;
+        e[1] = kind;
+        e
+    };
+    store
+        .create_thread(&mailbox, [3; 32], &centre, &envelope(1), 1_800_000_000)
+        .await
+        .expect("creates");
+    let file = FileId([9; 16]);
+    let blob = vec![1u8; usize::try_from(BLOB_LENGTHS[0]).expect("small")];
+    let mut upload = store
+        .begin_upload(
+            &mailbox,
+            &file,
+            blob.len() as u64,
+            [0; 32],
+            1_800_000_000,
+            FileQuota::default(),
+        )
+        .await
+        .expect("begins");
+    upload.write(&blob).expect("writes");
+    upload.finish().await.expect("finishes");
+    let quota = Quota {
+        max_messages: 10,
+        max_bytes: 1 << 20,
+    };
+    store
+        .append_claiming(
+            &mailbox,
+            Author::Staff,
+            &envelope(2),
+            1_800_000_060,
+            quota,
+            &[file],
+            FileQuota::default(),
+        )
+        .await
+        .expect("appends");
+    store
+        .put_note(&mailbox, &envelope(3), 1_800_000_120)
+        .await
+        .expect("note");
+    store.set_directory(b"{}").await.expect("directory");
+    store
+        .spend_nonce(&[4; 32], 1_800_000_000, 1_800_000_000)
+        .await
+        .expect("nonce");
+    let thread = store
+        .thread(&mailbox)
+        .await
+        .expect("reads")
+        .expect("exists");
+
+    let output = export_command(&setup, &server.url(), &out);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("1 threads, 2 messages, 1 files"),
+        "{stdout}"
+    );
+    assert!(
+        !format!("{stdout}{stderr}").contains(PASSWORD),
+        "{stdout}{stderr}"
+    );
+
+    let copy = SledStore::open_released(&out, Duration::from_secs(10)).expect("a sled store");
+    assert_eq!(copy.thread(&mailbox).expect("reads"), Some(thread));
+    let messages = copy.messages(&mailbox, 0, 10).expect("reads");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1].envelope, envelope(2));
+    assert_eq!(copy.note(&mailbox).expect("reads"), Some(envelope(3)));
+    assert_eq!(copy.directory().expect("reads"), Some(b"{}".to_vec()));
+    assert_eq!(
+        copy.changed_threads(&centre, 0, u64::MAX, 10)
+            .expect("reads")
+            .len(),
+        1,
+        "the inbox index"
+    );
+    assert!(
+        !copy.nonce_spent(&[4; 32], 1_800_000_000).expect("reads"),
+        "nonces are left out"
+    );
+    let name: String = FileRecord::key(&mailbox, &file)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        std::fs::read(out.join("files").join(name)).expect("the blob"),
+        blob
+    );
+
+    // A second export to the same place is refused.
+    let again = export_command(&setup, &server.url(), &out);
+    assert_eq!(again.status.code(), Some(1));
 }

@@ -253,6 +253,17 @@ impl BlobDir {
         &self.staging
     }
 
+    /// The blob directory of `data` to read from, as it is: unlike
+    /// [`BlobDir::open`], nothing is created or cleared (a PostgreSQL
+    /// export reads a running relay's blobs: `postgres::export`).
+    pub fn reading(data: &Path) -> Self {
+        Self {
+            dir: data.join("files"),
+            staging: data.join("staging"),
+            temporary: false,
+        }
+    }
+
     /// Where a blob lives.
     pub fn path(&self, mailbox: &MailboxId, file: &FileId) -> PathBuf {
         self.dir.join(hex(&FileRecord::key(mailbox, file)))

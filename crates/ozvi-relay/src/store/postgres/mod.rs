@@ -21,6 +21,7 @@
 //! server's message or the client's reason, and is searched for the
 //! password before it is kept.
 
+pub mod export;
 pub mod migrations;
 pub mod relays;
 mod store;

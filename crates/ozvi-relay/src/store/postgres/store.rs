@@ -215,11 +215,11 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// A thread's columns after its mailbox id, in [`ThreadRecord`]'s order.
-const THREAD_COLUMNS: &str = "verifier, centre, created_at, last_activity, unanswered_since, \
+pub(super) const THREAD_COLUMNS: &str = "verifier, centre, created_at, last_activity, unanswered_since, \
      change, last_seq, message_count, total_bytes, staff_read_seq, unread";
 
 /// The record in a row of `mailbox_id, THREAD_COLUMNS`.
-fn thread_record(row: &Row) -> Result<(MailboxId, ThreadRecord), StoreError> {
+pub(super) fn thread_record(row: &Row) -> Result<(MailboxId, ThreadRecord), StoreError> {
     let mailbox = MailboxId(fixed(col::<&[u8]>(row, 0)?)?);
     let centre = CentreId::parse(col::<&str>(row, 2)?).ok_or(StoreError::Corrupt)?;
     let number = |at: usize| col::<i64>(row, at).and_then(from_db);
@@ -406,11 +406,11 @@ async fn lock_files<C: GenericClient>(client: &C, mailbox: &MailboxId) -> Result
 }
 
 /// A file's columns after its ids.
-const FILE_COLUMNS: &str = "state, claimed_by, created_at, length, binding";
+pub(super) const FILE_COLUMNS: &str = "state, claimed_by, created_at, length, binding";
 
 /// The record in a row of `FILE_COLUMNS` starting at `at`, checked as
 /// [`FileRecord::decode`] checks the sled value.
-fn file_record(row: &Row, at: usize) -> Result<FileRecord, StoreError> {
+pub(super) fn file_record(row: &Row, at: usize) -> Result<FileRecord, StoreError> {
     let state = match col::<i16>(row, at)? {
         0 => FileState::Partial,
         1 => FileState::Pending,
