@@ -11,7 +11,8 @@
 //! # Layout
 //!
 //! - [`report`]: what was checked and what failed, as text or JSON.
-//! - [`store`]: every tree and record of a relay export or stopped data dir.
+//! - [`store`]: every tree and record of a relay export or stopped data dir,
+//!   or every table and row of a relay's PostgreSQL database.
 //! - [`random`]: whether ciphertext, hashes and nonces look uniformly random.
 //! - [`text`]: whether any stretch of bytes reads as text in a common
 //!   encoding, with a proven false-alarm bound.

@@ -37,6 +37,11 @@
 //! overwritten data) is searched for them.
 //!
 //! sled has no read-only mode: audit an export or a copy, not live data.
+//!
+//! A relay on PostgreSQL is read by [`postgres`] in one read-only snapshot,
+//! its rows put into the same records (one `Source` seam), so these checks are
+//! the same for both; that reader adds the database's own (no table,
+//! column or object beyond the relay's schema, admission's UNLOGGED rows).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
