@@ -72,6 +72,8 @@ pub struct TestPostgres {
     port: u16,
     /// Whether it should be running (cleared by [`TestPostgres::stop`]).
     running: bool,
+    /// Whether it is frozen ([`TestPostgres::freeze`]).
+    frozen: bool,
 }
 
 impl TestPostgres {
@@ -116,6 +118,7 @@ impl TestPostgres {
             run_as,
             port: 0,
             running: false,
+            frozen: false,
         };
         server.init(settings);
         server.start_on_a_free_port();
@@ -197,6 +200,48 @@ impl TestPostgres {
         let stopped = self.pg_ctl().args(["stop", "-m", "fast", "-w"]).output();
         expect_success(stopped, "pg_ctl stop -m fast", &self.log());
         self.start_again();
+    }
+
+    /// Freezes the server (SIGSTOP to the postmaster and every process it
+    /// started): connections stay open and the kernel still accepts and
+    /// acknowledges, but nothing answers, as with a server that hangs or a
+    /// network path that drops packets. [`TestPostgres::thaw`] resumes it;
+    /// so does dropping it.
+    pub fn freeze(&mut self) {
+        self.signal_cluster("-STOP");
+        self.frozen = true;
+    }
+
+    /// Resumes a frozen server.
+    pub fn thaw(&mut self) {
+        self.signal_cluster("-CONT");
+        self.frozen = false;
+    }
+
+    /// Sends `signal` to the postmaster (first line of postmaster.pid) and
+    /// to its children, the backends.
+    fn signal_cluster(&self, signal: &str) {
+        let pid = std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string))
+            .filter(|p| p.parse::<u32>().is_ok())
+            .expect("the server's postmaster.pid");
+        let children = Command::new("pgrep")
+            .args(["-P", &pid])
+            .output()
+            .expect("pgrep");
+        let mut pids = vec![pid];
+        pids.extend(
+            String::from_utf8_lossy(&children.stdout)
+                .lines()
+                .map(str::to_string),
+        );
+        let status = Command::new("kill")
+            .arg(signal)
+            .args(&pids)
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} {pids:?}");
     }
 
     /// Starts a stopped server again, on the same port; fails the test if
@@ -368,6 +413,9 @@ impl Drop for TestPostgres {
     fn drop(&mut self) {
         if !self.running {
             return;
+        }
+        if self.frozen {
+            self.signal_cluster("-CONT");
         }
         let stopped = self
             .pg_ctl()

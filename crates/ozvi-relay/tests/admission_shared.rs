@@ -655,6 +655,11 @@ async fn with_the_relays_secret_the_database_alone_cannot_link_a_tag_or_mint_a_c
     );
     // Without the secret the tag is computable: what the secret prevents.
     let address = ip("198.51.100.24");
-    assert!(unkeyed.allow_address(address, now, 2).await.expect("counted"));
+    assert!(
+        unkeyed
+            .allow_address(address, now, 2)
+            .await
+            .expect("counted")
+    );
     assert!(tag_computable_from_the_database(&own, address, now).await);
 }

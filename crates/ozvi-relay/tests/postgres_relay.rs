@@ -481,3 +481,64 @@ async fn export_on_postgres_writes_the_records_and_blobs_in_the_sled_layout() {
     let again = export_command(&setup, &server.url(), &out);
     assert_eq!(again.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn a_database_that_hangs_delays_nobody_for_the_page_and_records_get_503_in_time() {
+    let setup = Setup::new();
+    let mut server = TestPostgres::start();
+    let log = setup.path("relay.log");
+    let relay = setup.serve(&server.url(), &log);
+    let person = Person::new(4, &relay.base, &setup.root_key);
+    person.write_first("ic-zlin", "před zamrznutím").await;
+
+    // The server answers nothing and refuses nothing (SIGSTOP): no error
+    // ever comes back by itself.
+    server.freeze();
+    let started = Instant::now();
+    let (status, body) = get(&relay.base, "/api/v1/directory").await;
+    assert_eq!(status, 200, "{body}");
+    let first = started.elapsed();
+    assert!(
+        first < Duration::from_secs(5),
+        "the directory took {first:?}"
+    );
+    // Then not asked again for a while: at once.
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(get(&relay.base, "/api/v1/directory").await.0, 200);
+    }
+    let five = started.elapsed();
+    assert!(five < Duration::from_secs(2), "five more took {five:?}");
+    // A route that needs a record gets its answer within the statement
+    // deadline (10 s), not when TCP gives up.
+    let started = Instant::now();
+    let listing: serde_json::Value = serde_json::from_str(&person.listing().await).expect("JSON");
+    let waited = started.elapsed();
+    assert_eq!(listing["code"], "storage_unavailable", "{listing}");
+    assert!(
+        waited < Duration::from_secs(20),
+        "the listing took {waited:?}"
+    );
+
+    server.thaw();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _) = get(&relay.base, "/healthz").await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not recover within 30 s of the database's thaw (last {status})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    person.write_more("po rozmrznutí").await;
+    let texts: Vec<String> = person
+        .read_all()
+        .await
+        .into_iter()
+        .map(|(_, _, _, text)| text)
+        .collect();
+    assert_eq!(texts, ["před zamrznutím", "po rozmrznutí"]);
+}

@@ -22,9 +22,9 @@ use ozvi_crypto::protocol::request::RequestAuth;
 use ozvi_crypto::{Directory, StaffKeys};
 use ozvi_relay::startup::{Engine, try_sweep};
 use ozvi_relay::state::AppState;
+use ozvi_relay::store::CentreId;
 use ozvi_relay::store::postgres::PgStore;
 use ozvi_relay::store::postgres::relays::LISTENER_NAME;
-use ozvi_relay::store::CentreId;
 use ozvi_tests::cast::{Cast, START};
 use ozvi_tests::person::{Person, envelope, now, text_body};
 use ozvi_tests::postgres::{DATABASE, TestPostgres};
@@ -215,6 +215,14 @@ impl Pair {
             "{}",
             response.text().await.unwrap_or_default()
         );
+    }
+
+    /// Both relays' logs so far.
+    fn logs(&self) -> String {
+        ["a.log", "b.log"]
+            .iter()
+            .map(|name| std::fs::read_to_string(self._dir.path().join(name)).unwrap_or_default())
+            .collect()
     }
 
     /// Cuts every relay's listening connection; returns how many.
@@ -416,7 +424,15 @@ async fn a_relay_whose_listener_was_cut_catches_up_and_hears_again() {
         "her stream on A is told to catch up: {:?}",
         page.seen
     );
-    // And both listen again.
+    // And both listen again: a payload that is not a relay's is ignored
+    // (and not quoted in the log), a real change is heard.
+    let forged = "0123456789abcdef0123456789abcdef kanarek-v-payloadu ic-zlin 9";
+    pair.server
+        .psql(
+            DATABASE,
+            &format!("SELECT pg_notify('ozvi_changes', '{forged}')"),
+        )
+        .expect("psql");
     person.write_more("Druhá zpráva").await;
     assert!(
         desk.heard("event: change\ndata: 2\n\n", LIVE).await,
@@ -429,6 +445,23 @@ async fn a_relay_whose_listener_was_cut_catches_up_and_hears_again() {
         "A hears B's change again: {:?}",
         page.seen
     );
+    let logs = pair.logs();
+    assert!(
+        logs.contains("live updates from the other relays interrupted"),
+        "the cut is logged"
+    );
+    assert!(
+        logs.contains("a malformed live update was ignored"),
+        "the forged payload is noticed"
+    );
+    let mailbox = ozvi_relay::store::files::hex(&person.mailbox().0);
+    for secret in [
+        mailbox.as_str(),
+        "kanarek",
+        ozvi_tests::postgres::PASSWORD,
+    ] {
+        assert!(!logs.contains(secret), "{secret} is not in the logs");
+    }
 }
 
 /// A relay's state on the database at `url`, its data in `dir`, on `clock`.

@@ -40,7 +40,10 @@
 //! The per-address request limit ([`Limits::allow_address`], which runs
 //! before every route, the page included) is the exception: without the
 //! database it counts in this relay's memory alone, as a single relay
-//! does. The page, its helplines (158, 112 …) and the signed directory need
+//! does; a database that does not answer within 2 s counts as out of
+//! reach, and is not asked again for 10 s, so that a hanging database does
+//! not make every request wait. The page, its helplines (158, 112 …) and
+//! the signed directory need
 //! no record, and a frightened person must still see them while the
 //! database is down; what does need a record answers 503 on its own, and
 //! an attacker gains nothing from the fallback (nothing can be written).
@@ -259,7 +262,18 @@ pub struct Limits {
     /// When the fallback of [`Limits::allow_address`] was last logged
     /// (Unix seconds): once a minute, not once a request.
     fallback_logged: std::sync::atomic::AtomicU64,
+    /// Until when (Unix seconds) the shared request count is not asked: the
+    /// database was out of reach (see [`Limits::allow_address`]).
+    out_of_reach_until: std::sync::atomic::AtomicU64,
 }
+
+/// How long the shared count of a request may take before the relay counts
+/// it alone (the database does not answer: it hangs, or packets are lost).
+const ADDRESS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long the relay counts requests alone after the database was found
+/// out of reach, before it asks again.
+const OUT_OF_REACH_SECS: u64 = 10;
 
 enum Engine {
     Memory(Box<Memory>),
@@ -274,6 +288,7 @@ impl Limits {
         Self {
             engine: Engine::Memory(Box::new(Memory::new(now))),
             fallback_logged: std::sync::atomic::AtomicU64::new(0),
+            out_of_reach_until: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -298,6 +313,7 @@ impl Limits {
                 Box::new(Memory::new(now)),
             ),
             fallback_logged: std::sync::atomic::AtomicU64::new(0),
+            out_of_reach_until: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -310,26 +326,63 @@ impl Limits {
     ) -> Result<bool, StoreError> {
         match &self.engine {
             Engine::Memory(m) => Ok(m.allow_address(address, now, per_minute)),
-            Engine::Shared(s, local) => match s.allow_address(address, now, per_minute).await {
-                Err(StoreError::Unavailable(cause)) => {
-                    use std::sync::atomic::Ordering;
-                    let last = self.fallback_logged.load(Ordering::Relaxed);
-                    if now >= last.saturating_add(60)
-                        && self
-                            .fallback_logged
-                            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                            .is_ok()
-                    {
-                        tracing::warn!(
-                            error = %cause,
-                            "database unavailable: requests are counted by this relay alone"
-                        );
+            Engine::Shared(s, local) => {
+                match self.count_shared(s, address, now, per_minute).await {
+                    Err(StoreError::Unavailable(cause)) => {
+                        use std::sync::atomic::Ordering;
+                        let last = self.fallback_logged.load(Ordering::Relaxed);
+                        if now >= last.saturating_add(60)
+                            && self
+                                .fallback_logged
+                                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                                .is_ok()
+                        {
+                            tracing::warn!(
+                                error = %cause,
+                                "database unavailable: requests are counted by this relay alone"
+                            );
+                        }
+                        Ok(local.allow_address(address, now, per_minute))
                     }
-                    Ok(local.allow_address(address, now, per_minute))
+                    other => other,
                 }
-                other => other,
-            },
+            }
         }
+    }
+
+    /// The shared count of a request, within [`ADDRESS_DEADLINE`], and not
+    /// asked at all for [`OUT_OF_REACH_SECS`] after the database was found
+    /// out of reach: a database that hangs must not make every request
+    /// (the page's among them) wait for it.
+    async fn count_shared(
+        &self,
+        shared: &Shared,
+        address: IpAddr,
+        now: u64,
+        per_minute: u32,
+    ) -> Result<bool, StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.out_of_reach_until.load(Ordering::Relaxed) > now {
+            return Err(StoreError::Unavailable(
+                "out of reach a moment ago; not asked again yet".into(),
+            ));
+        }
+        let counted = tokio::time::timeout(
+            ADDRESS_DEADLINE,
+            shared.allow_address(address, now, per_minute),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!(
+                "no answer within {} ms",
+                ADDRESS_DEADLINE.as_millis()
+            )))
+        });
+        if matches!(counted, Err(StoreError::Unavailable(_))) {
+            self.out_of_reach_until
+                .store(now.saturating_add(OUT_OF_REACH_SECS), Ordering::Relaxed);
+        }
+        counted
     }
 
     /// Counts a message in a thread; false if over `per_minute`.

@@ -298,10 +298,9 @@ impl Shared {
         match &self.secret {
             None => stored,
             Some(secret) => {
-                let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(
-                    secret.as_slice(),
-                )
-                .expect("HMAC takes any key length");
+                let mut mac =
+                    <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(secret.as_slice())
+                        .expect("HMAC takes any key length");
                 hmac::Mac::update(&mut mac, b"ozvi/v1/relay-admission-key");
                 hmac::Mac::update(&mut mac, &kind.to_be_bytes());
                 hmac::Mac::update(&mut mac, &stored);

@@ -129,6 +129,14 @@ pub async fn connect_with(url: &str, settings: Settings) -> Result<Pool, PgError
     if config.get_application_name().is_none() {
         config.application_name("ozvi-relay");
     }
+    // A peer that vanished (a host down, a path that drops packets) is
+    // noticed in about 25 s instead of TCP's two hours; each statement has
+    // its own deadline besides (store.rs, `DEADLINE`).
+    config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(10))
+        .keepalives_interval(Duration::from_secs(5))
+        .keepalives_retries(3);
     let manager = Manager::from_config(
         config,
         NoTls,

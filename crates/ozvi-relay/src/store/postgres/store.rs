@@ -98,6 +98,32 @@ impl PgStore {
     }
 }
 
+/// How long one round trip (a statement, a transaction's begin or commit)
+/// may take before the database counts as out of reach: a server that
+/// hangs, or a network path that drops packets, answers nothing and
+/// refuses nothing, and without a deadline every request that needs it
+/// would wait until TCP gives up (minutes). Every statement here takes
+/// milliseconds.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A round trip that did not end within [`DEADLINE`].
+fn late() -> StoreError {
+    StoreError::Unavailable(format!(
+        "the database did not answer within {} s",
+        DEADLINE.as_secs()
+    ))
+}
+
+/// `work` (one round trip) within [`DEADLINE`], its error as the store's.
+async fn timed<T>(
+    work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(DEADLINE, work)
+        .await
+        .map_err(|_| late())?
+        .map_err(db)
+}
+
 async fn connection(pool: &Pool) -> Result<Object, StoreError> {
     pool.get().await.map_err(pool_error)
 }
@@ -181,8 +207,8 @@ async fn rows<C: GenericClient>(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, StoreError> {
-    let statement = client.prepare_cached(sql).await.map_err(db)?;
-    client.query(&statement, params).await.map_err(db)
+    let statement = timed(client.prepare_cached(sql)).await?;
+    timed(client.query(&statement, params)).await
 }
 
 /// [`rows`] for at most one row.
@@ -191,8 +217,8 @@ async fn row<C: GenericClient>(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Option<Row>, StoreError> {
-    let statement = client.prepare_cached(sql).await.map_err(db)?;
-    client.query_opt(&statement, params).await.map_err(db)
+    let statement = timed(client.prepare_cached(sql)).await?;
+    timed(client.query_opt(&statement, params)).await
 }
 
 /// Runs a statement; returns how many rows it touched.
@@ -201,8 +227,8 @@ async fn exec<C: GenericClient>(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<u64, StoreError> {
-    let statement = client.prepare_cached(sql).await.map_err(db)?;
-    client.execute(&statement, params).await.map_err(db)
+    let statement = timed(client.prepare_cached(sql)).await?;
+    timed(client.execute(&statement, params)).await
 }
 
 /// Runs blocking file work (an fsync, a rename) off the async workers.
@@ -274,9 +300,12 @@ async fn put_thread<C: GenericClient>(
          unanswered_since = $6, change = $7, last_seq = $8, message_count = $9, \
          total_bytes = $10, staff_read_seq = $11, unread = $12 WHERE mailbox_id = $1"
     };
-    let statement = client.prepare_cached(sql).await.map_err(db)?;
+    let statement = timed(client.prepare_cached(sql)).await?;
     let params: [&(dyn ToSql + Sync); 12] = [&m, &v, &centre, &a, &b, &c, &d, &e, &f, &g, &h, &i];
-    match client.execute(&statement, &params).await {
+    match tokio::time::timeout(DEADLINE, client.execute(&statement, &params))
+        .await
+        .map_err(|_| late())?
+    {
         Ok(_) => Ok(()),
         // Another creation of the mailbox committed since this one looked.
         Err(cause) if new && constraint(&cause) == Some("threads_pkey") => Err(StoreError::Exists),
@@ -566,7 +595,7 @@ impl Storage for PgStore {
         let now = to_minute(now);
         let m: &[u8] = &mailbox.0;
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         // Checked before the counter is taken (the lock order); a creation
         // racing this one is refused by the primary key.
         if row(&tx, "SELECT 1 FROM threads WHERE mailbox_id = $1", &[&m])
@@ -581,7 +610,7 @@ impl Storage for PgStore {
         put_thread(&tx, mailbox, &record, true).await?;
         insert_message(&tx, mailbox, 1, now, envelope).await?;
         claim(&tx, mailbox, claims, 1).await?;
-        tx.commit().await.map_err(db)?;
+        timed(tx.commit()).await?;
         Ok(record)
     }
 
@@ -607,7 +636,7 @@ impl Storage for PgStore {
     ) -> Result<u64, StoreError> {
         let now = to_minute(now);
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         let mut record = lock_thread(&tx, mailbox).await?;
         if !record.fits(envelope.len(), quota) {
             return Err(StoreError::Quota);
@@ -618,7 +647,7 @@ impl Storage for PgStore {
         insert_message(&tx, mailbox, seq, now, envelope).await?;
         claim(&tx, mailbox, claims, seq).await?;
         put_thread(&tx, mailbox, &record, false).await?;
-        tx.commit().await.map_err(db)?;
+        timed(tx.commit()).await?;
         Ok(seq)
     }
 
@@ -632,7 +661,7 @@ impl Storage for PgStore {
         quota: FileQuota,
     ) -> Result<Box<dyn Upload>, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         // The quota counts the mailbox's files: uploads beginning together
         // take their turns, on every relay.
         lock_files(&tx, mailbox).await?;
@@ -650,7 +679,7 @@ impl Storage for PgStore {
             put_file(&tx, mailbox, file, &record).await?;
         }
         let partial = self.blobs.create_partial(mailbox, file)?;
-        tx.commit().await.map_err(db)?;
+        timed(tx.commit()).await?;
         Ok(Box::new(PgUpload {
             pool: self.pool.clone(),
             blobs: Arc::clone(&self.blobs),
@@ -669,10 +698,10 @@ impl Storage for PgStore {
 
     async fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         lock_files(&tx, mailbox).await?;
         let removed = delete_file(&tx, mailbox, file).await?;
-        tx.commit().await.map_err(db)?;
+        timed(tx.commit()).await?;
         // After the commit: a record is never left without its bytes.
         self.blobs.remove(mailbox, file)?;
         Ok(removed)
@@ -739,13 +768,13 @@ impl Storage for PgStore {
         for key in self.blobs.old_partials(pending_file_secs)? {
             let (mailbox, file) = FileRecord::parse_key(&key)?;
             let mut client = self.client().await?;
-            let tx = client.transaction().await.map_err(db)?;
+            let tx = timed(client.transaction()).await?;
             lock_files(&tx, &mailbox).await?;
             if file_of(&tx, &mailbox, &file, false).await?.is_none() && !receiving(&key) {
                 self.blobs.remove_partial(&mailbox, &file)?;
                 removed += 1;
             }
-            tx.commit().await.map_err(db)?;
+            timed(tx.commit()).await?;
         }
         Ok(removed)
     }
@@ -784,7 +813,7 @@ impl Storage for PgStore {
     async fn delete_thread(&self, mailbox: &MailboxId) -> Result<bool, StoreError> {
         let m: &[u8] = &mailbox.0;
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         // Its messages and note go with it (ON DELETE CASCADE).
         if exec(&tx, "DELETE FROM threads WHERE mailbox_id = $1", &[&m]).await? == 0 {
             return Ok(false);
@@ -799,7 +828,7 @@ impl Storage for PgStore {
         .iter()
         .map(|row| Ok(FileId(fixed(col::<&[u8]>(row, 0)?)?)))
         .collect::<Result<Vec<_>, StoreError>>()?;
-        tx.commit().await.map_err(db)?;
+        timed(tx.commit()).await?;
         // The bytes after the records (a crash in between leaves bytes of
         // no record, as in the sled store, never a record of no bytes).
         for file in &files {
@@ -835,14 +864,14 @@ impl Storage for PgStore {
 
     async fn keep(&self, mailbox: &MailboxId, now: u64) -> Result<(), StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         touch(&tx, mailbox, to_minute(now)).await?;
-        tx.commit().await.map_err(db)
+        timed(tx.commit()).await
     }
 
     async fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), StoreError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         let mut record = lock_thread(&tx, mailbox).await?;
         let seq = seq.min(record.last_seq);
         if seq <= record.staff_read_seq {
@@ -851,7 +880,7 @@ impl Storage for PgStore {
         record.staff_read_seq = seq;
         record.unread = person_messages_after(&tx, mailbox, seq).await?;
         put_thread(&tx, mailbox, &record, false).await?;
-        tx.commit().await.map_err(db)
+        timed(tx.commit()).await
     }
 
     async fn put_note(
@@ -862,10 +891,10 @@ impl Storage for PgStore {
     ) -> Result<(), StoreError> {
         let now = to_minute(now);
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         touch(&tx, mailbox, now).await?;
         put_note_row(&tx, mailbox, envelope, now).await?;
-        tx.commit().await.map_err(db)
+        timed(tx.commit()).await
     }
 
     async fn note(&self, mailbox: &MailboxId) -> Result<Option<Vec<u8>>, StoreError> {
@@ -896,7 +925,7 @@ impl Storage for PgStore {
         let now = to_minute(now);
         let m: &[u8] = &mailbox.0;
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         let mut record = lock_thread(&tx, mailbox).await?;
         if resealed.len() != record.message_count as usize {
             return Err(StoreError::Changed);
@@ -959,7 +988,7 @@ impl Storage for PgStore {
             insert_message(&tx, mailbox, seq, now, notice).await?;
         }
         put_thread(&tx, mailbox, &record, false).await?;
-        tx.commit().await.map_err(db)
+        timed(tx.commit()).await
     }
 
     async fn inactive_since(
@@ -1098,7 +1127,7 @@ impl PgStore {
     ) -> Result<bool, StoreError> {
         let m: &[u8] = &mailbox.0;
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         lock_files(&tx, mailbox).await?;
         let Some(record) = file_of(&tx, mailbox, file, true).await? else {
             return Ok(false);
@@ -1117,7 +1146,7 @@ impl PgStore {
         // The bytes under the lock, before the commit: if the commit
         // fails, the record stays, as stale as it was, for the next sweep.
         self.blobs.remove(mailbox, file)?;
-        tx.commit().await.map_err(db)?;
+        timed(tx.commit()).await?;
         Ok(true)
     }
 }
@@ -1158,7 +1187,7 @@ impl Upload for PgUpload {
         })
         .await?;
         let mut client = connection(&self.pool).await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         // The check, the rename and the record under the mailbox's lock and
         // the record's row lock, which a claim takes too: a claim comes
         // wholly before (and wins: a claimed blob never changes) or after.
@@ -1176,14 +1205,14 @@ impl Upload for PgUpload {
             ..self.record.clone()
         };
         put_file(&tx, &self.mailbox, &self.file, &record).await?;
-        tx.commit().await.map_err(db)
+        timed(tx.commit()).await
     }
 
     async fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
         drop(self.partial.take());
         let (m, f): (&[u8], &[u8]) = (&self.mailbox.0, &self.file.0);
         let mut client = connection(&self.pool).await?;
-        let tx = client.transaction().await.map_err(db)?;
+        let tx = timed(client.transaction()).await?;
         lock_files(&tx, &self.mailbox).await?;
         self.blobs.remove_partial(&self.mailbox, &self.file)?;
         if self.created_record {
@@ -1194,6 +1223,6 @@ impl Upload for PgUpload {
             )
             .await?;
         }
-        tx.commit().await.map_err(db)
+        timed(tx.commit()).await
     }
 }
