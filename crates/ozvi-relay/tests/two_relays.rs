@@ -455,11 +455,7 @@ async fn a_relay_whose_listener_was_cut_catches_up_and_hears_again() {
         "the forged payload is noticed"
     );
     let mailbox = ozvi_relay::store::files::hex(&person.mailbox().0);
-    for secret in [
-        mailbox.as_str(),
-        "kanarek",
-        ozvi_tests::postgres::PASSWORD,
-    ] {
+    for secret in [mailbox.as_str(), "kanarek", ozvi_tests::postgres::PASSWORD] {
         assert!(!logs.contains(secret), "{secret} is not in the logs");
     }
 }
