@@ -512,7 +512,10 @@ pub async fn try_sweep(state: &AppState) -> Result<Option<usize>, crate::store::
     let lock = match &state.relays {
         Some(relays) => match relays.sweep_lock().await? {
             Some(lock) => Some(lock),
-            None => return Ok(None),
+            None => {
+                tracing::debug!("retention sweep skipped: another relay is sweeping");
+                return Ok(None);
+            }
         },
         None => None,
     };

@@ -83,6 +83,13 @@ impl Link {
         if listen.get_connect_timeout().is_none() {
             listen.connect_timeout(STATEMENT_TIMEOUT);
         }
+        // As the pool's (see `connect_with`): a vanished peer is noticed in
+        // about 25 s, besides the health query.
+        listen
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(10))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3);
         Ok(Self { pool, listen })
     }
 
