@@ -447,3 +447,66 @@ fn a_relay_database_passes_and_every_planted_problem_is_found() {
     assert!(!text(&out).contains("spatne-heslo-123"), "{}", text(&out));
     assert!(text(&out).contains("cannot connect"), "{}", text(&out));
 }
+
+/// A relay in this process on PostgreSQL (as `ozvi-relay` with `store =
+/// "postgres"` and an `admission_secret`): the people's messages through
+/// its HTTP API, admission counted in the database. Its database, with
+/// the rows admission leaves, audits clean, her words nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_a_relay_served_from_audits_clean() {
+    use ozvi_relay::startup::{self, Engine};
+    use ozvi_relay::state::{Clock as _, SystemClock};
+
+    let server = TestPostgres::start();
+    let url = server.url();
+    let (cast, _) = Cast::zlin(71, 1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = ozvi_tests::relay::config(&cast, dir.path());
+    config.store = ozvi_relay::config::StoreKind::Postgres;
+    config.database_url = Some(ozvi_relay::config::DatabaseUrl::new(url.clone()));
+    config.admission_secret = Some(ozvi_relay::config::AdmissionSecret::new(
+        ozvi_crypto::format::b64::encode(&[7u8; 32]),
+    ));
+    let data = config.data.clone();
+    let store = PgStore::open(&url, &data).await.expect("opens");
+    let secret = zeroize::Zeroizing::new([7u8; 32]);
+    let engine = Engine::postgres_keyed(store, &url, Some(secret), SystemClock.now())
+        .await
+        .expect("admission on PostgreSQL");
+    let state = startup::build(config, engine, std::sync::Arc::new(SystemClock))
+        .await
+        .expect("builds");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let relay = startup::run(listener, state).expect("starts");
+    let handle = relay.handle();
+    tokio::spawn(relay);
+    for seed in [3u8, 4] {
+        let person = ozvi_tests::person::Person::new(seed, &base, &cast.root_key());
+        person.write_first("ic-zlin", CANARY).await;
+        person.write_more(&format!("{CANARY} podruhé")).await;
+    }
+    handle.stop(true).await;
+
+    let root = ozvi_crypto::format::b64::encode(&cast.root.public().to_bytes());
+    let out = tokio::task::spawn_blocking(move || {
+        audit_db(
+            &server,
+            "ozvi",
+            &data,
+            &["--json", "--canary", CANARY, "--root-key", &root],
+        )
+    })
+    .await
+    .expect("joins");
+    assert_eq!(out.status.code(), Some(0), "should pass: {}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["checked"]["threads records"], 2, "{json}");
+    assert_eq!(json["checked"]["messages records"], 4, "{json}");
+    assert!(
+        json["checked"]["admission records"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "admission's rows are read: {json}"
+    );
+}
