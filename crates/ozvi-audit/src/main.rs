@@ -32,21 +32,14 @@ enum Command {
     /// and row of a relay's PostgreSQL database, read in one read-only
     /// snapshot, and its blobs (--files).
     Store {
-        /// The sled database folder (not with --database-url).
-        #[arg(
-            required_unless_present = "database_url",
-            conflicts_with = "database_url"
-        )]
+        /// The sled database folder (audited as sled even when
+        /// OZVI_DATABASE_URL is set).
+        #[arg(required_unless_present = "database_url")]
         path: Option<PathBuf>,
         /// The relay's PostgreSQL database,
         /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (never printed; better
         /// in the environment than on the command line)
-        #[arg(
-            long,
-            env = "OZVI_DATABASE_URL",
-            hide_env_values = true,
-            requires = "files"
-        )]
+        #[arg(long, env = "OZVI_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
         /// With --database-url: the relay's blob directory (its DATA/files).
         #[arg(long, value_name = "DIR")]
@@ -146,13 +139,20 @@ fn run(command: Command) -> anyhow::Result<Report> {
                 earlier.extend(store::read_directories(dir, root.as_ref())?);
             }
             let canaries = canaries(&c)?;
-            match (path, database_url, files) {
-                (_, Some(url), Some(files)) => {
-                    let url = zeroize::Zeroizing::new(url);
+            // A sled path wins over a URL the environment may hold.
+            let url = database_url.map(zeroize::Zeroizing::new);
+            match (path, url, files) {
+                (Some(path), _, None) => store::audit(&path, &canaries, root.as_ref(), &earlier),
+                (None, Some(url), Some(files)) => {
                     store::postgres::audit(&url, &files, &canaries, root.as_ref(), &earlier)
                 }
-                (Some(path), None, _) => store::audit(&path, &canaries, root.as_ref(), &earlier),
-                _ => anyhow::bail!("pass a sled database, or --database-url and --files"),
+                (None, _, None) => anyhow::bail!(
+                    "--database-url needs --files DIR, the relays' blob directory (DATA/files)"
+                ),
+                (_, _, Some(_)) => anyhow::bail!(
+                    "--files goes with --database-url, not with a sled database (whose blobs \
+                     are in its files/)"
+                ),
             }
         }
         Command::Logs { files, canaries: c } => {

@@ -293,19 +293,19 @@ fn a_relay_database_passes_and_every_planted_problem_is_found() {
     // `ozvi-relay export` of the database: a sled export every sled check
     // reads, which finds the same records (the spent nonce left out).
     let export = tempfile::tempdir().expect("temp dir");
-    let out = export.path().join("export");
+    let exported_to = export.path().join("export");
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(ozvi_tests::relay::store::postgres::export::export(
             &url,
             seeded.path(),
-            &out,
+            &exported_to,
         ))
         .expect("exports");
     let exported = audit(
         &[
             "store",
-            out.to_str().expect("UTF-8"),
+            exported_to.to_str().expect("UTF-8"),
             "--json",
             "--canary",
             CANARY,
@@ -434,6 +434,21 @@ fn a_relay_database_passes_and_every_planted_problem_is_found() {
     });
     let out = audit_db(&server, &blob.0, blob.1.path(), &[]);
     fails(&out, "its ciphertext");
+
+    // A sled path is audited as sled even with a URL in the environment;
+    // a URL without --files cannot run.
+    let out = audit(
+        &["store", exported_to.to_str().expect("UTF-8")],
+        &[("OZVI_DATABASE_URL", &server.url_of("seeded"))],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = audit(
+        &["store"],
+        &[("OZVI_DATABASE_URL", &server.url_of("seeded"))],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("needs --files"), "{}", text(&out));
+    assert!(!text(&out).contains(PASSWORD), "{}", text(&out));
 
     // A wrong password: the audit cannot run (2), and never shows the URL.
     let wrong = server

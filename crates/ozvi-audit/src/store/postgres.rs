@@ -424,7 +424,11 @@ impl Iterator for Rows<'_> {
             match (self.map)(&row) {
                 Ok(record) => return Some(Ok(record)),
                 Err(problem) => {
-                    let key = row.try_get::<_, Vec<u8>>(0).unwrap_or_default();
+                    // The row's key: bytes, or a centre id.
+                    let key = row
+                        .try_get::<_, Vec<u8>>(0)
+                        .or_else(|_| row.try_get::<_, String>(0).map(String::into_bytes))
+                        .unwrap_or_default();
                     self.source
                         .misfits
                         .push((format!("{} {}", self.table, short_hex(&key)), problem));
