@@ -412,3 +412,104 @@ async fn deleting_a_thread_leaves_nothing_of_it() {
     assert_eq!(counts, "0,0,0,0");
     assert!(store.read_blob(&mailbox, &id).await.is_err(), "its bytes");
 }
+
+/// Two relays sharing the blob directory receive the same upload id at the
+/// same time (her page retried through the other relay while the first
+/// attempt was still arriving): each writes a file of its own, so the blob
+/// in place is one attempt whole, never a mix, and its record's length is
+/// its length. With one `.part` per id, the second `create` truncated the
+/// first's file and both wrote into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_upload_on_two_relays_at_once_leaves_one_attempt_whole() {
+    let server = TestPostgres::start();
+    let blobs = tempfile::tempdir().expect("temp dir");
+    let (a, b) = two_relays(&server, blobs.path()).await;
+    let mailbox = MailboxId([0x41; 16]);
+    let id = FileId([0x42; 16]);
+    let length = BLOB_LENGTHS[1];
+    let size = usize::try_from(length).expect("small");
+    let attempt = |fill: u8| {
+        let mut blob = vec![fill; size];
+        blob[0] = 1;
+        blob
+    };
+    let (from_a, from_b) = (attempt(0xaa), attempt(0xbb));
+    let begin = |store: Arc<PgStore>| async move {
+        store
+            .begin_upload(&mailbox, &id, length, [0; 32], NOW, FileQuota::default())
+            .await
+            .expect("begins")
+    };
+    let mut on_a = begin(Arc::clone(&a)).await;
+    let mut on_b = begin(Arc::clone(&b)).await;
+    // Interleaved, as two connections would write.
+    let half = size / 2;
+    on_a.write(&from_a[..half]).expect("A writes");
+    on_b.write(&from_b[..half]).expect("B writes");
+    on_a.write(&from_a[half..]).expect("A writes");
+    on_a.finish().await.expect("A finishes");
+    on_b.write(&from_b[half..]).expect("B writes");
+    on_b.finish().await.expect("B finishes");
+
+    let mut stored = Vec::new();
+    std::io::Read::read_to_end(
+        &mut a.read_blob(&mailbox, &id).await.expect("readable"),
+        &mut stored,
+    )
+    .expect("reads");
+    assert!(
+        stored == from_a || stored == from_b,
+        "the blob is a mix of the two attempts ({} bytes)",
+        stored.len()
+    );
+    let record = b
+        .file(&mailbox, &id)
+        .await
+        .expect("read")
+        .expect("a record");
+    assert_eq!(record.length, length);
+    let leftovers: Vec<_> = std::fs::read_dir(blobs.path().join("files"))
+        .expect("files/")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
+}
+
+/// A retry of an unclaimed upload begun on one relay is not swept by
+/// another relay, whose sweeper knows nothing of what the first is
+/// receiving, on the first attempt's old time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_relays_sweeper_leaves_a_retried_upload_alone() {
+    let server = TestPostgres::start();
+    let blobs = tempfile::tempdir().expect("temp dir");
+    let (a, b) = two_relays(&server, blobs.path()).await;
+    let mailbox = MailboxId([0x51; 16]);
+    let id = FileId([0x52; 16]);
+    let pending = 600;
+    // The first attempt, long ago, left a complete unclaimed upload.
+    upload(&a, &mailbox, &id, NOW, true).await;
+    let later = NOW + 10 * pending;
+    let length = BLOB_LENGTHS[0];
+    let mut blob = vec![0x44u8; usize::try_from(length).expect("small")];
+    blob[0] = 1;
+    let mut retry = a
+        .begin_upload(&mailbox, &id, length, [0; 32], later, FileQuota::default())
+        .await
+        .expect("the retry begins");
+    retry.write(&blob[..100]).expect("writes");
+    let swept = b
+        .remove_stale_files(later, pending, &|_: &[u8; 32]| false)
+        .await
+        .expect("B sweeps");
+    assert_eq!(swept, 0, "B removed the upload A is receiving");
+    retry.write(&blob[100..]).expect("writes");
+    retry.finish().await.expect("the retry finishes");
+    let mut stored = Vec::new();
+    std::io::Read::read_to_end(
+        &mut b.read_blob(&mailbox, &id).await.expect("readable"),
+        &mut stored,
+    )
+    .expect("reads");
+    assert_eq!(stored, blob);
+}

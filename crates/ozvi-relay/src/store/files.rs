@@ -305,12 +305,31 @@ impl BlobDir {
     /// the system's clock, as the file system keeps it); entries that are
     /// not such a file are left alone.
     pub fn old_partials(&self, older_than_secs: u64) -> Result<Vec<[u8; 32]>, StoreError> {
+        Ok(self
+            .old_partial_files(older_than_secs)?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    /// [`BlobDir::old_partials`] with each file's path: the fixed
+    /// `KEY.part` of [`BlobDir::create_partial`] and the `KEY.RANDOM.part`
+    /// of [`BlobDir::create_partial_unique`] alike.
+    pub fn old_partial_files(
+        &self,
+        older_than_secs: u64,
+    ) -> Result<Vec<([u8; 32], PathBuf)>, StoreError> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(io)? {
             let Ok(entry) = entry else { continue };
             let name = entry.file_name();
             let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".part")) else {
                 continue;
+            };
+            let stem = match stem.split_once('.') {
+                Some((key, random)) if random.len() == 32 && unhex16(random).is_some() => key,
+                Some(_) => continue,
+                None => stem,
             };
             let Some(key) = unhex32(stem) else { continue };
             let old = entry
@@ -320,7 +339,7 @@ impl BlobDir {
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age.as_secs() >= older_than_secs);
             if old {
-                out.push(key);
+                out.push((key, entry.path()));
             }
         }
         Ok(out)
@@ -346,6 +365,76 @@ impl BlobDir {
         file: &FileId,
     ) -> Result<std::fs::File, StoreError> {
         std::fs::File::create(self.partial_path(mailbox, file)).map_err(io)
+    }
+
+    /// Starts receiving a blob into a file of its own, `KEY.RANDOM.part`,
+    /// which no other upload of the same id opens, truncates or removes:
+    /// for relays that share the blob directory (PostgreSQL), where
+    /// another relay may be receiving the same id at the same time. Returns
+    /// the file and its path (for [`BlobDir::complete_at`]).
+    pub fn create_partial_unique(
+        &self,
+        mailbox: &MailboxId,
+        file: &FileId,
+    ) -> Result<(std::fs::File, PathBuf), StoreError> {
+        let mut random = [0u8; 16];
+        rand_core::Rng::fill_bytes(&mut ozvi_crypto::primitives::rng::os_rng(), &mut random);
+        let path = self.dir.join(format!(
+            "{}.{}.part",
+            hex(&FileRecord::key(mailbox, file)),
+            hex(&random)
+        ));
+        let partial = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io)?;
+        Ok((partial, path))
+    }
+
+    /// Puts the blob received at `partial_path` (synced) in place, durably.
+    pub fn complete_at(
+        &self,
+        partial: std::fs::File,
+        partial_path: &Path,
+        mailbox: &MailboxId,
+        file: &FileId,
+    ) -> Result<(), StoreError> {
+        drop(partial);
+        std::fs::rename(partial_path, self.path(mailbox, file)).map_err(io)?;
+        self.sync_dir()
+    }
+
+    /// Removes a partial file of [`BlobDir::create_partial_unique`] (or of
+    /// [`BlobDir::old_partial_files`]); one already gone is not an error.
+    pub fn remove_partial_at(&self, partial_path: &Path) -> Result<(), StoreError> {
+        match std::fs::remove_file(partial_path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// Removes every `KEY.RANDOM.part` of [`BlobDir::create_partial_unique`]
+    /// for a blob (the sweeper, with the blob's stale record: whatever
+    /// was received for it is abandoned).
+    pub fn remove_unique_partials(
+        &self,
+        mailbox: &MailboxId,
+        file: &FileId,
+    ) -> Result<(), StoreError> {
+        let prefix = format!("{}.", hex(&FileRecord::key(mailbox, file)));
+        for entry in std::fs::read_dir(&self.dir).map_err(io)? {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name();
+            if name
+                .to_str()
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".part"))
+            {
+                self.remove_partial_at(&entry.path())?;
+            }
+        }
+        Ok(())
     }
 
     /// Writes bytes to a blob being received.
@@ -444,10 +533,19 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The 32 bytes of 64 lower-case hex digits.
 fn unhex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 {
+    unhex(text)
+}
+
+/// The 16 bytes of 32 lower-case hex digits (a unique partial's random part).
+fn unhex16(text: &str) -> Option<[u8; 16]> {
+    unhex(text)
+}
+
+fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != 2 * N {
         return None;
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; N];
     for (i, byte) in out.iter_mut().enumerate() {
         let pair = text.get(2 * i..2 * i + 2)?;
         if pair.bytes().any(|b| b.is_ascii_uppercase()) {

@@ -466,6 +466,9 @@ impl Store for MemoryStore {
         let created_record = !inner.files.contains_key(&key);
         if created_record {
             inner.files.insert(key, record.clone());
+        } else if let Some(existing) = inner.files.get_mut(&key) {
+            // A retry: its time is now's.
+            existing.created_at = to_minute(now);
         }
         Ok(Box::new(MemoryUpload {
             inner: Arc::clone(&self.0),

@@ -186,7 +186,8 @@ pub trait Store: Send + Sync + 'static {
     /// bound to `binding` (the verifier of a first contact, or zeros).
     /// [`StoreError::FileExists`] if a message claimed it,
     /// [`StoreError::Quota`] over the thread's file quotas. An unclaimed
-    /// upload under the same id is replaced when this one finishes.
+    /// upload under the same id is replaced when this one finishes, and
+    /// takes `now` as its time at once (the sweeper judges a retry by it).
     fn begin_upload(
         &self,
         mailbox: &MailboxId,

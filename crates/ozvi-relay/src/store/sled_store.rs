@@ -714,6 +714,14 @@ impl Store for SledStore {
         };
         if created_record {
             self.files.insert(key, record.encode()).map_err(backend)?;
+        } else if let Some((_, existing)) = others.iter().find(|(id, _)| id == file) {
+            // A retry: its time is now's (as on PostgreSQL, where another
+            // relay's sweeper cannot know it is being received).
+            let retried = FileRecord {
+                created_at: to_minute(now),
+                ..existing.clone()
+            };
+            self.files.insert(key, retried.encode()).map_err(backend)?;
         }
         let partial = self.blobs.create_partial(mailbox, file)?;
         Ok(Box::new(SledUpload {

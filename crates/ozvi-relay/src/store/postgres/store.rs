@@ -677,8 +677,22 @@ impl Storage for PgStore {
         };
         if created_record {
             put_file(&tx, mailbox, file, &record).await?;
+        } else {
+            // A retry of an upload not yet claimed: its time is now's, so
+            // that another relay's sweeper (whose `receiving` knows only its
+            // own uploads) does not judge it by the first attempt's.
+            let (m, f): (&[u8], &[u8]) = (&mailbox.0, &file.0);
+            exec(
+                &tx,
+                "UPDATE files SET created_at = $3 WHERE mailbox_id = $1 AND file_id = $2 \
+                 AND state <> 2",
+                &[&m, &f, &to_db(record.created_at)?],
+            )
+            .await?;
         }
-        let partial = self.blobs.create_partial(mailbox, file)?;
+        // A file of its own: another relay sharing the blob directory may
+        // be receiving the same id right now.
+        let (partial, partial_path) = self.blobs.create_partial_unique(mailbox, file)?;
         timed(tx.commit()).await?;
         Ok(Box::new(PgUpload {
             pool: self.pool.clone(),
@@ -688,6 +702,7 @@ impl Storage for PgStore {
             record,
             written: 0,
             partial: Some(partial),
+            partial_path,
             created_record,
         }))
     }
@@ -765,13 +780,15 @@ impl Storage for PgStore {
                 removed += 1;
             }
         }
-        for key in self.blobs.old_partials(pending_file_secs)? {
+        // An upload another relay is receiving writes its partial file
+        // now and then: only files untouched for the whole pending time go.
+        for (key, path) in self.blobs.old_partial_files(pending_file_secs)? {
             let (mailbox, file) = FileRecord::parse_key(&key)?;
             let mut client = self.client().await?;
             let tx = timed(client.transaction()).await?;
             lock_files(&tx, &mailbox).await?;
             if file_of(&tx, &mailbox, &file, false).await?.is_none() && !receiving(&key) {
-                self.blobs.remove_partial(&mailbox, &file)?;
+                self.blobs.remove_partial_at(&path)?;
                 removed += 1;
             }
             timed(tx.commit()).await?;
@@ -1145,7 +1162,10 @@ impl PgStore {
         delete_file(&tx, mailbox, file).await?;
         // The bytes under the lock, before the commit: if the commit
         // fails, the record stays, as stale as it was, for the next sweep.
+        // Partial files of the id go too: a retry on any relay would have
+        // made the record fresh (begin_upload).
         self.blobs.remove(mailbox, file)?;
+        self.blobs.remove_unique_partials(mailbox, file)?;
         timed(tx.commit()).await?;
         Ok(true)
     }
@@ -1161,6 +1181,8 @@ struct PgUpload {
     record: FileRecord,
     written: u64,
     partial: Option<std::fs::File>,
+    /// Where `partial` is ([`BlobDir::create_partial_unique`]).
+    partial_path: PathBuf,
     created_record: bool,
 }
 
@@ -1195,11 +1217,12 @@ impl Upload for PgUpload {
         let current = file_of(&tx, &self.mailbox, &self.file, true).await?;
         if current.is_some_and(|r| r.state == FileState::Claimed) {
             drop(partial);
-            self.blobs.remove_partial(&self.mailbox, &self.file)?;
+            self.blobs.remove_partial_at(&self.partial_path)?;
             return Err(StoreError::FileExists);
         }
         let (blobs, mailbox, file) = (Arc::clone(&self.blobs), self.mailbox, self.file);
-        blocking(move || blobs.complete(partial, &mailbox, &file)).await?;
+        let path = self.partial_path.clone();
+        blocking(move || blobs.complete_at(partial, &path, &mailbox, &file)).await?;
         let record = FileRecord {
             state: FileState::Pending,
             ..self.record.clone()
@@ -1214,7 +1237,7 @@ impl Upload for PgUpload {
         let mut client = connection(&self.pool).await?;
         let tx = timed(client.transaction()).await?;
         lock_files(&tx, &self.mailbox).await?;
-        self.blobs.remove_partial(&self.mailbox, &self.file)?;
+        self.blobs.remove_partial_at(&self.partial_path)?;
         if self.created_record {
             exec(
                 &tx,
