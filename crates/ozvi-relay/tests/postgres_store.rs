@@ -364,6 +364,14 @@ async fn the_sweeper_removes_what_the_embedded_sweeper_removes() {
     assert!(orphan.exists());
     assert_eq!(sweep(2_000_000, 0, false).await, 1);
     assert!(!orphan.exists());
+    // Complete bytes of no record (a crash after a record's removal and
+    // before its bytes'): swept the same way; a blob with its record stays.
+    upload(&store, &mailbox, &ids[0], 2_000_000, true).await;
+    let left_behind = blob_path(&ids[1]);
+    std::fs::write(&left_behind, [1u8; 10]).expect("writes");
+    assert_eq!(sweep(2_000_000, 0, false).await, 1);
+    assert!(!left_behind.exists());
+    assert!(blob_path(&ids[0]).exists(), "a blob with its record stays");
 }
 
 /// Deleting a thread removes its messages, note and files (records and

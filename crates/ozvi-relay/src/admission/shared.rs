@@ -383,7 +383,12 @@ impl Shared {
             .query_opt(&statement, &[&kind, &period])
             .await
             .map_err(|e| self.failed(db_error(&e)))?;
-        row.map(|row| key_of(row.get::<_, &[u8]>(0))).transpose()
+        row.map(|row| {
+            row.try_get::<_, &[u8]>(0)
+                .map_err(|_| StoreError::Corrupt)
+                .and_then(key_of)
+        })
+        .transpose()
     }
 
     /// The address key of `now`'s hour (made if `make` and missing).
@@ -580,8 +585,9 @@ impl Shared {
             )
             .await
             .map_err(|e| self.failed(db_error(&e)))?;
-        let hits: i64 = row.get(0);
-        let busiest: i64 = row.get(1);
+        // try_get: a NULL or another type is a corrupt answer, not a panic.
+        let hits: i64 = row.try_get(0).map_err(|_| StoreError::Corrupt)?;
+        let busiest: i64 = row.try_get(1).map_err(|_| StoreError::Corrupt)?;
         let before = u64::try_from(hits.saturating_sub(1)).unwrap_or(0);
         let busiest = u64::try_from(busiest).unwrap_or(0);
         Ok(admission.price(busiest, admission.client_bits(before)))

@@ -415,6 +415,33 @@ impl BlobDir {
         }
     }
 
+    /// The complete blobs (named by their key alone) untouched for
+    /// `older_than_secs`, with their paths: the sweeper removes those of no
+    /// record (a crash, or a failed unlink, between a record's removal and
+    /// its bytes').
+    pub fn old_blob_files(
+        &self,
+        older_than_secs: u64,
+    ) -> Result<Vec<([u8; 32], PathBuf)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io)? {
+            let Ok(entry) = entry else { continue };
+            let Some(key) = entry.file_name().to_str().and_then(unhex32) else {
+                continue;
+            };
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() >= older_than_secs);
+            if old {
+                out.push((key, entry.path()));
+            }
+        }
+        Ok(out)
+    }
+
     /// Removes every `KEY.RANDOM.part` of [`BlobDir::create_partial_unique`]
     /// for a blob (the sweeper, with the blob's stale record: whatever
     /// was received for it is abandoned).

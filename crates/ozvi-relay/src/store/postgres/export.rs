@@ -74,7 +74,8 @@ pub async fn export(url: &str, data: &Path, out: &Path) -> Result<Exported, PgEr
         .query_one("SELECT coalesce(max(version), 0) FROM ozvi_schema", &[])
         .await
         .map_err(failed)?
-        .get(0);
+        .try_get(0)
+        .map_err(|_| PgError::Database("ozvi_schema: the version is not an integer".into()))?;
     if u32::try_from(version).ok() != Some(SCHEMA_VERSION) {
         return Err(PgError::Database(format!(
             "the database's schema is version {version}, this relay's {SCHEMA_VERSION}: export \

@@ -782,7 +782,16 @@ impl Storage for PgStore {
         }
         // An upload another relay is receiving writes its partial file
         // now and then: only files untouched for the whole pending time go.
-        for (key, path) in self.blobs.old_partial_files(pending_file_secs)? {
+        // Complete blobs of no record (left by a crash or a failed unlink
+        // after their record went) go the same way; a blob is renamed into
+        // place under the mailbox's lock just before its record is written,
+        // so the check under that lock never sees one being finished.
+        let old_files = self
+            .blobs
+            .old_partial_files(pending_file_secs)?
+            .into_iter()
+            .chain(self.blobs.old_blob_files(pending_file_secs)?);
+        for (key, path) in old_files {
             let (mailbox, file) = FileRecord::parse_key(&key)?;
             let mut client = self.client().await?;
             let tx = timed(client.transaction()).await?;
@@ -1160,13 +1169,14 @@ impl PgStore {
             return Ok(false);
         }
         delete_file(&tx, mailbox, file).await?;
-        // The bytes under the lock, before the commit: if the commit
-        // fails, the record stays, as stale as it was, for the next sweep.
-        // Partial files of the id go too: a retry on any relay would have
-        // made the record fresh (begin_upload).
+        // The record first, then the bytes (never a record of no bytes,
+        // which a message could still claim); bytes left by a failure in
+        // between are swept as bytes of no record. Partial files of the id
+        // go too: a retry on any relay would have made the record fresh
+        // (begin_upload).
+        timed(tx.commit()).await?;
         self.blobs.remove(mailbox, file)?;
         self.blobs.remove_unique_partials(mailbox, file)?;
-        timed(tx.commit()).await?;
         Ok(true)
     }
 }
