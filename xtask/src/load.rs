@@ -1,6 +1,8 @@
 //! `cargo xtask load [ARGS]`: builds the release relay and the load tool
 //! (`crates/ozvi-load`) and runs `ozvi-load relay` with ARGS (`--quick`,
-//! `--only OP [--seconds N]`, `--only flood`). The load tool is its own
+//! `--only OP [--seconds N]`, `--only flood`, `--only post-pg`; the last
+//! needs Debian's postgresql, which it installs if missing, as `cargo xtask
+//! test` does). The load tool is its own
 //! crate so that xtask does not compile the relay's stack for every command.
 //! It is its own load generator and its own baseline server (the relay's
 //! HTTP stack, one file, group-committed `fdatasync`), so that the run needs
@@ -34,6 +36,10 @@ pub fn build(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
 }
 
 pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    if args.iter().any(|a| a == "post-pg") {
+        // `--only post-pg` starts its own throw-away PostgreSQL server.
+        crate::tools::ensure_postgres()?;
+    }
     heading(1, 2, "Building the release relay and the load tool");
     let (relay, load) = build(root)?;
     heading(2, 2, "ozvi-load relay");

@@ -53,6 +53,11 @@ Commands:
   load --only flood [--seconds N] 64 attackers (32 addresses) against one centre
                                   while a person opens a conversation every 3 s:
                                   every first contact must succeed (default 30 s)
+  load --only post-pg [--seconds N]
+                                  The relay on a throw-away PostgreSQL (fsync on):
+                                  durable posting against the baseline, one relay
+                                  against two, listing and memory at 10k and 110k
+                                  messages (N s rounds, default 10; ~2 min)
   help                            Print this help (also -h, --help)
 ";
 

@@ -20,7 +20,8 @@ use ozvi_crypto::primitives::sig::Ed25519Secret;
 use ozvi_crypto::{AuthSecret, DeploymentSalt, Directory, MailboxId, PersonKeys, StaffKeys};
 use ozvi_tests::cast::{centre, numbered};
 use ozvi_tests::person::{envelope, text_body};
-use ozvi_tests::relay::store::{Author, CentreId, Quota, SledStore, Store};
+use ozvi_tests::relay::store::postgres::PgStore;
+use ozvi_tests::relay::store::{Author, CentreId, Quota, SledStore, Storage as _, Store};
 
 /// The directory's centres. Every seeded thread belongs to one of them, in turn.
 pub const CENTRES: [&str; 2] = ["ic-zlin", "ic-praha"];
@@ -308,6 +309,78 @@ impl Fixture {
             envelope_bytes,
             size_on_disk,
         })
+    }
+}
+
+impl Fixture {
+    /// Seeds a PostgreSQL database through the relay's [`PgStore`] (the
+    /// store a relay with `store = "postgres"` opens): with `posters`, the
+    /// posters' threads (one message each); then seeded threads
+    /// `threads` (an index range, so that a store can be grown) of
+    /// [`MESSAGES_PER_THREAD`] messages, alternating between the centres,
+    /// from `writers` concurrent tasks. Returns the messages written.
+    pub async fn seed_postgres(
+        &self,
+        store: &std::sync::Arc<PgStore>,
+        posters: bool,
+        threads: std::ops::Range<u64>,
+        writers: u64,
+    ) -> anyhow::Result<u64> {
+        let now = unix_now();
+        if posters {
+            for poster in &self.posters {
+                let centre = CentreId::parse(poster.centre).context("a valid centre id")?;
+                store
+                    .create_thread(
+                        &poster.mailbox_id,
+                        poster.verifier,
+                        &centre,
+                        &poster.first,
+                        now,
+                    )
+                    .await
+                    .map_err(|e| anyhow!("seeding a poster's thread failed: {e}"))?;
+            }
+        }
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..writers {
+            let store = std::sync::Arc::clone(store);
+            let filler = self.filler.clone();
+            let range = (threads.start + w..threads.end).step_by(writers as usize);
+            tasks.push(tokio::spawn(async move {
+                let quota = Quota {
+                    max_messages: u32::MAX,
+                    max_bytes: u64::MAX,
+                };
+                for i in range {
+                    let c = (i % CENTRES.len() as u64) as usize;
+                    let centre = CentreId::parse(CENTRES[c]).context("a valid centre id")?;
+                    let (mailbox, auth) = seeded_thread(i);
+                    store
+                        .create_thread(&mailbox, auth.verifier().0, &centre, &filler[c][0], now)
+                        .await
+                        .map_err(|e| anyhow!("seeding thread {i} failed: {e}"))?;
+                    for envelope in &filler[c][1..] {
+                        store
+                            .append(&mailbox, Author::Person, envelope, now, quota)
+                            .await
+                            .map_err(|e| anyhow!("seeding thread {i} failed: {e}"))?;
+                    }
+                }
+                anyhow::Ok(())
+            }));
+        }
+        for task in tasks {
+            task.await.context("a seeding task panicked")??;
+        }
+        let messages = (threads.end - threads.start) * MESSAGES_PER_THREAD as u64;
+        println!(
+            "  seeded {} threads × {MESSAGES_PER_THREAD} messages into PostgreSQL in {:.1} s",
+            threads.end - threads.start,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(messages)
     }
 }
 

@@ -4,7 +4,8 @@
 //! docs/PERFORMANCE.md for what it measures.
 //!
 //! ```text
-//! ozvi-load relay --relay-binary PATH [--quick | --only OP [--seconds N] | --only flood [--seconds N]]
+//! ozvi-load relay --relay-binary PATH [--quick | --only OP [--seconds N] | --only flood [--seconds N]
+//!                                     | --only post-pg [--seconds N]]
 //! ozvi-load page --relay-binary PATH --web-root DIR --script FILE [--runs N]
 //! ozvi-load --listen ADDR baseline --data DIR
 //! ```
@@ -21,6 +22,9 @@
 //! - [`relay_load`]: the relay's scenarios and report.
 //! - [`flood`]: `--only flood`, attackers against one centre while a genuine
 //!   person writes.
+//! - [`postgres_load`]: `--only post-pg`, the relay on PostgreSQL: durable
+//!   posting against the baseline, one relay against two, listing and memory
+//!   against the store's size.
 //! - [`page`]: the person's page in headless Chromium against the relay.
 #![forbid(unsafe_code)]
 
@@ -29,6 +33,7 @@ mod fixture;
 mod flood;
 mod generator;
 mod page;
+mod postgres_load;
 mod relay;
 mod relay_load;
 mod scenario;

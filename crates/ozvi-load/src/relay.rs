@@ -40,6 +40,31 @@ pub fn start(
     .map_err(anyhow::Error::msg)
 }
 
+/// Starts `binary` on PostgreSQL: `config` says `store = "postgres"`, the
+/// database's URL (with its password) goes in the environment, as
+/// docs/OPERATIONS.md advises; `data` holds only attached files' bytes.
+pub fn start_postgres(
+    binary: &Path,
+    config: &Path,
+    data: &Path,
+    log: &Path,
+    url: &str,
+) -> anyhow::Result<RelayProcess> {
+    RelayProcess::launch(
+        binary,
+        [
+            "--config".as_ref(),
+            config.as_os_str(),
+            "--data".as_ref(),
+            data.as_os_str(),
+        ],
+        &[("OZVI_DATABASE_URL", url)],
+        log,
+        START_TIMEOUT,
+    )
+    .map_err(anyhow::Error::msg)
+}
+
 /// Starts the [baseline server](crate::baseline), this program's
 /// `baseline` command, with its journal in `work/baseline` and its
 /// standard error in `work/baseline.log`.

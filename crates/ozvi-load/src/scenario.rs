@@ -104,6 +104,21 @@ impl Posts {
         Ok(Self { durable, discard })
     }
 
+    /// The same posts, client `i` sending poster `i + by`'s: the clients of a
+    /// second relay write into other threads than the first relay's.
+    pub fn rotated(&self, by: usize) -> Self {
+        let rotate = |set: &Vec<Vec<Vec<u8>>>| {
+            let mut set = set.clone();
+            let by = by % set.len();
+            set.rotate_left(by);
+            set
+        };
+        Self {
+            durable: rotate(&self.durable),
+            discard: rotate(&self.discard),
+        }
+    }
+
     fn get(&self, discard: bool, client: usize, n: u64) -> &[u8] {
         let set = if discard {
             &self.discard
@@ -185,6 +200,14 @@ impl Stats {
     /// Adds the run `other` (another window) to this one.
     pub fn combine(&mut self, other: Stats) {
         self.window += other.window;
+        self.merge(other);
+        self.latencies_us.sort_unstable();
+    }
+
+    /// Adds `other`, run at the same time against another server: one
+    /// window, both servers' operations.
+    pub fn concurrent(&mut self, other: Stats) {
+        self.window = self.window.max(other.window);
         self.merge(other);
         self.latencies_us.sort_unstable();
     }
