@@ -15,13 +15,13 @@ use ozvi_crypto::primitives::sig::Ed25519Secret;
 use ozvi_crypto::primitives::x25519::X25519Public;
 use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
 use ozvi_crypto::{DeploymentSalt, Directory, MailboxId, PersonKeys, StaffKeys};
-use ozvi_tests::cast::{Cast, centre, numbered};
-use ozvi_tests::person::text_body;
+use ozvi_tests::cast::{centre, numbered};
 use ozvi_tests::programs::{copy_dir, text};
 use ozvi_tests::relay::store::{Author, CentreId, Moved, Quota, SledStore, Store};
 use ozvi_tests::relay::{Config, Relay};
 
-const CANARY: &str = "Tajná zpráva KANÁR-5511";
+mod common;
+use common::{CANARY, World, envelope, world};
 
 /// How long a reopening waits for sled to let go of a database a dropped
 /// handle held (its lock is released when its background threads end,
@@ -54,40 +54,6 @@ fn fails(args: &[&str], needle: &str) {
         "expected {needle:?} in {}",
         text(&out)
     );
-}
-
-struct World {
-    root: Ed25519Secret,
-    directory: Directory,
-    staff: StaffKeys,
-}
-
-fn world() -> World {
-    let (cast, staff) = Cast::zlin(69, 1);
-    let Cast {
-        root,
-        mut directory,
-    } = cast;
-    directory.version = 2;
-    directory.issued_at = 1_700_000_000;
-    World {
-        root,
-        directory,
-        staff: staff.into_iter().next().expect("one"),
-    }
-}
-
-fn envelope(w: &World, person: &PersonKeys, kind: Kind, text: &str) -> Vec<u8> {
-    let staff = (kind != Kind::PersonMessage).then_some(&w.staff);
-    ozvi_tests::person::envelope(
-        &mut os_rng(),
-        &w.directory.centres[0],
-        person,
-        staff,
-        kind,
-        &text_body(text),
-        1,
-    )
 }
 
 /// The mailbox id of the seeded case (random-looking, as a desk draws it).

@@ -10,55 +10,21 @@ use std::process::Output;
 
 use ozvi_crypto::format::envelope::{Envelope, Kind};
 use ozvi_crypto::primitives::rng::os_rng;
-use ozvi_crypto::primitives::sig::Ed25519Secret;
 use ozvi_crypto::protocol::envelope::{Message, Signer, seal};
-use ozvi_crypto::{Directory, MailboxId, PersonKeys, StaffKeys};
+use ozvi_crypto::{MailboxId, PersonKeys};
 use ozvi_tests::cast::Cast;
-use ozvi_tests::person::text_body;
 use ozvi_tests::postgres::{PASSWORD, TestPostgres};
 use ozvi_tests::programs::{copy_dir, text};
 use ozvi_tests::relay::store::postgres::PgStore;
 use ozvi_tests::relay::store::{Author, CentreId, FileQuota, Quota, Storage};
 
-const CANARY: &str = "Tajná zpráva KANÁR-5511";
+mod common;
+use common::{CANARY, World, envelope, world};
+
 const QUOTA: Quota = Quota {
     max_messages: 100,
     max_bytes: 1 << 20,
 };
-
-struct World {
-    root: Ed25519Secret,
-    directory: Directory,
-    staff: StaffKeys,
-}
-
-fn world() -> World {
-    let (cast, staff) = Cast::zlin(69, 1);
-    let Cast {
-        root,
-        mut directory,
-    } = cast;
-    directory.version = 2;
-    directory.issued_at = 1_700_000_000;
-    World {
-        root,
-        directory,
-        staff: staff.into_iter().next().expect("one"),
-    }
-}
-
-fn envelope(w: &World, person: &PersonKeys, kind: Kind, text: &str) -> Vec<u8> {
-    let staff = (kind != Kind::PersonMessage).then_some(&w.staff);
-    ozvi_tests::person::envelope(
-        &mut os_rng(),
-        &w.directory.centres[0],
-        person,
-        staff,
-        kind,
-        &text_body(text),
-        1,
-    )
-}
 
 fn staff_sealed(w: &World, mailbox: &MailboxId, kind: Kind, body: &[u8]) -> Vec<u8> {
     seal(
