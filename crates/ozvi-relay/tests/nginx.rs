@@ -14,6 +14,12 @@
 //! compressed again by nginx (the block says `gzip off`, which the test's
 //! `http` block, like a distribution's, turns on for every type).
 //!
+//! The two-relay block of "PostgreSQL (several relays)" runs the same way in
+//! front of two relay binaries on one throw-away PostgreSQL database: her
+//! thread and file are served by both, and with one relay killed nginx
+//! passes what it refused to the other. That block must stay the "Behind
+//! TLS" block with an upstream (checked line by line).
+//!
 //! nginx is installed by `cargo xtask test` (Debian's `nginx` package). If it
 //! is missing the test fails when `CI` is set and is skipped, with a line
 //! saying so, otherwise.
@@ -25,9 +31,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ozvi_crypto::format::b64;
+use ozvi_crypto::primitives::rng::os_rng;
 use ozvi_crypto::primitives::sig::Ed25519Secret;
+use ozvi_crypto::protocol::file;
+use ozvi_tests::cast::Cast;
 use ozvi_tests::http::client_from;
+use ozvi_tests::person::Person;
+use ozvi_tests::postgres::{DATABASE, TestPostgres};
 use ozvi_tests::relay::RelayProcess;
+use serde_json::json;
 
 /// The rate limit per client address in this test.
 const PER_MINUTE: u32 = 20;
@@ -69,23 +81,33 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The first `nginx` code block of the "Behind TLS" section.
-fn documented_block() -> String {
+/// The first `nginx` code block after `heading` in docs/OPERATIONS.md.
+fn documented_nginx(heading: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/OPERATIONS.md");
     let text = std::fs::read_to_string(&path).expect("docs/OPERATIONS.md");
     let section = text
-        .split("### Behind TLS")
+        .split(heading)
         .nth(1)
-        .expect("OPERATIONS.md has a \"Behind TLS\" section");
+        .unwrap_or_else(|| panic!("OPERATIONS.md has {heading:?}"));
     let block = section
         .split("```nginx\n")
         .nth(1)
-        .expect("the section has an nginx block");
+        .unwrap_or_else(|| panic!("{heading:?} is followed by an nginx block"));
     block
         .split("\n```")
         .next()
         .expect("the block ends")
         .to_string()
+}
+
+/// The nginx block of the "Behind TLS" section (one relay).
+fn documented_block() -> String {
+    documented_nginx("### Behind TLS")
+}
+
+/// The nginx block of "Two relays behind nginx" (an upstream of two).
+fn documented_two_relay_block() -> String {
+    documented_nginx("**Two relays behind nginx.**")
 }
 
 /// The documented block with only listen, TLS and upstream port changed.
@@ -153,11 +175,43 @@ fn start_relay(dir: &Path, web_root: Option<&Path>) -> (RelayProcess, u16) {
     (relay, port)
 }
 
-/// Runs nginx with the documented block in `dir`, in the foreground.
-fn start_nginx(nginx: &Path, dir: &Path, listen: u16, upstream: u16) -> Guard {
+/// The two-relay block with only listen, TLS and the upstream's servers
+/// changed (each server line keeps its parameters), as [`adapt`] does.
+fn adapt_two(block: &str, listen: u16, relays: [u16; 2]) -> String {
+    let mut listens = 0;
+    let mut servers = 0;
+    let mut out = Vec::new();
+    for line in block.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("listen ") {
+            listens += 1;
+            out.push(format!("    listen 127.0.0.1:{listen};"));
+        } else if trimmed.starts_with("ssl_") {
+            continue;
+        } else if let Some(rest) = trimmed.strip_prefix("server 127.0.0.1:") {
+            let port = relays.get(servers).expect("two servers in the upstream");
+            let parameters = rest.split_once(' ').map_or(";", |(_, p)| p);
+            out.push(format!("    server 127.0.0.1:{port} {parameters}"));
+            servers += 1;
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    assert_eq!(listens, 1, "one listen line:\n{block}");
+    assert_eq!(servers, 2, "two relays in the upstream:\n{block}");
+    assert_eq!(
+        block.matches("proxy_pass http://ozvi_relays;").count(),
+        2,
+        "both locations pass to the upstream:\n{block}"
+    );
+    out.join("\n")
+}
+
+/// Runs nginx with `server` (an adapted documented block, in the `http`
+/// block) in `dir`, in the foreground.
+fn start_nginx(nginx: &Path, dir: &Path, listen: u16, server: &str) -> Guard {
     let prefix = dir.join("nginx");
     std::fs::create_dir_all(prefix.join("logs")).expect("mkdir");
-    let server = adapt(&documented_block(), listen, upstream);
     let p = prefix.display();
     // As root, nginx runs its workers as `nobody`: they must be able to
     // reach the temp directories nginx creates for them under the prefix.
@@ -216,19 +270,18 @@ fn start_nginx(nginx: &Path, dir: &Path, listen: u16, upstream: u16) -> Guard {
 
 #[tokio::test]
 async fn behind_the_documented_nginx_one_noisy_client_does_not_limit_another() {
-    let Some(nginx) = find_nginx() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "nginx is not installed: `cargo xtask test` installs Debian's nginx package \
-             (apt-get install nginx); this test runs the documented proxy configuration"
-        );
-        eprintln!("SKIPPED: nginx is not installed (apt-get install nginx); CI fails here");
+    let Some(nginx) = nginx_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let (_relay, upstream) = start_relay(dir.path(), None);
     let listen = free_port();
-    let _nginx = start_nginx(&nginx, dir.path(), listen, upstream);
+    let _nginx = start_nginx(
+        &nginx,
+        dir.path(),
+        listen,
+        &adapt(&documented_block(), listen, upstream),
+    );
     let base = format!("http://127.0.0.1:{listen}");
     // The limit counts per clock minute: start early in one, so that both
     // clients' requests fall into the same minute.
@@ -302,12 +355,7 @@ async fn behind_the_documented_nginx_one_noisy_client_does_not_limit_another() {
 
 #[tokio::test]
 async fn behind_the_documented_nginx_the_page_arrives_as_the_relay_sends_it() {
-    let Some(nginx) = find_nginx() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "nginx is not installed: `cargo xtask test` installs Debian's nginx package"
-        );
-        eprintln!("SKIPPED: nginx is not installed (apt-get install nginx); CI fails here");
+    let Some(nginx) = nginx_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -334,7 +382,12 @@ async fn behind_the_documented_nginx_the_page_arrives_as_the_relay_sends_it() {
     }
     let (_relay, upstream) = start_relay(dir.path(), Some(&site));
     let listen = free_port();
-    let _nginx = start_nginx(&nginx, dir.path(), listen, upstream);
+    let _nginx = start_nginx(
+        &nginx,
+        dir.path(),
+        listen,
+        &adapt(&documented_block(), listen, upstream),
+    );
     let client = client_from("127.0.0.2");
     for (path, accept, sent, coding) in [
         ("/", "gzip, deflate, br, zstd", "index.html.br", Some("br")),
@@ -375,4 +428,232 @@ fn the_documented_block_forwards_the_client_address() {
     );
     assert!(block.contains("access_log off;"), "{block}");
     assert!(block.contains("gzip off;"), "{block}");
+}
+
+/// The two-relay block is the "Behind TLS" block with `proxy_pass` to the
+/// upstream and `proxy_next_upstream` written out, nothing else: the two
+/// cannot drift apart, and its retries stay nginx's safe default.
+#[test]
+fn the_two_relay_block_is_the_single_block_with_the_upstream() {
+    let two = documented_two_relay_block();
+    let server = two
+        .split_once("server {")
+        .map(|(_, rest)| format!("server {{{rest}"))
+        .expect("a server block after the upstream");
+    let retries: Vec<&str> = server
+        .lines()
+        .filter(|l| l.trim().starts_with("proxy_next_upstream"))
+        .collect();
+    assert_eq!(retries.len(), 1, "{server}");
+    let directive = retries[0].split('#').next().unwrap_or_default().trim();
+    assert_eq!(directive, "proxy_next_upstream error timeout;");
+    let without_retries: Vec<&str> = server
+        .lines()
+        .filter(|l| !l.trim().starts_with("proxy_next_upstream"))
+        .collect();
+    let single = documented_block().replace(
+        "proxy_pass http://127.0.0.1:8080;",
+        "proxy_pass http://ozvi_relays;",
+    );
+    assert_eq!(without_retries.join("\n"), single);
+}
+
+/// Two relay binaries on one PostgreSQL database, as "PostgreSQL (several
+/// relays)" sets them up (a role that owns the database and is no
+/// superuser, one admission secret, their own data directories with one
+/// `files/`), behind Debian's nginx with the documented two-relay block.
+/// Her thread and her file, written and read through nginx, are served by
+/// both relays; once relay A is killed, every read and every new message
+/// through nginx still succeeds (nginx passes what A refused to B), and
+/// each message is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relays_behind_the_documented_nginx_share_her_thread_and_survive_one_stopping() {
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let postgres = TestPostgres::start();
+    let url = relays_database(&postgres);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cast, _staff) = Cast::zlin(23, 1);
+    cast.write_directory(&dir.path().join("directory.json"));
+    std::fs::write(
+        dir.path().join("relay.toml"),
+        "store = \"postgres\"\nbehind_tls = true\ntrusted_proxies = [\"127.0.0.1\"]\n\
+         pow_difficulty = 0\nmetrics_listen = \"off\"\nrequests_per_address_per_minute = 100000\n",
+    )
+    .expect("write");
+    // The documented layout: a data directory each, one files/ for both.
+    std::fs::create_dir(dir.path().join("files")).expect("mkdir");
+    for name in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(name)).expect("mkdir");
+        std::os::unix::fs::symlink("../files", dir.path().join(name).join("files"))
+            .expect("symlink");
+    }
+    let secret = b64::encode(&[0x5a; 32]);
+    let relay = |name: &str| {
+        let path = |p: &str| dir.path().join(p).display().to_string();
+        RelayProcess::start(
+            [
+                "--data".to_string(),
+                path(name),
+                "--config".into(),
+                path("relay.toml"),
+                "--root-key".into(),
+                cast.root_key(),
+                "--directory".into(),
+                path("directory.json"),
+            ],
+            &[
+                ("OZVI_DATABASE_URL", url.as_str()),
+                ("OZVI_ADMISSION_SECRET", secret.as_str()),
+            ],
+            &dir.path().join(format!("{name}.log")),
+        )
+    };
+    let a = relay("a");
+    let b = relay("b");
+    let listen = free_port();
+    let config = adapt_two(&documented_two_relay_block(), listen, [a.port, b.port]);
+    let _nginx = start_nginx(&nginx, dir.path(), listen, &config);
+    let base = format!("http://127.0.0.1:{listen}");
+    let person = Person::new(5, &base, &cast.root_key());
+    let served = |name: &str| {
+        std::fs::read_to_string(dir.path().join(format!("{name}.log")))
+            .unwrap_or_default()
+            .matches("route=")
+            .count()
+    };
+
+    // Through nginx, on both relays.
+    bounded("her thread and file through nginx", async {
+        person.write_first("ic-zlin", "Potřebuji pomoc").await;
+        person.write_more("Jsem v bezpečí, píšu večer").await;
+        let sealed = file::seal(
+            &mut os_rng(),
+            &person.mailbox(),
+            b"%PDF-1.7 a letter from the court",
+            "application/pdf",
+            None,
+            Some("dopis.pdf"),
+        )
+        .expect("seals");
+        assert_eq!(person.upload_file(&sealed).await, 204);
+        person
+            .write_more_with_files(&json!({"text": "Posílám dopis"}), &[sealed.reference.id])
+            .await;
+        // Round robin: these alternate between the relays, and each serves
+        // the bytes the other received (one files/).
+        for _ in 0..4 {
+            let (status, bytes) = person.download_file(&sealed.reference.id).await;
+            assert_eq!(status, 200);
+            assert_eq!(bytes, sealed.blob);
+        }
+        healthy(&base, 4).await;
+    })
+    .await;
+    let (on_a, on_b) = (served("a"), served("b"));
+    assert!(
+        on_a >= 3 && on_b >= 3,
+        "nginx spread her requests over both relays (A {on_a}, B {on_b})"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("files"))
+            .expect("files/")
+            .count(),
+        1,
+        "one blob, in the shared files/"
+    );
+
+    // Relay A goes down (SIGKILL): nginx passes what A refuses to B, her
+    // new messages (POST) included, since A never received them.
+    drop(a);
+    let before_b = served("b");
+    bounded("her reads and messages with relay A down", async {
+        for i in 0..5 {
+            assert_eq!(person.read_all().await.len(), 3 + i);
+            person.write_more(&format!("Zpráva {i} po výpadku")).await;
+        }
+        healthy(&base, 4).await;
+    })
+    .await;
+    let refused = std::fs::read_to_string(dir.path().join("nginx/logs/error.log"))
+        .unwrap_or_default()
+        .matches("Connection refused")
+        .count();
+    assert!(
+        refused >= 1,
+        "nginx tried relay A, was refused and passed the request on"
+    );
+    assert!(served("b") > before_b, "relay B served them");
+    let texts: Vec<String> = person
+        .read_all()
+        .await
+        .into_iter()
+        .map(|(_, _, _, text)| text)
+        .collect();
+    let mut expected = vec![
+        "Potřebuji pomoc".to_string(),
+        "Jsem v bezpečí, píšu večer".into(),
+        "Posílám dopis".into(),
+    ];
+    expected.extend((0..5).map(|i| format!("Zpráva {i} po výpadku")));
+    assert_eq!(texts, expected, "every message once, in order");
+    drop(b);
+}
+
+/// A database of `postgres` as "Setting up PostgreSQL" makes it: a role
+/// with a password, no superuser, owning the database; its URL.
+fn relays_database(postgres: &TestPostgres) -> String {
+    let password = "heslo-relaci-4821";
+    postgres
+        .psql(
+            DATABASE,
+            &format!(
+                "CREATE ROLE relays LOGIN PASSWORD '{password}' \
+                 NOSUPERUSER NOCREATEDB NOCREATEROLE"
+            ),
+        )
+        .expect("the role");
+    postgres
+        .psql(DATABASE, "CREATE DATABASE relays OWNER relays")
+        .expect("the database");
+    format!(
+        "postgres://relays:{password}@127.0.0.1:{}/relays",
+        postgres.port()
+    )
+}
+
+/// `GET /healthz` through nginx `times` times, each 200.
+async fn healthy(base: &str, times: usize) {
+    let client = client_from("127.0.0.2");
+    for _ in 0..times {
+        let response = client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .expect("nginx answers");
+        assert_eq!(response.status(), 200);
+    }
+}
+
+/// Runs `steps`, failing the test if they take over a minute.
+async fn bounded(what: &str, steps: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(Duration::from_secs(60), steps)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not done within 60 s"));
+}
+
+/// Debian's nginx, or `None` (the test is skipped, with a line saying so)
+/// when it is missing outside CI; in CI a missing nginx fails the test.
+fn nginx_or_skip() -> Option<PathBuf> {
+    let found = find_nginx();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nginx is not installed: `cargo xtask test` installs Debian's nginx package \
+             (apt-get install nginx); this test runs the documented proxy configuration"
+        );
+        eprintln!("SKIPPED: nginx is not installed (apt-get install nginx); CI fails here");
+    }
+    found
 }
