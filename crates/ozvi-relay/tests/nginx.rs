@@ -17,7 +17,8 @@
 //! The two-relay block of "PostgreSQL (several relays)" runs the same way in
 //! front of two relay binaries on one throw-away PostgreSQL database: her
 //! thread and file are served by both, and with one relay killed nginx
-//! passes what it refused to the other. That block must stay the "Behind
+//! passes what it refused to the other; with the database down as well,
+//! the directory is still served through nginx. That block must stay the "Behind
 //! TLS" block with an upstream (checked line by line).
 //!
 //! nginx is installed by `cargo xtask test` (Debian's `nginx` package). If it
@@ -598,6 +599,36 @@ async fn two_relays_behind_the_documented_nginx_share_her_thread_and_survive_one
     ];
     expected.extend((0..5).map(|i| format!("Zpráva {i} po výpadku")));
     assert_eq!(texts, expected, "every message once, in order");
+
+    // The database goes down too: B answers its own 503 to what needs it,
+    // and nginx, not counting 503s as failures, still has B in rotation
+    // for the centres' phone numbers (with http_503 counted, nginx would
+    // answer 502 "no live upstreams" to everything).
+    let mut postgres = postgres;
+    postgres.stop();
+    bounded(
+        "the directory through nginx with the database down",
+        async {
+            let client = client_from("127.0.0.2");
+            for _ in 0..3 {
+                let health = client
+                    .get(format!("{base}/healthz"))
+                    .send()
+                    .await
+                    .expect("nginx answers");
+                assert_eq!(health.status(), 503);
+                let body = health.text().await.expect("body");
+                assert!(body.contains("storage_unavailable"), "the relay's: {body}");
+                let directory = client
+                    .get(format!("{base}/api/v1/directory"))
+                    .send()
+                    .await
+                    .expect("nginx answers");
+                assert_eq!(directory.status(), 200, "the phone numbers");
+            }
+        },
+    )
+    .await;
     drop(b);
 }
 
