@@ -483,10 +483,31 @@ async fn access_log(
     Ok(response)
 }
 
+/// How often a relay on a shared database looks for a directory another
+/// relay installed.
+pub const DIRECTORY_FOLLOW: Duration = Duration::from_secs(5);
+
 /// Deletes threads that have been inactive longer than their centre's
 /// retention, every `sweep_interval_secs`. Runs until the runtime stops.
+///
+/// On a database several relays share, also adopts every
+/// [`DIRECTORY_FOLLOW`] a directory another relay installed
+/// ([`AppState::adopt_stored_directory`]).
 pub fn start_sweeper(state: web::Data<AppState>) {
     let interval = Duration::from_secs(state.config.sweep_interval_secs.max(1));
+    if state.relays.is_some() {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(DIRECTORY_FOLLOW).await;
+                match state.adopt_stored_directory().await {
+                    Ok(true) => tracing::info!("adopted the directory another relay installed"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = ?e, "the stored directory was not adopted"),
+                }
+            }
+        });
+    }
     tokio::spawn(async move {
         loop {
             if let Err(e) = sweep(&state).await {

@@ -130,6 +130,37 @@ impl AppState {
     /// Verifies and installs a signed directory that is newer than the
     /// current one (PROTOCOL.md §6.3), storing it durably first.
     pub async fn install_directory(&self, json: &[u8]) -> Result<(), ApiError> {
+        let Some(directory) = self.newer_directory(json)? else {
+            return Ok(());
+        };
+        self.store.set_directory(json).await?;
+        self.flusher.flush().await?;
+        self.put_directory(json, directory);
+        Ok(())
+    }
+
+    /// Adopts the stored directory if another relay on the same database
+    /// installed a newer one (verified as any: the root key's signature,
+    /// never a rollback), so that a staff key the operator removed is
+    /// refused on every relay within moments, not only on the one the new
+    /// directory was sent to. True if it changed.
+    pub async fn adopt_stored_directory(&self) -> Result<bool, ApiError> {
+        let Some(json) = self.store.directory().await? else {
+            return Ok(false);
+        };
+        if self.directory().ok().is_some_and(|c| c.json == json) {
+            return Ok(false);
+        }
+        let Some(directory) = self.newer_directory(&json)? else {
+            return Ok(false);
+        };
+        self.put_directory(&json, directory);
+        Ok(true)
+    }
+
+    /// `json` verified under the root key as a successor of the current
+    /// directory; `None` if it is the current one.
+    fn newer_directory(&self, json: &[u8]) -> Result<Option<Directory>, ApiError> {
         let pinned = self.directory().ok();
         let directory =
             SignedDirectory::verify(json, &self.root_key, pinned.as_ref().map(|c| &c.directory))
@@ -137,11 +168,11 @@ impl AppState {
                     ozvi_crypto::DirectoryError::Rollback => ApiError::DirectoryRollback,
                     _ => ApiError::InvalidDirectory,
                 })?;
-        if pinned.as_ref().is_some_and(|p| p.directory == directory) {
-            return Ok(());
-        }
-        self.store.set_directory(json).await?;
-        self.flusher.flush().await?;
+        Ok((!pinned.is_some_and(|p| p.directory == directory)).then_some(directory))
+    }
+
+    /// Makes a verified directory the current one.
+    fn put_directory(&self, json: &[u8], directory: Directory) {
         let installed = Arc::new(CurrentDirectory {
             json: json.to_vec(),
             directory,
@@ -152,7 +183,6 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&installed));
         // Keys no longer listed hear nothing more: their open streams end.
         self.streams.end_unlisted_staff(&installed.directory);
-        Ok(())
     }
 
     /// The centre id as the store keeps it.

@@ -42,6 +42,8 @@ struct Pair {
     staff: StaffKeys,
     directory: Directory,
     root_key: String,
+    /// The operator's deployment, to sign a newer directory.
+    cast: Cast,
     http: reqwest::Client,
     server: TestPostgres,
     _dir: tempfile::TempDir,
@@ -85,6 +87,7 @@ impl Pair {
             staff: staff.into_iter().next().expect("one staff member"),
             directory: cast.directory.clone(),
             root_key: cast.root_key(),
+            cast,
             http: ozvi_tests::http::client(),
             server,
             _dir: dir,
@@ -555,4 +558,65 @@ async fn one_relay_sweeps_at_a_time() {
     // The lock is free after both.
     let again = relays_a.sweep_lock().await.expect("asks");
     assert!(again.is_some(), "released after the sweeps");
+}
+
+/// The operator replaces a staff member's keys (a lost laptop) by sending
+/// the new directory to one relay: the other adopts it from the database
+/// within moments and refuses the old keys too, not only after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_sent_to_one_relay_is_followed_by_the_other() {
+    let mut pair = Pair::start();
+    let listing = |pair: &Pair| {
+        let auth = pair.sign("GET", paths::STAFF_THREADS, b"");
+        (auth, paths::STAFF_THREADS)
+    };
+    let (auth, target) = listing(&pair);
+    let before = pair
+        .send(&pair.b, reqwest::Method::GET, target, b"", &auth)
+        .await;
+    assert_eq!(before.status(), 200, "the staff member lists on B");
+
+    let replacement = StaffKeys::generate(&mut os_rng());
+    pair.cast.directory.version += 1;
+    pair.cast.directory.issued_at += 60;
+    pair.cast.directory.centres[0] = ozvi_tests::cast::zlin(std::slice::from_ref(&replacement));
+    let json = pair.cast.signed_json();
+    let put = pair
+        .http
+        .put(pair.a.url(paths::DIRECTORY))
+        .header("content-type", "application/json")
+        .body(json.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(put.status(), 204, "A installs the new directory");
+
+    let deadline =
+        std::time::Instant::now() + ozvi_relay::startup::DIRECTORY_FOLLOW + Duration::from_secs(10);
+    loop {
+        let served = pair
+            .http
+            .get(pair.b.url(paths::DIRECTORY))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body");
+        if served == json {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B still serves the old directory"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (auth, target) = listing(&pair);
+    let after = pair
+        .send(&pair.b, reqwest::Method::GET, target, b"", &auth)
+        .await;
+    assert_eq!(after.status(), 403, "the replaced keys are refused on B");
+    let body = after.text().await.expect("body");
+    assert!(body.contains("unknown_staff_key"), "{body}");
 }
