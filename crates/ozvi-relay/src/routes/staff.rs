@@ -25,6 +25,10 @@ pub use ozvi_api::limits::{INBOX_PAGE, THREAD_PAGE as MESSAGE_PAGE};
 /// How long a transfer's body may take to arrive (32 MiB at ~1 Mbit/s).
 pub const TRANSFER_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// How long a small signed body (a reply, a note, a case entry; at most
+/// 128 KiB) may take to arrive: 128 KiB at about 20 kbit/s.
+pub const SIGNED_BODY_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The longest any signed request may take from its window's end to its
 /// verification: the staff upload's read limit, the longest of all. Later,
 /// a request is stale whatever its body; until then its nonce is kept.
@@ -184,7 +188,14 @@ async fn signed_body(
     limit: usize,
 ) -> Result<(Staff, Arc<CurrentDirectory>, web::Bytes), ApiError> {
     let signed = check_headers(state, req).await?;
-    let (body, digest) = read_body_digest(req, payload, limit).await?;
+    // A body of at most BODY_LIMIT (128 KiB) arrives in moments; one
+    // trickled in slower holds a connection and its place for nothing.
+    let (body, digest) = tokio::time::timeout(
+        SIGNED_BODY_READ_LIMIT,
+        read_body_digest(req, payload, limit),
+    )
+    .await
+    .map_err(|_| ApiError::MalformedRequest)??;
     let (staff, current) = signed.verify(state, req, &digest).await?;
     Ok((staff, current, body))
 }
