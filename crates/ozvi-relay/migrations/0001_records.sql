@@ -37,8 +37,12 @@ CREATE TABLE threads (
     last_activity    bigint NOT NULL CHECK (last_activity >= 0 AND last_activity % 60 = 0),
     -- 0 if nothing of hers waits for an answer.
     unanswered_since bigint NOT NULL CHECK (unanswered_since >= 0 AND unanswered_since % 60 = 0),
-    -- The centre's change number of the thread's last change (the inbox
-    -- cursor), taken from centre_changes.
+    -- The change number of the thread's last change (the inbox cursor):
+    -- the id of the transaction that wrote it (pg_current_xact_id()). Ids
+    -- are handed out in the order transactions ask, not the order they
+    -- commit, so the relay lists only changes below its snapshot's xmin,
+    -- when every transaction with a smaller id has ended (src/store/
+    -- postgres/store.rs); one transaction changes one thread.
     change           bigint NOT NULL CHECK (change >= 1),
     last_seq         bigint NOT NULL CHECK (last_seq >= 1),
     message_count    bigint NOT NULL CHECK (message_count BETWEEN 0 AND 4294967295),
@@ -96,17 +100,6 @@ CREATE TABLE centre_records (
              THEN get_byte(envelope, 0) IN (1, 2) AND get_byte(envelope, 1) = 3
              ELSE false END
     )
-);
-
--- Each centre's change counter. Sequences hand out numbers in the order
--- transactions ask, not in the order they commit, so a desk whose cursor
--- saw change N could later miss a thread committed with N - 1. A write
--- that takes a change number increments its centre's row inside its own
--- transaction (INSERT ... ON CONFLICT DO UPDATE ... RETURNING): the row
--- lock is held until commit, so a centre's changes commit in number order.
-CREATE TABLE centre_changes (
-    centre      text   COLLATE "C" PRIMARY KEY CHECK (centre ~ '^[a-z0-9-]{1,32}$'),
-    last_change bigint NOT NULL CHECK (last_change >= 0)
 );
 
 -- The signed directory (sled `system`/`directory`): one row, the JSON bytes

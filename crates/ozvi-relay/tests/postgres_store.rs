@@ -47,15 +47,14 @@ async fn two_relays(
 /// changes after the highest change it has seen. At the end it must have
 /// seen every thread at its final change.
 ///
-/// This holds because a change number is taken by incrementing the
-/// centre's `centre_changes` row inside the writing transaction: the row
-/// stays locked until commit, so changes commit in number order. Taken from
-/// a sequence instead (`nextval` hands numbers out in the order
+/// This holds because a change number is the writing transaction's id and
+/// a listing shows only changes below its snapshot's xmin: every
+/// transaction with a smaller id has ended by then. Taken from a sequence
+/// and listed without that bound (`nextval` hands numbers out in the order
 /// transactions ask, not the order they commit), the desk sees change N+1
-/// committed before N, moves its cursor past N, and never sees N. Tried
-/// with `SELECT nextval(...)` in place of the counter, this test failed
-/// three runs out of three: the desk missed 14, 23 and 20 of the 96 final
-/// changes.
+/// committed before N, moves its cursor past N, and never sees N: tried so,
+/// this test failed three runs out of three (the desk missed 14, 23 and 20
+/// of the 96 final changes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_desk_following_the_cursor_sees_every_threads_last_change() {
     let server = TestPostgres::start();
@@ -150,14 +149,71 @@ async fn a_desk_following_the_cursor_sees_every_threads_last_change() {
     );
     assert_eq!(seen.len(), usize::from(WRITERS) * usize::from(THREADS));
     assert_eq!(missed, 0, "the desk missed final changes");
-    // Every change number of the centre was used once, from 1 on.
-    let count = u64::from(WRITERS) * u64::from(THREADS) * (1 + APPENDS as u64);
+    // Every write returned only once its change was listable: a listing
+    // now shows every thread.
     assert_eq!(
-        server
-            .psql("ozvi", "SELECT last_change FROM centre_changes")
-            .as_deref(),
-        Ok(count.to_string().as_str())
+        a.changed_threads(&zlin(), 0, u64::MAX, 100_000)
+            .await
+            .expect("reads")
+            .len(),
+        usize::from(WRITERS) * usize::from(THREADS)
     );
+}
+
+/// A change is listable only once every older writing transaction has
+/// ended, so a write waits for that before it returns (then its live
+/// notification never sends a desk to fetch a change it cannot list yet),
+/// but no longer than 2 s: a transaction left open elsewhere must not stop
+/// every write. Its change is then listed once that transaction ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_returns_once_its_change_is_listable_or_after_two_seconds() {
+    let server = TestPostgres::start();
+    let blobs = tempfile::tempdir().expect("temp dir");
+    let store = PgStore::open(&server.url(), blobs.path())
+        .await
+        .expect("opens");
+    let mailbox = MailboxId([5; 16]);
+    let created = store
+        .create_thread(&mailbox, [5; 32], &zlin(), &envelope(1, 100), NOW)
+        .await
+        .expect("creates");
+    let listed = |since: u64| {
+        let store = &store;
+        async move {
+            store
+                .changed_threads(&zlin(), since, u64::MAX, 100)
+                .await
+                .expect("reads")
+                .len()
+        }
+    };
+    assert_eq!(listed(0).await, 1, "a write returns once listable");
+    // An older transaction with an id, left open (as a stuck session).
+    let pool = ozvi_relay::store::postgres::connect(&server.url())
+        .await
+        .expect("connects");
+    let other = pool.get().await.expect("a connection");
+    other
+        .batch_execute("BEGIN; SELECT pg_current_xact_id();")
+        .await
+        .expect("begins");
+    let started = std::time::Instant::now();
+    store
+        .append(&mailbox, Author::Staff, &envelope(2, 100), NOW, QUOTA)
+        .await
+        .expect("appends");
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(2) && waited < std::time::Duration::from_secs(5),
+        "waited {waited:?}"
+    );
+    assert_eq!(
+        listed(created.change).await,
+        0,
+        "not listable while an older transaction is open"
+    );
+    other.batch_execute("COMMIT").await.expect("commits");
+    assert_eq!(listed(created.change).await, 1, "listable once it ended");
 }
 
 /// A server that is down answers `Unavailable` (never a panic, never the

@@ -425,7 +425,7 @@ proptest! {
 }
 
 /// Every table the store writes, emptied between cases.
-const TABLES: &str = "threads, messages, notes, centre_records, centre_changes, directory, \
+const TABLES: &str = "threads, messages, notes, centre_records, directory, \
      files, staff_nonces";
 
 #[test]

@@ -17,8 +17,9 @@
 //! columns and types, the admission tables UNLOGGED and the others not; no
 //! large object and no function may exist. Data kept anywhere else in the
 //! database is a finding, not something the audit could overlook. Then the
-//! rows with no sled counterpart: the schema's record (`ozvi_schema`), each
-//! centre's change counter (no thread's change above it), and admission's
+//! rows with no sled counterpart: the schema's record (`ozvi_schema`), the
+//! threads' change numbers (transaction ids: none the database has not yet
+//! handed out), and admission's
 //! UNLOGGED tables (keys and keyed hashes of their documented lengths that
 //! look random, whole minutes or hours, counts in range).
 //!
@@ -103,11 +104,6 @@ const SCHEMA: &[Table] = &[
             ("stored_at", "bigint"),
             ("envelope", "bytea"),
         ],
-    ),
-    (
-        "centre_changes",
-        false,
-        &[("centre", "text"), ("last_change", "bigint")],
     ),
     (
         "directory",
@@ -206,8 +202,9 @@ struct PgSource {
     unreadable: Vec<&'static str>,
     /// Rows that do not fit their sled record: (where, what).
     misfits: Vec<(String, String)>,
-    /// centre_changes: each centre's last change.
-    counters: BTreeMap<String, i64>,
+    /// The next transaction id at the snapshot (its xmax): every change
+    /// number, a writing transaction's id, is below it.
+    next_xact: Option<i64>,
 }
 
 impl PgSource {
@@ -242,7 +239,7 @@ impl PgSource {
             files: files.to_path_buf(),
             unreadable: Vec::new(),
             misfits: Vec::new(),
-            counters: BTreeMap::new(),
+            next_xact: None,
         })
     }
 
@@ -442,7 +439,7 @@ impl Source for PgSource {
     fn layout(&mut self, canaries: &[Canary], report: &mut Report) -> anyhow::Result<()> {
         self.check_schema(report)?;
         self.check_schema_record(canaries, report)?;
-        self.check_counters(canaries, report)?;
+        self.read_next_xact()?;
         self.check_admission(canaries, report)
     }
 
@@ -520,16 +517,15 @@ impl Source for PgSource {
         for (at, problem) in self.misfits.drain(..) {
             report.fail(at, format!("does not fit its documented record: {problem}"));
         }
-        // A write takes its change number from its centre's counter, so no
-        // thread's is above it.
+        // A write's change number is its transaction's id, so no thread's
+        // is one the database has not handed out yet.
         for (mailbox, thread) in threads {
             let at = format!("threads {}", short_hex(mailbox));
-            match self.counters.get(&thread.centre_id) {
-                None => report.fail(&at, "of a centre with no change counter"),
-                Some(last) if u64::try_from(*last).is_ok_and(|l| l < thread.change) => {
-                    report.fail(&at, "a change number above its centre's counter")
-                }
-                Some(_) => {}
+            if self
+                .next_xact
+                .is_none_or(|next| u64::try_from(next).is_ok_and(|n| n <= thread.change))
+            {
+                report.fail(&at, "a change number no transaction has had yet");
             }
         }
         Ok(())
@@ -574,27 +570,13 @@ impl PgSource {
         Ok(())
     }
 
-    /// `centre_changes`: a valid centre id and a count each.
-    fn check_counters(&mut self, canaries: &[Canary], report: &mut Report) -> anyhow::Result<()> {
-        if self.unreadable.contains(&"centre_changes") {
-            return Ok(());
-        }
-        for row in self.query("SELECT centre, last_change FROM centre_changes", &[])? {
-            report.count("centre_changes records");
-            let (centre_id, last): (String, i64) = (row.get(0), row.get(1));
-            let at = format!("centre_changes {}", short_hex(centre_id.as_bytes()));
-            search(
-                canaries,
-                "centre_changes",
-                centre_id.as_bytes(),
-                &last.to_be_bytes(),
-                report,
-            );
-            if padded_centre(&centre_id).is_err() || last < 0 {
-                report.fail(at, "not a centre id and a change number");
-            }
-            self.counters.insert(centre_id, last);
-        }
+    /// The snapshot's xmax: the next transaction id the database hands out.
+    fn read_next_xact(&mut self) -> anyhow::Result<()> {
+        let rows = self.query(
+            "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint",
+            &[],
+        )?;
+        self.next_xact = rows.first().map(|row| row.get(0));
         Ok(())
     }
 

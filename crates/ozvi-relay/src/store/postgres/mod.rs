@@ -13,7 +13,7 @@
 //! sled store's records ([`super`], docs/API.md "What is stored") with
 //! CHECK constraints on every fixed shape, so the database itself refuses a
 //! malformed record; and adds what several relays on one database share:
-//! each centre's change counter, spent staff nonces, and admission's
+//! spent staff nonces and admission's
 //! UNLOGGED tables (proof-of-work keys and spent challenges, rate-limit
 //! counters: [`crate::admission::shared`]).
 //!

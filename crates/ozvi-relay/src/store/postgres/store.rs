@@ -6,18 +6,23 @@
 //! Plain SQL, one transaction a write (READ COMMITTED):
 //! * Writers to one thread serialise on its row (`SELECT ... FOR UPDATE`):
 //!   counters, sequence numbers and quotas are read and written under it.
-//! * A change number is the centre's: the write increments its centre's
-//!   `centre_changes` row inside its own transaction (`INSERT ... ON
-//!   CONFLICT DO UPDATE ... RETURNING`), whose row lock is held until
-//!   commit, so a centre's changes commit in number order and a desk whose
-//!   cursor has seen change N (`changed_threads(since = N)`) never later
-//!   finds a thread committed with a change at or below N. A sequence
-//!   would not do: it hands out numbers in the order transactions ask, not
-//!   the order they commit (`tests/postgres_store.rs` shows the cursor
-//!   skipping a change then). A transfer takes a number of the new centre.
+//! * A change number is the writing transaction's id
+//!   (`pg_current_xact_id()`, an xid8: it never repeats and grows), so one
+//!   write transaction changes one thread (`UNIQUE (centre, change)`: a
+//!   creation, an append, a note, keeping a thread and a transfer change
+//!   one each; marking read takes no change), and no centre-wide lock is
+//!   taken: writes to one centre commit side by side. Ids are handed out
+//!   in the order transactions ask, not the order they commit, so
+//!   `changed_threads` lists only changes below its snapshot's xmin: every
+//!   transaction with a smaller id has then ended, and a desk whose cursor
+//!   has seen change N never later finds a thread committed with a change
+//!   at or below N (`tests/postgres_store.rs`). A change is thus listable
+//!   only once every older writing transaction has ended; a write returns
+//!   only then (or after [`LISTABLE_WAIT`] at most), so that the
+//!   notification which follows it never sends a desk to fetch a change it
+//!   cannot list yet. A transfer's change is listed under the new centre.
 //! * Lock order: a thread's row, then its mailbox's file lock (below), then
-//!   file rows, then the centre's counter. A creation checks that the
-//!   thread does not exist before it takes its counter.
+//!   file rows.
 //! * Times are stored as whole minutes ([`to_minute`]), as sled stores
 //!   them; every u64 goes to a bigint and back through a checked
 //!   conversion ([`StoreError::Corrupt`] out of range).
@@ -47,6 +52,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Object, PoolError};
@@ -333,19 +339,49 @@ async fn lock_thread<C: GenericClient>(
     Ok(thread_record(&row)?.1)
 }
 
-/// The centre's next change number, its counter locked until commit.
-async fn next_change<C: GenericClient>(client: &C, centre: &CentreId) -> Result<u64, StoreError> {
-    let centre = centre.as_str();
-    let row = row(
-        client,
-        "INSERT INTO centre_changes (centre, last_change) VALUES ($1, 1) \
-         ON CONFLICT (centre) DO UPDATE SET last_change = centre_changes.last_change + 1 \
-         RETURNING last_change",
-        &[&centre],
-    )
-    .await?
-    .ok_or(StoreError::Corrupt)?;
+/// The change number of this transaction's write: its transaction id, which
+/// no other transaction has and every later one exceeds (xid8, 64 bits: no
+/// wraparound).
+async fn next_change<C: GenericClient>(client: &C) -> Result<u64, StoreError> {
+    let row = row(client, "SELECT pg_current_xact_id()::text::bigint", &[])
+        .await?
+        .ok_or(StoreError::Corrupt)?;
     from_db(col(&row, 0)?)
+}
+
+/// How long a write waits at most for its change to become listable: an
+/// older transaction that stays open longer (a stuck session) must not stop
+/// every write; its change is then listed once that transaction ends.
+const LISTABLE_WAIT: Duration = Duration::from_secs(2);
+
+/// The pause between two looks at the oldest running transaction.
+const LISTABLE_POLL: Duration = Duration::from_millis(1);
+
+/// Returns once `change` (committed) is below the xmin of a new snapshot,
+/// i.e. `changed_threads` lists it, or after [`LISTABLE_WAIT`]. The write
+/// has committed: a failure here ends the wait, it does not fail the write
+/// (a retry would store it twice).
+async fn until_listable<C: GenericClient>(client: &C, change: u64) {
+    let Ok(change) = to_db(change) else {
+        return;
+    };
+    let deadline = Instant::now() + LISTABLE_WAIT;
+    loop {
+        let listable = row(
+            client,
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint > $1",
+            &[&change],
+        )
+        .await;
+        let waiting = match &listable {
+            Ok(Some(row)) => col::<bool>(row, 0).is_ok_and(|listable| !listable),
+            _ => false,
+        };
+        if !waiting || Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(LISTABLE_POLL).await;
+    }
 }
 
 async fn insert_message<C: GenericClient>(
@@ -387,16 +423,17 @@ async fn person_messages_after<C: GenericClient>(
 }
 
 /// The thread's last activity becomes `now` (a minute) under a new change
-/// number (a note, keeping it).
+/// number (a note, keeping it), which it returns.
 async fn touch<C: GenericClient>(
     client: &C,
     mailbox: &MailboxId,
     now: u64,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let mut record = lock_thread(client, mailbox).await?;
-    record.change = next_change(client, &record.centre).await?;
+    record.change = next_change(client).await?;
     record.last_activity = now;
-    put_thread(client, mailbox, &record, false).await
+    put_thread(client, mailbox, &record, false).await?;
+    Ok(record.change)
 }
 
 /// Replaces the thread's note.
@@ -596,8 +633,7 @@ impl Storage for PgStore {
         let m: &[u8] = &mailbox.0;
         let mut client = self.client().await?;
         let tx = timed(client.transaction()).await?;
-        // Checked before the counter is taken (the lock order); a creation
-        // racing this one is refused by the primary key.
+        // A creation racing this one is refused by the primary key.
         if row(&tx, "SELECT 1 FROM threads WHERE mailbox_id = $1", &[&m])
             .await?
             .is_some()
@@ -605,12 +641,13 @@ impl Storage for PgStore {
             return Err(StoreError::Exists);
         }
         check_claims(&tx, mailbox, claims, &verifier, file_quota).await?;
-        let change = next_change(&tx, centre).await?;
+        let change = next_change(&tx).await?;
         let record = ThreadRecord::new(verifier, centre.clone(), envelope.len(), now, change);
         put_thread(&tx, mailbox, &record, true).await?;
         insert_message(&tx, mailbox, 1, now, envelope).await?;
         claim(&tx, mailbox, claims, 1).await?;
         timed(tx.commit()).await?;
+        until_listable(&client, change).await;
         Ok(record)
     }
 
@@ -642,12 +679,13 @@ impl Storage for PgStore {
             return Err(StoreError::Quota);
         }
         check_claims(&tx, mailbox, claims, &record.verifier, file_quota).await?;
-        let change = next_change(&tx, &record.centre).await?;
+        let change = next_change(&tx).await?;
         let seq = record.record_append(author, envelope.len(), now, change);
         insert_message(&tx, mailbox, seq, now, envelope).await?;
         claim(&tx, mailbox, claims, seq).await?;
         put_thread(&tx, mailbox, &record, false).await?;
         timed(tx.commit()).await?;
+        until_listable(&client, change).await;
         Ok(seq)
     }
 
@@ -879,7 +917,9 @@ impl Storage for PgStore {
         let client = self.client().await?;
         let sql = format!(
             "SELECT mailbox_id, {THREAD_COLUMNS} FROM threads \
-             WHERE centre = $1 AND change > $2 AND change <= $3 ORDER BY change DESC LIMIT $4"
+             WHERE centre = $1 AND change > $2 AND change <= $3 \
+             AND change < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY change DESC LIMIT $4"
         );
         rows(&client, &sql, &[&centre, &since, &last, &limit])
             .await?
@@ -891,8 +931,10 @@ impl Storage for PgStore {
     async fn keep(&self, mailbox: &MailboxId, now: u64) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = timed(client.transaction()).await?;
-        touch(&tx, mailbox, to_minute(now)).await?;
-        timed(tx.commit()).await
+        let change = touch(&tx, mailbox, to_minute(now)).await?;
+        timed(tx.commit()).await?;
+        until_listable(&client, change).await;
+        Ok(())
     }
 
     async fn mark_read(&self, mailbox: &MailboxId, seq: u64) -> Result<(), StoreError> {
@@ -918,9 +960,11 @@ impl Storage for PgStore {
         let now = to_minute(now);
         let mut client = self.client().await?;
         let tx = timed(client.transaction()).await?;
-        touch(&tx, mailbox, now).await?;
+        let change = touch(&tx, mailbox, now).await?;
         put_note_row(&tx, mailbox, envelope, now).await?;
-        timed(tx.commit()).await
+        timed(tx.commit()).await?;
+        until_listable(&client, change).await;
+        Ok(())
     }
 
     async fn note(&self, mailbox: &MailboxId) -> Result<Option<Vec<u8>>, StoreError> {
@@ -1004,7 +1048,7 @@ impl Storage for PgStore {
             }
         }
         record.centre = to.clone();
-        record.change = next_change(&tx, to).await?;
+        record.change = next_change(&tx).await?;
         record.last_activity = now;
         record.total_bytes = total;
         record.staff_read_seq = 0;
@@ -1014,7 +1058,9 @@ impl Storage for PgStore {
             insert_message(&tx, mailbox, seq, now, notice).await?;
         }
         put_thread(&tx, mailbox, &record, false).await?;
-        timed(tx.commit()).await
+        timed(tx.commit()).await?;
+        until_listable(&client, record.change).await;
+        Ok(())
     }
 
     async fn inactive_since(
