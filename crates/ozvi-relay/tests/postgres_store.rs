@@ -577,3 +577,51 @@ async fn another_relays_sweeper_leaves_a_retried_upload_alone() {
     .expect("reads");
     assert_eq!(stored, blob);
 }
+
+/// An upload's finish runs to its end even when the request awaiting it is
+/// dropped at once (her connection closed): the blob and its record end up
+/// together. Awaited in the request's own future, a drop after the rename
+/// left new bytes under the old record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finish_whose_request_is_dropped_still_completes() {
+    let server = TestPostgres::start();
+    let blobs = tempfile::tempdir().expect("temp dir");
+    let store = PgStore::open(&server.url(), blobs.path())
+        .await
+        .expect("opens");
+    let mailbox = MailboxId([0x61; 16]);
+    let id = FileId([0x62; 16]);
+    let length = BLOB_LENGTHS[0];
+    let mut blob = vec![0x77u8; usize::try_from(length).expect("small")];
+    blob[0] = 1;
+    let mut writer = store
+        .begin_upload(&mailbox, &id, length, [0; 32], NOW, FileQuota::default())
+        .await
+        .expect("begins");
+    writer.write(&blob).expect("writes");
+    // Polled once, then dropped.
+    let dropped = tokio::time::timeout(std::time::Duration::ZERO, writer.finish()).await;
+    assert!(dropped.is_err(), "the finish needed more than one poll");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let record = store.file(&mailbox, &id).await.expect("reads");
+        if record
+            .as_ref()
+            .is_some_and(|r| r.state == ozvi_relay::store::FileState::Pending)
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dropped finish never completed: {record:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut stored = Vec::new();
+    std::io::Read::read_to_end(
+        &mut store.read_blob(&mailbox, &id).await.expect("readable"),
+        &mut stored,
+    )
+    .expect("reads");
+    assert_eq!(stored, blob);
+}

@@ -1254,7 +1254,24 @@ impl Upload for PgUpload {
         Ok(())
     }
 
-    async fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
+    async fn finish(self: Box<Self>) -> Result<(), StoreError> {
+        // In a task of its own: the request that awaits it may be dropped
+        // (her connection closed) between the rename and the commit, which
+        // would leave the replacement's bytes in place under the old
+        // record. A task runs to its end whoever waits for it.
+        tokio::spawn(self.finish_here())
+            .await
+            .map_err(|_| StoreError::Backend("upload: the finishing task did not end".into()))?
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.abort_here().await
+    }
+}
+
+impl PgUpload {
+    /// [`Upload::finish`], run in its own task.
+    async fn finish_here(mut self: Box<Self>) -> Result<(), StoreError> {
         let partial = self.partial.take().ok_or(StoreError::Corrupt)?;
         if self.written != self.record.length {
             return Err(StoreError::Corrupt);
@@ -1287,7 +1304,8 @@ impl Upload for PgUpload {
         timed(tx.commit()).await
     }
 
-    async fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
+    /// [`Upload::abort`].
+    async fn abort_here(mut self: Box<Self>) -> Result<(), StoreError> {
         drop(self.partial.take());
         let (m, f): (&[u8], &[u8]) = (&self.mailbox.0, &self.file.0);
         let mut client = connection(&self.pool).await?;
