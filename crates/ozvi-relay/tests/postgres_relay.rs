@@ -226,6 +226,23 @@ async fn a_schema_from_a_newer_relay_ends_the_relay_with_one_line() {
     );
 }
 
+/// Waits until the relay's `/healthz` is 200 again, at most 30 s after the
+/// database's `event` (its return, its thaw).
+async fn recovers(base: &str, event: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _) = get(base, "/healthz").await;
+        if status == 200 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not recover within 30 s of the database's {event} (last {status})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// `GET path` on the relay: its status and body.
 async fn get(base: &str, path: &str) -> (u16, String) {
     let response = ozvi_tests::http::client()
@@ -277,18 +294,7 @@ async fn a_database_lost_while_serving_is_503_and_the_relay_recovers_without_a_r
     assert!(body.contains("storage_unavailable"), "{body}");
 
     server.start_again();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, _) = get(&relay.base, "/healthz").await;
-        if status == 200 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the relay did not recover within 30 s of the database's return (last {status})"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    recovers(&relay.base, "return").await;
     person.write_more("druhá zpráva").await;
     let texts: Vec<String> = person
         .read_all()
@@ -521,18 +527,7 @@ async fn a_database_that_hangs_delays_nobody_for_the_page_and_records_get_503_in
     );
 
     server.thaw();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, _) = get(&relay.base, "/healthz").await;
-        if status == 200 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the relay did not recover within 30 s of the database's thaw (last {status})"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    recovers(&relay.base, "thaw").await;
     person.write_more("po rozmrznutí").await;
     let texts: Vec<String> = person
         .read_all()

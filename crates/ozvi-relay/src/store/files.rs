@@ -332,13 +332,7 @@ impl BlobDir {
                 None => stem,
             };
             let Some(key) = unhex32(stem) else { continue };
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() >= older_than_secs);
-            if old {
+            if untouched_for(&entry, older_than_secs) {
                 out.push((key, entry.path()));
             }
         }
@@ -429,13 +423,7 @@ impl BlobDir {
             let Some(key) = entry.file_name().to_str().and_then(unhex32) else {
                 continue;
             };
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() >= older_than_secs);
-            if old {
+            if untouched_for(&entry, older_than_secs) {
                 out.push((key, entry.path()));
             }
         }
@@ -559,6 +547,17 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The 32 bytes of 64 lower-case hex digits.
+/// Whether a directory entry was last written `secs` or more ago (by the
+/// system's clock, as the file system keeps it); unknown is not old.
+fn untouched_for(entry: &std::fs::DirEntry, secs: u64) -> bool {
+    entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() >= secs)
+}
+
 fn unhex32(text: &str) -> Option<[u8; 32]> {
     unhex(text)
 }
