@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::flusher::Flusher;
 use crate::metrics::Metrics;
-use crate::store::{CentreId, Storage};
+use crate::store::{AppendJob, CentreId, Storage};
 use crate::streams::Streams;
 
 /// The relay's notion of now. Tests replace it to make expiry deterministic.
@@ -125,6 +125,32 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
             .ok_or(ApiError::NoDirectory)
+    }
+
+    /// Appends `job` and returns its sequence number once it is durable:
+    /// through the group commit when the store has one (sled: the append
+    /// is committed with every other waiting, [`Flusher::append`]),
+    /// otherwise through the seam.
+    pub async fn append(&self, job: AppendJob) -> Result<u64, ApiError> {
+        match self.flusher.append(job).await {
+            Ok(appended) => Ok(appended?),
+            Err(job) => {
+                let seq = self
+                    .store
+                    .append_claiming(
+                        &job.mailbox,
+                        job.author,
+                        &job.envelope,
+                        job.now,
+                        job.quota,
+                        &job.claims,
+                        job.file_quota,
+                    )
+                    .await?;
+                self.flusher.flush().await?;
+                Ok(seq)
+            }
+        }
     }
 
     /// Verifies and installs a signed directory that is newer than the

@@ -14,7 +14,7 @@ use crate::client::ClientAddress;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::store::{Author, Quota, StoredMessage, ThreadRecord};
+use crate::store::{AppendJob, Author, Quota, StoredMessage, ThreadRecord};
 
 pub use ozvi_api::headers::{AUTH as AUTH_HEADER, MAILBOX as MAILBOX_HEADER};
 pub use ozvi_api::limits::PERSON_PAGE as PAGE;
@@ -244,18 +244,16 @@ pub async fn post_message(
         return Err(ApiError::RateLimited);
     }
     let seq = state
-        .store
-        .append_claiming(
-            &mailbox,
-            Author::Person,
-            &envelope,
+        .append(AppendJob {
+            mailbox,
+            author: Author::Person,
+            envelope,
             now,
-            quota(&state),
-            &claims,
-            state.config.file_quota(),
-        )
+            quota: quota(&state),
+            claims,
+            file_quota: state.config.file_quota(),
+        })
         .await?;
-    state.flusher.flush().await?;
     Metrics::inc(&state.metrics.person_messages);
     state.notify(mailbox.0, record.centre.as_str(), seq);
     Ok(HttpResponse::Created().json(Posted { seq }))

@@ -19,7 +19,7 @@ use crate::addressing::{check_envelope, thread_person_key};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::state::{AppState, CurrentDirectory};
-use crate::store::{Author, Moved, Quota, ThreadRecord};
+use crate::store::{AppendJob, Author, Moved, Quota, ThreadRecord};
 
 pub use ozvi_api::limits::{INBOX_PAGE, THREAD_PAGE as MESSAGE_PAGE};
 /// How long a transfer's body may take to arrive (32 MiB at ~1 Mbit/s).
@@ -430,18 +430,16 @@ pub async fn reply(
         max_bytes: state.config.max_bytes_per_thread,
     };
     let seq = state
-        .store
-        .append_claiming(
-            &r.mailbox,
-            Author::Staff,
-            &r.envelope,
-            state.clock.now(),
+        .append(AppendJob {
+            mailbox: r.mailbox,
+            author: Author::Staff,
+            envelope: r.envelope,
+            now: state.clock.now(),
             quota,
-            &r.files,
-            state.config.file_quota(),
-        )
+            claims: r.files,
+            file_quota: state.config.file_quota(),
+        })
         .await?;
-    state.flusher.flush().await?;
     Metrics::inc(&state.metrics.staff_replies);
     state.notify(r.mailbox.0, &r.staff.centre, seq);
     Ok(HttpResponse::Created().json(Posted { seq }))

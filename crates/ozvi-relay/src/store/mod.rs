@@ -41,7 +41,7 @@ use ozvi_crypto::MailboxId;
 use ozvi_crypto::protocol::file::FileId;
 
 /// Why a store operation failed. Carries no user data.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// A thread with this mailbox id already exists.
@@ -73,6 +73,27 @@ pub enum StoreError {
     /// A claimed file is not a complete, unclaimed upload of the thread.
     #[error("unknown file")]
     UnknownFile,
+}
+
+/// One append, as [`Store::append_claiming`] takes it, to be committed
+/// with others ([`Store::append_batch`]).
+/// No `Debug`: it holds a mailbox id and an envelope, which no log may.
+#[derive(Clone)]
+pub struct AppendJob {
+    /// The thread.
+    pub mailbox: MailboxId,
+    /// Who wrote it.
+    pub author: Author,
+    /// The sealed envelope, stored as it came.
+    pub envelope: Vec<u8>,
+    /// Seconds since the epoch.
+    pub now: u64,
+    /// The thread's limits.
+    pub quota: Quota,
+    /// The files the message claims.
+    pub claims: Vec<FileId>,
+    /// The thread's limits on files.
+    pub file_quota: FileQuota,
 }
 
 /// Who wrote an appended message, for the thread's counters.
@@ -181,6 +202,28 @@ pub trait Store: Send + Sync + 'static {
         files: &[FileId],
         file_quota: FileQuota,
     ) -> Result<u64, StoreError>;
+
+    /// Appends each of `jobs` as [`Store::append_claiming`] would, and
+    /// returns each one's result, in order. One job's refusal (a quota, an
+    /// unknown thread or file) changes nothing for the others. A store may
+    /// commit the batch at once (sled: one transaction), so that concurrent
+    /// writers share one commit; the relay's group commit
+    /// ([`crate::flusher::Flusher::append`]) hands it every append waiting.
+    fn append_batch(&self, jobs: &[AppendJob]) -> Vec<Result<u64, StoreError>> {
+        jobs.iter()
+            .map(|job| {
+                self.append_claiming(
+                    &job.mailbox,
+                    job.author,
+                    &job.envelope,
+                    job.now,
+                    job.quota,
+                    &job.claims,
+                    job.file_quota,
+                )
+            })
+            .collect()
+    }
 
     /// Starts receiving the blob `file` of `mailbox`, `length` bytes,
     /// bound to `binding` (the verifier of a first contact, or zeros).

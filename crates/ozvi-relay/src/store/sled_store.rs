@@ -10,14 +10,17 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use ozvi_crypto::MailboxId;
 use ozvi_crypto::protocol::file::FileId;
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
+    UnabortableTransactionError,
+};
 use sled::{Db, Tree};
 
 use super::files::{self, BlobDir, claimable, io};
 use super::records::{ActivityKey, MessageKey};
 use super::{
-    Author, BlobReader, BlobWriter, CentreId, FileQuota, FileRecord, FileState, Moved, Quota,
-    Store, StoreError, StoredMessage, ThreadRecord, to_minute,
+    AppendJob, Author, BlobReader, BlobWriter, CentreId, FileQuota, FileRecord, FileState, Moved,
+    Quota, Store, StoreError, StoredMessage, ThreadRecord, to_minute,
 };
 
 /// Key of the signed directory in the `system` tree.
@@ -173,6 +176,24 @@ impl SledStore {
         self.order.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// What [`Store::append_claiming`] checks of a job's claims before its
+    /// transaction.
+    fn check_claims(&self, job: &AppendJob) -> Result<(), StoreError> {
+        if job.claims.is_empty() {
+            return Ok(());
+        }
+        let record = self.thread(&job.mailbox)?.ok_or(StoreError::NotFound)?;
+        if !record.fits(job.envelope.len(), job.quota) {
+            return Err(StoreError::Quota);
+        }
+        files::check_claims(
+            &self.files(&job.mailbox)?,
+            &job.claims,
+            &record.verifier,
+            job.file_quota,
+        )
+    }
+
     fn next_change(&self) -> Result<u64, StoreError> {
         // Change numbers start at 1 so that 0 can mean "from the start".
         self.db.generate_id().map(|id| id + 1).map_err(backend)
@@ -277,7 +298,9 @@ impl Store for SledStore {
                 if threads.get(mailbox.0)?.is_some() {
                     return abort(StoreError::Exists);
                 }
-                claim_files(files, mailbox, claims, &verifier, 1)?;
+                if let Err(e) = claim_files(files, mailbox, claims, &verifier, 1)? {
+                    return abort(e);
+                }
                 threads.insert(&mailbox.0, record.encode())?;
                 messages.insert(&message_key(mailbox, 1), message.encode_value())?;
                 activity.insert(activity_key(centre, change, mailbox), &[])?;
@@ -305,52 +328,55 @@ impl Store for SledStore {
         claims: &[FileId],
         file_quota: FileQuota,
     ) -> Result<u64, StoreError> {
-        if !claims.is_empty() {
-            let record = self.thread(mailbox)?.ok_or(StoreError::NotFound)?;
-            if !record.fits(envelope.len(), quota) {
-                return Err(StoreError::Quota);
-            }
-            files::check_claims(&self.files(mailbox)?, claims, &record.verifier, file_quota)?;
-        }
+        let job = AppendJob {
+            mailbox: *mailbox,
+            author,
+            envelope: envelope.to_vec(),
+            now,
+            quota,
+            claims: claims.to_vec(),
+            file_quota,
+        };
+        self.append_batch(std::slice::from_ref(&job))
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Backend("no result".into())))
+    }
+
+    /// One transaction for the whole batch: sled writes and syncs two log
+    /// buffers for every transaction (`PageCache::pin_log`), whatever its
+    /// size, so appends committed one by one cost two disk writes each.
+    fn append_batch(&self, jobs: &[AppendJob]) -> Vec<Result<u64, StoreError>> {
+        // Checked before the transaction (sled cannot iterate inside one)
+        // and again inside it, as `create_thread_claiming` does.
+        let refused: Vec<Option<StoreError>> = jobs
+            .iter()
+            .map(|job| self.check_claims(job).err())
+            .collect();
         let _writing = self.writing();
-        let now = to_minute(now);
         let _in_order = self.in_order();
-        let change = self.next_change()?;
-        (&self.threads, &self.messages, &self.activity, &self.files)
-            .transaction(|(threads, messages, activity, files)| {
-                let Some(bytes) = threads.get(mailbox.0)? else {
-                    return abort(StoreError::NotFound);
-                };
-                let mut record = match ThreadRecord::decode(&bytes) {
-                    Ok(r) => r,
-                    Err(e) => return abort(e),
-                };
-                if !record.fits(envelope.len(), quota) {
-                    return abort(StoreError::Quota);
-                }
-                claim_files(
-                    files,
-                    mailbox,
-                    claims,
-                    &record.verifier,
-                    record.last_seq + 1,
-                )?;
-                activity.remove(activity_key(&record.centre, record.change, mailbox))?;
-                record.record_append(author, envelope.len(), now, change);
-                let message = StoredMessage {
-                    seq: record.last_seq,
-                    stored_at: now,
-                    envelope: envelope.to_vec(),
-                };
-                messages.insert(
-                    &message_key(mailbox, record.last_seq),
-                    message.encode_value(),
-                )?;
-                threads.insert(&mailbox.0, record.encode())?;
-                activity.insert(activity_key(&record.centre, change, mailbox), &[])?;
-                Ok(record.last_seq)
-            })
-            .map_err(tx_error)
+        let changes = match jobs
+            .iter()
+            .map(|_| self.next_change())
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(changes) => changes,
+            Err(e) => return jobs.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let trees = (&self.threads, &self.messages, &self.activity, &self.files);
+        let committed = trees.transaction(|trees| {
+            let mut results = Vec::with_capacity(jobs.len());
+            for ((job, refused), change) in jobs.iter().zip(&refused).zip(&changes) {
+                results.push(match refused {
+                    Some(e) => Err(e.clone()),
+                    None => append_in(trees, job, *change)?,
+                });
+            }
+            Ok(results)
+        });
+        match committed.map_err(tx_error) {
+            Ok(results) => results,
+            Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 
     fn messages(
@@ -831,31 +857,85 @@ impl SledStore {
 }
 
 /// Inside a transaction: each of `claims` becomes claimed by message `seq`,
-/// if it is a complete unclaimed upload for a thread with `verifier`.
+/// if every one is a complete unclaimed upload for a thread with `verifier`;
+/// otherwise why not, and nothing is written.
 fn claim_files(
-    files: &sled::transaction::TransactionalTree,
+    files: &TransactionalTree,
     mailbox: &MailboxId,
     claims: &[FileId],
     verifier: &[u8; 32],
     seq: u64,
-) -> Result<(), ConflictableTransactionError<StoreError>> {
+) -> Result<Result<(), StoreError>, UnabortableTransactionError> {
+    let mut claimed = Vec::with_capacity(claims.len());
     for file in claims {
         let key = FileRecord::key(mailbox, file);
         let Some(bytes) = files.get(key)? else {
-            return abort(StoreError::UnknownFile);
+            return Ok(Err(StoreError::UnknownFile));
         };
         let mut record = match FileRecord::decode(&bytes) {
             Ok(r) => r,
-            Err(e) => return abort(e),
+            Err(e) => return Ok(Err(e)),
         };
         if !claimable(&record, verifier) {
-            return abort(StoreError::UnknownFile);
+            return Ok(Err(StoreError::UnknownFile));
         }
         record.state = FileState::Claimed;
         record.claimed_by = seq;
+        claimed.push((key, record));
+    }
+    for (key, record) in claimed {
         files.insert(&key, record.encode())?;
     }
-    Ok(())
+    Ok(Ok(()))
+}
+
+/// Inside a transaction: `job` appended under change number `change`, or
+/// why not, with nothing written.
+fn append_in(
+    (threads, messages, activity, files): &(
+        TransactionalTree,
+        TransactionalTree,
+        TransactionalTree,
+        TransactionalTree,
+    ),
+    job: &AppendJob,
+    change: u64,
+) -> Result<Result<u64, StoreError>, UnabortableTransactionError> {
+    let mailbox = &job.mailbox;
+    let Some(bytes) = threads.get(mailbox.0)? else {
+        return Ok(Err(StoreError::NotFound));
+    };
+    let mut record = match ThreadRecord::decode(&bytes) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    if !record.fits(job.envelope.len(), job.quota) {
+        return Ok(Err(StoreError::Quota));
+    }
+    if let Err(e) = claim_files(
+        files,
+        mailbox,
+        &job.claims,
+        &record.verifier,
+        record.last_seq + 1,
+    )? {
+        return Ok(Err(e));
+    }
+    activity.remove(activity_key(&record.centre, record.change, mailbox))?;
+    let now = to_minute(job.now);
+    record.record_append(job.author, job.envelope.len(), now, change);
+    let message = StoredMessage {
+        seq: record.last_seq,
+        stored_at: now,
+        envelope: job.envelope.clone(),
+    };
+    messages.insert(
+        &message_key(mailbox, record.last_seq),
+        message.encode_value(),
+    )?;
+    threads.insert(&mailbox.0, record.encode())?;
+    activity.insert(activity_key(&record.centre, change, mailbox), &[])?;
+    Ok(Ok(record.last_seq))
 }
 
 /// An upload into a [`SledStore`].
@@ -1157,6 +1237,100 @@ mod tests {
         let record = store.file(&mailbox, &id).expect("reads").expect("exists");
         assert_eq!(record.state, FileState::Claimed, "a claim is never undone");
         assert_eq!(record.claimed_by, 2);
+    }
+
+    #[test]
+    fn a_batch_commits_every_job_it_may_and_a_refused_one_writes_nothing() {
+        let store = SledStore::temporary().expect("opens");
+        let centre = CentreId::parse("ic-zlin").expect("valid");
+        let (a, b, unknown) = (MailboxId([1; 16]), MailboxId([2; 16]), MailboxId([3; 16]));
+        for mailbox in [&a, &b] {
+            store
+                .create_thread(mailbox, [9; 32], &centre, b"\x01\x01first", 60)
+                .expect("creates");
+        }
+        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
+        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
+        blob[0] = 1;
+        let (f1, f2) = (FileId([1; 16]), FileId([2; 16]));
+        for id in [&f1, &f2] {
+            let mut writer = store
+                .begin_upload(&a, id, length, [0; 32], 60, FileQuota::default())
+                .expect("begins");
+            writer.write(&blob).expect("writes");
+            writer.finish().expect("finishes");
+        }
+        let roomy = Quota {
+            max_messages: 100,
+            max_bytes: 1 << 20,
+        };
+        let job =
+            |mailbox: MailboxId, envelope: &[u8], claims: &[FileId], quota: Quota| AppendJob {
+                mailbox,
+                author: Author::Person,
+                envelope: envelope.to_vec(),
+                now: 120,
+                quota,
+                claims: claims.to_vec(),
+                file_quota: FileQuota::default(),
+            };
+        let full = Quota {
+            max_messages: 100,
+            max_bytes: 1,
+        };
+        let results = store.append_batch(&[
+            job(a, b"\x01\x01two", &[], roomy),
+            job(unknown, b"\x01\x01nobody", &[], roomy),
+            job(a, b"\x01\x01three", &[f1], roomy),
+            // Passes the check before the transaction (f1 was unclaimed),
+            // then finds f1 claimed by the job before it: f2 must stay
+            // unclaimed and nothing of this job be written.
+            job(a, b"\x01\x01taken", &[f2, f1], roomy),
+            job(b, b"\x01\x01too big", &[], full),
+            job(a, b"\x01\x01four", &[], roomy),
+        ]);
+        let outcome: Vec<_> = results
+            .iter()
+            .map(|r| r.as_ref().map_err(ToString::to_string).copied())
+            .collect();
+        assert_eq!(
+            outcome,
+            [
+                Ok(2),
+                Err("no such thread".into()),
+                Ok(3),
+                Err("unknown file".into()),
+                Err("quota exceeded".into()),
+                Ok(4),
+            ]
+        );
+        let texts: Vec<_> = store
+            .messages(&a, 0, 10)
+            .expect("reads")
+            .into_iter()
+            .map(|m| (m.seq, m.envelope))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (1, b"\x01\x01first".to_vec()),
+                (2, b"\x01\x01two".to_vec()),
+                (3, b"\x01\x01three".to_vec()),
+                (4, b"\x01\x01four".to_vec()),
+            ]
+        );
+        assert_eq!(store.messages(&b, 0, 10).expect("reads").len(), 1);
+        assert!(store.thread(&unknown).expect("reads").is_none());
+        let claimed = store.file(&a, &f1).expect("reads").expect("exists");
+        assert_eq!((claimed.state, claimed.claimed_by), (FileState::Claimed, 3));
+        let untouched = store.file(&a, &f2).expect("reads").expect("exists");
+        assert_eq!(
+            (untouched.state, untouched.claimed_by),
+            (FileState::Pending, 0)
+        );
+        // The thread's counters saw three appends, not the refused one.
+        let record = store.thread(&a).expect("reads").expect("exists");
+        assert_eq!(record.last_seq, 4);
     }
 
     #[test]
