@@ -58,6 +58,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Object, PoolError};
 use ozvi_crypto::MailboxId;
 use ozvi_crypto::protocol::file::FileId;
+use tokio::sync::watch;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -74,6 +75,7 @@ use crate::store::{
 pub struct PgStore {
     pool: Pool,
     blobs: Arc<BlobDir>,
+    horizon: Arc<Horizon>,
 }
 
 impl PgStore {
@@ -91,6 +93,7 @@ impl PgStore {
         Ok(Self {
             pool,
             blobs: Arc::new(blobs),
+            horizon: Arc::new(Horizon::default()),
         })
     }
 
@@ -339,6 +342,26 @@ async fn lock_thread<C: GenericClient>(
     Ok(thread_record(&row)?.1)
 }
 
+/// [`lock_thread`], then [`next_change`], in one round trip: the outer
+/// query's `pg_current_xact_id()` is taken from the locked row, so after
+/// the lock, as the two statements would.
+async fn lock_thread_for_change<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+) -> Result<(ThreadRecord, u64), StoreError> {
+    let m: &[u8] = &mailbox.0;
+    let sql = format!(
+        "WITH locked AS (SELECT mailbox_id, {THREAD_COLUMNS} FROM threads \
+         WHERE mailbox_id = $1 FOR UPDATE) \
+         SELECT locked.*, pg_current_xact_id()::text::bigint FROM locked"
+    );
+    let row = row(client, &sql, &[&m])
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let change = from_db(col(&row, row.len() - 1)?)?;
+    Ok((thread_record(&row)?.1, change))
+}
+
 /// The change number of this transaction's write: its transaction id, which
 /// no other transaction has and every later one exceeds (xid8, 64 bits: no
 /// wraparound).
@@ -357,31 +380,68 @@ const LISTABLE_WAIT: Duration = Duration::from_secs(2);
 /// The pause between two looks at the oldest running transaction.
 const LISTABLE_POLL: Duration = Duration::from_millis(1);
 
-/// Returns once `change` (committed) is below the xmin of a new snapshot,
-/// i.e. `changed_threads` lists it, or after [`LISTABLE_WAIT`]. The write
-/// has committed: a failure here ends the wait, it does not fail the write
-/// (a retry would store it twice).
-async fn until_listable<C: GenericClient>(client: &C, change: u64) {
-    let Ok(change) = to_db(change) else {
-        return;
-    };
-    let deadline = Instant::now() + LISTABLE_WAIT;
-    loop {
-        let listable = row(
-            client,
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint > $1",
-            &[&change],
-        )
-        .await;
-        let waiting = match &listable {
-            Ok(Some(row)) => col::<bool>(row, 0).is_ok_and(|listable| !listable),
-            _ => false,
-        };
-        if !waiting || Instant::now() >= deadline {
-            return;
+/// The oldest running transaction as writes last saw it, shared by every
+/// write of one store: each write waits after its commit, with its
+/// connection back in the pool, until its change is listable, and one look
+/// at a time (one round trip on one connection) serves all of them. When
+/// each write looked for itself on its own connection, the looks took most
+/// of the pool under load (docs/PERFORMANCE.md, run 7).
+#[derive(Default)]
+struct Horizon {
+    /// The highest xmin seen: every change below it is listable.
+    seen: watch::Sender<u64>,
+    /// Held by the one write that is looking.
+    looking: tokio::sync::Mutex<()>,
+}
+
+impl Horizon {
+    /// Returns once `change` (committed) is below the xmin of a new
+    /// snapshot, i.e. `changed_threads` lists it, or after
+    /// [`LISTABLE_WAIT`]. The write has committed: a failure here ends the
+    /// wait, it does not fail the write (a retry would store it twice).
+    async fn until_listable(&self, pool: &Pool, change: u64) {
+        let deadline = Instant::now() + LISTABLE_WAIT;
+        let mut seen = self.seen.subscribe();
+        loop {
+            if *seen.borrow_and_update() > change || Instant::now() >= deadline {
+                return;
+            }
+            let Ok(looking) = self.looking.try_lock() else {
+                // Another write is looking: its answer wakes this one, or
+                // this one looks itself after a moment.
+                let _ = tokio::time::timeout(LISTABLE_POLL * 4, seen.changed()).await;
+                continue;
+            };
+            let Some(xmin) = oldest_running(pool).await else {
+                return;
+            };
+            self.seen.send_if_modified(|seen| {
+                let newer = xmin > *seen;
+                if newer {
+                    *seen = xmin;
+                }
+                newer
+            });
+            drop(looking);
+            if xmin > change {
+                return;
+            }
+            tokio::time::sleep(LISTABLE_POLL).await;
         }
-        tokio::time::sleep(LISTABLE_POLL).await;
     }
+}
+
+/// The xmin of a new snapshot (`None` if it cannot be had now).
+async fn oldest_running(pool: &Pool) -> Option<u64> {
+    let client = connection(pool).await.ok()?;
+    let row = row(
+        &client,
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        &[],
+    )
+    .await
+    .ok()??;
+    from_db(col(&row, 0).ok()?).ok()
 }
 
 async fn insert_message<C: GenericClient>(
@@ -647,7 +707,8 @@ impl Storage for PgStore {
         insert_message(&tx, mailbox, 1, now, envelope).await?;
         claim(&tx, mailbox, claims, 1).await?;
         timed(tx.commit()).await?;
-        until_listable(&client, change).await;
+        drop(client);
+        self.horizon.until_listable(&self.pool, change).await;
         Ok(record)
     }
 
@@ -674,18 +735,23 @@ impl Storage for PgStore {
         let now = to_minute(now);
         let mut client = self.client().await?;
         let tx = timed(client.transaction()).await?;
-        let mut record = lock_thread(&tx, mailbox).await?;
+        let (mut record, change) = lock_thread_for_change(&tx, mailbox).await?;
         if !record.fits(envelope.len(), quota) {
             return Err(StoreError::Quota);
         }
         check_claims(&tx, mailbox, claims, &record.verifier, file_quota).await?;
-        let change = next_change(&tx).await?;
         let seq = record.record_append(author, envelope.len(), now, change);
-        insert_message(&tx, mailbox, seq, now, envelope).await?;
-        claim(&tx, mailbox, claims, seq).await?;
-        put_thread(&tx, mailbox, &record, false).await?;
+        // Sent together, answered in order (tokio-postgres pipelines the
+        // statements of one connection): one round trip, not three. A
+        // failure of any ends the transaction without its commit.
+        tokio::try_join!(
+            insert_message(&tx, mailbox, seq, now, envelope),
+            claim(&tx, mailbox, claims, seq),
+            put_thread(&tx, mailbox, &record, false),
+        )?;
         timed(tx.commit()).await?;
-        until_listable(&client, change).await;
+        drop(client);
+        self.horizon.until_listable(&self.pool, change).await;
         Ok(seq)
     }
 
@@ -933,7 +999,8 @@ impl Storage for PgStore {
         let tx = timed(client.transaction()).await?;
         let change = touch(&tx, mailbox, to_minute(now)).await?;
         timed(tx.commit()).await?;
-        until_listable(&client, change).await;
+        drop(client);
+        self.horizon.until_listable(&self.pool, change).await;
         Ok(())
     }
 
@@ -963,7 +1030,8 @@ impl Storage for PgStore {
         let change = touch(&tx, mailbox, now).await?;
         put_note_row(&tx, mailbox, envelope, now).await?;
         timed(tx.commit()).await?;
-        until_listable(&client, change).await;
+        drop(client);
+        self.horizon.until_listable(&self.pool, change).await;
         Ok(())
     }
 
@@ -1059,7 +1127,8 @@ impl Storage for PgStore {
         }
         put_thread(&tx, mailbox, &record, false).await?;
         timed(tx.commit()).await?;
-        until_listable(&client, record.change).await;
+        drop(client);
+        self.horizon.until_listable(&self.pool, record.change).await;
         Ok(())
     }
 
