@@ -177,6 +177,36 @@ impl TestPostgres {
         }
     }
 
+    /// Runs Debian's `pgbench` on `database` with the custom `script`
+    /// (prepared statements, no vacuum), `clients` connections on two
+    /// threads for `seconds`: its transactions per second, or its error.
+    pub fn pgbench(
+        &self,
+        database: &str,
+        script: &std::path::Path,
+        clients: usize,
+        seconds: u64,
+    ) -> Result<f64, String> {
+        let out = self
+            .client_program("pgbench")
+            .args(["-n", "-M", "prepared", "-j", "2"])
+            .args(["-c", &clients.to_string(), "-T", &seconds.to_string()])
+            .arg("-f")
+            .arg(script)
+            .arg(database)
+            .output()
+            .map_err(|e| format!("cannot run pgbench: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        text.lines()
+            .find_map(|line| line.strip_prefix("tps = "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|tps| tps.parse().ok())
+            .ok_or_else(|| format!("no tps in pgbench's output: {text}"))
+    }
+
     /// Stops the server at once (`pg_ctl stop -m immediate`, as a crash
     /// would): clients lose their connections; the cluster stays, and
     /// [`TestPostgres::start_again`] brings it back on the same port.

@@ -14,7 +14,12 @@
 //! 2. one relay against two relays on the same database, in ABBA rounds
 //!    (one, two, two, one): 64 clients each time, all on one relay or half
 //!    on each (the halves writing into different threads);
-//! 3. listing latency and the relay's memory on the 10k-message store and on
+//! 3. PostgreSQL alone, without the relay: Debian's `pgbench` running the
+//!    statements the relay sends for one post ([`PGBENCH_POST`]) and for its
+//!    append transaction alone ([`PGBENCH_APPEND`]), on threads of their
+//!    own, so that the relay's rate can be read against what the database
+//!    itself allows on the machine;
+//! 4. listing latency and the relay's memory on the 10k-message store and on
 //!    a larger one.
 
 use std::path::Path;
@@ -44,7 +49,105 @@ const RATE_TARGET: f64 = 0.40;
 /// Listings before the relay's memory is read on each store.
 const PROBE: u64 = 5_000;
 /// Steps printed as headings.
-const STEPS: usize = 5;
+const STEPS: usize = 6;
+
+/// pgbench's threads: 64 of their own, in a centre no desk lists, each
+/// client its own (`:client_id`).
+const PGBENCH_SETUP: &str = "\
+INSERT INTO threads SELECT decode('ffffffffffffffffffffffff' || lpad(to_hex(i), 8, '0'), 'hex'), \
+decode(repeat('09', 32), 'hex'), 'pgbench', 60, 60, 0, i, 1, 1, 100, 0, 0 \
+FROM generate_series(1, 64) i; \
+INSERT INTO messages SELECT mailbox_id, 1, 60, decode('0101' || repeat('ab', 1300), 'hex') \
+FROM threads WHERE centre = 'pgbench'";
+
+/// What pgbench leaves is removed before the listings are measured.
+const PGBENCH_CLEANUP: &str = "DELETE FROM threads WHERE centre = 'pgbench'; \
+DELETE FROM rate_counters WHERE window_start = 0";
+
+/// The relay's append transaction (`PgStore::append_claiming`, no files):
+/// the thread locked with its change number, the message and the thread's
+/// new counters (pipelined by the relay), the commit.
+const PGBENCH_APPEND: &str = "\
+BEGIN;
+WITH locked AS (SELECT * FROM threads WHERE mailbox_id = decode('ffffffffffffffffffffffff' || lpad(to_hex(:client_id + 1), 8, '0'), 'hex') FOR UPDATE) SELECT locked.*, pg_current_xact_id()::text::bigint FROM locked;
+INSERT INTO messages (mailbox_id, seq, stored_at, envelope) SELECT mailbox_id, last_seq + 1, 120, decode('0101' || repeat('ab', 1300), 'hex') FROM threads WHERE mailbox_id = decode('ffffffffffffffffffffffff' || lpad(to_hex(:client_id + 1), 8, '0'), 'hex');
+UPDATE threads SET last_seq = last_seq + 1, message_count = message_count + 1, change = pg_current_xact_id()::text::bigint, last_activity = 120 WHERE mailbox_id = decode('ffffffffffffffffffffffff' || lpad(to_hex(:client_id + 1), 8, '0'), 'hex');
+COMMIT;
+";
+
+/// Every statement a post sends (`POST /api/v1/mailbox/messages`): her
+/// thread read (authentication), its first message (her key), the
+/// per-thread rate counter, the append transaction, one look at the oldest
+/// running transaction (the wait until listable).
+fn pgbench_post() -> String {
+    let thread =
+        "decode('ffffffffffffffffffffffff' || lpad(to_hex(:client_id + 1), 8, '0'), 'hex')";
+    format!(
+        "SELECT * FROM threads WHERE mailbox_id = {thread};\n\
+         SELECT seq, stored_at, envelope FROM messages WHERE mailbox_id = {thread} AND seq = 1;\n\
+         INSERT INTO rate_counters AS r (scope, subject, window_start, hits) VALUES (1, {thread}, 0, 1) \
+         ON CONFLICT (scope, subject, window_start) DO UPDATE SET hits = r.hits + 1 RETURNING hits;\n\
+         {PGBENCH_APPEND}\
+         SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint;\n"
+    )
+}
+
+/// pgbench's rates, transactions per second.
+struct Alone {
+    post: f64,
+    append: f64,
+    append_16: f64,
+}
+
+/// Runs pgbench for `round` each: a whole post at 64 clients, the append
+/// transaction at 64 and at 16 (the relay's pool).
+fn database_alone(server: &TestPostgres, work: &Path, round: Duration) -> anyhow::Result<Alone> {
+    server
+        .psql(DATABASE, PGBENCH_SETUP)
+        .map_err(|e| anyhow!("pgbench's threads: {e}"))?;
+    let post = work.join("pgbench-post.sql");
+    let append = work.join("pgbench-append.sql");
+    std::fs::write(&post, pgbench_post()).context("writing pgbench's script")?;
+    std::fs::write(&append, PGBENCH_APPEND).context("writing pgbench's script")?;
+    let seconds = round.as_secs().max(1);
+    let run = |script: &Path, clients: usize, label: &str| -> anyhow::Result<f64> {
+        let tps = server
+            .pgbench(DATABASE, script, clients, seconds)
+            .map_err(|e| anyhow!("pgbench ({label}): {e}"))?;
+        println!("  pgbench, {label:<44} {tps:>8.0} /s");
+        Ok(tps)
+    };
+    let alone = Alone {
+        post: run(&post, CLIENTS, "a post's statements, 64 clients")?,
+        append: run(&append, CLIENTS, "the append transaction, 64 clients")?,
+        append_16: run(&append, 16, "the append transaction, 16 clients")?,
+    };
+    server
+        .psql(DATABASE, PGBENCH_CLEANUP)
+        .map_err(|e| anyhow!("removing pgbench's threads: {e}"))?;
+    Ok(alone)
+}
+
+fn print_alone(alone: &Alone, durable: &crate::relay_load::Durable) {
+    let relay = durable.relay.stats.rate();
+    let baseline = durable.baseline.stats.rate();
+    println!(
+        "\nPostgreSQL alone (pgbench, the relay's statements, no relay, no HTTP; {CLIENTS} clients \
+         unless said)\n"
+    );
+    println!("  what                                         per second  / baseline  relay / it");
+    for (label, tps) in [
+        ("a post's statements", alone.post),
+        ("the append transaction", alone.append),
+        ("the append transaction, 16 clients", alone.append_16),
+    ] {
+        println!(
+            "  {label:<44} {tps:>10.0}  {:>10.2}  {:>10.2}",
+            tps / baseline,
+            relay / tps
+        );
+    }
+}
 
 /// Runs the whole PostgreSQL measurement, `round` measured per round.
 pub fn run(binary: &Path, round: Duration) -> anyhow::Result<()> {
@@ -157,6 +260,13 @@ async fn measure(binary: &Path, work: &Path, round: Duration) -> anyhow::Result<
     heading(
         4,
         STEPS,
+        "PostgreSQL alone: pgbench sends the relay's statements for a post",
+    );
+    let alone = database_alone(&server, work, round)?;
+
+    heading(
+        5,
+        STEPS,
         "One relay against two relays on the same database, ABBA (one, two, two, one)",
     );
     let relay_b = relay::start_postgres(
@@ -195,7 +305,7 @@ async fn measure(binary: &Path, work: &Path, round: Duration) -> anyhow::Result<
     let two = two.context("a round")?;
 
     heading(
-        5,
+        6,
         STEPS,
         &format!(
             "Listing and memory: the 10k-message store, then {} messages",
@@ -248,6 +358,7 @@ async fn measure(binary: &Path, work: &Path, round: Duration) -> anyhow::Result<
 
     println!("\n==> Results (PostgreSQL: {settings})");
     print_durable(&durable, &plan, "relay (PostgreSQL), durable", RATE_TARGET);
+    print_alone(&alone, &durable);
     print_two(&one, &two, round);
     let scale = Scale {
         small: (small_messages, &small_list, small_memory),
