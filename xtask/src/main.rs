@@ -53,11 +53,13 @@ Commands:
   load --only flood [--seconds N] 64 attackers (32 addresses) against one centre
                                   while a person opens a conversation every 3 s:
                                   every first contact must succeed (default 30 s)
-  load --only post-pg [--seconds N]
+  load --only post-pg [--seconds N] [--messages M]
                                   The relay on a throw-away PostgreSQL (fsync on):
-                                  durable posting against the baseline, one relay
-                                  against two, listing and memory at 10k and 110k
-                                  messages (N s rounds, default 10; ~2 min)
+                                  durable posting against the baseline and against
+                                  pgbench sending the relay's statements, one relay
+                                  against two, listing and memory at 10k and M
+                                  messages (default 110000; N s rounds, default 10;
+                                  ~3 min, ~10 more with --messages 1000000)
   help                            Print this help (also -h, --help)
 ";
 

@@ -54,6 +54,9 @@ pub struct Options {
     pub postgres: bool,
     /// Measured seconds per scenario with `--only` (default 10; 30 for the flood).
     pub seconds: Option<u64>,
+    /// `--only post-pg --messages N`: the larger store's size (default
+    /// [`postgres_load::BIG_MESSAGES`]; 1000000 for issue 16's form).
+    pub messages: Option<u64>,
 }
 
 impl Options {
@@ -64,6 +67,7 @@ impl Options {
             flood: false,
             postgres: false,
             seconds: None,
+            messages: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -86,6 +90,14 @@ impl Options {
                             .context("--seconds takes a positive whole number")?,
                     )
                 }
+                "--messages" => {
+                    options.messages = Some(
+                        args.next()
+                            .and_then(|n| n.parse().ok())
+                            .filter(|n| *n >= 20_000)
+                            .context("--messages takes a whole number, at least 20000")?,
+                    )
+                }
                 other => {
                     bail!("unexpected argument `{other}`; run `cargo xtask --help` for usage")
                 }
@@ -100,6 +112,9 @@ impl Options {
         }
         if options.seconds.is_some() && options.only.is_none() && special == 0 {
             bail!("--seconds goes with --only");
+        }
+        if options.messages.is_some() && !options.postgres {
+            bail!("--messages goes with --only post-pg");
         }
         Ok(options)
     }
@@ -205,7 +220,11 @@ pub fn run(binary: &Path, options: &Options) -> anyhow::Result<()> {
         return run_flood(binary, options.seconds.unwrap_or(30));
     }
     if options.postgres {
-        return postgres_load::run(binary, Duration::from_secs(options.seconds.unwrap_or(10)));
+        return postgres_load::run(
+            binary,
+            Duration::from_secs(options.seconds.unwrap_or(10)),
+            options.messages.unwrap_or(postgres_load::BIG_MESSAGES),
+        );
     }
     let plan = Plan::new(options.quick);
     let started = Instant::now();
@@ -728,6 +747,15 @@ fn print_report(r: &Report, plan: &Plan) {
             m.hwm_kib as f64 / 1024.0
         );
     }
+    let small = r.small_memory.rss_kib as f64 / 1024.0;
+    let cache = ozvi_tests::relay::store::SLED_CACHE_BYTES as f64 / (1024.0 * 1024.0);
+    let after = r.probe_memory.rss_kib as f64 / 1024.0;
+    println!(
+        "  target (issue 16): RSS on the large store ≤ the 10k store's + sled's cache + 40 MiB \
+         = {:.1} MiB: after the listings {after:.1} MiB {}",
+        small + cache + 40.0,
+        verdict(after <= small + cache + 40.0)
+    );
     let peak = r.end_memory.hwm_kib as f64 / 1024.0;
     println!(
         "  target: RSS ≤ 150 MiB on the large store: after the listings {:.1} MiB {}; peak {:.1} MiB {}",
@@ -869,6 +897,7 @@ mod tests {
             flood: false,
             postgres: false,
             seconds: None,
+            messages: None,
         };
         assert_eq!(Options::parse(&[]).unwrap(), default);
         assert_eq!(
@@ -901,6 +930,16 @@ mod tests {
                 ..default
             }
         );
+        assert_eq!(
+            Options::parse(&args(&["--only", "post-pg", "--messages", "1000000"])).unwrap(),
+            Options {
+                postgres: true,
+                messages: Some(1_000_000),
+                ..default
+            }
+        );
+        assert!(Options::parse(&args(&["--only", "post", "--messages", "1000000"])).is_err());
+        assert!(Options::parse(&args(&["--only", "post-pg", "--messages", "10"])).is_err());
         assert!(Options::parse(&args(&["--only", "post-pg", "--only", "flood"])).is_err());
         assert!(Options::parse(&args(&["--quick", "--only", "post-pg"])).is_err());
         assert!(Options::parse(&args(&["--seconds", "5"])).is_err());

@@ -34,7 +34,7 @@ mod storage;
 pub use files::{BlobReader, BlobWriter, FileQuota, FileRecord, FileState};
 pub use memory::MemoryStore;
 pub use records::{CentreId, StoredMessage, ThreadRecord};
-pub use sled_store::SledStore;
+pub use sled_store::{CACHE_BYTES as SLED_CACHE_BYTES, SledStore};
 pub use storage::{Embedded, Storage, Upload, remove_stale_files};
 
 use ozvi_crypto::MailboxId;

@@ -28,7 +28,7 @@ const DIRECTORY_KEY: &[u8] = b"directory";
 
 /// sled's page cache. Its default (1 GiB) would let the relay's memory grow
 /// with the data; recent threads are what gets read, so a small cache serves.
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+pub const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The relay's sled database.
 #[derive(Clone)]
