@@ -35,6 +35,7 @@ use crate::programs;
 
 /// The relay's store: for tests and benchmarks that seed it directly or
 /// tamper with it as a hostile relay could.
+pub use ozvi_relay::flusher;
 pub use ozvi_relay::store;
 pub use ozvi_relay::store::Author;
 

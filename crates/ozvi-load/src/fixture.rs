@@ -385,6 +385,11 @@ impl Fixture {
 }
 
 impl Poster {
+    /// Its thread's mailbox id.
+    pub fn mailbox_id(&self) -> ozvi_crypto::MailboxId {
+        self.mailbox_id
+    }
+
     /// Poster `i`: keys from a fixed root (the HKDF half of the derivation;
     /// Argon2id from a code would add ~25 ms each and nothing the relay sees),
     /// a thread at centre `i mod 2`, and [`ENVELOPES_PER_POSTER`] envelopes.

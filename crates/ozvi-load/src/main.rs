@@ -37,6 +37,7 @@ mod postgres_load;
 mod relay;
 mod relay_load;
 mod scenario;
+mod sled_alone;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -315,6 +315,30 @@ fn run_only(binary: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
                 durable_posting(&baseline_target, &baseline, &target, &relay, &plan).await?;
             print_durable(&durable, &plan, SLED_LABEL, RATE_TARGET);
             relay::stop(baseline)?;
+            let alone = crate::sled_alone::measure(
+                &fixture,
+                &work.path().join("alone"),
+                plan.warmup,
+                plan.window / ROUNDS,
+            )
+            .await?;
+            let relay_rate = durable.relay.stats.rate();
+            println!(
+                "\nsled alone (the relay's flusher and SledStore, no HTTP: {CLIENTS} tasks appending \
+                 the same envelopes to their threads, each waiting until durable), {:.1} s \
+                 measured after {} s\n",
+                (plan.window / ROUNDS).as_secs_f64(),
+                plan.warmup.as_secs_f64()
+            );
+            println!("  appends/s   p50 ms   p99 ms   / baseline   relay / it");
+            println!(
+                "  {:>9.0} {:>8.2} {:>8.2} {:>12.2} {:>12.2}",
+                alone.rate,
+                alone.p50_ms,
+                alone.p99_ms,
+                alone.rate / durable.baseline.stats.rate(),
+                relay_rate / alone.rate
+            );
         } else if op != Op::Healthz {
             let stats = scenario::run(&target, op, CLIENTS, budget).await;
             print_progress(op.label(), &stats);
