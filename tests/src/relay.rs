@@ -440,10 +440,44 @@ impl RelayProcess {
     }
 
     /// The process, to signal or wait for, and its base URL; the test now
-    /// stops it itself.
-    pub fn into_parts(mut self) -> (Child, String) {
+    /// stops it itself. The process is still killed if the test panics
+    /// before it does ([`OwnedChild`]).
+    pub fn into_parts(mut self) -> (OwnedChild, String) {
         let child = self.child.take().expect("running");
-        (child, std::mem::take(&mut self.base))
+        (OwnedChild::new(child), std::mem::take(&mut self.base))
+    }
+}
+
+/// A child process that is killed and reaped when dropped, so that a test
+/// that fails half-way leaves no relay running behind it. Derefs to the
+/// [`Child`] to signal or wait for.
+pub struct OwnedChild(Child);
+
+impl OwnedChild {
+    /// Owns `child` from now on.
+    pub fn new(child: Child) -> Self {
+        Self(child)
+    }
+}
+
+impl std::ops::Deref for OwnedChild {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for OwnedChild {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for OwnedChild {
+    fn drop(&mut self) {
+        // An exited (and reaped) process: both fail harmlessly.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -476,6 +510,23 @@ fn tail(log: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_owned_child_is_killed_and_reaped_when_dropped() {
+        let child = Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("sleep starts");
+        let proc_dir = format!("/proc/{}", child.id());
+        let owned = OwnedChild::new(child);
+        assert!(std::path::Path::new(&proc_dir).exists(), "running");
+        drop(owned);
+        assert!(
+            !std::path::Path::new(&proc_dir).exists(),
+            "a dropped child leaves no process, not even a zombie"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use ozvi_crypto::{Directory, PersonKeys, StaffKeys};
 use ozvi_tests::cast::Cast;
 use ozvi_tests::person::text_body;
 use ozvi_tests::programs::terminate;
-use ozvi_tests::relay::RelayProcess;
+use ozvi_tests::relay::{OwnedChild, RelayProcess};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
@@ -55,7 +55,7 @@ impl Setup {
 
     /// Starts the relay (debug log appended to `log`); returns it with its
     /// base URL.
-    fn start(&self, log: &Path) -> (Child, String) {
+    fn start(&self, log: &Path) -> (OwnedChild, String) {
         let dir = self.dir.path();
         RelayProcess::start(
             [
