@@ -489,8 +489,8 @@ async fn touch<C: GenericClient>(
     mailbox: &MailboxId,
     now: u64,
 ) -> Result<u64, StoreError> {
-    let mut record = lock_thread(client, mailbox).await?;
-    record.change = next_change(client).await?;
+    let (mut record, change) = lock_thread_for_change(client, mailbox).await?;
+    record.change = change;
     record.last_activity = now;
     put_thread(client, mailbox, &record, false).await?;
     Ok(record.change)
