@@ -32,6 +32,17 @@ fn envelope(kind: u8, len: usize) -> Vec<u8> {
     e
 }
 
+/// A server, a blob folder and one relay's store on them. Bound in this
+/// order, the store is dropped first and the server last.
+async fn one_relay() -> (TestPostgres, tempfile::TempDir, PgStore) {
+    let server = TestPostgres::start();
+    let blobs = tempfile::tempdir().expect("temp dir");
+    let store = PgStore::open(&server.url(), blobs.path())
+        .await
+        .expect("opens");
+    (server, blobs, store)
+}
+
 /// Two relays (two pools) on one database, sharing one blob directory.
 async fn two_relays(
     server: &TestPostgres,
@@ -167,11 +178,7 @@ async fn a_desk_following_the_cursor_sees_every_threads_last_change() {
 /// every write. Its change is then listed once that transaction ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_returns_once_its_change_is_listable_or_after_two_seconds() {
-    let server = TestPostgres::start();
-    let blobs = tempfile::tempdir().expect("temp dir");
-    let store = PgStore::open(&server.url(), blobs.path())
-        .await
-        .expect("opens");
+    let (server, _blobs, store) = one_relay().await;
     let mailbox = MailboxId([5; 16]);
     let created = store
         .create_thread(&mailbox, [5; 32], &zlin(), &envelope(1, 100), NOW)
@@ -221,11 +228,7 @@ async fn a_write_returns_once_its_change_is_listable_or_after_two_seconds() {
 /// reopened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_is_down_is_unavailable_and_the_store_recovers_when_it_is_back() {
-    let mut server = TestPostgres::start();
-    let blobs = tempfile::tempdir().expect("temp dir");
-    let store = PgStore::open(&server.url(), blobs.path())
-        .await
-        .expect("opens");
+    let (mut server, _blobs, store) = one_relay().await;
     let mailbox = MailboxId([3; 16]);
     store
         .create_thread(&mailbox, [3; 32], &zlin(), &envelope(1, 100), NOW)
@@ -349,11 +352,7 @@ async fn upload(store: &PgStore, mailbox: &MailboxId, id: &FileId, now: u64, com
 /// `.part` files of no record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweeper_removes_what_the_embedded_sweeper_removes() {
-    let server = TestPostgres::start();
-    let blobs = tempfile::tempdir().expect("temp dir");
-    let store = PgStore::open(&server.url(), blobs.path())
-        .await
-        .expect("opens");
+    let (server, blobs, store) = one_relay().await;
     let mailbox = MailboxId([5; 16]);
     let ids = [FileId([1; 16]), FileId([2; 16])];
     for id in &ids {
@@ -434,11 +433,7 @@ async fn the_sweeper_removes_what_the_embedded_sweeper_removes() {
 /// bytes) in one go; a creation of an existing thread is `Exists`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_thread_leaves_nothing_of_it() {
-    let server = TestPostgres::start();
-    let blobs = tempfile::tempdir().expect("temp dir");
-    let store = PgStore::open(&server.url(), blobs.path())
-        .await
-        .expect("opens");
+    let (server, _blobs, store) = one_relay().await;
     let mailbox = MailboxId([6; 16]);
     let id = FileId([1; 16]);
     upload(&store, &mailbox, &id, 60, true).await;
@@ -584,11 +579,7 @@ async fn another_relays_sweeper_leaves_a_retried_upload_alone() {
 /// left new bytes under the old record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finish_whose_request_is_dropped_still_completes() {
-    let server = TestPostgres::start();
-    let blobs = tempfile::tempdir().expect("temp dir");
-    let store = PgStore::open(&server.url(), blobs.path())
-        .await
-        .expect("opens");
+    let (_server, _blobs, store) = one_relay().await;
     let mailbox = MailboxId([0x61; 16]);
     let id = FileId([0x62; 16]);
     let length = BLOB_LENGTHS[0];
