@@ -15,8 +15,8 @@
 //!    (one, two, two, one): 64 clients each time, all on one relay or half
 //!    on each (the halves writing into different threads);
 //! 3. PostgreSQL alone, without the relay: Debian's `pgbench` running the
-//!    statements the relay sends for one post ([`PGBENCH_POST`]) and for its
-//!    append transaction alone ([`PGBENCH_APPEND`]), on threads of their
+//!    statements the relay sends for one post ([`pgbench_post`]) and for its
+//!    append transaction alone ([`pgbench_append`]), on threads of their
 //!    own, so that the relay's rate can be read against what the database
 //!    itself allows on the machine;
 //! 4. listing latency and the relay's memory on the 10k-message store and on
@@ -64,31 +64,42 @@ FROM threads WHERE centre = 'pgbench'";
 const PGBENCH_CLEANUP: &str = "DELETE FROM threads WHERE centre = 'pgbench'; \
 DELETE FROM rate_counters WHERE window_start = 0";
 
+/// The mailbox id of pgbench's client `:client_id`, as [`PGBENCH_SETUP`]
+/// made it.
+const PGBENCH_THREAD: &str =
+    "decode('ffffffffffffffffffffffff' || lpad(to_hex(:client_id + 1), 8, '0'), 'hex')";
+
 /// The relay's append transaction (`PgStore::append_claiming`, no files):
 /// the thread locked with its change number, the message and the thread's
 /// new counters (pipelined by the relay), the commit.
-const PGBENCH_APPEND: &str = "\
-BEGIN;
-WITH locked AS (SELECT * FROM threads WHERE mailbox_id = decode('ffffffffffffffffffffffff' || lpad(to_hex(:client_id + 1), 8, '0'), 'hex') FOR UPDATE) SELECT locked.*, pg_current_xact_id()::text::bigint FROM locked;
-INSERT INTO messages (mailbox_id, seq, stored_at, envelope) SELECT mailbox_id, last_seq + 1, 120, decode('0101' || repeat('ab', 1300), 'hex') FROM threads WHERE mailbox_id = decode('ffffffffffffffffffffffff' || lpad(to_hex(:client_id + 1), 8, '0'), 'hex');
-UPDATE threads SET last_seq = last_seq + 1, message_count = message_count + 1, change = pg_current_xact_id()::text::bigint, last_activity = 120 WHERE mailbox_id = decode('ffffffffffffffffffffffff' || lpad(to_hex(:client_id + 1), 8, '0'), 'hex');
-COMMIT;
-";
+fn pgbench_append() -> String {
+    let thread = PGBENCH_THREAD;
+    format!(
+        "BEGIN;\n\
+         WITH locked AS (SELECT * FROM threads WHERE mailbox_id = {thread} FOR UPDATE) \
+         SELECT locked.*, pg_current_xact_id()::text::bigint FROM locked;\n\
+         INSERT INTO messages (mailbox_id, seq, stored_at, envelope) SELECT mailbox_id, last_seq + 1, 120, \
+         decode('0101' || repeat('ab', 1300), 'hex') FROM threads WHERE mailbox_id = {thread};\n\
+         UPDATE threads SET last_seq = last_seq + 1, message_count = message_count + 1, \
+         change = pg_current_xact_id()::text::bigint, last_activity = 120 WHERE mailbox_id = {thread};\n\
+         COMMIT;\n"
+    )
+}
 
 /// Every statement a post sends (`POST /api/v1/mailbox/messages`): her
 /// thread read (authentication), its first message (her key), the
 /// per-thread rate counter, the append transaction, one look at the oldest
 /// running transaction (the wait until listable).
 fn pgbench_post() -> String {
-    let thread =
-        "decode('ffffffffffffffffffffffff' || lpad(to_hex(:client_id + 1), 8, '0'), 'hex')";
+    let thread = PGBENCH_THREAD;
     format!(
         "SELECT * FROM threads WHERE mailbox_id = {thread};\n\
          SELECT seq, stored_at, envelope FROM messages WHERE mailbox_id = {thread} AND seq = 1;\n\
          INSERT INTO rate_counters AS r (scope, subject, window_start, hits) VALUES (1, {thread}, 0, 1) \
          ON CONFLICT (scope, subject, window_start) DO UPDATE SET hits = r.hits + 1 RETURNING hits;\n\
-         {PGBENCH_APPEND}\
-         SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint;\n"
+         {}\
+         SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint;\n",
+        pgbench_append()
     )
 }
 
@@ -108,7 +119,7 @@ fn database_alone(server: &TestPostgres, work: &Path, round: Duration) -> anyhow
     let post = work.join("pgbench-post.sql");
     let append = work.join("pgbench-append.sql");
     std::fs::write(&post, pgbench_post()).context("writing pgbench's script")?;
-    std::fs::write(&append, PGBENCH_APPEND).context("writing pgbench's script")?;
+    std::fs::write(&append, pgbench_append()).context("writing pgbench's script")?;
     let seconds = round.as_secs().max(1);
     let run = |script: &Path, clients: usize, label: &str| -> anyhow::Result<f64> {
         let tps = server

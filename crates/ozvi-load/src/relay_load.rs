@@ -160,9 +160,15 @@ impl Plan {
 struct Report {
     main: Vec<(Op, Stats)>,
     durable: Durable,
+    /// The relay's memory once it has opened the 10k store, before any
+    /// request.
+    small_opened: Memory,
     small_memory: Memory,
     big: Seeded,
     disk: Disk,
+    /// Once it has opened the large store: what sled keeps for the data
+    /// whatever the cache holds.
+    big_opened: Memory,
     probe: Stats,
     probe_memory: Memory,
     end_memory: Memory,
@@ -333,11 +339,11 @@ fn run_only(binary: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
             println!("  appends/s   p50 ms   p99 ms   / baseline   relay / it");
             println!(
                 "  {:>9.0} {:>8.2} {:>8.2} {:>12.2} {:>12.2}",
-                alone.rate,
-                alone.p50_ms,
-                alone.p99_ms,
-                alone.rate / durable.baseline.stats.rate(),
-                relay_rate / alone.rate
+                alone.rate(),
+                alone.ms(50.0),
+                alone.ms(99.0),
+                alone.rate() / durable.baseline.stats.rate(),
+                relay_rate / alone.rate()
             );
         } else if op != Op::Healthz {
             let stats = scenario::run(&target, op, CLIENTS, budget).await;
@@ -404,6 +410,7 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
     let baseline_target =
         Target::local(baseline.port, &fixture, Arc::clone(&small_readers), &posts);
     let relay = relay::start(binary, &config, &small_dir, &log)?;
+    let small_opened = relay.memory().map_err(anyhow::Error::msg)?;
     let small_target = Target::local(relay.port, &fixture, small_readers, &posts);
     check_setup(&small_target).await?;
     let window = Budget::Window {
@@ -451,6 +458,7 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
         &format!("The relay on the {big_messages}-message store: memory, then latency"),
     );
     let relay = relay::start(binary, &config, &big_dir, &log)?;
+    let big_opened = relay.memory().map_err(anyhow::Error::msg)?;
     let big_readers = Arc::new((0..plan.big_threads).map(fixture::reader).collect());
     let big_target = Target::local(relay.port, &fixture, big_readers, &posts);
     check_setup(&big_target).await?;
@@ -468,9 +476,11 @@ async fn measure(binary: &Path, work: &Path, plan: &Plan) -> anyhow::Result<Repo
     Ok(Report {
         main,
         durable,
+        small_opened,
         small_memory,
         big,
         disk,
+        big_opened,
         probe,
         probe_memory,
         end_memory,
@@ -755,10 +765,12 @@ fn print_report(r: &Report, plan: &Plan) {
     println!("  {:<52} {:>10} {:>10}", "when", "VmRSS MiB", "VmHWM MiB");
     let big_label = format!("{}-message store", r.big.messages);
     for (when, m) in [
+        ("10k-message store, opened".to_string(), r.small_opened),
         (
             "10k-message store, after every scenario above".to_string(),
             r.small_memory,
         ),
+        (format!("{big_label}, opened"), r.big_opened),
         (
             format!("{big_label}, after {} listings", r.probe.latencies_us.len()),
             r.probe_memory,

@@ -301,7 +301,8 @@ pub async fn run(target: &Arc<Target>, op: Op, clients: usize, budget: Budget) -
     total
 }
 
-fn micros(d: Duration) -> u64 {
+/// A duration in whole microseconds (saturating).
+pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 

@@ -16,23 +16,17 @@ use ozvi_tests::relay::flusher::Flusher;
 use ozvi_tests::relay::store::{AppendJob, Author, Quota, SledStore, Store};
 
 use crate::fixture::Fixture;
-
-/// What the tasks measured.
-pub(crate) struct Alone {
-    /// Durable appends per second over the window.
-    pub(crate) rate: f64,
-    pub(crate) p50_ms: f64,
-    pub(crate) p99_ms: f64,
-}
+use crate::scenario::{Stats, micros};
 
 /// Seeds the posters' threads in `dir`, then appends for `warmup` and
-/// measures for `window`.
+/// measures for `window`: each durable append is one operation of the
+/// returned [`Stats`], as a request is in a scenario.
 pub(crate) async fn measure(
     fixture: &Fixture,
     dir: &Path,
     warmup: Duration,
     window: Duration,
-) -> anyhow::Result<Alone> {
+) -> anyhow::Result<Stats> {
     fixture.seed(dir, 0)?;
     let store = SledStore::open_released(dir, Duration::from_secs(5))
         .map_err(|e| anyhow!("cannot open {}: {e}", dir.display()))?;
@@ -73,7 +67,7 @@ pub(crate) async fn measure(
                     _ => return Err(anyhow!("an append failed")),
                 }
                 if sent >= from {
-                    latencies.push(sent.elapsed());
+                    latencies.push(micros(sent.elapsed()));
                 }
             }
             Ok(latencies)
@@ -84,14 +78,9 @@ pub(crate) async fn measure(
         latencies.extend(task.await.context("an appending task")??);
     }
     latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
-    Ok(Alone {
-        rate: latencies.len() as f64 / window.as_secs_f64(),
-        p50_ms: at(0.50),
-        p99_ms: at(0.99),
+    Ok(Stats {
+        window,
+        latencies_us: latencies,
+        ..Stats::default()
     })
 }
