@@ -14,6 +14,11 @@ use ozvi_relay::state::{Clock as _, SystemClock};
 use ozvi_relay::store::postgres::{PgError, PgStore};
 use ozvi_relay::store::{SledStore, Store};
 
+/// jemalloc (Cargo.toml says why; its options are in .cargo/config.toml).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The Ozvi relay: stores only ciphertext and serves the web client.
 ///
 /// Settings come from the defaults, then the TOML file given with --config,

@@ -876,7 +876,11 @@ async fn http_layer_refusals_write_no_log_line_each() {
     for _ in 0..8 {
         for request in &bad {
             if let Some(status) = raw_status(&base, request) {
-                assert!(status == 400 || status == 431, "{status}");
+                assert!(
+                    status == 400 || status == 431,
+                    "{status} for {:?}",
+                    String::from_utf8_lossy(&request[..request.len().min(80)])
+                );
                 refused += 1;
             }
         }
@@ -928,4 +932,25 @@ async fn metrics_are_served_on_their_own_listener_only() {
     );
     child.kill().expect("stop");
     child.wait().expect("reaped");
+}
+
+/// The binary runs on jemalloc with the options `.cargo/config.toml` builds
+/// in (crates/ozvi-relay/Cargo.toml says why): jemalloc's background thread,
+/// which only `background_thread:true` starts, is among the relay's threads.
+/// Built without the options, or on glibc's malloc, it is not.
+#[tokio::test]
+async fn the_relay_runs_on_jemalloc_with_its_options() {
+    let setup = Setup::new();
+    let log = setup.dir.path().join("relay.log");
+    let (child, _base) = setup.start(&log);
+    let tasks = Path::new("/proc").join(child.id().to_string()).join("task");
+    let names: Vec<String> = std::fs::read_dir(&tasks)
+        .expect("the relay's threads")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("jemalloc_bg_thd")),
+        "no jemalloc background thread among {names:?}"
+    );
 }
