@@ -83,6 +83,7 @@ impl Drop for Running {
 }
 
 pub fn run(root: &Path, options: &Options) -> anyhow::Result<()> {
+    crate::tools::ensure_c_build_tools()?;
     process::run(Command::new("cargo").current_dir(root).args([
         "build",
         "--locked",

@@ -17,6 +17,7 @@ use crate::process::{self, heading};
 
 /// Builds the release relay and the load tool; returns their binaries.
 pub fn build(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    crate::tools::ensure_c_build_tools()?;
     process::run(Command::new("cargo").current_dir(root).args([
         "build",
         "--release",

@@ -28,6 +28,11 @@ const STEPS: &[Step] = &[
                      old builds) and run it again",
     },
     Step {
+        title: "make and a C compiler (Debian's packages) for the relay's jemalloc",
+        action: |_| tools::ensure_c_build_tools(),
+        on_failure: "tikv-jemalloc-sys builds jemalloc with its configure script and make",
+    },
+    Step {
         title: "cargo-deny (installed if missing: about 5 minutes the first time)",
         action: |_| tools::ensure_cargo_deny(),
         on_failure: "the supply-chain check needs cargo-deny at the version in xtask/src/tools.rs",

@@ -198,6 +198,21 @@ pub fn ensure_nginx() -> anyhow::Result<()> {
     apt_install("nginx")
 }
 
+/// Installs Debian's `make` and `gcc` unless both are there: the relay's
+/// allocator, jemalloc, is built from its C sources by `tikv-jemalloc-sys`
+/// (crates/ozvi-relay/Cargo.toml), which runs jemalloc's `configure` and
+/// `make`.
+pub fn ensure_c_build_tools() -> anyhow::Result<()> {
+    for (program, package) in [("/usr/bin/make", "make"), ("/usr/bin/cc", "gcc")] {
+        if Path::new(program).exists() {
+            println!("{program} is installed");
+        } else {
+            apt_install(package)?;
+        }
+    }
+    Ok(())
+}
+
 /// Debian's exiftool, which the photo tests run on the files the desk saves
 /// to find any metadata left (`libimage-exiftool-perl`).
 pub const EXIFTOOL: &str = "/usr/bin/exiftool";
