@@ -1,7 +1,8 @@
 //! The PostgreSQL store ([`PgStore`]) on a real server (tests/src/postgres.rs)
 //! where the model test (store_model.rs) cannot reach: relays writing to
 //! one database at once, a server that goes away and comes back, nonces
-//! spent on two relays, the sweeper.
+//! spent on two relays, the sweeper, a change another relay could not be
+//! told of.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -615,4 +616,125 @@ async fn a_finish_whose_request_is_dropped_still_completes() {
     )
     .expect("reads");
     assert_eq!(stored, blob);
+}
+
+/// A TCP relay between one client and the database that can be cut: while
+/// cut it closes every connection it carries and every new one.
+struct Cuttable {
+    port: u16,
+    open: Arc<AtomicBool>,
+    carried: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Cuttable {
+    async fn to(server: &TestPostgres) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let open = Arc::new(AtomicBool::new(true));
+        let carried = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (target, accepting, carrying) = (server.port(), open.clone(), carried.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accepting.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                else {
+                    continue;
+                };
+                let task = tokio::spawn(async move {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+                carrying.lock().expect("lock").push(task);
+            }
+        });
+        Self {
+            port,
+            open,
+            carried,
+        }
+    }
+
+    /// The database's URL through this relay.
+    fn url(&self, server: &TestPostgres) -> String {
+        server
+            .url()
+            .replace(&format!(":{}/", server.port()), &format!(":{}/", self.port))
+    }
+
+    fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for task in self.carried.lock().expect("lock").drain(..) {
+            task.abort();
+        }
+    }
+
+    fn mend(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A change whose `NOTIFY` fails is not lost to the other relays: once
+/// publishing gets through again, they are told to catch up. Relay A
+/// reaches the database through a link the test cuts; relay B, directly,
+/// keeps listening all along, so its catch-up can only come from A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_could_not_be_published_makes_the_other_relays_catch_up() {
+    use ozvi_relay::state::{Change, Event};
+    use ozvi_relay::store::postgres::Link;
+    use std::time::Duration;
+
+    let server = TestPostgres::start();
+    let blobs = tempfile::tempdir().expect("temp dir");
+    let link = Cuttable::to(&server).await;
+    let url_a = link.url(&server);
+    let store_a = PgStore::open(&url_a, blobs.path()).await.expect("relay a");
+    let store_b = PgStore::open(&server.url(), blobs.path())
+        .await
+        .expect("relay b");
+    let (events_a, _) = tokio::sync::broadcast::channel(64);
+    let (events_b, mut heard_b) = tokio::sync::broadcast::channel(64);
+    let a = Link::new(&url_a, store_a.pool().clone())
+        .expect("link a")
+        .start(events_a);
+    let _b = Link::new(&server.url(), store_b.pool().clone())
+        .expect("link b")
+        .start(events_b);
+    let change = |seq| Change {
+        mailbox: [7; 16],
+        centre: "ic-zlin".into(),
+        seq,
+    };
+    // B hears A once B listens (a publish before that is not heard).
+    let mut heard_first = false;
+    for seq in 1..=50 {
+        a.publish(&change(seq));
+        let heard = tokio::time::timeout(Duration::from_millis(200), heard_b.recv()).await;
+        if let Ok(Ok(Event::Change(c))) = heard {
+            assert_eq!(c.mailbox, [7; 16]);
+            heard_first = true;
+            break;
+        }
+    }
+    assert!(heard_first, "B hears A's changes");
+    // A change heard late would be taken for what follows.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while heard_b.try_recv().is_ok() {}
+
+    link.cut();
+    a.publish(&change(100));
+    let lost = tokio::time::timeout(Duration::from_secs(2), heard_b.recv()).await;
+    assert!(
+        lost.is_err(),
+        "nothing reaches B while A is cut off: {lost:?}"
+    );
+    link.mend();
+    let caught_up = tokio::time::timeout(Duration::from_secs(15), heard_b.recv()).await;
+    assert_eq!(
+        caught_up.expect("B hears from A once its link is back"),
+        Ok(Event::CatchUp),
+        "B is told to catch up"
+    );
 }

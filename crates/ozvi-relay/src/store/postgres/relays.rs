@@ -10,8 +10,13 @@
 //! relay ignores its own), the mailbox id (32 hex digits: the database holds
 //! it already), the centre id and the thread's newest sequence number.
 //! Publishing never makes a write fail or wait: the payload is queued for one
-//! publishing task, which sends what has queued in one statement; a queue that
-//! is full, or a `NOTIFY` that fails, is logged (never the payload).
+//! publishing task, which sends what has queued in one statement. A change
+//! that cannot be published (the queue is full, or the statement fails) is
+//! logged (never the payload) and not sent again; instead the publishing
+//! task sends a catch-up notice, `RELAY catch-up`, with its next statement
+//! that gets through, retrying with backoff until one does. Every other
+//! relay then tells its streams to fetch by cursor, as after its own lost
+//! connection, so a change that never reached the channel is still seen.
 //!
 //! Each relay runs one listening task on its own connection, not the pool's
 //! (a pooled connection's notifications are dropped by the pool), named
@@ -29,6 +34,8 @@
 //! that round, another is sweeping.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Object, Pool};
@@ -98,12 +105,19 @@ impl Link {
     pub fn start(self, events: broadcast::Sender<Event>) -> Relays {
         let id = relay_id();
         let (outbox, queued) = mpsc::channel(OUTBOX);
-        tokio::spawn(publish(self.pool.clone(), queued));
+        let missed = Arc::new(AtomicBool::new(false));
+        tokio::spawn(publish(
+            self.pool.clone(),
+            queued,
+            id.clone(),
+            Arc::clone(&missed),
+        ));
         tokio::spawn(listen(self.listen, id.clone(), events));
         Relays {
             id,
             pool: self.pool,
             outbox,
+            missed,
         }
     }
 }
@@ -113,6 +127,9 @@ pub struct Relays {
     id: String,
     pool: Pool,
     outbox: mpsc::Sender<String>,
+    /// Set when a change could not be published: the publishing task owes
+    /// the other relays a catch-up notice.
+    missed: Arc<AtomicBool>,
 }
 
 impl Relays {
@@ -121,7 +138,11 @@ impl Relays {
         match self.outbox.try_send(payload(&self.id, change)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!("live update not published to the other relays: queue full");
+                self.missed.store(true, Ordering::SeqCst);
+                tracing::warn!(
+                    "live update not published to the other relays: queue full; \
+                     they will be told to catch up"
+                );
             }
             // The runtime is stopping.
             Err(mpsc::error::TrySendError::Closed(_)) => {}
@@ -207,11 +228,33 @@ fn payload(relay: &str, change: &Change) -> String {
     out
 }
 
-/// A payload from another relay: `Some((relay, change))` if it has exactly
-/// the shape [`payload`] writes, else `None`.
-pub fn parse(text: &str) -> Option<(&str, Change)> {
+/// `RELAY catch-up`: changes of this relay's may not have reached the
+/// channel.
+fn catch_up_payload(relay: &str) -> String {
+    format!("{relay} {CATCH_UP}")
+}
+
+/// The second word of a catch-up notice.
+const CATCH_UP: &str = "catch-up";
+
+/// What another relay published.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// One of its threads changed.
+    Change(Change),
+    /// Some of its changes may not have been published: every stream should
+    /// fetch by cursor.
+    CatchUp,
+}
+
+/// A payload from another relay: `Some((relay, notice))` if it has exactly
+/// the shape [`payload`] or [`catch_up_payload`] writes, else `None`.
+pub fn parse(text: &str) -> Option<(&str, Notice)> {
     let mut parts = text.split(' ');
     let relay = parts.next().filter(|r| is_hex(r, 32))?;
+    if text.len() == relay.len() + 1 + CATCH_UP.len() && text.ends_with(CATCH_UP) {
+        return Some((relay, Notice::CatchUp));
+    }
     let mailbox = parts.next().and_then(from_hex::<16>)?;
     let centre = parts.next().and_then(CentreId::parse)?;
     let seq = parts
@@ -223,11 +266,11 @@ pub fn parse(text: &str) -> Option<(&str, Change)> {
     }
     Some((
         relay,
-        Change {
+        Notice::Change(Change {
             mailbox,
             centre: centre.as_str().to_string(),
             seq,
-        },
+        }),
     ))
 }
 
@@ -247,30 +290,54 @@ fn from_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
-/// The publishing task: sends what has queued, a batch per statement.
-async fn publish(pool: Pool, mut queued: mpsc::Receiver<String>) {
-    while let Some(first) = queued.recv().await {
-        let mut batch = vec![first];
+/// The publishing task: sends what has queued, a batch per statement. While
+/// a change is owed ([`Relays::missed`]), a catch-up notice goes with the
+/// next batch, and without waiting for a change it is retried with backoff
+/// until it gets through.
+async fn publish(
+    pool: Pool,
+    mut queued: mpsc::Receiver<String>,
+    id: String,
+    missed: Arc<AtomicBool>,
+) {
+    let mut retry = BACKOFF_MIN;
+    loop {
+        let first = if missed.load(Ordering::SeqCst) {
+            match tokio::time::timeout(retry, queued.recv()).await {
+                Ok(None) => return,
+                Ok(Some(first)) => Some(first),
+                Err(_) => None,
+            }
+        } else {
+            match queued.recv().await {
+                None => return,
+                first => first,
+            }
+        };
+        let mut batch: Vec<String> = first.into_iter().collect();
         while batch.len() < BATCH {
             match queued.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
             }
         }
-        let sent = tokio::time::timeout(STATEMENT_TIMEOUT, send(&pool, &batch)).await;
-        match sent {
-            Ok(Ok(())) => {}
-            Ok(Err(cause)) => {
-                tracing::warn!(changes = batch.len(), error = %cause,
-                    "live updates not published to the other relays");
-            }
-            Err(_) => {
-                tracing::warn!(
-                    changes = batch.len(),
-                    "live updates not published to the other relays: timed out"
-                );
-            }
+        let changes = batch.len();
+        if missed.swap(false, Ordering::SeqCst) {
+            batch.push(catch_up_payload(&id));
         }
+        let sent = tokio::time::timeout(STATEMENT_TIMEOUT, send(&pool, &batch)).await;
+        let cause = match sent {
+            Ok(Ok(())) => {
+                retry = BACKOFF_MIN;
+                continue;
+            }
+            Ok(Err(cause)) => cause,
+            Err(_) => "timed out".to_string(),
+        };
+        missed.store(true, Ordering::SeqCst);
+        retry = (retry * 2).min(BACKOFF_MAX);
+        tracing::warn!(changes, error = %cause,
+            "live updates not published to the other relays; they will be told to catch up");
     }
 }
 
@@ -386,8 +453,11 @@ async fn listen_once(
 fn rebroadcast(text: &str, id: &str, events: &broadcast::Sender<Event>) {
     match parse(text) {
         Some((relay, _)) if relay == id => {}
-        Some((_, change)) => {
+        Some((_, Notice::Change(change))) => {
             let _ = events.send(Event::Change(change));
+        }
+        Some((_, Notice::CatchUp)) => {
+            let _ = events.send(Event::CatchUp);
         }
         None => tracing::warn!("a malformed live update was ignored"),
     }
@@ -410,7 +480,10 @@ mod tests {
         let id = relay_id();
         let text = payload(&id, &change());
         assert_eq!(text.len(), 32 + 1 + 32 + 1 + 7 + 1 + 2);
-        assert_eq!(parse(&text), Some((id.as_str(), change())));
+        assert_eq!(parse(&text), Some((id.as_str(), Notice::Change(change()))));
+        let text = catch_up_payload(&id);
+        assert_eq!(text.len(), 32 + 1 + 8);
+        assert_eq!(parse(&text), Some((id.as_str(), Notice::CatchUp)));
     }
 
     #[test]
@@ -435,6 +508,13 @@ mod tests {
             format!("{id}0 {mailbox} ic-zlin 42"),
             format!("{id} {mailbox}x ic-zlin 42"),
             format!("{id} {mailbox} ic-zlin 4\u{0662}"),
+            format!("{id} catch-up "),
+            format!("{id}  catch-up"),
+            format!("{id} catch-up 42"),
+            format!("{id} xcatch-up"),
+            format!("{id} Catch-up"),
+            format!("{id}catch-up"),
+            "catch-up".to_string(),
         ] {
             assert_eq!(parse(&bad), None, "{bad:?}");
         }
