@@ -738,3 +738,65 @@ async fn a_change_that_could_not_be_published_makes_the_other_relays_catch_up() 
         "B is told to catch up"
     );
 }
+
+/// The database's committed transactions so far, once the count has
+/// settled (a backend reports its counts when it exits, or within 10 s).
+fn commits_settled(server: &TestPostgres) -> u64 {
+    let read = || -> u64 {
+        server
+            .psql(
+                "ozvi",
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = 'ozvi'",
+            )
+            .expect("psql")
+            .parse()
+            .expect("a count")
+    };
+    let mut last = read();
+    for _ in 0..30 {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        let now = read();
+        // psql's own read counts two (its connection's and its query's).
+        if now <= last + 2 {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the count did not settle");
+}
+
+/// A sweep costs a statement or two however many files are kept, not a
+/// transaction per file: 300 uploads, each young as a record and old as
+/// bytes on disk, are all kept, in far fewer than 300 transactions. (Looking
+/// at every record, and at every old file under its mailbox's lock, took
+/// 309 committed here, besides 300 rolled back.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_does_not_look_at_each_kept_file_in_a_transaction_of_its_own() {
+    const FILES: u16 = 300;
+    let (server, blobs, store) = one_relay().await;
+    let at = 1_000_020;
+    for i in 0..FILES {
+        let mut id = [0x40; 16];
+        id[..2].copy_from_slice(&i.to_be_bytes());
+        upload(&store, &MailboxId(id), &FileId(id), at, true).await;
+    }
+    drop(store);
+    let before = commits_settled(&server);
+    let store = PgStore::open(&server.url(), blobs.path())
+        .await
+        .expect("opens");
+    // Every blob is older than no time at all, and every record younger
+    // than the minute's grace.
+    let removed = store
+        .remove_stale_files(at + 30, 0, &|_| false)
+        .await
+        .expect("sweeps");
+    assert_eq!(removed, 0, "every file is kept");
+    assert_eq!(store.all_files().await.expect("reads").len(), 300);
+    drop(store);
+    let spent = commits_settled(&server) - before;
+    assert!(
+        spent < 60,
+        "the sweep (with the store's opening and this test's reads) took {spent} transactions"
+    );
+}

@@ -49,7 +49,7 @@
 //! row's values or the URL. A constraint the store relies on maps to the
 //! error the sled store gives (a thread that exists: `Exists`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -876,7 +876,7 @@ impl Storage for PgStore {
         // began, rounded down, so a minute more that none goes early.
         let cutoff = now.saturating_sub(pending_file_secs.saturating_add(60));
         let mut removed = 0;
-        for (mailbox, file, _) in self.all_files().await? {
+        for (mailbox, file) in self.stale_file_candidates(cutoff).await? {
             if self
                 .remove_if_stale(&mailbox, &file, cutoff, receiving)
                 .await?
@@ -890,12 +890,17 @@ impl Storage for PgStore {
         // after their record went) go the same way; a blob is renamed into
         // place under the mailbox's lock just before its record is written,
         // so the check under that lock never sees one being finished.
-        let old_files = self
+        let old_files: Vec<([u8; 32], PathBuf)> = self
             .blobs
             .old_partial_files(pending_file_secs)?
             .into_iter()
-            .chain(self.blobs.old_blob_files(pending_file_secs)?);
+            .chain(self.blobs.old_blob_files(pending_file_secs)?)
+            .collect();
+        let recorded = self.recorded(old_files.iter().map(|(key, _)| key)).await?;
         for (key, path) in old_files {
+            if recorded.contains(&key) {
+                continue;
+            }
             let (mailbox, file) = FileRecord::parse_key(&key)?;
             let mut client = self.client().await?;
             let tx = timed(client.transaction()).await?;
@@ -1259,6 +1264,70 @@ impl PgStore {
     /// The sweeper's judgement of one file, on its record as it is when
     /// removed (locked: no claim or upload comes in between), with the
     /// rules of [`crate::store::remove_stale_files`].
+    /// The files [`PgStore::remove_if_stale`] may remove at `cutoff`, in one
+    /// statement: unclaimed ones begun by then, claimed ones whose thread
+    /// is gone. Each is checked again under its mailbox's lock; a file
+    /// left out here is not stale now, and one listed may no longer be.
+    async fn stale_file_candidates(
+        &self,
+        cutoff: u64,
+    ) -> Result<Vec<(MailboxId, FileId)>, StoreError> {
+        let cutoff = to_db(cutoff)?;
+        let client = self.client().await?;
+        rows(
+            &client,
+            "SELECT mailbox_id, file_id FROM files AS f \
+             WHERE (state <> 2 AND created_at <= $1) \
+             OR (state = 2 AND NOT EXISTS \
+                 (SELECT 1 FROM threads AS t WHERE t.mailbox_id = f.mailbox_id)) \
+             ORDER BY mailbox_id, file_id",
+            &[&cutoff],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                MailboxId(fixed(col::<&[u8]>(row, 0)?)?),
+                FileId(fixed(col::<&[u8]>(row, 1)?)?),
+            ))
+        })
+        .collect()
+    }
+
+    /// Which of the files `keys` (mailbox id ‖ file id) have a record, a
+    /// statement per thousand: the sweep then looks under a lock only at
+    /// files that had none, instead of at every old file on disk.
+    async fn recorded<'k>(
+        &self,
+        keys: impl Iterator<Item = &'k [u8; 32]>,
+    ) -> Result<HashSet<[u8; 32]>, StoreError> {
+        let keys: Vec<&[u8; 32]> = keys.collect();
+        let mut recorded = HashSet::new();
+        if keys.is_empty() {
+            return Ok(recorded);
+        }
+        let client = self.client().await?;
+        for chunk in keys.chunks(1000) {
+            let mailboxes: Vec<&[u8]> = chunk.iter().map(|k| &k[..16]).collect();
+            let files: Vec<&[u8]> = chunk.iter().map(|k| &k[16..]).collect();
+            for row in rows(
+                &client,
+                "SELECT f.mailbox_id, f.file_id FROM files AS f \
+                 JOIN unnest($1::bytea[], $2::bytea[]) AS k (mailbox_id, file_id) \
+                 ON f.mailbox_id = k.mailbox_id AND f.file_id = k.file_id",
+                &[&mailboxes, &files],
+            )
+            .await?
+            {
+                let mut key = [0u8; 32];
+                key[..16].copy_from_slice(&fixed::<16>(col::<&[u8]>(&row, 0)?)?);
+                key[16..].copy_from_slice(&fixed::<16>(col::<&[u8]>(&row, 1)?)?);
+                recorded.insert(key);
+            }
+        }
+        Ok(recorded)
+    }
+
     async fn remove_if_stale(
         &self,
         mailbox: &MailboxId,
