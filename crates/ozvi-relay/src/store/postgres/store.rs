@@ -534,6 +534,14 @@ async fn lock_files<C: GenericClient>(client: &C, mailbox: &MailboxId) -> Result
 /// A file's columns after its ids.
 pub(super) const FILE_COLUMNS: &str = "state, claimed_by, created_at, length, binding";
 
+/// The mailbox id and the file id in a row's first two columns.
+fn file_ids(row: &Row) -> Result<(MailboxId, FileId), StoreError> {
+    Ok((
+        MailboxId(fixed(col::<&[u8]>(row, 0)?)?),
+        FileId(fixed(col::<&[u8]>(row, 1)?)?),
+    ))
+}
+
 /// The record in a row of `FILE_COLUMNS` starting at `at`, checked as
 /// [`FileRecord::decode`] checks the sled value.
 pub(super) fn file_record(row: &Row, at: usize) -> Result<FileRecord, StoreError> {
@@ -849,11 +857,8 @@ impl Storage for PgStore {
             .await?
             .iter()
             .map(|row| {
-                Ok((
-                    MailboxId(fixed(col::<&[u8]>(row, 0)?)?),
-                    FileId(fixed(col::<&[u8]>(row, 1)?)?),
-                    file_record(row, 2)?,
-                ))
+                let (mailbox, file) = file_ids(row)?;
+                Ok((mailbox, file, file_record(row, 2)?))
             })
             .collect()
     }
@@ -1285,12 +1290,7 @@ impl PgStore {
         )
         .await?
         .iter()
-        .map(|row| {
-            Ok((
-                MailboxId(fixed(col::<&[u8]>(row, 0)?)?),
-                FileId(fixed(col::<&[u8]>(row, 1)?)?),
-            ))
-        })
+        .map(file_ids)
         .collect()
     }
 
@@ -1319,10 +1319,8 @@ impl PgStore {
             )
             .await?
             {
-                let mut key = [0u8; 32];
-                key[..16].copy_from_slice(&fixed::<16>(col::<&[u8]>(&row, 0)?)?);
-                key[16..].copy_from_slice(&fixed::<16>(col::<&[u8]>(&row, 1)?)?);
-                recorded.insert(key);
+                let (mailbox, file) = file_ids(&row)?;
+                recorded.insert(FileRecord::key(&mailbox, &file));
             }
         }
         Ok(recorded)
