@@ -226,6 +226,9 @@ async fn measure(
         "A throw-away PostgreSQL server, fsync and synchronous_commit on",
     );
     let server = TestPostgres::start_with(Settings::DURABLE);
+    // Stopped when it is dropped; and, should this process be killed (its
+    // drops never run), by a watchdog once it has exited.
+    server.stop_when_this_process_exits();
     let url = server.url();
 
     heading(
