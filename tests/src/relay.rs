@@ -510,6 +510,7 @@ fn tail(log: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn an_owned_child_is_killed_and_reaped_when_dropped() {
@@ -526,8 +527,6 @@ mod tests {
             "a dropped child leaves no process, not even a zombie"
         );
     }
-
-    use super::*;
 
     #[test]
     fn reads_proc_status_fields() {

@@ -252,10 +252,11 @@ pub enum Notice {
 pub fn parse(text: &str) -> Option<(&str, Notice)> {
     let mut parts = text.split(' ');
     let relay = parts.next().filter(|r| is_hex(r, 32))?;
-    if text.len() == relay.len() + 1 + CATCH_UP.len() && text.ends_with(CATCH_UP) {
-        return Some((relay, Notice::CatchUp));
+    let second = parts.next()?;
+    if second == CATCH_UP {
+        return parts.next().is_none().then_some((relay, Notice::CatchUp));
     }
-    let mailbox = parts.next().and_then(from_hex::<16>)?;
+    let mailbox = from_hex::<16>(second)?;
     let centre = parts.next().and_then(CentreId::parse)?;
     let seq = parts
         .next()

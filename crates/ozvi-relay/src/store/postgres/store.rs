@@ -901,7 +901,7 @@ impl Storage for PgStore {
             .into_iter()
             .chain(self.blobs.old_blob_files(pending_file_secs)?)
             .collect();
-        let recorded = self.recorded(old_files.iter().map(|(key, _)| key)).await?;
+        let recorded = self.recorded(&old_files).await?;
         for (key, path) in old_files {
             if recorded.contains(&key) {
                 continue;
@@ -1266,9 +1266,6 @@ impl Storage for PgStore {
 }
 
 impl PgStore {
-    /// The sweeper's judgement of one file, on its record as it is when
-    /// removed (locked: no claim or upload comes in between), with the
-    /// rules of [`crate::store::remove_stale_files`].
     /// The files [`PgStore::remove_if_stale`] may remove at `cutoff`, in one
     /// statement: unclaimed ones begun by then, claimed ones whose thread
     /// is gone. Each is checked again under its mailbox's lock; a file
@@ -1294,22 +1291,21 @@ impl PgStore {
         .collect()
     }
 
-    /// Which of the files `keys` (mailbox id ‖ file id) have a record, a
-    /// statement per thousand: the sweep then looks under a lock only at
-    /// files that had none, instead of at every old file on disk.
-    async fn recorded<'k>(
+    /// Which of the files on disk `on_disk` (keyed mailbox id ‖ file id)
+    /// have a record, a statement per thousand: the sweep then looks under
+    /// a lock only at files that had none, instead of at every old file.
+    async fn recorded(
         &self,
-        keys: impl Iterator<Item = &'k [u8; 32]>,
+        on_disk: &[([u8; 32], PathBuf)],
     ) -> Result<HashSet<[u8; 32]>, StoreError> {
-        let keys: Vec<&[u8; 32]> = keys.collect();
         let mut recorded = HashSet::new();
-        if keys.is_empty() {
+        if on_disk.is_empty() {
             return Ok(recorded);
         }
         let client = self.client().await?;
-        for chunk in keys.chunks(1000) {
-            let mailboxes: Vec<&[u8]> = chunk.iter().map(|k| &k[..16]).collect();
-            let files: Vec<&[u8]> = chunk.iter().map(|k| &k[16..]).collect();
+        for chunk in on_disk.chunks(1000) {
+            let mailboxes: Vec<&[u8]> = chunk.iter().map(|(k, _)| &k[..16]).collect();
+            let files: Vec<&[u8]> = chunk.iter().map(|(k, _)| &k[16..]).collect();
             for row in rows(
                 &client,
                 "SELECT f.mailbox_id, f.file_id FROM files AS f \
@@ -1326,6 +1322,9 @@ impl PgStore {
         Ok(recorded)
     }
 
+    /// The sweeper's judgement of one file, on its record as it is when
+    /// removed (locked: no claim or upload comes in between), with the
+    /// rules of [`crate::store::remove_stale_files`].
     async fn remove_if_stale(
         &self,
         mailbox: &MailboxId,
