@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
+use tracing_subscriber::filter::{EnvFilter, FilterExt, LevelFilter, filter_fn};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -63,20 +63,37 @@ pub fn log_filter() -> EnvFilter {
 /// it, for [`summarize`].
 pub fn init() -> Arc<AtomicU64> {
     let count = Arc::new(AtomicU64::new(0));
+    subscriber(log_filter(), &count).init();
+    count
+}
+
+/// The relay's log over `filter`: lines on standard error, and the count of
+/// HTTP-layer errors in `count`.
+///
+/// Both layers tell tracing the most verbose level they may want (the
+/// filter's, and warnings for the count). Without those hints tracing and
+/// the `log` crate must assume trace level, and every one of sled's trace
+/// records (several per write, through `tracing-log`) and every tracing
+/// event would be built and then refused by the filters one by one: 3 % of
+/// the flusher thread's time under posting load (docs/PERFORMANCE.md, run 9).
+fn subscriber(filter: EnvFilter, count: &Arc<AtomicU64>) -> impl Subscriber + Send + Sync {
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         // Nothing from actix-http's HTTP/1 parser and dispatcher at any
-        // level: its debug lines too come one per malformed request.
-        .with_filter(log_filter().and(filter_fn(|m| {
-            !m.target().starts_with("actix_http::h1") && !is_database_client_chatter(m)
-        })));
-    let counted = Count(Arc::clone(&count)).with_filter(filter_fn(is_http_layer_error));
-    tracing_subscriber::registry()
-        .with(fmt)
-        .with(counted)
-        .init();
-    count
+        // level: its debug lines too come one per malformed request. This
+        // part only takes lines out, so it allows every level.
+        .with_filter(
+            filter.and(
+                filter_fn(|m| {
+                    !m.target().starts_with("actix_http::h1") && !is_database_client_chatter(m)
+                })
+                .with_max_level_hint(LevelFilter::TRACE),
+            ),
+        );
+    let counted = Count(Arc::clone(count))
+        .with_filter(filter_fn(is_http_layer_error).with_max_level_hint(LevelFilter::WARN));
+    tracing_subscriber::registry().with(fmt).with(counted)
 }
 
 /// Writes one warning per [`SUMMARY_EVERY`] with the number of HTTP-layer
@@ -94,4 +111,24 @@ pub fn summarize(count: Arc<AtomicU64>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hint(filter: &str) -> Option<LevelFilter> {
+        let count = Arc::new(AtomicU64::new(0));
+        subscriber(EnvFilter::new(filter), &count).max_level_hint()
+    }
+
+    #[test]
+    fn the_log_tells_tracing_and_the_log_crate_the_most_verbose_level_it_writes() {
+        assert_eq!(hint("info,actix_server=warn"), Some(LevelFilter::INFO));
+        assert_eq!(hint("debug"), Some(LevelFilter::DEBUG));
+        assert_eq!(hint("ozvi_relay=trace,info"), Some(LevelFilter::TRACE));
+        // The count of HTTP-layer errors still needs their warnings and
+        // errors when the log itself shows only errors.
+        assert_eq!(hint("error"), Some(LevelFilter::WARN));
+    }
 }
