@@ -788,16 +788,24 @@ fn check_files(
     for name in &names {
         // The name is not necessarily ASCII: cut on characters, not bytes.
         let at = format!("blob {}…", name.chars().take(12).collect::<String>());
-        let stem = name.strip_suffix(".part").unwrap_or(name);
-        let record = expected.get(stem);
-        if record.is_none() && stem.len() == name.len() {
-            report.fail(&at, "a blob with no complete file record");
-        }
-        if stem.len() != name.len() && !recorded.contains(stem) {
-            report.fail(
+        // A complete blob is named by its record's key; one being
+        // received by `KEY.RANDOM.part` (API.md "What is stored").
+        let partial = name.strip_suffix(".part");
+        let record = match partial {
+            Some(_) => None,
+            None => expected.get(name),
+        };
+        match partial.map(partial_key) {
+            None if record.is_none() => report.fail(&at, "a blob with no complete file record"),
+            Some(None) => report.fail(
+                &at,
+                "a partial upload under a name the relay does not write (not HEX.RANDOM.part)",
+            ),
+            Some(Some(key)) if !recorded.contains(key) => report.fail(
                 &at,
                 "a partial upload with no file record (the relay's sweeper removes it)",
-            );
+            ),
+            _ => {}
         }
         let Ok(bytes) = std::fs::read(dir.join(name)) else {
             report.fail(&at, "cannot be read");
@@ -818,7 +826,7 @@ fn check_files(
         {
             report.fail(&at, "not the length its record states");
         }
-        if stem.len() == name.len() && !is_blob_len(bytes.len() as u64) {
+        if partial.is_none() && !is_blob_len(bytes.len() as u64) {
             report.fail(&at, "not on a blob bucket (PROTOCOL.md §12.1)");
         }
         if bytes.first().is_some_and(|b| *b != FORMAT) {
@@ -840,6 +848,18 @@ fn check_files(
         }
     }
     Ok(())
+}
+
+/// The key (64 lower-case hex digits) of a partial upload's name without
+/// its `.part`: `KEY.RANDOM`, RANDOM 32 lower-case hex digits.
+fn partial_key(stem: &str) -> Option<&str> {
+    let lower_hex = |t: &str, len: usize| {
+        t.len() == len
+            && t.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let (key, random) = stem.split_once('.')?;
+    (lower_hex(key, 64) && lower_hex(random, 32)).then_some(key)
 }
 
 fn check_thread(key: &[u8], value: &[u8]) -> Result<Thread, String> {

@@ -1317,6 +1317,36 @@ fn blobs_are_audited_and_a_plaintext_blob_or_a_canary_in_one_is_caught() {
     assert_eq!(json["checked"]["files records"], 1);
     assert_eq!(json["checked"]["blobs read"], 1);
 
+    // An upload being received for a recorded file (a retry replacing an
+    // unclaimed upload) is what a running relay holds: no finding. A
+    // partial under another name is one. (Before any step below writes
+    // through its copy's hard link into this store's blob.)
+    let random_hex = "0f".repeat(16);
+    let receiving = s.plant("receiving-part", &|_| {});
+    let blob = &blobs_in(&receiving)[0];
+    let key = blob
+        .file_name()
+        .expect("a name")
+        .to_string_lossy()
+        .into_owned();
+    std::fs::write(
+        receiving
+            .join("files")
+            .join(format!("{key}.{random_hex}.part")),
+        [1u8; 10],
+    )
+    .expect("write");
+    passes(&["store", path(&receiving)]);
+    std::fs::write(
+        receiving.join("files").join(format!("{key}.part")),
+        [1u8; 10],
+    )
+    .expect("write");
+    fails(
+        &["store", path(&receiving)],
+        "a partial upload under a name the relay does not write",
+    );
+
     // The same blob as plain text (format byte and length kept).
     let plain = s.plant("plain-blob", &|_| {});
     let blob = &blobs_in(&plain)[0];
@@ -1366,7 +1396,7 @@ fn blobs_are_audited_and_a_plaintext_blob_or_a_canary_in_one_is_caught() {
     std::fs::write(
         orphan
             .join("files")
-            .join(format!("{}.part", "00".repeat(32))),
+            .join(format!("{}.{random_hex}.part", "00".repeat(32))),
         [1u8; 10],
     )
     .expect("write");

@@ -410,23 +410,33 @@ async fn the_sweeper_removes_what_the_embedded_sweeper_removes() {
     // An interrupted upload's record and bytes go once old.
     upload(&store, &mailbox, &ids[1], 1_000_000, false).await;
     assert_eq!(sweep(1_000_000 + 3660, 3600, false).await, 1);
-    // A `.part` of no record, once old and not being received.
-    let orphan = blobs.path().join("files").join(format!(
-        "{}.part",
-        ozvi_relay::store::files::hex(&ozvi_relay::store::FileRecord::key(&mailbox, &ids[1]))
-    ));
+    // A partial file of no record, once old and not being received.
+    let partial_path = |id: &FileId| {
+        let key = ozvi_relay::store::FileRecord::key(&mailbox, id);
+        blobs.path().join("files").join(format!(
+            "{}.{}.part",
+            ozvi_relay::store::files::hex(&key),
+            "0f".repeat(16)
+        ))
+    };
+    let orphan = partial_path(&ids[1]);
     std::fs::write(&orphan, [1u8; 10]).expect("writes");
     assert_eq!(sweep(2_000_000, 0, true).await, 0);
     assert!(orphan.exists());
     assert_eq!(sweep(2_000_000, 0, false).await, 1);
     assert!(!orphan.exists());
     // Complete bytes of no record (a crash after a record's removal and
-    // before its bytes'): swept the same way; a blob with its record stays.
+    // before its bytes'), and a partial file beside a finished upload (the
+    // attempt a relay stopped in, before a retry finished): swept the same
+    // way; a blob with its record stays.
     upload(&store, &mailbox, &ids[0], 2_000_000, true).await;
     let left_behind = blob_path(&ids[1]);
     std::fs::write(&left_behind, [1u8; 10]).expect("writes");
-    assert_eq!(sweep(2_000_000, 0, false).await, 1);
+    let abandoned = partial_path(&ids[0]);
+    std::fs::write(&abandoned, [1u8; 10]).expect("writes");
+    assert_eq!(sweep(2_000_000, 0, false).await, 2);
     assert!(!left_behind.exists());
+    assert!(!abandoned.exists());
     assert!(blob_path(&ids[0]).exists(), "a blob with its record stays");
 }
 

@@ -269,52 +269,21 @@ impl BlobDir {
         self.dir.join(hex(&FileRecord::key(mailbox, file)))
     }
 
-    /// Where a blob is received.
-    pub fn partial_path(&self, mailbox: &MailboxId, file: &FileId) -> PathBuf {
-        self.dir
-            .join(format!("{}.part", hex(&FileRecord::key(mailbox, file))))
-    }
-
     /// The directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Removes a blob and what was being received for it.
+    /// Removes a blob (what is being received for it stays: see
+    /// [`BlobDir::remove_partials`]).
     pub fn remove(&self, mailbox: &MailboxId, file: &FileId) -> Result<(), StoreError> {
-        for path in [self.path(mailbox, file), self.partial_path(mailbox, file)] {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(e)),
-            }
-        }
-        Ok(())
+        remove_if_there(&self.path(mailbox, file))
     }
 
-    /// Removes what was being received for a blob.
-    pub fn remove_partial(&self, mailbox: &MailboxId, file: &FileId) -> Result<(), StoreError> {
-        match std::fs::remove_file(self.partial_path(mailbox, file)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(e)),
-        }
-    }
-
-    /// The keys of the `.part` files untouched for `older_than_secs` (by
-    /// the system's clock, as the file system keeps it); entries that are
+    /// The partial files ([`BlobDir::create_partial`]) untouched for
+    /// `older_than_secs` (by the system's clock, as the file system keeps
+    /// it), with the key of the blob each was receiving; entries that are
     /// not such a file are left alone.
-    pub fn old_partials(&self, older_than_secs: u64) -> Result<Vec<[u8; 32]>, StoreError> {
-        Ok(self
-            .old_partial_files(older_than_secs)?
-            .into_iter()
-            .map(|(key, _)| key)
-            .collect())
-    }
-
-    /// [`BlobDir::old_partials`] with each file's path: the fixed
-    /// `KEY.part` of [`BlobDir::create_partial`] and the `KEY.RANDOM.part`
-    /// of [`BlobDir::create_partial_unique`] alike.
     pub fn old_partial_files(
         &self,
         older_than_secs: u64,
@@ -322,16 +291,9 @@ impl BlobDir {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(io)? {
             let Ok(entry) = entry else { continue };
-            let name = entry.file_name();
-            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".part")) else {
+            let Some(key) = entry.file_name().to_str().and_then(partial_key) else {
                 continue;
             };
-            let stem = match stem.split_once('.') {
-                Some((key, random)) if random.len() == 32 && unhex16(random).is_some() => key,
-                Some(_) => continue,
-                None => stem,
-            };
-            let Some(key) = unhex32(stem) else { continue };
             if untouched_for(&entry, older_than_secs) {
                 out.push((key, entry.path()));
             }
@@ -352,21 +314,12 @@ impl BlobDir {
         Ok(Box::new(f))
     }
 
-    /// Starts receiving a blob (truncating an interrupted attempt).
+    /// Starts receiving a blob into a file of its own, `KEY.RANDOM.part`
+    /// (RANDOM: 16 random bytes in hex), which no other upload of the same
+    /// id opens, truncates or removes: relays on PostgreSQL share the blob
+    /// directory, and another relay may be receiving the same id at the
+    /// same time. Returns the file and its path (for [`BlobDir::complete`]).
     pub fn create_partial(
-        &self,
-        mailbox: &MailboxId,
-        file: &FileId,
-    ) -> Result<std::fs::File, StoreError> {
-        std::fs::File::create(self.partial_path(mailbox, file)).map_err(io)
-    }
-
-    /// Starts receiving a blob into a file of its own, `KEY.RANDOM.part`,
-    /// which no other upload of the same id opens, truncates or removes:
-    /// for relays that share the blob directory (PostgreSQL), where
-    /// another relay may be receiving the same id at the same time. Returns
-    /// the file and its path (for [`BlobDir::complete_at`]).
-    pub fn create_partial_unique(
         &self,
         mailbox: &MailboxId,
         file: &FileId,
@@ -387,7 +340,7 @@ impl BlobDir {
     }
 
     /// Puts the blob received at `partial_path` (synced) in place, durably.
-    pub fn complete_at(
+    pub fn complete(
         &self,
         partial: std::fs::File,
         partial_path: &Path,
@@ -399,14 +352,10 @@ impl BlobDir {
         self.sync_dir()
     }
 
-    /// Removes a partial file of [`BlobDir::create_partial_unique`] (or of
+    /// Removes a partial file of [`BlobDir::create_partial`] (or of
     /// [`BlobDir::old_partial_files`]); one already gone is not an error.
-    pub fn remove_partial_at(&self, partial_path: &Path) -> Result<(), StoreError> {
-        match std::fs::remove_file(partial_path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(e)),
-        }
+    pub fn remove_partial(&self, partial_path: &Path) -> Result<(), StoreError> {
+        remove_if_there(partial_path)
     }
 
     /// The complete blobs (named by their key alone) untouched for
@@ -430,23 +379,19 @@ impl BlobDir {
         Ok(out)
     }
 
-    /// Removes every `KEY.RANDOM.part` of [`BlobDir::create_partial_unique`]
-    /// for a blob (the sweeper, with the blob's stale record: whatever
-    /// was received for it is abandoned).
-    pub fn remove_unique_partials(
-        &self,
-        mailbox: &MailboxId,
-        file: &FileId,
-    ) -> Result<(), StoreError> {
+    /// Removes every partial file of a blob ([`BlobDir::create_partial`]):
+    /// whatever is being received for it is abandoned, and an upload
+    /// still writing into one can no longer put it in place.
+    pub fn remove_partials(&self, mailbox: &MailboxId, file: &FileId) -> Result<(), StoreError> {
         let prefix = format!("{}.", hex(&FileRecord::key(mailbox, file)));
         for entry in std::fs::read_dir(&self.dir).map_err(io)? {
             let Ok(entry) = entry else { continue };
             let name = entry.file_name();
             if name
                 .to_str()
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".part"))
+                .is_some_and(|n| n.starts_with(&prefix) && partial_key(n).is_some())
             {
-                self.remove_partial_at(&entry.path())?;
+                self.remove_partial(&entry.path())?;
             }
         }
         Ok(())
@@ -455,18 +400,6 @@ impl BlobDir {
     /// Writes bytes to a blob being received.
     pub fn append(file: &mut std::fs::File, bytes: &[u8]) -> Result<(), StoreError> {
         file.write_all(bytes).map_err(io)
-    }
-
-    /// Puts a received (and synced) blob in place, durably.
-    pub fn complete(
-        &self,
-        partial: std::fs::File,
-        mailbox: &MailboxId,
-        file: &FileId,
-    ) -> Result<(), StoreError> {
-        drop(partial);
-        std::fs::rename(self.partial_path(mailbox, file), self.path(mailbox, file)).map_err(io)?;
-        self.sync_dir()
     }
 
     /// Puts every complete blob named in `keys` into `target`'s `files/`
@@ -546,7 +479,15 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// The 32 bytes of 64 lower-case hex digits.
+/// Whether an old partial file of a blob whose record is `record` is
+/// abandoned: no upload will finish into it. An upload being received (or
+/// interrupted and kept for a retry) has a partial record, and its record's
+/// staleness decides; with no record, or a complete one (a crash left the
+/// partial of an attempt that a retry then finished), nothing will.
+pub fn partial_abandoned(record: Option<&FileRecord>) -> bool {
+    record.is_none_or(|r| r.state != FileState::Partial)
+}
+
 /// Whether a directory entry was last written `secs` or more ago (by the
 /// system's clock, as the file system keeps it); unknown is not old.
 fn untouched_for(entry: &std::fs::DirEntry, secs: u64) -> bool {
@@ -558,13 +499,27 @@ fn untouched_for(entry: &std::fs::DirEntry, secs: u64) -> bool {
         .is_some_and(|age| age.as_secs() >= secs)
 }
 
+/// The 32 bytes of 64 lower-case hex digits.
 fn unhex32(text: &str) -> Option<[u8; 32]> {
     unhex(text)
 }
 
-/// The 16 bytes of 32 lower-case hex digits (a unique partial's random part).
-fn unhex16(text: &str) -> Option<[u8; 16]> {
-    unhex(text)
+/// The key of the blob a partial file's name (`KEY.RANDOM.part`, of
+/// [`BlobDir::create_partial`]) says it receives; `None` for any other
+/// name.
+pub fn partial_key(name: &str) -> Option<[u8; 32]> {
+    let (key, random) = name.strip_suffix(".part")?.split_once('.')?;
+    unhex::<16>(random)?;
+    unhex32(key)
+}
+
+/// Removes a file; one already gone is not an error.
+fn remove_if_there(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(e)),
+    }
 }
 
 fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
@@ -590,6 +545,30 @@ pub fn io(e: std::io::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_partial_name_of_the_one_shape_names_a_blob() {
+        let key = "ab".repeat(32);
+        let random = "0f".repeat(16);
+        assert_eq!(
+            partial_key(&format!("{key}.{random}.part")),
+            Some([0xab; 32])
+        );
+        for name in [
+            format!("{key}.part"),
+            format!("{key}.{random}"),
+            format!("{key}.{random}.part.part"),
+            format!("{key}.{}.part", "0F".repeat(16)),
+            format!("{key}.{}.part", "0f".repeat(15)),
+            format!("{}.{random}.part", "ab".repeat(31)),
+            format!("{}.{random}.part", "AB".repeat(32)),
+            format!("{key}.{random}.x.part"),
+            format!(".{random}.part"),
+            key.clone(),
+        ] {
+            assert_eq!(partial_key(&name), None, "{name}");
+        }
+    }
 
     #[test]
     fn file_record_round_trips_at_its_fixed_length_and_refuses_bad_shapes() {

@@ -749,7 +749,7 @@ impl Store for SledStore {
             };
             self.files.insert(key, retried.encode()).map_err(backend)?;
         }
-        let partial = self.blobs.create_partial(mailbox, file)?;
+        let (partial, partial_path) = self.blobs.create_partial(mailbox, file)?;
         Ok(Box::new(SledUpload {
             store: self.clone(),
             mailbox: *mailbox,
@@ -757,6 +757,7 @@ impl Store for SledStore {
             record,
             written: 0,
             partial: Some(partial),
+            partial_path,
             created_record,
         }))
     }
@@ -810,12 +811,12 @@ impl Store for SledStore {
         receiving: &dyn Fn(&[u8; 32]) -> bool,
     ) -> Result<usize, StoreError> {
         let mut removed = 0;
-        for key in self.blobs.old_partials(older_than_secs)? {
+        for (key, path) in self.blobs.old_partial_files(older_than_secs)? {
             let _writing = self.writing();
             let _in_order = self.in_order();
             let (mailbox, file) = FileRecord::parse_key(&key)?;
-            if self.file(&mailbox, &file)?.is_none() && !receiving(&key) {
-                self.blobs.remove_partial(&mailbox, &file)?;
+            if files::partial_abandoned(self.file(&mailbox, &file)?.as_ref()) && !receiving(&key) {
+                self.blobs.remove_partial(&path)?;
                 removed += 1;
             }
         }
@@ -852,6 +853,8 @@ impl SledStore {
             .map_err(backend)?
             .is_some();
         self.blobs.remove(mailbox, file)?;
+        // An upload still receiving it can then no longer put it in place.
+        self.blobs.remove_partials(mailbox, file)?;
         Ok(removed)
     }
 }
@@ -946,6 +949,8 @@ struct SledUpload {
     record: FileRecord,
     written: u64,
     partial: Option<std::fs::File>,
+    /// Where `partial` is ([`BlobDir::create_partial`]).
+    partial_path: std::path::PathBuf,
     created_record: bool,
 }
 
@@ -971,20 +976,28 @@ impl BlobWriter for SledUpload {
         // every claim holds to its commit: a claim comes wholly before
         // (and wins: a claimed blob never changes) or wholly after.
         let _in_order = self.store.in_order();
-        if self
-            .store
-            .file(&self.mailbox, &self.file)?
-            .is_some_and(|r| r.state == FileState::Claimed)
-        {
+        let refused = match self.store.file(&self.mailbox, &self.file)? {
+            Some(r) if r.state == FileState::Claimed => Some(StoreError::FileExists),
+            // Her thread was deleted while this was received (an upload of
+            // no thread before her first contact is bound to her secret):
+            // nothing of it may stay.
+            None if self.record.binding == [0; 32]
+                && self.store.thread(&self.mailbox)?.is_none() =>
+            {
+                Some(StoreError::NotFound)
+            }
+            _ => None,
+        };
+        if let Some(refused) = refused {
             drop(partial);
-            self.store.blobs.remove_partial(&self.mailbox, &self.file)?;
-            return Err(StoreError::FileExists);
+            self.store.blobs.remove_partial(&self.partial_path)?;
+            return Err(refused);
         }
         #[cfg(test)]
         tests::finish_hook(&self.mailbox);
         self.store
             .blobs
-            .complete(partial, &self.mailbox, &self.file)?;
+            .complete(partial, &self.partial_path, &self.mailbox, &self.file)?;
         let record = FileRecord {
             state: FileState::Pending,
             ..self.record.clone()
@@ -1000,7 +1013,7 @@ impl BlobWriter for SledUpload {
         drop(self.partial.take());
         let _writing = self.store.writing();
         let _in_order = self.store.in_order();
-        self.store.blobs.remove_partial(&self.mailbox, &self.file)?;
+        self.store.blobs.remove_partial(&self.partial_path)?;
         let key = FileRecord::key(&self.mailbox, &self.file);
         if self.created_record
             && self
@@ -1385,11 +1398,17 @@ mod tests {
         );
         assert_eq!(sweep(1_000_000), 1, "an interrupted one is");
         drop(writer);
-        // A `.part` whose partial record a crash lost goes too, once old,
-        // unless it is being received; other entries stay.
-        let orphan = store.blobs.partial_path(&mailbox, &ids[1]);
+        // A partial file whose partial record a crash lost goes too, once
+        // old, unless it is being received; other entries stay, a partial
+        // of the fixed name older relays wrote among them.
+        let orphan = leftover_partial(&store, &mailbox, &ids[1]);
         std::fs::write(&orphan, [1u8; 10]).expect("writes");
         std::fs::write(store.blobs.dir().join("not-a-blob.part"), b"x").expect("writes");
+        let fixed_name = store.blobs.dir().join(format!(
+            "{}.part",
+            files::hex(&FileRecord::key(&mailbox, &ids[1]))
+        ));
+        std::fs::write(&fixed_name, b"x").expect("writes");
         let strict = |now: u64, receiving: bool| {
             crate::store::remove_stale_files(&store, now, 0, &|_| receiving).expect("sweeps")
         };
@@ -1398,6 +1417,7 @@ mod tests {
         assert_eq!(strict(1_000_000, false), 1);
         assert!(!orphan.exists());
         assert!(store.blobs.dir().join("not-a-blob.part").exists());
+        assert!(fixed_name.exists());
         std::fs::write(&orphan, [1u8; 10]).expect("writes");
         assert_eq!(
             crate::store::remove_stale_files(&store, 1_000_000, 3600, &|_| false).expect("sweeps"),
@@ -1405,5 +1425,69 @@ mod tests {
             "a fresh one stays"
         );
         assert!(orphan.exists());
+    }
+
+    /// A partial file for `file` as an upload leaves it when the relay
+    /// stops before it ends.
+    fn leftover_partial(
+        store: &SledStore,
+        mailbox: &MailboxId,
+        file: &FileId,
+    ) -> std::path::PathBuf {
+        let (partial, path) = store.blobs.create_partial(mailbox, file).expect("creates");
+        drop(partial);
+        path
+    }
+
+    #[test]
+    fn a_partial_left_beside_a_finished_upload_is_swept_and_the_upload_kept() {
+        let store = SledStore::temporary().expect("opens");
+        let mailbox = MailboxId([6; 16]);
+        let id = FileId([1; 16]);
+        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
+        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
+        blob[0] = 1;
+        // The relay stopped during her first attempt; her retry finished
+        // and her first message claimed it.
+        let abandoned = leftover_partial(&store, &mailbox, &id);
+        std::fs::write(&abandoned, &blob[..10]).expect("writes");
+        let mut writer = store
+            .begin_upload(&mailbox, &id, length, [0; 32], 60, FileQuota::default())
+            .expect("begins");
+        writer.write(&blob).expect("writes");
+        writer.finish().expect("finishes");
+        store
+            .create_thread_claiming(
+                &mailbox,
+                [9; 32],
+                &CentreId::parse("ic-zlin").expect("valid"),
+                b"\x01\x01envelope",
+                60,
+                &[id],
+                FileQuota::default(),
+            )
+            .expect("creates and claims");
+        let sweep = |receiving: bool| {
+            crate::store::remove_stale_files(&store, 1_000_000, 0, &|_| receiving).expect("sweeps")
+        };
+        assert_eq!(sweep(true), 0, "not while the id is being received");
+        assert!(abandoned.exists());
+        assert_eq!(sweep(false), 1);
+        assert!(!abandoned.exists());
+        assert_eq!(
+            store
+                .file(&mailbox, &id)
+                .expect("reads")
+                .expect("kept")
+                .state,
+            FileState::Claimed
+        );
+        let mut kept = Vec::new();
+        std::io::Read::read_to_end(
+            &mut store.read_blob(&mailbox, &id).expect("opens"),
+            &mut kept,
+        )
+        .expect("reads");
+        assert_eq!(kept, blob);
     }
 }

@@ -1098,6 +1098,54 @@ async fn one_address_holds_two_uploads_one_mailbox_one_while_another_client_stil
 }
 
 #[tokio::test]
+async fn an_upload_under_way_when_she_deletes_her_thread_leaves_nothing() {
+    let app = spawn_app().await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    thread_of(&app, &anna).await;
+    let photo = sealed(&app, &mailbox, &[7u8; 100_000]);
+    let id = photo.reference.id;
+    let length = photo.blob.len() as u64;
+    let (status, mut socket) = raw(
+        &app,
+        &person_head(&anna, &id, Some(length)),
+        &photo.blob[..1000],
+    )
+    .await;
+    assert_eq!(status, None, "still receiving");
+    let mut begun = false;
+    for _ in 0..100 {
+        begun = app
+            .state
+            .store
+            .file(&mailbox, &id)
+            .await
+            .expect("reads")
+            .is_some();
+        if begun {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(begun, "the upload began");
+    // From her other device, say.
+    let deleted = app
+        .as_person(app.http.delete(app.url("/api/v1/mailbox")), &anna)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(deleted.status(), 204);
+    socket.write_all(&photo.blob[1000..]).await.expect("writes");
+    assert_eq!(
+        status_within(&mut socket, Duration::from_secs(5)).await,
+        Some(404),
+        "the rest of the upload is refused as her thread's"
+    );
+    assert!(app.state.store.all_files().await.expect("reads").is_empty());
+    assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
+}
+
+#[tokio::test]
 async fn an_idle_or_slow_upload_is_cut_and_its_partial_kept_for_a_retry() {
     let app = spawn_app_with(|c| {
         c.upload_idle_secs = 3;

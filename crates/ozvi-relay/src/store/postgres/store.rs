@@ -49,7 +49,7 @@
 //! row's values or the URL. A constraint the store relies on maps to the
 //! error the sled store gives (a thread that exists: `Exists`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -603,6 +603,19 @@ async fn file_of<C: GenericClient>(
         .transpose()
 }
 
+/// Whether the thread of `mailbox` exists.
+async fn thread_exists<C: GenericClient>(
+    client: &C,
+    mailbox: &MailboxId,
+) -> Result<bool, StoreError> {
+    let m: &[u8] = &mailbox.0;
+    Ok(
+        row(client, "SELECT 1 FROM threads WHERE mailbox_id = $1", &[&m])
+            .await?
+            .is_some(),
+    )
+}
+
 /// Writes a file's record, replacing the one under its ids.
 async fn put_file<C: GenericClient>(
     client: &C,
@@ -804,7 +817,7 @@ impl Storage for PgStore {
         }
         // A file of its own: another relay sharing the blob directory may
         // be receiving the same id right now.
-        let (partial, partial_path) = self.blobs.create_partial_unique(mailbox, file)?;
+        let (partial, partial_path) = self.blobs.create_partial(mailbox, file)?;
         timed(tx.commit()).await?;
         Ok(Box::new(PgUpload {
             pool: self.pool.clone(),
@@ -891,27 +904,38 @@ impl Storage for PgStore {
         }
         // An upload another relay is receiving writes its partial file
         // now and then: only files untouched for the whole pending time go.
-        // Complete blobs of no record (left by a crash or a failed unlink
-        // after their record went) go the same way; a blob is renamed into
-        // place under the mailbox's lock just before its record is written,
-        // so the check under that lock never sees one being finished.
-        let old_files: Vec<([u8; 32], PathBuf)> = self
-            .blobs
-            .old_partial_files(pending_file_secs)?
-            .into_iter()
-            .chain(self.blobs.old_blob_files(pending_file_secs)?)
-            .collect();
-        let recorded = self.recorded(&old_files).await?;
-        for (key, path) in old_files {
-            if recorded.contains(&key) {
+        // A partial file goes unless its record is of an upload still being
+        // received ([`files::partial_abandoned`]). Complete blobs of no
+        // record (left by a crash or a failed unlink after their record
+        // went) go the same way; a blob is renamed into place under the
+        // mailbox's lock just before its record is written, so the check
+        // under that lock never sees one being finished.
+        let partials = self.blobs.old_partial_files(pending_file_secs)?;
+        let blobs = self.blobs.old_blob_files(pending_file_secs)?;
+        let recorded = self.recorded(partials.iter().chain(&blobs)).await?;
+        let old_files = (partials.into_iter().map(|(k, p)| (k, p, true)))
+            .chain(blobs.into_iter().map(|(k, p)| (k, p, false)));
+        for (key, path, partial) in old_files {
+            let kept = match recorded.get(&key) {
+                None => false,
+                Some(FileState::Partial) => true,
+                Some(_) => !partial,
+            };
+            if kept {
                 continue;
             }
             let (mailbox, file) = FileRecord::parse_key(&key)?;
             let mut client = self.client().await?;
             let tx = timed(client.transaction()).await?;
             lock_files(&tx, &mailbox).await?;
-            if file_of(&tx, &mailbox, &file, false).await?.is_none() && !receiving(&key) {
-                self.blobs.remove_partial_at(&path)?;
+            let record = file_of(&tx, &mailbox, &file, false).await?;
+            let abandoned = if partial {
+                files::partial_abandoned(record.as_ref())
+            } else {
+                record.is_none()
+            };
+            if abandoned && !receiving(&key) {
+                self.blobs.remove_partial(&path)?;
                 removed += 1;
             }
             timed(tx.commit()).await?;
@@ -1294,29 +1318,35 @@ impl PgStore {
     /// Which of the files on disk `on_disk` (keyed mailbox id ‖ file id)
     /// have a record, a statement per thousand: the sweep then looks under
     /// a lock only at files that had none, instead of at every old file.
-    async fn recorded(
+    async fn recorded<'a>(
         &self,
-        on_disk: &[([u8; 32], PathBuf)],
-    ) -> Result<HashSet<[u8; 32]>, StoreError> {
-        let mut recorded = HashSet::new();
+        on_disk: impl Iterator<Item = &'a ([u8; 32], PathBuf)>,
+    ) -> Result<HashMap<[u8; 32], FileState>, StoreError> {
+        let on_disk: Vec<&[u8; 32]> = on_disk.map(|(key, _)| key).collect();
+        let mut recorded = HashMap::new();
         if on_disk.is_empty() {
             return Ok(recorded);
         }
         let client = self.client().await?;
         for chunk in on_disk.chunks(1000) {
-            let mailboxes: Vec<&[u8]> = chunk.iter().map(|(k, _)| &k[..16]).collect();
-            let files: Vec<&[u8]> = chunk.iter().map(|(k, _)| &k[16..]).collect();
+            let mailboxes: Vec<&[u8]> = chunk.iter().map(|k| &k[..16]).collect();
+            let files: Vec<&[u8]> = chunk.iter().map(|k| &k[16..]).collect();
             for row in rows(
                 &client,
-                "SELECT f.mailbox_id, f.file_id FROM files AS f \
-                 JOIN unnest($1::bytea[], $2::bytea[]) AS k (mailbox_id, file_id) \
-                 ON f.mailbox_id = k.mailbox_id AND f.file_id = k.file_id",
+                &format!(
+                    "SELECT f.mailbox_id, f.file_id, {FILE_COLUMNS} FROM files AS f \
+                     JOIN unnest($1::bytea[], $2::bytea[]) AS k (mailbox_id, file_id) \
+                     ON f.mailbox_id = k.mailbox_id AND f.file_id = k.file_id"
+                ),
                 &[&mailboxes, &files],
             )
             .await?
             {
                 let (mailbox, file) = file_ids(&row)?;
-                recorded.insert(FileRecord::key(&mailbox, &file));
+                recorded.insert(
+                    FileRecord::key(&mailbox, &file),
+                    file_record(&row, 2)?.state,
+                );
             }
         }
         Ok(recorded)
@@ -1357,7 +1387,7 @@ impl PgStore {
         // (begin_upload).
         timed(tx.commit()).await?;
         self.blobs.remove(mailbox, file)?;
-        self.blobs.remove_unique_partials(mailbox, file)?;
+        self.blobs.remove_partials(mailbox, file)?;
         Ok(true)
     }
 }
@@ -1372,7 +1402,7 @@ struct PgUpload {
     record: FileRecord,
     written: u64,
     partial: Option<std::fs::File>,
-    /// Where `partial` is ([`BlobDir::create_partial_unique`]).
+    /// Where `partial` is ([`BlobDir::create_partial`]).
     partial_path: PathBuf,
     created_record: bool,
 }
@@ -1423,14 +1453,28 @@ impl PgUpload {
         // wholly before (and wins: a claimed blob never changes) or after.
         lock_files(&tx, &self.mailbox).await?;
         let current = file_of(&tx, &self.mailbox, &self.file, true).await?;
-        if current.is_some_and(|r| r.state == FileState::Claimed) {
+        let refused = match &current {
+            Some(r) if r.state == FileState::Claimed => Some(StoreError::FileExists),
+            // Her thread was deleted while this was received: nothing of
+            // it may stay. (An upload of no thread before her first
+            // contact is bound to her secret; a record gone while her
+            // thread stays is another attempt's, given up on another relay,
+            // and this attempt puts it back.)
+            None if self.record.binding == [0; 32]
+                && !thread_exists(&tx, &self.mailbox).await? =>
+            {
+                Some(StoreError::NotFound)
+            }
+            _ => None,
+        };
+        if let Some(refused) = refused {
             drop(partial);
-            self.blobs.remove_partial_at(&self.partial_path)?;
-            return Err(StoreError::FileExists);
+            self.blobs.remove_partial(&self.partial_path)?;
+            return Err(refused);
         }
         let (blobs, mailbox, file) = (Arc::clone(&self.blobs), self.mailbox, self.file);
         let path = self.partial_path.clone();
-        blocking(move || blobs.complete_at(partial, &path, &mailbox, &file)).await?;
+        blocking(move || blobs.complete(partial, &path, &mailbox, &file)).await?;
         let record = FileRecord {
             state: FileState::Pending,
             ..self.record.clone()
@@ -1446,7 +1490,7 @@ impl PgUpload {
         let mut client = connection(&self.pool).await?;
         let tx = timed(client.transaction()).await?;
         lock_files(&tx, &self.mailbox).await?;
-        self.blobs.remove_partial_at(&self.partial_path)?;
+        self.blobs.remove_partial(&self.partial_path)?;
         if self.created_record {
             exec(
                 &tx,
