@@ -379,17 +379,25 @@ impl BlobDir {
         Ok(out)
     }
 
-    /// Removes every partial file of a blob ([`BlobDir::create_partial`]):
-    /// whatever is being received for it is abandoned, and an upload
+    /// Removes every partial file ([`BlobDir::create_partial`]) of the
+    /// blobs of `files` in `mailbox`, in one pass over the directory:
+    /// whatever is being received for them is abandoned, and an upload
     /// still writing into one can no longer put it in place.
-    pub fn remove_partials(&self, mailbox: &MailboxId, file: &FileId) -> Result<(), StoreError> {
-        let prefix = format!("{}.", hex(&FileRecord::key(mailbox, file)));
+    pub fn remove_partials(&self, mailbox: &MailboxId, files: &[FileId]) -> Result<(), StoreError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let keys: std::collections::HashSet<[u8; 32]> = files
+            .iter()
+            .map(|file| FileRecord::key(mailbox, file))
+            .collect();
         for entry in std::fs::read_dir(&self.dir).map_err(io)? {
             let Ok(entry) = entry else { continue };
-            let name = entry.file_name();
-            if name
+            if entry
+                .file_name()
                 .to_str()
-                .is_some_and(|n| n.starts_with(&prefix) && partial_key(n).is_some())
+                .and_then(partial_key)
+                .is_some_and(|key| keys.contains(&key))
             {
                 self.remove_partial(&entry.path())?;
             }

@@ -426,9 +426,8 @@ impl Store for SledStore {
             // Its files go after it (a transaction cannot iterate). A crash
             // in between leaves claimed files of no thread, which the
             // sweeper removes.
-            for (file, _) in self.files(mailbox)? {
-                self.remove_file_unguarded(mailbox, &file)?;
-            }
+            let files: Vec<FileId> = self.files(mailbox)?.into_iter().map(|(f, _)| f).collect();
+            self.remove_files_unguarded(mailbox, &files)?;
         }
         Ok(deleted)
     }
@@ -847,14 +846,28 @@ impl SledStore {
         mailbox: &MailboxId,
         file: &FileId,
     ) -> Result<bool, StoreError> {
-        let removed = self
-            .files
-            .remove(FileRecord::key(mailbox, file))
-            .map_err(backend)?
-            .is_some();
-        self.blobs.remove(mailbox, file)?;
-        // An upload still receiving it can then no longer put it in place.
-        self.blobs.remove_partials(mailbox, file)?;
+        self.remove_files_unguarded(mailbox, &[*file])
+    }
+
+    /// Removes the records and blobs of `files`, and what is being received
+    /// for them (an upload still writing can then no longer put its blob in
+    /// place); whether any record was there. The caller holds the write
+    /// gate.
+    fn remove_files_unguarded(
+        &self,
+        mailbox: &MailboxId,
+        files: &[FileId],
+    ) -> Result<bool, StoreError> {
+        let mut removed = false;
+        for file in files {
+            removed |= self
+                .files
+                .remove(FileRecord::key(mailbox, file))
+                .map_err(backend)?
+                .is_some();
+            self.blobs.remove(mailbox, file)?;
+        }
+        self.blobs.remove_partials(mailbox, files)?;
         Ok(removed)
     }
 }

@@ -1387,7 +1387,7 @@ impl PgStore {
         // (begin_upload).
         timed(tx.commit()).await?;
         self.blobs.remove(mailbox, file)?;
-        self.blobs.remove_partials(mailbox, file)?;
+        self.blobs.remove_partials(mailbox, &[*file])?;
         Ok(true)
     }
 }
