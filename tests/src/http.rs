@@ -14,10 +14,21 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// How long a client keeps an idle connection for its next request: less
+/// than the relay's keep-alive (actix-web's 5 s), so that a request never
+/// goes out on a connection the relay is closing at that moment. A test
+/// that waits some seconds between two requests (holding uploads open, say)
+/// otherwise fails now and then with a connection error when the machine
+/// is busy.
+pub const IDLE_CONNECTION: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A plain reqwest client.
 pub fn client() -> reqwest::Client {
     install_tls_provider();
-    reqwest::Client::new()
+    reqwest::Client::builder()
+        .pool_idle_timeout(IDLE_CONNECTION)
+        .build()
+        .expect("client")
 }
 
 /// A client whose connections come from `source` (any 127.x address is
@@ -25,6 +36,7 @@ pub fn client() -> reqwest::Client {
 pub fn client_from(source: &str) -> reqwest::Client {
     install_tls_provider();
     reqwest::Client::builder()
+        .pool_idle_timeout(IDLE_CONNECTION)
         .local_address(source.parse::<IpAddr>().expect("an address"))
         .build()
         .expect("client")
