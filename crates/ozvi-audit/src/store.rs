@@ -789,7 +789,7 @@ fn check_files(
         // The name is not necessarily ASCII: cut on characters, not bytes.
         let at = format!("blob {}…", name.chars().take(12).collect::<String>());
         // A complete blob is named by its record's key; one being
-        // received by `KEY.RANDOM.part` (API.md "What is stored").
+        // received by `KEY.ATTEMPT.part` (API.md "What is stored").
         let partial = name.strip_suffix(".part");
         let record = match partial {
             Some(_) => None,
@@ -799,7 +799,7 @@ fn check_files(
             None if record.is_none() => report.fail(&at, "a blob with no complete file record"),
             Some(None) => report.fail(
                 &at,
-                "a partial upload under a name the relay does not write (not HEX.RANDOM.part)",
+                "a partial upload under a name the relay does not write (not HEX.ATTEMPT.part)",
             ),
             Some(Some(key)) if !recorded.contains(key) => report.fail(
                 &at,
@@ -851,7 +851,7 @@ fn check_files(
 }
 
 /// The key (64 lower-case hex digits) of a partial upload's name without
-/// its `.part`: `KEY.RANDOM`, RANDOM 32 lower-case hex digits.
+/// its `.part`: `KEY.ATTEMPT`, ATTEMPT 32 lower-case hex digits.
 fn partial_key(stem: &str) -> Option<&str> {
     let lower_hex = |t: &str, len: usize| {
         t.len() == len

@@ -330,13 +330,14 @@ async fn a_nonce_is_spent_once_on_any_relay_until_it_expires() {
     );
 }
 
-/// An upload of `id` to `mailbox`, complete unless `complete` is false.
+/// An upload of `id` to `mailbox` (bound to the verifier `[9; 32]`, as her
+/// first contact's uploads are), complete unless `complete` is false.
 async fn upload(store: &PgStore, mailbox: &MailboxId, id: &FileId, now: u64, complete: bool) {
     let length = BLOB_LENGTHS[0];
     let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
     blob[0] = 1;
     let mut writer = store
-        .begin_upload(mailbox, id, length, [0; 32], now, FileQuota::default())
+        .begin_upload(mailbox, id, length, [9; 32], now, FileQuota::default())
         .await
         .expect("begins");
     if complete {
@@ -506,7 +507,7 @@ async fn the_same_upload_on_two_relays_at_once_leaves_one_attempt_whole() {
     let (from_a, from_b) = (attempt(0xaa), attempt(0xbb));
     let begin = |store: Arc<PgStore>| async move {
         store
-            .begin_upload(&mailbox, &id, length, [0; 32], NOW, FileQuota::default())
+            .begin_upload(&mailbox, &id, length, [9; 32], NOW, FileQuota::default())
             .await
             .expect("begins")
     };
@@ -564,7 +565,7 @@ async fn another_relays_sweeper_leaves_a_retried_upload_alone() {
     let mut blob = vec![0x44u8; usize::try_from(length).expect("small")];
     blob[0] = 1;
     let mut retry = a
-        .begin_upload(&mailbox, &id, length, [0; 32], later, FileQuota::default())
+        .begin_upload(&mailbox, &id, length, [9; 32], later, FileQuota::default())
         .await
         .expect("the retry begins");
     retry.write(&blob[..100]).expect("writes");
@@ -597,7 +598,7 @@ async fn a_finish_whose_request_is_dropped_still_completes() {
     let mut blob = vec![0x77u8; usize::try_from(length).expect("small")];
     blob[0] = 1;
     let mut writer = store
-        .begin_upload(&mailbox, &id, length, [0; 32], NOW, FileQuota::default())
+        .begin_upload(&mailbox, &id, length, [9; 32], NOW, FileQuota::default())
         .await
         .expect("begins");
     writer.write(&blob).expect("writes");

@@ -314,32 +314,40 @@ impl BlobDir {
         Ok(Box::new(f))
     }
 
-    /// Starts receiving a blob into a file of its own, `KEY.RANDOM.part`
-    /// (RANDOM: 16 random bytes in hex), which no other upload of the same
-    /// id opens, truncates or removes: relays on PostgreSQL share the blob
-    /// directory, and another relay may be receiving the same id at the
-    /// same time. Returns the file and its path (for [`BlobDir::complete`]).
+    /// Starts receiving a blob into `KEY.ATTEMPT.part` (ATTEMPT: 16 bytes
+    /// in hex), truncating what an earlier attempt under the same name left.
+    ///
+    /// On PostgreSQL every attempt has a fresh random ATTEMPT
+    /// ([`new_attempt`]): relays share the blob directory, and another relay
+    /// may be receiving the same id at the same time. A sled store passes
+    /// one ATTEMPT for as long as it is open: one relay receives an id once
+    /// at a time, so a retry reuses what the attempt it replaces left, and
+    /// the store removes every partial file when it opens
+    /// ([`BlobDir::remove_all_partials`]). Returns the file and its path
+    /// (for [`BlobDir::complete`]).
     pub fn create_partial(
         &self,
         mailbox: &MailboxId,
         file: &FileId,
+        attempt: &[u8; 16],
     ) -> Result<(std::fs::File, PathBuf), StoreError> {
-        let mut random = [0u8; 16];
-        rand_core::Rng::fill_bytes(&mut ozvi_crypto::primitives::rng::os_rng(), &mut random);
         let path = self.dir.join(format!(
             "{}.{}.part",
             hex(&FileRecord::key(mailbox, file)),
-            hex(&random)
+            hex(attempt)
         ));
         let partial = std::fs::OpenOptions::new()
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(true)
             .open(&path)
             .map_err(io)?;
         Ok((partial, path))
     }
 
     /// Puts the blob received at `partial_path` (synced) in place, durably.
+    /// A partial file removed meanwhile (its thread or its file was) is
+    /// `NotFound`.
     pub fn complete(
         &self,
         partial: std::fs::File,
@@ -348,8 +356,36 @@ impl BlobDir {
         file: &FileId,
     ) -> Result<(), StoreError> {
         drop(partial);
-        std::fs::rename(partial_path, self.path(mailbox, file)).map_err(io)?;
+        std::fs::rename(partial_path, self.path(mailbox, file)).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                StoreError::NotFound
+            } else {
+                io(e)
+            }
+        })?;
         self.sync_dir()
+    }
+
+    /// Removes every file whose name ends in `.part`: what uploads were
+    /// receiving when the relay stopped (their bytes are never resumed: a
+    /// retry sends the whole blob), and the `KEY.part` of relays before the
+    /// one name shape. Only for a store that no other process uses (sled),
+    /// when it opens.
+    pub fn remove_all_partials(&self) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir).map_err(io)? {
+            let Ok(entry) = entry else { continue };
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.ends_with(".part"))
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
+                remove_if_there(&entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Removes a partial file of [`BlobDir::create_partial`] (or of
@@ -507,12 +543,19 @@ fn untouched_for(entry: &std::fs::DirEntry, secs: u64) -> bool {
         .is_some_and(|age| age.as_secs() >= secs)
 }
 
+/// A fresh random attempt id for [`BlobDir::create_partial`].
+pub fn new_attempt() -> [u8; 16] {
+    let mut attempt = [0u8; 16];
+    rand_core::Rng::fill_bytes(&mut ozvi_crypto::primitives::rng::os_rng(), &mut attempt);
+    attempt
+}
+
 /// The 32 bytes of 64 lower-case hex digits.
 fn unhex32(text: &str) -> Option<[u8; 32]> {
     unhex(text)
 }
 
-/// The key of the blob a partial file's name (`KEY.RANDOM.part`, of
+/// The key of the blob a partial file's name (`KEY.ATTEMPT.part`, of
 /// [`BlobDir::create_partial`]) says it receives; `None` for any other
 /// name.
 pub fn partial_key(name: &str) -> Option<[u8; 32]> {
@@ -531,16 +574,18 @@ fn remove_if_there(path: &Path) -> Result<(), StoreError> {
 }
 
 fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N {
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() != 2 * N {
         return None;
     }
     let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        let pair = text.get(2 * i..2 * i + 2)?;
-        if pair.bytes().any(|b| b.is_ascii_uppercase()) {
-            return None;
-        }
-        *byte = u8::from_str_radix(pair, 16).ok()?;
+    for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Some(out)
 }
@@ -572,6 +617,8 @@ mod tests {
             format!("{}.{random}.part", "AB".repeat(32)),
             format!("{key}.{random}.x.part"),
             format!(".{random}.part"),
+            format!("+{}.{random}.part", &key[1..]),
+            format!("{key}.+{}.part", &random[1..]),
             key.clone(),
         ] {
             assert_eq!(partial_key(&name), None, "{name}");

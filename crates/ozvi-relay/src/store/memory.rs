@@ -121,6 +121,18 @@ impl BlobWriter for MemoryUpload {
             return Err(StoreError::Corrupt);
         }
         let mut inner = lock(&self.inner);
+        // As SledStore: an upload into a thread deleted while it was
+        // received leaves nothing.
+        if self.record.binding == [0; 32] && !inner.threads.contains_key(&self.key.0) {
+            if inner
+                .files
+                .get(&self.key)
+                .is_some_and(|r| r.state == FileState::Partial)
+            {
+                inner.files.remove(&self.key);
+            }
+            return Err(StoreError::NotFound);
+        }
         if inner
             .files
             .get(&self.key)
@@ -453,6 +465,10 @@ impl Store for MemoryStore {
         quota: FileQuota,
     ) -> Result<Box<dyn BlobWriter>, StoreError> {
         let mut inner = self.lock();
+        // As SledStore: an upload into a thread needs the thread.
+        if binding == [0; 32] && !inner.threads.contains_key(&mailbox.0) {
+            return Err(StoreError::NotFound);
+        }
         let others = inner.files_of(mailbox);
         files::check_upload(&others, file, length, quota)?;
         let record = FileRecord {

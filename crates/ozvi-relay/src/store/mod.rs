@@ -278,9 +278,11 @@ pub trait Store: Send + Sync + 'static {
         }
     }
 
-    /// Removes `.part` files that have no record (a crash can lose an
-    /// upload's partial record but not its bytes), untouched for
-    /// `older_than_secs` and not being received. Returns how many.
+    /// Removes the partial files no upload will finish into
+    /// ([`files::partial_abandoned`]: their record is gone, as a crash can
+    /// lose an upload's partial record but not its bytes, or complete),
+    /// untouched for `older_than_secs` and not being received. Returns how
+    /// many.
     fn remove_orphan_partials(
         &self,
         _older_than_secs: u64,

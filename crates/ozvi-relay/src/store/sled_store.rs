@@ -55,6 +55,10 @@ pub struct SledStore {
     /// are committed in increasing order: a desk that has seen change N
     /// never later finds a thread committed with a change below N.
     order: Arc<Mutex<()>>,
+    /// The attempt id of this store's partial files
+    /// ([`BlobDir::create_partial`]): one relay receives a blob id once at
+    /// a time, so a retry truncates what the attempt it replaces left.
+    attempt: [u8; 16],
 }
 
 impl SledStore {
@@ -69,7 +73,11 @@ impl SledStore {
             .flush_every_ms(None)
             .open()
             .map_err(backend)?;
-        Self::from_db(db, BlobDir::open(dir, false)?)
+        let blobs = BlobDir::open(dir, false)?;
+        // No upload is being received by a store that is only opening
+        // (sled's lock keeps every other process out).
+        blobs.remove_all_partials()?;
+        Self::from_db(db, blobs)
     }
 
     /// [`SledStore::open`] on a directory another handle has just let go
@@ -123,6 +131,7 @@ impl SledStore {
             blobs: Arc::new(blobs),
             gate: Arc::default(),
             order: Arc::default(),
+            attempt: files::new_attempt(),
             db,
         })
     }
@@ -425,7 +434,11 @@ impl Store for SledStore {
         if deleted {
             // Its files go after it (a transaction cannot iterate). A crash
             // in between leaves claimed files of no thread, which the
-            // sweeper removes.
+            // sweeper removes. Under the order lock, which an upload's
+            // finishing holds from its check to its record: one that
+            // finished first is removed here, one that finishes after finds
+            // no thread ([`BlobWriter::finish`]).
+            let _in_order = self.in_order();
             let files: Vec<FileId> = self.files(mailbox)?.into_iter().map(|(f, _)| f).collect();
             self.remove_files_unguarded(mailbox, &files)?;
         }
@@ -726,6 +739,12 @@ impl Store for SledStore {
     ) -> Result<Box<dyn BlobWriter>, StoreError> {
         let _writing = self.writing();
         let _in_order = self.in_order();
+        // An upload into a thread (not bound to her secret before her first
+        // contact) needs the thread: it may have been deleted since her
+        // request was let in.
+        if binding == [0; 32] && self.thread(mailbox)?.is_none() {
+            return Err(StoreError::NotFound);
+        }
         let others = self.files(mailbox)?;
         files::check_upload(&others, file, length, quota)?;
         let key = FileRecord::key(mailbox, file);
@@ -748,7 +767,7 @@ impl Store for SledStore {
             };
             self.files.insert(key, retried.encode()).map_err(backend)?;
         }
-        let (partial, partial_path) = self.blobs.create_partial(mailbox, file)?;
+        let (partial, partial_path) = self.blobs.create_partial(mailbox, file, &self.attempt)?;
         Ok(Box::new(SledUpload {
             store: self.clone(),
             mailbox: *mailbox,
@@ -801,6 +820,7 @@ impl Store for SledStore {
 
     fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {
         let _writing = self.writing();
+        let _in_order = self.in_order();
         self.remove_file_unguarded(mailbox, file)
     }
 
@@ -989,21 +1009,29 @@ impl BlobWriter for SledUpload {
         // every claim holds to its commit: a claim comes wholly before
         // (and wins: a claimed blob never changes) or wholly after.
         let _in_order = self.store.in_order();
-        let refused = match self.store.file(&self.mailbox, &self.file)? {
-            Some(r) if r.state == FileState::Claimed => Some(StoreError::FileExists),
-            // Her thread was deleted while this was received (an upload of
-            // no thread before her first contact is bound to her secret):
-            // nothing of it may stay.
-            None if self.record.binding == [0; 32]
-                && self.store.thread(&self.mailbox)?.is_none() =>
-            {
-                Some(StoreError::NotFound)
-            }
-            _ => None,
+        let key = FileRecord::key(&self.mailbox, &self.file);
+        let current = self.store.file(&self.mailbox, &self.file)?;
+        // An upload into a thread whose thread is gone was deleted with it
+        // while it was received: nothing of it may stay. (One of no thread
+        // before her first contact is bound to her secret.)
+        let orphaned =
+            self.record.binding == [0; 32] && self.store.thread(&self.mailbox)?.is_none();
+        let refused = if orphaned {
+            Some(StoreError::NotFound)
+        } else if current
+            .as_ref()
+            .is_some_and(|r| r.state == FileState::Claimed)
+        {
+            Some(StoreError::FileExists)
+        } else {
+            None
         };
         if let Some(refused) = refused {
             drop(partial);
             self.store.blobs.remove_partial(&self.partial_path)?;
+            if orphaned && current.is_some_and(|r| r.state == FileState::Partial) {
+                self.store.files.remove(key).map_err(backend)?;
+            }
             return Err(refused);
         }
         #[cfg(test)]
@@ -1017,7 +1045,7 @@ impl BlobWriter for SledUpload {
         };
         self.store
             .files
-            .insert(FileRecord::key(&self.mailbox, &self.file), record.encode())
+            .insert(key, record.encode())
             .map_err(backend)?;
         Ok(())
     }
@@ -1117,7 +1145,7 @@ mod tests {
         let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
         blob[0] = 1;
         let mut writer = store
-            .begin_upload(&mailbox, &id, length, [0; 32], 60, FileQuota::default())
+            .begin_upload(&mailbox, &id, length, [9; 32], 60, FileQuota::default())
             .expect("begins");
         writer.write(&blob).expect("writes");
         writer.finish().expect("finishes");
@@ -1370,7 +1398,7 @@ mod tests {
         let ids = [FileId([1; 16]), FileId([2; 16])];
         for id in &ids {
             let mut writer = store
-                .begin_upload(&mailbox, id, length, [0; 32], 60, FileQuota::default())
+                .begin_upload(&mailbox, id, length, [9; 32], 60, FileQuota::default())
                 .expect("begins");
             writer.write(&blob).expect("writes");
             writer.finish().expect("finishes");
@@ -1402,7 +1430,7 @@ mod tests {
         assert!(store.read_blob(&mailbox, &ids[0]).is_err(), "its bytes too");
         // An upload being received is never swept.
         let mut writer = store
-            .begin_upload(&mailbox, &ids[1], length, [0; 32], 60, FileQuota::default())
+            .begin_upload(&mailbox, &ids[1], length, [9; 32], 60, FileQuota::default())
             .expect("begins");
         writer.write(&blob[..10]).expect("writes");
         assert_eq!(
@@ -1447,7 +1475,10 @@ mod tests {
         mailbox: &MailboxId,
         file: &FileId,
     ) -> std::path::PathBuf {
-        let (partial, path) = store.blobs.create_partial(mailbox, file).expect("creates");
+        let (partial, path) = store
+            .blobs
+            .create_partial(mailbox, file, &files::new_attempt())
+            .expect("creates");
         drop(partial);
         path
     }
@@ -1465,7 +1496,7 @@ mod tests {
         let abandoned = leftover_partial(&store, &mailbox, &id);
         std::fs::write(&abandoned, &blob[..10]).expect("writes");
         let mut writer = store
-            .begin_upload(&mailbox, &id, length, [0; 32], 60, FileQuota::default())
+            .begin_upload(&mailbox, &id, length, [9; 32], 60, FileQuota::default())
             .expect("begins");
         writer.write(&blob).expect("writes");
         writer.finish().expect("finishes");
@@ -1502,5 +1533,141 @@ mod tests {
         )
         .expect("reads");
         assert_eq!(kept, blob);
+    }
+
+    fn centre() -> CentreId {
+        CentreId::parse("ic-zlin").expect("valid")
+    }
+
+    fn partial_files(store: &SledStore) -> Vec<String> {
+        std::fs::read_dir(store.blobs.dir())
+            .expect("the blob folder")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".part"))
+            .collect()
+    }
+
+    #[test]
+    fn a_retried_upload_reuses_the_partial_file_of_the_one_it_replaces() {
+        let store = SledStore::temporary().expect("opens");
+        let mailbox = MailboxId([7; 16]);
+        let id = FileId([1; 16]);
+        store
+            .create_thread(&mailbox, [9; 32], &centre(), b"\x01\x01envelope", 60)
+            .expect("creates");
+        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
+        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
+        blob[0] = 1;
+        // Cut off again and again (the relay keeps the partial record for
+        // her retry): one partial file, not one per attempt.
+        for _ in 0..5 {
+            let mut writer = store
+                .begin_upload(&mailbox, &id, length, [0; 32], 60, FileQuota::default())
+                .expect("begins");
+            writer.write(&blob[..1000]).expect("writes");
+            drop(writer);
+        }
+        assert_eq!(
+            partial_files(&store).len(),
+            1,
+            "{:?}",
+            partial_files(&store)
+        );
+        let mut writer = store
+            .begin_upload(&mailbox, &id, length, [0; 32], 60, FileQuota::default())
+            .expect("begins");
+        writer.write(&blob).expect("writes");
+        writer.finish().expect("finishes");
+        assert!(
+            partial_files(&store).is_empty(),
+            "{:?}",
+            partial_files(&store)
+        );
+        let mut kept = Vec::new();
+        std::io::Read::read_to_end(
+            &mut store.read_blob(&mailbox, &id).expect("opens"),
+            &mut kept,
+        )
+        .expect("reads");
+        assert_eq!(kept, blob, "the whole blob, nothing of the cut attempts");
+    }
+
+    #[test]
+    fn opening_the_store_removes_what_uploads_were_receiving_when_it_stopped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mailbox = MailboxId([8; 16]);
+        let id = FileId([1; 16]);
+        let fixed_name = {
+            let store = SledStore::open(dir.path()).expect("opens");
+            store
+                .create_thread(&mailbox, [9; 32], &centre(), b"\x01\x01envelope", 60)
+                .expect("creates");
+            let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
+            let mut writer = store
+                .begin_upload(&mailbox, &id, length, [0; 32], 60, FileQuota::default())
+                .expect("begins");
+            writer.write(&[1; 1000]).expect("writes");
+            // And the fixed name relays wrote before the one name shape.
+            let fixed_name = store.blobs.dir().join(format!(
+                "{}.part",
+                files::hex(&FileRecord::key(&mailbox, &id))
+            ));
+            std::fs::write(&fixed_name, b"x").expect("writes");
+            assert_eq!(partial_files(&store).len(), 2);
+            store.flush().expect("flush");
+            fixed_name
+        };
+        let store = SledStore::open_released(dir.path(), std::time::Duration::from_secs(5))
+            .expect("reopens");
+        assert!(
+            partial_files(&store).is_empty(),
+            "{:?}",
+            partial_files(&store)
+        );
+        assert!(!fixed_name.exists());
+        assert_eq!(
+            store
+                .file(&mailbox, &id)
+                .expect("reads")
+                .expect("kept for her retry")
+                .state,
+            FileState::Partial
+        );
+    }
+
+    #[test]
+    fn an_upload_into_a_thread_needs_the_thread_when_it_begins_and_when_it_ends() {
+        let store = SledStore::temporary().expect("opens");
+        let mailbox = MailboxId([9; 16]);
+        let id = FileId([1; 16]);
+        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
+        let begin = |binding: [u8; 32]| {
+            store.begin_upload(&mailbox, &id, length, binding, 60, FileQuota::default())
+        };
+        // Deleted between her request's check and the upload's beginning.
+        assert!(matches!(begin([0; 32]), Err(StoreError::NotFound)));
+        assert!(store.all_files().expect("reads").is_empty());
+        // Her first contact's upload is bound to her secret: no thread yet.
+        begin([9; 32]).expect("begins").abort().expect("aborts");
+        // Deleted while it was received, its partial record still there.
+        store
+            .create_thread(&mailbox, [9; 32], &centre(), b"\x01\x01envelope", 60)
+            .expect("creates");
+        let mut writer = begin([0; 32]).expect("begins");
+        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
+        blob[0] = 1;
+        writer.write(&blob).expect("writes");
+        store
+            .threads
+            .remove(mailbox.0)
+            .expect("removes the thread alone");
+        assert!(matches!(writer.finish(), Err(StoreError::NotFound)));
+        assert!(store.all_files().expect("reads").is_empty());
+        assert!(
+            partial_files(&store).is_empty(),
+            "{:?}",
+            partial_files(&store)
+        );
+        assert!(store.read_blob(&mailbox, &id).is_err());
     }
 }

@@ -834,7 +834,8 @@ fn an_export_holds_the_complete_blobs() {
                 &mailbox,
                 &FileId([id; 16]),
                 BLOB_LENGTHS[0],
-                [0; 32],
+                // Her first contact's uploads: no thread yet.
+                [7; 32],
                 60,
                 FileQuota::default(),
             )

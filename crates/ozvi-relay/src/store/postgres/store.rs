@@ -790,6 +790,12 @@ impl Storage for PgStore {
         // The quota counts the mailbox's files: uploads beginning together
         // take their turns, on every relay.
         lock_files(&tx, mailbox).await?;
+        // An upload into a thread (not bound to her secret before her first
+        // contact) needs the thread: it may have been deleted since her
+        // request was let in.
+        if binding == [0; 32] && !thread_exists(&tx, mailbox).await? {
+            return Err(StoreError::NotFound);
+        }
         let others = files_of(&tx, mailbox, false).await?;
         files::check_upload(&others, file, length, quota)?;
         let created_record = !others.iter().any(|(id, _)| id == file);
@@ -817,7 +823,9 @@ impl Storage for PgStore {
         }
         // A file of its own: another relay sharing the blob directory may
         // be receiving the same id right now.
-        let (partial, partial_path) = self.blobs.create_partial(mailbox, file)?;
+        let (partial, partial_path) =
+            self.blobs
+                .create_partial(mailbox, file, &files::new_attempt())?;
         timed(tx.commit()).await?;
         Ok(Box::new(PgUpload {
             pool: self.pool.clone(),
@@ -998,6 +1006,9 @@ impl Storage for PgStore {
         for file in &files {
             self.blobs.remove(mailbox, file)?;
         }
+        // And what is being received for them: an upload still writing can
+        // then no longer put its blob in place.
+        self.blobs.remove_partials(mailbox, &files)?;
         Ok(true)
     }
 
@@ -1453,23 +1464,35 @@ impl PgUpload {
         // wholly before (and wins: a claimed blob never changes) or after.
         lock_files(&tx, &self.mailbox).await?;
         let current = file_of(&tx, &self.mailbox, &self.file, true).await?;
-        let refused = match &current {
-            Some(r) if r.state == FileState::Claimed => Some(StoreError::FileExists),
-            // Her thread was deleted while this was received: nothing of
-            // it may stay. (An upload of no thread before her first
-            // contact is bound to her secret; a record gone while her
-            // thread stays is another attempt's, given up on another relay,
-            // and this attempt puts it back.)
-            None if self.record.binding == [0; 32]
-                && !thread_exists(&tx, &self.mailbox).await? =>
-            {
-                Some(StoreError::NotFound)
-            }
-            _ => None,
+        // An upload into a thread whose thread is gone was deleted with it
+        // while it was received: nothing of it may stay. (One of no thread
+        // before her first contact is bound to her secret. A record gone
+        // while her thread stays is put back: another attempt's given up on
+        // another relay, say.)
+        let orphaned = self.record.binding == [0; 32] && !thread_exists(&tx, &self.mailbox).await?;
+        let refused = if orphaned {
+            Some(StoreError::NotFound)
+        } else if current
+            .as_ref()
+            .is_some_and(|r| r.state == FileState::Claimed)
+        {
+            Some(StoreError::FileExists)
+        } else {
+            None
         };
         if let Some(refused) = refused {
             drop(partial);
             self.blobs.remove_partial(&self.partial_path)?;
+            if orphaned {
+                let (m, f): (&[u8], &[u8]) = (&self.mailbox.0, &self.file.0);
+                exec(
+                    &tx,
+                    "DELETE FROM files WHERE mailbox_id = $1 AND file_id = $2 AND state = 0",
+                    &[&m, &f],
+                )
+                .await?;
+                timed(tx.commit()).await?;
+            }
             return Err(refused);
         }
         let (blobs, mailbox, file) = (Arc::clone(&self.blobs), self.mailbox, self.file);
