@@ -591,7 +591,7 @@ async fn another_relays_sweeper_leaves_a_retried_upload_alone() {
 /// left new bytes under the old record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finish_whose_request_is_dropped_still_completes() {
-    let (_server, _blobs, store) = one_relay().await;
+    let (server, _blobs, store) = one_relay().await;
     let mailbox = MailboxId([0x61; 16]);
     let id = FileId([0x62; 16]);
     let length = BLOB_LENGTHS[0];
@@ -602,9 +602,26 @@ async fn a_finish_whose_request_is_dropped_still_completes() {
         .await
         .expect("begins");
     writer.write(&blob).expect("writes");
+    // The mailbox's file lock (the store's `lock_files`) held from outside,
+    // so that the finish cannot end within its first poll, however the
+    // machine schedules it.
+    let (holder, connection) = tokio_postgres::connect(&server.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+    let lock = (0x6f7a_6669_i32, i32::from_be_bytes([0x61; 4]));
+    holder
+        .execute("SELECT pg_advisory_lock($1, $2)", &[&lock.0, &lock.1])
+        .await
+        .expect("locks");
     // Polled once, then dropped.
     let dropped = tokio::time::timeout(std::time::Duration::ZERO, writer.finish()).await;
     assert!(dropped.is_err(), "the finish needed more than one poll");
+    holder
+        .execute("SELECT pg_advisory_unlock($1, $2)", &[&lock.0, &lock.1])
+        .await
+        .expect("unlocks");
+    drop(holder);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let record = store.file(&mailbox, &id).await.expect("reads");

@@ -49,7 +49,7 @@
 //! row's values or the URL. A constraint the store relies on maps to the
 //! error the sled store gives (a thread that exists: `Exists`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -851,7 +851,7 @@ impl Storage for PgStore {
         let removed = delete_file(&tx, mailbox, file).await?;
         timed(tx.commit()).await?;
         // After the commit: a record is never left without its bytes.
-        self.blobs.remove(mailbox, file)?;
+        self.remove_unrecorded_blobs(mailbox, &[*file]).await?;
         Ok(removed)
     }
 
@@ -1003,9 +1003,7 @@ impl Storage for PgStore {
         timed(tx.commit()).await?;
         // The bytes after the records (a crash in between leaves bytes of
         // no record, as in the sled store, never a record of no bytes).
-        for file in &files {
-            self.blobs.remove(mailbox, file)?;
-        }
+        self.remove_unrecorded_blobs(mailbox, &files).await?;
         // And what is being received for them: an upload still writing can
         // then no longer put its blob in place.
         self.blobs.remove_partials(mailbox, &files)?;
@@ -1397,9 +1395,36 @@ impl PgStore {
         // go too: a retry on any relay would have made the record fresh
         // (begin_upload).
         timed(tx.commit()).await?;
-        self.blobs.remove(mailbox, file)?;
+        self.remove_unrecorded_blobs(mailbox, &[*file]).await?;
         self.blobs.remove_partials(mailbox, &[*file])?;
         Ok(true)
+    }
+
+    /// Removes the blobs of `files` whose records are gone, after the
+    /// commit that removed them, under the mailbox's lock again: between
+    /// the two, an upload finishing on another relay may have put a record
+    /// back with a fresh blob (a retry, or her first contact's upload),
+    /// and that blob stays with its record.
+    async fn remove_unrecorded_blobs(
+        &self,
+        mailbox: &MailboxId,
+        files: &[FileId],
+    ) -> Result<(), StoreError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client().await?;
+        let tx = timed(client.transaction()).await?;
+        lock_files(&tx, mailbox).await?;
+        let recorded: HashSet<FileId> = files_of(&tx, mailbox, false)
+            .await?
+            .into_iter()
+            .map(|(file, _)| file)
+            .collect();
+        for file in files.iter().filter(|f| !recorded.contains(f)) {
+            self.blobs.remove(mailbox, file)?;
+        }
+        timed(tx.commit()).await
     }
 }
 
