@@ -314,17 +314,12 @@ impl BlobDir {
         Ok(Box::new(f))
     }
 
-    /// Starts receiving a blob into `KEY.ATTEMPT.part` (ATTEMPT: 16 bytes
-    /// in hex), truncating what an earlier attempt under the same name left.
-    ///
-    /// On PostgreSQL every attempt has a fresh random ATTEMPT
-    /// ([`new_attempt`]): relays share the blob directory, and another relay
-    /// may be receiving the same id at the same time. A sled store passes
-    /// one ATTEMPT for as long as it is open: one relay receives an id once
-    /// at a time, so a retry reuses what the attempt it replaces left, and
-    /// the store removes every partial file when it opens
-    /// ([`BlobDir::remove_all_partials`]). Returns the file and its path
-    /// (for [`BlobDir::complete`]).
+    /// Starts receiving a blob into a file of its own, `KEY.ATTEMPT.part`
+    /// (ATTEMPT: 16 random bytes in hex, [`new_attempt`]), which no other
+    /// attempt opens, truncates or renames: relays on PostgreSQL share the
+    /// blob directory, and on one relay an attempt whose request has gone
+    /// may still be finishing when her retry begins. Returns the file and
+    /// its path (for [`BlobDir::complete`]).
     pub fn create_partial(
         &self,
         mailbox: &MailboxId,
@@ -338,16 +333,15 @@ impl BlobDir {
         ));
         let partial = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(&path)
             .map_err(io)?;
         Ok((partial, path))
     }
 
     /// Puts the blob received at `partial_path` (synced) in place, durably.
-    /// A partial file removed meanwhile (its thread or its file was) is
-    /// `NotFound`.
+    /// A partial file removed meanwhile (by a later attempt, or with its
+    /// file) is an error the client may retry.
     pub fn complete(
         &self,
         partial: std::fs::File,
@@ -356,13 +350,7 @@ impl BlobDir {
         file: &FileId,
     ) -> Result<(), StoreError> {
         drop(partial);
-        std::fs::rename(partial_path, self.path(mailbox, file)).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                StoreError::NotFound
-            } else {
-                io(e)
-            }
-        })?;
+        std::fs::rename(partial_path, self.path(mailbox, file)).map_err(io)?;
         self.sync_dir()
     }
 
@@ -521,6 +509,21 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(out, "{b:02x}");
         out
     })
+}
+
+/// Why an upload's finishing is refused, if it is: `orphaned` when it is an
+/// upload into a thread (no binding) whose thread is gone, deleted while it
+/// was received (`NotFound`: nothing of it may stay); a blob a message has
+/// claimed never changes (`FileExists`). `current` is the record as the
+/// finishing finds it under the store's lock.
+pub fn finish_refusal(orphaned: bool, current: Option<&FileRecord>) -> Option<StoreError> {
+    if orphaned {
+        Some(StoreError::NotFound)
+    } else if current.is_some_and(|r| r.state == FileState::Claimed) {
+        Some(StoreError::FileExists)
+    } else {
+        None
+    }
 }
 
 /// Whether an old partial file of a blob whose record is `record` is

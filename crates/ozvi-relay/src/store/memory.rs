@@ -123,22 +123,13 @@ impl BlobWriter for MemoryUpload {
         let mut inner = lock(&self.inner);
         // As SledStore: an upload into a thread deleted while it was
         // received leaves nothing.
-        if self.record.binding == [0; 32] && !inner.threads.contains_key(&self.key.0) {
-            if inner
-                .files
-                .get(&self.key)
-                .is_some_and(|r| r.state == FileState::Partial)
-            {
+        let orphaned = self.record.binding == [0; 32] && !inner.threads.contains_key(&self.key.0);
+        let current = inner.files.get(&self.key).cloned();
+        if let Some(refused) = files::finish_refusal(orphaned, current.as_ref()) {
+            if orphaned && current.is_some_and(|r| r.state == FileState::Partial) {
                 inner.files.remove(&self.key);
             }
-            return Err(StoreError::NotFound);
-        }
-        if inner
-            .files
-            .get(&self.key)
-            .is_some_and(|r| r.state == FileState::Claimed)
-        {
-            return Err(StoreError::FileExists);
+            return Err(refused);
         }
         inner.files.insert(
             self.key,

@@ -5,7 +5,8 @@
 //! which the server calls (through its group-commit flusher) before it
 //! acknowledges a write.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use ozvi_crypto::MailboxId;
@@ -55,10 +56,14 @@ pub struct SledStore {
     /// are committed in increasing order: a desk that has seen change N
     /// never later finds a thread committed with a change below N.
     order: Arc<Mutex<()>>,
-    /// The attempt id of this store's partial files
-    /// ([`BlobDir::create_partial`]): one relay receives a blob id once at
-    /// a time, so a retry truncates what the attempt it replaces left.
-    attempt: [u8; 16],
+    /// The partial file of each blob key's latest upload attempt
+    /// ([`BlobDir::create_partial`], a fresh name per attempt): an attempt
+    /// removes what the one before it left, so cut attempts do not pile up,
+    /// and removing a file removes what is being received for it without
+    /// reading the blob folder. An attempt whose request has gone may still
+    /// be finishing (on the blocking pool): it then finds its partial file
+    /// gone and fails, and never renames another attempt's bytes.
+    partials: Arc<Mutex<HashMap<[u8; 32], PathBuf>>>,
 }
 
 impl SledStore {
@@ -131,7 +136,7 @@ impl SledStore {
             blobs: Arc::new(blobs),
             gate: Arc::default(),
             order: Arc::default(),
-            attempt: files::new_attempt(),
+            partials: Arc::default(),
             db,
         })
     }
@@ -767,7 +772,12 @@ impl Store for SledStore {
             };
             self.files.insert(key, retried.encode()).map_err(backend)?;
         }
-        let (partial, partial_path) = self.blobs.create_partial(mailbox, file, &self.attempt)?;
+        let (partial, partial_path) =
+            self.blobs
+                .create_partial(mailbox, file, &files::new_attempt())?;
+        if let Some(before) = self.latest_partial(key, Some(partial_path.clone())) {
+            self.blobs.remove_partial(&before)?;
+        }
         Ok(Box::new(SledUpload {
             store: self.clone(),
             mailbox: *mailbox,
@@ -860,6 +870,26 @@ impl Store for SledStore {
 }
 
 impl SledStore {
+    /// Records `latest` (or nothing) as the partial file of `key`'s latest
+    /// upload attempt; returns the one recorded before. The caller holds
+    /// the order lock.
+    fn latest_partial(&self, key: [u8; 32], latest: Option<PathBuf>) -> Option<PathBuf> {
+        let mut partials = self.partials.lock().unwrap_or_else(|e| e.into_inner());
+        match latest {
+            Some(path) => partials.insert(key, path),
+            None => partials.remove(&key),
+        }
+    }
+
+    /// Forgets `path` as `key`'s latest partial file if it still is (its
+    /// attempt ended). The caller holds the order lock.
+    fn forget_partial(&self, key: [u8; 32], path: &Path) {
+        let mut partials = self.partials.lock().unwrap_or_else(|e| e.into_inner());
+        if partials.get(&key).is_some_and(|p| p == path) {
+            partials.remove(&key);
+        }
+    }
+
     /// [`Store::remove_file`] for a caller that holds the write gate.
     fn remove_file_unguarded(
         &self,
@@ -886,8 +916,10 @@ impl SledStore {
                 .map_err(backend)?
                 .is_some();
             self.blobs.remove(mailbox, file)?;
+            if let Some(partial) = self.latest_partial(FileRecord::key(mailbox, file), None) {
+                self.blobs.remove_partial(&partial)?;
+            }
         }
-        self.blobs.remove_partials(mailbox, files)?;
         Ok(removed)
     }
 }
@@ -983,7 +1015,7 @@ struct SledUpload {
     written: u64,
     partial: Option<std::fs::File>,
     /// Where `partial` is ([`BlobDir::create_partial`]).
-    partial_path: std::path::PathBuf,
+    partial_path: PathBuf,
     created_record: bool,
 }
 
@@ -1016,16 +1048,9 @@ impl BlobWriter for SledUpload {
         // before her first contact is bound to her secret.)
         let orphaned =
             self.record.binding == [0; 32] && self.store.thread(&self.mailbox)?.is_none();
-        let refused = if orphaned {
-            Some(StoreError::NotFound)
-        } else if current
-            .as_ref()
-            .is_some_and(|r| r.state == FileState::Claimed)
-        {
-            Some(StoreError::FileExists)
-        } else {
-            None
-        };
+        let refused = files::finish_refusal(orphaned, current.as_ref());
+        // This attempt ends here, whatever comes next.
+        self.store.forget_partial(key, &self.partial_path);
         if let Some(refused) = refused {
             drop(partial);
             self.store.blobs.remove_partial(&self.partial_path)?;
@@ -1054,6 +1079,10 @@ impl BlobWriter for SledUpload {
         drop(self.partial.take());
         let _writing = self.store.writing();
         let _in_order = self.store.in_order();
+        self.store.forget_partial(
+            FileRecord::key(&self.mailbox, &self.file),
+            &self.partial_path,
+        );
         self.store.blobs.remove_partial(&self.partial_path)?;
         let key = FileRecord::key(&self.mailbox, &self.file);
         if self.created_record
@@ -1141,9 +1170,7 @@ mod tests {
         let store = SledStore::temporary().expect("opens");
         let mailbox = MailboxId([78; 16]);
         let id = FileId([1; 16]);
-        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
-        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
-        blob[0] = 1;
+        let (length, blob) = test_blob();
         let mut writer = store
             .begin_upload(&mailbox, &id, length, [9; 32], 60, FileQuota::default())
             .expect("begins");
@@ -1172,9 +1199,7 @@ mod tests {
         let store = SledStore::temporary().expect("opens");
         let mailbox = MailboxId([79; 16]);
         let centre = CentreId::parse("ic-zlin").expect("valid");
-        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
-        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
-        blob[0] = 1;
+        let (length, blob) = test_blob();
         let id = FileId([1; 16]);
         store
             .create_thread(&mailbox, [9; 32], &centre, b"\x01\x01envelope", 60)
@@ -1230,9 +1255,7 @@ mod tests {
         let store = SledStore::temporary().expect("opens");
         let mailbox = MailboxId([77; 16]);
         let centre = CentreId::parse("ic-zlin").expect("valid");
-        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
-        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
-        blob[0] = 1;
+        let (length, blob) = test_blob();
         let id = FileId([1; 16]);
         store
             .create_thread(&mailbox, [9; 32], &centre, b"\x01\x01envelope", 60)
@@ -1303,9 +1326,7 @@ mod tests {
                 .create_thread(mailbox, [9; 32], &centre, b"\x01\x01first", 60)
                 .expect("creates");
         }
-        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
-        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
-        blob[0] = 1;
+        let (length, blob) = test_blob();
         let (f1, f2) = (FileId([1; 16]), FileId([2; 16]));
         for id in [&f1, &f2] {
             let mut writer = store
@@ -1392,9 +1413,7 @@ mod tests {
         let store = SledStore::temporary().expect("opens");
         let mailbox = MailboxId([5; 16]);
         let centre = CentreId::parse("ic-zlin").expect("valid");
-        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
-        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
-        blob[0] = 1;
+        let (length, blob) = test_blob();
         let ids = [FileId([1; 16]), FileId([2; 16])];
         for id in &ids {
             let mut writer = store
@@ -1470,11 +1489,7 @@ mod tests {
 
     /// A partial file for `file` as an upload leaves it when the relay
     /// stops before it ends.
-    fn leftover_partial(
-        store: &SledStore,
-        mailbox: &MailboxId,
-        file: &FileId,
-    ) -> std::path::PathBuf {
+    fn leftover_partial(store: &SledStore, mailbox: &MailboxId, file: &FileId) -> PathBuf {
         let (partial, path) = store
             .blobs
             .create_partial(mailbox, file, &files::new_attempt())
@@ -1488,9 +1503,7 @@ mod tests {
         let store = SledStore::temporary().expect("opens");
         let mailbox = MailboxId([6; 16]);
         let id = FileId([1; 16]);
-        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
-        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
-        blob[0] = 1;
+        let (length, blob) = test_blob();
         // The relay stopped during her first attempt; her retry finished
         // and her first message claimed it.
         let abandoned = leftover_partial(&store, &mailbox, &id);
@@ -1535,6 +1548,14 @@ mod tests {
         assert_eq!(kept, blob);
     }
 
+    /// The smallest blob: its length and bytes (format byte 0x01).
+    fn test_blob() -> (u64, Vec<u8>) {
+        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
+        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
+        blob[0] = 1;
+        (length, blob)
+    }
+
     fn centre() -> CentreId {
         CentreId::parse("ic-zlin").expect("valid")
     }
@@ -1548,16 +1569,14 @@ mod tests {
     }
 
     #[test]
-    fn a_retried_upload_reuses_the_partial_file_of_the_one_it_replaces() {
+    fn cut_attempts_of_an_upload_leave_one_partial_file_between_them() {
         let store = SledStore::temporary().expect("opens");
         let mailbox = MailboxId([7; 16]);
         let id = FileId([1; 16]);
         store
             .create_thread(&mailbox, [9; 32], &centre(), b"\x01\x01envelope", 60)
             .expect("creates");
-        let length = ozvi_crypto::protocol::file::BLOB_LENGTHS[0];
-        let mut blob = vec![0x33u8; usize::try_from(length).expect("small")];
-        blob[0] = 1;
+        let (length, blob) = test_blob();
         // Cut off again and again (the relay keeps the partial record for
         // her retry): one partial file, not one per attempt.
         for _ in 0..5 {
@@ -1669,5 +1688,51 @@ mod tests {
             partial_files(&store)
         );
         assert!(store.read_blob(&mailbox, &id).is_err());
+    }
+
+    #[test]
+    fn an_attempt_finishing_after_her_retry_began_never_puts_its_bytes_in_place() {
+        let store = SledStore::temporary().expect("opens");
+        let mailbox = MailboxId([10; 16]);
+        let id = FileId([1; 16]);
+        store
+            .create_thread(&mailbox, [9; 32], &centre(), b"\x01\x01envelope", 60)
+            .expect("creates");
+        let (length, blob) = test_blob();
+        let attempt = |byte: u8| {
+            let mut writer = store
+                .begin_upload(&mailbox, &id, length, [0; 32], 60, FileQuota::default())
+                .expect("begins");
+            let mut blob = blob.clone();
+            blob[1] = byte;
+            writer.write(&blob).expect("writes");
+            (writer, blob)
+        };
+        // Her first attempt has every byte but its finishing is late (its
+        // request is gone; it runs on the blocking pool); her retry begins.
+        let (late, _) = attempt(1);
+        let (retry, retried) = attempt(2);
+        assert!(late.finish().is_err(), "its bytes are no longer there");
+        assert_eq!(
+            store
+                .file(&mailbox, &id)
+                .expect("reads")
+                .expect("kept")
+                .state,
+            FileState::Partial
+        );
+        retry.finish().expect("the retry finishes");
+        let mut kept = Vec::new();
+        std::io::Read::read_to_end(
+            &mut store.read_blob(&mailbox, &id).expect("opens"),
+            &mut kept,
+        )
+        .expect("reads");
+        assert_eq!(kept, retried);
+        assert!(
+            partial_files(&store).is_empty(),
+            "{:?}",
+            partial_files(&store)
+        );
     }
 }

@@ -850,6 +850,7 @@ impl Storage for PgStore {
         lock_files(&tx, mailbox).await?;
         let removed = delete_file(&tx, mailbox, file).await?;
         timed(tx.commit()).await?;
+        drop(client);
         // After the commit: a record is never left without its bytes.
         self.remove_unrecorded_blobs(mailbox, &[*file]).await?;
         Ok(removed)
@@ -1003,10 +1004,8 @@ impl Storage for PgStore {
         timed(tx.commit()).await?;
         // The bytes after the records (a crash in between leaves bytes of
         // no record, as in the sled store, never a record of no bytes).
+        drop(client);
         self.remove_unrecorded_blobs(mailbox, &files).await?;
-        // And what is being received for them: an upload still writing can
-        // then no longer put its blob in place.
-        self.blobs.remove_partials(mailbox, &files)?;
         Ok(true)
     }
 
@@ -1395,16 +1394,17 @@ impl PgStore {
         // go too: a retry on any relay would have made the record fresh
         // (begin_upload).
         timed(tx.commit()).await?;
+        drop(client);
         self.remove_unrecorded_blobs(mailbox, &[*file]).await?;
-        self.blobs.remove_partials(mailbox, &[*file])?;
         Ok(true)
     }
 
-    /// Removes the blobs of `files` whose records are gone, after the
-    /// commit that removed them, under the mailbox's lock again: between
-    /// the two, an upload finishing on another relay may have put a record
-    /// back with a fresh blob (a retry, or her first contact's upload),
-    /// and that blob stays with its record.
+    /// Removes the blobs of `files` whose records are gone, and what is
+    /// being received for them (an upload still writing can then no longer
+    /// put its blob in place), after the commit that removed the records,
+    /// under the mailbox's lock again: between the two, an upload
+    /// finishing on another relay may have put a record back with a fresh
+    /// blob, or a retry begun with a new record, and those stay.
     async fn remove_unrecorded_blobs(
         &self,
         mailbox: &MailboxId,
@@ -1421,9 +1421,15 @@ impl PgStore {
             .into_iter()
             .map(|(file, _)| file)
             .collect();
-        for file in files.iter().filter(|f| !recorded.contains(f)) {
+        let gone: Vec<FileId> = files
+            .iter()
+            .filter(|f| !recorded.contains(f))
+            .copied()
+            .collect();
+        for file in &gone {
             self.blobs.remove(mailbox, file)?;
         }
+        self.blobs.remove_partials(mailbox, &gone)?;
         timed(tx.commit()).await
     }
 }
@@ -1495,16 +1501,7 @@ impl PgUpload {
         // while her thread stays is put back: another attempt's given up on
         // another relay, say.)
         let orphaned = self.record.binding == [0; 32] && !thread_exists(&tx, &self.mailbox).await?;
-        let refused = if orphaned {
-            Some(StoreError::NotFound)
-        } else if current
-            .as_ref()
-            .is_some_and(|r| r.state == FileState::Claimed)
-        {
-            Some(StoreError::FileExists)
-        } else {
-            None
-        };
+        let refused = files::finish_refusal(orphaned, current.as_ref());
         if let Some(refused) = refused {
             drop(partial);
             self.blobs.remove_partial(&self.partial_path)?;
