@@ -274,8 +274,8 @@ impl BlobDir {
         &self.dir
     }
 
-    /// Removes a blob (what is being received for it stays: see
-    /// [`BlobDir::remove_partials`]).
+    /// Removes a blob (what is being received for it stays: the stores
+    /// remove that themselves).
     pub fn remove(&self, mailbox: &MailboxId, file: &FileId) -> Result<(), StoreError> {
         remove_if_there(&self.path(mailbox, file))
     }
@@ -406,7 +406,9 @@ impl BlobDir {
     /// Removes every partial file ([`BlobDir::create_partial`]) of the
     /// blobs of `files` in `mailbox`, in one pass over the directory:
     /// whatever is being received for them is abandoned, and an upload
-    /// still writing into one can no longer put it in place.
+    /// still writing into one can no longer put it in place. For relays
+    /// that share the folder (PostgreSQL); a sled store knows its partial
+    /// files by name.
     pub fn remove_partials(&self, mailbox: &MailboxId, files: &[FileId]) -> Result<(), StoreError> {
         if files.is_empty() {
             return Ok(());

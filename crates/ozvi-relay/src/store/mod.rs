@@ -279,10 +279,10 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// Removes the partial files no upload will finish into
-    /// ([`files::partial_abandoned`]: their record is gone, as a crash can
-    /// lose an upload's partial record but not its bytes, or complete),
-    /// untouched for `older_than_secs` and not being received. Returns how
-    /// many.
+    /// ([`files::partial_abandoned`]: their record is gone, as a crash on
+    /// PostgreSQL can lose an upload's partial record but not its bytes,
+    /// or complete), untouched for `older_than_secs` and not being
+    /// received. Returns how many.
     fn remove_orphan_partials(
         &self,
         _older_than_secs: u64,

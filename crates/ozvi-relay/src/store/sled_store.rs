@@ -845,6 +845,7 @@ impl Store for SledStore {
             let _in_order = self.in_order();
             let (mailbox, file) = FileRecord::parse_key(&key)?;
             if files::partial_abandoned(self.file(&mailbox, &file)?.as_ref()) && !receiving(&key) {
+                self.forget_partial(key, &path);
                 self.blobs.remove_partial(&path)?;
                 removed += 1;
             }
@@ -902,7 +903,7 @@ impl SledStore {
     /// Removes the records and blobs of `files`, and what is being received
     /// for them (an upload still writing can then no longer put its blob in
     /// place); whether any record was there. The caller holds the write
-    /// gate.
+    /// gate and the order lock.
     fn remove_files_unguarded(
         &self,
         mailbox: &MailboxId,
