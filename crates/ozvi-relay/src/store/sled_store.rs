@@ -444,8 +444,9 @@ impl Store for SledStore {
             // finished first is removed here, one that finishes after finds
             // no thread ([`BlobWriter::finish`]).
             let _in_order = self.in_order();
-            let files: Vec<FileId> = self.files(mailbox)?.into_iter().map(|(f, _)| f).collect();
-            self.remove_files_unguarded(mailbox, &files)?;
+            for (file, _) in self.files(mailbox)? {
+                self.remove_file_unguarded(mailbox, &file)?;
+            }
         }
         Ok(deleted)
     }
@@ -775,7 +776,7 @@ impl Store for SledStore {
         let (partial, partial_path) =
             self.blobs
                 .create_partial(mailbox, file, &files::new_attempt())?;
-        if let Some(before) = self.latest_partial(key, Some(partial_path.clone())) {
+        if let Some(before) = self.record_partial(key, partial_path.clone()) {
             self.blobs.remove_partial(&before)?;
         }
         Ok(Box::new(SledUpload {
@@ -871,55 +872,40 @@ impl Store for SledStore {
 }
 
 impl SledStore {
-    /// Records `latest` (or nothing) as the partial file of `key`'s latest
-    /// upload attempt; returns the one recorded before. The caller holds
-    /// the order lock.
-    fn latest_partial(&self, key: [u8; 32], latest: Option<PathBuf>) -> Option<PathBuf> {
-        let mut partials = self.partials.lock().unwrap_or_else(|e| e.into_inner());
-        match latest {
-            Some(path) => partials.insert(key, path),
-            None => partials.remove(&key),
-        }
+    /// The record of each blob key's latest partial file.
+    fn partials(&self) -> MutexGuard<'_, HashMap<[u8; 32], PathBuf>> {
+        self.partials.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records `path` as the partial file of `key`'s latest upload attempt;
+    /// returns the one recorded before. The caller holds the order lock.
+    fn record_partial(&self, key: [u8; 32], path: PathBuf) -> Option<PathBuf> {
+        self.partials().insert(key, path)
     }
 
     /// Forgets `path` as `key`'s latest partial file if it still is (its
     /// attempt ended). The caller holds the order lock.
     fn forget_partial(&self, key: [u8; 32], path: &Path) {
-        let mut partials = self.partials.lock().unwrap_or_else(|e| e.into_inner());
+        let mut partials = self.partials();
         if partials.get(&key).is_some_and(|p| p == path) {
             partials.remove(&key);
         }
     }
 
-    /// [`Store::remove_file`] for a caller that holds the write gate.
+    /// [`Store::remove_file`] for a caller that holds the write gate and
+    /// the order lock: the record, the blob, and what is being received for
+    /// it (an upload still writing can then no longer put its blob in
+    /// place).
     fn remove_file_unguarded(
         &self,
         mailbox: &MailboxId,
         file: &FileId,
     ) -> Result<bool, StoreError> {
-        self.remove_files_unguarded(mailbox, &[*file])
-    }
-
-    /// Removes the records and blobs of `files`, and what is being received
-    /// for them (an upload still writing can then no longer put its blob in
-    /// place); whether any record was there. The caller holds the write
-    /// gate and the order lock.
-    fn remove_files_unguarded(
-        &self,
-        mailbox: &MailboxId,
-        files: &[FileId],
-    ) -> Result<bool, StoreError> {
-        let mut removed = false;
-        for file in files {
-            removed |= self
-                .files
-                .remove(FileRecord::key(mailbox, file))
-                .map_err(backend)?
-                .is_some();
-            self.blobs.remove(mailbox, file)?;
-            if let Some(partial) = self.latest_partial(FileRecord::key(mailbox, file), None) {
-                self.blobs.remove_partial(&partial)?;
-            }
+        let key = FileRecord::key(mailbox, file);
+        let removed = self.files.remove(key).map_err(backend)?.is_some();
+        self.blobs.remove(mailbox, file)?;
+        if let Some(partial) = self.partials().remove(&key) {
+            self.blobs.remove_partial(&partial)?;
         }
         Ok(removed)
     }
