@@ -33,13 +33,15 @@ enum Op {
     },
     /// An upload of file `file`, of the smallest or the next bucket,
     /// bound to the mailbox's verifier or to none; interrupted unless
-    /// `complete`.
+    /// `complete`; with its file removed or its thread deleted while it is
+    /// received, or neither.
     Upload {
         mailbox: u8,
         file: u8,
         bigger: bool,
         bound: bool,
         complete: bool,
+        meanwhile: Meanwhile,
     },
     RemoveFile {
         mailbox: u8,
@@ -65,6 +67,14 @@ enum Op {
     Tick {
         minutes: u64,
     },
+}
+
+/// What happens while an upload is received.
+#[derive(Debug, Clone, Copy)]
+enum Meanwhile {
+    Nothing,
+    FileRemoved,
+    ThreadDeleted,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -97,15 +107,23 @@ fn op() -> impl Strategy<Value = Op> {
             0u8..4,
             any::<bool>(),
             any::<bool>(),
-            prop::bool::weighted(0.8)
+            prop::bool::weighted(0.8),
+            prop_oneof![
+                8 => Just(Meanwhile::Nothing),
+                1 => Just(Meanwhile::FileRemoved),
+                1 => Just(Meanwhile::ThreadDeleted),
+            ]
         )
-            .prop_map(|(mailbox, file, bigger, bound, complete)| Op::Upload {
-                mailbox,
-                file,
-                bigger,
-                bound,
-                complete
-            }),
+            .prop_map(
+                |(mailbox, file, bigger, bound, complete, meanwhile)| Op::Upload {
+                    mailbox,
+                    file,
+                    bigger,
+                    bound,
+                    complete,
+                    meanwhile,
+                }
+            ),
         (mailbox.clone(), 0u8..4).prop_map(|(mailbox, file)| Op::RemoveFile { mailbox, file }),
         (mailbox.clone(), 0u64..8).prop_map(|(mailbox, seq)| Op::MarkRead { mailbox, seq }),
         (mailbox.clone(), 10usize..100).prop_map(|(mailbox, len)| Op::Note { mailbox, len }),
@@ -255,6 +273,7 @@ async fn apply(store: &dyn Storage, op: &Op, now: u64, step: u8) -> Result<Strin
             bigger,
             bound,
             complete,
+            meanwhile,
         } => {
             let length = BLOB_LENGTHS[usize::from(*bigger)];
             let binding = if *bound { verifier(*mailbox) } else { [0; 32] };
@@ -273,10 +292,24 @@ async fn apply(store: &dyn Storage, op: &Op, now: u64, step: u8) -> Result<Strin
             for part in blob.chunks(65536) {
                 writer.write(part).map_err(class)?;
             }
+            let meanwhile = match meanwhile {
+                Meanwhile::Nothing => String::new(),
+                Meanwhile::FileRemoved => store
+                    .remove_file(&id(*mailbox), &FileId([*file; 16]))
+                    .await
+                    .map_err(class)?
+                    .to_string(),
+                Meanwhile::ThreadDeleted => store
+                    .delete_thread(&id(*mailbox))
+                    .await
+                    .map_err(class)?
+                    .to_string(),
+            };
             if *complete {
-                writer.finish().await.map(|()| String::new()).map_err(class)
+                let finished = writer.finish().await.map_err(class);
+                Ok(format!("{meanwhile} {finished:?}"))
             } else {
-                Ok("interrupted".into())
+                Ok(format!("{meanwhile} interrupted"))
             }
         }
         Op::RemoveFile { mailbox, file } => store

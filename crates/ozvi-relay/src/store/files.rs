@@ -315,21 +315,22 @@ impl BlobDir {
     }
 
     /// Starts receiving a blob into a file of its own, `KEY.ATTEMPT.part`
-    /// (ATTEMPT: 16 random bytes in hex, [`new_attempt`]), which no other
-    /// attempt opens, truncates or renames: relays on PostgreSQL share the
-    /// blob directory, and on one relay an attempt whose request has gone
-    /// may still be finishing when her retry begins. Returns the file and
-    /// its path (for [`BlobDir::complete`]).
+    /// (ATTEMPT: 16 fresh random bytes in hex), which no other attempt
+    /// opens, truncates or renames: relays on PostgreSQL share the blob
+    /// directory, and on one relay an attempt whose request has gone may
+    /// still be finishing when her retry begins. Returns the file and its
+    /// path (for [`BlobDir::complete`]).
     pub fn create_partial(
         &self,
         mailbox: &MailboxId,
         file: &FileId,
-        attempt: &[u8; 16],
     ) -> Result<(std::fs::File, PathBuf), StoreError> {
+        let mut attempt = [0u8; 16];
+        rand_core::Rng::fill_bytes(&mut ozvi_crypto::primitives::rng::os_rng(), &mut attempt);
         let path = self.dir.join(format!(
             "{}.{}.part",
             hex(&FileRecord::key(mailbox, file)),
-            hex(attempt)
+            hex(&attempt)
         ));
         let partial = std::fs::OpenOptions::new()
             .write(true)
@@ -340,8 +341,10 @@ impl BlobDir {
     }
 
     /// Puts the blob received at `partial_path` (synced) in place, durably.
-    /// A partial file removed meanwhile (by a later attempt, or with its
-    /// file) is an error the client may retry.
+    /// A partial file removed meanwhile was given up, and nothing of it
+    /// stays: removed with its file (her thread deleted, say, or swept as
+    /// stale) it is `NotFound`, as the file is; removed by a later attempt
+    /// on sled, its request has gone.
     pub fn complete(
         &self,
         partial: std::fs::File,
@@ -350,7 +353,13 @@ impl BlobDir {
         file: &FileId,
     ) -> Result<(), StoreError> {
         drop(partial);
-        std::fs::rename(partial_path, self.path(mailbox, file)).map_err(io)?;
+        std::fs::rename(partial_path, self.path(mailbox, file)).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                StoreError::NotFound
+            } else {
+                io(e)
+            }
+        })?;
         self.sync_dir()
     }
 
@@ -403,32 +412,36 @@ impl BlobDir {
         Ok(out)
     }
 
-    /// Removes every partial file ([`BlobDir::create_partial`]) of the
-    /// blobs of `files` in `mailbox`, in one pass over the directory:
-    /// whatever is being received for them is abandoned, and an upload
-    /// still writing into one can no longer put it in place. For relays
-    /// that share the folder (PostgreSQL); a sled store knows its partial
-    /// files by name.
-    pub fn remove_partials(&self, mailbox: &MailboxId, files: &[FileId]) -> Result<(), StoreError> {
+    /// The partial files ([`BlobDir::create_partial`]) of the blobs of
+    /// `files` in `mailbox`, found in one pass over the directory, each with
+    /// the file it receives. For relays that share the folder (PostgreSQL),
+    /// to remove what is being received for removed files; a sled store
+    /// knows its partial files by name.
+    pub fn partials_of(
+        &self,
+        mailbox: &MailboxId,
+        files: &[FileId],
+    ) -> Result<Vec<(FileId, PathBuf)>, StoreError> {
         if files.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let keys: std::collections::HashSet<[u8; 32]> = files
+        let keys: std::collections::HashMap<[u8; 32], FileId> = files
             .iter()
-            .map(|file| FileRecord::key(mailbox, file))
+            .map(|file| (FileRecord::key(mailbox, file), *file))
             .collect();
+        let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(io)? {
             let Ok(entry) = entry else { continue };
-            if entry
+            if let Some(file) = entry
                 .file_name()
                 .to_str()
                 .and_then(partial_key)
-                .is_some_and(|key| keys.contains(&key))
+                .and_then(|key| keys.get(&key))
             {
-                self.remove_partial(&entry.path())?;
+                out.push((*file, entry.path()));
             }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Writes bytes to a blob being received.
@@ -546,13 +559,6 @@ fn untouched_for(entry: &std::fs::DirEntry, secs: u64) -> bool {
         .ok()
         .and_then(|t| t.elapsed().ok())
         .is_some_and(|age| age.as_secs() >= secs)
-}
-
-/// A fresh random attempt id for [`BlobDir::create_partial`].
-pub fn new_attempt() -> [u8; 16] {
-    let mut attempt = [0u8; 16];
-    rand_core::Rng::fill_bytes(&mut ozvi_crypto::primitives::rng::os_rng(), &mut attempt);
-    attempt
 }
 
 /// The 32 bytes of 64 lower-case hex digits.

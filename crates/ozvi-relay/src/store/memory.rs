@@ -25,6 +25,10 @@ struct Inner {
     files: BTreeMap<([u8; 16], [u8; 16]), FileRecord>,
     blobs: BTreeMap<([u8; 16], [u8; 16]), Vec<u8>>,
     nonces: BTreeMap<super::NonceKey, u64>,
+    /// How often each file was removed: an upload under way when its file
+    /// is removed was given up with it, as the disk stores remove its
+    /// partial file ([`super::files::BlobDir::complete`]).
+    removals: BTreeMap<([u8; 16], [u8; 16]), u64>,
 }
 
 impl Inner {
@@ -105,6 +109,8 @@ struct MemoryUpload {
     record: FileRecord,
     bytes: Vec<u8>,
     created_record: bool,
+    /// The file's [`Inner::removals`] when the upload began.
+    removals: u64,
 }
 
 impl BlobWriter for MemoryUpload {
@@ -121,6 +127,9 @@ impl BlobWriter for MemoryUpload {
             return Err(StoreError::Corrupt);
         }
         let mut inner = lock(&self.inner);
+        if inner.removals.get(&self.key).copied().unwrap_or(0) != self.removals {
+            return Err(StoreError::NotFound);
+        }
         // As SledStore: an upload into a thread deleted while it was
         // received leaves nothing.
         let orphaned = self.record.binding == [0; 32] && !inner.threads.contains_key(&self.key.0);
@@ -254,7 +263,16 @@ impl Store for MemoryStore {
         }
         inner.notes.remove(&mailbox.0);
         inner.messages.retain(|(id, _), _| *id != mailbox.0);
-        inner.files.retain(|(id, _), _| *id != mailbox.0);
+        let files: Vec<_> = inner
+            .files
+            .keys()
+            .filter(|(id, _)| *id == mailbox.0)
+            .copied()
+            .collect();
+        for key in files {
+            inner.files.remove(&key);
+            *inner.removals.entry(key).or_default() += 1;
+        }
         inner.blobs.retain(|(id, _), _| *id != mailbox.0);
         Ok(true)
     }
@@ -483,6 +501,7 @@ impl Store for MemoryStore {
             record,
             bytes: Vec::new(),
             created_record,
+            removals: inner.removals.get(&key).copied().unwrap_or(0),
         }))
     }
 
@@ -515,7 +534,9 @@ impl Store for MemoryStore {
 
     fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        inner.blobs.remove(&(mailbox.0, file.0));
-        Ok(inner.files.remove(&(mailbox.0, file.0)).is_some())
+        let key = (mailbox.0, file.0);
+        inner.blobs.remove(&key);
+        *inner.removals.entry(key).or_default() += 1;
+        Ok(inner.files.remove(&key).is_some())
     }
 }

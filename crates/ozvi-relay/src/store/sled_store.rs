@@ -773,9 +773,7 @@ impl Store for SledStore {
             };
             self.files.insert(key, retried.encode()).map_err(backend)?;
         }
-        let (partial, partial_path) =
-            self.blobs
-                .create_partial(mailbox, file, &files::new_attempt())?;
+        let (partial, partial_path) = self.blobs.create_partial(mailbox, file)?;
         if let Some(before) = self.record_partial(key, partial_path.clone()) {
             self.blobs.remove_partial(&before)?;
         }
@@ -1477,10 +1475,7 @@ mod tests {
     /// A partial file for `file` as an upload leaves it when the relay
     /// stops before it ends.
     fn leftover_partial(store: &SledStore, mailbox: &MailboxId, file: &FileId) -> PathBuf {
-        let (partial, path) = store
-            .blobs
-            .create_partial(mailbox, file, &files::new_attempt())
-            .expect("creates");
+        let (partial, path) = store.blobs.create_partial(mailbox, file).expect("creates");
         drop(partial);
         path
     }

@@ -1114,21 +1114,7 @@ async fn an_upload_under_way_when_she_deletes_her_thread_leaves_nothing() {
     )
     .await;
     assert_eq!(status, None, "still receiving");
-    let mut begun = false;
-    for _ in 0..100 {
-        begun = app
-            .state
-            .store
-            .file(&mailbox, &id)
-            .await
-            .expect("reads")
-            .is_some();
-        if begun {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(begun, "the upload began");
+    wait_until_begun(&app, &mailbox, &id).await;
     // From her other device, say.
     let deleted = app
         .as_person(app.http.delete(app.url("/api/v1/mailbox")), &anna)
@@ -1141,6 +1127,60 @@ async fn an_upload_under_way_when_she_deletes_her_thread_leaves_nothing() {
         status_within(&mut socket, Duration::from_secs(5)).await,
         Some(404),
         "the rest of the upload is refused as her thread's"
+    );
+    assert!(app.state.store.all_files().await.expect("reads").is_empty());
+    assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
+}
+
+/// Waits until the upload of `id` has its record (its head was read).
+async fn wait_until_begun(app: &TestApp, mailbox: &MailboxId, id: &FileId) {
+    for _ in 0..100 {
+        if app
+            .state
+            .store
+            .file(mailbox, id)
+            .await
+            .expect("reads")
+            .is_some()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the upload did not begin");
+}
+
+#[tokio::test]
+async fn a_first_contact_upload_removed_with_the_thread_she_made_meanwhile_is_refused_and_leaves_nothing()
+ {
+    let app = spawn_app_with(|c| c.pow_difficulty = 4).await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    let photo = sealed(&app, &mailbox, &[7u8; 100_000]);
+    let id = photo.reference.id;
+    let length = photo.blob.len() as u64;
+    // Before her first contact: bound to her secret, paid for.
+    let head = format!(
+        "{}\r\nOzvi-Pow: {}",
+        person_head(&anna, &id, Some(length)),
+        pow_header(&app).await
+    );
+    let (status, mut socket) = raw(&app, &head, &photo.blob[..1000]).await;
+    assert_eq!(status, None, "still receiving");
+    wait_until_begun(&app, &mailbox, &id).await;
+    // In another tab she writes without the photo, then deletes it all.
+    thread_of(&app, &anna).await;
+    let deleted = app
+        .as_person(app.http.delete(app.url("/api/v1/mailbox")), &anna)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(deleted.status(), 204);
+    socket.write_all(&photo.blob[1000..]).await.expect("writes");
+    assert_eq!(
+        status_within(&mut socket, Duration::from_secs(5)).await,
+        Some(404),
+        "refused as removed, not a failure to retry"
     );
     assert!(app.state.store.all_files().await.expect("reads").is_empty());
     assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));

@@ -823,9 +823,7 @@ impl Storage for PgStore {
         }
         // A file of its own: another relay sharing the blob directory may
         // be receiving the same id right now.
-        let (partial, partial_path) =
-            self.blobs
-                .create_partial(mailbox, file, &files::new_attempt())?;
+        let (partial, partial_path) = self.blobs.create_partial(mailbox, file)?;
         timed(tx.commit()).await?;
         Ok(Box::new(PgUpload {
             pool: self.pool.clone(),
@@ -1413,6 +1411,11 @@ impl PgStore {
         if files.is_empty() {
             return Ok(());
         }
+        // Their partial files are found before the lock, not under it (one
+        // pass over a folder every relay shares): one begun after this pass
+        // was begun after the commit that removed these records, with a
+        // record of its own, and whoever removes that record removes it.
+        let partials = self.blobs.partials_of(mailbox, files)?;
         let mut client = self.client().await?;
         let tx = timed(client.transaction()).await?;
         lock_files(&tx, mailbox).await?;
@@ -1421,15 +1424,14 @@ impl PgStore {
             .into_iter()
             .map(|(file, _)| file)
             .collect();
-        let gone: Vec<FileId> = files
-            .iter()
-            .filter(|f| !recorded.contains(f))
-            .copied()
-            .collect();
-        for file in &gone {
+        for file in files.iter().filter(|f| !recorded.contains(f)) {
             self.blobs.remove(mailbox, file)?;
         }
-        self.blobs.remove_partials(mailbox, &gone)?;
+        for (file, partial) in &partials {
+            if !recorded.contains(file) {
+                self.blobs.remove_partial(partial)?;
+            }
+        }
         timed(tx.commit()).await
     }
 }
