@@ -797,11 +797,7 @@ async fn files_go_with_their_thread_move_with_a_transfer_and_unclaimed_ones_are_
     .await;
     assert_eq!(bytes(download(&app, &anna, &k).await).await, kept.blob);
     // Her deletion takes the blobs with it.
-    let deleted = app
-        .as_person(app.http.delete(app.url("/api/v1/mailbox")), &anna)
-        .send()
-        .await
-        .expect("request");
+    let deleted = app.delete_thread(&anna).await;
     assert_eq!(deleted.status(), 204);
     assert!(
         app.state
@@ -1107,7 +1103,7 @@ async fn an_upload_under_way_when_she_deletes_her_thread_leaves_nothing() {
     let photo = sealed(&app, &mailbox, &[7u8; 100_000]);
     let id = photo.reference.id;
     let length = photo.blob.len() as u64;
-    let (status, mut socket) = raw(
+    let (status, socket) = raw(
         &app,
         &person_head(&anna, &id, Some(length)),
         &photo.blob[..1000],
@@ -1116,20 +1112,25 @@ async fn an_upload_under_way_when_she_deletes_her_thread_leaves_nothing() {
     assert_eq!(status, None, "still receiving");
     wait_until_begun(&app, &mailbox, &id).await;
     // From her other device, say.
-    let deleted = app
-        .as_person(app.http.delete(app.url("/api/v1/mailbox")), &anna)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(deleted.status(), 204);
-    socket.write_all(&photo.blob[1000..]).await.expect("writes");
+    her_deletion_refuses_the_rest(&app, &anna, socket, &photo.blob[1000..]).await;
+}
+
+/// She deletes her thread while her upload is received: the rest of it
+/// is refused (`404`, not a failure to retry), and nothing of it stays.
+async fn her_deletion_refuses_the_rest(
+    app: &TestApp,
+    who: &PersonKeys,
+    mut socket: tokio::net::TcpStream,
+    rest: &[u8],
+) {
+    assert_eq!(app.delete_thread(who).await.status(), 204);
+    socket.write_all(rest).await.expect("writes");
     assert_eq!(
         status_within(&mut socket, Duration::from_secs(5)).await,
-        Some(404),
-        "the rest of the upload is refused as her thread's"
+        Some(404)
     );
     assert!(app.state.store.all_files().await.expect("reads").is_empty());
-    assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
+    assert!(blob_files(app).is_empty(), "{:?}", blob_files(app));
 }
 
 /// Waits until the upload of `id` has its record (its head was read).
@@ -1165,25 +1166,12 @@ async fn a_first_contact_upload_removed_with_the_thread_she_made_meanwhile_is_re
         person_head(&anna, &id, Some(length)),
         pow_header(&app).await
     );
-    let (status, mut socket) = raw(&app, &head, &photo.blob[..1000]).await;
+    let (status, socket) = raw(&app, &head, &photo.blob[..1000]).await;
     assert_eq!(status, None, "still receiving");
     wait_until_begun(&app, &mailbox, &id).await;
     // In another tab she writes without the photo, then deletes it all.
     thread_of(&app, &anna).await;
-    let deleted = app
-        .as_person(app.http.delete(app.url("/api/v1/mailbox")), &anna)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(deleted.status(), 204);
-    socket.write_all(&photo.blob[1000..]).await.expect("writes");
-    assert_eq!(
-        status_within(&mut socket, Duration::from_secs(5)).await,
-        Some(404),
-        "refused as removed, not a failure to retry"
-    );
-    assert!(app.state.store.all_files().await.expect("reads").is_empty());
-    assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
+    her_deletion_refuses_the_rest(&app, &anna, socket, &photo.blob[1000..]).await;
 }
 
 #[tokio::test]

@@ -122,6 +122,15 @@ impl TestApp {
         json!({"challenge": challenge["challenge"], "nonce": nonce})
     }
 
+    /// `person` deletes her thread (`DELETE /api/v1/mailbox`); returns the
+    /// response.
+    pub async fn delete_thread(&self, person: &PersonKeys) -> reqwest::Response {
+        self.as_person(self.http.delete(self.url("/api/v1/mailbox")), person)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Creates `person`'s thread at `centre_id`; returns the response.
     pub async fn create_thread(
         &self,

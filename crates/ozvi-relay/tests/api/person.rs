@@ -62,11 +62,7 @@ async fn a_person_creates_a_thread_writes_again_reads_and_deletes_it() {
         .expect("json");
     assert_eq!(after["messages"].as_array().expect("array").len(), 1);
 
-    let deleted = app
-        .as_person(app.http.delete(app.url("/api/v1/mailbox")), &anna)
-        .send()
-        .await
-        .expect("request");
+    let deleted = app.delete_thread(&anna).await;
     assert_eq!(deleted.status(), 204);
     let gone = app
         .as_person(app.http.get(app.url("/api/v1/mailbox/messages")), &anna)
