@@ -69,6 +69,12 @@ pub const TREES: [&str; 8] = [
 const FILE_RECORD_LEN: usize = 58;
 /// Where the relay keeps the blobs, in its data directory.
 const BLOB_DIR: &str = "files";
+/// The file in the blob directory that names the kind of store its blobs
+/// belong to (API.md "What is stored"): a relay of the other kind refuses
+/// to open the directory.
+const OWNER_FILE: &str = "ozvi-store";
+/// Its whole content, for each kind of store.
+const OWNER_LINES: [&[u8]; 2] = [b"sled\n", b"postgres\n"];
 const SLED_DEFAULT: &[u8] = b"__sled__default";
 
 const MAILBOX_LEN: usize = 16;
@@ -280,6 +286,8 @@ pub(crate) trait Source {
     ) -> anyhow::Result<Box<dyn Iterator<Item = anyhow::Result<Record>> + '_>>;
     /// The directory of the attached files' blobs.
     fn blob_dir(&self) -> std::path::PathBuf;
+    /// What [`OWNER_FILE`] in it must say.
+    fn owner_line(&self) -> &'static [u8];
     /// Checks that need every record read, and the findings of rows that
     /// did not fit the layout.
     fn finish(
@@ -331,6 +339,10 @@ impl Source for SledSource {
 
     fn blob_dir(&self) -> std::path::PathBuf {
         self.path.join(BLOB_DIR)
+    }
+
+    fn owner_line(&self) -> &'static [u8] {
+        OWNER_LINES[0]
     }
 
     fn finish(
@@ -658,6 +670,7 @@ pub(crate) fn audit_source(
     let blob_dir = source.blob_dir();
     check_files(
         &blob_dir,
+        source.owner_line(),
         source.records("files")?,
         &threads,
         canaries,
@@ -706,9 +719,11 @@ pub(crate) fn audit_source(
 /// shape, of a thread (unless an unclaimed first-contact upload), claimed
 /// by one of its messages; every complete blob on disk, of its record's
 /// length (a bucket, PROTOCOL.md §12.1), of format 0x01, and each of its
-/// chunks after the 20-byte header random; no blob without a record.
+/// chunks after the 20-byte header random; no blob without a record; the
+/// owner file, if there is one, naming the store audited (`owner`).
 fn check_files(
     dir: &Path,
+    owner: &[u8],
     files: Box<dyn Iterator<Item = anyhow::Result<Record>> + '_>,
     threads: &BTreeMap<Vec<u8>, Thread>,
     canaries: &[Canary],
@@ -786,6 +801,17 @@ fn check_files(
     }
     names.sort();
     for name in &names {
+        if name == OWNER_FILE {
+            match std::fs::read(dir.join(name)) {
+                Ok(found) if found == owner => {}
+                Ok(found) if OWNER_LINES.contains(&found.as_slice()) => report.fail(
+                    "blob directory",
+                    "marked as the other kind of store's (ozvi-store)",
+                ),
+                _ => report.fail("blob directory", "an ozvi-store the relay does not write"),
+            }
+            continue;
+        }
         // The name is not necessarily ASCII: cut on characters, not bytes.
         let at = format!("blob {}…", name.chars().take(12).collect::<String>());
         // A complete blob is named by its record's key; one being

@@ -1414,4 +1414,21 @@ fn blobs_are_audited_and_a_plaintext_blob_or_a_canary_in_one_is_caught() {
         files.insert(key, value).expect("insert");
     });
     fails(&["store", path(&shape)], "a state other than");
+
+    // The blob folder marked as the other kind of store's, or by no relay
+    // (a new file each time: the copy's entries are hard links).
+    let marked = s.plant("owner-file", &|_| {});
+    let owner = marked.join("files").join("ozvi-store");
+    assert_eq!(
+        std::fs::read(&owner).expect("the relay wrote it"),
+        b"sled\n"
+    );
+    for (mark, finding) in [
+        (&b"postgres\n"[..], "marked as the other kind of store's"),
+        (b"sled", "an ozvi-store the relay does not write"),
+    ] {
+        std::fs::remove_file(&owner).expect("remove");
+        std::fs::write(&owner, mark).expect("write");
+        fails(&["store", path(&marked)], finding);
+    }
 }

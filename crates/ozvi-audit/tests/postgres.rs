@@ -388,10 +388,9 @@ fn a_relay_database_passes_and_every_planted_problem_is_found() {
     let blob = plant(&server, seeded.path(), "blob", "", &|files| {
         let path = std::fs::read_dir(files)
             .expect("blobs")
-            .next()
-            .expect("one")
-            .expect("entry")
-            .path();
+            .map(|e| e.expect("entry").path())
+            .find(|p| !p.ends_with("ozvi-store"))
+            .expect("one");
         let len = std::fs::metadata(&path).expect("exists").len() as usize;
         let mut plain = "Dobrý den, potřebuji pomoc. ".repeat(len / 20).into_bytes();
         plain.truncate(len);
@@ -400,6 +399,16 @@ fn a_relay_database_passes_and_every_planted_problem_is_found() {
     });
     let out = audit_db(&server, &blob.0, blob.1.path(), &[]);
     fails(&out, "its ciphertext");
+
+    // Its blob folder marked as a sled store's.
+    let marked = plant(&server, seeded.path(), "marked", "", &|files| {
+        let owner = files.join("ozvi-store");
+        assert_eq!(std::fs::read(&owner).expect("written"), b"postgres\n");
+        std::fs::remove_file(&owner).expect("removes");
+        std::fs::write(&owner, b"sled\n").expect("writes");
+    });
+    let out = audit_db(&server, &marked.0, marked.1.path(), &[]);
+    fails(&out, "marked as the other kind of store's");
 
     // A sled path is audited as sled even with a URL in the environment;
     // a URL without --files cannot run.

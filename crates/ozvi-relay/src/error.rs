@@ -208,7 +208,7 @@ impl From<crate::store::StoreError> for ApiError {
                 tracing::warn!(cause = %cause, "storage unavailable");
                 ApiError::StorageUnavailable
             }
-            StoreError::Backend(_) | StoreError::Corrupt => {
+            StoreError::Backend(_) | StoreError::Corrupt | StoreError::OtherStore(_) => {
                 // The cause names no user data (sled's own messages).
                 tracing::error!(error = ?e, "storage failure");
                 ApiError::Internal

@@ -194,6 +194,64 @@ fn a_database_that_is_down_at_start_ends_the_relay_with_one_line() {
     );
 }
 
+/// The names under `dir`, with their contents' lengths.
+fn listing(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("reads") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(listing(&path));
+        } else {
+            out.push((path.clone(), path.metadata().expect("size").len()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_data_directory_of_the_other_store_ends_the_relay_with_one_line_and_is_left_as_it_is() {
+    let setup = Setup::new();
+    let data = setup.path("data");
+    // A sled relay's data directory, with an upload being received.
+    drop(ozvi_relay::store::SledStore::open(&data).expect("opens"));
+    let partial = data
+        .join("files")
+        .join(format!("{}.{}.part", "0a".repeat(32), "0b".repeat(16)));
+    std::fs::write(&partial, b"\x01").expect("writes");
+    let before = listing(&data);
+    // The database is never reached: the folder is checked first.
+    let url = format!("postgres://ozvi:{PASSWORD}@127.0.0.1:1/{DATABASE}");
+    assert_refused(
+        "store = postgres on a sled store's data directory",
+        setup.run_until_exit(&[], &[("OZVI_DATABASE_URL", &url)]),
+        "a sled store",
+    );
+    assert_eq!(listing(&data), before);
+    // And a relay on sled (no `store` set) on a PostgreSQL relay's folder.
+    let other = Setup::new();
+    let files = other.path("data").join("files");
+    std::fs::create_dir_all(&files).expect("creates");
+    std::fs::write(files.join("ozvi-store"), "postgres\n").expect("writes");
+    std::fs::write(files.join(partial.file_name().expect("a name")), b"\x01").expect("writes");
+    std::fs::write(
+        other.path("relay.toml"),
+        "pow_difficulty = 0\nmetrics_listen = \"off\"\n",
+    )
+    .expect("write");
+    let before = listing(&other.path("data"));
+    assert_refused(
+        "sled on a PostgreSQL store's data directory",
+        other.run_until_exit(&[], &[]),
+        "a PostgreSQL store",
+    );
+    assert_eq!(
+        listing(&other.path("data")),
+        before,
+        "no sled database made there"
+    );
+}
+
 #[tokio::test]
 async fn a_schema_from_a_newer_relay_ends_the_relay_with_one_line() {
     let setup = Setup::new();

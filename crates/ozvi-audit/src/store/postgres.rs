@@ -509,6 +509,10 @@ impl Source for PgSource {
         self.files.clone()
     }
 
+    fn owner_line(&self) -> &'static [u8] {
+        super::OWNER_LINES[1]
+    }
+
     fn finish(
         &mut self,
         threads: &BTreeMap<Vec<u8>, Thread>,

@@ -220,9 +220,44 @@ pub trait BlobWriter: Send {
 /// A blob as stored, read in pieces.
 pub type BlobReader = Box<dyn std::io::Read + Send>;
 
+/// Which kind of store a blob directory's blobs belong to
+/// ([`OWNER_FILE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The sled store (and an export, which has sled's layout).
+    Sled,
+    /// The PostgreSQL store: its relays share the directory.
+    Postgres,
+}
+
+impl Owner {
+    /// The owner file's whole content.
+    pub fn line(self) -> &'static str {
+        match self {
+            Self::Sled => "sled\n",
+            Self::Postgres => "postgres\n",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sled => "a sled store",
+            Self::Postgres => "a PostgreSQL store",
+        }
+    }
+}
+
+/// The file in `files/` that says which kind of store its blobs belong to
+/// ([`Owner::line`]), written by the first relay that opens the directory.
+/// Each store removes the blobs it holds no record of, and on sled every
+/// partial file, when it opens: a relay configured with the other store on
+/// the same directory (`store` left out of `relay.toml`, say) would remove
+/// every attachment the other one holds. It refuses to open instead.
+pub const OWNER_FILE: &str = "ozvi-store";
+
 /// The directory of blob files: `files/` in the data directory, one file per
 /// blob named by the hex of its key, and `.part` beside it while one is
-/// received.
+/// received; and [`OWNER_FILE`].
 #[derive(Debug)]
 pub struct BlobDir {
     dir: PathBuf,
@@ -234,10 +269,12 @@ pub struct BlobDir {
 }
 
 impl BlobDir {
-    /// The blob directory in `data`, created if missing.
-    pub fn open(data: &Path, temporary: bool) -> Result<Self, StoreError> {
+    /// The blob directory in `data` for a store of kind `owner`, created
+    /// if missing; [`StoreError::OtherStore`] if it belongs to the other
+    /// kind (nothing is changed then).
+    pub fn open(data: &Path, temporary: bool, owner: Owner) -> Result<Self, StoreError> {
+        Self::claim(data, owner)?;
         let dir = data.join("files");
-        std::fs::create_dir_all(&dir).map_err(io)?;
         let staging = data.join("staging");
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).map_err(io)?;
@@ -246,6 +283,16 @@ impl BlobDir {
             staging,
             temporary,
         })
+    }
+
+    /// Creates `data`'s blob directory if missing, and checks that it
+    /// belongs to `owner` (marking it so if it belongs to no one yet): a
+    /// store calls it before it opens anything else, so that a refusal
+    /// changes nothing.
+    pub fn claim(data: &Path, owner: Owner) -> Result<(), StoreError> {
+        let dir = data.join("files");
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        claim(&dir, owner)
     }
 
     /// Where staff uploads wait for their signature.
@@ -354,7 +401,8 @@ impl BlobDir {
     ) -> Result<(), StoreError> {
         drop(partial);
         std::fs::rename(partial_path, self.path(mailbox, file)).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
+            // (The folder itself gone is a failure, logged as one.)
+            if e.kind() == std::io::ErrorKind::NotFound && self.dir.is_dir() {
                 StoreError::NotFound
             } else {
                 io(e)
@@ -461,7 +509,7 @@ impl BlobDir {
         target: &Path,
         keys: &[(MailboxId, FileId)],
     ) -> Result<PendingCopies, StoreError> {
-        let out = BlobDir::open(target, false)?;
+        let out = BlobDir::open(target, false, Owner::Sled)?;
         let mut copies = Vec::new();
         let mut linked = Vec::new();
         for (mailbox, file) in keys {
@@ -559,6 +607,54 @@ fn untouched_for(entry: &std::fs::DirEntry, secs: u64) -> bool {
         .ok()
         .and_then(|t| t.elapsed().ok())
         .is_some_and(|age| age.as_secs() >= secs)
+}
+
+/// Checks that the blob directory `dir` belongs to `owner`, and marks it
+/// so if it belongs to no one yet (relays starting together on a shared
+/// directory: the first one's mark counts, and the other reads it).
+fn claim(dir: &Path, owner: Owner) -> Result<(), StoreError> {
+    let path = dir.join(OWNER_FILE);
+    for _ in 0..2 {
+        match std::fs::read(&path) {
+            Ok(found) if found == owner.line().as_bytes() => return Ok(()),
+            Ok(found) => {
+                let other = [Owner::Sled, Owner::Postgres]
+                    .into_iter()
+                    .find(|o| found == o.line().as_bytes());
+                return Err(StoreError::OtherStore(match other {
+                    Some(other) => format!(
+                        "its files/ holds the attachments of {} ({OWNER_FILE} says so), and this \
+                         relay is configured for {}: check `store` in relay.toml",
+                        other.name(),
+                        owner.name()
+                    ),
+                    None => format!("its files/{OWNER_FILE} is not one a relay writes"),
+                }));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                file.write_all(owner.line().as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(io)?;
+                return std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io);
+            }
+            // Another relay marked it meanwhile: read its mark.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Err(StoreError::OtherStore(format!(
+        "its files/{OWNER_FILE} could not be read"
+    )))
 }
 
 /// The 32 bytes of 64 lower-case hex digits.

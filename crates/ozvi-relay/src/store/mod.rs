@@ -67,6 +67,11 @@ pub enum StoreError {
     /// A stored record does not have the documented shape.
     #[error("corrupt record")]
     Corrupt,
+    /// The data directory's blob folder belongs to the other kind of store
+    /// ([`files::OWNER_FILE`]); only when a store opens. The message says
+    /// which, for the operator.
+    #[error("{0}")]
+    OtherStore(String),
     /// The file is already claimed by a message.
     #[error("file exists")]
     FileExists,

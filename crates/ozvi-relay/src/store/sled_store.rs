@@ -69,6 +69,8 @@ pub struct SledStore {
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        // Before sled writes anything there.
+        BlobDir::claim(dir, files::Owner::Sled)?;
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
@@ -78,7 +80,7 @@ impl SledStore {
             .flush_every_ms(None)
             .open()
             .map_err(backend)?;
-        let blobs = BlobDir::open(dir, false)?;
+        let blobs = BlobDir::open(dir, false, files::Owner::Sled)?;
         // No upload is being received by a store that is only opening
         // (sled's lock keeps every other process out).
         blobs.remove_all_partials()?;
@@ -119,7 +121,7 @@ impl SledStore {
             .temporary(true)
             .open()
             .map_err(backend)?;
-        Self::from_db(db, BlobDir::open(&dir, true)?)
+        Self::from_db(db, BlobDir::open(&dir, true, files::Owner::Sled)?)
     }
 
     fn from_db(db: Db, blobs: BlobDir) -> Result<Self, StoreError> {
@@ -1591,6 +1593,60 @@ mod tests {
         )
         .expect("reads");
         assert_eq!(kept, blob, "the whole blob, nothing of the cut attempts");
+    }
+
+    /// The names in `dir`, recursively, relative to it.
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("reads") {
+            let entry = entry.expect("entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().expect("type").is_dir() {
+                out.extend(
+                    names_in(&entry.path())
+                        .into_iter()
+                        .map(|n| format!("{name}/{n}")),
+                );
+            }
+            out.push(name);
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_blob_folder_of_a_postgresql_store_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = FileRecord::key(&MailboxId([8; 16]), &FileId([1; 16]));
+        // What relays on PostgreSQL keep there: a blob, one being received.
+        files::BlobDir::claim(dir.path(), files::Owner::Postgres).expect("claims");
+        let blobs = dir.path().join("files");
+        std::fs::write(blobs.join(files::hex(&key)), b"\x01blob").expect("writes");
+        std::fs::write(
+            blobs.join(format!("{}.{}.part", files::hex(&key), "ab".repeat(16))),
+            b"\x01bl",
+        )
+        .expect("writes");
+        let before = names_in(dir.path());
+        let refused = SledStore::open(dir.path()).err().expect("refused");
+        let said = refused.to_string();
+        assert!(matches!(refused, StoreError::OtherStore(_)), "{refused:?}");
+        assert!(
+            said.contains("a PostgreSQL store") && said.contains("`store`"),
+            "{said}"
+        );
+        assert_eq!(names_in(dir.path()), before, "nothing changed");
+        // The other way round, and a mark no relay writes.
+        let sled = tempfile::tempdir().expect("temp dir");
+        drop(SledStore::open(sled.path()).expect("opens"));
+        let refused =
+            files::BlobDir::claim(sled.path(), files::Owner::Postgres).expect_err("refused");
+        assert!(refused.to_string().contains("a sled store"), "{refused}");
+        std::fs::write(sled.path().join("files").join(files::OWNER_FILE), b"sled").expect("writes");
+        assert!(matches!(
+            SledStore::open_released(sled.path(), std::time::Duration::from_secs(5)),
+            Err(StoreError::OtherStore(_))
+        ));
     }
 
     #[test]

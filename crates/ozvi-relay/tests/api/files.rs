@@ -170,11 +170,14 @@ async fn bytes(response: reqwest::Response) -> Vec<u8> {
     response.bytes().await.expect("body").to_vec()
 }
 
+/// The blobs and partial files in the blob directory (not the file that
+/// names its store).
 fn blob_files(app: &TestApp) -> Vec<String> {
     let dir = app._data.path().join("db").join("files");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("the blob directory exists")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "ozvi-store")
         .collect();
     names.sort();
     names

@@ -91,6 +91,10 @@ pub enum PgError {
     /// Another database failure.
     #[error("database error: {0}")]
     Database(String),
+    /// The data directory's blob folder cannot be used: it belongs to a
+    /// sled store, say (`files::OWNER_FILE`).
+    #[error("the data directory: {0}")]
+    DataDirectory(String),
 }
 
 /// How the pool connects.
