@@ -249,10 +249,12 @@ impl Owner {
 
 /// The file in `files/` that says which kind of store its blobs belong to
 /// ([`Owner::line`]), written by the first relay that opens the directory.
-/// Each store removes the blobs it holds no record of, and on sled every
-/// partial file, when it opens: a relay configured with the other store on
-/// the same directory (`store` left out of `relay.toml`, say) would remove
-/// every attachment the other one holds. It refuses to open instead.
+/// A relay configured with the other store on the same directory (`store`
+/// left out of `relay.toml`, say) would do harm there: the PostgreSQL
+/// sweeper removes every blob its database holds no record of (a sled
+/// store's attachments, all of them), and a sled store removes every
+/// partial file when it opens (the uploads PostgreSQL relays are
+/// receiving) and serves a new, empty store. It refuses to open instead.
 pub const OWNER_FILE: &str = "ozvi-store";
 
 /// The directory of blob files: `files/` in the data directory, one file per
