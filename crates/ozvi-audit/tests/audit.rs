@@ -1248,11 +1248,13 @@ async fn every_coding_the_relay_sends_must_be_the_builds_and_decompress_to_the_f
     relay.handle.stop(true).await;
 }
 
-/// The blob files of a store's `files/` directory.
+/// The blob files of a store's `files/` directory (not the file that names
+/// its store).
 fn blobs_in(data: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(data.join("files"))
         .expect("a blob directory")
         .map(|e| e.expect("entry").path())
+        .filter(|p| !p.ends_with("ozvi-store"))
         .collect();
     out.sort();
     out

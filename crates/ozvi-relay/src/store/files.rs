@@ -294,7 +294,7 @@ impl BlobDir {
     pub fn claim(data: &Path, owner: Owner) -> Result<(), StoreError> {
         let dir = data.join("files");
         std::fs::create_dir_all(&dir).map_err(io)?;
-        claim(&dir, owner)
+        claim(data, &dir, owner)
     }
 
     /// Where staff uploads wait for their signature.
@@ -611,52 +611,129 @@ fn untouched_for(entry: &std::fs::DirEntry, secs: u64) -> bool {
         .is_some_and(|age| age.as_secs() >= secs)
 }
 
-/// Checks that the blob directory `dir` belongs to `owner`, and marks it
-/// so if it belongs to no one yet (relays starting together on a shared
-/// directory: the first one's mark counts, and the other reads it).
-fn claim(dir: &Path, owner: Owner) -> Result<(), StoreError> {
+/// How long a mark another relay is writing (an empty or cut file) is
+/// waited for.
+const MARK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The mark in `dir`, once it is whole: `None` if there is none. A file
+/// that stays empty or cut for [`MARK_WAIT`] (a relay stopped while it
+/// wrote it) is an error that says what to do.
+fn read_mark(dir: &Path) -> Result<Option<Vec<u8>>, StoreError> {
     let path = dir.join(OWNER_FILE);
-    for _ in 0..2 {
+    let deadline = std::time::Instant::now() + MARK_WAIT;
+    loop {
         match std::fs::read(&path) {
-            Ok(found) if found == owner.line().as_bytes() => return Ok(()),
-            Ok(found) => {
-                let other = [Owner::Sled, Owner::Postgres]
-                    .into_iter()
-                    .find(|o| found == o.line().as_bytes());
-                return Err(StoreError::OtherStore(match other {
-                    Some(other) => format!(
-                        "its files/ holds the attachments of {} ({OWNER_FILE} says so), and this \
-                         relay is configured for {}: check `store` in relay.toml",
-                        other.name(),
-                        owner.name()
-                    ),
-                    None => format!("its files/{OWNER_FILE} is not one a relay writes"),
-                }));
+            Ok(found) if found.ends_with(b"\n") => return Ok(Some(found)),
+            // Being written by a relay starting beside this one.
+            Ok(found)
+                if found.len() < 9
+                    && [Owner::Sled, Owner::Postgres]
+                        .iter()
+                        .any(|o| o.line().as_bytes().starts_with(&found)) =>
+            {
+                if std::time::Instant::now() >= deadline {
+                    return Err(StoreError::OtherStore(format!(
+                        "its files/{OWNER_FILE} was left unfinished (a relay stopped while \
+                         writing it): remove that file and start again"
+                    )));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(e)),
-        }
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(mut file) => {
-                file.write_all(owner.line().as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(io)?;
-                return std::fs::File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(io);
-            }
-            // Another relay marked it meanwhile: read its mark.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Ok(found) => return Ok(Some(found)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(e)),
         }
     }
-    Err(StoreError::OtherStore(format!(
-        "its files/{OWNER_FILE} could not be read"
-    )))
+}
+
+/// Whether the data directory `data` has a sled database in it (sled
+/// writes `conf` and `db` when it opens).
+fn holds_sled_database(data: &Path) -> bool {
+    data.join("conf").exists() || data.join("db").exists()
+}
+
+/// Whether the blob directory `dir` holds a blob or a partial file.
+fn holds_blobs(dir: &Path) -> Result<bool, StoreError> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => Ok(entries.filter_map(Result::ok).any(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| unhex32(name).is_some() || partial_key(name).is_some())
+        })),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// Whether the data directory `data` may be opened by a store of kind
+/// `owner`: its blob directory's mark names `owner`, or there is no mark
+/// yet and nothing says the data belongs to the other kind (folders from
+/// before the mark: a sled database beside them is sled's; blobs with no
+/// sled database beside them are PostgreSQL's). Reads only.
+pub fn check_owner(data: &Path, owner: Owner) -> Result<(), StoreError> {
+    let dir = data.join("files");
+    let configured = |said: String| {
+        Err(StoreError::OtherStore(format!(
+            "{said}, and this relay is configured for {}: check its `store` setting",
+            owner.name()
+        )))
+    };
+    match read_mark(&dir)? {
+        Some(found) if found == owner.line().as_bytes() => Ok(()),
+        Some(found) => match [Owner::Sled, Owner::Postgres]
+            .into_iter()
+            .find(|o| found == o.line().as_bytes())
+        {
+            Some(other) => configured(format!(
+                "its files/ holds the attachments of {} ({OWNER_FILE} says so)",
+                other.name()
+            )),
+            None => Err(StoreError::OtherStore(format!(
+                "its files/{OWNER_FILE} is not one a relay writes"
+            ))),
+        },
+        None => match owner {
+            Owner::Postgres if holds_sled_database(data) => {
+                configured("it holds the database of a sled store".into())
+            }
+            Owner::Sled if !holds_sled_database(data) && holds_blobs(&dir)? => configured(
+                "its files/ holds attachments with no sled database beside them (a \
+                 PostgreSQL store's?)"
+                    .into(),
+            ),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// [`check_owner`], then marks the blob directory `dir` of `data` as
+/// `owner`'s if it has no mark yet: written whole under another name, then
+/// linked into place, which fails if another relay starting beside this
+/// one marked it first (its mark is then read).
+fn claim(data: &Path, dir: &Path, owner: Owner) -> Result<(), StoreError> {
+    check_owner(data, owner)?;
+    let path = dir.join(OWNER_FILE);
+    if path.exists() {
+        return Ok(());
+    }
+    let mut random = [0u8; 8];
+    rand_core::Rng::fill_bytes(&mut ozvi_crypto::primitives::rng::os_rng(), &mut random);
+    let written = dir.join(format!("{OWNER_FILE}.{}.new", hex(&random)));
+    let linked = std::fs::File::create_new(&written)
+        .and_then(|mut file| {
+            file.write_all(owner.line().as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::hard_link(&written, &path));
+    let _ = std::fs::remove_file(&written);
+    match linked {
+        Ok(()) => std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => check_owner(data, owner),
+        Err(e) => Err(io(e)),
+    }
 }
 
 /// The 32 bytes of 64 lower-case hex digits.

@@ -69,8 +69,9 @@ pub struct SledStore {
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        // Before sled writes anything there.
-        BlobDir::claim(dir, files::Owner::Sled)?;
+        // Before sled writes anything there (the blob folder is marked
+        // as sled's once the database is open: [`BlobDir::open`]).
+        files::check_owner(dir, files::Owner::Sled)?;
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
@@ -1647,6 +1648,78 @@ mod tests {
             SledStore::open_released(sled.path(), std::time::Duration::from_secs(5)),
             Err(StoreError::OtherStore(_))
         ));
+    }
+
+    #[test]
+    fn a_folder_from_before_the_mark_is_judged_by_what_it_holds() {
+        // Blobs with no sled database beside them: a PostgreSQL store's.
+        let shared = tempfile::tempdir().expect("temp dir");
+        let blobs = shared.path().join("files");
+        std::fs::create_dir_all(&blobs).expect("creates");
+        std::fs::write(blobs.join("0a".repeat(32)), b"\x01blob").expect("writes");
+        let before = names_in(shared.path());
+        let refused = SledStore::open(shared.path()).err().expect("refused");
+        assert!(
+            refused.to_string().contains("no sled database"),
+            "{refused}"
+        );
+        assert_eq!(names_in(shared.path()), before, "nothing changed");
+        // A sled store's whose mark is gone: PostgreSQL refuses it, sled
+        // opens it and marks it again.
+        let sled = tempfile::tempdir().expect("temp dir");
+        drop(SledStore::open(sled.path()).expect("opens"));
+        let mark = sled.path().join("files").join(files::OWNER_FILE);
+        std::fs::remove_file(&mark).expect("removes");
+        let refused = files::check_owner(sled.path(), files::Owner::Postgres).expect_err("refused");
+        assert!(
+            refused.to_string().contains("the database of a sled store"),
+            "{refused}"
+        );
+        drop(
+            SledStore::open_released(sled.path(), std::time::Duration::from_secs(5))
+                .expect("reopens"),
+        );
+        assert_eq!(std::fs::read(&mark).expect("marked"), b"sled\n");
+    }
+
+    #[test]
+    fn relays_marking_one_folder_together_agree_and_an_unfinished_mark_is_waited_for() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().to_path_buf();
+        let starting: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || files::BlobDir::claim(&path, files::Owner::Postgres))
+            })
+            .collect();
+        for relay in starting {
+            relay.join().expect("thread").expect("each relay opens");
+        }
+        assert_eq!(
+            names_in(dir.path()),
+            ["files", &format!("files/{}", files::OWNER_FILE)]
+        );
+        let mark = dir.path().join("files").join(files::OWNER_FILE);
+        assert_eq!(std::fs::read(&mark).expect("marked"), b"postgres\n");
+        // A mark another relay is writing is waited for.
+        std::fs::write(&mark, b"post").expect("writes");
+        let finishing = std::thread::spawn({
+            let mark = mark.clone();
+            move || {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                std::fs::write(&mark, b"postgres\n").expect("writes");
+            }
+        });
+        files::BlobDir::claim(&path, files::Owner::Postgres).expect("opens once it is whole");
+        finishing.join().expect("thread");
+        // One left unfinished (a relay stopped while writing it) is an
+        // error that says what to do.
+        std::fs::write(&mark, b"").expect("writes");
+        let refused = files::BlobDir::claim(&path, files::Owner::Postgres).expect_err("refused");
+        assert!(
+            refused.to_string().contains("remove that file"),
+            "{refused}"
+        );
     }
 
     #[test]

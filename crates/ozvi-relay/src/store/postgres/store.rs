@@ -82,8 +82,9 @@ impl PgStore {
     /// Connects to `url`, applies pending migrations, and keeps attached
     /// files' bytes under `blob_data` (`files/`).
     pub async fn open(url: &str, blob_data: &Path) -> Result<Self, PgError> {
-        // Before the database is touched.
-        BlobDir::claim(blob_data, files::Owner::Postgres)
+        // Before the database is touched (the blob folder is marked as
+        // PostgreSQL's once it is reached: [`PgStore::on`]).
+        files::check_owner(blob_data, files::Owner::Postgres)
             .map_err(|e| PgError::DataDirectory(e.to_string()))?;
         let pool = super::connect(url).await?;
         Self::on(pool, blob_data)
@@ -92,7 +93,7 @@ impl PgStore {
     /// A store on an already connected and migrated `pool`.
     pub fn on(pool: Pool, blob_data: &Path) -> Result<Self, PgError> {
         let blobs = BlobDir::open(blob_data, false, files::Owner::Postgres)
-            .map_err(|e| PgError::Database(format!("blob directory: {e}")))?;
+            .map_err(|e| PgError::DataDirectory(e.to_string()))?;
         Ok(Self {
             pool,
             blobs: Arc::new(blobs),
