@@ -648,8 +648,17 @@ fn read_mark(dir: &Path) -> Result<Option<Vec<u8>>, StoreError> {
 
 /// Whether the data directory `data` has a sled database in it (sled
 /// writes `conf` and `db` when it opens).
+///
+/// Also where `data/files` really is, when it is a link to a folder of
+/// its own (relays on PostgreSQL share one): a sled store's folder, from
+/// before the mark, linked there by mistake.
 fn holds_sled_database(data: &Path) -> bool {
-    data.join("conf").exists() || data.join("db").exists()
+    let here = |dir: &Path| dir.join("conf").is_file() || dir.join("db").is_file();
+    here(data)
+        || std::fs::canonicalize(data.join("files"))
+            .ok()
+            .and_then(|files| files.parent().map(here))
+            .unwrap_or(false)
 }
 
 /// Whether the blob directory `dir` holds a blob or a partial file.
@@ -708,29 +717,29 @@ pub fn check_owner(data: &Path, owner: Owner) -> Result<(), StoreError> {
 }
 
 /// [`check_owner`], then marks the blob directory `dir` of `data` as
-/// `owner`'s if it has no mark yet: written whole under another name, then
-/// linked into place, which fails if another relay starting beside this
-/// one marked it first (its mark is then read).
+/// `owner`'s if it has no mark yet. Written in place with `create_new`,
+/// which fails if another relay starting beside this one marked it first
+/// (its mark is then read, [`read_mark`] waiting while it is written). No
+/// temporary file and no link: none is left behind in a folder the audit
+/// reads, and file systems without hard links (a backup disk for an
+/// export) serve as well. A relay stopped mid-write leaves a cut mark,
+/// which [`read_mark`] refuses with what to do.
 fn claim(data: &Path, dir: &Path, owner: Owner) -> Result<(), StoreError> {
     check_owner(data, owner)?;
     let path = dir.join(OWNER_FILE);
-    if path.exists() {
-        return Ok(());
-    }
-    let mut random = [0u8; 8];
-    rand_core::Rng::fill_bytes(&mut ozvi_crypto::primitives::rng::os_rng(), &mut random);
-    let written = dir.join(format!("{OWNER_FILE}.{}.new", hex(&random)));
-    let linked = std::fs::File::create_new(&written)
-        .and_then(|mut file| {
-            file.write_all(owner.line().as_bytes())?;
-            file.sync_all()
-        })
-        .and_then(|()| std::fs::hard_link(&written, &path));
-    let _ = std::fs::remove_file(&written);
-    match linked {
-        Ok(()) => std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io),
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(mut file) => {
+            file.write_all(owner.line().as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(io)?;
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => check_owner(data, owner),
         Err(e) => Err(io(e)),
     }

@@ -1675,6 +1675,17 @@ mod tests {
             refused.to_string().contains("the database of a sled store"),
             "{refused}"
         );
+        // So does a relay whose files/ links to that store's folder (as
+        // relays on PostgreSQL share theirs).
+        let relay = tempfile::tempdir().expect("temp dir");
+        std::os::unix::fs::symlink(sled.path().join("files"), relay.path().join("files"))
+            .expect("links");
+        let refused =
+            files::check_owner(relay.path(), files::Owner::Postgres).expect_err("refused");
+        assert!(
+            refused.to_string().contains("the database of a sled store"),
+            "{refused}"
+        );
         drop(
             SledStore::open_released(sled.path(), std::time::Duration::from_secs(5))
                 .expect("reopens"),
