@@ -231,6 +231,13 @@ pub enum Owner {
 }
 
 impl Owner {
+    const ALL: [Owner; 2] = [Self::Sled, Self::Postgres];
+
+    /// The owner a whole mark names, if it is one a relay writes.
+    fn of(mark: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.line().as_bytes() == mark)
+    }
+
     /// The owner file's whole content.
     pub fn line(self) -> &'static str {
         match self {
@@ -288,13 +295,40 @@ impl BlobDir {
     }
 
     /// Creates `data`'s blob directory if missing, and checks that it
-    /// belongs to `owner` (marking it so if it belongs to no one yet): a
-    /// store calls it before it opens anything else, so that a refusal
-    /// changes nothing.
+    /// belongs to `owner` ([`check_owner`]), marking it so if it belongs to
+    /// no one yet. [`BlobDir::open`] calls it once the store itself has
+    /// opened; a store calls [`check_owner`] before it opens anything, so
+    /// that a refusal changes nothing.
+    ///
+    /// The mark is written in place with `create_new`, which fails if
+    /// another relay starting beside this one marked it first (its mark is
+    /// then read, waiting while it is being written). No temporary file and
+    /// no link: none is left behind in a folder the audit reads, and file
+    /// systems without hard links (a backup disk for an export) serve as
+    /// well. A relay stopped mid-write leaves a cut mark, which is refused
+    /// with what to do.
     pub fn claim(data: &Path, owner: Owner) -> Result<(), StoreError> {
         let dir = data.join("files");
         std::fs::create_dir_all(&dir).map_err(io)?;
-        claim(data, &dir, owner)
+        if judge_owner(data, owner)? {
+            return Ok(());
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(OWNER_FILE))
+        {
+            Ok(mut file) => {
+                file.write_all(owner.line().as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(io)?;
+                std::fs::File::open(&dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => check_owner(data, owner),
+            Err(e) => Err(io(e)),
+        }
     }
 
     /// Where staff uploads wait for their signature.
@@ -626,10 +660,9 @@ fn read_mark(dir: &Path) -> Result<Option<Vec<u8>>, StoreError> {
             Ok(found) if found.ends_with(b"\n") => return Ok(Some(found)),
             // Being written by a relay starting beside this one.
             Ok(found)
-                if found.len() < 9
-                    && [Owner::Sled, Owner::Postgres]
-                        .iter()
-                        .any(|o| o.line().as_bytes().starts_with(&found)) =>
+                if Owner::ALL
+                    .iter()
+                    .any(|o| o.line().as_bytes().starts_with(&found)) =>
             {
                 if std::time::Instant::now() >= deadline {
                     return Err(StoreError::OtherStore(format!(
@@ -681,6 +714,11 @@ fn holds_blobs(dir: &Path) -> Result<bool, StoreError> {
 /// before the mark: a sled database beside them is sled's; blobs with no
 /// sled database beside them are PostgreSQL's). Reads only.
 pub fn check_owner(data: &Path, owner: Owner) -> Result<(), StoreError> {
+    judge_owner(data, owner).map(drop)
+}
+
+/// [`check_owner`]; `true` if the folder is marked (as `owner`'s).
+fn judge_owner(data: &Path, owner: Owner) -> Result<bool, StoreError> {
     let dir = data.join("files");
     let configured = |said: String| {
         Err(StoreError::OtherStore(format!(
@@ -689,11 +727,8 @@ pub fn check_owner(data: &Path, owner: Owner) -> Result<(), StoreError> {
         )))
     };
     match read_mark(&dir)? {
-        Some(found) if found == owner.line().as_bytes() => Ok(()),
-        Some(found) => match [Owner::Sled, Owner::Postgres]
-            .into_iter()
-            .find(|o| found == o.line().as_bytes())
-        {
+        Some(found) => match Owner::of(&found) {
+            Some(marked) if marked == owner => Ok(true),
             Some(other) => configured(format!(
                 "its files/ holds the attachments of {} ({OWNER_FILE} says so)",
                 other.name()
@@ -711,37 +746,8 @@ pub fn check_owner(data: &Path, owner: Owner) -> Result<(), StoreError> {
                  PostgreSQL store's?)"
                     .into(),
             ),
-            _ => Ok(()),
+            _ => Ok(false),
         },
-    }
-}
-
-/// [`check_owner`], then marks the blob directory `dir` of `data` as
-/// `owner`'s if it has no mark yet. Written in place with `create_new`,
-/// which fails if another relay starting beside this one marked it first
-/// (its mark is then read, [`read_mark`] waiting while it is written). No
-/// temporary file and no link: none is left behind in a folder the audit
-/// reads, and file systems without hard links (a backup disk for an
-/// export) serve as well. A relay stopped mid-write leaves a cut mark,
-/// which [`read_mark`] refuses with what to do.
-fn claim(data: &Path, dir: &Path, owner: Owner) -> Result<(), StoreError> {
-    check_owner(data, owner)?;
-    let path = dir.join(OWNER_FILE);
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-    {
-        Ok(mut file) => {
-            file.write_all(owner.line().as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(io)?;
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => check_owner(data, owner),
-        Err(e) => Err(io(e)),
     }
 }
 

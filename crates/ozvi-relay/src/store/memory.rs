@@ -32,6 +32,11 @@ struct Inner {
 }
 
 impl Inner {
+    /// [`Inner::removals`] of `key`.
+    fn removals_of(&self, key: &([u8; 16], [u8; 16])) -> u64 {
+        self.removals.get(key).copied().unwrap_or(0)
+    }
+
     fn next_change(&mut self) -> u64 {
         self.change += 1;
         self.change
@@ -127,7 +132,7 @@ impl BlobWriter for MemoryUpload {
             return Err(StoreError::Corrupt);
         }
         let mut inner = lock(&self.inner);
-        if inner.removals.get(&self.key).copied().unwrap_or(0) != self.removals {
+        if inner.removals_of(&self.key) != self.removals {
             return Err(StoreError::NotFound);
         }
         // As SledStore: an upload into a thread deleted while it was
@@ -501,7 +506,7 @@ impl Store for MemoryStore {
             record,
             bytes: Vec::new(),
             created_record,
-            removals: inner.removals.get(&key).copied().unwrap_or(0),
+            removals: inner.removals_of(&key),
         }))
     }
 
