@@ -194,6 +194,13 @@ pub(crate) struct Watched {
     pub(crate) generator_cpu: f64,
     /// The server's.
     pub(crate) server_cpu: f64,
+    /// Bytes per second the server process wrote (`wchar` in
+    /// `/proc/PID/io`: what its write calls were given, so its files and its
+    /// log on standard error, not its sockets), over the run, warm-up
+    /// included. Not `write_bytes`: that counts a whole page each time a
+    /// synced page is written again, and came to 3–25 times what the disk
+    /// received (docs/PERFORMANCE.md, run 11).
+    pub(crate) server_written: f64,
 }
 
 impl Watched {
@@ -202,6 +209,8 @@ impl Watched {
         let weight = f64::from(round);
         self.generator_cpu = (self.generator_cpu * weight + other.generator_cpu) / (weight + 1.0);
         self.server_cpu = (self.server_cpu * weight + other.server_cpu) / (weight + 1.0);
+        self.server_written =
+            (self.server_written * weight + other.server_written) / (weight + 1.0);
         self.stats.combine(other.stats);
     }
 }
@@ -321,7 +330,10 @@ fn run_only(binary: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
                 durable_posting(&baseline_target, &baseline, &target, &relay, &plan).await?;
             print_durable(&durable, &plan, SLED_LABEL, RATE_TARGET);
             relay::stop(baseline)?;
-            let alone = crate::sled_alone::measure(
+            let crate::sled_alone::Alone {
+                stats: alone,
+                written_per_append,
+            } = crate::sled_alone::measure(
                 &fixture,
                 &work.path().join("alone"),
                 plan.warmup,
@@ -336,14 +348,15 @@ fn run_only(binary: &Path, op: Op, window: Duration) -> anyhow::Result<()> {
                 (plan.window / ROUNDS).as_secs_f64(),
                 plan.warmup.as_secs_f64()
             );
-            println!("  appends/s   p50 ms   p99 ms   / baseline   relay / it");
+            println!("  appends/s   p50 ms   p99 ms   / baseline   relay / it   B written/append");
             println!(
-                "  {:>9.0} {:>8.2} {:>8.2} {:>12.2} {:>12.2}",
+                "  {:>9.0} {:>8.2} {:>8.2} {:>12.2} {:>12.2} {:>18.0}",
                 alone.rate(),
                 alone.ms(50.0),
                 alone.ms(99.0),
                 alone.rate() / durable.baseline.stats.rate(),
-                relay_rate / alone.rate()
+                relay_rate / alone.rate(),
+                written_per_append
             );
         } else if op != Op::Healthz {
             let stats = scenario::run(&target, op, CLIENTS, budget).await;
@@ -562,21 +575,40 @@ async fn relay_round(relay: &Arc<Target>, process: &RelayProcess, round: Budget)
 }
 
 /// Runs `op` against `target` from [`CLIENTS`] clients, reading the CPU time
-/// of this process and of the server `pid` before and after.
+/// of this process and of the server `pid`, and what the server wrote,
+/// before and after.
 pub(crate) async fn watched(target: &Arc<Target>, op: Op, budget: Budget, pid: u32) -> Watched {
     let me = std::process::id();
-    let before = (cpu_ticks(me), cpu_ticks(pid), Instant::now());
+    let before = (cpu_ticks(me), cpu_ticks(pid), written(pid), Instant::now());
     let stats = scenario::run(target, op, CLIENTS, budget).await;
-    let seconds = before.2.elapsed().as_secs_f64() * TICKS_PER_SECOND;
-    let share = |before: Option<u64>, after: Option<u64>| match (before, after) {
+    let seconds = before.3.elapsed().as_secs_f64();
+    let per_second = |before: Option<u64>, after: Option<u64>| match (before, after) {
         (Some(b), Some(a)) => a.saturating_sub(b) as f64 / seconds,
         _ => f64::NAN,
     };
     Watched {
-        generator_cpu: share(before.0, cpu_ticks(me)),
-        server_cpu: share(before.1, cpu_ticks(pid)),
+        generator_cpu: per_second(before.0, cpu_ticks(me)) / TICKS_PER_SECOND,
+        server_cpu: per_second(before.1, cpu_ticks(pid)) / TICKS_PER_SECOND,
+        server_written: per_second(before.2, written(pid)),
         stats,
     }
+}
+
+/// Bytes process `pid` has given its write calls so far (`wchar`).
+pub(crate) fn written(pid: u32) -> Option<u64> {
+    io_field(
+        &std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?,
+        "wchar",
+    )
+}
+
+/// The value of `field` in the text of a `/proc/PID/io` file.
+fn io_field(io: &str, field: &str) -> Option<u64> {
+    io.lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// User and system clock ticks of process `pid` so far.
@@ -852,8 +884,8 @@ pub(crate) fn print_durable(d: &Durable, plan: &Plan, relay_label: &str, rate_ta
         plan.warmup.as_secs_f64()
     );
     println!(
-        "  {:<36} {:>9} {:>8} {:>8} {:>7} {:>9} {:>9}",
-        "server", "posts/s", "p50 ms", "p99 ms", "errors", "gen. CPU", "srv. CPU"
+        "  {:<36} {:>9} {:>8} {:>8} {:>7} {:>9} {:>9} {:>16}",
+        "server", "posts/s", "p50 ms", "p99 ms", "errors", "gen. CPU", "srv. CPU", "B written/post"
     );
     for (label, w) in [
         ("baseline POST /discard (no write)", &d.discard),
@@ -861,13 +893,14 @@ pub(crate) fn print_durable(d: &Durable, plan: &Plan, relay_label: &str, rate_ta
         (relay_label, &d.relay),
     ] {
         println!(
-            "  {label:<36} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>8.0}% {:>8.0}%",
+            "  {label:<36} {:>9.0} {:>8.2} {:>8.2} {:>7} {:>8.0}% {:>8.0}% {:>16.0}",
             w.stats.rate(),
             w.stats.ms(50.0),
             w.stats.ms(99.0),
             w.stats.errors,
             100.0 * w.generator_cpu,
-            100.0 * w.server_cpu
+            100.0 * w.server_cpu,
+            w.server_written / w.stats.rate()
         );
     }
     let (base, relay) = (&d.baseline.stats, &d.relay.stats);
@@ -889,6 +922,11 @@ pub(crate) fn print_durable(d: &Durable, plan: &Plan, relay_label: &str, rate_ta
     println!(
         "  CPU: of the load tool (gen.) and of the server process (srv.), in % of one core, \
          warm-up included; the machine has 2"
+    );
+    println!(
+        "  written: bytes the server process gave its write calls per post (/proc/PID/io wchar: \
+         its files and its log, warm-up included;\n  a database server's own processes are \
+         not counted)"
     );
     let headroom = d.discard.stats.rate() / base.rate();
     let rate = relay.rate() / base.rate();
@@ -923,6 +961,21 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn reads_a_field_of_proc_io_and_nothing_that_only_starts_like_it() {
+        let io = "rchar: 105813178\nwchar: 55754216\nsyscw: 521593\nread_bytes: 12288\n\
+                  write_bytes: 737280\ncancelled_write_bytes: 4096\n";
+        assert_eq!(io_field(io, "write_bytes"), Some(737_280));
+        assert_eq!(io_field(io, "cancelled_write_bytes"), Some(4096));
+        assert_eq!(io_field(io, "wchar"), Some(55_754_216));
+        assert_eq!(io_field(io, "write"), None);
+        assert_eq!(io_field("write_bytes: many\n", "write_bytes"), None);
+        assert!(
+            written(std::process::id()).is_some(),
+            "this process's own /proc/PID/io"
+        );
     }
 
     #[test]

@@ -18,15 +18,23 @@ use ozvi_tests::relay::store::{AppendJob, Author, Quota, SledStore, Store};
 use crate::fixture::Fixture;
 use crate::scenario::{Stats, micros};
 
+/// What [`measure`] found.
+pub(crate) struct Alone {
+    /// Each durable append is one operation, as a request is in a scenario.
+    pub(crate) stats: Stats,
+    /// Bytes this process gave its write calls per append in the window
+    /// (`wchar` in `/proc/self/io`; nothing else runs in it meanwhile).
+    pub(crate) written_per_append: f64,
+}
+
 /// Seeds the posters' threads in `dir`, then appends for `warmup` and
-/// measures for `window`: each durable append is one operation of the
-/// returned [`Stats`], as a request is in a scenario.
+/// measures for `window`.
 pub(crate) async fn measure(
     fixture: &Fixture,
     dir: &Path,
     warmup: Duration,
     window: Duration,
-) -> anyhow::Result<Stats> {
+) -> anyhow::Result<Alone> {
     fixture.seed(dir, 0)?;
     let store = SledStore::open_released(dir, Duration::from_secs(5))
         .map_err(|e| anyhow!("cannot open {}: {e}", dir.display()))?;
@@ -34,6 +42,13 @@ pub(crate) async fn measure(
     let flusher = Flusher::start(store).context("the flusher thread starts")?;
     let started = Instant::now();
     let (from, until) = (started + warmup, started + warmup + window);
+    let counted = tokio::spawn(async move {
+        let me = std::process::id();
+        tokio::time::sleep_until(from.into()).await;
+        let before = crate::relay_load::written(me);
+        tokio::time::sleep_until(until.into()).await;
+        Some(crate::relay_load::written(me)?.saturating_sub(before?))
+    });
     let mut tasks = Vec::new();
     for poster in &fixture.posters {
         let envelopes = poster
@@ -78,9 +93,14 @@ pub(crate) async fn measure(
         latencies.extend(task.await.context("an appending task")??);
     }
     latencies.sort_unstable();
-    Ok(Stats {
-        window,
-        latencies_us: latencies,
-        ..Stats::default()
+    let written = counted.await.context("the write counter")?;
+    let appended = latencies.len().max(1) as f64;
+    Ok(Alone {
+        written_per_append: written.map_or(f64::NAN, |w| w as f64 / appended),
+        stats: Stats {
+            window,
+            latencies_us: latencies,
+            ..Stats::default()
+        },
     })
 }
