@@ -198,7 +198,7 @@ pub(crate) struct Watched {
     /// `/proc/PID/io`: what its write calls were given, so its files and its
     /// log on standard error, not its sockets), over the run, warm-up
     /// included. Not `write_bytes`: that counts a whole page each time a
-    /// synced page is written again, and came to 3–25 times what the disk
+    /// synced page is written again, and came to 3–26 times what the disk
     /// received (docs/PERFORMANCE.md, run 11).
     pub(crate) server_written: f64,
 }
