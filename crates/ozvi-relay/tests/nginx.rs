@@ -21,6 +21,11 @@
 //! the directory is still served through nginx. That block must stay the "Behind
 //! TLS" block with an upstream (checked line by line).
 //!
+//! Through the one-relay block, her largest photo (a 16 MiB blob) goes up
+//! and comes back whole, and an upload over nginx's general 1 MiB body
+//! limit reaches the relay on both file routes, her own and staff's, so
+//! that it is the relay, not nginx, that answers.
+//!
 //! nginx is installed by `cargo xtask test` (Debian's `nginx` package). If it
 //! is missing the test fails when `CI` is set and is skipped, with a line
 //! saying so, otherwise.
@@ -137,8 +142,8 @@ fn adapt(block: &str, listen: u16, upstream: u16) -> String {
         "one listen line in the documented block:\n{block}"
     );
     assert_eq!(
-        passes, 2,
-        "two proxy_pass lines to 127.0.0.1:8080 (everything, and transfers):\n{block}"
+        passes, 3,
+        "three proxy_pass lines to 127.0.0.1:8080 (everything, transfers, files):\n{block}"
     );
     out.join("\n")
 }
@@ -202,8 +207,8 @@ fn adapt_two(block: &str, listen: u16, relays: [u16; 2]) -> String {
     assert_eq!(servers, 2, "two relays in the upstream:\n{block}");
     assert_eq!(
         block.matches("proxy_pass http://ozvi_relays;").count(),
-        2,
-        "both locations pass to the upstream:\n{block}"
+        3,
+        "every location passes to the upstream:\n{block}"
     );
     out.join("\n")
 }
@@ -457,6 +462,135 @@ fn the_two_relay_block_is_the_single_block_with_the_upstream() {
         "proxy_pass http://ozvi_relays;",
     );
     assert_eq!(without_retries.join("\n"), single);
+}
+
+/// Through the documented block, her largest photo goes up and comes back
+/// whole, and an upload declaring more than nginx's general 1 MiB body
+/// limit reaches the relay on both file routes: refused by the relay (a
+/// JSON error; here for want of credentials), never nginx's own 413.
+#[tokio::test]
+async fn behind_the_documented_nginx_her_largest_photo_and_staff_uploads_reach_the_relay() {
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cast, _staff) = Cast::zlin(29, 1);
+    cast.write_directory(&dir.path().join("directory.json"));
+    std::fs::write(
+        dir.path().join("relay.toml"),
+        "behind_tls = true\ntrusted_proxies = [\"127.0.0.1\"]\npow_difficulty = 0\n\
+         metrics_listen = \"off\"\n",
+    )
+    .expect("write");
+    let path = |p: &str| dir.path().join(p).display().to_string();
+    let relay = RelayProcess::start(
+        [
+            "--data".to_string(),
+            path("data"),
+            "--config".into(),
+            path("relay.toml"),
+            "--root-key".into(),
+            cast.root_key(),
+            "--directory".into(),
+            path("directory.json"),
+        ],
+        &[],
+        &dir.path().join("relay.log"),
+    );
+    let listen = free_port();
+    let _nginx = start_nginx(
+        &nginx,
+        dir.path(),
+        listen,
+        &adapt(&documented_block(), listen, relay.port),
+    );
+    let base = format!("http://127.0.0.1:{listen}");
+    let largest = *file::BLOB_LENGTHS.last().expect("blob lengths");
+
+    bounded("her largest photo through nginx", async {
+        let person = Person::new(5, &base, &cast.root_key());
+        person.write_first("ic-zlin", "Posílám fotky zranění").await;
+        // Over half the largest bucket, so it is sealed into the largest blob.
+        let photo: Vec<u8> = (0..9_000_000u32).map(|i| (i % 251) as u8).collect();
+        let sealed = file::seal(
+            &mut os_rng(),
+            &person.mailbox(),
+            &photo,
+            "image/jpeg",
+            None,
+            Some("modrina.jpg"),
+        )
+        .expect("seals");
+        assert_eq!(sealed.blob.len() as u64, largest, "the largest blob");
+        assert_eq!(person.upload_file(&sealed).await, 204);
+        person
+            .write_more_with_files(&json!({"text": "Fotky"}), &[sealed.reference.id])
+            .await;
+        let (status, bytes) = person.download_file(&sealed.reference.id).await;
+        assert_eq!(status, 200);
+        assert!(bytes == sealed.blob, "the blob comes back whole");
+    })
+    .await;
+
+    for (route, length) in [
+        ("/api/v1/mailbox/file", largest),
+        ("/api/v1/staff/file", largest + 32),
+    ] {
+        let (status, answer) = headers_only(listen, route, length);
+        assert_ne!(
+            status, 413,
+            "nginx refused {route} by its body limit:\n{answer}"
+        );
+        assert!(
+            (400..500).contains(&status) && answer.contains("\"code\""),
+            "the relay's own refusal of {route}, got {status}:\n{answer}"
+        );
+    }
+}
+
+/// Sends `PUT route` declaring a body of `length` bytes and sends none of
+/// it; returns the status and the whole answer. nginx refuses a declared
+/// length over its limit at once; past it, the relay answers from the
+/// headers alone.
+fn headers_only(listen: u16, route: &str, length: u64) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = TcpStream::connect(("127.0.0.1", listen)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        stream,
+        "PUT {route} HTTP/1.1\r\nHost: ozvi.example\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Until the answer is whole: its head and the length it gives.
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+        }
+        let text = String::from_utf8_lossy(&answer);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let declared = head.lines().find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            });
+            if declared.is_some_and(|d| body.len() >= d) {
+                break;
+            }
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP answer: {answer:?}"));
+    (status, answer)
 }
 
 /// Two relay binaries on one PostgreSQL database, as "PostgreSQL (several
