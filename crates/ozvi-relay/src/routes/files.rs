@@ -252,8 +252,9 @@ async fn stream_blob(
 /// who sends headers make the relay scan it), and every upload whose
 /// record was created meanwhile is added to it ([`admitted`]): between
 /// counts the total can only be too high (a removal is seen at the next
-/// count), never too low. A refusal adds nothing, so headers alone cannot
-/// push the total up.
+/// count), never too low. A refusal adds nothing, and a retry of a file
+/// only what it adds beyond the attempt it replaces ([`growth`]), so
+/// headers alone cannot push the total up.
 async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
     // An async lock: held across the count, which may wait on a database,
     // without blocking the worker's other requests.
@@ -290,11 +291,26 @@ async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// An upload of `length` bytes now has its record: counted in the disk
+/// An upload that now has its record adds `growth` bytes to the disk
 /// bound's total until the next count.
-async fn admitted(state: &AppState, length: u64) {
+async fn admitted(state: &AppState, growth: u64) {
     if let Some((_, total)) = state.stored_bytes.lock().await.as_mut() {
-        *total = total.saturating_add(length);
+        *total = total.saturating_add(growth);
+    }
+}
+
+/// What an upload of `length` bytes of `file` will add to the stored total
+/// once it begins: read before it does. A retry of an unclaimed file
+/// replaces the attempt before it, whose length is counted already (by
+/// the last count, or by [`admitted`]); counting it again would let one
+/// holder who sends a cut upload again and again (headers and a byte each)
+/// push the total over the bound, and refuse everyone's uploads, until the
+/// next count. A record that cannot be read counts whole: too high, never
+/// too low.
+async fn growth(state: &AppState, mailbox: &MailboxId, file: &FileId, length: u64) -> u64 {
+    match state.store.file(mailbox, file).await {
+        Ok(Some(earlier)) => length.saturating_sub(earlier.length),
+        _ => length,
     }
 }
 
@@ -436,6 +452,7 @@ pub async fn person_upload(
             return Err(e);
         }
     };
+    let adds = growth(&state, &mailbox, &file, length).await;
     let begun = state
         .store
         .begin_upload(
@@ -454,7 +471,7 @@ pub async fn person_upload(
             return Err(e.into());
         }
     };
-    admitted(&state, length).await;
+    admitted(&state, adds).await;
     // From here her creation is spent: an interrupted upload is retried
     // under the same id, bound to the same secret, without paying again.
     match stream_blob(&state, &mut payload, writer.as_mut(), length).await {
@@ -670,6 +687,7 @@ pub async fn staff_upload(
     }
     let receiving = Receiving::staff(&state, permit, &mailbox, &file)?;
     check_disk(&state, length).await?;
+    let adds = growth(&state, &mailbox, &file, length).await;
     let writer = state
         .store
         .begin_upload(
@@ -681,7 +699,7 @@ pub async fn staff_upload(
             state.config.file_quota(),
         )
         .await?;
-    admitted(&state, length).await;
+    admitted(&state, adds).await;
     let writer = copy_staged(staged, writer).await?;
     finish(&state, writer).await?;
     drop(receiving);

@@ -1247,6 +1247,48 @@ async fn an_idle_or_slow_upload_is_cut_and_its_partial_kept_for_a_retry() {
     );
 }
 
+/// A retry of her unclaimed file replaces the attempt before it, so it
+/// adds nothing to the disk bound's running total: one holder sending the
+/// same upload again and again cannot push the total over the bound and
+/// refuse everyone else's uploads until the next count.
+#[tokio::test]
+async fn her_upload_sent_again_counts_once_against_the_relays_disk_bound() {
+    let small = BLOB_LENGTHS[0];
+    let app = spawn_app_with(|c| c.files_max_bytes = small * 2).await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    thread_of(&app, &anna).await;
+    let photo = sealed(&app, &mailbox, b"modrina");
+    for attempt in 0..4 {
+        assert_eq!(
+            upload(&app, &anna, &photo.reference.id, &photo.blob, None)
+                .await
+                .status(),
+            204,
+            "attempt {attempt} of the same file"
+        );
+    }
+    let berta = person(2);
+    thread_of(&app, &berta).await;
+    let hers = sealed(&app, &berta.mailbox_id(), b"dopis");
+    assert_eq!(
+        upload(&app, &berta, &hers.reference.id, &hers.blob, None)
+            .await
+            .status(),
+        204,
+        "another person's upload still fits"
+    );
+    // Two blobs stored: the bound is reached now, for anyone.
+    let third = sealed(&app, &mailbox, b"treti");
+    assert_eq!(
+        upload(&app, &anna, &third.reference.id, &third.blob, None)
+            .await
+            .status(),
+        503
+    );
+    assert_eq!(app.state.store.all_files().await.expect("reads").len(), 2);
+}
+
 #[tokio::test]
 async fn uploads_over_the_relays_disk_bound_or_into_its_reserve_are_refused_before_their_body() {
     let small = BLOB_LENGTHS[0];
