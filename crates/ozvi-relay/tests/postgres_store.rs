@@ -348,6 +348,77 @@ async fn upload(store: &PgStore, mailbox: &MailboxId, id: &FileId, now: u64, com
     }
 }
 
+/// Two mailboxes whose ids begin alike do not wait for each other's file
+/// lock. Mailbox ids are the client's choice: when the lock was keyed by
+/// an id's first four bytes, a few hundred mailboxes made to share them
+/// queued every upload of theirs on one lock, each waiter holding a pooled
+/// connection, until other people's requests found none. Here an upload
+/// of A is held inside A's lock (another session holds A's file row), and
+/// an upload of B, whose id shares A's first eight bytes, must still begin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mailboxes_whose_ids_begin_alike_do_not_wait_for_each_others_files() {
+    let (server, _blobs, store) = one_relay().await;
+    let store = Arc::new(store);
+    let a = MailboxId([
+        0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 1, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    let b = MailboxId([
+        0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 2, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    let photo = FileId([5; 16]);
+    upload(&store, &a, &photo, NOW, false).await;
+    let (mut session, connection) = tokio_postgres::connect(&server.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+    let holding = session.transaction().await.expect("begins");
+    holding
+        .execute(
+            "SELECT 1 FROM files WHERE mailbox_id = $1 FOR UPDATE",
+            &[&&a.0[..]],
+        )
+        .await
+        .expect("locks her file's row");
+    // A's retry takes A's lock, then waits for the row.
+    let retry = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .begin_upload(
+                    &a,
+                    &photo,
+                    BLOB_LENGTHS[0],
+                    [9; 32],
+                    NOW + 60,
+                    FileQuota::default(),
+                )
+                .await
+                .map(|_| ())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!retry.is_finished(), "A's retry waits for her row");
+    let other = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        store.begin_upload(
+            &b,
+            &photo,
+            BLOB_LENGTHS[0],
+            [8; 32],
+            NOW,
+            FileQuota::default(),
+        ),
+    )
+    .await
+    .expect("B's upload begins while A's waits");
+    assert!(other.is_ok(), "B's upload begins");
+    holding.rollback().await.expect("rolls back");
+    retry
+        .await
+        .expect("joins")
+        .expect("A's retry begins once the row is free");
+}
+
 /// The sweeper's rules, as for the embedded stores
 /// (`storage::remove_stale_files`): unclaimed uploads after the pending
 /// time unless being received, claimed files whose thread is gone, and old

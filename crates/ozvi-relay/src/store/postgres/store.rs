@@ -520,19 +520,33 @@ async fn put_note_row<C: GenericClient>(
     Ok(())
 }
 
-/// The advisory lock of a mailbox's files (see the module's doc): two
-/// 32-bit keys, a namespace ("ozfi") and the mailbox id's first four
-/// bytes (ids that share them only wait for each other).
+/// The advisory lock of a mailbox's files (see the module's doc), keyed by
+/// [`files_lock_key`].
 async fn lock_files<C: GenericClient>(client: &C, mailbox: &MailboxId) -> Result<(), StoreError> {
-    const NAMESPACE: i32 = 0x6f7a_6669;
-    let key = i32::from_be_bytes([mailbox.0[0], mailbox.0[1], mailbox.0[2], mailbox.0[3]]);
     exec(
         client,
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&NAMESPACE, &key],
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&files_lock_key(mailbox)],
     )
     .await?;
     Ok(())
+}
+
+/// A mailbox's file lock key: 64 bits of a SHA-256 of the whole id. Two
+/// mailboxes share a lock only by a 64-bit collision, which nobody can
+/// make on purpose. (It was the id's first four bytes, which the client
+/// chooses: a few hundred mailboxes made to share them queued every upload
+/// on one lock, each waiter holding a pooled connection, until other
+/// people's first contacts found no connection.)
+fn files_lock_key(mailbox: &MailboxId) -> i64 {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"ozvi files lock\0")
+        .chain_update(mailbox.0)
+        .finalize();
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(key)
 }
 
 /// A file's columns after its ids.
