@@ -419,6 +419,31 @@ async fn mailboxes_whose_ids_begin_alike_do_not_wait_for_each_others_files() {
         .expect("A's retry begins once the row is free");
 }
 
+/// An upload sent again and again and cut each time (headers and a byte)
+/// leaves one partial file, not one per attempt: each was kept while its
+/// record was being received, so one holder could fill the shared folder
+/// with files and slow every scan of it. The attempt that ends removes its
+/// file from the record of attempts too, and a finished one leaves none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_upload_sent_again_and_again_leaves_one_partial_file() {
+    let (_server, blobs, store) = one_relay().await;
+    let mailbox = MailboxId([0x43; 16]);
+    let photo = FileId([6; 16]);
+    let partial_files = || {
+        std::fs::read_dir(blobs.path().join("files"))
+            .expect("files/")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+            .count()
+    };
+    for attempt in 0..20 {
+        upload(&store, &mailbox, &photo, NOW + 60 * attempt, false).await;
+    }
+    assert_eq!(partial_files(), 1, "the last attempt's file alone");
+    upload(&store, &mailbox, &photo, NOW + 60 * 20, true).await;
+    assert_eq!(partial_files(), 0, "a finished upload leaves none");
+}
+
 /// The sweeper's rules, as for the embedded stores
 /// (`storage::remove_stale_files`): unclaimed uploads after the pending
 /// time unless being received, claimed files whose thread is gone, and old

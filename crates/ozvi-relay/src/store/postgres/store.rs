@@ -76,6 +76,15 @@ pub struct PgStore {
     pool: Pool,
     blobs: Arc<BlobDir>,
     horizon: Arc<Horizon>,
+    /// The partial file of this relay's latest upload attempt of each blob
+    /// key ([`BlobDir::create_partial`], a fresh name per attempt): an
+    /// attempt removes what this relay's attempt before it left, as the
+    /// sled store does, so that a holder who sends a cut upload again and
+    /// again leaves one file, not one per attempt (each kept while its
+    /// record was being received, and every scan of the shared folder
+    /// slower). Another relay's attempts are its own to clear: at most one
+    /// file per key per relay stays.
+    partials: Arc<Partials>,
 }
 
 impl PgStore {
@@ -98,6 +107,7 @@ impl PgStore {
             pool,
             blobs: Arc::new(blobs),
             horizon: Arc::new(Horizon::default()),
+            partials: Arc::default(),
         })
     }
 
@@ -842,9 +852,14 @@ impl Storage for PgStore {
         // A file of its own: another relay sharing the blob directory may
         // be receiving the same id right now.
         let (partial, partial_path) = self.blobs.create_partial(mailbox, file)?;
+        let key = FileRecord::key(mailbox, file);
+        if let Some(before) = record_partial(&self.partials, key, partial_path.clone()) {
+            self.blobs.remove_partial(&before)?;
+        }
         timed(tx.commit()).await?;
         Ok(Box::new(PgUpload {
             pool: self.pool.clone(),
+            partials: Arc::clone(&self.partials),
             blobs: Arc::clone(&self.blobs),
             mailbox: *mailbox,
             file: *file,
@@ -960,6 +975,7 @@ impl Storage for PgStore {
                 record.is_none()
             };
             if abandoned && !receiving(&key) {
+                forget_partial(&self.partials, key, &path);
                 self.blobs.remove_partial(&path)?;
                 removed += 1;
             }
@@ -1447,6 +1463,7 @@ impl PgStore {
         }
         for (file, partial) in &partials {
             if !recorded.contains(file) {
+                forget_partial(&self.partials, FileRecord::key(mailbox, file), partial);
                 self.blobs.remove_partial(partial)?;
             }
         }
@@ -1458,6 +1475,9 @@ impl PgStore {
 /// directory, the record in the database.
 struct PgUpload {
     pool: Pool,
+    /// The store's record of each key's latest attempt
+    /// ([`PgStore::partials`]), which this attempt leaves when it ends.
+    partials: Arc<Partials>,
     blobs: Arc<BlobDir>,
     mailbox: MailboxId,
     file: FileId,
@@ -1486,17 +1506,56 @@ impl Upload for PgUpload {
         // (her connection closed) between the rename and the commit, which
         // would leave the replacement's bytes in place under the old
         // record. A task runs to its end whoever waits for it.
-        tokio::spawn(self.finish_here())
+        let (partials, key, path) = self.attempt();
+        let finished = tokio::spawn(self.finish_here())
             .await
-            .map_err(|_| StoreError::Backend("upload: the finishing task did not end".into()))?
+            .map_err(|_| StoreError::Backend("upload: the finishing task did not end".into()))?;
+        forget_partial(&partials, key, &path);
+        finished
     }
 
     async fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
-        self.abort_here().await
+        let (partials, key, path) = self.attempt();
+        let aborted = self.abort_here().await;
+        forget_partial(&partials, key, &path);
+        aborted
+    }
+}
+
+/// The partial file of each blob key's latest attempt on this relay
+/// ([`PgStore::partials`]).
+type Partials = std::sync::Mutex<HashMap<[u8; 32], PathBuf>>;
+
+/// Records `path` as the partial file of `key`'s latest attempt on this
+/// relay; returns the one recorded before.
+fn record_partial(partials: &Partials, key: [u8; 32], path: PathBuf) -> Option<PathBuf> {
+    partials
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(key, path)
+}
+
+/// Forgets `path` as `key`'s latest partial file if it still is (its
+/// attempt ended, or the file was removed).
+fn forget_partial(partials: &Partials, key: [u8; 32], path: &Path) {
+    let mut partials = partials
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if partials.get(&key).is_some_and(|p| p == path) {
+        partials.remove(&key);
     }
 }
 
 impl PgUpload {
+    /// What [`forget_partial`] needs once this attempt has ended.
+    fn attempt(&self) -> (Arc<Partials>, [u8; 32], PathBuf) {
+        (
+            Arc::clone(&self.partials),
+            FileRecord::key(&self.mailbox, &self.file),
+            self.partial_path.clone(),
+        )
+    }
+
     /// [`Upload::finish`], run in its own task.
     async fn finish_here(mut self: Box<Self>) -> Result<(), StoreError> {
         let partial = self.partial.take().ok_or(StoreError::Corrupt)?;
