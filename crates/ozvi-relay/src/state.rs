@@ -100,10 +100,12 @@ pub struct AppState {
     /// The files (mailbox id ‖ file id) being received now: the same id
     /// twice at once is `upload_in_progress`.
     pub uploading: Mutex<std::collections::HashSet<[u8; 32]>>,
-    /// The blob bytes stored, as last counted (and when), plus what was
-    /// admitted since: the disk bound's running total (see
-    /// `routes::files::check_disk`).
+    /// The complete blobs' bytes, as last counted (and when), plus what
+    /// was completed since: with [`AppState::receiving_bytes`], the disk
+    /// bound's running total (see `routes::files::check_disk`).
     pub stored_bytes: tokio::sync::Mutex<Option<(std::time::Instant, u64)>>,
+    /// The declared lengths of the uploads this relay is receiving now.
+    pub receiving_bytes: std::sync::atomic::AtomicU64,
     /// Staff file uploads being received now (`concurrent_staff_uploads`).
     pub staff_uploads: Arc<tokio::sync::Semaphore>,
     /// Her uploads being received now per client address bucket

@@ -84,6 +84,9 @@ struct Receiving {
     state: web::Data<AppState>,
     key: [u8; 32],
     client: Option<std::net::IpAddr>,
+    /// Its declared length, counted in [`AppState::receiving_bytes`] once
+    /// the upload has begun ([`Receiving::begun`]).
+    declared: u64,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -122,6 +125,7 @@ impl Receiving {
             state: state.clone(),
             key: [0; 32],
             client: Some(client),
+            declared: 0,
             _permit: permit,
         };
         let key = FileRecord::key(mailbox, file);
@@ -150,13 +154,27 @@ impl Receiving {
             state: state.clone(),
             key,
             client: None,
+            declared: 0,
             _permit: permit,
         })
+    }
+
+    /// Its upload has begun: its declared `length` counts against the disk
+    /// bound while it is received (given back on drop, when it is either
+    /// complete, and counted with the stored blobs, or given up).
+    fn begun(&mut self, length: u64) {
+        self.state
+            .receiving_bytes
+            .fetch_add(length, std::sync::atomic::Ordering::Relaxed);
+        self.declared = length;
     }
 }
 
 impl Drop for Receiving {
     fn drop(&mut self) {
+        self.state
+            .receiving_bytes
+            .fetch_sub(self.declared, std::sync::atomic::Ordering::Relaxed);
         if self.key != [0; 32] {
             lock(&self.state.uploading).remove(&self.key);
         }
@@ -247,14 +265,18 @@ async fn stream_blob(
 /// (the database's own writes, her text messages first, need it). Over
 /// either: `503 busy`.
 ///
-/// The stored total is counted from the records at most every
-/// [`RECOUNT`] (a scan of the `files` tree per request would let anyone
-/// who sends headers make the relay scan it), and every upload whose
-/// record was created meanwhile is added to it ([`admitted`]): between
-/// counts the total can only be too high (a removal is seen at the next
-/// count), never too low. A refusal adds nothing, and a retry of a file
-/// only what it adds beyond the attempt it replaces ([`growth`]), so
-/// headers alone cannot push the total up.
+/// The total is the complete blobs' bytes plus the declared lengths of
+/// the uploads being received now ([`Receiving::begun`]). The complete
+/// blobs are counted from the records at most every [`RECOUNT`] (a scan
+/// of the `files` tree per request would let anyone who sends headers make
+/// the relay scan it), and every upload completed meanwhile is added to
+/// them ([`completed`]): between counts the total can only be too high (a
+/// removal is seen at the next count), never too low. An upload that
+/// broke off counts no more once its request has ended: its record stays
+/// for a retry, but holds only what arrived, which the free-space reserve
+/// covers. So neither a refusal nor a cut upload, nor the same one sent
+/// again and again ([`growth`]), pushes the total up: only bytes that
+/// arrive do.
 async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
     // An async lock: held across the count, which may wait on a database,
     // without blocking the worker's other requests.
@@ -268,11 +290,16 @@ async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
                 .all_files()
                 .await?
                 .iter()
+                .filter(|(_, _, r)| r.state != FileState::Partial)
                 .fold(0u64, |sum, (_, _, r)| sum.saturating_add(r.length));
             *stored = Some((std::time::Instant::now(), total));
             total
         }
     };
+    let receiving = state
+        .receiving_bytes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let total = total.saturating_add(receiving);
     let staging = state.store.staging_dir();
     let available = fs2::available_space(&staging).map_err(|e| {
         tracing::error!(kind = ?e.kind(), "cannot read the free space");
@@ -291,25 +318,27 @@ async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// An upload that now has its record adds `growth` bytes to the disk
-/// bound's total until the next count.
-async fn admitted(state: &AppState, growth: u64) {
+/// An upload is complete: it adds `growth` bytes to the complete blobs'
+/// total until the next count.
+async fn completed(state: &AppState, growth: u64) {
     if let Some((_, total)) = state.stored_bytes.lock().await.as_mut() {
         *total = total.saturating_add(growth);
     }
 }
 
-/// What an upload of `length` bytes of `file` will add to the stored total
-/// once it begins: read before it does. A retry of an unclaimed file
-/// replaces the attempt before it, whose length is counted already (by
-/// the last count, or by [`admitted`]); counting it again would let one
-/// holder who sends a cut upload again and again (headers and a byte each)
-/// push the total over the bound, and refuse everyone's uploads, until the
-/// next count. A record that cannot be read counts whole: too high, never
-/// too low.
+/// What an upload of `length` bytes of `file` will add to the complete
+/// blobs' total once complete: read before it begins. It replaces a
+/// complete unclaimed upload of the same id, whose length is counted
+/// already (by the last count, or by [`completed`]); counting it again
+/// would let one holder who sends the same upload again and again push the
+/// total over the bound, and refuse everyone's uploads, until the next
+/// count. A record that cannot be read counts whole: too high, never too
+/// low.
 async fn growth(state: &AppState, mailbox: &MailboxId, file: &FileId, length: u64) -> u64 {
     match state.store.file(mailbox, file).await {
-        Ok(Some(earlier)) => length.saturating_sub(earlier.length),
+        Ok(Some(earlier)) if earlier.state != FileState::Partial => {
+            length.saturating_sub(earlier.length)
+        }
         _ => length,
     }
 }
@@ -319,10 +348,12 @@ async fn growth(state: &AppState, mailbox: &MailboxId, file: &FileId, length: u6
 const RECOUNT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Makes a received upload durable: the bytes (the store keeps the wait
-/// for the disk off the async workers), then its record through the group
+/// for the disk off the async workers), counted with the complete blobs as
+/// adding `adds` bytes ([`growth`]), then its record through the group
 /// flush.
-async fn finish(state: &AppState, writer: Box<dyn Upload>) -> Result<(), ApiError> {
+async fn finish(state: &AppState, writer: Box<dyn Upload>, adds: u64) -> Result<(), ApiError> {
     writer.finish().await?;
+    completed(state, adds).await;
     state.flusher.flush().await?;
     Ok(())
 }
@@ -445,7 +476,7 @@ pub async fn person_upload(
     let file = file_header(&req)?;
     check_disk(&state, length).await?;
     let (mailbox, binding, creation) = person_upload_auth(&state, &req).await?;
-    let receiving = match Receiving::person(&state, client_of(&req), &mailbox, &file) {
+    let mut receiving = match Receiving::person(&state, client_of(&req), &mailbox, &file) {
         Ok(receiving) => receiving,
         Err(e) => {
             give_back(&state, creation).await;
@@ -471,7 +502,7 @@ pub async fn person_upload(
             return Err(e.into());
         }
     };
-    admitted(&state, adds).await;
+    receiving.begun(length);
     // From here her creation is spent: an interrupted upload is retried
     // under the same id, bound to the same secret, without paying again.
     match stream_blob(&state, &mut payload, writer.as_mut(), length).await {
@@ -483,7 +514,7 @@ pub async fn person_upload(
         // The partial record stays for a retry (or the sweeper).
         Err(e) => return Err(e),
     }
-    finish(&state, writer).await?;
+    finish(&state, writer, adds).await?;
     drop(receiving);
     Ok(HttpResponse::NoContent().finish())
 }
@@ -685,7 +716,7 @@ pub async fn staff_upload(
         Some(_) => return Err(ApiError::WrongThreadKind),
         None => return Err(ApiError::UnknownMailbox),
     }
-    let receiving = Receiving::staff(&state, permit, &mailbox, &file)?;
+    let mut receiving = Receiving::staff(&state, permit, &mailbox, &file)?;
     check_disk(&state, length).await?;
     let adds = growth(&state, &mailbox, &file, length).await;
     let writer = state
@@ -699,9 +730,9 @@ pub async fn staff_upload(
             state.config.file_quota(),
         )
         .await?;
-    admitted(&state, adds).await;
+    receiving.begun(length);
     let writer = copy_staged(staged, writer).await?;
-    finish(&state, writer).await?;
+    finish(&state, writer, adds).await?;
     drop(receiving);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1247,6 +1247,80 @@ async fn an_idle_or_slow_upload_is_cut_and_its_partial_kept_for_a_retry() {
     );
 }
 
+/// Uploads that broke off (headers and a byte, then the connection
+/// closed) hold nothing of the disk bound once their requests have ended:
+/// counted at their declared length, a few of them, begun again now and
+/// then to keep their records, held the bound full with nothing stored
+/// and refused everyone's photos. While one is being received, it counts.
+#[tokio::test]
+async fn uploads_that_broke_off_hold_nothing_of_the_relays_disk_bound() {
+    let small = BLOB_LENGTHS[0];
+    let app = spawn_app_with(|c| c.files_max_bytes = small * 2).await;
+    let anna = person(1);
+    let mailbox = anna.mailbox_id();
+    thread_of(&app, &anna).await;
+    let nobody_receiving = || async {
+        for _ in 0..100 {
+            if app.state.uploading.lock().expect("lock").is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("an upload is still being received");
+    };
+    for id in [FileId([1; 16]), FileId([2; 16])] {
+        let (status, socket) = raw(&app, &person_head(&anna, &id, Some(small)), &[1]).await;
+        assert_eq!(status, None, "the relay waits for the rest");
+        wait_until_begun(&app, &mailbox, &id).await;
+        drop(socket);
+        nobody_receiving().await;
+    }
+    // One being received counts while it is: with it, another does not fit.
+    let (status, held) = raw(
+        &app,
+        &person_head(&anna, &FileId([3; 16]), Some(small)),
+        &[1],
+    )
+    .await;
+    assert_eq!(status, None);
+    wait_until_begun(&app, &mailbox, &FileId([3; 16])).await;
+    let berta = person(2);
+    thread_of(&app, &berta).await;
+    let hers = sealed(&app, &berta.mailbox_id(), b"dopis");
+    assert_eq!(
+        upload(&app, &berta, &hers.reference.id, &hers.blob, None)
+            .await
+            .status(),
+        204,
+        "one upload being received and hers fit the bound"
+    );
+    let second = sealed(&app, &berta.mailbox_id(), b"druhy");
+    assert_eq!(
+        upload(&app, &berta, &second.reference.id, &second.blob, None)
+            .await
+            .status(),
+        503,
+        "with the one being received, a third does not"
+    );
+    drop(held);
+    nobody_receiving().await;
+    assert_eq!(
+        upload(&app, &berta, &second.reference.id, &second.blob, None)
+            .await
+            .status(),
+        204,
+        "once it broke off, it holds nothing"
+    );
+    let third = sealed(&app, &berta.mailbox_id(), b"treti");
+    assert_eq!(
+        upload(&app, &berta, &third.reference.id, &third.blob, None)
+            .await
+            .status(),
+        503,
+        "two complete blobs reach the bound"
+    );
+}
+
 /// A retry of her unclaimed file replaces the attempt before it, so it
 /// adds nothing to the disk bound's running total: one holder sending the
 /// same upload again and again cannot push the total over the bound and
