@@ -293,6 +293,24 @@ pub struct Memory {
     pub hwm_kib: u64,
 }
 
+/// The arguments of a relay started as an operator starts one, from a
+/// folder `dir` holding its `relay.toml` and `directory.json`: its data
+/// directory (`data` in `dir`), the configuration, the root key and the
+/// directory to install.
+pub fn deployed_args(dir: &Path, data: &str, root_key: &str) -> Vec<String> {
+    let path = |p: &str| dir.join(p).display().to_string();
+    vec![
+        "--data".into(),
+        path(data),
+        "--config".into(),
+        path("relay.toml"),
+        "--root-key".into(),
+        root_key.into(),
+        "--directory".into(),
+        path("directory.json"),
+    ]
+}
+
 impl RelayProcess {
     /// Starts the workspace's `ozvi-relay` with `--listen 127.0.0.1:0` and
     /// `args`, and returns once it logs the port it listens on; fails the

@@ -153,6 +153,7 @@ pub async fn build(
         upload_clients: std::sync::Mutex::default(),
         stored_bytes: tokio::sync::Mutex::default(),
         receiving_bytes: std::sync::atomic::AtomicU64::new(0),
+        broken_off_bytes: std::sync::atomic::AtomicU64::new(0),
         started_at: now,
         notifier,
         config,

@@ -106,6 +106,9 @@ pub struct AppState {
     pub stored_bytes: tokio::sync::Mutex<Option<(std::time::Instant, u64)>>,
     /// The declared lengths of the uploads this relay is receiving now.
     pub receiving_bytes: std::sync::atomic::AtomicU64,
+    /// The bytes this relay's uploads that broke off since the last count
+    /// gave their partial files (the next count counts the files instead).
+    pub broken_off_bytes: std::sync::atomic::AtomicU64,
     /// Staff file uploads being received now (`concurrent_staff_uploads`).
     pub staff_uploads: Arc<tokio::sync::Semaphore>,
     /// Her uploads being received now per client address bucket

@@ -482,18 +482,8 @@ async fn behind_the_documented_nginx_her_largest_photo_and_staff_uploads_reach_t
          metrics_listen = \"off\"\n",
     )
     .expect("write");
-    let path = |p: &str| dir.path().join(p).display().to_string();
     let relay = RelayProcess::start(
-        [
-            "--data".to_string(),
-            path("data"),
-            "--config".into(),
-            path("relay.toml"),
-            "--root-key".into(),
-            cast.root_key(),
-            "--directory".into(),
-            path("directory.json"),
-        ],
+        ozvi_tests::relay::deployed_args(dir.path(), "data", &cast.root_key()),
         &[],
         &dir.path().join("relay.log"),
     );
@@ -626,18 +616,8 @@ async fn two_relays_behind_the_documented_nginx_share_her_thread_and_survive_one
     }
     let secret = b64::encode(&[0x5a; 32]);
     let relay = |name: &str| {
-        let path = |p: &str| dir.path().join(p).display().to_string();
         RelayProcess::start(
-            [
-                "--data".to_string(),
-                path(name),
-                "--config".into(),
-                path("relay.toml"),
-                "--root-key".into(),
-                cast.root_key(),
-                "--directory".into(),
-                path("directory.json"),
-            ],
+            ozvi_tests::relay::deployed_args(dir.path(), name, &cast.root_key()),
             &[
                 ("OZVI_DATABASE_URL", url.as_str()),
                 ("OZVI_ADMISSION_SECRET", secret.as_str()),

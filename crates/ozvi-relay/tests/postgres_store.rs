@@ -698,25 +698,25 @@ async fn a_finish_whose_request_is_dropped_still_completes() {
         .await
         .expect("begins");
     writer.write(&blob).expect("writes");
-    // The mailbox's file lock (the store's `lock_files`) held from outside,
-    // so that the finish cannot end within its first poll, however the
-    // machine schedules it.
-    let (holder, connection) = tokio_postgres::connect(&server.url(), tokio_postgres::NoTls)
+    // The upload's row held from outside (the finish locks it), so that
+    // the finish cannot end within its first poll, however the machine
+    // schedules it.
+    let (mut holder, connection) = tokio_postgres::connect(&server.url(), tokio_postgres::NoTls)
         .await
         .expect("connects");
     tokio::spawn(connection);
-    let lock = (0x6f7a_6669_i32, i32::from_be_bytes([0x61; 4]));
-    holder
-        .execute("SELECT pg_advisory_lock($1, $2)", &[&lock.0, &lock.1])
+    let holding = holder.transaction().await.expect("begins");
+    holding
+        .execute(
+            "SELECT 1 FROM files WHERE mailbox_id = $1 FOR UPDATE",
+            &[&&mailbox.0[..]],
+        )
         .await
-        .expect("locks");
+        .expect("locks the upload's row");
     // Polled once, then dropped.
     let dropped = tokio::time::timeout(std::time::Duration::ZERO, writer.finish()).await;
     assert!(dropped.is_err(), "the finish needed more than one poll");
-    holder
-        .execute("SELECT pg_advisory_unlock($1, $2)", &[&lock.0, &lock.1])
-        .await
-        .expect("unlocks");
+    holding.rollback().await.expect("unlocks");
     drop(holder);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {

@@ -63,18 +63,8 @@ impl Pair {
         .expect("write");
         let url = server.url();
         let relay = |name: &str| {
-            let path = |p: &str| dir.path().join(p).display().to_string();
             RelayProcess::start(
-                [
-                    "--data".to_string(),
-                    path(name),
-                    "--config".into(),
-                    path("relay.toml"),
-                    "--root-key".into(),
-                    cast.root_key(),
-                    "--directory".into(),
-                    path("directory.json"),
-                ],
+                ozvi_tests::relay::deployed_args(dir.path(), name, &cast.root_key()),
                 &[("OZVI_DATABASE_URL", url.as_str()), ("OZVI_LOG", "debug")],
                 &dir.path().join(format!("{name}.log")),
             )

@@ -87,6 +87,12 @@ struct Receiving {
     /// Its declared length, counted in [`AppState::receiving_bytes`] once
     /// the upload has begun ([`Receiving::begun`]).
     declared: u64,
+    /// Whether the upload was counted with the complete blobs
+    /// ([`completed`]); if not, it broke off.
+    completed: bool,
+    /// The bytes given to its partial file so far: what it holds of the
+    /// disk if it breaks off.
+    received: u64,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -126,6 +132,8 @@ impl Receiving {
             key: [0; 32],
             client: Some(client),
             declared: 0,
+            completed: false,
+            received: 0,
             _permit: permit,
         };
         let key = FileRecord::key(mailbox, file);
@@ -155,6 +163,8 @@ impl Receiving {
             key,
             client: None,
             declared: 0,
+            completed: false,
+            received: 0,
             _permit: permit,
         })
     }
@@ -172,9 +182,15 @@ impl Receiving {
 
 impl Drop for Receiving {
     fn drop(&mut self) {
-        self.state
-            .receiving_bytes
-            .fetch_sub(self.declared, std::sync::atomic::Ordering::Relaxed);
+        use std::sync::atomic::Ordering::Relaxed;
+        self.state.receiving_bytes.fetch_sub(self.declared, Relaxed);
+        if !self.completed {
+            // What arrived stays in its partial file, counted from the next
+            // count on; until then, by what was given to it.
+            self.state
+                .broken_off_bytes
+                .fetch_add(self.received, Relaxed);
+        }
         if self.key != [0; 32] {
             lock(&self.state.uploading).remove(&self.key);
         }
@@ -248,8 +264,11 @@ async fn stream_blob(
     payload: &mut web::Payload,
     writer: &mut dyn Upload,
     length: u64,
+    receiving: &mut Receiving,
 ) -> Result<(), ApiError> {
     read_body(state, payload, length, true, |chunk| {
+        // Counted before it is written: never less than its file holds.
+        receiving.received += chunk.len() as u64;
         writer.write(chunk).map_err(|e| match e {
             StoreError::Corrupt => ApiError::PayloadTooLarge,
             e => e.into(),
@@ -265,16 +284,18 @@ async fn stream_blob(
 /// (the database's own writes, her text messages first, need it). Over
 /// either: `503 busy`.
 ///
-/// The total is the complete blobs' bytes plus the declared lengths of
-/// the uploads being received now ([`Receiving::begun`]). The complete
-/// blobs are counted from the records at most every [`RECOUNT`] (a scan
-/// of the `files` tree per request would let anyone who sends headers make
-/// the relay scan it), and every upload completed meanwhile is added to
-/// them ([`completed`]): between counts the total can only be too high (a
-/// removal is seen at the next count), never too low. An upload that
-/// broke off counts no more once its request has ended: its record stays
-/// for a retry, but holds only what arrived, which the free-space reserve
-/// covers. So neither a refusal nor a cut upload, nor the same one sent
+/// The total is the complete blobs' bytes, the bytes in partial files
+/// (uploads that broke off, or that another relay sharing the folder is
+/// receiving), and the declared lengths of the uploads this relay is
+/// receiving now ([`Receiving::begun`]). Blobs and partial files are
+/// counted at most every [`RECOUNT`] (a scan of the `files` tree and the
+/// folder per request would let anyone who sends headers make the relay
+/// scan them), and every upload completed meanwhile is added to them
+/// ([`completed`]), every one that broke off by the bytes given to its
+/// partial file ([`AppState::broken_off_bytes`]): between counts the total can only be
+/// too high (a removal is seen at the next count), never too low. An upload
+/// that broke off keeps its record for a retry, and counts by what arrived
+/// of it. So neither a refusal nor a cut upload, nor the same one sent
 /// again and again ([`growth`]), pushes the total up: only bytes that
 /// arrive do.
 async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
@@ -285,28 +306,58 @@ async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
     let total = match fresh {
         Some((_, total)) => total,
         None => {
-            let total = state
+            // Taken before the count, which sees their files: an upload
+            // breaking off meanwhile is counted twice, never not at all.
+            state
+                .broken_off_bytes
+                .swap(0, std::sync::atomic::Ordering::Relaxed);
+            let complete = state
                 .store
                 .all_files()
                 .await?
                 .iter()
                 .filter(|(_, _, r)| r.state != FileState::Partial)
                 .fold(0u64, |sum, (_, _, r)| sum.saturating_add(r.length));
+            let partial = state.store.partial_sizes().await?;
+            let partial = {
+                // This relay's own uploads count by their declared lengths.
+                let uploading = lock(&state.uploading);
+                partial
+                    .iter()
+                    .filter(|(key, _)| !uploading.contains(key))
+                    .fold(0u64, |sum, (_, bytes)| sum.saturating_add(*bytes))
+            };
+            let total = complete.saturating_add(partial);
             *stored = Some((std::time::Instant::now(), total));
             total
         }
     };
-    let receiving = state
-        .receiving_bytes
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let total = total.saturating_add(receiving);
+    let total = total
+        .saturating_add(
+            state
+                .receiving_bytes
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+        .saturating_add(
+            state
+                .broken_off_bytes
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
     let staging = state.store.staging_dir();
     let available = fs2::available_space(&staging).map_err(|e| {
         tracing::error!(kind = ?e.kind(), "cannot read the free space");
         ApiError::Internal
     })?;
     let over_bound = total.saturating_add(length) > state.config.files_max_bytes;
-    let into_reserve = available < length.saturating_add(state.config.disk_reserve_bytes);
+    // The uploads being received will write up to what they declared: the
+    // free space they have not used yet is not this one's.
+    let promised = state
+        .receiving_bytes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let into_reserve = available
+        < length
+            .saturating_add(state.config.disk_reserve_bytes)
+            .saturating_add(promised);
     if over_bound || into_reserve {
         tracing::warn!(
             over_bound,
@@ -347,13 +398,23 @@ async fn growth(state: &AppState, mailbox: &MailboxId, file: &FileId, length: u6
 /// records are counted again.
 const RECOUNT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Makes a received upload durable: the bytes (the store keeps the wait
-/// for the disk off the async workers), counted with the complete blobs as
-/// adding `adds` bytes ([`growth`]), then its record through the group
-/// flush.
-async fn finish(state: &AppState, writer: Box<dyn Upload>, adds: u64) -> Result<(), ApiError> {
-    writer.finish().await?;
+/// Makes a received upload durable: counted with the complete blobs as
+/// adding `adds` bytes ([`growth`]), then the bytes (the store keeps the
+/// wait for the disk off the async workers), then its record through the
+/// group flush.
+async fn finish(
+    state: &AppState,
+    receiving: &mut Receiving,
+    writer: Box<dyn Upload>,
+    adds: u64,
+) -> Result<(), ApiError> {
+    // Counted before the store finishes it: that finish runs to its end even
+    // if this request is dropped meanwhile, and the blob must not then count
+    // nowhere until the next count. A finish that fails leaves the total
+    // too high until then, never too low.
     completed(state, adds).await;
+    receiving.completed = true;
+    writer.finish().await?;
     state.flusher.flush().await?;
     Ok(())
 }
@@ -505,7 +566,15 @@ pub async fn person_upload(
     receiving.begun(length);
     // From here her creation is spent: an interrupted upload is retried
     // under the same id, bound to the same secret, without paying again.
-    match stream_blob(&state, &mut payload, writer.as_mut(), length).await {
+    match stream_blob(
+        &state,
+        &mut payload,
+        writer.as_mut(),
+        length,
+        &mut receiving,
+    )
+    .await
+    {
         Ok(()) => {}
         Err(ApiError::InvalidFile) => {
             writer.abort().await?;
@@ -514,7 +583,7 @@ pub async fn person_upload(
         // The partial record stays for a retry (or the sweeper).
         Err(e) => return Err(e),
     }
-    finish(&state, writer, adds).await?;
+    finish(&state, &mut receiving, writer, adds).await?;
     drop(receiving);
     Ok(HttpResponse::NoContent().finish())
 }
@@ -731,8 +800,10 @@ pub async fn staff_upload(
         )
         .await?;
     receiving.begun(length);
+    // The copy may write all of it before it fails.
+    receiving.received = length;
     let writer = copy_staged(staged, writer).await?;
-    finish(&state, writer, adds).await?;
+    finish(&state, &mut receiving, writer, adds).await?;
     drop(receiving);
     Ok(HttpResponse::NoContent().finish())
 }
@@ -744,9 +815,10 @@ pub async fn staff_download(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let signed = super::staff::check_headers(&state, &req).await?;
-    let (body, digest) = super::read_body_digest(&req, payload, BODY_LIMIT).await?;
-    let (staff, _) = signed.verify(&state, &req, &digest).await?;
+    // Headers, then the body within the signed bodies' deadline, then the
+    // signature: a body trickled in holds its connection no longer than any
+    // other staff request's.
+    let (staff, _, body) = super::staff::signed_body(&state, &req, payload, BODY_LIMIT).await?;
     let request: ozvi_api::staff::FileRequest = parse_json(&body)?;
     let mailbox = MailboxId(decode_array(&request.mailbox_id)?);
     let file = FileId(decode_array(&request.file_id)?);

@@ -181,7 +181,7 @@ pub async fn authenticate(
 
 /// Checks a staff request's headers, then reads its body (at most `limit`
 /// bytes) hashing it as it arrives, then verifies the signature.
-async fn signed_body(
+pub(super) async fn signed_body(
     state: &AppState,
     req: &HttpRequest,
     payload: web::Payload,

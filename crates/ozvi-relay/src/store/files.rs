@@ -384,6 +384,24 @@ impl BlobDir {
         Ok(out)
     }
 
+    /// Every partial file's blob key and the bytes it holds: uploads being
+    /// received, and those that broke off and wait for a retry or the
+    /// sweeper (the disk bound counts them: `routes::files::check_disk`).
+    pub fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io)? {
+            let Ok(entry) = entry else { continue };
+            let Some(key) = entry.file_name().to_str().and_then(partial_key) else {
+                continue;
+            };
+            // One removed meanwhile holds nothing.
+            if let Ok(metadata) = entry.metadata() {
+                out.push((key, metadata.len()));
+            }
+        }
+        Ok(out)
+    }
+
     /// Makes the directory's entries durable.
     pub fn sync_dir(&self) -> Result<(), StoreError> {
         std::fs::File::open(&self.dir)

@@ -246,6 +246,13 @@ pub trait Store: Send + Sync + 'static {
         quota: FileQuota,
     ) -> Result<Box<dyn BlobWriter>, StoreError>;
 
+    /// Every partial file's blob key and its bytes
+    /// ([`files::BlobDir::partial_sizes`]); none for a store that keeps no
+    /// files on disk.
+    fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+        Ok(Vec::new())
+    }
+
     /// Where a staff upload's body waits until its signature is checked:
     /// a directory on the blob files' file system whose files are no
     /// record, count against no quota and are never served.

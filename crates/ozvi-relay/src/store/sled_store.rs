@@ -796,6 +796,10 @@ impl Store for SledStore {
         self.blobs.staging().to_path_buf()
     }
 
+    fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+        self.blobs.partial_sizes()
+    }
+
     fn file(&self, mailbox: &MailboxId, file: &FileId) -> Result<Option<FileRecord>, StoreError> {
         self.files
             .get(FileRecord::key(mailbox, file))

@@ -114,6 +114,10 @@ pub trait Storage: Send + Sync + 'static {
 
     fn staging_dir(&self) -> PathBuf;
 
+    /// Every partial file's blob key and the bytes it holds (uploads being
+    /// received, or broken off): what the disk bound counts of them.
+    async fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError>;
+
     /// Removes a file: its record and its bytes (tools and the model
     /// test; the relay removes files through [`Storage::delete_thread`]
     /// and [`Storage::remove_stale_files`]).
@@ -333,6 +337,10 @@ impl Storage for Embedded {
 
     fn staging_dir(&self) -> PathBuf {
         self.0.staging_dir()
+    }
+
+    async fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+        self.0.partial_sizes()
     }
 
     async fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {

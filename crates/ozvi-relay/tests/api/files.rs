@@ -31,6 +31,14 @@ fn sealed(app: &TestApp, mailbox: &MailboxId, plaintext: &[u8]) -> SealedFile {
     .expect("seals")
 }
 
+/// The status of her upload of `photo` (no proof of work).
+async fn upload_status(app: &TestApp, who: &PersonKeys, photo: &SealedFile) -> u16 {
+    upload(app, who, &photo.reference.id, &photo.blob, None)
+        .await
+        .status()
+        .as_u16()
+}
+
 /// Her upload of `blob` under `id`, with `pow` (`challenge.nonce`) if given.
 async fn upload(
     app: &TestApp,
@@ -1247,78 +1255,100 @@ async fn an_idle_or_slow_upload_is_cut_and_its_partial_kept_for_a_retry() {
     );
 }
 
-/// Uploads that broke off (headers and a byte, then the connection
-/// closed) hold nothing of the disk bound once their requests have ended:
-/// counted at their declared length, a few of them, begun again now and
-/// then to keep their records, held the bound full with nothing stored
-/// and refused everyone's photos. While one is being received, it counts.
+/// Uploads that broke off count by the bytes that arrived, not by what
+/// they declared: counted at their declared length, a few cut uploads
+/// (headers and a byte), begun again now and then to keep their records,
+/// held the bound full with nothing stored and refused everyone's photos.
+/// One being received counts its declared length while it is, and one cut
+/// just short of its end counts nearly whole: the bound still bounds the
+/// disk.
 #[tokio::test]
-async fn uploads_that_broke_off_hold_nothing_of_the_relays_disk_bound() {
+async fn uploads_that_broke_off_count_by_what_arrived_against_the_relays_disk_bound() {
     let small = BLOB_LENGTHS[0];
-    let app = spawn_app_with(|c| c.files_max_bytes = small * 2).await;
+    // Room for the few bytes the cut uploads below leave.
+    let app = spawn_app_with(|c| c.files_max_bytes = small * 2 + 1024).await;
     let anna = person(1);
     let mailbox = anna.mailbox_id();
     thread_of(&app, &anna).await;
-    let nobody_receiving = || async {
-        for _ in 0..100 {
-            if app.state.uploading.lock().expect("lock").is_empty() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("an upload is still being received");
-    };
     for id in [FileId([1; 16]), FileId([2; 16])] {
         let (status, socket) = raw(&app, &person_head(&anna, &id, Some(small)), &[1]).await;
         assert_eq!(status, None, "the relay waits for the rest");
         wait_until_begun(&app, &mailbox, &id).await;
         drop(socket);
-        nobody_receiving().await;
+        nobody_receiving(&app).await;
     }
-    // One being received counts while it is: with it, another does not fit.
-    let (status, held) = raw(
-        &app,
-        &person_head(&anna, &FileId([3; 16]), Some(small)),
-        &[1],
-    )
-    .await;
+    // One being received counts while it is: with it, a second does not fit.
+    let held_id = FileId([3; 16]);
+    let (status, held) = raw(&app, &person_head(&anna, &held_id, Some(small)), &[1]).await;
     assert_eq!(status, None);
-    wait_until_begun(&app, &mailbox, &FileId([3; 16])).await;
+    wait_until_begun(&app, &mailbox, &held_id).await;
     let berta = person(2);
     thread_of(&app, &berta).await;
     let hers = sealed(&app, &berta.mailbox_id(), b"dopis");
     assert_eq!(
-        upload(&app, &berta, &hers.reference.id, &hers.blob, None)
-            .await
-            .status(),
+        upload_status(&app, &berta, &hers).await,
         204,
         "one upload being received and hers fit the bound"
     );
     let second = sealed(&app, &berta.mailbox_id(), b"druhy");
     assert_eq!(
-        upload(&app, &berta, &second.reference.id, &second.blob, None)
-            .await
-            .status(),
+        upload_status(&app, &berta, &second).await,
         503,
         "with the one being received, a third does not"
     );
     drop(held);
-    nobody_receiving().await;
+    nobody_receiving(&app).await;
     assert_eq!(
-        upload(&app, &berta, &second.reference.id, &second.blob, None)
-            .await
-            .status(),
+        upload_status(&app, &berta, &second).await,
         204,
-        "once it broke off, it holds nothing"
+        "once it broke off, it holds only its byte"
     );
     let third = sealed(&app, &berta.mailbox_id(), b"treti");
     assert_eq!(
-        upload(&app, &berta, &third.reference.id, &third.blob, None)
-            .await
-            .status(),
+        upload_status(&app, &berta, &third).await,
         503,
         "two complete blobs reach the bound"
     );
+
+    // An upload cut one byte short of its end holds nearly all of it, after
+    // the next count as before it.
+    let app = spawn_app_with(|c| c.files_max_bytes = small * 2).await;
+    thread_of(&app, &anna).await;
+    let mut body = vec![0u8; usize::try_from(small).expect("small") - 1];
+    body[0] = 1;
+    let (status, socket) = raw(
+        &app,
+        &person_head(&anna, &FileId([4; 16]), Some(small)),
+        &body,
+    )
+    .await;
+    assert_eq!(status, None);
+    drop(socket);
+    nobody_receiving(&app).await;
+    thread_of(&app, &berta).await;
+    assert_eq!(upload_status(&app, &berta, &hers).await, 204);
+    assert_eq!(
+        upload_status(&app, &berta, &second).await,
+        503,
+        "the cut upload's bytes count"
+    );
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        upload_status(&app, &berta, &third).await,
+        503,
+        "and still do once they are counted from the folder"
+    );
+}
+
+/// Waits until no upload is being received.
+async fn nobody_receiving(app: &TestApp) {
+    for _ in 0..100 {
+        if app.state.uploading.lock().expect("lock").is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("an upload is still being received");
 }
 
 /// A retry of her unclaimed file replaces the attempt before it, so it
@@ -1335,9 +1365,7 @@ async fn her_upload_sent_again_counts_once_against_the_relays_disk_bound() {
     let photo = sealed(&app, &mailbox, b"modrina");
     for attempt in 0..4 {
         assert_eq!(
-            upload(&app, &anna, &photo.reference.id, &photo.blob, None)
-                .await
-                .status(),
+            upload_status(&app, &anna, &photo).await,
             204,
             "attempt {attempt} of the same file"
         );
@@ -1346,20 +1374,13 @@ async fn her_upload_sent_again_counts_once_against_the_relays_disk_bound() {
     thread_of(&app, &berta).await;
     let hers = sealed(&app, &berta.mailbox_id(), b"dopis");
     assert_eq!(
-        upload(&app, &berta, &hers.reference.id, &hers.blob, None)
-            .await
-            .status(),
+        upload_status(&app, &berta, &hers).await,
         204,
         "another person's upload still fits"
     );
     // Two blobs stored: the bound is reached now, for anyone.
     let third = sealed(&app, &mailbox, b"treti");
-    assert_eq!(
-        upload(&app, &anna, &third.reference.id, &third.blob, None)
-            .await
-            .status(),
-        503
-    );
+    assert_eq!(upload_status(&app, &anna, &third).await, 503);
     assert_eq!(app.state.store.all_files().await.expect("reads").len(), 2);
 }
 

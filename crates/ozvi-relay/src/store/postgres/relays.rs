@@ -54,7 +54,7 @@ pub const CHANNEL: &str = "ozvi_changes";
 pub const LISTENER_NAME: &str = "ozvi-relay-listener";
 
 /// The advisory lock held by the relay that sweeps ("ozvi-swp" in ASCII;
-/// migrations use "ozvi", a mailbox's files a pair of keys).
+/// migrations use "ozvi", a mailbox's files 64 bits of a hash of its id).
 pub const SWEEP_LOCK: i64 = 0x6f7a_7669_2d73_7770;
 
 /// How often the listening connection is asked a trivial query, so that a

@@ -82,8 +82,7 @@ pub struct PgStore {
     /// sled store does, so that a holder who sends a cut upload again and
     /// again leaves one file, not one per attempt (each kept while its
     /// record was being received, and every scan of the shared folder
-    /// slower). Another relay's attempts are its own to clear: at most one
-    /// file per key per relay stays.
+    /// slower). Another relay's attempts are its own to clear.
     partials: Arc<Partials>,
 }
 
@@ -875,6 +874,12 @@ impl Storage for PgStore {
         self.blobs.staging().to_path_buf()
     }
 
+    async fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+        // A pass over the folder every relay shares: off the async workers.
+        let blobs = Arc::clone(&self.blobs);
+        blocking(move || blobs.partial_sizes()).await
+    }
+
     async fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = timed(client.transaction()).await?;
@@ -981,6 +986,13 @@ impl Storage for PgStore {
             }
             timed(tx.commit()).await?;
         }
+        // Attempts whose file another relay removed (with their record)
+        // are forgotten here, so the record of attempts holds no more
+        // than the partial files there are.
+        self.partials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, path| path.exists());
         Ok(removed)
     }
 
@@ -1506,12 +1518,15 @@ impl Upload for PgUpload {
         // (her connection closed) between the rename and the commit, which
         // would leave the replacement's bytes in place under the old
         // record. A task runs to its end whoever waits for it.
-        let (partials, key, path) = self.attempt();
-        let finished = tokio::spawn(self.finish_here())
-            .await
-            .map_err(|_| StoreError::Backend("upload: the finishing task did not end".into()))?;
-        forget_partial(&partials, key, &path);
-        finished
+        tokio::spawn(async move {
+            // Forgotten in the task: it ends even if no request waits.
+            let (partials, key, path) = self.attempt();
+            let finished = self.finish_here().await;
+            forget_partial(&partials, key, &path);
+            finished
+        })
+        .await
+        .map_err(|_| StoreError::Backend("upload: the finishing task did not end".into()))?
     }
 
     async fn abort(mut self: Box<Self>) -> Result<(), StoreError> {
