@@ -100,15 +100,20 @@ pub struct AppState {
     /// The files (mailbox id ‖ file id) being received now: the same id
     /// twice at once is `upload_in_progress`.
     pub uploading: Mutex<std::collections::HashSet<[u8; 32]>>,
-    /// The complete blobs' bytes, as last counted (and when), plus what
-    /// was completed since: with [`AppState::receiving_bytes`], the disk
-    /// bound's running total (see `routes::files::check_disk`).
+    /// The complete blobs' and partial files' bytes, as last counted (and
+    /// when), plus what was completed since: with
+    /// [`AppState::receiving_bytes`] and [`AppState::broken_off_bytes`],
+    /// the disk bound's running total (see `routes::files::check_disk`).
     pub stored_bytes: tokio::sync::Mutex<Option<(std::time::Instant, u64)>>,
     /// The declared lengths of the uploads this relay is receiving now.
     pub receiving_bytes: std::sync::atomic::AtomicU64,
     /// The bytes this relay's uploads that broke off since the last count
-    /// gave their partial files (the next count counts the files instead).
+    /// gave their partial files (the next count counts the files instead),
+    /// and uploads completed before a count that may have missed them.
     pub broken_off_bytes: std::sync::atomic::AtomicU64,
+    /// How many counts of the stored blobs have run (a completed upload
+    /// notes the one it was added after).
+    pub disk_counts: std::sync::atomic::AtomicU64,
     /// Staff file uploads being received now (`concurrent_staff_uploads`).
     pub staff_uploads: Arc<tokio::sync::Semaphore>,
     /// Her uploads being received now per client address bucket

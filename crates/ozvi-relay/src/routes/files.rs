@@ -84,16 +84,57 @@ struct Receiving {
     state: web::Data<AppState>,
     key: [u8; 32],
     client: Option<std::net::IpAddr>,
-    /// Its declared length, counted in [`AppState::receiving_bytes`] once
-    /// the upload has begun ([`Receiving::begun`]).
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// An upload's share of the disk bound, from the moment its headers pass
+/// [`check_disk`] until its request ends: its declared length counts among
+/// the uploads being received ([`AppState::receiving_bytes`]), so that
+/// uploads checked together each see the others. Declared before the
+/// upload's [`Receiving`], it is dropped after it, once the upload's key
+/// no longer hides its partial file from a count.
+struct DiskShare {
+    state: web::Data<AppState>,
     declared: u64,
-    /// Whether the upload was counted with the complete blobs
-    /// ([`completed`]); if not, it broke off.
-    completed: bool,
     /// The bytes given to its partial file so far: what it holds of the
     /// disk if it breaks off.
     received: u64,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    /// Once counted with the complete blobs ([`DiskShare::completed`]):
+    /// the count it was added after, and what it added.
+    completed: Option<(u64, u64)>,
+}
+
+impl DiskShare {
+    /// The upload is complete but for the store's finish: it adds `growth`
+    /// bytes to the complete blobs' total until the next count.
+    async fn completed(&mut self, growth: u64) {
+        let mut stored = self.state.stored_bytes.lock().await;
+        if let Some((_, total)) = stored.as_mut() {
+            *total = total.saturating_add(growth);
+        }
+        let count = self
+            .state
+            .disk_counts
+            .load(std::sync::atomic::Ordering::Relaxed);
+        self.completed = Some((count, growth));
+    }
+}
+
+impl Drop for DiskShare {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let since_count = match self.completed {
+            // What arrived stays in its partial file, counted from the next
+            // count on; until then, by what was given to it.
+            None => self.received,
+            // A count ran before its record was complete, and may have
+            // missed it (counted twice, if not).
+            Some((count, growth)) if count != self.state.disk_counts.load(Relaxed) => growth,
+            Some(_) => 0,
+        };
+        self.state.broken_off_bytes.fetch_add(since_count, Relaxed);
+        self.state.receiving_bytes.fetch_sub(self.declared, Relaxed);
+    }
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -131,9 +172,6 @@ impl Receiving {
             state: state.clone(),
             key: [0; 32],
             client: Some(client),
-            declared: 0,
-            completed: false,
-            received: 0,
             _permit: permit,
         };
         let key = FileRecord::key(mailbox, file);
@@ -162,35 +200,13 @@ impl Receiving {
             state: state.clone(),
             key,
             client: None,
-            declared: 0,
-            completed: false,
-            received: 0,
             _permit: permit,
         })
-    }
-
-    /// Its upload has begun: its declared `length` counts against the disk
-    /// bound while it is received (given back on drop, when it is either
-    /// complete, and counted with the stored blobs, or given up).
-    fn begun(&mut self, length: u64) {
-        self.state
-            .receiving_bytes
-            .fetch_add(length, std::sync::atomic::Ordering::Relaxed);
-        self.declared = length;
     }
 }
 
 impl Drop for Receiving {
     fn drop(&mut self) {
-        use std::sync::atomic::Ordering::Relaxed;
-        self.state.receiving_bytes.fetch_sub(self.declared, Relaxed);
-        if !self.completed {
-            // What arrived stays in its partial file, counted from the next
-            // count on; until then, by what was given to it.
-            self.state
-                .broken_off_bytes
-                .fetch_add(self.received, Relaxed);
-        }
         if self.key != [0; 32] {
             lock(&self.state.uploading).remove(&self.key);
         }
@@ -264,11 +280,11 @@ async fn stream_blob(
     payload: &mut web::Payload,
     writer: &mut dyn Upload,
     length: u64,
-    receiving: &mut Receiving,
+    share: &mut DiskShare,
 ) -> Result<(), ApiError> {
     read_body(state, payload, length, true, |chunk| {
         // Counted before it is written: never less than its file holds.
-        receiving.received += chunk.len() as u64;
+        share.received += chunk.len() as u64;
         writer.write(chunk).map_err(|e| match e {
             StoreError::Corrupt => ApiError::PayloadTooLarge,
             e => e.into(),
@@ -278,27 +294,31 @@ async fn stream_blob(
 }
 
 /// The relay's disk bound, by the declared length before a byte of the
-/// body is read: the blob bytes it stores in all (complete, unclaimed and
-/// being received) stay within `files_max_bytes`, and an upload never
+/// body is read: the blob bytes it stores in all (complete blobs, partial
+/// files, uploads being received) stay within `files_max_bytes`, and an
+/// upload never
 /// takes the last `disk_reserve_bytes` of the data directory's file system
 /// (the database's own writes, her text messages first, need it). Over
 /// either: `503 busy`.
 ///
 /// The total is the complete blobs' bytes, the bytes in partial files
 /// (uploads that broke off, or that another relay sharing the folder is
-/// receiving), and the declared lengths of the uploads this relay is
-/// receiving now ([`Receiving::begun`]). Blobs and partial files are
+/// receiving), and the declared lengths of the uploads this relay has let
+/// in and is receiving now ([`DiskShare`], taken here, so that uploads
+/// checked together each see the others). Blobs and partial files are
 /// counted at most every [`RECOUNT`] (a scan of the `files` tree and the
 /// folder per request would let anyone who sends headers make the relay
 /// scan them), and every upload completed meanwhile is added to them
-/// ([`completed`]), every one that broke off by the bytes given to its
-/// partial file ([`AppState::broken_off_bytes`]): between counts the total can only be
-/// too high (a removal is seen at the next count), never too low. An upload
-/// that broke off keeps its record for a retry, and counts by what arrived
-/// of it. So neither a refusal nor a cut upload, nor the same one sent
-/// again and again ([`growth`]), pushes the total up: only bytes that
+/// ([`DiskShare::completed`]), every one that broke off by the bytes given
+/// to its partial file ([`AppState::broken_off_bytes`]): between counts
+/// the total can only be too high (a removal is seen at the next count),
+/// never too low, but for an upload whose request was dropped while the
+/// store finished it and a count ran meanwhile (until the next count). An
+/// upload that broke off keeps its record for a retry, and counts by what
+/// arrived of it. So neither a refusal nor a cut upload, nor the same one
+/// sent again and again ([`growth`]), pushes the total up: only bytes that
 /// arrive do.
-async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
+async fn check_disk(state: &web::Data<AppState>, length: u64) -> Result<DiskShare, ApiError> {
     // An async lock: held across the count, which may wait on a database,
     // without blocking the worker's other requests.
     let mut stored = state.stored_bytes.lock().await;
@@ -306,6 +326,9 @@ async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
     let total = match fresh {
         Some((_, total)) => total,
         None => {
+            state
+                .disk_counts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // Taken before the count, which sees their files: an upload
             // breaking off meanwhile is counted twice, never not at all.
             state
@@ -349,8 +372,8 @@ async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
         ApiError::Internal
     })?;
     let over_bound = total.saturating_add(length) > state.config.files_max_bytes;
-    // The uploads being received will write up to what they declared: the
-    // free space they have not used yet is not this one's.
+    // The uploads being received may write all they declared (what they
+    // wrote already is counted twice: on the safe side).
     let promised = state
         .receiving_bytes
         .load(std::sync::atomic::Ordering::Relaxed);
@@ -366,21 +389,23 @@ async fn check_disk(state: &AppState, length: u64) -> Result<(), ApiError> {
         );
         return Err(ApiError::Busy);
     }
-    Ok(())
-}
-
-/// An upload is complete: it adds `growth` bytes to the complete blobs'
-/// total until the next count.
-async fn completed(state: &AppState, growth: u64) {
-    if let Some((_, total)) = state.stored_bytes.lock().await.as_mut() {
-        *total = total.saturating_add(growth);
-    }
+    // Taken while the count is held: the next upload checked sees it.
+    state
+        .receiving_bytes
+        .fetch_add(length, std::sync::atomic::Ordering::Relaxed);
+    drop(stored);
+    Ok(DiskShare {
+        state: state.clone(),
+        declared: length,
+        received: 0,
+        completed: None,
+    })
 }
 
 /// What an upload of `length` bytes of `file` will add to the complete
 /// blobs' total once complete: read before it begins. It replaces a
 /// complete unclaimed upload of the same id, whose length is counted
-/// already (by the last count, or by [`completed`]); counting it again
+/// already (by the last count, or by [`DiskShare::completed`]); counting it again
 /// would let one holder who sends the same upload again and again push the
 /// total over the bound, and refuse everyone's uploads, until the next
 /// count. A record that cannot be read counts whole: too high, never too
@@ -404,16 +429,14 @@ const RECOUNT: std::time::Duration = std::time::Duration::from_secs(5);
 /// group flush.
 async fn finish(
     state: &AppState,
-    receiving: &mut Receiving,
+    share: &mut DiskShare,
     writer: Box<dyn Upload>,
     adds: u64,
 ) -> Result<(), ApiError> {
     // Counted before the store finishes it: that finish runs to its end even
-    // if this request is dropped meanwhile, and the blob must not then count
-    // nowhere until the next count. A finish that fails leaves the total
-    // too high until then, never too low.
-    completed(state, adds).await;
-    receiving.completed = true;
+    // if this request is dropped meanwhile. A finish that fails leaves the
+    // total too high until the next count, never too low.
+    share.completed(adds).await;
     writer.finish().await?;
     state.flusher.flush().await?;
     Ok(())
@@ -535,9 +558,9 @@ pub async fn person_upload(
 ) -> Result<HttpResponse, ApiError> {
     let length = declared_blob_length(&req, 0)?;
     let file = file_header(&req)?;
-    check_disk(&state, length).await?;
+    let mut share = check_disk(&state, length).await?;
     let (mailbox, binding, creation) = person_upload_auth(&state, &req).await?;
-    let mut receiving = match Receiving::person(&state, client_of(&req), &mailbox, &file) {
+    let receiving = match Receiving::person(&state, client_of(&req), &mailbox, &file) {
         Ok(receiving) => receiving,
         Err(e) => {
             give_back(&state, creation).await;
@@ -563,18 +586,9 @@ pub async fn person_upload(
             return Err(e.into());
         }
     };
-    receiving.begun(length);
     // From here her creation is spent: an interrupted upload is retried
     // under the same id, bound to the same secret, without paying again.
-    match stream_blob(
-        &state,
-        &mut payload,
-        writer.as_mut(),
-        length,
-        &mut receiving,
-    )
-    .await
-    {
+    match stream_blob(&state, &mut payload, writer.as_mut(), length, &mut share).await {
         Ok(()) => {}
         Err(ApiError::InvalidFile) => {
             writer.abort().await?;
@@ -583,8 +597,9 @@ pub async fn person_upload(
         // The partial record stays for a retry (or the sweeper).
         Err(e) => return Err(e),
     }
-    finish(&state, &mut receiving, writer, adds).await?;
+    finish(&state, &mut share, writer, adds).await?;
     drop(receiving);
+    drop(share);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -747,9 +762,8 @@ pub async fn staff_upload(
     let permit = Arc::clone(&state.staff_uploads)
         .try_acquire_owned()
         .map_err(|_| ApiError::Busy)?;
-    // The staged body counts with what is stored once it is moved in; while
-    // staged (at most `concurrent_staff_uploads` of them) the reserve covers it.
-    check_disk(&state, length).await?;
+    // Its share of the disk bound from here: staged, then moved in.
+    let mut share = check_disk(&state, length).await?;
     let mut digest = BodyDigest::new();
     let mut head: Vec<u8> = Vec::with_capacity(32);
     let mut staged = Staged::create(&state)?;
@@ -785,8 +799,7 @@ pub async fn staff_upload(
         Some(_) => return Err(ApiError::WrongThreadKind),
         None => return Err(ApiError::UnknownMailbox),
     }
-    let mut receiving = Receiving::staff(&state, permit, &mailbox, &file)?;
-    check_disk(&state, length).await?;
+    let receiving = Receiving::staff(&state, permit, &mailbox, &file)?;
     let adds = growth(&state, &mailbox, &file, length).await;
     let writer = state
         .store
@@ -799,11 +812,10 @@ pub async fn staff_upload(
             state.config.file_quota(),
         )
         .await?;
-    receiving.begun(length);
     // The copy may write all of it before it fails.
-    receiving.received = length;
+    share.received = length;
     let writer = copy_staged(staged, writer).await?;
-    finish(&state, &mut receiving, writer, adds).await?;
+    finish(&state, &mut share, writer, adds).await?;
     drop(receiving);
     Ok(HttpResponse::NoContent().finish())
 }

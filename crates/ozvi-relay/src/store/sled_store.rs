@@ -797,7 +797,18 @@ impl Store for SledStore {
     }
 
     fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
-        self.blobs.partial_sizes()
+        // The store's record of attempts names every partial file there is
+        // (opening the store removed the others): no pass over the folder,
+        // which this store's callers make on the async workers.
+        let attempts: Vec<([u8; 32], PathBuf)> = self
+            .partials()
+            .iter()
+            .map(|(key, path)| (*key, path.clone()))
+            .collect();
+        Ok(attempts
+            .into_iter()
+            .filter_map(|(key, path)| Some((key, std::fs::metadata(path).ok()?.len())))
+            .collect())
     }
 
     fn file(&self, mailbox: &MailboxId, file: &FileId) -> Result<Option<FileRecord>, StoreError> {

@@ -989,10 +989,19 @@ impl Storage for PgStore {
         // Attempts whose file another relay removed (with their record)
         // are forgotten here, so the record of attempts holds no more
         // than the partial files there are.
-        self.partials
+        let attempts: Vec<([u8; 32], PathBuf)> = self
+            .partials
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, path| path.exists());
+            .iter()
+            .map(|(key, path)| (*key, path.clone()))
+            .collect();
+        // Looked at without the lock, which beginning uploads take.
+        for (key, path) in attempts {
+            if !path.exists() {
+                forget_partial(&self.partials, key, &path);
+            }
+        }
         Ok(removed)
     }
 
