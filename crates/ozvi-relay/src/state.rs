@@ -103,9 +103,10 @@ pub struct AppState {
     /// The complete blobs' and partial files' bytes, as last counted (and
     /// when), plus what was completed since: with
     /// [`AppState::receiving_bytes`] and [`AppState::broken_off_bytes`],
-    /// the disk bound's running total (see `routes::files::check_disk`).
+    /// the disk bound's running total (see `routes::files::disk_room`).
     pub stored_bytes: tokio::sync::Mutex<Option<(std::time::Instant, u64)>>,
-    /// The declared lengths of the uploads this relay is receiving now.
+    /// The declared lengths of the uploads this relay has let in and is
+    /// receiving now (past their auth: see `routes::files::take_disk_share`).
     pub receiving_bytes: std::sync::atomic::AtomicU64,
     /// The bytes this relay's uploads that broke off since the last count
     /// gave their partial files (the next count counts the files instead),

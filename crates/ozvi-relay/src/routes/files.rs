@@ -85,14 +85,18 @@ struct Receiving {
     key: [u8; 32],
     client: Option<std::net::IpAddr>,
     _permit: tokio::sync::OwnedSemaphorePermit,
+    /// Dropped after [`Receiving::drop`] (a struct's fields are dropped
+    /// after its own `drop`): once the upload's key no longer hides its
+    /// partial file from a count.
+    share: DiskShare,
 }
 
-/// An upload's share of the disk bound, from the moment its headers pass
-/// [`check_disk`] until its request ends: its declared length counts among
-/// the uploads being received ([`AppState::receiving_bytes`]), so that
-/// uploads checked together each see the others. Declared before the
-/// upload's [`Receiving`], it is dropped after it, once the upload's key
-/// no longer hides its partial file from a count.
+/// An upload's share of the disk bound, from the moment it is let in
+/// ([`take_disk_share`], after its auth, as it takes one of the places of
+/// uploads being received) until its request ends: its declared length
+/// counts among the uploads being received ([`AppState::receiving_bytes`]),
+/// so that uploads let in together each see the others. Held by the
+/// upload's [`Receiving`], which drops it last.
 struct DiskShare {
     state: web::Data<AppState>,
     declared: u64,
@@ -153,6 +157,7 @@ impl Receiving {
         client: std::net::IpAddr,
         mailbox: &MailboxId,
         file: &FileId,
+        share: DiskShare,
     ) -> Result<Self, ApiError> {
         let permit = Arc::clone(&state.uploads)
             .try_acquire_owned()
@@ -173,6 +178,7 @@ impl Receiving {
             key: [0; 32],
             client: Some(client),
             _permit: permit,
+            share,
         };
         let key = FileRecord::key(mailbox, file);
         let mut uploading = lock(&state.uploading);
@@ -191,6 +197,7 @@ impl Receiving {
         permit: tokio::sync::OwnedSemaphorePermit,
         mailbox: &MailboxId,
         file: &FileId,
+        share: DiskShare,
     ) -> Result<Self, ApiError> {
         let key = FileRecord::key(mailbox, file);
         if !lock(&state.uploading).insert(key) {
@@ -201,6 +208,7 @@ impl Receiving {
             key,
             client: None,
             _permit: permit,
+            share,
         })
     }
 }
@@ -296,16 +304,43 @@ async fn stream_blob(
 /// The relay's disk bound, by the declared length before a byte of the
 /// body is read: the blob bytes it stores in all (complete blobs, partial
 /// files, uploads being received) stay within `files_max_bytes`, and an
-/// upload never
-/// takes the last `disk_reserve_bytes` of the data directory's file system
-/// (the database's own writes, her text messages first, need it). Over
-/// either: `503 busy`.
+/// upload never takes the last `disk_reserve_bytes` of the data
+/// directory's file system (the database's own writes, her text messages
+/// first, need it). Over either: `503 busy`. Checked on the headers, so
+/// that no proof of work is spent and no body read for an upload the disk
+/// would not take, and again by [`take_disk_share`] once the upload is let
+/// in. Takes nothing: a request that waits for its auth, or is refused by
+/// it, holds none of the bound.
+async fn check_disk(state: &web::Data<AppState>, length: u64) -> Result<(), ApiError> {
+    disk_room(state, length).await.map(drop)
+}
+
+/// [`check_disk`] for an upload being let in (past its auth, taking one of
+/// the places of uploads being received, so that at most
+/// `concurrent_uploads` + `concurrent_staff_uploads` hold a share), and its
+/// share of the bound from then on: taken while the count is held, so the
+/// next upload checked sees it.
+async fn take_disk_share(state: &web::Data<AppState>, length: u64) -> Result<DiskShare, ApiError> {
+    let counted = disk_room(state, length).await?;
+    state
+        .receiving_bytes
+        .fetch_add(length, std::sync::atomic::Ordering::Relaxed);
+    drop(counted);
+    Ok(DiskShare {
+        state: state.clone(),
+        declared: length,
+        received: 0,
+        completed: None,
+    })
+}
+
+/// Whether an upload of `length` bytes fits the disk bound; if it does,
+/// the count, held.
 ///
 /// The total is the complete blobs' bytes, the bytes in partial files
 /// (uploads that broke off, or that another relay sharing the folder is
 /// receiving), and the declared lengths of the uploads this relay has let
-/// in and is receiving now ([`DiskShare`], taken here, so that uploads
-/// checked together each see the others). Blobs and partial files are
+/// in and is receiving now ([`DiskShare`]). Blobs and partial files are
 /// counted at most every [`RECOUNT`] (a scan of the `files` tree and the
 /// folder per request would let anyone who sends headers make the relay
 /// scan them), and every upload completed meanwhile is added to them
@@ -313,12 +348,16 @@ async fn stream_blob(
 /// to its partial file ([`AppState::broken_off_bytes`]): between counts
 /// the total can only be too high (a removal is seen at the next count),
 /// never too low, but for an upload whose request was dropped while the
-/// store finished it and a count ran meanwhile (until the next count). An
-/// upload that broke off keeps its record for a retry, and counts by what
-/// arrived of it. So neither a refusal nor a cut upload, nor the same one
-/// sent again and again ([`growth`]), pushes the total up: only bytes that
+/// store finished it and a count ran meanwhile, or whose finish failed
+/// having written more than it adds (until the next count). An upload
+/// that broke off keeps its record for a retry, and counts by what arrived
+/// of it. So neither a refusal nor a cut upload, nor the same one sent
+/// again and again ([`growth`]), pushes the total up: only bytes that
 /// arrive do.
-async fn check_disk(state: &web::Data<AppState>, length: u64) -> Result<DiskShare, ApiError> {
+async fn disk_room(
+    state: &web::Data<AppState>,
+    length: u64,
+) -> Result<tokio::sync::MutexGuard<'_, Option<(std::time::Instant, u64)>>, ApiError> {
     // An async lock: held across the count, which may wait on a database,
     // without blocking the worker's other requests.
     let mut stored = state.stored_bytes.lock().await;
@@ -389,17 +428,7 @@ async fn check_disk(state: &web::Data<AppState>, length: u64) -> Result<DiskShar
         );
         return Err(ApiError::Busy);
     }
-    // Taken while the count is held: the next upload checked sees it.
-    state
-        .receiving_bytes
-        .fetch_add(length, std::sync::atomic::Ordering::Relaxed);
-    drop(stored);
-    Ok(DiskShare {
-        state: state.clone(),
-        declared: length,
-        received: 0,
-        completed: None,
-    })
+    Ok(stored)
 }
 
 /// What an upload of `length` bytes of `file` will add to the complete
@@ -558,9 +587,15 @@ pub async fn person_upload(
 ) -> Result<HttpResponse, ApiError> {
     let length = declared_blob_length(&req, 0)?;
     let file = file_header(&req)?;
-    let mut share = check_disk(&state, length).await?;
+    check_disk(&state, length).await?;
     let (mailbox, binding, creation) = person_upload_auth(&state, &req).await?;
-    let receiving = match Receiving::person(&state, client_of(&req), &mailbox, &file) {
+    // Let in: its share of the bound, and at once (no wait between) one of
+    // the places of uploads being received.
+    let let_in = match take_disk_share(&state, length).await {
+        Ok(share) => Receiving::person(&state, client_of(&req), &mailbox, &file, share),
+        Err(e) => Err(e),
+    };
+    let mut receiving = match let_in {
         Ok(receiving) => receiving,
         Err(e) => {
             give_back(&state, creation).await;
@@ -588,7 +623,15 @@ pub async fn person_upload(
     };
     // From here her creation is spent: an interrupted upload is retried
     // under the same id, bound to the same secret, without paying again.
-    match stream_blob(&state, &mut payload, writer.as_mut(), length, &mut share).await {
+    match stream_blob(
+        &state,
+        &mut payload,
+        writer.as_mut(),
+        length,
+        &mut receiving.share,
+    )
+    .await
+    {
         Ok(()) => {}
         Err(ApiError::InvalidFile) => {
             writer.abort().await?;
@@ -597,9 +640,8 @@ pub async fn person_upload(
         // The partial record stays for a retry (or the sweeper).
         Err(e) => return Err(e),
     }
-    finish(&state, &mut share, writer, adds).await?;
+    finish(&state, &mut receiving.share, writer, adds).await?;
     drop(receiving);
-    drop(share);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -762,8 +804,9 @@ pub async fn staff_upload(
     let permit = Arc::clone(&state.staff_uploads)
         .try_acquire_owned()
         .map_err(|_| ApiError::Busy)?;
-    // Its share of the disk bound from here: staged, then moved in.
-    let mut share = check_disk(&state, length).await?;
+    // Its share of the disk bound from here (one of
+    // `concurrent_staff_uploads`, its permit held): staged, then moved in.
+    let share = take_disk_share(&state, length).await?;
     let mut digest = BodyDigest::new();
     let mut head: Vec<u8> = Vec::with_capacity(32);
     let mut staged = Staged::create(&state)?;
@@ -799,7 +842,7 @@ pub async fn staff_upload(
         Some(_) => return Err(ApiError::WrongThreadKind),
         None => return Err(ApiError::UnknownMailbox),
     }
-    let receiving = Receiving::staff(&state, permit, &mailbox, &file)?;
+    let mut receiving = Receiving::staff(&state, permit, &mailbox, &file, share)?;
     let adds = growth(&state, &mailbox, &file, length).await;
     let writer = state
         .store
@@ -813,9 +856,9 @@ pub async fn staff_upload(
         )
         .await?;
     // The copy may write all of it before it fails.
-    share.received = length;
+    receiving.share.received = length;
     let writer = copy_staged(staged, writer).await?;
-    finish(&state, &mut share, writer, adds).await?;
+    finish(&state, &mut receiving.share, writer, adds).await?;
     drop(receiving);
     Ok(HttpResponse::NoContent().finish())
 }
