@@ -82,7 +82,9 @@ fn file_header(req: &HttpRequest) -> Result<FileId, ApiError> {
 /// received and her client address bucket's count; all given back on drop.
 struct Receiving {
     state: web::Data<AppState>,
-    key: [u8; 32],
+    /// The id marked as being received, once it is (any 32 bytes, zeros
+    /// too: ids are the client's).
+    key: Option<[u8; 32]>,
     client: Option<std::net::IpAddr>,
     _permit: tokio::sync::OwnedSemaphorePermit,
     /// Dropped after [`Receiving::drop`] (a struct's fields are dropped
@@ -92,7 +94,7 @@ struct Receiving {
 }
 
 /// An upload's share of the disk bound, from the moment it is let in
-/// ([`take_disk_share`], after its auth, as it takes one of the places of
+/// ([`take_disk_share`], after its auth, holding one of the places of
 /// uploads being received) until its request ends: its declared length
 /// counts among the uploads being received ([`AppState::receiving_bytes`]),
 /// so that uploads let in together each see the others. Held by the
@@ -148,20 +150,27 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Receiving {
-    /// Her upload: one of `concurrent_uploads` (else `503 busy`), at most
-    /// `uploads_per_address` from her client address bucket (else `503
-    /// busy`), and one at a time per mailbox (else `409
+    /// One of `concurrent_uploads` for her upload (else `503 busy`): taken
+    /// before its share of the disk bound, so that at most that many of
+    /// hers hold one.
+    fn place(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        Arc::clone(&state.uploads)
+            .try_acquire_owned()
+            .map_err(|_| ApiError::Busy)
+    }
+
+    /// Her upload, holding `permit` ([`Receiving::place`]) and its `share`:
+    /// at most `uploads_per_address` from her client address bucket (else
+    /// `503 busy`), and one at a time per mailbox (else `409
     /// upload_in_progress`).
     fn person(
         state: &web::Data<AppState>,
+        permit: tokio::sync::OwnedSemaphorePermit,
         client: std::net::IpAddr,
         mailbox: &MailboxId,
         file: &FileId,
         share: DiskShare,
     ) -> Result<Self, ApiError> {
-        let permit = Arc::clone(&state.uploads)
-            .try_acquire_owned()
-            .map_err(|_| ApiError::Busy)?;
         {
             let mut clients = lock(&state.upload_clients);
             let count = clients.entry(client).or_insert(0);
@@ -175,7 +184,7 @@ impl Receiving {
         }
         let mut receiving = Self {
             state: state.clone(),
-            key: [0; 32],
+            key: None,
             client: Some(client),
             _permit: permit,
             share,
@@ -186,7 +195,7 @@ impl Receiving {
             return Err(ApiError::UploadInProgress);
         }
         uploading.insert(key);
-        receiving.key = key;
+        receiving.key = Some(key);
         Ok(receiving)
     }
 
@@ -205,7 +214,7 @@ impl Receiving {
         }
         Ok(Self {
             state: state.clone(),
-            key,
+            key: Some(key),
             client: None,
             _permit: permit,
             share,
@@ -215,8 +224,8 @@ impl Receiving {
 
 impl Drop for Receiving {
     fn drop(&mut self) {
-        if self.key != [0; 32] {
-            lock(&self.state.uploading).remove(&self.key);
+        if let Some(key) = &self.key {
+            lock(&self.state.uploading).remove(key);
         }
         if let Some(client) = self.client {
             let mut clients = lock(&self.state.upload_clients);
@@ -315,7 +324,7 @@ async fn check_disk(state: &web::Data<AppState>, length: u64) -> Result<(), ApiE
     disk_room(state, length).await.map(drop)
 }
 
-/// [`check_disk`] for an upload being let in (past its auth, taking one of
+/// [`check_disk`] for an upload being let in (past its auth, holding one of
 /// the places of uploads being received, so that at most
 /// `concurrent_uploads` + `concurrent_staff_uploads` hold a share), and its
 /// share of the bound from then on: taken while the count is held, so the
@@ -373,13 +382,7 @@ async fn disk_room(
             state
                 .broken_off_bytes
                 .swap(0, std::sync::atomic::Ordering::Relaxed);
-            let complete = state
-                .store
-                .all_files()
-                .await?
-                .iter()
-                .filter(|(_, _, r)| r.state != FileState::Partial)
-                .fold(0u64, |sum, (_, _, r)| sum.saturating_add(r.length));
+            let complete = state.store.complete_file_bytes().await?;
             let partial = state.store.partial_sizes().await?;
             let partial = {
                 // This relay's own uploads count by their declared lengths.
@@ -589,10 +592,13 @@ pub async fn person_upload(
     let file = file_header(&req)?;
     check_disk(&state, length).await?;
     let (mailbox, binding, creation) = person_upload_auth(&state, &req).await?;
-    // Let in: its share of the bound, and at once (no wait between) one of
-    // the places of uploads being received.
-    let let_in = match take_disk_share(&state, length).await {
-        Ok(share) => Receiving::person(&state, client_of(&req), &mailbox, &file, share),
+    // Let in: one of the places of uploads being received, then its share
+    // of the bound.
+    let let_in = match Receiving::place(&state) {
+        Ok(permit) => match take_disk_share(&state, length).await {
+            Ok(share) => Receiving::person(&state, permit, client_of(&req), &mailbox, &file, share),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     let mut receiving = match let_in {

@@ -17,7 +17,9 @@
 //! a local file as they come (synchronous, like the embedded
 //! [`BlobWriter`]), but finishing and aborting it may wait on the engine,
 //! so they are async. [`Embedded`] finishes an embedded store's upload on
-//! Tokio's blocking pool (it waits for the disk: an fsync and a rename).
+//! Tokio's blocking pool (it waits for the disk: an fsync and a rename),
+//! and counts the files for the disk bound there (a pass over every file
+//! record, a stat per partial file).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,8 +29,8 @@ use ozvi_crypto::MailboxId;
 use ozvi_crypto::protocol::file::FileId;
 
 use super::{
-    Author, BlobReader, BlobWriter, CentreId, FileQuota, FileRecord, Moved, NonceKey, Quota, Store,
-    StoreError, StoredMessage, ThreadRecord,
+    Author, BlobReader, BlobWriter, CentreId, FileQuota, FileRecord, FileState, Moved, NonceKey,
+    Quota, Store, StoreError, StoredMessage, ThreadRecord,
 };
 
 /// The relay's storage, whichever engine holds it. See [`Store`] for what
@@ -117,6 +119,12 @@ pub trait Storage: Send + Sync + 'static {
     /// Every partial file's blob key and the bytes it holds (uploads being
     /// received, or broken off): what the disk bound counts of them.
     async fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError>;
+
+    /// The bytes of every complete blob, claimed or not: what the disk
+    /// bound counts of them. Any upload's headers may set off this count
+    /// (at most every 5 s), so an engine sums them where they are and off
+    /// the async workers.
+    async fn complete_file_bytes(&self) -> Result<u64, StoreError>;
 
     /// Removes a file: its record and its bytes (tools and the model
     /// test; the relay removes files through [`Storage::delete_thread`]
@@ -340,7 +348,25 @@ impl Storage for Embedded {
     }
 
     async fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
-        self.0.partial_sizes()
+        // A stat per partial file: on the blocking pool, like the count below.
+        let store = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || store.partial_sizes())
+            .await
+            .map_err(|_| StoreError::Backend("counting partial files did not complete".into()))?
+    }
+
+    async fn complete_file_bytes(&self) -> Result<u64, StoreError> {
+        // A pass over every file record: on the blocking pool, not inline.
+        let store = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || {
+            Ok(store
+                .all_files()?
+                .iter()
+                .filter(|(_, _, r)| r.state != FileState::Partial)
+                .fold(0u64, |sum, (_, _, r)| sum.saturating_add(r.length)))
+        })
+        .await
+        .map_err(|_| StoreError::Backend("counting files did not complete".into()))?
     }
 
     async fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {

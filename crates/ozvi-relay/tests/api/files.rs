@@ -1341,9 +1341,9 @@ async fn uploads_that_broke_off_count_by_what_arrived_against_the_relays_disk_bo
     );
 }
 
-/// An upload counts against the disk bound from the moment its headers
-/// pass the check, not only once it has begun: uploads let in together
-/// each see the others. (A staff upload stages its whole body between the
+/// An upload counts against the disk bound from the moment it is let in
+/// (a staff upload on its headers, as it takes its place), not only once
+/// it has begun: uploads let in together each see the others. (A staff upload stages its whole body between the
 /// check and its beginning; counted only from its beginning, any number of
 /// them and of hers passed the check against the same total.)
 #[tokio::test]
@@ -1447,6 +1447,35 @@ async fn uploads_waiting_for_their_auth_hold_none_of_the_disk_bound() {
         Some(404),
         "the stranger is refused by the auth"
     );
+}
+
+/// Ids are the client's, all-zero ones too: an upload to mailbox id 0
+/// under file id 0 is let go when it ends like any other. (Zeros meant "no
+/// id" to the relay's record of uploads being received: that upload stayed
+/// in it for good, its mailbox refused every later upload as one in
+/// progress, and its partial file was left out of the disk bound's count.)
+#[tokio::test]
+async fn an_upload_under_ids_of_zeros_is_let_go_when_it_ends() {
+    let app = spawn_app().await;
+    let anna = person(1);
+    let zero = MailboxId([0; 16]);
+    for id in [FileId([0; 16]), FileId([1; 16])] {
+        let photo = sealed(&app, &zero, b"nula");
+        let response = app
+            .http
+            .put(app.url(PATH))
+            .header("Ozvi-Mailbox", zero.to_b64())
+            .header("Ozvi-Auth", b64::encode(anna.auth_secret().expose()))
+            .header("Ozvi-File", id.to_b64())
+            .header("content-type", "application/octet-stream")
+            .body(photo.blob)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 204, "file id {:?}", id.0[0]);
+    }
+    nobody_receiving(&app).await;
+    assert_eq!(app.state.store.files(&zero).await.expect("reads").len(), 2);
 }
 
 /// Waits until no upload is being received.

@@ -880,6 +880,19 @@ impl Storage for PgStore {
         blocking(move || blobs.partial_sizes()).await
     }
 
+    async fn complete_file_bytes(&self) -> Result<u64, StoreError> {
+        // Summed by the server: no row crosses the connection.
+        let client = self.client().await?;
+        let sum = row(
+            &client,
+            "SELECT coalesce(sum(length), 0)::bigint FROM files WHERE state <> 0",
+            &[],
+        )
+        .await?
+        .ok_or(StoreError::Corrupt)?;
+        from_db(col(&sum, 0)?)
+    }
+
     async fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = timed(client.transaction()).await?;
