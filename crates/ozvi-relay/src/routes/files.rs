@@ -367,35 +367,22 @@ async fn disk_room(
     state: &web::Data<AppState>,
     length: u64,
 ) -> Result<tokio::sync::MutexGuard<'_, Option<(std::time::Instant, u64)>>, ApiError> {
-    // An async lock: held across the count, which may wait on a database,
-    // without blocking the worker's other requests.
     let mut stored = state.stored_bytes.lock().await;
-    let fresh = stored.filter(|(at, _)| at.elapsed() < RECOUNT);
-    let total = match fresh {
-        Some((_, total)) => total,
-        None => {
-            state
-                .disk_counts
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            // Taken before the count, which sees their files: an upload
-            // breaking off meanwhile is counted twice, never not at all.
-            state
-                .broken_off_bytes
-                .swap(0, std::sync::atomic::Ordering::Relaxed);
-            let complete = state.store.complete_file_bytes().await?;
-            let partial = state.store.partial_sizes().await?;
-            let partial = {
-                // This relay's own uploads count by their declared lengths.
-                let uploading = lock(&state.uploading);
-                partial
-                    .iter()
-                    .filter(|(key, _)| !uploading.contains(key))
-                    .fold(0u64, |sum, (_, bytes)| sum.saturating_add(*bytes))
-            };
-            let total = complete.saturating_add(partial);
-            *stored = Some((std::time::Instant::now(), total));
-            total
-        }
+    if !fresh(&stored) {
+        drop(stored);
+        // The count runs in a task of its own, which takes the lock and
+        // records the total: a request dropped meanwhile (its client gone)
+        // does not cut it short, so requests dropped one after another
+        // cannot start one pass over the records after another. Requests
+        // that come while it runs wait for the lock, then take its total.
+        let counting = state.clone();
+        tokio::spawn(async move { recount(&counting).await })
+            .await
+            .map_err(|_| ApiError::Internal)??;
+        stored = state.stored_bytes.lock().await;
+    }
+    let Some((_, total)) = *stored else {
+        return Err(ApiError::Internal);
     };
     let total = total
         .saturating_add(
@@ -432,6 +419,43 @@ async fn disk_room(
         return Err(ApiError::Busy);
     }
     Ok(stored)
+}
+
+/// Whether the count was made within [`RECOUNT`].
+fn fresh(stored: &Option<(std::time::Instant, u64)>) -> bool {
+    stored.is_some_and(|(at, _)| at.elapsed() < RECOUNT)
+}
+
+/// Counts the complete blobs and the partial files into
+/// [`AppState::stored_bytes`], unless a count within [`RECOUNT`] is there
+/// (one made while this waited for the lock). An async lock, held across
+/// the count, which may wait on a database, without blocking the worker's
+/// other requests.
+async fn recount(state: &AppState) -> Result<(), ApiError> {
+    let mut stored = state.stored_bytes.lock().await;
+    if fresh(&stored) {
+        return Ok(());
+    }
+    state
+        .disk_counts
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Taken before the count, which sees their files: an upload breaking
+    // off meanwhile is counted twice, never not at all.
+    state
+        .broken_off_bytes
+        .swap(0, std::sync::atomic::Ordering::Relaxed);
+    let complete = state.store.complete_file_bytes().await?;
+    let partial = state.store.partial_sizes().await?;
+    let partial = {
+        // This relay's own uploads count by their declared lengths.
+        let uploading = lock(&state.uploading);
+        partial
+            .iter()
+            .filter(|(key, _)| !uploading.contains(key))
+            .fold(0u64, |sum, (_, bytes)| sum.saturating_add(*bytes))
+    };
+    *stored = Some((std::time::Instant::now(), complete.saturating_add(partial)));
+    Ok(())
 }
 
 /// What an upload of `length` bytes of `file` will add to the complete

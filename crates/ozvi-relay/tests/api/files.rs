@@ -1449,6 +1449,63 @@ async fn uploads_waiting_for_their_auth_hold_none_of_the_disk_bound() {
     );
 }
 
+/// The disk bound's count is not cut short by a request dropped while it
+/// runs: requests whose clients leave one after another make one count,
+/// not one pass over the records each. PostgreSQL only: there the count
+/// waits for the database (on sled it runs to its end), held here by a lock
+/// on the files table.
+#[tokio::test]
+async fn requests_dropped_while_the_disk_bound_is_counted_make_one_count() {
+    if ozvi_tests::relay::TestStore::from_env() != ozvi_tests::relay::TestStore::Postgres {
+        eprintln!("skipped on sled: its count never waits");
+        return;
+    }
+    let app = spawn_app().await;
+    let anna = person(1);
+    thread_of(&app, &anna).await;
+    let url = app
+        .state
+        .config
+        .database_url
+        .as_ref()
+        .expect("on PostgreSQL")
+        .expose()
+        .to_owned();
+    let (mut side, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+    let held = side.transaction().await.expect("begins");
+    held.batch_execute("LOCK TABLE files IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("locks");
+    let counts = || {
+        app.state
+            .disk_counts
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = counts();
+    // Headers whose client leaves while the count waits for the table.
+    let address = app.base.trim_start_matches("http://").to_owned();
+    for i in 0..6u8 {
+        let head = person_head(&anna, &FileId([i; 16]), Some(BLOB_LENGTHS[0]));
+        let mut socket = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connects");
+        socket
+            .write_all(format!("{head}\r\nHost: relay\r\n\r\n").as_bytes())
+            .await
+            .expect("writes");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(socket);
+    }
+    held.commit().await.expect("commits");
+    // Her photo after the table is free: the count made meanwhile serves it.
+    let photo = sealed(&app, &anna.mailbox_id(), b"modrina");
+    assert_eq!(upload_status(&app, &anna, &photo).await, 204);
+    assert_eq!(counts() - before, 1, "one count for all of them");
+}
+
 /// Ids are the client's, all-zero ones too: an upload to mailbox id 0
 /// under file id 0 is let go when it ends like any other. (Zeros meant "no
 /// id" to the relay's record of uploads being received: that upload stayed
