@@ -100,11 +100,10 @@ pub struct AppState {
     /// The files (mailbox id ‖ file id) being received now: the same id
     /// twice at once is `upload_in_progress`.
     pub uploading: Mutex<std::collections::HashSet<[u8; 32]>>,
-    /// The complete blobs' and partial files' bytes, as last counted (and
-    /// when), plus what was completed since: with
+    /// The disk bound's count of stored blob bytes: with
     /// [`AppState::receiving_bytes`] and [`AppState::broken_off_bytes`],
-    /// the disk bound's running total (see `routes::files::disk_room`).
-    pub stored_bytes: tokio::sync::Mutex<Option<(std::time::Instant, u64)>>,
+    /// its running total (see `routes::files::disk_room`).
+    pub stored_bytes: tokio::sync::Mutex<DiskCount>,
     /// The declared lengths of the uploads this relay has let in and is
     /// receiving now (past their auth: see `routes::files::take_disk_share`).
     pub receiving_bytes: std::sync::atomic::AtomicU64,
@@ -241,4 +240,17 @@ impl AppState {
         // No receiver is not an error: nobody is listening right now.
         let _ = self.events.send(Event::Change(change));
     }
+}
+
+/// The disk bound's count of stored blob bytes ([`AppState::stored_bytes`]).
+#[derive(Debug, Default)]
+pub struct DiskCount {
+    /// The complete blobs' and partial files' bytes as last counted (and
+    /// when), plus what was completed since.
+    pub total: Option<(std::time::Instant, u64)>,
+    /// When the last count failed, and its answer: the requests that come
+    /// within a second of it take that answer, rather than each making the
+    /// store fail again (a database that hangs costs a count its whole
+    /// deadline).
+    pub failed: Option<(std::time::Instant, crate::error::ApiError)>,
 }

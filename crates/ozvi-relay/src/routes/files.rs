@@ -19,7 +19,7 @@ use super::{BODY_LIMIT, decode_array, parse_json};
 use crate::admission::{Purpose, Reservation};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::state::{AppState, DiskCount};
 use crate::store::{FileRecord, FileState, StoreError, Upload};
 
 /// How long an upload's body may take to arrive (16 MiB at ~256 kbit/s).
@@ -115,7 +115,7 @@ impl DiskShare {
     /// bytes to the complete blobs' total until the next count.
     async fn completed(&mut self, growth: u64) {
         let mut stored = self.state.stored_bytes.lock().await;
-        if let Some((_, total)) = stored.as_mut() {
+        if let Some((_, total)) = stored.total.as_mut() {
             *total = total.saturating_add(growth);
         }
         let count = self
@@ -366,7 +366,7 @@ async fn take_disk_share(state: &web::Data<AppState>, length: u64) -> Result<Dis
 async fn disk_room(
     state: &web::Data<AppState>,
     length: u64,
-) -> Result<tokio::sync::MutexGuard<'_, Option<(std::time::Instant, u64)>>, ApiError> {
+) -> Result<tokio::sync::MutexGuard<'_, DiskCount>, ApiError> {
     let mut stored = state.stored_bytes.lock().await;
     if !fresh(&stored) {
         drop(stored);
@@ -378,10 +378,13 @@ async fn disk_room(
         let counting = state.clone();
         tokio::spawn(async move { recount(&counting).await })
             .await
-            .map_err(|_| ApiError::Internal)??;
+            .map_err(|_| {
+                tracing::error!("the disk bound's count did not complete");
+                ApiError::Internal
+            })??;
         stored = state.stored_bytes.lock().await;
     }
-    let Some((_, total)) = *stored else {
+    let Some((_, total)) = stored.total else {
         return Err(ApiError::Internal);
     };
     let total = total
@@ -422,19 +425,30 @@ async fn disk_room(
 }
 
 /// Whether the count was made within [`RECOUNT`].
-fn fresh(stored: &Option<(std::time::Instant, u64)>) -> bool {
-    stored.is_some_and(|(at, _)| at.elapsed() < RECOUNT)
+fn fresh(stored: &DiskCount) -> bool {
+    stored.total.is_some_and(|(at, _)| at.elapsed() < RECOUNT)
 }
+
+/// How long the answer of a count that failed is given without counting
+/// again.
+const FAILED_COUNT_HOLDS: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Counts the complete blobs and the partial files into
 /// [`AppState::stored_bytes`], unless a count within [`RECOUNT`] is there
-/// (one made while this waited for the lock). An async lock, held across
-/// the count, which may wait on a database, without blocking the worker's
-/// other requests.
+/// (one made while this waited for the lock), or one failed within
+/// [`FAILED_COUNT_HOLDS`] (its answer, then: requests that waited together
+/// for a count that failed do not each make it again, one after another).
+/// An async lock, held across the count, which may wait on a database,
+/// without blocking the worker's other requests.
 async fn recount(state: &AppState) -> Result<(), ApiError> {
     let mut stored = state.stored_bytes.lock().await;
     if fresh(&stored) {
         return Ok(());
+    }
+    if let Some((at, answer)) = stored.failed
+        && at.elapsed() < FAILED_COUNT_HOLDS
+    {
+        return Err(answer);
     }
     state
         .disk_counts
@@ -444,8 +458,19 @@ async fn recount(state: &AppState) -> Result<(), ApiError> {
     state
         .broken_off_bytes
         .swap(0, std::sync::atomic::Ordering::Relaxed);
-    let complete = state.store.complete_file_bytes().await?;
-    let partial = state.store.partial_sizes().await?;
+    let counted = async {
+        Ok::<_, ApiError>((
+            state.store.complete_file_bytes().await?,
+            state.store.partial_sizes().await?,
+        ))
+    };
+    let (complete, partial) = match counted.await {
+        Ok(counted) => counted,
+        Err(answer) => {
+            stored.failed = Some((std::time::Instant::now(), answer));
+            return Err(answer);
+        }
+    };
     let partial = {
         // This relay's own uploads count by their declared lengths.
         let uploading = lock(&state.uploading);
@@ -454,7 +479,8 @@ async fn recount(state: &AppState) -> Result<(), ApiError> {
             .filter(|(key, _)| !uploading.contains(key))
             .fold(0u64, |sum, (_, bytes)| sum.saturating_add(*bytes))
     };
-    *stored = Some((std::time::Instant::now(), complete.saturating_add(partial)));
+    stored.total = Some((std::time::Instant::now(), complete.saturating_add(partial)));
+    stored.failed = None;
     Ok(())
 }
 

@@ -1343,9 +1343,10 @@ async fn uploads_that_broke_off_count_by_what_arrived_against_the_relays_disk_bo
 
 /// An upload counts against the disk bound from the moment it is let in
 /// (a staff upload on its headers, as it takes its place), not only once
-/// it has begun: uploads let in together each see the others. (A staff upload stages its whole body between the
-/// check and its beginning; counted only from its beginning, any number of
-/// them and of hers passed the check against the same total.)
+/// it has begun: uploads let in together each see the others. (A staff
+/// upload stages its whole body between the check and its beginning;
+/// counted only from its beginning, any number of them and of hers passed
+/// the check against the same total.)
 #[tokio::test]
 async fn an_upload_counts_against_the_disk_bound_from_its_check() {
     let small = BLOB_LENGTHS[0];
@@ -1363,17 +1364,7 @@ async fn an_upload_counts_against_the_disk_bound_from_its_check() {
         "the staff upload being received holds the bound"
     );
     drop(staged);
-    for _ in 0..100 {
-        if app
-            .state
-            .receiving_bytes
-            .load(std::sync::atomic::Ordering::Relaxed)
-            == 0
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    nobody_receiving(&app).await;
     assert_eq!(
         upload_status(&app, &anna, &photo).await,
         204,
@@ -1391,8 +1382,7 @@ async fn an_upload_counts_against_the_disk_bound_from_its_check() {
 /// threads table.
 #[tokio::test]
 async fn uploads_waiting_for_their_auth_hold_none_of_the_disk_bound() {
-    if ozvi_tests::relay::TestStore::from_env() != ozvi_tests::relay::TestStore::Postgres {
-        eprintln!("skipped on sled: its auth never waits");
+    if postgres_only("its auth never waits") {
         return;
     }
     let small = BLOB_LENGTHS[0];
@@ -1401,22 +1391,7 @@ async fn uploads_waiting_for_their_auth_hold_none_of_the_disk_bound() {
     let berta = person(2);
     thread_of(&app, &anna).await;
     thread_of(&app, &berta).await;
-    let url = app
-        .state
-        .config
-        .database_url
-        .as_ref()
-        .expect("on PostgreSQL")
-        .expose()
-        .to_owned();
-    let (mut side, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("connects");
-    tokio::spawn(connection);
-    let held = side.transaction().await.expect("begins");
-    held.batch_execute("LOCK TABLE threads IN ACCESS EXCLUSIVE MODE")
-        .await
-        .expect("locks");
+    let held = table_held(&app, "threads").await;
     // Someone without Berta's secret sends headers for her mailbox, a blob
     // as large as the bound: the check on its headers passes, its auth
     // waits for the table.
@@ -1436,7 +1411,7 @@ async fn uploads_waiting_for_their_auth_hold_none_of_the_disk_bound() {
     let photo = sealed(&app, &anna.mailbox_id(), b"modrina");
     let (hers, ()) = tokio::join!(upload_status(&app, &anna, &photo), async {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        held.commit().await.expect("commits");
+        release(&held).await;
     });
     assert_eq!(
         hers, 204,
@@ -1456,29 +1431,13 @@ async fn uploads_waiting_for_their_auth_hold_none_of_the_disk_bound() {
 /// on the files table.
 #[tokio::test]
 async fn requests_dropped_while_the_disk_bound_is_counted_make_one_count() {
-    if ozvi_tests::relay::TestStore::from_env() != ozvi_tests::relay::TestStore::Postgres {
-        eprintln!("skipped on sled: its count never waits");
+    if postgres_only("its count never waits") {
         return;
     }
     let app = spawn_app().await;
     let anna = person(1);
     thread_of(&app, &anna).await;
-    let url = app
-        .state
-        .config
-        .database_url
-        .as_ref()
-        .expect("on PostgreSQL")
-        .expose()
-        .to_owned();
-    let (mut side, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("connects");
-    tokio::spawn(connection);
-    let held = side.transaction().await.expect("begins");
-    held.batch_execute("LOCK TABLE files IN ACCESS EXCLUSIVE MODE")
-        .await
-        .expect("locks");
+    let held = table_held(&app, "files").await;
     let counts = || {
         app.state
             .disk_counts
@@ -1498,12 +1457,68 @@ async fn requests_dropped_while_the_disk_bound_is_counted_make_one_count() {
             .expect("writes");
         tokio::time::sleep(Duration::from_millis(200)).await;
         drop(socket);
+        assert_eq!(counts() - before, 1, "the count began and is the only one");
     }
-    held.commit().await.expect("commits");
+    release(&held).await;
     // Her photo after the table is free: the count made meanwhile serves it.
     let photo = sealed(&app, &anna.mailbox_id(), b"modrina");
     assert_eq!(upload_status(&app, &anna, &photo).await, 204);
     assert_eq!(counts() - before, 1, "one count for all of them");
+}
+
+/// A count of the disk bound that failed (here: the database held it past
+/// its 10 s deadline) answers the requests that waited for it, and those
+/// of the next second, with its failure: they do not each make it again,
+/// one after another, for a whole deadline each. After that second the
+/// next request counts again.
+#[tokio::test]
+async fn a_count_that_failed_answers_the_requests_that_waited_for_it() {
+    if postgres_only("its count never waits") {
+        return;
+    }
+    let app = spawn_app().await;
+    let anna = person(1);
+    thread_of(&app, &anna).await;
+    let held = table_held(&app, "files").await;
+    let counts = || {
+        app.state
+            .disk_counts
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = counts();
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let mut waiting = Vec::new();
+    for i in 0..6u8 {
+        let head = person_head(&anna, &FileId([i; 16]), Some(BLOB_LENGTHS[0]));
+        let mut socket = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connects");
+        socket
+            .write_all(format!("{head}\r\nHost: relay\r\n\r\n").as_bytes())
+            .await
+            .expect("writes");
+        waiting.push(socket);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(counts() - before, 1, "one count waits for the table");
+    // Past the statement deadline: the count failed.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(
+        counts() - before,
+        1,
+        "the requests that waited took its failure"
+    );
+    for socket in &mut waiting {
+        assert_eq!(
+            status_within(socket, Duration::from_secs(2)).await,
+            Some(503)
+        );
+    }
+    release(&held).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let photo = sealed(&app, &anna.mailbox_id(), b"modrina");
+    assert_eq!(upload_status(&app, &anna, &photo).await, 204);
+    assert_eq!(counts() - before, 2, "a second later, a new count");
 }
 
 /// Ids are the client's, all-zero ones too: an upload to mailbox id 0
@@ -1533,6 +1548,43 @@ async fn an_upload_under_ids_of_zeros_is_let_go_when_it_ends() {
     }
     nobody_receiving(&app).await;
     assert_eq!(app.state.store.files(&zero).await.expect("reads").len(), 2);
+}
+
+/// Whether the test calling it must be skipped because it needs the relay
+/// to wait for its database (`why` says what never waits on sled).
+fn postgres_only(why: &str) -> bool {
+    let skip = ozvi_tests::relay::TestStore::from_env() != ozvi_tests::relay::TestStore::Postgres;
+    if skip {
+        eprintln!("skipped on sled: {why}");
+    }
+    skip
+}
+
+/// A session of the relay's PostgreSQL database holding `table` locked
+/// (the relay's reads of it wait) until [`release`].
+async fn table_held(app: &TestApp, table: &str) -> tokio_postgres::Client {
+    let url = app
+        .state
+        .config
+        .database_url
+        .as_ref()
+        .expect("on PostgreSQL")
+        .expose()
+        .to_owned();
+    let (side, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+    side.batch_execute(&format!(
+        "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+    ))
+    .await
+    .expect("locks");
+    side
+}
+
+async fn release(held: &tokio_postgres::Client) {
+    held.batch_execute("COMMIT").await.expect("commits");
 }
 
 /// Waits until no upload is being received.
