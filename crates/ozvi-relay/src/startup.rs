@@ -154,6 +154,7 @@ pub async fn build(
         stored_bytes: tokio::sync::Mutex::default(),
         receiving_bytes: std::sync::atomic::AtomicU64::new(0),
         broken_off_bytes: std::sync::atomic::AtomicU64::new(0),
+        broken_off_files: std::sync::Mutex::default(),
         disk_counts: std::sync::atomic::AtomicU64::new(0),
         started_at: now,
         notifier,

@@ -101,16 +101,22 @@ pub struct AppState {
     /// twice at once is `upload_in_progress`.
     pub uploading: Mutex<std::collections::HashSet<[u8; 32]>>,
     /// The disk bound's count of stored blob bytes: with
-    /// [`AppState::receiving_bytes`] and [`AppState::broken_off_bytes`],
-    /// its running total (see `routes::files::disk_room`).
+    /// [`AppState::receiving_bytes`], [`AppState::broken_off_bytes`] and
+    /// [`AppState::broken_off_files`], its running total (see `routes::files::disk_room`).
     pub stored_bytes: tokio::sync::Mutex<DiskCount>,
     /// The declared lengths of the uploads this relay has let in and is
     /// receiving now (past their auth: see `routes::files::take_disk_share`).
     pub receiving_bytes: std::sync::atomic::AtomicU64,
-    /// The bytes this relay's uploads that broke off since the last count
-    /// gave their partial files (the next count counts the files instead),
-    /// and uploads completed before a count that may have missed them.
+    /// Uploads completed before a count that may have missed them: their
+    /// bytes, until the next count.
     pub broken_off_bytes: std::sync::atomic::AtomicU64,
+    /// The bytes this relay's uploads that broke off since the last count
+    /// gave their partial files, by the upload's key (mailbox id ‖ file
+    /// id): the next count counts the files instead, and a new attempt of
+    /// the key, which removes the file the one before it left, takes its
+    /// entry out. So an upload cut again and again counts once, as its one
+    /// file on disk does.
+    pub broken_off_files: Mutex<std::collections::HashMap<[u8; 32], u64>>,
     /// How many counts of the stored blobs have run (a completed upload
     /// notes the one it was added after).
     pub disk_counts: std::sync::atomic::AtomicU64,

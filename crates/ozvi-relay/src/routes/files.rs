@@ -108,6 +108,9 @@ struct DiskShare {
     /// Once counted with the complete blobs ([`DiskShare::completed`]):
     /// the count it was added after, and what it added.
     completed: Option<(u64, u64)>,
+    /// The upload's key (mailbox id ‖ file id), once it is marked as being
+    /// received.
+    key: Option<[u8; 32]>,
 }
 
 impl DiskShare {
@@ -129,16 +132,26 @@ impl DiskShare {
 impl Drop for DiskShare {
     fn drop(&mut self) {
         use std::sync::atomic::Ordering::Relaxed;
-        let since_count = match self.completed {
+        match (self.completed, self.key) {
             // What arrived stays in its partial file, counted from the next
-            // count on; until then, by what was given to it.
-            None => self.received,
+            // count on; until then, by what was given to it: the key's one
+            // file (an attempt before it left none: this one's beginning
+            // removed it).
+            (None, Some(key)) if self.received > 0 => {
+                lock(&self.state.broken_off_files).insert(key, self.received);
+            }
+            (None, _) => {
+                self.state
+                    .broken_off_bytes
+                    .fetch_add(self.received, Relaxed);
+            }
             // A count ran before its record was complete, and may have
             // missed it (counted twice, if not).
-            Some((count, growth)) if count != self.state.disk_counts.load(Relaxed) => growth,
-            Some(_) => 0,
-        };
-        self.state.broken_off_bytes.fetch_add(since_count, Relaxed);
+            (Some((count, growth)), _) if count != self.state.disk_counts.load(Relaxed) => {
+                self.state.broken_off_bytes.fetch_add(growth, Relaxed);
+            }
+            (Some(_), _) => {}
+        }
         self.state.receiving_bytes.fetch_sub(self.declared, Relaxed);
     }
 }
@@ -196,6 +209,7 @@ impl Receiving {
         }
         uploading.insert(key);
         receiving.key = Some(key);
+        receiving.share.key = Some(key);
         Ok(receiving)
     }
 
@@ -206,12 +220,13 @@ impl Receiving {
         permit: tokio::sync::OwnedSemaphorePermit,
         mailbox: &MailboxId,
         file: &FileId,
-        share: DiskShare,
+        mut share: DiskShare,
     ) -> Result<Self, ApiError> {
         let key = FileRecord::key(mailbox, file);
         if !lock(&state.uploading).insert(key) {
             return Err(ApiError::UploadInProgress);
         }
+        share.key = Some(key);
         Ok(Self {
             state: state.clone(),
             key: Some(key),
@@ -219,6 +234,17 @@ impl Receiving {
             _permit: permit,
             share,
         })
+    }
+}
+
+impl Receiving {
+    /// Its store has begun the upload, removing the partial file an
+    /// attempt of the same key before it left here: that attempt's bytes
+    /// count no more.
+    fn begun(&self) {
+        if let Some(key) = &self.key {
+            lock(&self.state.broken_off_files).remove(key);
+        }
     }
 }
 
@@ -340,6 +366,7 @@ async fn take_disk_share(state: &web::Data<AppState>, length: u64) -> Result<Dis
         declared: length,
         received: 0,
         completed: None,
+        key: None,
     })
 }
 
@@ -354,7 +381,7 @@ async fn take_disk_share(state: &web::Data<AppState>, length: u64) -> Result<Dis
 /// folder per request would let anyone who sends headers make the relay
 /// scan them), and every upload completed meanwhile is added to them
 /// ([`DiskShare::completed`]), every one that broke off by the bytes given
-/// to its partial file ([`AppState::broken_off_bytes`]): between counts
+/// to its partial file ([`AppState::broken_off_files`]): between counts
 /// the total can only be too high (a removal is seen at the next count),
 /// never too low, but for an upload whose request was dropped while the
 /// store finished it and a count ran meanwhile, or whose finish failed
@@ -397,6 +424,11 @@ async fn disk_room(
             state
                 .broken_off_bytes
                 .load(std::sync::atomic::Ordering::Relaxed),
+        )
+        .saturating_add(
+            lock(&state.broken_off_files)
+                .values()
+                .fold(0u64, |sum, bytes| sum.saturating_add(*bytes)),
         );
     let staging = state.store.staging_dir();
     let available = fs2::available_space(&staging).map_err(|e| {
@@ -458,6 +490,7 @@ async fn recount(state: &AppState) -> Result<(), ApiError> {
     state
         .broken_off_bytes
         .swap(0, std::sync::atomic::Ordering::Relaxed);
+    lock(&state.broken_off_files).clear();
     let counted = async {
         Ok::<_, ApiError>((
             state.store.complete_file_bytes().await?,
@@ -671,7 +704,10 @@ pub async fn person_upload(
         )
         .await;
     let mut writer = match begun {
-        Ok(writer) => writer,
+        Ok(writer) => {
+            receiving.begun();
+            writer
+        }
         Err(e) => {
             give_back(&state, creation).await;
             return Err(e.into());
@@ -911,6 +947,7 @@ pub async fn staff_upload(
             state.config.file_quota(),
         )
         .await?;
+    receiving.begun();
     // The copy may write all of it before it fails.
     receiving.share.received = length;
     let writer = copy_staged(staged, writer).await?;

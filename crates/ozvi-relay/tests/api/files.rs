@@ -1341,6 +1341,50 @@ async fn uploads_that_broke_off_count_by_what_arrived_against_the_relays_disk_bo
     );
 }
 
+/// An upload cut again and again under one id counts once against the
+/// disk bound, as its one partial file on disk does: each attempt removes
+/// the file the one before it left. (Each cut attempt's bytes were added
+/// until the next count, so a thread's holder, who pays no proof of work,
+/// cutting the same upload again and again pushed the total past the bound
+/// and refused everyone's photos while nothing more was stored.)
+#[tokio::test]
+async fn an_upload_cut_again_and_again_counts_once_against_the_disk_bound() {
+    let small = BLOB_LENGTHS[0];
+    let app = spawn_app_with(|c| c.files_max_bytes = small * 2).await;
+    let anna = person(1);
+    thread_of(&app, &anna).await;
+    let mut body = vec![0u8; usize::try_from(small).expect("small") - 1];
+    body[0] = 1;
+    for attempt in 0..3 {
+        let (status, socket) = raw(
+            &app,
+            &person_head(&anna, &FileId([5; 16]), Some(small)),
+            &body,
+        )
+        .await;
+        assert_eq!(
+            status, None,
+            "attempt {attempt}: the relay waits for the last byte"
+        );
+        drop(socket);
+        nobody_receiving(&app).await;
+    }
+    let berta = person(2);
+    thread_of(&app, &berta).await;
+    let hers = sealed(&app, &berta.mailbox_id(), b"dopis");
+    assert_eq!(
+        upload_status(&app, &berta, &hers).await,
+        204,
+        "the cut upload's one file and hers fit the bound"
+    );
+    let second = sealed(&app, &berta.mailbox_id(), b"druhy");
+    assert_eq!(
+        upload_status(&app, &berta, &second).await,
+        503,
+        "the cut upload's bytes still count"
+    );
+}
+
 /// An upload counts against the disk bound from the moment it is let in
 /// (a staff upload on its headers, as it takes its place), not only once
 /// it has begun: uploads let in together each see the others. (A staff
