@@ -1315,17 +1315,7 @@ async fn uploads_that_broke_off_count_by_what_arrived_against_the_relays_disk_bo
     // more: counting the cut upload's bytes at all is not enough).
     let app = spawn_app_with(|c| c.files_max_bytes = small * 2 + small / 2).await;
     thread_of(&app, &anna).await;
-    let mut body = vec![0u8; usize::try_from(small).expect("small") - 1];
-    body[0] = 1;
-    let (status, socket) = raw(
-        &app,
-        &person_head(&anna, &FileId([4; 16]), Some(small)),
-        &body,
-    )
-    .await;
-    assert_eq!(status, None);
-    drop(socket);
-    nobody_receiving(&app).await;
+    cut_one_byte_short(&app, &anna, &FileId([4; 16])).await;
     thread_of(&app, &berta).await;
     assert_eq!(upload_status(&app, &berta, &hers).await, 204);
     assert_eq!(
@@ -1353,21 +1343,8 @@ async fn an_upload_cut_again_and_again_counts_once_against_the_disk_bound() {
     let app = spawn_app_with(|c| c.files_max_bytes = small * 2).await;
     let anna = person(1);
     thread_of(&app, &anna).await;
-    let mut body = vec![0u8; usize::try_from(small).expect("small") - 1];
-    body[0] = 1;
-    for attempt in 0..3 {
-        let (status, socket) = raw(
-            &app,
-            &person_head(&anna, &FileId([5; 16]), Some(small)),
-            &body,
-        )
-        .await;
-        assert_eq!(
-            status, None,
-            "attempt {attempt}: the relay waits for the last byte"
-        );
-        drop(socket);
-        nobody_receiving(&app).await;
+    for _ in 0..3 {
+        cut_one_byte_short(&app, &anna, &FileId([5; 16])).await;
     }
     let berta = person(2);
     thread_of(&app, &berta).await;
@@ -1482,23 +1459,11 @@ async fn requests_dropped_while_the_disk_bound_is_counted_make_one_count() {
     let anna = person(1);
     thread_of(&app, &anna).await;
     let held = table_held(&app, "files").await;
-    let counts = || {
-        app.state
-            .disk_counts
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let counts = || disk_counts(&app);
     let before = counts();
     // Headers whose client leaves while the count waits for the table.
-    let address = app.base.trim_start_matches("http://").to_owned();
     for i in 0..6u8 {
-        let head = person_head(&anna, &FileId([i; 16]), Some(BLOB_LENGTHS[0]));
-        let mut socket = tokio::net::TcpStream::connect(&address)
-            .await
-            .expect("connects");
-        socket
-            .write_all(format!("{head}\r\nHost: relay\r\n\r\n").as_bytes())
-            .await
-            .expect("writes");
+        let socket = headers_sent(&app, &anna, &FileId([i; 16])).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         drop(socket);
         assert_eq!(counts() - before, 1, "the count began and is the only one");
@@ -1524,24 +1489,11 @@ async fn a_count_that_failed_answers_the_requests_that_waited_for_it() {
     let anna = person(1);
     thread_of(&app, &anna).await;
     let held = table_held(&app, "files").await;
-    let counts = || {
-        app.state
-            .disk_counts
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let counts = || disk_counts(&app);
     let before = counts();
-    let address = app.base.trim_start_matches("http://").to_owned();
     let mut waiting = Vec::new();
     for i in 0..6u8 {
-        let head = person_head(&anna, &FileId([i; 16]), Some(BLOB_LENGTHS[0]));
-        let mut socket = tokio::net::TcpStream::connect(&address)
-            .await
-            .expect("connects");
-        socket
-            .write_all(format!("{head}\r\nHost: relay\r\n\r\n").as_bytes())
-            .await
-            .expect("writes");
-        waiting.push(socket);
+        waiting.push(headers_sent(&app, &anna, &FileId([i; 16])).await);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(counts() - before, 1, "one count waits for the table");
@@ -1627,8 +1579,42 @@ async fn table_held(app: &TestApp, table: &str) -> tokio_postgres::Client {
     side
 }
 
+/// How many counts of the disk bound the relay has made.
+fn disk_counts(app: &TestApp) -> u64 {
+    app.state
+        .disk_counts
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The headers of `who`'s upload of the smallest blob under `id`, sent,
+/// no body: its connection, waiting for the answer.
+async fn headers_sent(app: &TestApp, who: &PersonKeys, id: &FileId) -> tokio::net::TcpStream {
+    let head = person_head(who, id, Some(BLOB_LENGTHS[0]));
+    let address = app.base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+    socket
+        .write_all(format!("{head}\r\nHost: relay\r\n\r\n").as_bytes())
+        .await
+        .expect("writes");
+    socket
+}
+
 async fn release(held: &tokio_postgres::Client) {
     held.batch_execute("COMMIT").await.expect("commits");
+}
+
+/// `who` uploads the smallest blob under `id`, all but its last byte, and
+/// goes; returns once the relay has let the upload go.
+async fn cut_one_byte_short(app: &TestApp, who: &PersonKeys, id: &FileId) {
+    let small = BLOB_LENGTHS[0];
+    let mut body = vec![0u8; usize::try_from(small).expect("small") - 1];
+    body[0] = 1;
+    let (status, socket) = raw(app, &person_head(who, id, Some(small)), &body).await;
+    assert_eq!(status, None, "the relay waits for the last byte");
+    drop(socket);
+    nobody_receiving(app).await;
 }
 
 /// Waits until no upload is being received.
