@@ -82,14 +82,12 @@ fn file_header(req: &HttpRequest) -> Result<FileId, ApiError> {
 /// received and her client address bucket's count; all given back on drop.
 struct Receiving {
     state: web::Data<AppState>,
-    /// The id marked as being received, once it is (any 32 bytes, zeros
-    /// too: ids are the client's).
-    key: Option<[u8; 32]>,
     client: Option<std::net::IpAddr>,
     _permit: tokio::sync::OwnedSemaphorePermit,
-    /// Dropped after [`Receiving::drop`] (a struct's fields are dropped
-    /// after its own `drop`): once the upload's key no longer hides its
-    /// partial file from a count.
+    /// Its share of the disk bound, whose key is the id marked as being
+    /// received. Dropped after [`Receiving::drop`] (a struct's fields are
+    /// dropped after its own `drop`): once the upload's key no longer hides
+    /// its partial file from a count.
     share: DiskShare,
 }
 
@@ -109,7 +107,7 @@ struct DiskShare {
     /// the count it was added after, and what it added.
     completed: Option<(u64, u64)>,
     /// The upload's key (mailbox id ‖ file id), once it is marked as being
-    /// received.
+    /// received (any 32 bytes, zeros too: ids are the client's).
     key: Option<[u8; 32]>,
 }
 
@@ -197,7 +195,6 @@ impl Receiving {
         }
         let mut receiving = Self {
             state: state.clone(),
-            key: None,
             client: Some(client),
             _permit: permit,
             share,
@@ -208,7 +205,6 @@ impl Receiving {
             return Err(ApiError::UploadInProgress);
         }
         uploading.insert(key);
-        receiving.key = Some(key);
         receiving.share.key = Some(key);
         Ok(receiving)
     }
@@ -229,20 +225,17 @@ impl Receiving {
         share.key = Some(key);
         Ok(Self {
             state: state.clone(),
-            key: Some(key),
             client: None,
             _permit: permit,
             share,
         })
     }
-}
 
-impl Receiving {
     /// Its store has begun the upload, removing the partial file an
     /// attempt of the same key before it left here: that attempt's bytes
     /// count no more.
     fn begun(&self) {
-        if let Some(key) = &self.key {
+        if let Some(key) = &self.share.key {
             lock(&self.state.broken_off_files).remove(key);
         }
     }
@@ -250,7 +243,7 @@ impl Receiving {
 
 impl Drop for Receiving {
     fn drop(&mut self) {
-        if let Some(key) = &self.key {
+        if let Some(key) = &self.share.key {
             lock(&self.state.uploading).remove(key);
         }
         if let Some(client) = self.client {
@@ -677,13 +670,12 @@ pub async fn person_upload(
     let (mailbox, binding, creation) = person_upload_auth(&state, &req).await?;
     // Let in: one of the places of uploads being received, then its share
     // of the bound.
-    let let_in = match Receiving::place(&state) {
-        Ok(permit) => match take_disk_share(&state, length).await {
-            Ok(share) => Receiving::person(&state, permit, client_of(&req), &mailbox, &file, share),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let let_in = async {
+        let permit = Receiving::place(&state)?;
+        let share = take_disk_share(&state, length).await?;
+        Receiving::person(&state, permit, client_of(&req), &mailbox, &file, share)
+    }
+    .await;
     let mut receiving = match let_in {
         Ok(receiving) => receiving,
         Err(e) => {

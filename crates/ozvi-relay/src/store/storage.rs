@@ -33,6 +33,18 @@ use super::{
     Quota, Store, StoreError, StoredMessage, ThreadRecord,
 };
 
+/// Runs blocking work (an fsync, a rename, a pass over files) on Tokio's
+/// blocking pool, off the async workers; `what` names it in the error if
+/// the task does not complete.
+pub(crate) async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| StoreError::Backend(format!("{what} did not complete")))?
+}
+
 /// The relay's storage, whichever engine holds it. See [`Store`] for what
 /// each method does.
 #[async_trait]
@@ -248,9 +260,7 @@ impl Upload for EmbeddedUpload {
         // Off the async workers: it waits for the disk (the bytes' fsync,
         // the rename, the directory's fsync).
         let writer = self.0;
-        tokio::task::spawn_blocking(move || writer.finish())
-            .await
-            .map_err(|_| StoreError::Backend("an upload's finish did not complete".into()))?
+        blocking("an upload's finish", move || writer.finish()).await
     }
 
     async fn abort(self: Box<Self>) -> Result<(), StoreError> {
@@ -350,15 +360,13 @@ impl Storage for Embedded {
     async fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
         // A stat per partial file: on the blocking pool, like the count below.
         let store = Arc::clone(&self.0);
-        tokio::task::spawn_blocking(move || store.partial_sizes())
-            .await
-            .map_err(|_| StoreError::Backend("counting partial files did not complete".into()))?
+        blocking("counting partial files", move || store.partial_sizes()).await
     }
 
     async fn complete_file_bytes(&self) -> Result<u64, StoreError> {
         // A pass over every file record: on the blocking pool, not inline.
         let store = Arc::clone(&self.0);
-        tokio::task::spawn_blocking(move || {
+        blocking("counting files", move || {
             Ok(store
                 .all_files()?
                 .iter()
@@ -366,7 +374,6 @@ impl Storage for Embedded {
                 .fold(0u64, |sum, (_, _, r)| sum.saturating_add(r.length)))
         })
         .await
-        .map_err(|_| StoreError::Backend("counting files did not complete".into()))?
     }
 
     async fn remove_file(&self, mailbox: &MailboxId, file: &FileId) -> Result<bool, StoreError> {

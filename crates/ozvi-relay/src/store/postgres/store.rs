@@ -65,6 +65,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{PgError, Pool, describe, pool_cause};
 use crate::store::files::{self, BlobDir, io};
+use crate::store::storage::blocking;
 use crate::store::{
     Author, BlobReader, CentreId, FileQuota, FileRecord, FileState, Moved, NonceKey, Quota,
     Storage, StoreError, StoredMessage, ThreadRecord, Upload, nonce_expiry, to_minute,
@@ -253,14 +254,8 @@ async fn exec<C: GenericClient>(
     timed(client.execute(&statement, params)).await
 }
 
-/// Runs blocking file work (an fsync, a rename) off the async workers.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|_| StoreError::Backend("blob file: the task did not complete".into()))?
-}
+/// What [`blocking`] names blob file work on this store.
+const BLOB_TASK: &str = "blob file: the task";
 
 /// A thread's columns after its mailbox id, in [`ThreadRecord`]'s order.
 pub(super) const THREAD_COLUMNS: &str = "verifier, centre, created_at, last_activity, unanswered_since, \
@@ -877,7 +872,7 @@ impl Storage for PgStore {
     async fn partial_sizes(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
         // A pass over the folder every relay shares: off the async workers.
         let blobs = Arc::clone(&self.blobs);
-        blocking(move || blobs.partial_sizes()).await
+        blocking(BLOB_TASK, move || blobs.partial_sizes()).await
     }
 
     async fn complete_file_bytes(&self) -> Result<u64, StoreError> {
@@ -1599,7 +1594,7 @@ impl PgUpload {
         if self.written != self.record.length {
             return Err(StoreError::Corrupt);
         }
-        let partial = blocking(move || {
+        let partial = blocking(BLOB_TASK, move || {
             partial.sync_all().map_err(io)?;
             Ok(partial)
         })
@@ -1635,7 +1630,10 @@ impl PgUpload {
         }
         let (blobs, mailbox, file) = (Arc::clone(&self.blobs), self.mailbox, self.file);
         let path = self.partial_path.clone();
-        blocking(move || blobs.complete(partial, &path, &mailbox, &file)).await?;
+        blocking(BLOB_TASK, move || {
+            blobs.complete(partial, &path, &mailbox, &file)
+        })
+        .await?;
         let record = FileRecord {
             state: FileState::Pending,
             ..self.record.clone()
