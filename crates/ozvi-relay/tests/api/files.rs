@@ -195,6 +195,14 @@ fn blob_files(app: &TestApp) -> Vec<String> {
 /// over a raw connection, then reads the status line of the answer, if one
 /// comes within two seconds. The connection is returned, open.
 async fn raw(app: &TestApp, head: &str, body: &[u8]) -> (Option<u16>, tokio::net::TcpStream) {
+    let mut socket = sent(app, head, body).await;
+    let status = status_within(&mut socket, Duration::from_secs(2)).await;
+    (status, socket)
+}
+
+/// Sends `head` (a request's headers, without the blank line) and `body`
+/// over a raw connection: the connection, open, its answer unread.
+async fn sent(app: &TestApp, head: &str, body: &[u8]) -> tokio::net::TcpStream {
     let address = app.base.trim_start_matches("http://");
     let mut socket = tokio::net::TcpStream::connect(address)
         .await
@@ -204,15 +212,7 @@ async fn raw(app: &TestApp, head: &str, body: &[u8]) -> (Option<u16>, tokio::net
         .await
         .expect("writes");
     socket.write_all(body).await.expect("writes");
-    let mut buf = vec![0u8; 512];
-    let read = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buf)).await;
-    let status = match read {
-        Ok(Ok(n)) if n > 12 => std::str::from_utf8(&buf[9..12])
-            .ok()
-            .and_then(|s| s.parse().ok()),
-        _ => None,
-    };
-    (status, socket)
+    socket
 }
 
 fn person_head(who: &PersonKeys, id: &FileId, length: Option<u64>) -> String {
@@ -1284,31 +1284,22 @@ async fn uploads_that_broke_off_count_by_what_arrived_against_the_relays_disk_bo
     wait_until_begun(&app, &mailbox, &held_id).await;
     let berta = person(2);
     thread_of(&app, &berta).await;
-    let hers = sealed(&app, &berta.mailbox_id(), b"dopis");
-    assert_eq!(
-        upload_status(&app, &berta, &hers).await,
-        204,
-        "one upload being received and hers fit the bound"
-    );
-    let second = sealed(&app, &berta.mailbox_id(), b"druhy");
-    assert_eq!(
-        upload_status(&app, &berta, &second).await,
-        503,
-        "with the one being received, a third does not"
-    );
+    room_for_one(
+        &app,
+        &berta,
+        "one upload being received and hers fit the bound",
+        "with the one being received, a third does not",
+    )
+    .await;
     drop(held);
     nobody_receiving(&app).await;
-    assert_eq!(
-        upload_status(&app, &berta, &second).await,
-        204,
-        "once it broke off, it holds only its byte"
-    );
-    let third = sealed(&app, &berta.mailbox_id(), b"treti");
-    assert_eq!(
-        upload_status(&app, &berta, &third).await,
-        503,
-        "two complete blobs reach the bound"
-    );
+    room_for_one(
+        &app,
+        &berta,
+        "once it broke off, it holds only its byte",
+        "two complete blobs reach the bound",
+    )
+    .await;
 
     // An upload cut one byte short of its end holds nearly all of it, after
     // the next count as before it (the bound leaves room for half a blob
@@ -1317,13 +1308,15 @@ async fn uploads_that_broke_off_count_by_what_arrived_against_the_relays_disk_bo
     thread_of(&app, &anna).await;
     cut_one_byte_short(&app, &anna, &FileId([4; 16])).await;
     thread_of(&app, &berta).await;
-    assert_eq!(upload_status(&app, &berta, &hers).await, 204);
-    assert_eq!(
-        upload_status(&app, &berta, &second).await,
-        503,
-        "the cut upload's bytes count"
-    );
+    room_for_one(
+        &app,
+        &berta,
+        "the cut upload leaves room for one",
+        "the cut upload's bytes count",
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(6)).await;
+    let third = sealed(&app, &berta.mailbox_id(), b"treti");
     assert_eq!(
         upload_status(&app, &berta, &third).await,
         503,
@@ -1348,18 +1341,13 @@ async fn an_upload_cut_again_and_again_counts_once_against_the_disk_bound() {
     }
     let berta = person(2);
     thread_of(&app, &berta).await;
-    let hers = sealed(&app, &berta.mailbox_id(), b"dopis");
-    assert_eq!(
-        upload_status(&app, &berta, &hers).await,
-        204,
-        "the cut upload's one file and hers fit the bound"
-    );
-    let second = sealed(&app, &berta.mailbox_id(), b"druhy");
-    assert_eq!(
-        upload_status(&app, &berta, &second).await,
-        503,
-        "the cut upload's bytes still count"
-    );
+    room_for_one(
+        &app,
+        &berta,
+        "the cut upload's one file and hers fit the bound",
+        "the cut upload's bytes still count",
+    )
+    .await;
 }
 
 /// An upload counts against the disk bound from the moment it is let in
@@ -1452,13 +1440,9 @@ async fn uploads_waiting_for_their_auth_hold_none_of_the_disk_bound() {
 /// on the files table.
 #[tokio::test]
 async fn requests_dropped_while_the_disk_bound_is_counted_make_one_count() {
-    if postgres_only("its count never waits") {
+    let Some((app, anna, held)) = files_held().await else {
         return;
-    }
-    let app = spawn_app().await;
-    let anna = person(1);
-    thread_of(&app, &anna).await;
-    let held = table_held(&app, "files").await;
+    };
     let counts = || disk_counts(&app);
     let before = counts();
     // Headers whose client leaves while the count waits for the table.
@@ -1482,13 +1466,9 @@ async fn requests_dropped_while_the_disk_bound_is_counted_make_one_count() {
 /// next request counts again.
 #[tokio::test]
 async fn a_count_that_failed_answers_the_requests_that_waited_for_it() {
-    if postgres_only("its count never waits") {
+    let Some((app, anna, held)) = files_held().await else {
         return;
-    }
-    let app = spawn_app().await;
-    let anna = person(1);
-    thread_of(&app, &anna).await;
-    let held = table_held(&app, "files").await;
+    };
     let counts = || disk_counts(&app);
     let before = counts();
     let mut waiting = Vec::new();
@@ -1579,6 +1559,20 @@ async fn table_held(app: &TestApp, table: &str) -> tokio_postgres::Client {
     side
 }
 
+/// On PostgreSQL, a relay with Anna's thread, and a session holding its
+/// files table locked (the disk bound's count waits for it) until
+/// [`release`]; on sled, where the count never waits, `None`.
+async fn files_held() -> Option<(TestApp, PersonKeys, tokio_postgres::Client)> {
+    if postgres_only("its count never waits") {
+        return None;
+    }
+    let app = spawn_app().await;
+    let anna = person(1);
+    thread_of(&app, &anna).await;
+    let held = table_held(&app, "files").await;
+    Some((app, anna, held))
+}
+
 /// How many counts of the disk bound the relay has made.
 fn disk_counts(app: &TestApp) -> u64 {
     app.state
@@ -1589,16 +1583,7 @@ fn disk_counts(app: &TestApp) -> u64 {
 /// The headers of `who`'s upload of the smallest blob under `id`, sent,
 /// no body: its connection, waiting for the answer.
 async fn headers_sent(app: &TestApp, who: &PersonKeys, id: &FileId) -> tokio::net::TcpStream {
-    let head = person_head(who, id, Some(BLOB_LENGTHS[0]));
-    let address = app.base.trim_start_matches("http://");
-    let mut socket = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("connects");
-    socket
-        .write_all(format!("{head}\r\nHost: relay\r\n\r\n").as_bytes())
-        .await
-        .expect("writes");
-    socket
+    sent(app, &person_head(who, id, Some(BLOB_LENGTHS[0])), b"").await
 }
 
 async fn release(held: &tokio_postgres::Client) {
@@ -1615,6 +1600,15 @@ async fn cut_one_byte_short(app: &TestApp, who: &PersonKeys, id: &FileId) {
     assert_eq!(status, None, "the relay waits for the last byte");
     drop(socket);
     nobody_receiving(app).await;
+}
+
+/// `who` uploads one new photo, which fits the bound (`fits` says why),
+/// then another, which does not (`full`).
+async fn room_for_one(app: &TestApp, who: &PersonKeys, fits: &str, full: &str) {
+    let one = sealed(app, &who.mailbox_id(), b"dopis");
+    assert_eq!(upload_status(app, who, &one).await, 204, "{fits}");
+    let more = sealed(app, &who.mailbox_id(), b"druhy");
+    assert_eq!(upload_status(app, who, &more).await, 503, "{full}");
 }
 
 /// Waits until no upload is being received.
